@@ -1,0 +1,7 @@
+"""``python -m evreview`` runs the CLI."""
+
+import sys
+
+from evreview.cli import main
+
+sys.exit(main())

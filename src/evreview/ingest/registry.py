@@ -1,0 +1,155 @@
+"""Format readers: one small module per export format, registered in one place.
+
+A reader is any object with a ``name``, a ``sniff`` method that scores how sure it is that a
+file is in its format (from content, never from the file extension), and a ``parse`` method.
+Modules in :mod:`evreview.ingest.formats` register their readers with :func:`register`; the
+package is scanned on first use, so adding a format means adding one module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from evreview.errors import IngestError
+
+
+@dataclass
+class Source:
+    """One input file as the readers see it.
+
+    ``text`` is the decoded content with newlines normalised to ``\\n`` (``None`` for binary
+    containers such as XLSX, whose readers use ``data``). ``options`` carries per-file
+    settings from config or CLI (``column_map``, ``database``).
+    """
+
+    path: Path
+    data: bytes
+    text: str | None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def head(self) -> str:
+        """The first 64 KiB of text (what ``sniff`` methods should look at)."""
+        return (self.text or "")[:65536]
+
+
+@dataclass
+class ParsedRecord:
+    """A record as a reader returns it: normalisable fields, the raw fields, its start line."""
+
+    fields: dict[str, Any]
+    raw: dict[str, Any]
+    line: int | None = None
+
+
+@dataclass
+class Problem:
+    """Something wrong with one record (or the file) that the ingest report must show.
+
+    ``severity`` is ``"error"`` when the record could not be parsed (it is *not* in the record
+    table, only here) and ``"warning"`` when it was parsed with a caveat.
+    """
+
+    reason: str
+    index: int | None = None
+    line: int | None = None
+    severity: str = "error"
+
+
+@dataclass
+class ParseResult:
+    """What a reader found in a file: records parsed, and problems.
+
+    ``found`` counts the records the file appears to contain (record starts), so the report
+    can show found vs. parsed; ``found == len(records) + errors`` must hold.
+    """
+
+    records: list[ParsedRecord]
+    problems: list[Problem] = field(default_factory=list)
+    found: int | None = None
+    database: str = ""
+
+    def __post_init__(self) -> None:
+        if self.found is None:
+            self.found = len(self.records) + sum(p.severity == "error" for p in self.problems)
+
+
+class Reader(Protocol):
+    """The interface every format module implements."""
+
+    #: short stable identifier written to ``source_format`` (e.g. ``"ris"``)
+    name: str
+    #: tie-breaker when two readers are equally sure: higher wins
+    priority: int
+
+    def sniff(self, source: Source) -> float:
+        """Confidence in [0, 1] that ``source`` is in this format, from its content."""
+        ...
+
+    def parse(self, source: Source) -> ParseResult:
+        """Parse every record in ``source``."""
+        ...
+
+
+_READERS: dict[str, Reader] = {}
+_LOADED = False
+
+
+def register(reader_cls: type) -> type:
+    """Class decorator: instantiate and register a reader under its ``name``."""
+    reader = reader_cls()
+    if reader.name in _READERS and type(_READERS[reader.name]) is not reader_cls:
+        raise RuntimeError(f"two readers registered as {reader.name!r}")
+    _READERS[reader.name] = reader
+    return reader_cls
+
+
+def _load_formats() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    from evreview.ingest import formats
+
+    for info in sorted(pkgutil.iter_modules(formats.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{formats.__name__}.{info.name}")
+    _LOADED = True
+
+
+def readers() -> dict[str, Reader]:
+    """All registered readers by name (sorted)."""
+    _load_formats()
+    return dict(sorted(_READERS.items()))
+
+
+def get_reader(name: str) -> Reader:
+    """The reader called ``name``, or a clear error listing the known ones."""
+    known = readers()
+    if name not in known:
+        raise IngestError(f"unknown format {name!r}; known formats: {', '.join(known)}")
+    return known[name]
+
+
+def detect(source: Source) -> Reader:
+    """Pick the reader most confident about ``source``; a clear error when none is."""
+    scored = []
+    for reader in readers().values():
+        score = float(reader.sniff(source))
+        if score > 0:
+            scored.append((score, reader.priority, reader.name, reader))
+    if not scored:
+        first = (source.text or "").lstrip("\ufeff \n\t")[:60].splitlines()
+        shown = repr(first[0]) if first else "no text"
+        raise IngestError(
+            "unrecognised format: not any of the supported exports "
+            f"({', '.join(readers())}); the file starts with {shown}. "
+            "For a spreadsheet with other column names, map them with --column-map or the "
+            "config's ingest.column_map",
+            path=source.path,
+        )
+    scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
+    return scored[0][3]

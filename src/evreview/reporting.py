@@ -1,0 +1,53 @@
+"""Writing tables that people open: deterministic, atomic, and safe in a spreadsheet.
+
+Titles and abstracts come from outside. A cell starting with ``=``, ``+``, ``-``, ``@`` (or a
+tab/CR) is executed as a formula by Excel and LibreOffice (CSV injection), so every CSV we
+write prefixes such text cells with a single quote, as OWASP recommends. Numbers keep their
+sign.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: object) -> object:
+    """Prefix a text cell that a spreadsheet would run as a formula with ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` with every text cell made formula-safe."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise_cell)
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, *, safe: bool = True) -> None:
+    """Write ``frame`` as UTF-8 CSV atomically (write a temp file, then rename).
+
+    List cells are joined with ``"; "``. ``safe`` neutralises spreadsheet formulas.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = frame.copy()
+    for col in flat.columns:
+        if flat[col].dtype == object:
+            flat[col] = flat[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    if safe:
+        flat = neutralise_formulas(flat)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    flat.to_csv(tmp, index=False, lineterminator="\n")
+    os.replace(tmp, path)
