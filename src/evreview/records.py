@@ -115,15 +115,13 @@ def clean_doi(value: Any) -> str:
     if not text:
         return ""
     text = _DOI_PREFIX.sub("", text)
+    if "%2f" in text or "%2F" in text:
+        text = re.sub("%2f", "/", text, flags=re.IGNORECASE)
     match = _DOI_IN_TEXT.search(text)
     if not match:
         return ""
-    doi = match.group(0)
-    doi = doi.split("[", 1)[0]
-    doi = doi.rstrip(".,;)]}>'\"")
-    if "%2f" in doi.lower():
-        doi = re.sub("%2f", "/", doi, flags=re.IGNORECASE)
-    return doi.lower()
+    doi = match.group(0).split("[", 1)[0]
+    return doi.rstrip(".,;)]}>'\"").lower()
 
 
 def parse_year(value: Any) -> int | None:
@@ -145,9 +143,9 @@ def clean_pmid(value: Any) -> str:
     text = clean_text(value)
     if not text:
         return ""
-    text = text.split()[0].rstrip(".;,")
-    if text.lower().startswith("pmid:"):
+    if text[:5].lower() == "pmid:":
         text = text[5:].strip()
+    text = text.split()[0].rstrip(".;,") if text else ""
     return text if _PMID.match(text) else ""
 
 
@@ -329,8 +327,6 @@ def finalise_record(fields: dict[str, Any]) -> dict[str, Any]:
     out["url"] = clean_text(out.get("url"))
     out["source_id"] = clean_text(out.get("source_id"))
     out["source_database"] = clean_text(out.get("source_database"))
-    authors = out.get("authors")
-    out["authors"] = split_list(authors) if not isinstance(authors, list) else split_list(authors)
-    keywords = out.get("keywords")
-    out["keywords"] = split_list(keywords, ";") if not isinstance(keywords, list) else split_list(keywords)
+    out["authors"] = split_list(out.get("authors"))
+    out["keywords"] = split_list(out.get("keywords"))
     return out

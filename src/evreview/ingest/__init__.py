@@ -23,8 +23,11 @@ from evreview.ingest.textio import decode, is_container
 from evreview.records import RECORD_COLUMNS, finalise_record, make_record_id
 
 __all__ = [
+    "PROBLEM_COLUMNS",
     "FileReport",
     "IngestResult",
+    "combine",
+    "empty_records",
     "ingest_file",
     "ingest_files",
     "read_records",

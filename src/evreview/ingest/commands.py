@@ -28,10 +28,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoding", help="text encoding when not UTF-8/UTF-16 (e.g. cp1252)")
     p.add_argument("--database", help="source database name to record (overrides detection)")
     p.add_argument(
+        "--config",
+        type=Path,
+        help="review config: per-file encodings/databases/formats/column_map from its ingest section",
+    )
+    p.add_argument(
         "--column-map",
         help='JSON object mapping a spreadsheet\'s columns to fields, e.g. \'{"Heading": "title"}\'',
     )
     p.set_defaults(func=run)
+
+    g = sub.add_parser(
+        "gather",
+        help="combine per-file ingest outputs into one record table and report",
+        description="Concatenate record tables (.parquet) and their reports/problems in the "
+        "order given; used by the workflow after ingesting each file separately.",
+    )
+    g.add_argument("tables", nargs="*", type=Path, metavar="TABLE")
+    g.add_argument("--out", "-o", type=Path, required=True)
+    g.add_argument("--report", type=Path, required=True)
+    g.add_argument("--problems", type=Path, required=True)
+    g.set_defaults(func=run_gather)
+
+
+def _side(path: Path, suffix: str) -> Path:
+    return Path(f"{path.with_suffix('')}{suffix}")
+
+
+def run_gather(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from evreview.ingest import PROBLEM_COLUMNS, FileReport, empty_records, read_records, write_records
+    from evreview.reporting import write_csv
+
+    tables = sorted(args.tables, key=lambda p: p.as_posix())
+    frames = [read_records(t) for t in tables]
+    records = pd.concat([f for f in frames if len(f)] or [empty_records()], ignore_index=True)
+    reports = [pd.read_csv(_side(t, "_report.csv"), dtype=str, keep_default_na=False) for t in tables]
+    problems = [pd.read_csv(_side(t, "_problems.csv"), dtype=str, keep_default_na=False) for t in tables]
+    empty_report = pd.DataFrame(columns=list(FileReport.__annotations__))
+    report = pd.concat(reports, ignore_index=True) if reports else empty_report
+    problem = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    write_records(records, args.out)
+    write_csv(report, args.report)
+    write_csv(problem, args.problems)
+    print(f"gathered {len(records)} records from {len(tables)} file(s) into {args.out}", file=sys.stderr)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,15 +88,25 @@ def run(args: argparse.Namespace) -> int:
             raise EvreviewError(f"--column-map is not valid JSON: {exc}") from None
         if not isinstance(column_map, dict):
             raise EvreviewError("--column-map must be a JSON object {column: field}")
-    result = ingest_files(
-        args.files,
-        search=args.search,
-        root=args.root,
-        fmt=args.fmt,
-        encoding=args.encoding,
-        database=args.database,
-        column_map=column_map,
-    )
+    options = {"fmt": args.fmt, "encoding": args.encoding, "database": args.database, "column_map": column_map}
+    if args.config:
+        from evreview.config import file_options, load_config
+
+        config = load_config(args.config)
+        raw_root = Path(config["paths"]["raw"])
+        results = []
+        for path in args.files:
+            try:
+                rel = path.resolve().relative_to(raw_root.resolve()).as_posix()
+            except ValueError:
+                rel = path.name
+            merged = {**file_options(config.get("ingest", {}), rel), **{k: v for k, v in options.items() if v}}
+            results.append(ingest_files([path], search=args.search, root=args.root, **merged))
+        from evreview.ingest import combine
+
+        result = combine(results)
+    else:
+        result = ingest_files(args.files, search=args.search, root=args.root, **options)
     out: Path = args.out
     write_records(result.records, out)
     stem = out.with_suffix("")

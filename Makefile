@@ -1,0 +1,43 @@
+# The two commands a new user needs:
+#   make run    set up .venv, install evreview, run the workflow on data/raw + config/
+#   make test   set up .venv, install evreview, run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test lint dry-run clean-results install demo-data
+
+install: $(VENV)/.installed
+
+# torch is pinned to the CPU build on local disk first: a plain "torch" requirement could
+# pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
+	touch $@
+
+run: install
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+
+dry-run: install
+	$(BIN)/snakemake -n --cores $(CORES) --configfile config/config.yaml
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/snakemake --lint --configfile config/config.yaml
+
+demo-data: install
+	$(BIN)/python scripts/make_demo_review.py
+
+clean-results:
+	rm -rf results logs .snakemake

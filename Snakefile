@@ -1,0 +1,25 @@
+# evreview: systematic evidence review workflow.
+# ingest -> deduplicate -> screen -> embed -> code -> map
+# Every rule calls the `evreview` CLI, a thin shell over functions in src/evreview/.
+
+from snakemake.utils import min_version, validate
+
+from evreview.config import schema_path
+
+min_version("8.10")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, schema=str(schema_path()))
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

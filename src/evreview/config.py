@@ -1,0 +1,104 @@
+"""Loading and validating the review configuration.
+
+The same JSON schema validates the config in the Snakefile (``snakemake.utils.validate``)
+and in the CLI, so a misspelt key fails the same way everywhere, with the file and the key
+path named, before any output is touched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from evreview.errors import ConfigError
+
+SCHEMA_FILE = "config.schema.yaml"
+
+
+def schema_path() -> Path:
+    """Filesystem path of the config schema shipped with the package."""
+    return Path(str(resources.files("evreview.schemas").joinpath(SCHEMA_FILE)))
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(schema_path().read_text(encoding="utf-8"))
+
+
+def _fill_defaults(schema: dict[str, Any], value: Any) -> Any:
+    """Insert schema defaults for missing object keys (what snakemake.utils.validate does)."""
+    if not isinstance(value, dict) or schema.get("type") != "object":
+        return value
+    for key, sub in schema.get("properties", {}).items():
+        if key not in value and "default" in sub:
+            value[key] = json.loads(json.dumps(sub["default"]))
+        if key in value:
+            value[key] = _fill_defaults(sub, value[key])
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key in value:
+            if key not in schema.get("properties", {}):
+                value[key] = _fill_defaults(extra, value[key])
+    return value
+
+
+def validate_config(config: dict[str, Any], source: str | Path = "config") -> dict[str, Any]:
+    """Validate ``config`` against the schema, fill defaults, and return it.
+
+    Raises :class:`ConfigError` naming ``source`` and the offending key path.
+    """
+    import jsonschema
+
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(f"invalid config at {where}: {err.message}{more}", path=source)
+    return _fill_defaults(schema, config)
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("config file not found", path=path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise ConfigError(f"not valid YAML: {exc}", path=path, line=None if line is None else line + 1) from None
+    if not isinstance(config, dict):
+        raise ConfigError("config must be a mapping of sections", path=path)
+    return validate_config(config, path)
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Short, order-independent hash of a config (recorded in every output's provenance)."""
+    blob = json.dumps(config, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def file_options(ingest_config: dict[str, Any], rel_path: str) -> dict[str, Any]:
+    """Per-file ingest options (encoding, database, format) whose glob matches ``rel_path``.
+
+    ``rel_path`` is the file's path below ``paths.raw`` (``round/file``). The first matching
+    glob in file order wins for each option.
+    """
+    rel = PurePosixPath(rel_path).as_posix()
+    out: dict[str, Any] = {}
+    for option, key in (("encodings", "encoding"), ("databases", "database"), ("formats", "fmt")):
+        for pattern, value in (ingest_config.get(option) or {}).items():
+            if fnmatch.fnmatchcase(rel, pattern):
+                out[key] = value
+                break
+    if ingest_config.get("column_map"):
+        out["column_map"] = dict(ingest_config["column_map"])
+    return out

@@ -1,0 +1,139 @@
+"""The ingest driver: decoding, detection and the user-facing errors for bad input.
+
+Format-specific parsing is tested per reader; here we check what every file goes through.
+"""
+
+from __future__ import annotations
+
+import codecs
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evreview.cli import main
+from evreview.errors import IngestError
+from evreview.ingest import ingest_file
+from evreview.ingest.registry import readers
+from evreview.ingest.textio import decode
+
+RIS_ONE = "TY  - JOUR\nTI  - Trust in place-based partnerships\nPY  - 2020\nER  - \n"
+
+
+def test_decode_handles_boms_and_line_ends():
+    assert decode(codecs.BOM_UTF8 + b"a\r\nb\rc\n", "f") == "a\nb\nc\n"
+    assert decode("caf\u00e9\n".encode("utf-16"), "f") == "caf\u00e9\n"
+    assert decode("caf\u00e9 partnership\n".encode("utf-16-le"), "f") == "caf\u00e9 partnership\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "file is empty"),
+        (b"\n\r\n  \n", "file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary file"),
+    ],
+)
+def test_empty_and_binary_files_are_clear_errors(tmp_path: Path, content: bytes, message: str):
+    path = tmp_path / "export.ris"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=message) as info:
+        ingest_file(path)
+    assert "export.ris" in str(info.value)
+
+
+def test_wrong_encoding_names_the_line(tmp_path: Path):
+    path = tmp_path / "latin1.ris"
+    path.write_bytes(b"TY  - JOUR\nTI  - Partnerships\nAB  - Co-production in M\xfcnster\nER  - \n")
+    with pytest.raises(IngestError) as info:
+        ingest_file(path)
+    err = info.value
+    assert err.line == 3
+    assert "latin1.ris:3" in str(err) and "--encoding" in str(err)
+
+
+def test_wrong_encoding_can_be_named(tmp_path: Path):
+    if "ris" not in readers():
+        pytest.skip("RIS reader not available")
+    path = tmp_path / "latin1.ris"
+    path.write_bytes(b"TY  - JOUR\nTI  - Co-production in M\xfcnster\nER  - \n")
+    result = ingest_file(path, encoding="cp1252")
+    assert result.records.loc[0, "title"] == "Co-production in M\u00fcnster"
+
+
+def test_unknown_format_is_a_clear_error(tmp_path: Path):
+    path = tmp_path / "notes.txt"
+    path.write_text("Dear colleague,\nplease find the minutes attached.\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="unrecognised format") as info:
+        ingest_file(path)
+    assert "notes.txt" in str(info.value) and "Dear colleague" in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path: Path):
+    with pytest.raises(IngestError, match="no such file"):
+        ingest_file(tmp_path / "nope.ris")
+    with pytest.raises(IngestError, match="folder"):
+        ingest_file(tmp_path)
+
+
+def test_cli_reports_user_errors_in_one_line_without_traceback(tmp_path: Path, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    code = main(["ingest", str(path), "--out", str(tmp_path / "out.parquet")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith("evreview ingest: error:") and "empty.csv" in err
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_cli_runs_as_a_console_script(tmp_path: Path):
+    path = tmp_path / "bin.dat"
+    path.write_bytes(b"\x00\x01\x02" * 50)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evreview", "ingest", str(path), "--out", str(tmp_path / "o.parquet")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "binary" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ingest_writes_records_report_and_problems(tmp_path: Path):
+    if "ris" not in readers():
+        pytest.skip("RIS reader not available")
+    path = tmp_path / "one.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    out = tmp_path / "out" / "records.parquet"
+    assert main(["ingest", str(path), "--out", str(out), "--search", "round1", "--root", str(tmp_path)]) == 0
+    import pandas as pd
+
+    from evreview.ingest import read_records
+    from evreview.records import RECORD_COLUMNS, make_record_id
+
+    records = read_records(out)
+    assert list(records.columns) == list(RECORD_COLUMNS)
+    assert records.loc[0, "record_id"] == make_record_id("round1", "one.ris", 0)
+    assert records.loc[0, "source_file"] == "one.ris"
+    report = pd.read_csv(tmp_path / "out" / "records_report.csv")
+    assert report.loc[0, "found"] == 1 and report.loc[0, "parsed"] == 1
+    assert (tmp_path / "out" / "records_problems.csv").exists()
+
+
+def test_parser_bug_is_reported_with_the_file(tmp_path: Path, monkeypatch):
+    """An unexpected exception inside a reader still names the file (and keeps the cause)."""
+    if "ris" not in readers():
+        pytest.skip("RIS reader not available")
+    reader = readers()["ris"]
+
+    def boom(source):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(reader, "parse", boom)
+    path = tmp_path / "x.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    with pytest.raises(IngestError, match="could not parse as ris") as info:
+        ingest_file(path)
+    assert "x.ris" in str(info.value) and isinstance(info.value.__cause__, KeyError)
