@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 #: Columns of the per-record problems table.
-PROBLEM_COLUMNS = ("source_file", "source_format", "source_index", "source_line", "severity", "reason")
+PROBLEM_COLUMNS = ("search", "source_file", "source_format", "source_index", "source_line", "severity", "reason")
 
 #: Hard cap on input size: larger files are almost surely not a bibliographic export.
 MAX_FILE_BYTES = 2 * 1024**3
@@ -164,6 +164,7 @@ def ingest_file(
 
     problem_rows = [
         {
+            "search": search,
             "source_file": shown,
             "source_format": reader.name,
             "source_index": p.index,
