@@ -1,0 +1,147 @@
+"""Evidence-gap maps: cells, gaps, the interactive HTML map and the static SVG/PNG.
+
+``build_map`` is pure (coded studies + vocabulary + spec -> tables and HTML text);
+``write_map`` puts them on disk. The axes come from config (``map.rows``, ``map.columns``,
+``map.segment``, ``map.filters``), the vocabulary from the codebook.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evreview.errors import ConfigError
+from evreview.maps.cells import MapSpec, Vocabulary, dimension_gaps, find_gaps, map_cells
+from evreview.maps.html import map_payload, render_map_html
+from evreview.reporting import write_csv
+
+__all__ = ["MapResult", "MapSpec", "build_map", "gap_report", "spec_from_config", "vocab_from_codebook", "write_map"]
+
+
+@dataclass
+class MapResult:
+    spec: MapSpec
+    vocab: dict[str, list[tuple[str, str]]]
+    cells: pd.DataFrame
+    gaps: pd.DataFrame
+    cross_gaps: pd.DataFrame
+    html: str
+    title: str
+
+
+def vocab_from_codebook(codebook: Any) -> dict[str, list[tuple[str, str]]]:
+    """dimension id -> [(code id, label)] in codebook order (works on evreview.code's Codebook)."""
+    return {dim.id: [(code.id, code.label) for code in dim.codes] for dim in codebook.dimensions}
+
+
+def dimension_labels(codebook: Any) -> dict[str, str]:
+    return {dim.id: dim.label for dim in codebook.dimensions}
+
+
+def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary) -> MapSpec:
+    """The map spec from config, checked against the codebook's dimensions."""
+    spec = MapSpec(
+        rows=map_config.get("rows", "theme"),
+        columns=map_config.get("columns", "outcome_level"),
+        segment=map_config.get("segment") or None,
+        filters=tuple(map_config.get("filters", ())),
+        sparse_threshold=int(map_config.get("sparse_threshold", 2)),
+        synthesis_min_primary=int(map_config.get("synthesis_min_primary", 5)),
+        review_dimension=map_config.get("review_dimension", "evidence_type"),
+        review_code=map_config.get("review_code", "review"),
+        min_filter_studies=int(map_config.get("min_filter_studies", 5)),
+    )
+    for name, dim in (("rows", spec.rows), ("columns", spec.columns), ("segment", spec.segment),
+                      *(("filters", f) for f in spec.filters)):
+        if dim and dim not in vocab:
+            raise ConfigError(f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})")
+    if spec.review_dimension and spec.review_dimension not in vocab:
+        spec = MapSpec(**{**spec.__dict__, "review_dimension": None, "review_code": None})
+    return spec
+
+
+def build_map(
+    coded: pd.DataFrame,
+    vocab: Vocabulary,
+    spec: MapSpec,
+    *,
+    title: str = "Evidence-gap map",
+    labels: dict[str, str] | None = None,
+    cross: tuple[str, str] | None = None,
+) -> MapResult:
+    """Cells, gaps and the interactive page for the included, coded studies."""
+    coded = coded.sort_values("study_id").reset_index(drop=True)
+    cells = map_cells(coded, spec, vocab)
+    gaps = find_gaps(coded, spec, vocab)
+    cross_gaps = dimension_gaps(coded, *cross, vocab) if cross else pd.DataFrame()
+    html_text = render_map_html(map_payload(coded, spec, vocab, title=title, dimension_labels=labels))
+    return MapResult(spec, {k: list(v) for k, v in vocab.items()}, cells, gaps, cross_gaps, html_text, title)
+
+
+def gap_report(result: MapResult, n_studies: int) -> str:
+    """The gap report in Markdown: absolute, sparse, synthesis, segment and filtered gaps."""
+    spec = result.spec
+    lines = [
+        f"# Evidence gaps: {result.title}",
+        "",
+        f"Map of {n_studies} included studies: rows = {spec.rows}, columns = {spec.columns}"
+        + (f", segments = {spec.segment}" if spec.segment else "")
+        + f". Sparse = at most {spec.sparse_threshold} studies; synthesis gap = at least "
+        f"{spec.synthesis_min_primary} primary studies and no review.",
+        "",
+    ]
+    gaps = result.gaps
+    sections = [
+        ("absolute", "Absolute gaps (no study)"),
+        ("sparse", "Sparse cells"),
+        ("synthesis", "Synthesis gaps (primary studies, no review)"),
+        ("segment", "Missing evidence types within a cell"),
+    ]
+    for kind, heading in sections:
+        rows = gaps[(gaps["kind"] == kind) & (gaps["filter_dimension"] == "")]
+        lines += [f"## {heading} ({len(rows)})", ""]
+        lines += [f"- {d}" for d in rows["description"]] or ["- none"]
+        lines.append("")
+    filtered = gaps[gaps["filter_dimension"] != ""]
+    lines += [f"## Gaps that appear only under a filter ({len(filtered)})", ""]
+    lines += [f"- [{k}] {d}" for k, d in zip(filtered["kind"], filtered["description"])] or ["- none"]
+    lines.append("")
+    if len(result.cross_gaps):
+        cg = result.cross_gaps
+        empty = cg[cg["n_studies"] == 0]
+        a, b = cg["dimension_a"].iloc[0], cg["dimension_b"].iloc[0]
+        lines += [f"## Empty combinations of {a} x {b} ({len(empty)})", ""]
+        lines += [f"- no study: {x} x {y}" for x, y in zip(empty["label_a"], empty["label_b"])] or ["- none"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_map(result: MapResult, outdir: str | Path, n_studies: int) -> dict[str, Path]:
+    """Write egm.html, egm.svg, egm.png, egm_cells.csv/.json, gaps.csv and gaps.md into ``outdir``."""
+    from evreview.maps.static import draw_map
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "html": out / "egm.html",
+        "svg": out / "egm.svg",
+        "png": out / "egm.png",
+        "cells_csv": out / "egm_cells.csv",
+        "cells_json": out / "egm_cells.json",
+        "gaps_csv": out / "gaps.csv",
+        "gaps_md": out / "gaps.md",
+    }
+    paths["html"].write_text(result.html, encoding="utf-8")
+    draw_map(result.cells, result.spec, result.vocab, title=result.title, svg_path=paths["svg"], png_path=paths["png"])
+    write_csv(result.cells, paths["cells_csv"])
+    paths["cells_json"].write_text(
+        json.dumps(result.cells.to_dict("records"), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    write_csv(result.gaps, paths["gaps_csv"])
+    paths["gaps_md"].write_text(gap_report(result, n_studies), encoding="utf-8")
+    return paths

@@ -1,0 +1,179 @@
+"""Evidence-gap map cells and gaps, as pure functions over the coded studies table.
+
+A map is drawn from three codebook dimensions (rows x columns, segmented by a third); any
+other dimension (and year, source database) can filter it. Coding is multi-label, so a study
+counts once in every cell whose row *and* column codes it carries; cell totals are numbers of
+distinct studies, never of assignments.
+
+Gaps, in the sense of the 3ie / Campbell evidence-gap maps:
+
+* **absolute** gap: a cell with no study; **sparse**: at most ``sparse_threshold`` studies;
+* **synthesis** gap: at least ``synthesis_min_primary`` primary studies but no review
+  (a study coded with the review code of the evidence-type dimension);
+* **segment** gap: a cell that has studies but none of one segment code (e.g. no
+  longitudinal study of early-stage set-up);
+* **filtered** gaps: the above recomputed under each filter value, reported only when the gap
+  does not already show on the unfiltered map (e.g. a cell empty only for one place).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+#: An ordered list of (code id, label) per dimension id: the map's vocabulary.
+Vocabulary = Mapping[str, Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """Which dimensions a map uses and how gaps are called."""
+
+    rows: str
+    columns: str
+    segment: str | None = None
+    filters: tuple[str, ...] = ()
+    sparse_threshold: int = 2
+    synthesis_min_primary: int = 5
+    review_dimension: str | None = "evidence_type"
+    review_code: str | None = "review"
+    min_filter_studies: int = 5
+    extra: dict = field(default_factory=dict)
+
+
+def split_codes(value: object) -> list[str]:
+    """Codes of one study in one dimension (wide tables join them with ``;``)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if str(v)]
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def explode_codes(coded: pd.DataFrame, dims: Iterable[str]) -> dict[str, dict[str, set[str]]]:
+    """dimension -> code -> set of study ids."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for dim in dims:
+        members: dict[str, set[str]] = {}
+        if dim in coded.columns:
+            for sid, value in zip(coded["study_id"].astype(str), coded[dim]):
+                for code in split_codes(value):
+                    members.setdefault(code, set()).add(sid)
+        out[dim] = members
+    return out
+
+
+def map_cells(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary) -> pd.DataFrame:
+    """One row per (row code, column code[, segment code]) with the number of studies.
+
+    Rows with ``segment == ""`` are cell totals; every vocabulary combination appears, empty
+    cells included (they are the point of the map). ``study_ids`` lists the studies (sorted).
+    """
+    dims = [spec.rows, spec.columns] + ([spec.segment] if spec.segment else [])
+    members = explode_codes(coded, dims)
+    rows = []
+    segments = [("", "")] + (list(vocab[spec.segment]) if spec.segment else [])
+    for r_code, r_label in vocab[spec.rows]:
+        r_ids = members[spec.rows].get(r_code, set())
+        for c_code, c_label in vocab[spec.columns]:
+            cell = r_ids & members[spec.columns].get(c_code, set())
+            for s_code, s_label in segments:
+                ids = cell if not s_code else cell & members[spec.segment].get(s_code, set())
+                rows.append(
+                    {
+                        "row": r_code,
+                        "row_label": r_label,
+                        "column": c_code,
+                        "column_label": c_label,
+                        "segment": s_code,
+                        "segment_label": s_label,
+                        "n_studies": len(ids),
+                        "study_ids": ";".join(sorted(ids)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _filter_values(coded: pd.DataFrame, dim: str) -> dict[str, set[str]]:
+    if dim == "year":
+        return {}
+    return explode_codes(coded, [dim])[dim]
+
+
+def find_gaps(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary) -> pd.DataFrame:
+    """Every gap on the map (and under each filter value), one row each, with its kind."""
+    gaps = _gaps_of(coded, spec, vocab, filter_dim="", filter_code="")
+    seen = {(g["kind"], g["row"], g["column"], g["segment"]) for g in gaps}
+    for dim in spec.filters:
+        labels = dict(vocab.get(dim, ()))
+        for code, ids in sorted(_filter_values(coded, dim).items()):
+            if len(ids) < spec.min_filter_studies:
+                continue
+            subset = coded[coded["study_id"].astype(str).isin(ids)]
+            for gap in _gaps_of(subset, spec, vocab, filter_dim=dim, filter_code=code):
+                if gap["kind"] == "sparse":
+                    continue  # a subset is sparse everywhere by construction; report only holes
+                if (gap["kind"], gap["row"], gap["column"], gap["segment"]) in seen:
+                    continue
+                gap["filter_label"] = labels.get(code, code)
+                gaps.append(gap)
+    columns = [
+        "kind", "row", "row_label", "column", "column_label", "segment", "segment_label",
+        "filter_dimension", "filter_code", "filter_label", "n_studies", "n_primary", "n_reviews", "description",
+    ]
+    return pd.DataFrame(gaps, columns=columns)
+
+
+def _gaps_of(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary, *, filter_dim: str, filter_code: str) -> list:
+    cells = map_cells(coded, spec, vocab)
+    reviews: set[str] = set()
+    if spec.review_dimension and spec.review_code:
+        reviews = explode_codes(coded, [spec.review_dimension])[spec.review_dimension].get(spec.review_code, set())
+    under = f" (only where {filter_dim} = {filter_code})" if filter_dim else ""
+    out = []
+    totals = cells[cells["segment"] == ""]
+    for cell in totals.itertuples(index=False):
+        ids = set(filter(None, cell.study_ids.split(";")))
+        n_reviews = len(ids & reviews)
+        n_primary = len(ids) - n_reviews
+        base = {
+            "row": cell.row, "row_label": cell.row_label, "column": cell.column, "column_label": cell.column_label,
+            "segment": "", "segment_label": "", "filter_dimension": filter_dim, "filter_code": filter_code,
+            "filter_label": "", "n_studies": len(ids), "n_primary": n_primary, "n_reviews": n_reviews,
+        }
+        name = f"{cell.row_label} x {cell.column_label}"
+        if not ids:
+            out.append({**base, "kind": "absolute", "description": f"no study on {name}{under}"})
+            continue
+        if len(ids) <= spec.sparse_threshold:
+            out.append({**base, "kind": "sparse", "description": f"only {len(ids)} stud{'y' if len(ids) == 1 else 'ies'} "
+                        f"on {name}{under}"})
+        if reviews and n_primary >= spec.synthesis_min_primary and n_reviews == 0:
+            out.append({**base, "kind": "synthesis", "description": f"{n_primary} primary studies but no review on "
+                        f"{name}{under}"})
+        if spec.segment:
+            segs = cells[(cells["row"] == cell.row) & (cells["column"] == cell.column) & (cells["segment"] != "")]
+            for seg in segs.itertuples(index=False):
+                if seg.n_studies == 0 and seg.segment != spec.review_code:
+                    out.append({**base, "segment": seg.segment, "segment_label": seg.segment_label,
+                                "kind": "segment", "n_studies": 0,
+                                "description": f"no {seg.segment_label} study on {name}{under}"})
+    return out
+
+
+def dimension_gaps(coded: pd.DataFrame, dim_a: str, dim_b: str, vocab: Vocabulary) -> pd.DataFrame:
+    """Cross-tabulate any two dimensions (e.g. stage x evidence type) and list empty pairs.
+
+    The planted 'no longitudinal evaluation of early-stage set-up' is a gap between two
+    dimensions that need not be the map's axes; this finds such holes directly.
+    """
+    members = explode_codes(coded, [dim_a, dim_b])
+    rows = []
+    for a_code, a_label in vocab[dim_a]:
+        for b_code, b_label in vocab[dim_b]:
+            n = len(members[dim_a].get(a_code, set()) & members[dim_b].get(b_code, set()))
+            rows.append({"dimension_a": dim_a, "code_a": a_code, "label_a": a_label, "dimension_b": dim_b,
+                         "code_b": b_code, "label_b": b_label, "n_studies": n})
+    return pd.DataFrame(rows)

@@ -1,0 +1,134 @@
+"""Evidence-gap map cells, gaps, determinism and escaping."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evreview.errors import ConfigError
+from evreview.maps import MapSpec, build_map, gap_report, spec_from_config, write_map
+from evreview.maps.html import safe_json
+
+VOCAB = {
+    "theme": [("infra", "Infrastructure"), ("skills", "Skills"), ("values", "Values")],
+    "outcome": [("ind", "Individual"), ("org", "Organisational")],
+    "evidence": [("case", "Case study"), ("long", "Longitudinal"), ("review", "Review")],
+    "stage": [("setup", "Set-up"), ("delivery", "Delivery")],
+}
+SPEC = MapSpec(rows="theme", columns="outcome", segment="evidence", filters=("stage",), sparse_threshold=1,
+               synthesis_min_primary=3, review_dimension="evidence", review_code="review", min_filter_studies=2)
+
+
+def _coded() -> pd.DataFrame:
+    rows = [
+        # id, theme, outcome, evidence, stage
+        ("s1", "infra", "ind", "case", "setup"),
+        ("s2", "infra;skills", "ind", "long", "delivery"),
+        ("s3", "infra", "ind;org", "case", "delivery"),
+        ("s4", "infra", "ind", "case", "delivery"),
+        ("s5", "skills", "org", "review", "delivery"),
+        ("s6", "skills", "org", "case", "setup"),
+    ]
+    return pd.DataFrame(
+        {
+            "study_id": [r[0] for r in rows],
+            "title": [f"Study {r[0]}" for r in rows],
+            "year": [2010 + i for i in range(len(rows))],
+            "journal": "Evidence & Policy",
+            "doi": [f"10.1234/{r[0]}" for r in rows],
+            "source_databases": [["Scopus"]] * len(rows),
+            "theme": [r[1] for r in rows],
+            "outcome": [r[2] for r in rows],
+            "evidence": [r[3] for r in rows],
+            "stage": [r[4] for r in rows],
+        }
+    )
+
+
+def test_cells_count_distinct_studies_per_cell_and_segment():
+    result = build_map(_coded(), VOCAB, SPEC)
+    cells = result.cells.set_index(["row", "column", "segment"])["n_studies"]
+    assert cells[("infra", "ind", "")] == 4  # s1 s2 s3 s4
+    assert cells[("infra", "ind", "case")] == 3
+    assert cells[("infra", "ind", "long")] == 1
+    assert cells[("infra", "org", "")] == 1  # s3 (multi-label outcome)
+    assert cells[("skills", "org", "")] == 2
+    assert cells[("values", "ind", "")] == 0
+    assert len(result.cells) == 3 * 2 * 4  # every combination, totals + 3 segments
+
+
+def test_gap_kinds():
+    gaps = build_map(_coded(), VOCAB, SPEC).gaps
+    top = gaps[gaps["filter_dimension"] == ""]
+    absolute = set(zip(top.loc[top.kind == "absolute", "row"], top.loc[top.kind == "absolute", "column"]))
+    assert absolute == {("values", "ind"), ("values", "org")}
+    sparse = set(zip(top.loc[top.kind == "sparse", "row"], top.loc[top.kind == "sparse", "column"]))
+    assert ("infra", "org") in sparse and ("skills", "ind") in sparse
+    synthesis = top[top.kind == "synthesis"]
+    assert list(zip(synthesis.row, synthesis.column)) == [("infra", "ind")]  # 4 primary, no review
+    seg = top[(top.kind == "segment") & (top.row == "infra") & (top.column == "ind")]
+    assert list(seg.segment) == []  # case and long both present; review is not a segment gap
+    filtered = gaps[gaps["filter_dimension"] == "stage"]
+    # under stage=delivery infra x ind has s2,s3,s4 (no gap); under setup (s1,s6) skills x ind is empty
+    assert ((filtered.filter_code == "setup") & (filtered.kind == "absolute") & (filtered.row == "infra")
+            & (filtered.column == "org")).any()
+    report = gap_report(build_map(_coded(), VOCAB, SPEC), 6)
+    assert "no study on Values x Individual" in report
+
+
+def test_config_spec_checks_dimensions():
+    spec = spec_from_config({"rows": "theme", "columns": "outcome", "segment": "evidence"}, VOCAB)
+    assert spec.rows == "theme"
+    with pytest.raises(ConfigError, match="map.columns"):
+        spec_from_config({"rows": "theme", "columns": "nope"}, VOCAB)
+
+
+def test_outputs_are_deterministic_and_complete(tmp_path: Path):
+    a = write_map(build_map(_coded(), VOCAB, SPEC, title="Demo"), tmp_path / "a", 6)
+    b = write_map(build_map(_coded().sample(frac=1, random_state=1), VOCAB, SPEC, title="Demo"), tmp_path / "b", 6)
+    for key in a:
+        assert a[key].exists() and a[key].stat().st_size > 0
+        assert hashlib.sha256(a[key].read_bytes()).digest() == hashlib.sha256(b[key].read_bytes()).digest(), key
+
+
+def test_html_escapes_hostile_text_and_pins_its_script(tmp_path: Path):
+    coded = _coded()
+    coded.loc[0, "title"] = "<img src=x onerror=alert(1)>"
+    coded.loc[1, "title"] = "</script><script>alert(2)</script> & <!-- x"
+    page = build_map(coded, VOCAB, SPEC, title="<b>My</b> map").html
+    assert "<img src=x" not in page and "</script><script>alert(2)" not in page and "<b>My</b>" not in page
+    assert "&lt;b&gt;My&lt;/b&gt; map" in page
+    data = re.search(r'<script type="application/json" id="egm-data">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(data)["studies"][0]["t"] == "<img src=x onerror=alert(1)>"
+    assert "script-src 'sha256-" in page and "unsafe-inline'; img" in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")  # nothing fetched
+
+
+def test_safe_json_never_closes_a_script():
+    assert "<" not in safe_json({"a": "</script><!--"}) and "&" not in safe_json({"a": "&amp;"})
+
+
+def test_empty_map_and_single_code_dimension(tmp_path: Path):
+    empty = _coded().iloc[0:0]
+    result = build_map(empty, VOCAB, SPEC)
+    assert (result.cells["n_studies"] == 0).all()
+    assert (result.gaps["kind"] == "absolute").sum() == 6
+    write_map(result, tmp_path / "empty", 0)
+    one = {**VOCAB, "outcome": [("ind", "Individual")]}
+    result = build_map(_coded(), one, MapSpec(rows="theme", columns="outcome"))
+    write_map(result, tmp_path / "one", 6)
+    assert len(result.cells) == 3
+
+
+def test_ten_thousand_studies_render(tmp_path: Path):
+    base = _coded()
+    big = pd.concat([base.assign(study_id=base["study_id"] + f"_{i}") for i in range(1667)], ignore_index=True)
+    result = build_map(big, VOCAB, SPEC)
+    paths = write_map(result, tmp_path, len(big))
+    assert result.cells.set_index(["row", "column", "segment"]).loc[("infra", "ind", ""), "n_studies"] == 4 * 1667
+    assert paths["html"].stat().st_size < 5_000_000
