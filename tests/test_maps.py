@@ -84,7 +84,7 @@ def test_gap_kinds():
 def test_config_spec_checks_dimensions():
     spec = spec_from_config({"rows": "theme", "columns": "outcome", "segment": "evidence"}, VOCAB)
     assert spec.rows == "theme"
-    with pytest.raises(ConfigError, match="map.columns"):
+    with pytest.raises(ConfigError, match=r"map\.columns"):
         spec_from_config({"rows": "theme", "columns": "nope"}, VOCAB)
 
 

@@ -148,8 +148,8 @@ def _gaps_of(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary, *, filter_di
             out.append({**base, "kind": "absolute", "description": f"no study on {name}{under}"})
             continue
         if len(ids) <= spec.sparse_threshold:
-            out.append({**base, "kind": "sparse", "description": f"only {len(ids)} stud{'y' if len(ids) == 1 else 'ies'} "
-                        f"on {name}{under}"})
+            noun = "study" if len(ids) == 1 else "studies"
+            out.append({**base, "kind": "sparse", "description": f"only {len(ids)} {noun} on {name}{under}"})
         if reviews and n_primary >= spec.synthesis_min_primary and n_reviews == 0:
             out.append({**base, "kind": "synthesis", "description": f"{n_primary} primary studies but no review on "
                         f"{name}{under}"})
