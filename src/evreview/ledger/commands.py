@@ -1,0 +1,84 @@
+"""``evreview ledger`` and ``evreview prisma``: every record's fate, and the flow diagram."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from evreview.errors import EvreviewError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ledger",
+        help="one row per ingested record with its fate at every stage",
+        description="Join the stage outputs into the record ledger (the source of every count).",
+    )
+    p.add_argument("--records", type=Path, required=True, help="records.parquet from ingest")
+    p.add_argument("--problems", type=Path, help="ingest problems CSV (unparsed records)")
+    p.add_argument("--duplicates", type=Path, help="duplicates.csv from dedup")
+    p.add_argument("--screening", type=Path, help="screening.csv from screen")
+    p.add_argument("--coded", type=Path, help="coded_records (.csv or .parquet) from code")
+    p.add_argument("--out", type=Path, required=True, help="ledger CSV")
+    p.set_defaults(func=run_ledger)
+
+    q = sub.add_parser(
+        "prisma",
+        help="PRISMA 2020 flow diagram (SVG, PNG) and counts (CSV in the PRISMA2020 template layout)",
+    )
+    q.add_argument("--ledger", type=Path, required=True)
+    q.add_argument("--out-dir", type=Path, required=True)
+    q.set_defaults(func=run_prisma)
+
+
+def _read_table(path: Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    if not path.exists():
+        raise EvreviewError("no such file", path=path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def run_ledger(args: argparse.Namespace) -> int:
+    from evreview.ingest import read_records
+    from evreview.ledger import StageTables, build_ledger, check_ledger, fate_counts
+    from evreview.reporting import write_csv
+
+    tables = StageTables(
+        records=read_records(args.records),
+        problems=_read_table(args.problems),
+        duplicates=_read_table(args.duplicates),
+        screening=_read_table(args.screening),
+        coded=_read_table(args.coded),
+    )
+    ledger = build_ledger(tables)
+    check_ledger(ledger)
+    write_csv(ledger, args.out)
+    print(f"ledger: {len(ledger)} records; " + ", ".join(f"{k} {v}" for k, v in fate_counts(ledger).items()),
+          file=sys.stderr)
+    return 0
+
+
+def run_prisma(args: argparse.Namespace) -> int:
+    from evreview.prisma import check_reconciles, draw_prisma, prisma_counts, prisma_table
+    from evreview.reporting import write_csv
+
+    ledger = pd.read_csv(args.ledger, dtype=str, keep_default_na=False)
+    ledger["kept"] = ledger["kept"] == "True"
+    ledger["coded"] = ledger["coded"] == "True"
+    counts = prisma_counts(ledger)
+    check_reconciles(counts)
+    out: Path = args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(prisma_table(counts), out / "prisma.csv")
+    (out / "prisma_counts.json").write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    draw_prisma(counts, out / "prisma.svg", out / "prisma.png")
+    print(f"PRISMA: {counts['database_results']} identified, {counts['duplicates']} duplicates, "
+          f"{counts['new_studies']} included", file=sys.stderr)
+    return 0

@@ -1,0 +1,68 @@
+"""``evreview map``: the evidence-gap map from the coded studies."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from evreview.errors import EvreviewError
+
+META_COLUMNS = ("title", "year", "journal", "doi", "source_databases")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "map",
+        help="evidence-gap map (HTML, SVG, PNG), its cells and the gap report",
+        description="Draw the evidence-gap map of the coded studies with the axes in the config's map "
+        "section and the codebook's vocabulary.",
+    )
+    p.add_argument("--coded", type=Path, required=True, help="coded_records (.parquet or .csv)")
+    p.add_argument("--studies", type=Path, help="studies.parquet from dedup (title, year, journal, doi, databases)")
+    p.add_argument("--codebook", type=Path, required=True)
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.set_defaults(func=run)
+
+
+def load_coded(coded_path: Path, studies_path: Path | None) -> pd.DataFrame:
+    """Coded studies with the metadata the map lists (joined from dedup's studies when given)."""
+    if not coded_path.exists():
+        raise EvreviewError("no such file", path=coded_path)
+    coded = pd.read_parquet(coded_path) if coded_path.suffix == ".parquet" else pd.read_csv(coded_path, dtype=str)
+    if studies_path is not None:
+        studies = pd.read_parquet(studies_path)
+        meta = [c for c in META_COLUMNS if c in studies.columns]
+        coded = coded.drop(columns=[c for c in meta if c in coded.columns]).merge(
+            studies[["study_id", *meta]], on="study_id", how="left"
+        )
+    return coded
+
+
+def run(args: argparse.Namespace) -> int:
+    from evreview.code.codebook import load_codebook
+    from evreview.config import load_config
+    from evreview.maps import build_map, dimension_labels, spec_from_config, vocab_from_codebook, write_map
+
+    config = load_config(args.config)
+    codebook = load_codebook(args.codebook)
+    vocab = vocab_from_codebook(codebook)
+    map_config = config.get("map", {})
+    spec = spec_from_config(map_config, vocab)
+    coded = load_coded(args.coded, args.studies)
+    cross = tuple(map_config["cross"]) if map_config.get("cross") else None
+    result = build_map(
+        coded,
+        vocab,
+        spec,
+        title=map_config.get("title") or f"Evidence-gap map: {config['review']['title']}",
+        labels=dimension_labels(codebook),
+        cross=cross,
+    )
+    write_map(result, args.out_dir, len(coded))
+    n_gaps = int((result.gaps["filter_dimension"] == "").sum())
+    print(f"map: {len(coded)} studies, {n_gaps} gaps on the full map, written to {args.out_dir}", file=sys.stderr)
+    return 0
