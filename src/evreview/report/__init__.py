@@ -1,0 +1,177 @@
+"""The run report: one self-contained HTML page summarising a run, from the ledger outward.
+
+Inputs (with dates and hashes), counts per stage, deduplication, screening progress and the
+stopping estimate, topics, the evidence-gap map and its gaps. Every number that also appears
+in the PRISMA diagram is computed from the same ledger. The page has no script at all, every
+text is escaped, and images are inlined as data URIs, so it opens offline anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evreview import __version__
+from evreview.ledger import FATES, fate_counts
+
+
+@dataclass
+class ReportInputs:
+    """What the report shows; every part but the ledger is optional (stage not run yet)."""
+
+    title: str
+    ledger: pd.DataFrame
+    ingest_report: pd.DataFrame | None = None
+    searches: dict[str, dict[str, str]] = field(default_factory=dict)
+    input_files: Sequence[Path] = ()
+    config_hash: str = ""
+    prisma_png: Path | None = None
+    map_png: Path | None = None
+    map_html_name: str | None = None
+    gaps_md: str | None = None
+    stopping: dict[str, Any] | None = None
+    screening_summary: dict[str, Any] | None = None
+    dedup_summary: dict[str, Any] | None = None
+    topics: pd.DataFrame | None = None
+    changes_md: str | None = None
+    extra_sections: list[tuple[str, str]] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 200) -> str:
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
+        for row in frame.head(max_rows).itertuples(index=False)
+    )
+    more = f"<p class=note>{len(frame) - max_rows} more rows not shown.</p>" if len(frame) > max_rows else ""
+    return f"<table><tr>{head}</tr>{body}</table>{more}"
+
+
+def _img(path: Path | None, alt: str) -> str:
+    if path is None or not Path(path).exists():
+        return f"<p class=note>{_e(alt)}: not produced in this run.</p>"
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _markdown_list(md: str) -> str:
+    """Render the small Markdown subset our gap/change reports use (headings, bullets, text)."""
+    out = []
+    in_list = False
+    for line in md.splitlines():
+        if line.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{_e(line[2:])}</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if line.startswith("#"):
+            level = min(len(line) - len(line.lstrip("#")) + 2, 5)
+            out.append(f"<h{level}>{_e(line.lstrip('#').strip())}</h{level}>")
+        elif line.strip():
+            out.append(f"<p>{_e(line)}</p>")
+    if in_list:
+        out.append("</ul>")
+    return "\n".join(out)
+
+
+def _kv(data: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><th>{_e(k)}</th><td>{_e(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)}</td></tr>"
+        for k, v in data.items()
+    )
+    return f"<table class=kv>{rows}</table>"
+
+
+def render_report(inputs: ReportInputs) -> str:
+    """The report page (deterministic: no clock, sorted inputs)."""
+    ledger = inputs.ledger
+    counts = fate_counts(ledger)
+    sections: list[tuple[str, str]] = []
+
+    files = sorted(Path(p) for p in inputs.input_files)
+    if files:
+        inv = pd.DataFrame(
+            [{"file": p.as_posix(), "bytes": p.stat().st_size, "sha256": file_sha256(p)[:16]} for p in files]
+        )
+        if inputs.ingest_report is not None and len(inputs.ingest_report):
+            rep = inputs.ingest_report.rename(columns={"source_file": "file"})
+            keep = [c for c in ("file", "search", "source_format", "source_database", "found", "parsed", "failed")
+                    if c in rep.columns]
+            inv = inv.merge(rep[keep], on="file", how="left")
+        searches = "".join(
+            f"<li>{_e(name)}: {_e(meta.get('date', 'date unknown'))} {_e(meta.get('description', ''))}</li>"
+            for name, meta in sorted(inputs.searches.items())
+        )
+        sections.append(("Inputs", (f"<ul>{searches}</ul>" if searches else "") + _table(inv)))
+
+    stage_rows = pd.DataFrame(
+        [{"fate": f, "records": counts[f]} for f in FATES] + [{"fate": "total", "records": len(ledger)}]
+    )
+    per_db = (
+        ledger.assign(source_database=ledger["source_database"].replace("", "unknown"))
+        .pivot_table(index="source_database", columns="fate", values="record_id", aggfunc="count", fill_value=0)
+        .reset_index()
+    )
+    counts_html = _table(stage_rows) + "<h3>Per database</h3>" + _table(per_db)
+    sections.append(("Counts per stage (from the ledger)", counts_html))
+    if inputs.changes_md:
+        sections.append(("What changed since the previous round", _markdown_list(inputs.changes_md)))
+    sections.append(("PRISMA 2020 flow diagram", _img(inputs.prisma_png, "PRISMA 2020 flow diagram")))
+    if inputs.dedup_summary:
+        sections.append(("Deduplication", _kv(inputs.dedup_summary)))
+    if inputs.screening_summary or inputs.stopping:
+        body = _kv(inputs.screening_summary or {})
+        if inputs.stopping:
+            body += "<h3>Stopping estimate</h3>" + _kv(inputs.stopping)
+        sections.append(("Screening", body))
+    if inputs.topics is not None and len(inputs.topics):
+        sections.append(("Topics", _table(inputs.topics, max_rows=60)))
+    map_link = (
+        f'<p>Interactive map: <a href="{_e(inputs.map_html_name)}">{_e(inputs.map_html_name)}</a></p>'
+        if inputs.map_html_name else ""
+    )
+    sections.append(("Evidence-gap map", map_link + _img(inputs.map_png, "Evidence-gap map")))
+    if inputs.gaps_md:
+        sections.append(("Gaps", _markdown_list(inputs.gaps_md)))
+    sections.extend(inputs.extra_sections)
+
+    nav = "".join(f'<li><a href="#s{i}">{_e(t)}</a></li>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<section id="s{i}"><h2>{_e(t)}</h2>{c}</section>' for i, (t, c) in enumerate(sections))
+    meta = f"evreview {__version__}; config {inputs.config_hash or 'n/a'}; {len(ledger)} records in the ledger"
+    css = (
+        "body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}"
+        "table{border-collapse:collapse;margin:6px 0;font-size:.85em}td,th{border:1px solid #ccd;padding:3px 6px;"
+        "text-align:left;vertical-align:top}th{background:#eef2f6}img{max-width:100%}.note{color:#666}"
+        "nav ul{columns:3}section{margin-top:22px}"
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "img-src data:\">"
+        f"<title>{_e(inputs.title)}: run report</title><style>{css}</style></head><body>"
+        f"<h1>{_e(inputs.title)}</h1><p class=note>{_e(meta)}</p><nav><ul>{nav}</ul></nav>{body}</body></html>\n"
+    )
