@@ -210,6 +210,7 @@ _DOC_TYPES: tuple[tuple[str, str], ...] = (
     ("thesis", "thesis"),
     ("phdthesis", "thesis"),
     ("mastersthesis", "thesis"),
+    ("book section", "chapter"),
     ("chapter", "chapter"),
     ("chap", "chapter"),
     ("incollection", "chapter"),

@@ -175,7 +175,7 @@ def ingest_file(
         for p in result.problems
     ]
     failed = sum(p.severity == "error" for p in result.problems)
-    databases = sorted(set(records["source_database"]) - {""}) if len(records) else []
+    databases = sorted({part for value in records["source_database"] for part in value.split("; ") if part})
     report = FileReport(
         source_file=shown,
         search=search,
