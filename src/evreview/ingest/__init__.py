@@ -222,8 +222,8 @@ def ingest_files(
     root: str | Path | None = None,
     **options: Any,
 ) -> IngestResult:
-    """Ingest several files; the search round is ``search`` or, when empty, taken per file
-    from the first folder below ``root`` (``data/raw/<round>/<file>``)."""
+    """Ingest several files; the search round is ``search`` or, when empty, the name of the
+    folder holding each file below ``root`` (``data/raw/<round>/<file>``)."""
     results = []
     for path in paths:
         round_name = search or _round_of(Path(path), Path(root) if root else None)
@@ -238,7 +238,7 @@ def _round_of(path: Path, root: Path | None) -> str:
         rel = path.resolve().relative_to(root.resolve())
     except ValueError:
         return ""
-    return rel.parts[0] if len(rel.parts) > 1 else ""
+    return rel.parts[-2] if len(rel.parts) > 1 else ""
 
 
 def write_records(records: pd.DataFrame, path: str | Path) -> None:
