@@ -198,6 +198,8 @@ _DOC_TYPES: tuple[tuple[str, str], ...] = (
     ("systematic review", "review"),
     ("meta-analysis", "review"),
     ("review", "review"),
+    ("english abstract", "article"),
+    ("case report", "article"),
     ("conference", "conference"),
     ("proceeding", "conference"),
     ("congress", "conference"),
@@ -271,6 +273,7 @@ _LANGUAGES = {
     "cs": "cze", "cze": "cze", "ces": "cze", "czech": "cze",
     "hu": "hun", "hun": "hun", "hungarian": "hun",
     "fa": "per", "per": "per", "fas": "per", "persian": "per",
+    "sl": "slv", "slv": "slv", "slovenian": "slv",
 }
 
 

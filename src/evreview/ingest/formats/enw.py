@@ -1,0 +1,150 @@
+"""EndNote / Refer tagged exports (``.enw``, ``.txt``): lines ``%X value``, records split by blank lines.
+
+The tag is ``%`` plus one character. Records are separated by blank lines and their tags come
+in any order (the AIS eLibrary puts ``%T`` before ``%0``, and omits ``%0`` on some records), so
+a record is a blank-line block, not a ``%0``-started run. A line without a ``%`` tag continues
+the previous field, as Refer allows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from evreview.ingest.formats._tagged import (
+    Block,
+    Scan,
+    collect,
+    first_nonblank_lines,
+    raw_fields,
+    split_items,
+    stray_problems,
+    text_of,
+    values_of,
+)
+from evreview.ingest.registry import ParseResult, Problem, Source, register
+from evreview.records import clean_doi
+
+_TAG = re.compile(r"^%([0-9A-Za-z@!#$&()*+^~\[\]|?<>=])(?: (.*)|)$")
+_ISBN = re.compile(r"^(?:97[89][-\s]?)?(?:\d[-\s]?){9}[\dXx]$")
+_ISSN = re.compile(r"^\d{4}-?\d{3}[\dXx]$")
+#: The tags that make a block recognisably a Refer/EndNote record when sniffing.
+_CORE_TAGS = frozenset({"0", "T", "A", "D", "J", "B", "V", "P", "U", "X", "K", "@"})
+
+
+#: EndNote reference types the shared normaliser would misread ("Book Section" is a chapter).
+_REFERENCE_TYPES = {"book section": "Chapter", "electronic book section": "Chapter"}
+
+
+def match_tag(line: str) -> tuple[str, str] | None:
+    """``("T", "value")`` for a ``%T value`` line, else ``None``."""
+    match = _TAG.match(line)
+    if match is None:
+        return None
+    return match.group(1), (match.group(2) or "").rstrip()
+
+
+def split_standard_numbers(values: list[str]) -> tuple[str, str]:
+    """``(issn, isbn)`` from ``%@`` values, which EndNote uses for either."""
+    issn, isbn = "", ""
+    for item in split_items(values, ";,"):
+        bare = item.split()[0] if item.split() else ""
+        if not issn and _ISSN.match(bare):
+            issn = bare
+        elif not isbn and _ISBN.match(bare.replace(" ", "")):
+            isbn = bare
+    return issn, isbn
+
+
+def _doi(block: Block) -> str:
+    """``%R`` holds the DOI; some exports only have it as a doi.org URL in ``%U``."""
+    for value in values_of(block, "R") + values_of(block, "U"):
+        if clean_doi(value):
+            return value
+    return ""
+
+
+def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
+    """Record fields and raw tags of one Refer record."""
+    issn, isbn = split_standard_numbers(values_of(block, "@"))
+    doc_type = text_of(block, "0")
+    doc_type = _REFERENCE_TYPES.get(doc_type.lower(), doc_type)
+    journal = text_of(block, "J", "B")
+    if not journal and doc_type == "Chapter":
+        journal = text_of(block, "S")
+    urls = values_of(block, "U")
+    fields: dict[str, object] = {
+        "source_id": text_of(block, "M"),
+        "source_database": text_of(block, "W"),
+        "title": text_of(block, "T"),
+        "abstract": text_of(block, "X"),
+        "authors": values_of(block, "A") or values_of(block, "Q"),
+        "year": text_of(block, "D", "8"),
+        "journal": journal,
+        "volume": text_of(block, "V"),
+        "issue": text_of(block, "N"),
+        "pages": text_of(block, "P"),
+        "doi": _doi(block),
+        "issn": issn,
+        "isbn": isbn,
+        # one keyword per %K line, or several per line separated by ";" (or new lines)
+        "keywords": split_items(["\n".join(e.lines) for e in block.by_tag.get("K", [])], ";\n"),
+        "language": text_of(block, "G"),
+        "doc_type": doc_type,
+        "url": urls[0] if urls else "",
+    }
+    return fields, dict(raw_fields(block.entries))
+
+
+def _refer_share(lines: list[str]) -> tuple[float, set[str]]:
+    tags = [m[0] for m in (match_tag(line) for line in lines) if m]
+    return (len(tags) / len(lines) if lines else 0.0), set(tags)
+
+
+@register
+class EndNoteTaggedReader:
+    """Reader for EndNote/Refer tagged exports."""
+
+    name = "enw"
+    priority = 50
+
+    def sniff(self, source: Source) -> float:
+        """Fairly sure when most non-blank lines are ``%X`` tag lines with the usual tags.
+
+        The share test keeps LaTeX/BibTeX comments (``% ...``, ``%%``) and CSV from matching.
+        """
+        lines = first_nonblank_lines(source.head, 80)
+        if not lines or match_tag(lines[0]) is None:
+            return 0.0
+        share, tags = _refer_share(lines)
+        if share >= 0.6 and len(tags & _CORE_TAGS) >= 2 and ("T" in tags or "0" in tags):
+            return 0.9 if "0" in tags else 0.8
+        return 0.0
+
+    def parse(self, source: Source) -> ParseResult:
+        """Parse every blank-line-separated record."""
+        text = source.text or ""
+        scanned = Scan(text, match_tag, blank_ends_record=True, bare_lines_continue=True)
+        records, problems = collect(scanned, map_block, what="EndNote tagged")
+        for index, record in enumerate(records):
+            types = record.raw.get("0")
+            if isinstance(types, list):
+                problems.append(
+                    Problem(
+                        reason=f"record has {len(types)} %0 lines: a blank line between two records may be missing",
+                        index=index,
+                        line=record.line,
+                        severity="warning",
+                    )
+                )
+        last_kept = bool(records) and scanned.last is not None and records[-1].line == scanned.last.line
+        if last_kept and not text.endswith("\n"):
+            problems.append(
+                Problem(
+                    reason="file ends mid-line: the last record may be truncated; parsed what is there",
+                    index=len(records) - 1,
+                    line=records[-1].line,
+                    severity="warning",
+                )
+            )
+        problems.extend(stray_problems(scanned.stray, "EndNote tagged"))
+        return ParseResult(records=records, problems=problems, found=scanned.found)

@@ -1,0 +1,456 @@
+"""Readers for tag-per-line exports: Web of Science tagged, MEDLINE, EndNote/Refer, ProQuest text.
+
+Own fixtures (tests/fixtures/tagged) pin the field mapping and every problem path: wrapped
+continuation lines, a record missing its title, a truncated last record, non-ASCII text,
+stray lines. Shared-data tests ingest the real exports listed in ../shared's MANIFEST.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from evreview.errors import IngestError
+from evreview.ingest import ingest_file
+from evreview.ingest.formats.enw import EndNoteTaggedReader
+from evreview.ingest.formats.medline import MedlineReader, pick_doc_type, pick_issn
+from evreview.ingest.formats.proquest import ProQuestTextReader
+from evreview.ingest.formats.wos import WosTaggedReader, database_for
+from evreview.ingest.registry import Source, detect
+from evreview.records import normalise_doc_type
+
+OURS = {
+    "wos": WosTaggedReader(),
+    "medline": MedlineReader(),
+    "enw": EndNoteTaggedReader(),
+    "proquest": ProQuestTextReader(),
+}
+FIXTURE_FORMATS = {
+    "wos_small.ciw": "wos",
+    "wos_broken.ciw": "wos",
+    "medline_small.nbib": "medline",
+    "enw_small.enw": "enw",
+    "proquest_small.txt": "proquest",
+}
+#: Manifest ``format`` values these readers own.
+MANIFEST_FORMATS = {
+    "WoS plain text (tagged)": "wos",
+    "PubMed MEDLINE (.nbib)": "medline",
+    "EndNote tagged (.enw)": "enw",
+    "ProQuest plain text": "proquest",
+}
+#: Where the manifest's count is wrong. ais_enl.txt: the manifest counted ``%0`` lines (2), but
+#: four of its six blank-line-separated records have no ``%0`` (each has its own %T, %D, %U).
+CORRECTED_COUNTS = {"ais_elibrary/ais_enl.txt": 6}
+
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+
+
+def tagged(fixtures_dir: Path, name: str) -> Path:
+    return fixtures_dir / "tagged" / name
+
+
+def source_of(text: str, name: str = "x.txt") -> Source:
+    return Source(path=Path(name), data=text.encode(), text=text)
+
+
+def problems_of(result) -> list[tuple[object, str, str]]:
+    """``(source_index or None, severity, reason)`` per problem, for compact assertions."""
+    out = []
+    for row in result.problems.to_dict("records"):
+        index = row["source_index"]
+        out.append((None if index is None or index != index else int(index), row["severity"], row["reason"]))
+    return out
+
+
+# ---- Web of Science tagged ------------------------------------------------------------------
+
+
+def test_wos_fields_continuations_and_non_ascii(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "wos_small.ciw"))
+    report = result.report.iloc[0]
+    assert (report["source_format"], report["found"], report["parsed"], report["failed"]) == ("wos", 3, 3, 0)
+    first = result.records.iloc[0]
+    assert first["title"] == "Phosphorus removal in shallow lakes: a whole-lake experiment with magnetic particles"
+    assert first["authors"] == ["Müller, Jürgen", "Ørsted, Karen"]  # AF (full names) over AU
+    assert first["journal"] == "SCIENCE OF THE TOTAL ENVIRONMENT"
+    assert first["abstract"] == "First sentence of the abstract continues here."
+    # DE then ID, wrapped inside the ;-list: "LAKE\n   SEDIMENT" is one keyword
+    assert first["keywords"] == [
+        "Lake restoration",
+        "Phosphorus",
+        "Magnetic particles",
+        "TROPHIC STATE",
+        "FRESH-WATER",
+        "LAKE SEDIMENT",
+    ]
+    assert (first["year"], first["volume"], first["issue"], first["pages"]) == (2019, "656", "2", "598-607")
+    assert first["doi"] == "10.1016/j.scitotenv.2018.11.375"
+    assert (first["pmid"], first["issn"], first["language"], first["doc_type"]) == (
+        "30529964",
+        "0048-9697",
+        "eng",
+        "article",
+    )
+    assert (first["source_id"], first["source_database"], first["source_line"]) == (
+        "WOS:000455039600059",
+        "Web of Science Core Collection",
+        3,
+    )
+    raw = json.loads(first["raw"])
+    assert raw["CR"] == "Smith J, 2001, NATURE, V1, P1\nDoe A, 2002, SCIENCE, V2, P2"
+    assert raw["EI"] == "1879-1026" and raw["PD"] == "MAR 15" and "C1" in raw
+
+
+def test_wos_untitled_and_truncated_records_are_kept_with_warnings(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "wos_small.ciw"))
+    second, third = result.records.iloc[1], result.records.iloc[2]
+    assert second["title"] == ""
+    assert (second["source_database"], second["pages"], second["year"]) == ("MEDLINE", "e03021", 2021)
+    assert second["doi"] == "10.1002/ecy.3021" and second["doc_type"] == "review"
+    assert third["title"] == "A book chapter cut off mid-way" and third["isbn"] == "978-3-16-148410-0"
+    assert third["doc_type"] == "book"  # from PT B when DT is absent
+    assert problems_of(result) == [
+        (1, "warning", "record has no title"),
+        (2, "warning", "record has no ER line (export truncated?); parsed what is there"),
+    ]
+    assert result.report.iloc[0]["untitled"] == 1
+
+
+def test_wos_broken_file_reports_every_line_it_could_not_place(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "wos_broken.ciw"))
+    report = result.report.iloc[0]
+    assert (report["found"], report["parsed"], report["failed"]) == (3, 2, 1)
+    problems = problems_of(result)
+    assert problems[0][:2] == (None, "error") and "no usable fields" in problems[0][2]
+    assert result.problems.iloc[0]["source_line"] == 4
+    reasons = [p[2] for p in problems]
+    assert any("untagged line kept as a continuation of TI" in r for r in reasons)
+    assert any("record does not start with PT" in r for r in reasons)
+    assert any("outside any Web of Science record" in r and "not part of any record" in r for r in reasons)
+    assert list(result.records["title"]) == [
+        "A good record some untagged line inside the record",
+        "A record whose PT line is missing",
+    ]
+
+
+def test_wos_database_from_accession_prefix() -> None:
+    assert database_for("WOS:000123") == "Web of Science Core Collection"
+    assert database_for("MEDLINE:123") == "MEDLINE"
+    assert database_for("SCIELO:S0001") == "SciELO Citation Index"
+    assert database_for("NEWDB:1") == "Web of Science (NEWDB)"
+
+
+# ---- MEDLINE ----------------------------------------------------------------------------
+
+
+def test_medline_fields(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "medline_small.nbib"))
+    report = result.report.iloc[0]
+    assert (report["source_format"], report["found"], report["parsed"], report["failed"]) == (
+        "medline",
+        4,
+        4,
+        0,
+    )
+    first = result.records.iloc[0]
+    assert first["source_line"] == 3  # after two leading blank lines
+    assert first["title"] == ("Blue light and acne: a randomised trial with a title that wraps onto a second line.")
+    assert first["authors"] == ["Žukauskas, Rūta", "García, José"]  # FAU over AU
+    assert "Café-au-lait" in first["abstract"] and "\n" not in first["abstract"]
+    assert first["doi"] == "10.1000/abc.123"  # the [doi], not the [pii]
+    assert first["issn"] == "1234-5678"  # the Linking ISSN
+    assert (first["year"], first["volume"], first["issue"], first["pages"]) == (2019, "12", "3", "101-109")
+    assert first["journal"] == "Journal of dermatology"  # JT over TA
+    assert first["keywords"] == ["blue light", "Acne Vulgaris/therapy", "Humans"]  # OT, then MH without *
+    assert first["doc_type"] == "review"  # Systematic Review beats Journal Article and descriptors
+    assert (first["pmid"], first["source_id"], first["source_database"]) == ("31000001", "31000001", "PubMed")
+    assert first["url"] == "https://pubmed.ncbi.nlm.nih.gov/31000001/"
+    raw = json.loads(first["raw"])
+    assert raw["AD"] == "Vilnius University,\nLithuania."
+    assert raw["IS"] == ["1234-5678 (Print)", "8765-4321 (Electronic)", "1234-5678 (Linking)"]
+    assert raw["STAT"] == "MEDLINE"
+
+
+def test_medline_untitled_book_and_truncated(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "medline_small.nbib"))
+    untitled, book, cut = (result.records.iloc[i] for i in (1, 2, 3))
+    assert untitled["title"] == "" and untitled["language"] == "ger" and untitled["doc_type"] == "letter"
+    assert untitled["issn"] == "2222-3333"
+    assert (book["title"], book["journal"], book["isbn"]) == (
+        "A chapter on phototherapy.",
+        "Handbook of Dermatology",
+        "978-0-00-000000-2",
+    )
+    assert cut["pmid"] == "31000004" and cut["title"] == "A record that was cut off in the midd"
+    assert problems_of(result) == [
+        (1, "warning", "record has no title"),
+        (3, "warning", "last record looks truncated (file ends mid-record); parsed what is there"),
+    ]
+
+
+def test_medline_crlf_and_lf_give_the_same_records(fixtures_dir: Path, tmp_path: Path) -> None:
+    lf = tagged(fixtures_dir, "medline_small.nbib")
+    crlf = tmp_path / "medline_small.nbib"
+    crlf.write_bytes(b"\xef\xbb\xbf" + lf.read_bytes().replace(b"\n", b"\r\n"))
+    a = ingest_file(lf).records.drop(columns=["record_id", "source_file"])
+    b = ingest_file(crlf).records.drop(columns=["record_id", "source_file"])
+    assert a.equals(b)
+
+
+def test_medline_pickers() -> None:
+    assert pick_issn(["1111-1111 (Print)", "2222-2222 (Electronic)"]) == "2222-2222"
+    assert pick_issn(["3333-3333"]) == "3333-3333"
+    # study descriptors are articles, never conference abstracts or reports
+    assert normalise_doc_type(pick_doc_type(["English Abstract", "Journal Article"])) == "article"
+    assert normalise_doc_type(pick_doc_type(["Case Reports"])) == "article"
+    assert normalise_doc_type(pick_doc_type(["Comparative Study"])) == "article"
+    assert pick_doc_type(["Journal Article", "Comment", "Review"]) == "Review"
+    assert pick_doc_type(["Published Erratum"]) == "Published Erratum"
+    assert pick_doc_type([]) == ""
+
+
+# ---- EndNote / Refer -------------------------------------------------------------------------
+
+
+def test_enw_fields(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "enw_small.enw"))
+    report = result.report.iloc[0]
+    assert (report["source_format"], report["found"], report["parsed"], report["failed"]) == ("enw", 3, 3, 0)
+    first = result.records.iloc[0]
+    assert first["title"] == "An EndNote record whose title continues on an untagged line"  # %T before %0
+    assert first["authors"] == ["Ångström, Anders", "O'Neil, Siobhán"]
+    assert first["keywords"] == ["first keyword", "second keyword", "third keyword"]
+    assert (first["journal"], first["year"], first["volume"], first["issue"], first["pages"]) == (
+        "Journal of Nordic Studies",
+        2016,
+        "7",
+        "2",
+        "11-20",
+    )
+    assert (first["doi"], first["issn"], first["language"], first["doc_type"]) == (
+        "10.5555/jns.2016.7",
+        "1234-567X",
+        "eng",
+        "article",
+    )
+    assert (first["source_id"], first["source_database"], first["url"]) == (
+        "ACC-0001",
+        "Nordic Index",
+        "https://example.org/jns/7/2",
+    )
+    assert json.loads(first["raw"])["K"] == ["first keyword", "second keyword; third keyword"]
+
+
+def test_enw_untitled_chapter_and_truncated(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "enw_small.enw"))
+    chapter, cut = result.records.iloc[1], result.records.iloc[2]
+    assert chapter["title"] == "" and chapter["doc_type"] == "chapter"
+    assert (chapter["journal"], chapter["isbn"], chapter["issn"]) == ("Collected Essays", "978-3-16-148410-0", "")
+    assert cut["doc_type"] == "conference" and cut["journal"] == "Proceedings of the"
+    assert problems_of(result) == [
+        (1, "warning", "record has no title"),
+        (2, "warning", "file ends mid-line: the last record may be truncated; parsed what is there"),
+    ]
+
+
+# ---- ProQuest text --------------------------------------------------------------------------
+
+
+def test_proquest_fields(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "proquest_small.txt"))
+    report = result.report.iloc[0]
+    # the table of contents lists three titles too, but only "Document N of M" sections are records
+    assert (report["source_format"], report["found"], report["parsed"], report["failed"]) == (
+        "proquest",
+        3,
+        3,
+        0,
+    )
+    first = result.records.iloc[0]
+    assert first["title"] == "Lake restoration: a review of magnetic methods"  # the heading line
+    assert first["authors"] == ["Núñez, María", "Smith, John"]
+    assert first["abstract"] == (
+        "First paragraph of the abstract. Background: this line is part of the abstract, not a field. "
+        "Methodology: so is this one. Last paragraph."
+    )
+    assert (first["journal"], first["volume"], first["issue"], first["pages"], first["year"]) == (
+        "Journal of Lake Science",
+        "12",
+        "3",
+        "45-67",
+        2019,
+    )
+    assert (first["doi"], first["issn"], first["language"], first["doc_type"]) == (
+        "10.1234/jls.2019.045",
+        "1234-5678",
+        "fre",
+        "article",
+    )
+    assert (first["source_id"], first["source_database"]) == ("111111111", "ProQuest Central")
+    assert first["url"] == "http://search.proquest.com/docview/111111111?accountid=1"
+    assert first["keywords"] == ["Limnology", "Ecology", "magnets", "phosphorus"]
+    raw = json.loads(first["raw"])
+    assert raw["Links"] == "http://links.example.org/a?x=1\nhttp://links.example.org/b?y=2"
+    assert raw["Custom vendor field"] == "kept in raw"
+    assert raw["Document"] == "1 of 4"
+
+
+def test_proquest_untitled_truncated_and_count_mismatch(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "proquest_small.txt"))
+    assert result.records.iloc[1]["title"] == "" and result.records.iloc[1]["year"] == 2020
+    assert result.records.iloc[2]["abstract"] == "The export stopped in the middle of this abs"
+    assert problems_of(result) == [
+        (1, "warning", "record has no title"),
+        (2, "warning", "document is not closed by a rule line (export truncated?); parsed what is there"),
+        (
+            None,
+            "warning",
+            "the report says it holds 4 documents but 3 were found (export truncated or files concatenated?)",
+        ),
+    ]
+
+
+# ---- detection ------------------------------------------------------------------------------
+
+NOT_OURS = {
+    "ris": "TY  - JOUR\nTI  - A title\nAU  - Doe, J\nPY  - 2020\nER  - \n",
+    "ris_with_pmid_like": "TY  - JOUR\nAN  - 12345\nTI  - PMID- in a title\nER  - \n",
+    "csv": 'Title,Authors,Year,DOI\nA title,"Doe, J",2020,10.1/x\n',
+    "bibtex": "% Encoding: UTF-8\n@article{key,\n  title={A title},\n  year={2020}\n}\n",
+    "xml": '<?xml version="1.0"?>\n<xml><records><record><titles><title>A</title></titles></record></records></xml>\n',
+    "wos_tab": "PT\tAU\tBA\tTI\tSO\tUT\nJ\tDoe, J\t\tA title\tNATURE\tWOS:0001\n",
+    "json": '[{"title": "A title", "year": 2020}]\n',
+    "latex": "%% a comment\n% another\n\\documentclass{article}\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_OURS))
+def test_readers_do_not_claim_other_formats(kind: str) -> None:
+    source = source_of(NOT_OURS[kind])
+    assert {name: reader.sniff(source) for name, reader in OURS.items()} == dict.fromkeys(OURS, 0.0)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_FORMATS))
+def test_fixtures_detected_by_their_reader_only(fixtures_dir: Path, name: str) -> None:
+    text = tagged(fixtures_dir, name).read_text(encoding="utf-8")
+    source = source_of(text, name)
+    expected = FIXTURE_FORMATS[name]
+    assert {n for n, reader in OURS.items() if reader.sniff(source) > 0} == {expected}
+    assert detect(source).name == expected
+
+
+def test_wos_sniff_without_header() -> None:
+    text = "PT J\nAU Doe, J\nTI A title\nSO NATURE\nPY 2020\nUT WOS:1\nER\n"
+    assert OURS["wos"].sniff(source_of(text)) == 0.9
+    result = OURS["wos"].parse(source_of(text))
+    assert result.found == 1 and result.records[0].fields["title"] == "A title"
+
+
+def test_forced_reader_on_a_file_without_records_reports_its_lines(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("just some notes\nnothing tagged here\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="unrecognised format"):
+        ingest_file(path)
+    result = ingest_file(path, fmt="wos")
+    assert result.report.iloc[0]["found"] == 0 and len(result.records) == 0
+    assert [p[1] for p in problems_of(result)] == ["warning", "warning"]
+
+
+def test_same_input_same_output(fixtures_dir: Path) -> None:
+    for name in FIXTURE_FORMATS:
+        a = ingest_file(tagged(fixtures_dir, name), search="r1").records
+        b = ingest_file(tagged(fixtures_dir, name), search="r1").records
+        assert a.equals(b), name
+
+
+# ---- real exports (../shared) --------------------------------------------------------------
+
+
+def manifest(shared_dir: Path) -> list[dict[str, str]]:
+    with open(shared_dir / "fixtures" / "exports" / "MANIFEST.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("fmt", sorted(set(MANIFEST_FORMATS.values())))
+def test_shared_exports_parse_completely(shared_dir: Path, fmt: str) -> None:
+    exports = shared_dir / "fixtures" / "exports"
+    rows = [row for row in manifest(shared_dir) if MANIFEST_FORMATS.get(row["format"]) == fmt]
+    assert rows, f"no {fmt} files in the manifest"
+    for row in rows:
+        expected = CORRECTED_COUNTS.get(row["path"], int(row["records"]))
+        result = ingest_file(exports / row["path"], root=exports)
+        report = result.report.iloc[0]
+        assert report["source_format"] == fmt, row["path"]
+        assert (report["found"], report["parsed"], report["failed"]) == (expected, expected, 0), row["path"]
+        assert report["warnings"] == 0, (row["path"], result.problems["reason"].tolist())
+        records = result.records
+        assert (records["title"].str.len() > 0).all(), row["path"]
+        dois = records.loc[records["doi"] != "", "doi"]
+        assert dois.map(lambda d: bool(DOI.match(d))).all(), (row["path"], dois.tolist())
+        assert records["year"].between(1900, 2026).all(), row["path"]
+        if fmt != "enw":  # the AIS eLibrary export carries no accession numbers
+            assert records["source_id"].is_unique and (records["source_id"] != "").all(), row["path"]
+        assert (records["source_database"] != "").all() or fmt == "enw", row["path"]
+
+
+@pytest.mark.shared
+def test_shared_blue_light_pmids_all_parsed(shared_dir: Path) -> None:
+    path = shared_dir / "fixtures" / "exports" / "pubmed" / "blue-light.nbib"
+    in_file = re.findall(r"^PMID- (\d+)", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    records = ingest_file(path).records
+    assert len(in_file) == 80
+    assert list(records["pmid"]) == in_file
+    assert (records["url"] == [f"https://pubmed.ncbi.nlm.nih.gov/{p}/" for p in in_file]).all()
+
+
+@pytest.mark.shared
+def test_shared_wos_tab_delimited_is_not_claimed(shared_dir: Path) -> None:
+    path = shared_dir / "fixtures" / "exports" / "web_of_science" / "wos_2026_04_02_4071.txt"
+    text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+    assert OURS["wos"].sniff(Source(path=path, data=b"", text=text)) == 0.0
+
+
+@pytest.mark.shared
+def test_shared_other_formats_not_claimed(shared_dir: Path) -> None:
+    from evreview.ingest.textio import decode, is_container
+
+    exports = shared_dir / "fixtures" / "exports"
+    for row in manifest(shared_dir):
+        if row["format"] in MANIFEST_FORMATS:
+            continue
+        data = (exports / row["path"]).read_bytes()
+        text = None if is_container(data) else decode(data, row["path"])
+        source = Source(path=exports / row["path"], data=data, text=text)
+        claimed = {name: reader.sniff(source) for name, reader in OURS.items() if reader.sniff(source) > 0}
+        assert claimed == {}, row["path"]
+
+
+def test_wos_concatenated_exports_and_missing_er() -> None:
+    """Two exports pasted together: FN/VR/EF between them are file metadata, and EF (or the next
+    PT) ends a record whose ER line is missing."""
+    text = (
+        "FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nTI One\nUT WOS:1\nEF\n"
+        "FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nTI Two\nUT WOS:2\nER\nPT J\nTI Three\nUT WOS:3\nEF\n"
+    )
+    result = OURS["wos"].parse(source_of(text))
+    assert result.found == 3
+    assert [r.fields["title"] for r in result.records] == ["One", "Two", "Three"]
+    assert result.records[0].raw == {"PT": "J", "TI": "One", "UT": "WOS:1"}
+    assert [(p.index, p.severity) for p in result.problems] == [(0, "warning"), (2, "warning")]
+    assert all("no ER line" in p.reason for p in result.problems)
+
+
+def test_medline_doi_from_citation_when_no_doi_identifier(tmp_path: Path) -> None:
+    path = tmp_path / "x.nbib"
+    path.write_text(
+        "PMID- 1\nTI  - Title.\nAID - S1 [pii]\n"
+        "SO  - PLoS One. 2019 Jan 28;14(1):e1. doi:\n      10.1371/journal.pone.0000001. eCollection 2019.\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(path).records["doi"].tolist() == ["10.1371/journal.pone.0000001"]
