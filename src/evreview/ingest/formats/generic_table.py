@@ -1,0 +1,215 @@
+"""Any other spreadsheet of records: CSV (comma or semicolon), TSV, or an ``.xlsx`` workbook.
+
+Benchmark sets, reference-manager exports and hand-made lists arrive as tables with their own
+column names. Columns are recognised by common names, case- and punctuation-insensitively
+(:data:`ALIASES`); a user maps the others explicitly with ``column_map`` (``{their column: our
+field}``, from ``--column-map`` or the config), which wins over recognition. Every column,
+recognised or not (labels, notes), is kept in ``raw``.
+
+The reader only claims a file that is plainly a table; it scores below every specific reader,
+so a Scopus or Lens CSV is never read as generic. A table in which no title column can be found
+(and none is mapped) is an :class:`~evreview.errors.IngestError` listing the columns found:
+guessing would fill the record table with untitled rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from evreview.errors import IngestError
+from evreview.ingest.formats._tabular import (
+    Table,
+    TableReader,
+    column_key,
+    display_path,
+    first,
+    join_pages,
+    source_header,
+    split_on,
+)
+from evreview.ingest.registry import Source, register
+from evreview.records import RECORD_FIELDS
+
+#: Recognised column names per record field, in preference order (compared by column_key).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "source_id": ("id", "key", "record id", "recordid", "record_id", "accession number", "an", "uid"),
+    "title": ("title", "document title", "article title", "primary title", "ti", "titles"),
+    "abstract": ("abstract", "abstract note", "abstractnote", "ab", "summary"),
+    "authors": ("authors", "author", "author(s)", "author names", "au", "creators"),
+    "year": ("year", "publication year", "py", "pubyear", "year published", "date", "publication date"),
+    "journal": (
+        "journal",
+        "source title",
+        "secondary title",
+        "publication title",
+        "journal title",
+        "journal/book",
+        "container title",
+        "source",
+        "booktitle",
+        "so",
+    ),
+    "volume": ("volume", "vol", "vl"),
+    "issue": ("issue", "number", "issue number", "is"),
+    "pages": ("pages", "page", "pagination", "page range"),
+    "doi": ("doi", "di"),
+    "pmid": ("pmid", "pubmed id", "pubmedid", "pubmed"),
+    "issn": ("issn", "issns", "eissn"),
+    "isbn": ("isbn", "isbns"),
+    "keywords": ("keywords", "keyword", "author keywords", "manual tags", "tags", "kw", "de"),
+    "language": ("language", "lang", "la"),
+    "doc_type": ("type", "entrytype", "entry type", "document type", "item type", "publication type", "dt"),
+    "url": ("url", "link", "links", "ur", "pdf link", "full text link"),
+    "source_database": ("database", "source database", "db"),
+}
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_TITLE_KEYS = frozenset(column_key(name) for name in ALIASES["title"])
+
+#: Page-start/page-end column pairs, used when there is no single pages column.
+_PAGE_PAIRS = (
+    ("page start", "page end"),
+    ("start page", "end page"),
+    ("first page", "last page"),
+    ("spage", "epage"),
+    ("bp", "ep"),
+)
+
+_FIELD_SET = frozenset(RECORD_FIELDS)
+
+
+@dataclass
+class _Plan:
+    """Resolved columns of one file: fields with one column, fields with fallbacks, page pair."""
+
+    single: list[tuple[str, int]]
+    several: list[tuple[str, list[int]]]
+    page_pair: tuple[list[int], list[int]] | None
+
+
+_BIBTEX_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def split_authors(value: str) -> list[str]:
+    """Split an author cell written in any of the usual styles.
+
+    ``;`` or ``|`` separators win; otherwise BibTeX ``"Zuna, R E and Wang, S S"``; otherwise
+    commas only when every comma-separated part looks like a whole name (``"Smith J, Jones K"``),
+    because ``"Smith, John"`` is one author.
+    """
+    text = value.strip()
+    if not text:
+        return []
+    for separator in (";", "|"):
+        if separator in text:
+            return split_on(text, separator)
+    if _BIBTEX_AND.search(text):
+        parts = [part.strip() for part in _BIBTEX_AND.split(text) if part.strip()]
+        if "," in text or all(" " in part for part in parts):
+            return parts
+    parts = split_on(text, ",")
+    if len(parts) > 1 and all(" " in part for part in parts):
+        return parts
+    return [text]
+
+
+def split_keywords(value: str) -> list[str]:
+    """Keywords separated by ``;``, ``|`` or (when neither occurs) commas."""
+    for separator in (";", "|", ","):
+        if separator in value:
+            return split_on(value, separator)
+    return split_on(value, "\n")
+
+
+def resolve_columns(table: Table, column_map: dict[str, str], path: str) -> dict[str, list[int]]:
+    """Column indices per record field: explicit ``column_map`` first, then recognised names.
+
+    Raises :class:`IngestError` for a map naming an unknown field or a column not in the file,
+    and when no title column is found.
+    """
+    plan: dict[str, list[int]] = {}
+    for theirs, ours in column_map.items():
+        if ours not in RECORD_FIELDS:
+            raise IngestError(
+                f"column_map maps {theirs!r} to {ours!r}, which is not a record field; "
+                f"fields: {', '.join(RECORD_FIELDS)}",
+                path=path,
+            )
+        found = table.index(theirs)
+        if not found:
+            raise IngestError(
+                f"column_map names column {theirs!r}, which is not in the file; "
+                f"columns found: {', '.join(table.columns)}",
+                path=path,
+            )
+        plan.setdefault(ours, []).extend(i for i in found if i not in plan.get(ours, []))
+    mapped = {i for indices in plan.values() for i in indices}
+    for fieldname, names in ALIASES.items():
+        if fieldname in plan:
+            continue
+        found = [i for i in table.index(*names) if i not in mapped]
+        if found:
+            plan[fieldname] = found
+    if "pages" not in plan:
+        for start, end in _PAGE_PAIRS:
+            s, e = table.index(start), table.index(end)
+            if s and e:
+                plan["page_start"], plan["page_end"] = s, e
+                break
+    if not plan.get("title"):
+        raise IngestError(
+            "no title column recognised in this table (looked for: "
+            f"{', '.join(ALIASES['title'])}); columns found: {', '.join(table.columns) or 'none'}. "
+            'Map yours with --column-map, e.g. \'{"Heading": "title"}\', or ingest.column_map in config',
+            path=path,
+        )
+    return plan
+
+
+@register
+class GenericTableReader(TableReader):
+    """Generic CSV/TSV/semicolon-CSV/XLSX table of records."""
+
+    name = "generic_table"
+    priority = 0
+    database = ""
+
+    def sniff(self, source: Source) -> float:
+        """0.5 for a table with a recognisable title (or a mapped column); 0.1 for any other table.
+
+        The low score still claims a header-only-unrecognised table, so the user gets the
+        "no title column; columns found: ..." message rather than "unrecognised format".
+        """
+        if source.text is None and source.data.startswith(_OLE_MAGIC):
+            return 0.05  # legacy .xls: claimed only to say "save it as .xlsx" (load_table raises)
+        header = source_header(source)
+        if not header:
+            return 0.0
+        keys = {column_key(c) for c in header}
+        mapped = {column_key(str(c)) for c in (source.options.get("column_map") or {})}
+        if keys & mapped or keys & _TITLE_KEYS:
+            return 0.5
+        return 0.1 if len(header) >= 2 else 0.0
+
+    def prepare(self, table: Table, source: Source) -> _Plan:
+        column_map = {str(k): str(v) for k, v in (source.options.get("column_map") or {}).items()}
+        columns = resolve_columns(table, column_map, display_path(source))
+        single = [(name, idx[0]) for name, idx in columns.items() if name in _FIELD_SET and len(idx) == 1]
+        several = [(name, idx) for name, idx in columns.items() if name in _FIELD_SET and len(idx) > 1]
+        pages = (columns["page_start"], columns["page_end"]) if "page_start" in columns else None
+        return _Plan(single=single, several=several, page_pair=pages)
+
+    def record(self, cells: list[str], plan: Any) -> dict[str, Any]:
+        p: _Plan = plan
+        fields: dict[str, Any] = {name: cells[i] for name, i in p.single}
+        for name, indices in p.several:
+            fields[name] = first(cells, indices)
+        if p.page_pair is not None:
+            fields["pages"] = join_pages(first(cells, p.page_pair[0]), first(cells, p.page_pair[1]))
+        fields["authors"] = split_authors(fields.get("authors", ""))
+        fields["keywords"] = split_keywords(fields.get("keywords", ""))
+        if not fields.get("source_id", "").strip() and fields.get("pmid"):
+            fields["source_id"] = fields["pmid"]
+        return fields

@@ -1,0 +1,181 @@
+"""Publish or Perish JSON export (Google Scholar and the other sources PoP queries).
+
+The file is a JSON array of objects (``uid``, ``title``, ``authors`` list, ``year``,
+``source``, ``publisher``, ``article_url``, ``abstract``, ``volume``, ``issue``, ``startpage``,
+``endpage``, ``doi``, ``cites``, ``rank``...). Quirks:
+
+* Google Scholar truncates long titles, venues and abstract snippets with ``…`` (U+2026). We
+  keep the text as given (it is all there is) and report a warning per truncated title, since
+  a truncated title weakens deduplication and screening for that record.
+* ``0`` in ``volume``/``issue``/``startpage``/``endpage`` means "unknown".
+* A truncated author list ends with ``"..."``; that placeholder is not an author (it stays in
+  ``raw``).
+
+Lines: each record's line is where its object opens, found by decoding the array element by
+element (:meth:`json.JSONDecoder.raw_decode`), so a problem names the line a user can open.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evreview.errors import IngestError
+from evreview.ingest.formats._tabular import display_path, join_pages
+from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
+
+#: Keys typical of PoP records; two or more in the head of a JSON array identify the format.
+_POP_KEYS = (
+    '"cites_url"',
+    '"article_url"',
+    '"related_url"',
+    '"ecc"',
+    '"startpage"',
+    '"endpage"',
+    '"fulltext_url"',
+    '"citation_url"',
+    '"use"',
+    '"rank"',
+)
+_ELLIPSIS = ("\u2026", "...")
+#: PoP ``uid`` prefix -> database the record came from.
+_UID_DATABASES = {
+    "GS": "Google Scholar",
+    "CR": "Crossref",
+    "SC": "Scopus",
+    "WOS": "Web of Science",
+    "MAS": "Microsoft Academic",
+    "SS": "Semantic Scholar",
+    "OA": "OpenAlex",
+    "PM": "PubMed",
+}
+_DEFAULT_DATABASE = "Google Scholar"
+
+
+def _number(value: Any) -> str:
+    """A PoP number field as text, with ``0``/empty meaning missing."""
+    if value is None or value == 0 or value == "0":
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def database_of(uid: str) -> str:
+    """Database named by a PoP ``uid`` prefix (``GS:...`` -> Google Scholar)."""
+    prefix = uid.split(":", 1)[0].strip().upper() if ":" in uid else ""
+    return _UID_DATABASES.get(prefix, _DEFAULT_DATABASE)
+
+
+def is_truncated(text: str) -> bool:
+    """True when Google Scholar shortened ``text`` (it ends with, or has, an ellipsis)."""
+    stripped = text.strip()
+    return stripped.endswith(_ELLIPSIS) or "\u2026" in stripped
+
+
+def record_fields(item: dict[str, Any]) -> dict[str, Any]:
+    """Record fields from one PoP object."""
+    authors = item.get("authors")
+    if isinstance(authors, str):
+        names = [a.strip() for a in authors.split(",")]
+    elif isinstance(authors, list):
+        names = [_text(a).strip() for a in authors]
+    else:
+        names = []
+    names = [n for n in names if n and n not in _ELLIPSIS]
+    uid = _text(item.get("uid")).strip()
+    return {
+        "source_id": uid,
+        "source_database": database_of(uid),
+        "title": _text(item.get("title")),
+        "abstract": _text(item.get("abstract")),
+        "authors": names,
+        "year": item.get("year"),
+        "journal": _text(item.get("source")),
+        "volume": _number(item.get("volume")),
+        "issue": _number(item.get("issue")),
+        "pages": join_pages(_number(item.get("startpage")), _number(item.get("endpage"))),
+        "doi": _text(item.get("doi")),
+        "issn": _text(item.get("issn")),
+        "isbn": _text(item.get("isbn")),
+        "doc_type": _text(item.get("type")),
+        "url": _text(item.get("article_url")) or _text(item.get("fulltext_url")),
+    }
+
+
+def iter_array(text: str, path: str) -> list[tuple[int, Any]]:
+    """``(line, element)`` for each element of the top-level JSON array in ``text``.
+
+    Invalid JSON raises :class:`IngestError` with the line and column of the fault.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
+    if not isinstance(data, list):
+        raise IngestError(
+            f"expected a JSON array of records (Publish or Perish export), found a {type(data).__name__}",
+            path=path,
+        )
+    decoder = json.JSONDecoder()
+    out: list[tuple[int, Any]] = []
+    pos = text.index("[") + 1
+    line = 1 + text.count("\n", 0, pos)
+    for _ in range(len(data)):
+        start = pos
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        line += text.count("\n", start, pos)
+        value, end = decoder.raw_decode(text, pos)
+        out.append((line, value))
+        line += text.count("\n", pos, end)
+        pos = end
+    return out
+
+
+@register
+class PublishOrPerishJsonReader:
+    """Publish or Perish "Save as JSON"."""
+
+    name = "pop_json"
+    priority = 10
+
+    def sniff(self, source: Source) -> float:
+        """A JSON array whose first objects carry PoP's own keys."""
+        head = source.head.lstrip()
+        if not head.startswith("["):
+            return 0.0
+        hits = sum(key in head for key in _POP_KEYS)
+        if hits >= 2 and '"title"' in head:
+            return 0.95
+        return 0.0
+
+    def parse(self, source: Source) -> ParseResult:
+        path = display_path(source)
+        if source.text is None:
+            raise IngestError("not a text file (expected a Publish or Perish JSON export)", path=path)
+        records: list[ParsedRecord] = []
+        problems: list[Problem] = []
+        for ordinal, (line, item) in enumerate(iter_array(source.text, path)):
+            if not isinstance(item, dict):
+                reason = f"line {line}: array element {ordinal + 1} is a {type(item).__name__}, not a record object"
+                problems.append(Problem(reason, index=ordinal, line=line))
+                continue
+            fields = record_fields(item)
+            index = len(records)
+            if is_truncated(fields["title"]):
+                problems.append(
+                    Problem(
+                        f"line {line}: title truncated by the source (ends with an ellipsis); "
+                        "kept as given, check it before relying on title matching",
+                        index=index,
+                        line=line,
+                        severity="warning",
+                    )
+                )
+            records.append(ParsedRecord(fields=fields, raw=item, line=line))
+        return ParseResult(records=records, problems=problems, database=_DEFAULT_DATABASE)

@@ -1,0 +1,506 @@
+"""Tabular readers (Scopus/PubMed/Embase/OpenAlex/Lens CSV, WoS tab-delimited, generic
+CSV/TSV/XLSX) and the Publish or Perish JSON reader.
+
+Own fixtures live in tests/fixtures/tabular/; the shared-data tests read every export of these
+formats listed in ../shared's MANIFEST.csv and the benchmark CSVs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from evreview.errors import IngestError
+from evreview.ingest import ingest_file
+from evreview.ingest.formats.embase_csv import parse_openurl, parse_source
+from evreview.ingest.formats.generic_table import split_authors
+from evreview.ingest.formats.pubmed_csv import parse_citation
+from evreview.ingest.registry import Source, detect, readers
+from evreview.ingest.textio import decode, is_container
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "tabular"
+TABULAR = ("scopus_csv", "pubmed_csv", "embase_csv", "openalex_csv", "lens_csv", "wos_tab", "generic_table")
+MINE = (*TABULAR, "pop_json")
+
+
+def ingest(name: str, **options):
+    return ingest_file(FIX / name, root=FIX, **options)
+
+
+def raw_of(result, index: int) -> dict:
+    return json.loads(result.records["raw"].iloc[index])
+
+
+def source_for(path: Path, options: dict | None = None) -> Source:
+    data = path.read_bytes()
+    text = None if is_container(data) else decode(data, path)
+    return Source(path=path, data=data, text=text, options=options or {})
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@pytest.mark.parametrize(
+    ("name", "reader"),
+    [
+        ("scopus_old.csv", "scopus_csv"),
+        ("scopus_new.csv", "scopus_csv"),
+        ("wos_tab.txt", "wos_tab"),
+        ("wos_tab_utf16.txt", "wos_tab"),
+        ("pubmed.csv", "pubmed_csv"),
+        ("pubmed_old.csv", "pubmed_csv"),
+        ("embase.csv", "embase_csv"),
+        ("openalex.csv", "openalex_csv"),
+        ("lens.csv", "lens_csv"),
+        ("generic_semicolon.csv", "generic_table"),
+        ("generic.tsv", "generic_table"),
+        ("generic_malformed.csv", "generic_table"),
+        ("pop.json", "pop_json"),
+    ],
+)
+def test_detects_format_from_content(name: str, reader: str) -> None:
+    assert detect(source_for(FIX / name)).name == reader
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TY  - JOUR\nTI  - A title, with comma\nER  - \n",
+        "\nPMID- 123\nTI  - A title, with comma\n",
+        "@article{key,\n title = {A, B},\n}\n",
+        '<?xml version="1.0"?>\n<xml><records><record/></records></xml>\n',
+        "FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nAU Smith, J\nTI A, b\nER\n",
+        "%0 Journal Article\n%T A title, with comma\n%A Smith, J\n",
+        '{"title": "a", "authors": "b, c"}\n',
+    ],
+)
+def test_tabular_readers_never_claim_tagged_or_markup_text(text: str) -> None:
+    source = Source(path=Path("x.txt"), data=text.encode(), text=text)
+    known = readers()
+    assert {name: known[name].sniff(source) for name in MINE} == dict.fromkeys(MINE, 0.0)
+
+
+def test_specific_readers_beat_generic_on_their_files() -> None:
+    known = readers()
+    for name, reader in [("scopus_old.csv", "scopus_csv"), ("lens.csv", "lens_csv"), ("pubmed.csv", "pubmed_csv")]:
+        source = source_for(FIX / name)
+        assert known[reader].sniff(source) > known["generic_table"].sniff(source) > 0
+
+
+# --------------------------------------------------------------------------- Scopus
+
+
+def test_scopus_old_layout_realigns_shifted_rows() -> None:
+    result = ingest("scopus_old.csv")
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed) == (4, 3, 1)
+    recs = result.records
+    assert recs["source_line"].tolist() == [2, 4, 6]  # the first row's abstract spans lines 2-3
+    first = recs.iloc[0]
+    assert first["authors"] == ["Phillips J.C.", "Braun R.", "Kalé L."]
+    assert first["pages"] == "1781-1802"
+    assert first["keywords"] == ["Molecular dynamics", "Parallel computing", "Algorithms", "Computer simulation"]
+    assert (first["doc_type"], first["language"], first["source_database"]) == ("review", "eng", "Scopus")
+
+    shifted = recs.iloc[1]
+    assert shifted["source_id"] == "2-s2.0-85123480963"
+    assert shifted["doi"] == "10.1038/s41598-022-04849-0"
+    assert (shifted["issn"], shifted["pmid"]) == ("20452322", "35064163")
+    assert (shifted["language"], shifted["doc_type"], shifted["pages"]) == ("eng", "article", "1135")
+    raw = raw_of(result, 1)
+    assert raw["Funding Text 2"] == "A second funding text, unlabelled in the header."
+    assert raw["References"].startswith("Edelstein-Keshet")
+    assert raw["EID"] == "2-s2.0-85123480963"
+
+    problem = result.problems.iloc[0]
+    assert (problem["severity"], problem["source_line"]) == ("error", 5)
+    assert "46 fields" in problem["reason"] and "45" in problem["reason"]
+
+
+def test_scopus_placeholders_are_emptied_but_kept_in_raw() -> None:
+    result = ingest("scopus_old.csv")
+    editorial = result.records.iloc[2]
+    assert editorial["authors"] == [] and editorial["abstract"] == ""
+    assert raw_of(result, 2)["Abstract"] == "[No abstract available]"
+
+
+def test_scopus_new_layout_prefers_full_names_without_ids() -> None:
+    result = ingest("scopus_new.csv")
+    rec = result.records.iloc[0]
+    assert rec["authors"] == ["Phillips, James C.", "Braun, Rosemary"]
+    assert (rec["pages"], rec["isbn"], rec["language"]) == ("044130", "978-0-00-000000-2", "eng")
+    assert (rec["doc_type"], rec["source_id"], rec["year"]) == ("conference", "2-s2.0-85088868779", 2020)
+    assert rec["keywords"] == ["NAMD", "GPU"]
+
+
+# --------------------------------------------------------------------------- Web of Science
+
+
+def test_wos_tab_maps_tags_and_keeps_quotes_literal() -> None:
+    result = ingest("wos_tab.txt")
+    assert result.reports[0].parsed == 2 and result.problems.empty
+    first, second = result.records.iloc[0], result.records.iloc[1]
+    assert first["title"] == '"Smart" knee sensors: a wearable system'
+    assert first["authors"] == ["Sheeja Prakash, Karthika", "Andersen, Erik"]
+    assert (first["pages"], first["pmid"], first["issn"]) == ("2300058", "12345678", "2751-1219")
+    assert first["keywords"] == ["wearable system", "knee", "RELIABILITY"]
+    assert first["source_database"] == "Web of Science Core Collection"
+    assert (second["authors"], second["year"], second["pages"]) == (["Lin, YJ"], 2019, "1-4")
+    assert (second["issn"], second["doc_type"]) == ("2163-4025", "conference")
+    assert second["source_database"] == "MEDLINE (via Web of Science)"
+    assert len(raw_of(result, 0)) == 71
+
+
+def test_wos_tab_utf16_cr_variant_reads_the_same() -> None:
+    plain, utf16 = ingest("wos_tab.txt"), ingest("wos_tab_utf16.txt")
+    cols = ["title", "doi", "source_id", "source_line", "abstract"]
+    assert plain.records[cols].equals(utf16.records[cols])
+
+
+# --------------------------------------------------------------------------- PubMed, Embase, OpenAlex, Lens
+
+
+def test_pubmed_csv_parses_citation() -> None:
+    recs = ingest("pubmed.csv").records
+    assert recs.iloc[0][["volume", "issue", "pages"]].tolist() == ["53", "2", "334-347"]
+    assert recs.iloc[0]["authors"] == ["Lim SM", "Shiau CWC", "Cheng LJ", "Lau Y"]
+    assert recs.iloc[1][["volume", "issue", "pages"]].tolist() == ["3", "", "617013"]
+    assert recs.iloc[2][["volume", "issue", "pages"]].tolist() == ["", "", ""]
+    assert recs["pmid"].tolist() == recs["source_id"].tolist() == ["35227408", "34713095", "39999999"]
+
+
+@pytest.mark.parametrize(
+    ("citation", "expected"),
+    [
+        ("JMIR Cancer. 2021 Nov 29;7(4):e27850. doi: 10.2196/27850.", ("7", "4", "e27850")),
+        ("Health Informatics J. 2023 Jan-Mar;29(1):14604582221146719.", ("29", "1", "14604582221146719")),
+        ("Nature. 2020;(Suppl 2):S1-5.", ("", "Suppl 2", "S1-5")),
+        ("", ("", "", "")),
+    ],
+)
+def test_parse_citation(citation: str, expected: tuple[str, str, str]) -> None:
+    parsed = parse_citation(citation)
+    assert (parsed["volume"], parsed["issue"], parsed["pages"]) == expected
+
+
+def test_embase_multiline_fields_and_source_citation() -> None:
+    result = ingest("embase.csv")
+    recs = result.records
+    assert recs["source_line"].tolist() == [2, 5]
+    first, second = recs.iloc[0], recs.iloc[1]
+    assert first["abstract"] == "First paragraph of the abstract. Second paragraph, after a blank line."
+    assert (first["journal"], first["year"]) == ("Endoscopic Ultrasound", 2014)
+    assert (first["volume"], first["issue"]) == ("3", "3")
+    assert (first["pages"], first["doi"], first["issn"]) == ("152-160", "10.4103/2303-9027.138783", "22267190")
+    assert first["authors"] == ["Liu R.", "Adler D.G."]
+    assert "duplication cyst (diagnosis, surgery)" in first["keywords"]
+    assert (second["journal"], second["pages"], second["doi"]) == ("World Journal of Gastroenterology", "130-134", "")
+    assert second["keywords"] == ["omeprazole (drug therapy)", "human", "case report"]
+
+
+def test_embase_helpers() -> None:
+    assert parse_source("Cancer (2004) 102:4 (253-258). Date of Publication: 25 Aug 2004") == {
+        "journal": "Cancer",
+        "year": "2004",
+        "volume": "102",
+        "issue": "4",
+        "pages": "253-258",
+    }
+    assert parse_source("International Journal of Surgery Case Reports (2019) 54 (83-86).")["volume"] == "54"
+    assert parse_openurl("http://x/y?id=doi:10.1%2F2&volume=3")["doi"] == "10.1/2"
+    assert parse_source("no citation here") == {}
+
+
+def test_openalex_ids_and_pipes() -> None:
+    rec = ingest("openalex.csv").records.iloc[0]
+    assert (rec["source_id"], rec["doi"], rec["pmid"]) == ("W2755950973", "10.1016/j.joi.2017.08.007", "35434524")
+    assert rec["authors"] == ["Massimo Aria", "Corrado Cuccurullo"]
+    assert (rec["pages"], rec["volume"], rec["issue"], rec["language"]) == ("959-975", "11", "4", "eng")
+    assert rec["keywords"] == ["Bibliometrics", "Science mapping"]
+
+
+def test_lens_fields() -> None:
+    rec = ingest("lens.csv").records.iloc[0]
+    assert (rec["source_id"], rec["pmid"], rec["pages"]) == ("000-360-106-493-122", "33251087", "1-12")
+    assert rec["authors"] == ["Petar Radanliev", "David De Roure"]
+    assert rec["keywords"] == ["Cyber risk", "IoT", "Humans"]
+    assert (rec["url"], rec["doc_type"], rec["source_database"]) == ("https://a.example/1.pdf", "article", "The Lens")
+
+
+# --------------------------------------------------------------------------- generic tables
+
+
+def test_generic_semicolon_csv() -> None:
+    result = ingest("generic_semicolon.csv")
+    recs = result.records
+    assert recs["title"].tolist() == ["Eine Studie über Kaffee", "A second study; with a semicolon"]
+    assert recs.iloc[0]["authors"] == ["Müller, Anna", "Schmidt, Bernd"]
+    assert recs.iloc[1]["authors"] == ["Smith J", "Jones K"]
+    assert recs["source_id"].tolist() == ["1", "2"]
+    assert raw_of(result, 0)["label"] == "1" and raw_of(result, 0)["Titel"] == "x"
+
+
+def test_generic_tsv_bibtex_authors_and_doi_url() -> None:
+    recs = ingest("generic.tsv").records
+    first, second = recs.iloc[0], recs.iloc[1]
+    assert first["title"] == "Tabs, quoted"
+    assert first["authors"] == ["Zuna, R E", "Wang, S S"]
+    assert (first["doi"], first["year"], first["doc_type"]) == ("10.1002/cncr.22001", 2006, "article")
+    assert first["keywords"] == ["HPV", "cytology"]
+    assert second["authors"] == ["Bill and Melinda Gates Foundation"]
+
+
+@pytest.mark.parametrize(
+    ("cell", "authors"),
+    [
+        ("Zuber, J and Le Quintrec, M", ["Zuber, J", "Le Quintrec, M"]),
+        ("P Nazzaro; M Manzari", ["P Nazzaro", "M Manzari"]),
+        ("Smith, John", ["Smith, John"]),
+        ("Lim SM, Lau Y", ["Lim SM", "Lau Y"]),
+        ("John Smith and Jane Doe", ["John Smith", "Jane Doe"]),
+        ("", []),
+    ],
+)
+def test_split_authors(cell: str, authors: list[str]) -> None:
+    assert split_authors(cell) == authors
+
+
+def test_excel_sep_hint_blank_and_repeated_header_cells(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\n;Title;Title;Year\n7;First;Second;2001\n", encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    assert result.records["title"].tolist() == ["First"] and result.records["source_line"].tolist() == [3]
+    assert raw_of(result, 0) == {"column_1": "7", "Title": "First", "Title (2)": "Second", "Year": "2001"}
+
+
+def test_pubmed_old_layout() -> None:
+    rec = ingest("pubmed_old.csv").records.iloc[0]
+    assert (rec["pmid"], rec["journal"], rec["year"]) == ("35227408", "Behav Ther", 2022)
+    assert rec["doi"] == "10.1016/j.beth.2021.09.007"
+    assert (rec["volume"], rec["issue"], rec["pages"]) == ("53", "2", "334-347")
+    assert rec["authors"] == ["Lim SM", "Shiau CWC", "Cheng LJ", "Lau Y"]
+
+
+def test_generic_column_map() -> None:
+    mapping = {"Heading": "title", "Writers": "authors", "When": "year", "Where": "journal", "Ref": "source_id"}
+    result = ingest("generic_mapped.csv", column_map=mapping)
+    recs = result.records
+    assert recs["title"].tolist() == ["Coffee and sleep", "Tea and sleep"]
+    assert recs.iloc[0]["authors"] == ["Doe, Jane", "Roe, Rick"]
+    assert recs["source_id"].tolist() == ["A1", "A2"] and recs["year"].tolist() == [2018, 2019]
+    assert raw_of(result, 1)["Decision"] == "exclude"
+
+
+def test_generic_column_map_errors_name_the_problem() -> None:
+    with pytest.raises(IngestError, match="not a record field"):
+        ingest("generic_mapped.csv", column_map={"Heading": "headline"})
+    with pytest.raises(IngestError, match=r"'Nope'.*columns found: Ref, Heading"):
+        ingest("generic_mapped.csv", column_map={"Nope": "title"})
+
+
+def test_table_without_title_column_lists_columns() -> None:
+    with pytest.raises(IngestError) as caught:
+        ingest("generic_notitle.csv")
+    message = str(caught.value)
+    assert "generic_notitle.csv" in message and "columns found: Heading, Writers, When" in message
+
+
+def test_malformed_rows_become_problems_with_lines() -> None:
+    result = ingest("generic_malformed.csv")
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (5, 4, 1, 1)
+    assert result.records["source_id"].tolist() == ["id_1", "id_3", "id_4", "id_5"]
+    assert result.records["source_line"].tolist() == [2, 4, 5, 7]
+    problems = result.problems.set_index("source_line")
+    assert problems.loc[3, "severity"] == "error" and "5 fields" in problems.loc[3, "reason"]
+    assert problems.loc[4, "severity"] == "warning" and "left empty" in problems.loc[4, "reason"]
+
+
+def test_unbalanced_quote_is_reported_with_its_span(tmp_path: Path) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_text('ID,title,year\n1,"Opened quote,2001\n2,Next,2002\n3,Last,2003\n', encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    assert result.reports[0].parsed == 0 and result.reports[0].found == 1
+    problem = result.problems.iloc[0]
+    assert (problem["severity"], problem["source_line"]) == ("error", 2)
+    assert "lines 2-4" in problem["reason"] and "never closed" in problem["reason"]
+
+
+def test_xlsx_written_with_openpyxl(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Record ID", "Article Title", "Authors", "Year", "DOI", "included"])
+    sheet.append(["k1", "Spreadsheet study one", "Doe, J; Roe, R", 2019.0, "10.1000/ABC", 1])
+    sheet.append([None, None, None, None, None, None])
+    sheet.append(["k2", "Spreadsheet study two", "Poe, E", 2020, None, 0])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    result = ingest_file(path, root=tmp_path)
+    assert result.reports[0].source_format == "generic_table"
+    recs = result.records
+    assert recs["title"].tolist() == ["Spreadsheet study one", "Spreadsheet study two"]
+    assert recs["source_line"].tolist() == [2, 4]
+    assert recs["year"].tolist() == [2019, 2020] and recs.iloc[0]["doi"] == "10.1000/abc"
+    assert recs.iloc[0]["authors"] == ["Doe, J", "Roe, R"]
+    assert json.loads(recs["raw"].iloc[1])["included"] == "0"
+
+
+def test_xlsx_other_sheets_with_data_are_reported(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Title", "Year"])
+    book.active.append(["On the first sheet", 2001])
+    extra = book.create_sheet("More records")
+    extra.append(["Title", "Year"])
+    extra.append(["On the second sheet", 2002])
+    book.create_sheet("Empty")
+    path = tmp_path / "two_sheets.xlsx"
+    book.save(path)
+    result = ingest_file(path, root=tmp_path)
+    assert result.records["title"].tolist() == ["On the first sheet"]
+    assert result.reports[0].warnings == 1
+    assert "'More records'" in result.problems["reason"].iloc[0]
+
+
+def test_legacy_xls_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    with pytest.raises(IngestError, match=r"old\.xls: .*legacy \.xls\? save it as \.xlsx"):
+        ingest_file(path, root=tmp_path)
+
+
+def test_wos_excel_long_names(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Publication Type", "Authors", "Article Title", "Publication Year", "UT (Unique WOS ID)"])
+    sheet.append(["J", "Smith, J", "From the WoS Excel export", 2021, "WOS:000000000000001"])
+    path = tmp_path / "savedrecs.xlsx"
+    book.save(path)
+    result = ingest_file(path, root=tmp_path)
+    rec = result.records.iloc[0]
+    assert result.reports[0].source_format == "wos_tab"
+    assert (rec["title"], rec["source_id"], rec["year"]) == ("From the WoS Excel export", "WOS:000000000000001", 2021)
+
+
+# --------------------------------------------------------------------------- Publish or Perish
+
+
+def test_pop_json_records_warnings_and_errors() -> None:
+    result = ingest("pop.json")
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (3, 2, 1, 1)
+    first, second = result.records.iloc[0], result.records.iloc[1]
+    assert first["title"].endswith("…") and first["authors"] == ["W Guo", "D Straub"]
+    assert (first["volume"], first["issue"], first["pages"]) == ("", "", "")
+    assert (first["source_line"], first["source_database"]) == (2, "Google Scholar")
+    assert (second["volume"], second["issue"], second["pages"]) == ("16", "3", "381-392")
+    assert (second["source_database"], second["doi"]) == ("Crossref", "10.1007/s10796-013-9440-y")
+    warning = result.problems[result.problems.severity == "warning"].iloc[0]
+    assert warning["source_line"] == 2 and "truncated" in warning["reason"]
+    error = result.problems[result.problems.severity == "error"].iloc[0]
+    assert error["source_line"] == 31
+    assert json.loads(result.records["raw"].iloc[0])["authors"][-1] == "..."
+
+
+def test_pop_invalid_json_names_line_and_column() -> None:
+    with pytest.raises(IngestError) as caught:
+        ingest("pop_invalid.json", fmt="pop_json")
+    assert caught.value.line == 3 and "column" in caught.value.message
+
+
+# --------------------------------------------------------------------------- shared data
+
+MANIFEST_FORMATS = {
+    "Scopus CSV": "scopus_csv",
+    "PubMed CSV": "pubmed_csv",
+    "Embase CSV": "embase_csv",
+    "OpenAlex CSV": "openalex_csv",
+    "Lens CSV": "lens_csv",
+    "WoS tab-delimited": "wos_tab",
+    "Publish or Perish JSON": "pop_json",
+}
+
+
+def _manifest_rows(shared: Path) -> list[dict[str, str]]:
+    with open(shared / "fixtures" / "exports" / "MANIFEST.csv", encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if row["format"] in MANIFEST_FORMATS]
+
+
+@pytest.mark.shared
+def test_shared_exports_of_these_formats(shared_dir: Path) -> None:
+    rows = _manifest_rows(shared_dir)
+    assert {row["format"] for row in rows} == set(MANIFEST_FORMATS)
+    exports = shared_dir / "fixtures" / "exports"
+    for row in rows:
+        result = ingest_file(exports / row["path"], root=exports)
+        report = result.reports[0]
+        assert report.source_format == MANIFEST_FORMATS[row["format"]], row["path"]
+        assert report.parsed == report.found == int(row["records"]), row["path"]
+        assert (result.records["title"].str.len() > 0).all(), row["path"]
+        assert result.records["source_line"].notna().all()
+
+
+@pytest.mark.shared
+def test_shared_scopus_shift_lands_fields_and_is_deterministic(shared_dir: Path) -> None:
+    path = shared_dir / "fixtures" / "exports" / "scopus" / "scopus.csv"
+    first, second = ingest_file(path, root=shared_dir), ingest_file(path, root=shared_dir)
+    recs = first.records
+    assert recs["source_id"].str.match(r"^2-s2\.0-\d+$").all()
+    assert set(recs["language"]) == {"eng"}
+    assert recs["doc_type"].isin({"article", "review", "conference", "chapter", "book", "other"}).all()
+    assert recs["pmid"].str.fullmatch(r"\d*").all() and (recs["pmid"] != "").sum() > 0
+    assert recs["doi"].str.startswith("10.").sum() == 44  # every DOI in the export
+    assert first.problems.empty
+    assert recs.equals(second.records)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize(
+    "name", ["sra_haematology", "sra_cytology_screening", "sra_respiratory", "digital_work", "bibdedupe_special_cases"]
+)
+def test_shared_dedup_benchmark_csvs(shared_dir: Path, name: str) -> None:
+    path = shared_dir / "benchmarks" / "dedup" / name / "records_pre_merged.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        ids = [row["ID"] for row in csv.DictReader(handle)]
+    result = ingest_file(path, root=shared_dir)
+    assert result.reports[0].source_format == "generic_table"
+    assert result.reports[0].found == result.reports[0].parsed == len(ids)
+    assert result.records["source_id"].tolist() == ids
+
+
+@pytest.mark.shared
+def test_shared_screening_csv_keeps_labels(shared_dir: Path) -> None:
+    path = shared_dir / "benchmarks" / "screening" / "ace" / "ace.csv"
+    result = ingest_file(path, root=shared_dir)
+    recs = result.records
+    assert len(recs) == 2235 and (recs["title"].str.len() > 0).all()
+    labels = [json.loads(raw)["label_included"] for raw in recs["raw"]]
+    assert labels.count("1") == 41
+    assert (recs["pmid"] == recs["source_id"]).all()
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_shared_screening_benchmarks_all_read(shared_dir: Path) -> None:
+    """Every labelled screening CSV: one record per row, a title column found, labels in raw."""
+    import pandas as pd
+
+    folder = shared_dir / "benchmarks" / "screening"
+    paths = sorted(folder.glob("*/*.csv"))
+    assert len(paths) >= 20
+    for path in paths:
+        encoding = "latin-1" if path.parent.name == "Radjenovic_2013" else None  # per the README
+        rows = len(pd.read_csv(path, dtype=str, encoding=encoding or "utf-8"))
+        result = ingest_file(path, root=shared_dir, encoding=encoding)
+        report = result.reports[0]
+        assert (report.source_format, report.found, report.parsed) == ("generic_table", rows, rows), path
+        raw = json.loads(result.records["raw"].iloc[0])
+        assert any(key.lower() in {"label", "label_included", "included"} for key in raw), path
