@@ -36,3 +36,14 @@ def ingested_tables():
 
 def all_outputs():
     return [f"{RESULTS}/records.parquet"]
+
+
+def optional_decisions(name):
+    """A reviewers' decision file as an input when it exists (its edits then trigger a re-run)."""
+    path = Path(DECISIONS) / name
+    return [str(path)] if path.exists() else []
+
+
+def decisions_flag(files):
+    """``--decisions PATH`` for an existing decision file, nothing otherwise."""
+    return f"--decisions '{files[0]}'" if len(files) else ""

@@ -24,6 +24,7 @@ Fates, in pipeline order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -204,3 +205,16 @@ def fate_counts(ledger: pd.DataFrame) -> dict[str, int]:
     """Number of records per fate (every fate present, zeros included)."""
     counts = ledger["fate"].value_counts()
     return {fate: int(counts.get(fate, 0)) for fate in FATES}
+
+
+def read_ledger(path: str | Path) -> pd.DataFrame:
+    """Read a ledger CSV written by ``evreview ledger`` back with its boolean columns."""
+    from evreview.errors import EvreviewError
+
+    path = Path(path)
+    if not path.exists():
+        raise EvreviewError("no such ledger", path=path)
+    ledger = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in ("kept", "coded"):
+        ledger[col] = ledger[col] == "True"
+    return ledger

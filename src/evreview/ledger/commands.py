@@ -66,12 +66,11 @@ def run_ledger(args: argparse.Namespace) -> int:
 
 
 def run_prisma(args: argparse.Namespace) -> int:
+    from evreview.ledger import read_ledger
     from evreview.prisma import check_reconciles, draw_prisma, prisma_counts, prisma_table
     from evreview.reporting import write_csv
 
-    ledger = pd.read_csv(args.ledger, dtype=str, keep_default_na=False)
-    ledger["kept"] = ledger["kept"] == "True"
-    ledger["coded"] = ledger["coded"] == "True"
+    ledger = read_ledger(args.ledger)
     counts = prisma_counts(ledger)
     check_reconciles(counts)
     out: Path = args.out_dir

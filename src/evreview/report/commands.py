@@ -1,0 +1,94 @@
+"""``evreview report``: the run report from the ledger and the stage outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="self-contained HTML run report (counts, PRISMA, dedup, screening, map, gaps)")
+    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--ledger", type=Path, required=True)
+    p.add_argument("--ingest-report", type=Path)
+    p.add_argument("--inputs", type=Path, nargs="*", default=[], help="the export files of this run")
+    p.add_argument("--pairs", type=Path, help="dedup pairs.csv")
+    p.add_argument("--stopping", type=Path, help="screening stopping.json")
+    p.add_argument("--topics", type=Path, help="topics.csv from coding")
+    p.add_argument("--prisma-png", type=Path)
+    p.add_argument("--map-png", type=Path)
+    p.add_argument("--map-html", type=Path, help="the interactive map (linked relative to the report)")
+    p.add_argument("--gaps", type=Path, help="gaps.md")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=run)
+
+
+def _csv(path: Path | None) -> pd.DataFrame | None:
+    return pd.read_csv(path, dtype=str, keep_default_na=False) if path and path.exists() else None
+
+
+def dedup_summary(ledger: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str, Any]:
+    """Records, studies, removed duplicates and pair decisions (by rule) for the report."""
+    parsed = ledger[ledger["fate"] != "unparsed"]
+    summary: dict[str, Any] = {
+        "records": len(parsed),
+        "studies": int(parsed["study_id"].nunique()),
+        "duplicates removed": int((parsed["fate"] == "duplicate").sum()),
+        "studies found in 2+ records": int((parsed.groupby("study_id").size() > 1).sum()),
+    }
+    if pairs is not None and len(pairs):
+        if "decision" in pairs.columns:
+            summary["pairs compared, by decision"] = pairs["decision"].value_counts().sort_index().to_dict()
+        if "rule" in pairs.columns:
+            summary["pairs by deciding rule"] = pairs["rule"].value_counts().sort_index().to_dict()
+    return summary
+
+
+def run(args: argparse.Namespace) -> int:
+    from evreview.config import config_hash, load_config
+    from evreview.ledger import read_ledger
+    from evreview.report import ReportInputs, render_report
+
+    config = load_config(args.config)
+    ledger = read_ledger(args.ledger)
+    stopping = None
+    if args.stopping and args.stopping.exists():
+        stopping = json.loads(args.stopping.read_text(encoding="utf-8"))
+    screening_summary = None
+    if stopping is not None:
+        screening_summary = {
+            "included": int((ledger["fate"] == "included").sum()),
+            "excluded by rules": int((ledger["fate"] == "excluded_automation").sum()),
+            "excluded by reviewers": int((ledger["fate"] == "excluded_reviewer").sum()),
+            "awaiting screening": int((ledger["fate"].isin(["undecided", "maybe"])).sum()),
+        }
+    map_name = None
+    if args.map_html and args.map_html.exists():
+        import os
+
+        map_name = os.path.relpath(args.map_html, args.out.parent)
+    inputs = ReportInputs(
+        title=config["review"]["title"],
+        ledger=ledger,
+        ingest_report=_csv(args.ingest_report),
+        searches=config.get("searches", {}),
+        input_files=list(args.inputs),
+        config_hash=config_hash(config),
+        prisma_png=args.prisma_png,
+        map_png=args.map_png,
+        map_html_name=map_name,
+        gaps_md=args.gaps.read_text(encoding="utf-8") if args.gaps and args.gaps.exists() else None,
+        stopping=stopping,
+        screening_summary=screening_summary,
+        dedup_summary=dedup_summary(ledger, _csv(args.pairs)),
+        topics=_csv(args.topics),
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render_report(inputs), encoding="utf-8")
+    print(f"report written to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,22 @@
+# Deduplicate every ingested record (all rounds) into studies. Reviewers' pair decisions
+# (paths.decisions/duplicates.csv, optional) always win.
+
+
+rule deduplicate:
+    input:
+        records=f"{RESULTS}/records.parquet",
+        decisions=optional_decisions("duplicates.csv"),
+    output:
+        duplicates=f"{RESULTS}/dedup/duplicates.csv",
+        studies=f"{RESULTS}/dedup/studies.parquet",
+        pairs=f"{RESULTS}/dedup/pairs.csv",
+        maybe=f"{RESULTS}/dedup/maybe_pairs.csv",
+    log:
+        f"{LOGS}/deduplicate.log",
+    params:
+        out=f"{RESULTS}/dedup",
+        decisions=lambda wildcards, input: decisions_flag(input.decisions),
+    resources:
+        mem_mb=4000,
+    shell:
+        "evreview dedup {input.records:q} --out {params.out:q} {params.decisions} > {log:q} 2>&1"

@@ -1,0 +1,83 @@
+# The ledger (every record's fate), and everything counted from it: PRISMA diagram,
+# evidence-gap map, run report.
+
+
+rule ledger:
+    input:
+        records=f"{RESULTS}/records.parquet",
+        problems=f"{RESULTS}/ingest_problems.csv",
+        duplicates=f"{RESULTS}/dedup/duplicates.csv",
+        screening=f"{RESULTS}/screen/screening.csv",
+        coded=f"{CODED}/coded_records.parquet",
+    output:
+        f"{RESULTS}/ledger.csv",
+    log:
+        f"{LOGS}/ledger.log",
+    shell:
+        "evreview ledger --records {input.records:q} --problems {input.problems:q} "
+        "--duplicates {input.duplicates:q} --screening {input.screening:q} --coded {input.coded:q} "
+        "--out {output:q} > {log:q} 2>&1"
+
+
+rule prisma:
+    input:
+        f"{RESULTS}/ledger.csv",
+    output:
+        csv=f"{RESULTS}/prisma/prisma.csv",
+        counts=f"{RESULTS}/prisma/prisma_counts.json",
+        svg=f"{RESULTS}/prisma/prisma.svg",
+        png=f"{RESULTS}/prisma/prisma.png",
+    log:
+        f"{LOGS}/prisma.log",
+    params:
+        out=f"{RESULTS}/prisma",
+    shell:
+        "evreview prisma --ledger {input:q} --out-dir {params.out:q} > {log:q} 2>&1"
+
+
+rule evidence_gap_map:
+    input:
+        coded=f"{CODED}/coded_records.parquet",
+        studies=f"{RESULTS}/dedup/studies.parquet",
+        codebook=config.get("code", {}).get("codebook", "config/codebook.yaml"),
+        config=CONFIG_FILE,
+    output:
+        html=f"{RESULTS}/map/egm.html",
+        svg=f"{RESULTS}/map/egm.svg",
+        png=f"{RESULTS}/map/egm.png",
+        cells=f"{RESULTS}/map/egm_cells.csv",
+        cells_json=f"{RESULTS}/map/egm_cells.json",
+        gaps=f"{RESULTS}/map/gaps.csv",
+        gaps_md=f"{RESULTS}/map/gaps.md",
+    log:
+        f"{LOGS}/evidence_gap_map.log",
+    params:
+        out=f"{RESULTS}/map",
+    shell:
+        "evreview map --coded {input.coded:q} --studies {input.studies:q} --codebook {input.codebook:q} "
+        "--config {input.config:q} --out-dir {params.out:q} > {log:q} 2>&1"
+
+
+rule run_report:
+    input:
+        config=CONFIG_FILE,
+        ledger=f"{RESULTS}/ledger.csv",
+        ingest_report=f"{RESULTS}/ingest_report.csv",
+        exports=[f"{RAW}/{search}/{name}" for search, name in raw_exports()],
+        pairs=f"{RESULTS}/dedup/pairs.csv",
+        stopping=f"{RESULTS}/screen/stopping.json",
+        topics=f"{CODED}/topics.csv",
+        prisma=f"{RESULTS}/prisma/prisma.png",
+        map_png=f"{RESULTS}/map/egm.png",
+        map_html=f"{RESULTS}/map/egm.html",
+        gaps=f"{RESULTS}/map/gaps.md",
+    output:
+        f"{RESULTS}/report.html",
+    log:
+        f"{LOGS}/run_report.log",
+    shell:
+        "evreview report --config {input.config:q} --ledger {input.ledger:q} "
+        "--ingest-report {input.ingest_report:q} --inputs {input.exports:q} --pairs {input.pairs:q} "
+        "--stopping {input.stopping:q} --topics {input.topics:q} --prisma-png {input.prisma:q} "
+        "--map-png {input.map_png:q} --map-html {input.map_html:q} --gaps {input.gaps:q} "
+        "--out {output:q} > {log:q} 2>&1"
