@@ -20,6 +20,7 @@ from evreview.errors import EvreviewError
 #: Modules with a ``register(subparsers)`` function, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "evreview.ingest.commands",
+    "evreview.dedup.commands",
     "evreview.ledger.commands",
     "evreview.maps.commands",
     "evreview.report.commands",

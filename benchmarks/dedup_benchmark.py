@@ -1,0 +1,179 @@
+"""Deduplication benchmark: evreview vs. the peer bib-dedupe on the labelled sets in ../shared.
+
+For every group-labelled set in ``<shared>/benchmarks/dedup`` this prints record-level
+sensitivity/specificity (ASySD / bib-dedupe removal convention), pairwise precision/recall/F1,
+lost entities, wall seconds and peak memory of the ``evreview dedup`` command run as a
+subprocess (start-up included), and the same for bib-dedupe run from its own venv, with the
+ratios. It also runs the 25 curated pair cases through the pairwise matcher.
+
+    python benchmarks/dedup_benchmark.py [--shared ../shared] [--peer /work/peers/bibdedupe/bin/python]
+
+The CSVs are turned into record tables with ``evreview.dedup.benchmark.records_from_bib_csv``
+(a stop-gap until the generic CSV reader lands); that conversion is not timed, as it stands in
+for ``evreview ingest``. Nothing from the peer is stored in the repository: its runner script
+and outputs live in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from evreview.dedup import Deduplicator
+from evreview.dedup.benchmark import bib_row_to_fields, gold_clusters, records_from_bib_csv, score_clustering
+from evreview.ingest import write_records
+from evreview.records import make_record_id
+
+REPO = Path(__file__).resolve().parents[1]
+SETS = ("sra_haematology", "sra_cytology_screening", "sra_respiratory", "digital_work", "bibdedupe_special_cases")
+BIBDEDUPE_REPORTED = {"sra_haematology": 0.889, "sra_cytology_screening": 0.992, "sra_respiratory": 0.936,
+                      "digital_work": 0.997}
+
+PEER_RUNNER = """
+import json, sys
+import pandas as pd
+from bib_dedupe.bib_dedupe import prep, block, match, cluster
+records = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False).replace({"": None})
+prepped = prep(records, verbosity_level=0)
+pairs = block(prepped, verbosity_level=0)
+matched = match(pairs, verbosity_level=0)
+sets = cluster(matched, verbosity_level=0)
+json.dump([sorted(map(str, s)) for s in sets], open(sys.argv[2], "w"))
+"""
+
+
+def run_timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run ``cmd``; wall seconds and peak resident memory (MiB) of the process tree's largest member."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    # ru_maxrss of waited-for children: the largest process so far (monotone across runs)
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+    return wall, peak, done
+
+
+def peak_of(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Like :func:`run_timed` but measures this command's own peak via /usr/bin/time when present."""
+    if Path("/usr/bin/time").exists():
+        with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as tmp:
+            wall, _, done = run_timed(["/usr/bin/time", "-f", "%M", "-o", tmp.name, *cmd], env)
+            text = Path(tmp.name).read_text().strip().splitlines()
+        os.unlink(tmp.name)
+        try:
+            return wall, int(text[-1]) / 1024, done
+        except (ValueError, IndexError):
+            pass
+        return wall, float("nan"), done
+    return run_timed(cmd, env)
+
+
+def evreview_cmd(records: Path, out: Path) -> list[str]:
+    """`evreview dedup`, or the module entry point while the CLI list lacks it."""
+    from evreview.cli import COMMAND_MODULES
+
+    if "evreview.dedup.commands" in COMMAND_MODULES:
+        exe = Path(sys.executable).with_name("evreview")
+        return [str(exe), "dedup", str(records), "--out", str(out)]
+    return [sys.executable, "-m", "evreview.dedup.commands", "dedup", str(records), "--out", str(out)]
+
+
+def score_ours(records: pd.DataFrame, out: Path, gold: pd.Series) -> dict:
+    dup = pd.read_csv(out / "duplicates.csv", dtype=str, keep_default_na=False).set_index("record_id")
+    dup = dup.loc[records["record_id"]]
+    return score_clustering(gold, dup["study_id"], dup["kept"] == "True").as_dict()
+
+
+def score_peer(ids: pd.Series, sets_json: Path, gold: pd.Series) -> dict:
+    sets = json.loads(sets_json.read_text())
+    label = {i: f"p{n}" for n, s in enumerate(sets) for i in s}
+    first = {s[0] for s in sets if s}
+    predicted = ids.map(lambda i: label.get(i, f"single_{i}"))
+    kept = ids.map(lambda i: i not in label or i in first)
+    return score_clustering(gold, predicted, kept).as_dict()
+
+
+def pair_cases(path: Path) -> tuple[int, int, list[str]]:
+    """Run the curated pairs through the matcher: (right, total, ids of wrong cases)."""
+    cases = json.loads(path.read_text())["cases"]
+    right, wrong = 0, []
+    for case in cases:
+        rows = []
+        for n, rec in enumerate((case["record_a"], case["record_b"])):
+            fields = bib_row_to_fields({k: v for k, v in rec.items() if isinstance(v, str)})
+            fields.update(record_id=make_record_id("", case["id"], n), search="", source_file=case["id"],
+                          source_index=n)
+            rows.append(fields)
+        model = Deduplicator().fit(pd.DataFrame(rows))
+        merged = model.n_studies_ == 1
+        if merged == bool(case["expected_duplicate"]):
+            right += 1
+        else:
+            wrong.append(case["id"])
+    return right, len(cases), wrong
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("EVREVIEW_SHARED", REPO.parent / "shared")))
+    parser.add_argument("--peer", type=Path, default=Path("/work/peers/bibdedupe/bin/python"),
+                        help="python of the bib-dedupe venv (skipped when absent)")
+    parser.add_argument("--sets", nargs="*", default=list(SETS))
+    args = parser.parse_args(argv)
+    base = args.shared / "benchmarks" / "dedup"
+    peer = args.peer if args.peer.exists() else None
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dedup_bench_") as tmp_name:
+        tmp = Path(tmp_name)
+        runner = tmp / "peer_runner.py"
+        runner.write_text(PEER_RUNNER)
+        for name in args.sets:
+            csv_path = base / name / "records_pre_merged.csv"
+            records = records_from_bib_csv(csv_path)
+            gold = gold_clusters(records["source_id"], base / name / "merged_record_ids.csv")
+            table = tmp / f"{name}.parquet"
+            write_records(records, table)
+            wall, peak, done = peak_of(evreview_cmd(table, tmp / name))
+            if done.returncode != 0:
+                print(done.stderr, file=sys.stderr)
+                return 1
+            ours = score_ours(records, tmp / name, gold)
+            row = {"set": name, "records": len(records), **{k: ours[k] for k in (
+                "sensitivity", "specificity", "pair_precision", "pair_recall", "pair_f1", "lost_entities")},
+                "wall_s": wall, "peak_mib": peak}
+            if peer is not None:
+                out_json = tmp / f"{name}_peer.json"
+                p_wall, p_peak, p_done = peak_of([str(peer), str(runner), str(csv_path), str(out_json)])
+                if p_done.returncode == 0:
+                    theirs = score_peer(records["source_id"], out_json, gold)
+                    row.update(peer_sensitivity=theirs["sensitivity"], peer_specificity=theirs["specificity"],
+                               peer_pair_f1=theirs["pair_f1"], peer_lost=theirs["lost_entities"],
+                               peer_wall_s=p_wall, peer_peak_mib=p_peak, wall_ratio=wall / p_wall,
+                               mem_ratio=peak / p_peak if p_peak else float("nan"))
+                else:
+                    print(f"bib-dedupe failed on {name}: {p_done.stderr[-500:]}", file=sys.stderr)
+            rows.append(row)
+            print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+    cases = base / "bibdedupe_pair_cases" / "test_cases.json"
+    if cases.exists():
+        right, total, wrong = pair_cases(cases)
+        print(f"pair cases: {right}/{total} right; wrong: {', '.join(wrong) or 'none'}")
+    frame = pd.DataFrame(rows)
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format):
+        print(frame.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Clustering "same" pairs into studies, with a guard against chaining.
+
+Plain connected components chain: A~B and B~C merge A and C even when A and C have
+different DOIs. Here clusters grow by union-find, strongest evidence first, and a union is
+refused when the merged cluster would hold two different DOIs or PMIDs, years more than one
+apart, different start pages or volumes, or two records that a reviewer (or a hard rule)
+said are different. Every refused union is reported, so the audit shows it.
+
+Reviewers' "same" decisions are applied first and bypass the field guard (a reviewer may
+know that a preprint and its article are one study), but never a reviewer's "different".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evreview.dedup.compare import OVERLAP
+
+#: Rules whose "different" is a hard contradiction: such records never share a cluster.
+HARD_RULES = frozenset(
+    {"doi_conflict", "pmid_conflict", "notice_vs_item", "title_numbers_differ", "year_conflict",
+     "pages_conflict", "volume_conflict", "issue_conflict"}
+)
+#: Rules that match on an identifier: the page/volume/year guard does not apply to them.
+ID_RULES = frozenset({"doi_match", "pmid_match"})
+#: Rules that may merge records whose start pages differ (none by default; kept as a hook).
+PAGE_TOLERANT_RULES: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Cluster:
+    members: list[int]
+    dois: set[str] = field(default_factory=set)
+    pmids: set[str] = field(default_factory=set)
+    years: set[int] = field(default_factory=set)
+    pages: set[str] = field(default_factory=set)
+    volumes: set[str] = field(default_factory=set)
+
+
+class GuardedUnionFind:
+    """Union-find over record positions that refuses unions the guard forbids."""
+
+    def __init__(self, keys: pd.DataFrame, cannot_link: Iterable[tuple[int, int]] = ()) -> None:
+        n = len(keys)
+        self.parent = np.arange(n)
+        self.clusters: dict[int, _Cluster] = {}
+        # plain lists: per-record lookups in the union loop must not go through pandas
+        self._doi = keys["doi_key"].tolist()
+        self._pmid = keys["pmid_key"].tolist()
+        self._year = [int(y) for y in keys["year_key"].tolist()]
+        self._online = [bool(o) for o in keys["online_first"].tolist()]
+        self._page = keys["first_page"].tolist()
+        self._volume = keys["volume_key"].tolist()
+        self.cannot: dict[int, set[int]] = {}
+        for a, b in cannot_link:
+            self.cannot.setdefault(a, set()).add(b)
+            self.cannot.setdefault(b, set()).add(a)
+
+    def _cluster(self, root: int) -> _Cluster:
+        cluster = self.clusters.get(root)
+        if cluster is None:
+            cluster = _Cluster(members=[root])
+            doi = self._doi[root]
+            pmid = self._pmid[root]
+            year = self._year[root]
+            online = self._online[root]
+            page = self._page[root]
+            volume = self._volume[root]
+            if doi:
+                cluster.dois.add(doi)
+            if pmid:
+                cluster.pmids.add(pmid)
+            if year >= 0:
+                cluster.years.add(year)
+            if page and page != "1" and not online:  # page 1: per-article pagination says nothing
+                cluster.pages.add(page)
+            if volume and not online:
+                cluster.volumes.add(volume)
+            self.clusters[root] = cluster
+        return cluster
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return int(root)
+
+    def blocked(self, a: int, b: int, *, by_identifier: bool, reviewer: bool, pages_may_differ: bool = False) -> str:
+        """Why the clusters of ``a`` and ``b`` may not merge ("" when they may)."""
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return ""
+        ca, cb = self._cluster(ra), self._cluster(rb)
+        small, other = (ca, rb) if len(ca.members) <= len(cb.members) else (cb, ra)
+        for m in small.members:
+            for enemy in self.cannot.get(m, ()):
+                if self.find(enemy) == other:
+                    return "cannot_link"
+        if reviewer:
+            return ""
+        if len(ca.dois | cb.dois) > 1:
+            return "guard_doi"
+        if len(ca.pmids | cb.pmids) > 1:
+            return "guard_pmid"
+        if by_identifier:
+            return ""
+        years = ca.years | cb.years
+        if years and max(years) - min(years) > 1:
+            return "guard_year"
+        if ca.volumes and cb.volumes and not ca.volumes & cb.volumes:
+            return "guard_volume"
+        if pages_may_differ:
+            return ""
+        if ca.pages and cb.pages and not ca.pages & cb.pages:
+            return "guard_pages"
+        return ""
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        ca, cb = self._cluster(ra), self._cluster(rb)
+        if len(ca.members) < len(cb.members):
+            ra, rb, ca, cb = rb, ra, cb, ca
+        self.parent[rb] = ra
+        ca.members.extend(cb.members)
+        ca.dois |= cb.dois
+        ca.pmids |= cb.pmids
+        ca.years |= cb.years
+        ca.pages |= cb.pages
+        ca.volumes |= cb.volumes
+        del self.clusters[rb]
+
+    def labels(self) -> np.ndarray:
+        """Root of every position."""
+        return np.fromiter((self.find(i) for i in range(len(self.parent))), dtype=np.int64, count=len(self.parent))
+
+
+def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Cluster labels per record position, and the guard outcome per pair.
+
+    ``pairs`` needs ``i``, ``j``, ``decision``, ``rule`` and ``reviewer`` (bool: the decision
+    came from the reviewers' file). Reviewer pairs go first, then "same" pairs by identifier,
+    then by score (descending), then by position, so the result is deterministic.
+    """
+    is_reviewer = pairs["reviewer"].to_numpy(dtype=bool)
+    decision = pairs["decision"].to_numpy(dtype=object)
+    rule = pairs["rule"].to_numpy(dtype=object)
+    hard = (decision == "different") & (is_reviewer | np.isin(rule, list(HARD_RULES)))
+    cannot = zip(pairs["i"].to_numpy()[hard].tolist(), pairs["j"].to_numpy()[hard].tolist())
+    uf = GuardedUnionFind(keys, cannot)
+
+    same = np.flatnonzero(decision == "same")
+    by_id = np.isin(rule[same], list(ID_RULES))
+    order = np.lexsort(
+        (pairs["j"].to_numpy()[same], pairs["i"].to_numpy()[same], -pairs["score"].fillna(0).to_numpy()[same],
+         ~by_id, ~is_reviewer[same])
+    )
+    outcome = pd.Series("", index=pairs.index, dtype=object)
+    outcome.iloc[same] = "merged"
+    ii = pairs["i"].to_numpy()
+    jj = pairs["j"].to_numpy()
+    pages_overlap = pairs["first_page"].to_numpy() == OVERLAP
+    for pos in same[order]:
+        a, b = int(ii[pos]), int(jj[pos])
+        why = uf.blocked(a, b, by_identifier=rule[pos] in ID_RULES, reviewer=bool(is_reviewer[pos]),
+                         pages_may_differ=rule[pos] in PAGE_TOLERANT_RULES or pages_overlap[pos])
+        if why:
+            outcome.iat[pos] = why
+        else:
+            uf.union(a, b)
+    return uf.labels(), outcome

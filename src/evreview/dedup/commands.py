@@ -1,0 +1,87 @@
+"""``evreview dedup``: record tables (or exports) in, studies and an audit of every pair out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evreview.errors import EvreviewError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dedup",
+        help="find duplicate records and merge them into studies",
+        description="Deduplicate record tables from `evreview ingest` (.parquet) or export files "
+        "(ingested on the fly). Writes duplicates.csv, studies.parquet, pairs.csv and maybe_pairs.csv "
+        "into --out. Reviewers' decisions (--decisions) always win; --previous keeps study ids.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--out", "-o", type=Path, required=True, help="output folder")
+    p.add_argument("--decisions", type=Path, help="reviewers' duplicate decisions CSV "
+                   "(record_id_a, record_id_b, decision same/different, reviewer, timestamp)")
+    p.add_argument("--previous", type=Path, help="duplicates.csv of an earlier run: its study ids are kept")
+    p.add_argument("--search", default="", help="search round for export files ingested here")
+    p.add_argument("--max-block", type=int, default=50, help="largest block paired all-with-all (default 50)")
+    p.set_defaults(func=run)
+
+
+def load_records(paths: list[Path], search: str = ""):  # -> pd.DataFrame
+    """Read record tables (.parquet) and ingest any other file, in the order given."""
+    import pandas as pd
+
+    from evreview.ingest import ingest_files, read_records
+
+    frames = []
+    exports = [path for path in paths if path.suffix != ".parquet"]
+    for path in paths:
+        if path.suffix == ".parquet":
+            frames.append(read_records(path))
+    if exports:
+        frames.append(ingest_files(exports, search=search).records)
+    if not frames:
+        raise EvreviewError("no input records")
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    from evreview.dedup import Deduplicator, read_decisions, read_previous, write_outputs
+
+    if args.max_block < 2:
+        raise EvreviewError("--max-block must be at least 2")
+    records = load_records(list(args.files), args.search)
+    decisions = read_decisions(args.decisions) if args.decisions else None
+    previous = read_previous(args.previous) if args.previous else None
+    model = Deduplicator(max_block=args.max_block).fit(records, decisions=decisions, previous=previous)
+    write_outputs(model, args.out)
+    decided = model.pairs_["decision"].value_counts()
+    print(
+        f"{len(records)} records -> {model.n_studies_} studies; {len(model.pairs_)} pairs compared "
+        f"({decided.get('same', 0)} same, {decided.get('maybe', 0)} maybe, {decided.get('different', 0)} different); "
+        f"wrote {args.out}",
+        file=sys.stderr,
+    )
+    if len(model.unmatched_decisions_):
+        print(f"warning: {len(model.unmatched_decisions_)} reviewer decision(s) name records not in the input",
+              file=sys.stderr)
+    for note in model.notes_:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``dedup`` without the top-level CLI (``python -m evreview.dedup.commands dedup ...``)."""
+    parser = argparse.ArgumentParser(prog="evreview")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except EvreviewError as exc:
+        print(f"evreview dedup: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Reviewers' duplicate decisions (``data/decisions/duplicates.csv``) and previous study keys.
+
+The decisions file is an input only: the pipeline reads it on every run and its decisions
+always win over the algorithm. Each row names two records, ``same`` or ``different``, the
+reviewer and the time. A malformed row is a user error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from evreview.errors import ConfigError
+
+DECISION_COLUMNS = ("record_id_a", "record_id_b", "decision", "reviewer", "timestamp")
+VALID_DECISIONS = frozenset({"same", "different"})
+
+
+def empty_decisions() -> pd.DataFrame:
+    """A decisions table with no rows."""
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*DECISION_COLUMNS, "line")})
+
+
+def validate_decisions(frame: pd.DataFrame, path: str | Path = "<decisions>") -> pd.DataFrame:
+    """Check and normalise a decisions table; the last row about a pair wins.
+
+    Raises :class:`ConfigError` naming the line for a missing column, an empty record id, a
+    pair of a record with itself or a decision other than same/different.
+    """
+    missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"missing column(s) {', '.join(missing)}; expected {', '.join(DECISION_COLUMNS)}",
+                          path=path)
+    out = frame.loc[:, list(DECISION_COLUMNS)].copy()
+    for col in DECISION_COLUMNS:
+        out[col] = out[col].map(lambda v: "" if v is None or v != v else str(v).strip()).astype(object)
+    out["decision"] = out["decision"].str.lower()
+    lines = frame["line"].tolist() if "line" in frame else list(range(2, len(frame) + 2))
+    out["line"] = lines
+    for row in out.itertuples(index=False):
+        if not row.record_id_a or not row.record_id_b:
+            raise ConfigError("record_id_a and record_id_b must both be given", path=path, line=row.line)
+        if row.record_id_a == row.record_id_b:
+            raise ConfigError(f"a record cannot be paired with itself ({row.record_id_a})", path=path, line=row.line)
+        if row.decision not in VALID_DECISIONS:
+            raise ConfigError(f"decision must be 'same' or 'different', not {row.decision!r}",
+                              path=path, line=row.line)
+        if not row.reviewer:
+            raise ConfigError("reviewer is empty: every decision names its reviewer", path=path, line=row.line)
+    a = out[["record_id_a", "record_id_b"]].min(axis=1)
+    b = out[["record_id_a", "record_id_b"]].max(axis=1)
+    out["record_id_a"], out["record_id_b"] = a, b
+    out = out.drop_duplicates(["record_id_a", "record_id_b"], keep="last")
+    return out.sort_values(["record_id_a", "record_id_b"], kind="stable").reset_index(drop=True)
+
+
+def read_decisions(path: str | Path) -> pd.DataFrame:
+    """Read and validate a reviewers' duplicate decisions CSV (absent file = no decisions)."""
+    path = Path(path)
+    if not path.exists():
+        return empty_decisions()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = []
+            for row in reader:
+                if None in row:
+                    raise ConfigError("more cells than header columns", path=path, line=reader.line_num)
+                row["line"] = reader.line_num
+                rows.append(row)
+            header = reader.fieldnames or []
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text: {exc}", path=path) from None
+    except csv.Error as exc:
+        raise ConfigError(f"not a valid CSV file: {exc}", path=path) from None
+    frame = pd.DataFrame(rows, columns=[*header, "line"]) if rows else pd.DataFrame(columns=[*header, "line"])
+    return validate_decisions(frame, path)
+
+
+def read_previous(path: str | Path) -> dict[str, str]:
+    """record_id -> study_id from a previous run's ``duplicates.csv``."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("no such previous duplicates file", path=path)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for col in ("record_id", "study_id"):
+        if col not in frame:
+            raise ConfigError(f"missing column {col!r} (expected a duplicates.csv from evreview dedup)", path=path)
+    return normalise_previous(dict(zip(frame["record_id"], frame["study_id"])))
+
+
+def normalise_previous(previous: Mapping[str, str] | None) -> dict[str, str]:
+    """Drop empty entries of a record_id -> study_id mapping."""
+    if not previous:
+        return {}
+    return {str(k): str(v) for k, v in previous.items() if k and v and v == v}

@@ -1,0 +1,150 @@
+"""Decision rules: scored pairs -> same / maybe / different, each with the rule that decided.
+
+Precision first: a false merge silently loses a study, a missed duplicate only costs a
+reviewer a second look. So hard contradictions (different DOIs, years two or more apart,
+different start pages or volumes, different numbers in the title, an erratum against its
+article) decide "different" before any similarity can decide "same", and "same" needs the
+title plus independent bibliographic agreement. Anything plausible but unproven is "maybe",
+listed for a reviewer and never merged automatically.
+
+Rules are evaluated in order; the first that fires decides. The order and thresholds are
+the method's parameters and are written to the audit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from evreview.dedup.compare import AGREE, CONFLICT
+
+
+@dataclass(frozen=True)
+class RuleParams:
+    """Thresholds (rapidfuzz scores, 0-100) of the decision rules."""
+
+    #: titles at least this similar (compact ``fuzz.ratio``) are "the same title"
+    title_same: float = 95.0
+    #: titles at least this similar may still be the same study (typos, truncation)
+    title_similar: float = 85.0
+    #: with a shared DOI/PMID, titles must still be at least this similar
+    title_with_id: float = 80.0
+    #: author lists at least this similar (``token_set_ratio``) agree
+    author_agree: float = 70.0
+    #: author lists below this clearly differ
+    author_conflict: float = 50.0
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFrame:
+    """Add ``decision``, ``rule`` and ``score`` columns to scored pairs (see :mod:`.compare`)."""
+    p = params or RuleParams()
+    t = pairs["title_score"].to_numpy()
+    tt = pairs["title_token_score"].to_numpy()
+    au = pairs["author_score"].to_numpy()
+    doi = pairs["doi"].to_numpy()
+    pmid = pairs["pmid"].to_numpy()
+    vol = pairs["volume"].to_numpy()
+    page = pairs["first_page"].to_numpy()
+    yd = pairs["year_diff"].to_numpy()
+    jc = pairs["journal_compatible"].to_numpy()
+    j_present = pairs["journal_present"].to_numpy()
+    prefix = pairs["title_prefix"].to_numpy()
+    partial = pairs["title_partial_score"].to_numpy()
+    issue = pairs["issue"].to_numpy()
+    page_one = pairs["page_one"].to_numpy()
+    nums = pairs["title_numbers_equal"].to_numpy() | prefix
+    no_title = pairs["title_missing"].to_numpy()
+    no_authors = pairs["authors_missing"].to_numpy()
+    generic = pairs["title_generic"].to_numpy()
+    notice = pairs["notice_differs"].to_numpy()
+    online = pairs["online_first"].to_numpy()
+
+    title_same = t >= p.title_same
+    title_similar = (t >= p.title_similar) | (tt >= p.title_same) | prefix
+    authors_ok = no_authors | (au >= p.author_agree)
+    authors_clash = ~no_authors & (au < p.author_conflict)
+    bib_page = page == AGREE
+    bib_vol = (vol == AGREE) & jc
+    year_same = yd == 0
+    year_ok = yd <= 0  # equal or unknown
+    # independent evidence besides the title: how many of these agree
+    support = (
+        (~no_authors & (au >= p.author_agree)).astype(int)
+        + year_same.astype(int)
+        + (j_present & jc).astype(int)
+        + bib_page.astype(int)
+        + (vol == AGREE).astype(int)
+    )
+
+    rules: list[tuple[str, str, np.ndarray]] = [
+        ("same", "doi_match", (doi == AGREE) & (no_title | (t >= p.title_with_id))),
+        ("same", "doi_match_title_contained", (doi == AGREE) & ~notice & ((partial >= 95) | prefix)),
+        ("maybe", "doi_match_title_differs", (doi == AGREE) & ~notice),
+        ("same", "pmid_match", (pmid == AGREE) & (no_title | (t >= p.title_with_id))),
+        ("different", "doi_conflict", doi == CONFLICT),
+        ("different", "pmid_conflict", pmid == CONFLICT),
+        ("different", "notice_vs_item", notice),
+        ("maybe", "no_title_bibliographic_match",
+         no_title & ~no_authors & (au >= 90) & year_same & bib_page & (vol == AGREE)),
+        ("different", "no_title", no_title),
+        # "p6INK4a" vs "p16(INK4a)": a digit typo, when journal, volume, start page, year and authors agree
+        ("same", "title_numbers_typo_bibliographic",
+         ~nums & (t >= p.title_same) & bib_page & ~page_one & (vol == AGREE) & year_same & ~no_authors
+         & (au >= 90) & j_present & jc),
+        ("different", "title_numbers_differ", ~nums),
+        ("different", "year_conflict", yd >= 2),
+        ("different", "pages_conflict", (page == CONFLICT) & ~online),
+        ("different", "volume_conflict", (vol == CONFLICT) & ~online),
+        # a recurring column ("Editor's Comments") has one title per issue of a volume
+        ("different", "issue_conflict", (pairs["issue"].to_numpy() == CONFLICT) & (page != AGREE)),
+        # journal, volume, start page, year and authors all agree: one article, its title
+        # written differently (translated, a section heading prefixed, a subtitle dropped)
+        ("same", "bibliographic_match_title_variant",
+         ((t >= 70) | (partial >= 95)) & ~no_authors & (au >= 90)
+         & year_same & bib_page & (vol == AGREE) & j_present & jc & ~generic),
+        # journal + volume + issue + start page + year locate one article (a translated title);
+        # start page 1 does not (article-numbered journals start every article at 1)
+        ("same", "bibliographic_locator_match",
+         ~no_authors & (au >= 80) & (pairs["surname_score"].to_numpy() >= 90) & year_same & bib_page
+         & ~page_one & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice),
+        ("different", "title_differs", ~title_similar),
+        ("same", "generic_title_bibliographic", generic & title_same & year_same & bib_page & bib_vol & authors_ok),
+        ("maybe", "generic_title", generic & title_same & year_ok & ~authors_clash),
+        ("different", "generic_title_differs", generic),
+        ("maybe", "authors_differ", authors_clash),
+        ("same", "title_adjacent_year_bibliographic",
+         title_same & (yd == 1) & (bib_page | bib_vol) & ~no_authors & (au >= p.author_agree)),
+        ("same", "title_online_first",
+         title_same & (yd == 1) & online & ~no_authors & (au >= 90) & j_present & jc),
+        ("maybe", "title_adjacent_year", title_same & (yd == 1)),
+        ("same", "title_bibliographic", title_same & year_ok & ~jc & bib_page & (vol == AGREE)),
+        ("maybe", "title_venue_differs", title_same & ~jc),
+        ("same", "title_match", title_same & year_ok & authors_ok & (support >= 2)),
+        ("maybe", "title_match_little_support", title_same),
+        ("same", "similar_title_bibliographic",
+         title_similar & year_same & ~no_authors & (au >= 80) & (bib_page | bib_vol)),
+        ("maybe", "similar_title",
+         title_similar & year_same & ~no_authors & (au >= 90) & j_present & jc),
+        ("different", "similar_title_unsupported", np.ones(len(pairs), dtype=bool)),
+    ]
+    decision = np.full(len(pairs), "", dtype=object)
+    rule = np.full(len(pairs), "", dtype=object)
+    undecided = np.ones(len(pairs), dtype=bool)
+    for verdict, name, mask in rules:
+        hit = undecided & mask
+        decision[hit] = verdict
+        rule[hit] = name
+        undecided &= ~hit
+    out = pairs.copy()
+    out["decision"] = decision
+    out["rule"] = rule
+    with np.errstate(invalid="ignore"):
+        parts = np.stack([t, np.where(no_authors, np.nan, au), np.where(j_present, pairs["journal_score"], np.nan)])
+        out["score"] = np.round(np.nanmean(parts, axis=0), 1)
+    return out
+

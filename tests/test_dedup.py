@@ -1,0 +1,300 @@
+"""Deduplication: keys, blocking, rules, the anti-chaining guard, decisions, study ids, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evreview.dedup import Deduplicator, read_decisions, read_previous, write_outputs
+from evreview.dedup.benchmark import bib_row_to_fields, records_from_bib_csv, score_clustering
+from evreview.dedup.blocking import candidate_pairs, pairs_within_groups
+from evreview.dedup.keys import (
+    author_surnames,
+    build_keys,
+    clean_title,
+    doi_key,
+    first_page,
+    fold_text,
+    journals_compatible,
+)
+from evreview.errors import ConfigError
+from evreview.records import fold, make_record_id
+
+
+@pytest.fixture
+def records(fixtures_dir: Path) -> pd.DataFrame:
+    return records_from_bib_csv(fixtures_dir / "dedup" / "records.csv", search="round1")
+
+
+def studies_by_source(model: Deduplicator) -> dict[str, str]:
+    return dict(zip(model.duplicates_["source_id"], model.duplicates_["study_id"]))
+
+
+def make_records(*rows: dict, search: str = "") -> pd.DataFrame:
+    out = []
+    for n, row in enumerate(rows):
+        fields = bib_row_to_fields(row)
+        fields.update(record_id=make_record_id(search, "t.csv", n), search=search, source_file="t.csv",
+                      source_index=n, source_id=row.get("ID", str(n)))
+        out.append(fields)
+    return pd.DataFrame(out)
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["Héllo, Wörld!", "Платформенная занятость: x", "a_b  c", "日本語のタイトル"])
+def test_fold_text_matches_records_fold(text: str) -> None:
+    assert fold_text(text) == fold(text).replace("_", " ").strip() or fold_text(text) == " ".join(
+        fold(text).replace("_", " ").split())
+
+
+def test_clean_title_drops_database_notes() -> None:
+    assert clean_title("Anti-FH autoantibodies.[Erratum appears in Am J Transplant. 2009 Sep;9(9):2205") == \
+        "Anti-FH autoantibodies."
+    assert clean_title("Update on HPV. [Review] [33 refs]") == "Update on HPV."
+    assert clean_title("[Indications for living kidney donation]") == "[Indications for living kidney donation]"
+
+
+def test_doi_key_merges_cochrane_versions_and_ignores_truncated() -> None:
+    assert doi_key("10.1002/14651858.cd002273.pub2") == doi_key("10.1002/14651858.cd002273.pub3")
+    assert doi_key("10.17705/1cais.") == ""
+    assert doi_key("10.1000/a.1") != doi_key("10.1000/b.2")
+
+
+def test_first_page_and_journals() -> None:
+    assert first_page("e1234") == "1234"
+    assert first_page("CD002273") == "2273"
+    assert first_page("Suppl-29") == ""
+    assert journals_compatible("nat rev nephrol", "nature reviews nephrology")
+    assert not journals_compatible("journal digital studies", "workshop digital studies")
+
+
+def test_author_surnames_any_style() -> None:
+    assert author_surnames(["Zuber, J", "B. Abrahao", "Le Quintrec M"]) == ["zuber", "abrahao", "le"]
+    assert author_surnames(["UNKNOWN"]) == []
+
+
+# --- blocking -----------------------------------------------------------------------------------
+
+def test_pairs_within_groups_all_pairs_and_window() -> None:
+    codes = np.array([0, 0, 0, -1, 1, 1])
+    pairs = pairs_within_groups(codes, np.arange(6), max_block=50, window=2)
+    assert sorted(map(tuple, pairs.tolist())) == [(0, 1), (0, 2), (1, 2), (4, 5)]
+    big = pairs_within_groups(np.zeros(100, dtype=int), np.arange(100), max_block=10, window=2)
+    assert len(big) == 99 + 98  # neighbours only: linear, not 4950
+
+
+def test_candidate_pairs_are_unique_and_sorted(records: pd.DataFrame) -> None:
+    pairs = candidate_pairs(build_keys(records))
+    assert (pairs["i"] < pairs["j"]).all()
+    assert not pairs.duplicated(["i", "j"]).any()
+    assert pairs.equals(pairs.sort_values(["i", "j"]).reset_index(drop=True))
+
+
+# --- the fixture as a whole ---------------------------------------------------------------------
+
+def test_fixture_clusters(records: pd.DataFrame) -> None:
+    model = Deduplicator().fit(records)
+    s = studies_by_source(model)
+    assert s["a1"] == s["a2"] == s["a3"]  # case, hyphen, abbreviated journal, "[Review]", 23-5
+    assert s["b1"] == s["b2"]
+    assert s["c1"] != s["b1"]  # erratum is not the article
+    assert s["d1"] == s["d2"]  # Cyrillic, case differs
+    assert s["e1"] != s["e2"]  # identical generic titles, different authors and pages
+    assert s["f1"] == s["f2"]  # only a DOI in common (DOI case differs)
+    assert s["g1"] != s["g2"]  # no title, no identifier: never merged automatically
+    assert s["h1"] == s["h2"]  # Cochrane pub2/pub3 of one review
+    assert s["i1"] != s["i2"]  # identical record, different DOIs
+    assert len(set(s.values())) == len(records) - 2 - 1 - 1 - 1 - 1
+
+
+def test_duplicates_table_contract(records: pd.DataFrame) -> None:
+    model = Deduplicator().fit(records)
+    dup = model.duplicates_
+    assert list(dup.columns) == ["record_id", "source_file", "source_id", "study_id", "cluster_id", "kept"]
+    assert len(dup) == len(records) and set(dup["record_id"]) == set(records["record_id"])
+    assert (dup["study_id"] == dup["cluster_id"]).all()
+    assert (dup.groupby("study_id")["kept"].sum() == 1).all()
+    # study id = "s" + record id of the earliest member
+    first = records.sort_values("source_index").groupby(dup.set_index("record_id").loc[records["record_id"],
+                                                                                      "study_id"].to_numpy())
+    for sid, group in first:
+        assert sid == "s" + group["record_id"].iloc[0][1:]
+
+
+def test_studies_merge_most_complete(records: pd.DataFrame) -> None:
+    model = Deduplicator().fit(records)
+    studies = model.studies_.set_index("study_id")
+    sid = studies_by_source(model)["a1"]
+    row = studies.loc[sid]
+    assert row["doi"] == "10.1038/nrneph.2010.155"  # from the one member that has it
+    assert row["n_members"] == 3 and len(row["member_record_ids"]) == 3
+    assert studies["n_members"].sum() == len(records)
+
+
+def test_pairs_audit_names_rule_and_scores(records: pd.DataFrame) -> None:
+    model = Deduplicator().fit(records)
+    pairs = model.pairs_
+    assert (pairs["record_id_a"] < pairs["record_id_b"]).all()
+    assert pairs["rule"].ne("").all() and pairs["decision"].isin(["same", "maybe", "different"]).all()
+    ids = dict(zip(records["source_id"], records["record_id"]))
+    i1, i2 = sorted([ids["i1"], ids["i2"]])
+    row = pairs[(pairs["record_id_a"] == i1) & (pairs["record_id_b"] == i2)].iloc[0]
+    assert row["decision"] == "different" and row["rule"] == "doi_conflict"
+    assert row["method"].startswith("evreview.dedup/1 ")
+
+
+def test_deterministic_and_order_independent(records: pd.DataFrame) -> None:
+    a = Deduplicator().fit(records)
+    b = Deduplicator().fit(records.sample(frac=1, random_state=3))
+    pd.testing.assert_frame_equal(a.duplicates_, b.duplicates_)
+    pd.testing.assert_frame_equal(a.pairs_, b.pairs_)
+
+
+# --- anti-chaining guard ------------------------------------------------------------------------
+
+def test_guard_stops_chaining_through_a_record_without_doi() -> None:
+    """A~B (no DOI on B) and B~C, but A and C have different DOIs: A and C never share a cluster."""
+    base = {"title": "Effects of exercise on sleep quality in older adults", "year": "2019",
+            "author": "Kim, S and Lee, J", "journal": "Sleep Medicine", "volume": "50", "pages": "1-9"}
+    recs = make_records({**base, "ID": "A", "doi": "10.1000/aaa"}, {**base, "ID": "B"},
+                        {**base, "ID": "C", "doi": "10.1000/ccc"})
+    s = studies_by_source(Deduplicator().fit(recs))
+    assert s["A"] != s["C"]
+    assert s["B"] in (s["A"], s["C"])
+
+
+# --- reviewers' decisions and previous rounds ---------------------------------------------------
+
+def _write_decisions(path: Path, rows: list[dict]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_reviewer_different_splits_and_same_merges(records: pd.DataFrame, tmp_path: Path) -> None:
+    ids = dict(zip(records["source_id"], records["record_id"]))
+    path = _write_decisions(tmp_path / "duplicates.csv", [
+        {"record_id_a": ids["a1"], "record_id_b": ids["a2"], "decision": "different", "reviewer": "ana",
+         "timestamp": "2026-01-01T10:00"},
+        {"record_id_a": ids["g1"], "record_id_b": ids["g2"], "decision": "same", "reviewer": "ben",
+         "timestamp": "2026-01-01T10:01"},
+    ])
+    model = Deduplicator().fit(records, decisions=read_decisions(path))
+    s = studies_by_source(model)
+    assert s["a1"] != s["a2"]  # the reviewer wins, also against chaining via a3
+    assert s["g1"] == s["g2"]
+    rev = model.pairs_[model.pairs_["method"] == "reviewer"]
+    assert set(rev["reviewer"]) == {"ana", "ben"} and set(rev["rule"]) == {"reviewer_different", "reviewer_same"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("record_id_a,record_id_b,decision,reviewer,timestamp\nr1,r2,dupe,ana,t\n", ":2: decision must be"),
+        ("record_id_a,record_id_b,decision,reviewer\nr1,r2,same,ana\n", "missing column(s) timestamp"),
+        ("record_id_a,record_id_b,decision,reviewer,timestamp\nr1,r2,same,ana,t\nr1,r1,same,ana,t\n", ":3: a record"),
+        ("record_id_a,record_id_b,decision,reviewer,timestamp\nr1,r2,same,,t\n", ":2: reviewer is empty"),
+    ],
+)
+def test_bad_decisions_name_file_and_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "duplicates.csv"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        read_decisions(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+def test_previous_study_ids_survive_a_new_round(records: pd.DataFrame, tmp_path: Path) -> None:
+    first_round = records[records["source_id"].isin(["b1", "d1", "e1"])]
+    model1 = Deduplicator().fit(first_round)
+    write_outputs(model1, tmp_path / "r1")
+    previous = read_previous(tmp_path / "r1" / "duplicates.csv")
+    # round 2: new records, one of which comes earlier in (round, file, position) order than b1
+    later = records_from_bib_csv(Path(__file__).parent / "fixtures" / "dedup" / "records.csv", search="round0")
+    later = later[later["source_id"].isin(["b2", "d2"])]
+    both = pd.concat([first_round, later], ignore_index=True)
+    model2 = Deduplicator().fit(both, previous=previous)
+    old = dict(zip(model1.duplicates_["source_id"], model1.duplicates_["study_id"]))
+    new = model2.duplicates_.groupby("source_id")["study_id"].agg(set).to_dict()
+    assert new["b2"] == {old["b1"]} and new["d2"] == {old["d1"]}
+
+
+def test_write_outputs(records: pd.DataFrame, tmp_path: Path) -> None:
+    paths = write_outputs(Deduplicator().fit(records), tmp_path)
+    dup = pd.read_csv(paths["duplicates"], dtype=str)
+    assert len(dup) == len(records)
+    studies = pd.read_parquet(paths["studies"])
+    assert {"study_id", "member_record_ids", "source_databases", "n_members"} <= set(studies.columns)
+    assert pd.read_csv(paths["pairs"]).shape[0] > 0
+    first = paths["pairs"].read_bytes()
+    write_outputs(Deduplicator().fit(records), tmp_path)
+    assert paths["pairs"].read_bytes() == first  # byte-identical re-run
+
+
+def test_duplicate_record_ids_are_a_user_error(records: pd.DataFrame) -> None:
+    from evreview.errors import EvreviewError
+
+    with pytest.raises(EvreviewError, match="more than once"):
+        Deduplicator().fit(pd.concat([records, records.iloc[:1]]))
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+def test_score_clustering_counts_like_asysd() -> None:
+    gold = pd.Series(["g", "g", "g", "x", "y"])
+    pred = pd.Series(["p", "p", "q", "x", "x"])  # y merged into x: y lost
+    kept = pd.Series([True, False, True, True, False])
+    s = score_clustering(gold, pred, kept)
+    assert (s.tp, s.fn, s.tn, s.fp) == (1, 1, 2, 1)
+    assert s.lost_entities == 1
+
+
+# --- the curated pair cases (edge cases a reviewer would check) ---------------------------------
+
+PAIR_CASES = Path(__file__).parent / "fixtures" / "dedup" / "pair_cases.json"
+
+
+@pytest.mark.parametrize("case", json.loads(PAIR_CASES.read_text())["cases"], ids=lambda c: c["id"])
+def test_pair_cases(case: dict) -> None:
+    recs = make_records(*(
+        {k: v for k, v in rec.items() if isinstance(v, str)} for rec in (case["record_a"], case["record_b"])
+    ))
+    merged = Deduplicator().fit(recs).n_studies_ == 1
+    assert merged == case["expected_duplicate"], case["note"]
+
+
+# --- command line -------------------------------------------------------------------------------
+
+def test_cli_end_to_end_and_user_errors(records: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from evreview.dedup.commands import main
+    from evreview.ingest import write_records
+
+    table = tmp_path / "records.parquet"
+    write_records(records, table)
+    assert main(["dedup", str(table), "--out", str(tmp_path / "out")]) == 0
+    dup = pd.read_csv(tmp_path / "out" / "duplicates.csv", dtype=str)
+    assert len(dup) == len(records)
+    # re-run with the first run as "previous": same study ids
+    assert main(["dedup", str(table), "--out", str(tmp_path / "out2"),
+                 "--previous", str(tmp_path / "out" / "duplicates.csv")]) == 0
+    again = pd.read_csv(tmp_path / "out2" / "duplicates.csv", dtype=str)
+    pd.testing.assert_frame_equal(dup, again)
+    bad = tmp_path / "decisions.csv"
+    bad.write_text("record_id_a,record_id_b,decision,reviewer,timestamp\nr1,r2,perhaps,ana,t\n")
+    assert main(["dedup", str(table), "--out", str(tmp_path / "out3"), "--decisions", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2: decision must be" in err and "Traceback" not in err
+    assert main(["dedup", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_dedup_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, evreview.dedup.commands, evreview.dedup; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,64 @@
+"""Dedup on the real labelled sets in ../shared: never lose a study, never merge distinct ones.
+
+Precision first: on every group-labelled set, specificity must be exactly 1 and no gold
+entity may lose all its records. Sensitivity floors guard against silent regressions (they
+sit a little under the measured values; the benchmark script prints the exact figures).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evreview.dedup import Deduplicator
+from evreview.dedup.benchmark import bib_row_to_fields, gold_clusters, records_from_bib_csv, score_clustering
+from evreview.records import make_record_id
+
+pytestmark = pytest.mark.shared
+
+SETS = {
+    "bibdedupe_special_cases": 0.30,
+    "sra_haematology": 0.85,
+    "sra_cytology_screening": 0.99,
+    "sra_respiratory": 0.96,
+    "digital_work": 0.96,
+}
+
+
+def _score(base: Path, name: str):
+    records = records_from_bib_csv(base / name / "records_pre_merged.csv")
+    model = Deduplicator().fit(records)
+    dup = model.duplicates_.set_index("record_id").loc[records["record_id"]]
+    gold = gold_clusters(records["source_id"], base / name / "merged_record_ids.csv")
+    return score_clustering(gold, dup["study_id"], dup["kept"]), model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_labelled_set_specificity_and_no_lost_entity(shared_dir: Path, name: str) -> None:
+    scores, model = _score(shared_dir / "benchmarks" / "dedup", name)
+    assert scores.specificity == 1.0, scores
+    assert scores.lost_entities == 0, scores
+    assert scores.pair_precision == 1.0, scores
+    assert scores.sensitivity >= SETS[name], scores
+    assert (model.duplicates_.groupby("study_id")["kept"].sum() == 1).all()
+
+
+@pytest.mark.slow
+def test_bibdedupe_pair_cases(shared_dir: Path) -> None:
+    cases = json.loads((shared_dir / "benchmarks" / "dedup" / "bibdedupe_pair_cases" / "test_cases.json").read_text())
+    wrong = []
+    for case in cases["cases"]:
+        rows = []
+        for n, rec in enumerate((case["record_a"], case["record_b"])):
+            fields = bib_row_to_fields({k: v for k, v in rec.items() if isinstance(v, str)})
+            fields.update(record_id=make_record_id("", case["id"], n), search="", source_file=case["id"],
+                          source_index=n)
+            rows.append(fields)
+        merged = Deduplicator().fit(pd.DataFrame(rows)).n_studies_ == 1
+        if merged != case["expected_duplicate"]:
+            wrong.append(case["id"])
+    assert wrong == []
