@@ -17,6 +17,7 @@ validate(config, schema=str(schema_path()))
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/dedup.smk"
 
 
 rule all:

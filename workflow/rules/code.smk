@@ -21,7 +21,7 @@ rule code:
     log:
         f"{LOGS}/code.log",
     params:
-        out=CODED,
+        out=folder_of("coded"),
         cache=CACHE,
         backend=CODE_BACKEND,
         batch=CODE.get("batch_size", 32),

@@ -35,7 +35,7 @@ def ingested_tables():
 
 
 def all_outputs():
-    return [f"{RESULTS}/records.parquet"]
+    return [f"{RESULTS}/records.parquet", f"{RESULTS}/dedup/studies.parquet"]
 
 
 def optional_decisions(name):
@@ -47,3 +47,8 @@ def optional_decisions(name):
 def decisions_flag(files):
     """``--decisions PATH`` for an existing decision file, nothing otherwise."""
     return f"--decisions '{files[0]}'" if len(files) else ""
+
+
+def folder_of(name):
+    """A params function: the folder of output ``name`` (for commands that write a folder)."""
+    return lambda wildcards, output: str(Path(output[name]).parent)

@@ -14,7 +14,7 @@ rule deduplicate:
     log:
         f"{LOGS}/deduplicate.log",
     params:
-        out=f"{RESULTS}/dedup",
+        out=folder_of("duplicates"),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
     resources:
         mem_mb=4000,

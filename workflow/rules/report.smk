@@ -30,7 +30,7 @@ rule prisma:
     log:
         f"{LOGS}/prisma.log",
     params:
-        out=f"{RESULTS}/prisma",
+        out=folder_of("csv"),
     shell:
         "evreview prisma --ledger {input:q} --out-dir {params.out:q} > {log:q} 2>&1"
 
@@ -52,7 +52,7 @@ rule evidence_gap_map:
     log:
         f"{LOGS}/evidence_gap_map.log",
     params:
-        out=f"{RESULTS}/map",
+        out=folder_of("html"),
     shell:
         "evreview map --coded {input.coded:q} --studies {input.studies:q} --codebook {input.codebook:q} "
         "--config {input.config:q} --out-dir {params.out:q} > {log:q} 2>&1"

@@ -16,7 +16,7 @@ rule screen:
     log:
         f"{LOGS}/screen.log",
     params:
-        out=f"{RESULTS}/screen",
+        out=folder_of("screening"),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
     shell:
         "evreview screen-report --studies {input.studies:q} --duplicates {input.duplicates:q} "
