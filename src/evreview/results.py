@@ -1,0 +1,181 @@
+"""The analysts' API: load a run's results as DataFrames.
+
+>>> import evreview
+>>> res = evreview.load_results(".")            # the project folder (config/config.yaml inside)
+>>> res.coded.head()                            # one row per included, coded study
+>>> res.cells(filters={"place": "UK"})          # map cells recomputed under a filter
+>>> res.studies_in_cell("infrastructure_systems", "societal")
+
+Everything is read lazily from the paths in the project's config, so a notebook opens fast
+and only touches the tables it uses. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evreview.errors import EvreviewError
+
+#: Where each table lives, relative to ``paths.results`` (R) or ``paths.coded`` (C).
+LAYOUT: dict[str, tuple[str, str]] = {
+    "records": ("R", "records.parquet"),
+    "ingest_report": ("R", "ingest_report.csv"),
+    "ingest_problems": ("R", "ingest_problems.csv"),
+    "duplicates": ("R", "dedup/duplicates.csv"),
+    "studies": ("R", "dedup/studies.parquet"),
+    "pairs": ("R", "dedup/pairs.csv"),
+    "screening": ("R", "screen/screening.csv"),
+    "worklist": ("R", "screen/worklist.csv"),
+    "ledger": ("R", "ledger.csv"),
+    "prisma": ("R", "prisma/prisma.csv"),
+    "map_cells": ("R", "map/egm_cells.csv"),
+    "gaps": ("R", "map/gaps.csv"),
+    "coded": ("C", "coded_records.parquet"),
+    "assignments": ("C", "assignments.parquet"),
+    "topics": ("C", "topics.csv"),
+}
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@dataclass
+class Results:
+    """A run's outputs. Attributes are DataFrames read on first use."""
+
+    root: Path
+    config: dict[str, Any] = field(repr=False)
+
+    def path(self, name: str) -> Path:
+        where, rel = LAYOUT[name]
+        base = self.config["paths"]["results"] if where == "R" else self.config["paths"]["coded"]
+        return self.root / base / rel
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Any table of :data:`LAYOUT` by name; a clear error when that stage has not run."""
+        path = self.path(name)
+        if not path.exists():
+            raise EvreviewError(f"{name} not found: has the workflow run this stage? (make run)", path=path)
+        return _read(path)
+
+    def available(self) -> list[str]:
+        return [name for name in LAYOUT if self.path(name).exists()]
+
+    @cached_property
+    def records(self) -> pd.DataFrame:
+        return self.table("records")
+
+    @cached_property
+    def studies(self) -> pd.DataFrame:
+        return self.table("studies")
+
+    @cached_property
+    def screening(self) -> pd.DataFrame:
+        return self.table("screening")
+
+    @cached_property
+    def ledger(self) -> pd.DataFrame:
+        return self.table("ledger")
+
+    @cached_property
+    def assignments(self) -> pd.DataFrame:
+        return self.table("assignments")
+
+    @cached_property
+    def topics(self) -> pd.DataFrame:
+        return self.table("topics")
+
+    @cached_property
+    def gaps(self) -> pd.DataFrame:
+        return self.table("gaps")
+
+    @cached_property
+    def coded(self) -> pd.DataFrame:
+        """Included, coded studies with their metadata (title, year, journal, doi, databases)."""
+        from evreview.maps.commands import load_coded
+
+        studies = self.path("studies")
+        return load_coded(self.path("coded"), studies if studies.exists() else None)
+
+    @cached_property
+    def codebook(self) -> Any:
+        from evreview.code.codebook import load_codebook
+
+        return load_codebook(self.root / self.config.get("code", {}).get("codebook", "config/codebook.yaml"))
+
+    @cached_property
+    def vocab(self) -> dict[str, list[tuple[str, str]]]:
+        from evreview.maps import vocab_from_codebook
+
+        return vocab_from_codebook(self.codebook)
+
+    def spec(self, **overrides: Any):
+        """The map spec from config, with e.g. ``rows="stage"`` overridden."""
+        from evreview.maps import spec_from_config
+
+        return spec_from_config({**self.config.get("map", {}), **overrides}, self.vocab)
+
+    def filter_coded(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None) -> pd.DataFrame:
+        """Coded studies carrying every ``{dimension: code}`` in ``filters`` (and in the year range)."""
+        from evreview.maps.cells import split_codes
+
+        coded = self.coded
+        mask = pd.Series(True, index=coded.index)
+        for dim, code in (filters or {}).items():
+            if dim not in coded.columns:
+                raise EvreviewError(f"no dimension {dim!r}; known: {', '.join(self.vocab)}")
+            mask &= coded[dim].map(lambda v, c=code: c in split_codes(v))
+        if years is not None:
+            year = pd.to_numeric(coded["year"], errors="coerce")
+            mask &= year.between(*years)
+        return coded[mask]
+
+    def cells(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None,
+              **spec_overrides: Any) -> pd.DataFrame:
+        """Map cells (rows x columns x segment) under optional filters."""
+        from evreview.maps.cells import map_cells
+
+        return map_cells(self.filter_coded(filters, years), self.spec(**spec_overrides), self.vocab)
+
+    def matrix(self, filters: dict[str, str] | None = None, **spec_overrides: Any) -> pd.DataFrame:
+        """The map as a rows x columns table of study counts (segment totals)."""
+        cells = self.cells(filters, **spec_overrides)
+        totals = cells[cells["segment"] == ""]
+        table = totals.pivot(index="row_label", columns="column_label", values="n_studies")
+        spec = self.spec(**spec_overrides)
+        order_r = [label for _, label in self.vocab[spec.rows]]
+        order_c = [label for _, label in self.vocab[spec.columns]]
+        return table.reindex(index=order_r, columns=order_c)
+
+    def studies_in_cell(self, row: str, column: str, filters: dict[str, str] | None = None,
+                        **spec_overrides: Any) -> pd.DataFrame:
+        """The studies behind one cell (title, year, journal, doi)."""
+        cells = self.cells(filters, **spec_overrides)
+        hit = cells[(cells["row"] == row) & (cells["column"] == column) & (cells["segment"] == "")]
+        if hit.empty:
+            raise EvreviewError(f"no cell {row!r} x {column!r} on this map")
+        ids = [i for i in hit["study_ids"].iloc[0].split(";") if i]
+        cols = [c for c in ("study_id", "title", "year", "journal", "doi") if c in self.coded.columns]
+        return self.coded[self.coded["study_id"].isin(ids)][cols].sort_values("study_id").reset_index(drop=True)
+
+    def stopping(self) -> dict[str, Any]:
+        path = self.root / self.config["paths"]["results"] / "screen" / "stopping.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def load_results(project: str | Path = ".", config: str | Path | None = None) -> Results:
+    """Open a project's results (``project/config/config.yaml`` unless ``config`` is given)."""
+    from evreview.config import load_config
+
+    root = Path(project)
+    cfg_path = Path(config) if config else root / "config" / "config.yaml"
+    return Results(root=root, config=load_config(cfg_path))
