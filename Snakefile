@@ -18,6 +18,7 @@ validate(config, schema=str(schema_path()))
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/dedup.smk"
+include: "workflow/rules/screen.smk"
 
 
 rule all:

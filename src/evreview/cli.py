@@ -21,6 +21,7 @@ from evreview.errors import EvreviewError
 COMMAND_MODULES: tuple[str, ...] = (
     "evreview.ingest.commands",
     "evreview.dedup.commands",
+    "evreview.screen.commands",
     "evreview.ledger.commands",
     "evreview.maps.commands",
     "evreview.report.commands",

@@ -35,7 +35,7 @@ def ingested_tables():
 
 
 def all_outputs():
-    return [f"{RESULTS}/records.parquet", f"{RESULTS}/dedup/studies.parquet"]
+    return [f"{RESULTS}/records.parquet", f"{RESULTS}/dedup/studies.parquet", f"{RESULTS}/screen/screening.csv"]
 
 
 def optional_decisions(name):

@@ -1,0 +1,137 @@
+"""``evreview screen``, ``evreview screen-report`` and ``evreview simulate`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evreview.errors import ConfigError, EvreviewError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the screening subcommands."""
+    p = sub.add_parser(
+        "screen",
+        help="interactive screening session (ranked, retrains as you go)",
+        description="Show the next study by priority and record include/exclude/maybe decisions "
+        "(each appended and fsynced to the decisions file; undo appends a retraction).",
+    )
+    p.add_argument("--studies", type=Path, required=True, help="studies table (.parquet or .csv) from dedup")
+    p.add_argument("--decisions", type=Path, default=Path("data/decisions/screening.csv"))
+    p.add_argument("--reviewer", required=True, help="your name or initials, written with every decision")
+    p.add_argument("--duplicates", type=Path, help="dedup's duplicates.csv (lets keys be record ids)")
+    p.add_argument("--config", type=Path, help="review config YAML (uses its 'screening' section)")
+    p.set_defaults(func=run_screen)
+
+    r = sub.add_parser(
+        "screen-report",
+        help="apply rules and decisions, write the screening table, worklist and stopping estimate",
+    )
+    r.add_argument("--studies", type=Path, required=True)
+    r.add_argument("--decisions", type=Path, default=Path("data/decisions/screening.csv"))
+    r.add_argument("--duplicates", type=Path)
+    r.add_argument("--config", type=Path)
+    r.add_argument("--out", type=Path, required=True, help="output folder")
+    r.set_defaults(func=run_report)
+
+    s = sub.add_parser(
+        "simulate",
+        help="replay prioritised screening on a fully labelled CSV (WSS@95, RRF@10, ATD)",
+    )
+    s.add_argument("file", type=Path, metavar="FILE")
+    s.add_argument("--label-column", required=True)
+    s.add_argument("--seeds", type=int, default=5, help="number of seeds (1..N)")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--encoding", help="text encoding (default: UTF-8, falling back to cp1252)")
+    s.add_argument("--config", type=Path, help="review config YAML (uses 'screening.model')")
+    s.add_argument("--stopping", action="store_true", help="also replay the stopping test")
+    s.set_defaults(func=run_simulate)
+
+
+def load_screening_config(path: Path | None) -> dict[str, Any]:
+    """The ``screening`` section of a config YAML (``{rules: {...}, model: {...}}``), or ``{}``."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", path=path) from None
+    section = data.get("screening", {}) if isinstance(data, dict) else {}
+    if not isinstance(section, dict):
+        raise ConfigError("'screening' must be a mapping", path=path)
+    return section
+
+
+def read_table(path: Path) -> Any:
+    """Read a studies/duplicates table (.parquet or .csv)."""
+    import pandas as pd
+
+    if not path.exists():
+        raise EvreviewError("file not found", path=path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # any reader failure is the user's file, reported with its path
+        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
+
+
+def run_screen(args: argparse.Namespace) -> int:
+    from evreview.screen.session import open_session, rule_terms, run_session
+
+    cfg = load_screening_config(args.config)
+    studies = read_table(args.studies)
+    dups = read_table(args.duplicates) if args.duplicates else None
+    sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups)
+    made = run_session(sess, highlight_terms=rule_terms(cfg.get("rules")))
+    print(f"\n{made} decision(s) recorded in {args.decisions}", file=sys.stderr)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from evreview.reporting import write_csv
+    from evreview.screen.decisions import read_decisions
+    from evreview.screen.pipeline import screen_studies
+    from evreview.screen.worklist import write_worklist
+
+    cfg = load_screening_config(args.config)
+    studies = read_table(args.studies)
+    dups = read_table(args.duplicates) if args.duplicates else None
+    decisions = read_decisions(args.decisions)
+    res = screen_studies(
+        studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions)
+    )
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(res.table, out / "screening.csv")
+    write_worklist(res.worklist, out / "worklist.csv", out / "worklist.ris")
+    write_csv(res.conflicts, out / "conflicts.csv")
+    summary = {"stopping": res.stopping, "agreement": res.agreement}
+    (out / "stopping.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    counts = res.table.groupby(["status", "decided_by"]).size()
+    for (status, by), k in counts.items():
+        print(f"{status:>10} {by or '-':>9}: {k}", file=sys.stderr)
+    return 0
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from evreview.screen.simulate import run_simulation_files
+
+    if args.seeds < 1:
+        raise EvreviewError("--seeds must be at least 1")
+    cfg = load_screening_config(args.config).get("model")
+    result = run_simulation_files(
+        args.file, args.label_column, list(range(1, args.seeds + 1)), args.out,
+        model_config=cfg, encoding=args.encoding, stopping=args.stopping,
+    )
+    mean = result["mean"]
+    print(
+        f"WSS@95 {mean['wss95']:.1f}%  RRF@10 {mean['rrf10']:.1f}%  ATD {mean['atd']:.1f}%  -> {args.out}",
+        file=sys.stderr,
+    )
+    return 0

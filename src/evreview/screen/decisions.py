@@ -1,0 +1,238 @@
+"""Reviewers' screening decisions: plain append-only CSV files, conflicts and agreement.
+
+``data/decisions/screening.csv`` has the columns ``key, decision, reviewer, reason,
+timestamp``. ``key`` is a study_id or any member record_id (resolved through dedup's
+duplicates table), so decisions survive a new search round that re-clusters records.
+``decision`` is ``include``, ``exclude``, ``maybe`` or ``retract`` (written by the
+session's undo: it withdraws that reviewer's latest decision on that key; the file is never
+rewritten). For each (study, reviewer) the last row in file order wins.
+
+The pipeline only reads these files; a malformed row is a ConfigError naming file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evreview.errors import ConfigError
+
+COLUMNS = ("key", "decision", "reviewer", "reason", "timestamp")
+DECISIONS = ("include", "exclude", "maybe")
+RETRACT = "retract"
+
+
+def read_decisions(path: str | Path) -> pd.DataFrame:
+    """Parse a decisions file into a frame with :data:`COLUMNS` plus ``line`` (1-based file line).
+
+    A missing file means no decisions yet (empty frame). Every row is checked: a missing
+    column, an empty key or reviewer, or an unknown decision raises ConfigError with the line.
+    """
+    path = Path(path)
+    if not path.exists():
+        return empty_decisions()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    return parse_decisions(text, path)
+
+
+def empty_decisions() -> pd.DataFrame:
+    """A decisions frame with no rows."""
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*COLUMNS, "line")})
+
+
+def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame:
+    """Parse decisions CSV text (see :func:`read_decisions`)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[dict[str, Any]] = []
+    header: list[str] | None = None
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not record or all(not c.strip() for c in record):
+                continue
+            if header is None:
+                header = [c.strip().lower() for c in record]
+                missing = [c for c in COLUMNS if c not in header]
+                if missing:
+                    raise ConfigError(f"missing column(s) {', '.join(missing)} in header", path=path, line=line)
+                continue
+            if len(record) != len(header):
+                raise ConfigError(
+                    f"expected {len(header)} fields, found {len(record)}", path=path, line=line
+                )
+            row = {h: v.strip() for h, v in zip(header, record)}
+            decision = row["decision"].lower()
+            if decision not in (*DECISIONS, RETRACT):
+                raise ConfigError(
+                    f"decision {row['decision']!r} is not include, exclude, maybe or retract",
+                    path=path,
+                    line=line,
+                )
+            if not row["key"]:
+                raise ConfigError("empty key", path=path, line=line)
+            if not row["reviewer"]:
+                raise ConfigError("empty reviewer", path=path, line=line)
+            rows.append({**{c: row[c] for c in COLUMNS}, "decision": decision, "line": line})
+    except csv.Error as exc:
+        raise ConfigError(f"malformed CSV: {exc}", path=path, line=reader.line_num) from None
+    if header is None:
+        return empty_decisions()
+    if not rows:
+        return empty_decisions()
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
+    frame["line"] = frame["line"].astype("int64")
+    return frame
+
+
+def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, str]:
+    """Every key a reviewer may use (study ids, member record ids) -> study_id."""
+    out = {s: s for s in study_ids}
+    if duplicates is not None and len(duplicates):
+        for rid, sid in zip(duplicates["record_id"].astype(str), duplicates["study_id"].astype(str)):
+            out.setdefault(rid, sid)
+    return out
+
+
+def resolve(decisions: pd.DataFrame, keys: Mapping[str, str], path: str | Path = "<decisions>") -> pd.DataFrame:
+    """Add ``study_id`` to each decision; a key that names no study is an error with its line.
+
+    Unknown keys are not dropped silently: a typo would otherwise lose a reviewer's decision.
+    """
+    out = decisions.copy()
+    unknown = [(k, ln) for k, ln in zip(out["key"], out["line"]) if k not in keys]
+    if unknown:
+        key, line = unknown[0]
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ConfigError(f"key {key!r} is not a known study_id or record_id{more}", path=path, line=int(line))
+    out["study_id"] = [keys[k] for k in out["key"]]
+    return out
+
+
+def latest(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Each reviewer's standing decision per study: the last row wins; a retraction withdraws.
+
+    A ``retract`` row cancels that reviewer's most recent standing decision on the study,
+    restoring the one before it (so undo twice goes back two steps).
+    """
+    stacks: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in decisions.sort_values("line", kind="stable").to_dict("records"):
+        k = (row["study_id"], row["reviewer"])
+        if row["decision"] == RETRACT:
+            if stacks.get(k):
+                stacks[k].pop()
+        else:
+            stacks.setdefault(k, []).append(row)
+    rows = [s[-1] for s in stacks.values() if s]
+    cols = [*COLUMNS, "line", "study_id"]
+    if not rows:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    return pd.DataFrame(rows, columns=cols).sort_values(["study_id", "reviewer"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def conflicts(standing: pd.DataFrame) -> pd.DataFrame:
+    """Studies on which reviewers disagree (one row per study, decisions listed by reviewer)."""
+    rows = []
+    for sid, group in standing.groupby("study_id", sort=True):
+        if group["decision"].nunique() > 1:
+            pairs = sorted(zip(group["reviewer"], group["decision"]))
+            rows.append(
+                {
+                    "study_id": sid,
+                    "reviewers": "; ".join(r for r, _ in pairs),
+                    "decisions": "; ".join(f"{r}={d}" for r, d in pairs),
+                }
+            )
+    return pd.DataFrame(rows, columns=["study_id", "reviewers", "decisions"])
+
+
+def cohen_kappa(a: list[str], b: list[str]) -> float | None:
+    """Cohen's kappa of two raters over the same items; ``None`` when undefined (no items).
+
+    kappa = (p_o - p_e) / (1 - p_e); when both raters use a single identical category
+    (p_e = 1) agreement is perfect and kappa is reported as 1.0.
+    """
+    n = len(a)
+    if n == 0:
+        return None
+    cats = sorted(set(a) | set(b))
+    p_o = sum(x == y for x, y in zip(a, b)) / n
+    p_e = sum((a.count(c) / n) * (b.count(c) / n) for c in cats)
+    if p_e >= 1.0:
+        return 1.0
+    return (p_o - p_e) / (1.0 - p_e)
+
+
+def agreement(standing: pd.DataFrame) -> list[dict[str, Any]]:
+    """Cohen's kappa for every pair of reviewers over the studies both decided."""
+    reviewers = sorted(standing["reviewer"].unique()) if len(standing) else []
+    by = {r: dict(zip(g["study_id"], g["decision"])) for r, g in standing.groupby("reviewer")}
+    out = []
+    for i, r1 in enumerate(reviewers):
+        for r2 in reviewers[i + 1 :]:
+            common = sorted(set(by[r1]) & set(by[r2]))
+            k = cohen_kappa([by[r1][s] for s in common], [by[r2][s] for s in common])
+            agree = sum(by[r1][s] == by[r2][s] for s in common)
+            out.append(
+                {
+                    "reviewers": [r1, r2],
+                    "n_common": len(common),
+                    "n_agree": agree,
+                    "kappa": None if k is None else round(k, 4),
+                }
+            )
+    return out
+
+
+def consensus(standing: pd.DataFrame) -> pd.DataFrame:
+    """One decision per study: unanimous reviewers decide; disagreement leaves it ``conflict``.
+
+    Columns: study_id, decision (include/exclude/maybe/conflict), reviewer (``;``-joined),
+    reason, timestamp (latest).
+    """
+    rows = []
+    for sid, g in standing.groupby("study_id", sort=True):
+        decs = set(g["decision"])
+        decision = decs.pop() if len(decs) == 1 else "conflict"
+        rows.append(
+            {
+                "study_id": sid,
+                "decision": decision,
+                "reviewer": "; ".join(sorted(g["reviewer"])),
+                "reason": "; ".join(r for r in g.sort_values("reviewer")["reason"] if r),
+                "timestamp": max(g["timestamp"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=["study_id", "decision", "reviewer", "reason", "timestamp"])
+
+
+def append_decision(path: str | Path, row: Mapping[str, str]) -> None:
+    """Append one decision row and make it durable (flush + fsync) before returning.
+
+    Writes the header first when the file is new or empty. This is the only writer of a
+    decisions file and it only ever appends, so a session killed at any moment loses at
+    most the key being pressed, never an earlier decision.
+    """
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if new:
+        writer.writerow(COLUMNS)
+    writer.writerow([str(row.get(c, "")) for c in COLUMNS])
+    with open(path, "a", encoding="utf-8", newline="") as fh:
+        fh.write(buf.getvalue())
+        fh.flush()
+        os.fsync(fh.fileno())

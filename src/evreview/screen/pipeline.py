@@ -1,0 +1,232 @@
+"""The screening stage as one pure function: studies + rules + decisions + model config in,
+screening table + worklist + stopping estimate + conflicts/agreement out.
+
+Authority, in order: reviewers' standing decisions (always win), then eligibility rules
+(reason-coded automatic exclusions), then the ranker for everything still undecided. When
+the config sets ``machine_include_above``, undecided studies scoring above it are marked
+included by the machine (with method, parameters and score as evidence) so they can flow on
+to coding; otherwise only reviewers include.
+
+Studies are sorted by ``study_id`` before anything order-sensitive, features are fitted on
+that order and ties in score break by ``study_id``: same inputs, same outputs, bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evreview.errors import ConfigError
+from evreview.screen import decisions as dec
+from evreview.screen.features import FeatureConfig, build_matrix
+from evreview.screen.ranker import Learner, ModelConfig
+from evreview.screen.rules import apply_rules
+from evreview.screen.stopping import StoppingConfig, hypergeometric_test
+
+TABLE_COLUMNS = ("study_id", "status", "decided_by", "reason", "reviewer", "score", "rank", "evidence")
+MODEL_KEYS = frozenset({"features", "stopping", "machine_include_above"})
+
+
+@dataclass
+class ScreeningResult:
+    """Everything the screen stage writes."""
+
+    table: pd.DataFrame
+    worklist: pd.DataFrame
+    stopping: dict[str, Any]
+    conflicts: pd.DataFrame
+    agreement: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ScreenOptions:
+    """Parsed model config: features, classifier, stopping test, optional machine inclusion."""
+
+    features: FeatureConfig
+    model: ModelConfig
+    stopping: StoppingConfig
+    machine_include_above: float | None
+
+    def method(self) -> str:
+        """JSON description of the ranker, written as evidence beside every machine score."""
+        from dataclasses import asdict
+
+        return json.dumps(
+            {"features": asdict(self.features), "classifier": self.model.describe()}, sort_keys=True
+        )
+
+
+def parse_options(cfg: Mapping[str, Any] | None) -> ScreenOptions:
+    """Split the model config: ``features``, ``stopping``, ``machine_include_above``, classifier keys."""
+    cfg = dict(cfg or {})
+    features = dict(cfg.pop("features", None) or {})
+    stopping = cfg.pop("stopping", None)
+    threshold = cfg.pop("machine_include_above", None)
+    if threshold is not None and not isinstance(threshold, (int, float)):
+        raise ConfigError("screening 'machine_include_above' must be a number or null")
+    return ScreenOptions(
+        features=FeatureConfig.from_mapping(features),
+        model=ModelConfig.from_mapping(cfg),
+        stopping=StoppingConfig.from_mapping(stopping),
+        machine_include_above=None if threshold is None else float(threshold),
+    )
+
+
+def _reviewer_view(
+    decisions: pd.DataFrame, duplicates: pd.DataFrame | None, study_ids: list[str], path: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(standing decisions per reviewer, one consensus row per study)."""
+    if decisions is None or len(decisions) == 0:
+        standing = dec.latest(dec.resolve(dec.empty_decisions(), {}, path).assign(study_id=[]))
+        return standing, dec.consensus(standing)
+    frame = decisions.copy()
+    if "line" not in frame.columns:
+        frame["line"] = np.arange(2, len(frame) + 2)
+    resolved = dec.resolve(frame, dec.key_map(duplicates, study_ids), path)
+    standing = dec.latest(resolved)
+    return standing, dec.consensus(standing)
+
+
+def _screening_sequence(standing: pd.DataFrame, eligible: set[str]) -> list[int]:
+    """Consensus include(1)/exclude(0) labels in the order they were decided (first decision time).
+
+    The stopping test reads this as the screening order; maybe/conflicting studies are left out.
+    """
+    if len(standing) == 0:
+        return []
+    rows = standing[standing["study_id"].isin(eligible)]
+    seq = []
+    for _, g in sorted(rows.groupby("study_id"), key=lambda kv: (min(kv[1]["timestamp"]), min(kv[1]["line"]))):
+        decs = set(g["decision"])
+        if decs == {"include"}:
+            seq.append(1)
+        elif decs == {"exclude"}:
+            seq.append(0)
+    return seq
+
+
+def screen_studies(
+    studies: pd.DataFrame,
+    rules_config: Mapping[str, Any] | None,
+    decisions: pd.DataFrame | None,
+    model_config: Mapping[str, Any] | None = None,
+    *,
+    duplicates: pd.DataFrame | None = None,
+    decisions_path: str = "data/decisions/screening.csv",
+) -> ScreeningResult:
+    """Screen ``studies`` (one row per study_id). See the module docstring for the order of authority.
+
+    ``decisions`` is :func:`evreview.screen.decisions.read_decisions` output; its keys may be
+    study ids or member record ids (resolved via ``duplicates``: record_id -> study_id).
+    """
+    opts = parse_options(model_config)
+    if "study_id" not in studies.columns:
+        raise ConfigError("studies table has no study_id column")
+    studies = studies.assign(study_id=studies["study_id"].astype(str))
+    studies = studies.sort_values("study_id", kind="stable").reset_index(drop=True)
+    if studies["study_id"].duplicated().any():
+        dup = studies.loc[studies["study_id"].duplicated(), "study_id"].iloc[0]
+        raise ConfigError(f"studies table has study_id {dup!r} more than once")
+    ids = studies["study_id"].tolist()
+    rules = apply_rules(studies, rules_config)
+    standing, cons = _reviewer_view(decisions, duplicates, ids, decisions_path)
+    by_study = cons.set_index("study_id").to_dict("index") if len(cons) else {}
+
+    n = len(studies)
+    status = np.array(["undecided"] * n, dtype=object)
+    decided_by = np.array([""] * n, dtype=object)
+    reason = np.array([""] * n, dtype=object)
+    reviewer = np.array([""] * n, dtype=object)
+    evidence = np.array([""] * n, dtype=object)
+    names = {"include": "included", "exclude": "excluded", "maybe": "maybe"}
+    for i, sid in enumerate(ids):
+        c = by_study.get(sid)
+        if c is not None and c["decision"] != "conflict":
+            status[i], decided_by[i] = names[c["decision"]], "reviewer"
+            reason[i], reviewer[i] = c["reason"], c["reviewer"]
+            evidence[i] = f"{c['decision']} at {c['timestamp']}"
+        elif rules["rule_excluded"].iat[i]:
+            status[i], decided_by[i] = "excluded", "rule"
+            reason[i], evidence[i] = rules["rule_reason"].iat[i], "failed: " + rules["rule_evidence"].iat[i]
+        elif c is not None:
+            reason[i], reviewer[i] = "reviewer_conflict", c["reviewer"]
+
+    scores = np.full(n, np.nan)
+    label_of = {"included": 1, "excluded": 0}
+    train = [(i, label_of[s]) for i, s in enumerate(status) if decided_by[i] == "reviewer" and s in label_of]
+    method = opts.method()
+    if n:
+        X = build_matrix(
+            studies["title"] if "title" in studies else [""] * n,
+            studies["abstract"] if "abstract" in studies else [""] * n,
+            studies.get("keywords", None),
+            opts.features,
+        )
+        learner = Learner(X, opts.model)
+        for i, y in train:
+            learner.add(i, y)
+        if learner.ready:
+            scores = learner.scores()
+    open_mask = np.array([s in ("undecided", "maybe") and decided_by[i] != "rule" for i, s in enumerate(status)])
+    open_idx = np.flatnonzero(open_mask)
+    ranks = np.full(n, 0, dtype=np.int64)
+    if len(open_idx):
+        key = np.nan_to_num(scores[open_idx], nan=-np.inf)
+        order = open_idx[np.lexsort((open_idx, -key))]  # ties: study_id order (rows are sorted)
+        ranks[order] = np.arange(1, len(order) + 1)
+    if opts.machine_include_above is not None and not np.isnan(scores).all():
+        for i in open_idx:
+            if status[i] == "undecided" and reason[i] == "" and scores[i] > opts.machine_include_above:
+                status[i], decided_by[i] = "included", "machine"
+                reason[i] = f"score>{opts.machine_include_above:g}"
+                evidence[i] = method
+
+    table = pd.DataFrame(
+        {
+            "study_id": ids,
+            "status": status.astype(str),
+            "decided_by": decided_by.astype(str),
+            "reason": reason.astype(str),
+            "reviewer": reviewer.astype(str),
+            "score": np.round(scores, 6),
+            "rank": pd.array(np.where(ranks > 0, ranks, 0), dtype="Int64"),
+            "evidence": evidence.astype(str),
+        }
+    )
+    table.loc[ranks == 0, "rank"] = pd.NA
+    from evreview.screen.worklist import WORKLIST_COLUMNS
+
+    wl = table.loc[table["rank"].notna(), ["study_id", "rank", "score", "status"]].merge(
+        studies, on="study_id", how="left"
+    )
+    wl = wl.sort_values("rank", kind="stable").reset_index(drop=True)
+    for col in WORKLIST_COLUMNS:
+        if col not in wl.columns:
+            wl[col] = ""
+    worklist = wl[[*WORKLIST_COLUMNS, "status"]]
+
+    eligible = {sid for sid, by in zip(ids, decided_by) if by != "rule"}
+    stopping = hypergeometric_test(_screening_sequence(standing, eligible), len(eligible), opts.stopping)
+    stopping["ranker"] = json.loads(method)
+    stopping["note"] = (
+        "decisions are taken in the order reviewers made them; the test assumes they followed "
+        "the ranked worklist"
+    )
+    return ScreeningResult(
+        table=table,
+        worklist=worklist,
+        stopping=stopping,
+        conflicts=dec.conflicts(standing),
+        agreement=dec.agreement(standing),
+    )
+
+
+def included_studies(result: ScreeningResult, studies: pd.DataFrame) -> pd.DataFrame:
+    """Studies that flow on to coding: included by reviewers (or by the machine, if enabled)."""
+    keep = result.table.loc[result.table["status"] == "included", ["study_id", "decided_by"]]
+    return studies.assign(study_id=studies["study_id"].astype(str)).merge(keep, on="study_id", how="inner")

@@ -1,0 +1,310 @@
+"""Eligibility rules: reason-coded automatic exclusions, applied before anyone screens.
+
+Rules come from the review's config (a plain dict)::
+
+    {"years": [2000, 2024],                    # inclusive; a missing year is not excluded
+     "languages": ["eng", "ger"],              # ISO 639-2; a missing language is not excluded
+     "doc_types": ["article", "review"],       # records.normalise_doc_type vocabulary
+     "exclude_doc_types": ["erratum"],         # alternative to an allow-list
+     "require": "nudg* AND (health OR \\"public administration\\")",
+     "exclude": "rat OR mice OR \\"in vitro\\""}
+
+A record failing a rule gets a reason code (``year``, ``language``, ``doc_type``,
+``required_terms``, ``excluded_terms``): PRISMA counts these as "excluded by automation",
+apart from reviewers' exclusions. The first failing rule (in that order) is the reason; all
+failing rules are listed as evidence. Missing metadata never excludes: a rule can only act
+on what the record says.
+
+Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"``, ``*``
+wildcards (``nudg*``, ``behavio*r``), ``AND``/``OR``/``NOT`` (upper case; also ``&``, ``|``,
+``-`` prefix) and parentheses. Juxtaposition means AND. Matching is on folded text (lower
+case, accents and punctuation removed) of title + abstract + keywords, on word boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from evreview.errors import ConfigError
+from evreview.records import fold
+
+REASONS = ("year", "language", "doc_type", "required_terms", "excluded_terms")
+RULE_KEYS = frozenset({"years", "languages", "doc_types", "exclude_doc_types", "require", "exclude"})
+
+# ---------------------------------------------------------------- query parser
+
+_TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<op>\(|\)|&|\|)|(?P<neg>-(?=\S))|(?P<word>[^\s()"&|]+))')
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word or phrase, possibly with ``*`` wildcards; compiled to a word-boundary regex."""
+
+    text: str
+    pattern: re.Pattern[str]
+
+    def matches(self, folded: str) -> bool:
+        return self.pattern.search(folded) is not None
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Any
+
+    def matches(self, folded: str) -> bool:
+        return not self.child.matches(folded)
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Any, ...]
+
+    def matches(self, folded: str) -> bool:
+        return all(c.matches(folded) for c in self.children)
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Any, ...]
+
+    def matches(self, folded: str) -> bool:
+        return any(c.matches(folded) for c in self.children)
+
+
+Query = Term | Not | And | Or
+
+
+def _term(raw: str, query: str) -> Term:
+    """Compile a word/phrase: folded like the text; ``*`` matches any run of word characters."""
+    parts = [fold(p) for p in raw.split("*")]
+    if not any(parts):
+        raise ConfigError(f"empty term {raw!r} in query {query!r}")
+    body = r"\w*".join(re.escape(p) for p in parts)
+    # folded text has single spaces between words, so a phrase's spaces match literally
+    return Term(raw, re.compile(rf"(?<!\w){body}(?!\w)"))
+
+
+def _tokens(query: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(query):
+        if query[pos:].strip() == "":
+            break
+        m = _TOKEN.match(query, pos)
+        if not m or m.end() == pos:
+            raise ConfigError(f"cannot parse query {query!r} at character {pos + 1}")
+        pos = m.end()
+        if m.group("phrase") is not None:
+            out.append(("term", m.group("phrase")[1:-1]))
+        elif m.group("op") is not None:
+            op = m.group("op")
+            out.append(("op", {"&": "AND", "|": "OR"}.get(op, op)))
+        elif m.group("neg") is not None:
+            out.append(("op", "NOT"))
+        else:
+            w = m.group("word")
+            out.append(("op", w) if w in ("AND", "OR", "NOT") else ("term", w))
+    return out
+
+
+class _Parser:
+    """Recursive descent: or := and (OR and)*; and := unary ((AND)? unary)*; unary := NOT unary | atom."""
+
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.toks = _tokens(query)
+        self.i = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def fail(self, what: str) -> ConfigError:
+        return ConfigError(f"bad query {self.query!r}: {what}")
+
+    def parse(self) -> Query:
+        if not self.toks:
+            raise self.fail("empty query")
+        node = self.or_()
+        if self.peek() is not None:
+            raise self.fail(f"unexpected {self.peek()[1]!r}")
+        return node
+
+    def or_(self) -> Query:
+        nodes = [self.and_()]
+        while self.peek() == ("op", "OR"):
+            self.i += 1
+            nodes.append(self.and_())
+        return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
+
+    def and_(self) -> Query:
+        nodes = [self.unary()]
+        while True:
+            tok = self.peek()
+            if tok == ("op", "AND"):
+                self.i += 1
+                nodes.append(self.unary())
+            elif tok is not None and (tok[0] == "term" or tok[1] in ("NOT", "(")):
+                nodes.append(self.unary())
+            else:
+                break
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    def unary(self) -> Query:
+        tok = self.peek()
+        if tok == ("op", "NOT"):
+            self.i += 1
+            return Not(self.unary())
+        return self.atom()
+
+    def atom(self) -> Query:
+        tok = self.peek()
+        if tok is None:
+            raise self.fail("ends where a term was expected")
+        self.i += 1
+        if tok[0] == "term":
+            return _term(tok[1], self.query)
+        if tok[1] == "(":
+            node = self.or_()
+            if self.peek() != ("op", ")"):
+                raise self.fail("missing ')'")
+            self.i += 1
+            return node
+        raise self.fail(f"unexpected {tok[1]!r}")
+
+
+def parse_query(query: str) -> Query:
+    """Parse a boolean term query (see module docstring); a syntax error is a ConfigError."""
+    if not isinstance(query, str):
+        raise ConfigError(f"a term query must be a string, not {type(query).__name__}")
+    return _Parser(query).parse()
+
+
+def terms_of(node: Query) -> list[str]:
+    """The positive terms of a query (for highlighting in the screening session)."""
+    if isinstance(node, Term):
+        return [node.text]
+    if isinstance(node, Not):
+        return []
+    out: list[str] = []
+    for c in node.children:
+        out.extend(terms_of(c))
+    return out
+
+
+# ---------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Validated eligibility rules."""
+
+    years: tuple[int | None, int | None] | None = None
+    languages: frozenset[str] | None = None
+    doc_types: frozenset[str] | None = None
+    exclude_doc_types: frozenset[str] | None = None
+    require: Query | None = None
+    exclude: Query | None = None
+    source: Mapping[str, Any] | None = None
+
+
+def _str_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
+    value = cfg.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"screening rule {key!r} must be a list of strings")
+    return frozenset(v.strip().lower() for v in value)
+
+
+def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
+    """Validate the rules config; any mistake is a ConfigError naming the rule."""
+    cfg = dict(cfg or {})
+    unknown = sorted(set(cfg) - RULE_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown screening rule(s): {', '.join(unknown)} (known: {', '.join(sorted(RULE_KEYS))})")
+    years = None
+    if cfg.get("years") is not None:
+        y = cfg["years"]
+        ok = isinstance(y, (list, tuple)) and len(y) == 2 and all(v is None or isinstance(v, int) for v in y)
+        if not ok:
+            raise ConfigError("screening rule 'years' must be [from, to] (integers or null)")
+        if y[0] is not None and y[1] is not None and y[0] > y[1]:
+            raise ConfigError(f"screening rule 'years': {y[0]} is after {y[1]}")
+        years = (y[0], y[1])
+    return Rules(
+        years=years,
+        languages=_str_set(cfg, "languages"),
+        doc_types=_str_set(cfg, "doc_types"),
+        exclude_doc_types=_str_set(cfg, "exclude_doc_types"),
+        require=parse_query(cfg["require"]) if cfg.get("require") else None,
+        exclude=parse_query(cfg["exclude"]) if cfg.get("exclude") else None,
+        source=cfg,
+    )
+
+
+def _text(row: Mapping[str, Any]) -> str:
+    parts = []
+    for col in ("title", "abstract", "keywords"):
+        v = row.get(col)
+        if isinstance(v, (list, tuple)) or hasattr(v, "tolist"):
+            parts.append(" ".join(map(str, list(v))))
+        elif isinstance(v, str):
+            parts.append(v)
+    return fold(" ".join(parts))
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+
+def failed_rules(row: Mapping[str, Any], rules: Rules) -> list[str]:
+    """Reason codes of every rule ``row`` fails, in :data:`REASONS` order."""
+    out: list[str] = []
+    year = row.get("year")
+    if rules.years is not None and not _blank(year):
+        lo, hi = rules.years
+        y = int(year)
+        if (lo is not None and y < lo) or (hi is not None and y > hi):
+            out.append("year")
+    lang = row.get("language")
+    if rules.languages is not None and not _blank(lang) and str(lang).lower() not in rules.languages:
+        out.append("language")
+    dt = row.get("doc_type")
+    if not _blank(dt):
+        dt = str(dt).lower()
+        if (rules.doc_types is not None and dt not in rules.doc_types) or (
+            rules.exclude_doc_types is not None and dt in rules.exclude_doc_types
+        ):
+            out.append("doc_type")
+    if rules.require is not None or rules.exclude is not None:
+        text = _text(row)
+        if rules.require is not None and not rules.require.matches(text):
+            out.append("required_terms")
+        if rules.exclude is not None and rules.exclude.matches(text):
+            out.append("excluded_terms")
+    return out
+
+
+def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) -> pd.DataFrame:
+    """One row per study: ``study_id``, ``rule_excluded`` (bool), ``rule_reason``, ``rule_evidence``.
+
+    ``rule_reason`` is the first failing rule's code; ``rule_evidence`` lists all of them.
+    """
+    if not isinstance(rules, Rules):
+        rules = parse_rules(rules)
+    reasons = [failed_rules(row, rules) for row in studies.to_dict("records")]
+    return pd.DataFrame(
+        {
+            "study_id": studies["study_id"].astype(str).tolist(),
+            "rule_excluded": [bool(r) for r in reasons],
+            "rule_reason": [r[0] if r else "" for r in reasons],
+            "rule_evidence": ["; ".join(r) for r in reasons],
+        }
+    )

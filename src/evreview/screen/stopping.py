@@ -1,0 +1,142 @@
+"""When is it reasonably safe to stop screening? The hypergeometric stopping test.
+
+Method: Callaghan & Müller-Hansen (2020), "Statistical stopping criteria for automated
+screening in systematic reviews", Systematic Reviews 9:273. Treat the last ``n`` screened
+records as a random sample drawn without replacement from an urn made of those ``n`` plus all
+still-unseen records. Under the null hypothesis "recall so far is below the target
+``τ``", the urn holds at least ``K = floor(r_seen/τ - r_before) + 1`` relevant records
+(``r_before`` = relevant found before the sample). If finding only ``k`` relevant in the
+sample is improbable under that null (hypergeometric p < ``1 - confidence``) for some ``n``,
+the null is rejected and screening may stop.
+
+Assumptions (shown to reviewers with every estimate):
+
+* the recently screened records are no *more* likely to be relevant than the unseen ones,
+  i.e. the ranking is at least as good as random at the tail (true for a model that ranks
+  relevant records first; conservative, so the test stops late rather than early);
+* decisions are correct (the screened labels are the truth);
+* the candidate set is fixed (a new search round restarts the count).
+
+The estimate of relevant records still unseen is given two ways: a point estimate from the
+rate of relevant records in the most recent window (projected onto the unseen records: an
+overestimate while the ranking still works) and the one-sided upper confidence bound from
+the same hypergeometric model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from evreview.errors import ConfigError
+
+METHOD = "hypergeometric stopping test (Callaghan & Mueller-Hansen 2020)"
+ASSUMPTIONS = (
+    "recently screened records are no more likely to be relevant than unseen ones "
+    "(ranking no worse than random at the tail); screening decisions are correct; "
+    "the candidate set is fixed"
+)
+
+
+@dataclass(frozen=True)
+class StoppingConfig:
+    """Recall target and confidence of the stopping test."""
+
+    recall_target: float = 0.95
+    confidence: float = 0.95
+    min_screened: int = 10
+    check_fraction: float = 0.01
+
+    @classmethod
+    def from_mapping(cls, cfg: Mapping[str, Any] | None) -> StoppingConfig:
+        """Build from config, validating the ranges."""
+        cfg = dict(cfg or {})
+        unknown = sorted(set(cfg) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"unknown stopping option(s): {', '.join(unknown)}")
+        out = cls(**cfg)
+        if not (0 < out.recall_target < 1 and 0 < out.confidence < 1):
+            raise ConfigError("stopping recall_target and confidence must be between 0 and 1")
+        return out
+
+
+def _p_values(seen: np.ndarray, n_total: int, tau: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p-value of the null "recall < tau" for every sample size n = 1..len(seen) (last n records)."""
+    from scipy.stats import hypergeom
+
+    n_seen = len(seen)
+    r_seen = int(seen.sum())
+    n_vec = np.arange(1, n_seen + 1)
+    k_vec = np.cumsum(seen[::-1])
+    r_before = r_seen - k_vec
+    urn = n_total - n_seen + n_vec
+    k_null = np.floor(r_seen / tau - r_before + 1e-9).astype(np.int64) + 1
+    k_null = np.minimum(k_null, urn)
+    p = hypergeom.cdf(k_vec, urn, k_null, n_vec)
+    return p, n_vec, k_vec
+
+
+def _upper_missed(k: int, n: int, urn: int, alpha: float) -> int:
+    """Largest number of relevant records still unseen that the sample (k of n) does not rule out."""
+    from scipy.stats import hypergeom
+
+    unseen = urn - n
+    cand = np.arange(k, k + unseen + 1)
+    p = hypergeom.cdf(k, urn, cand, n)
+    ok = np.flatnonzero(p >= alpha)
+    return int(cand[ok[-1]] - k) if len(ok) else 0
+
+
+def hypergeometric_test(
+    seen_labels: Sequence[int] | np.ndarray, n_total: int, config: StoppingConfig | None = None
+) -> dict[str, Any]:
+    """Run the test on the labels in screening order (1 relevant, 0 not) out of ``n_total`` records.
+
+    Returns a JSON-able dict: ``stop`` (bool), ``p_value`` (smallest over sample sizes),
+    ``sample_size`` (the n achieving it), counts, and the estimates of relevant records unseen.
+    """
+    cfg = config or StoppingConfig()
+    seen = np.asarray(seen_labels, dtype=np.int64)
+    n_seen = len(seen)
+    r_seen = int(seen.sum())
+    unseen = max(n_total - n_seen, 0)
+    alpha = 1.0 - cfg.confidence
+    out: dict[str, Any] = {
+        "method": METHOD,
+        "assumptions": ASSUMPTIONS,
+        "parameters": asdict(cfg),
+        "n_total": int(n_total),
+        "n_screened": n_seen,
+        "n_unseen": unseen,
+        "relevant_found": r_seen,
+        "stop": False,
+        "p_value": 1.0,
+        "sample_size": None,
+    }
+    window = min(n_seen, max(50, math.ceil(0.1 * n_seen)))
+    recent = int(seen[n_seen - window :].sum()) if window else 0
+    missed_hat = (recent / window) * unseen if window else float(unseen)
+    out["estimated_relevant_unseen"] = round(missed_hat, 2)
+    out["estimated_recall"] = round(r_seen / (r_seen + missed_hat), 4) if r_seen + missed_hat > 0 else None
+    if unseen == 0:
+        out.update(stop=True, p_value=0.0, upper_bound_relevant_unseen=0, recall_lower_bound=1.0)
+        return out
+    if r_seen == 0 or n_seen < cfg.min_screened:
+        out.update(upper_bound_relevant_unseen=unseen, recall_lower_bound=0.0)
+        return out
+    p, n_vec, k_vec = _p_values(seen, n_total, cfg.recall_target)
+    best = int(np.argmin(p))
+    n_best, k_best = int(n_vec[best]), int(k_vec[best])
+    upper = _upper_missed(k_best, n_best, unseen + n_best, alpha)
+    out.update(
+        stop=bool(p[best] < alpha),
+        p_value=float(round(p[best], 6)),
+        sample_size=n_best,
+        upper_bound_relevant_unseen=upper,
+        recall_lower_bound=round(r_seen / (r_seen + upper), 4),
+    )
+    return out

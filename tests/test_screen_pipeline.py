@@ -1,0 +1,122 @@
+"""The screen stage's pure function: authority order, ranking, determinism, worklist files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evreview.errors import ConfigError
+from evreview.screen.decisions import parse_decisions
+from evreview.screen.pipeline import included_studies, screen_studies
+from evreview.screen.worklist import to_ris, write_worklist
+
+HEADER = "key,decision,reviewer,reason,timestamp\n"
+
+
+@pytest.fixture()
+def studies(fixtures_dir):
+    return pd.read_csv(fixtures_dir / "screen" / "studies.csv", dtype={"year": "Int64"}, keep_default_na=False)
+
+
+def decisions(text):
+    return parse_decisions(HEADER + text)
+
+
+RULES = {"languages": ["eng"], "exclude_doc_types": ["erratum"]}
+
+
+def test_rules_reviewers_and_ranking(studies):
+    d = decisions(
+        "s001,include,ann,,2024-01-01T00:00:01Z\n"
+        "s002,exclude,ann,off topic,2024-01-01T00:00:02Z\n"
+        "s007,include,ann,,2024-01-01T00:00:03Z\n"  # French: reviewer overrides the language rule
+        "s003,include,ann,,t\ns003,exclude,bob,,t\n"  # conflict
+    )
+    res = screen_studies(studies, RULES, d, {"model": "nb"})
+    t = res.table.set_index("study_id")
+    assert tuple(res.table.columns) == ("study_id", "status", "decided_by", "reason", "reviewer", "score",
+                                        "rank", "evidence")
+    assert t.loc["s001", ["status", "decided_by"]].tolist() == ["included", "reviewer"]
+    assert t.loc["s002", ["status", "reason"]].tolist() == ["excluded", "off topic"]
+    assert t.loc["s007", ["status", "decided_by"]].tolist() == ["included", "reviewer"]
+    assert t.loc["s008", ["status", "decided_by", "reason"]].tolist() == ["excluded", "rule", "doc_type"]
+    assert t.loc["s003", ["status", "reason"]].tolist() == ["undecided", "reviewer_conflict"]
+    assert res.conflicts["study_id"].tolist() == ["s003"]
+    assert res.agreement[0]["reviewers"] == ["ann", "bob"]
+    # ranked: every open study (undecided/maybe) gets a rank, decided ones do not
+    open_ = t[t["status"].isin(["undecided", "maybe"])]
+    assert sorted(open_["rank"].tolist()) == list(range(1, len(open_) + 1))
+    assert t.loc[["s001", "s002", "s008"], "rank"].isna().all()
+    # the synthetic relevant studies (every 6th) outrank the others
+    top = res.worklist["study_id"].head(3).tolist()
+    assert set(top) <= {"s013", "s019", "s025"}
+    assert list(res.worklist["rank"]) == sorted(res.worklist["rank"])
+    assert json.dumps(res.stopping)  # JSON-able
+    assert res.stopping["method"].startswith("hypergeometric")
+
+
+def test_decisions_keyed_by_record_id_survive_reclustering(studies):
+    dups = pd.DataFrame({"record_id": ["rA", "rB"], "study_id": ["s001", "s002"]})
+    d = decisions("rA,include,ann,,t\nrB,exclude,ann,,t\n")
+    t = screen_studies(studies, None, d, None, duplicates=dups).table.set_index("study_id")
+    assert t.loc["s001", "status"] == "included" and t.loc["s002", "status"] == "excluded"
+
+
+def test_unknown_decision_key_is_an_error(studies):
+    with pytest.raises(ConfigError, match="nope"):
+        screen_studies(studies, None, decisions("nope,include,ann,,t\n"), None)
+
+
+def test_without_both_kinds_of_decision_there_are_no_scores(studies):
+    res = screen_studies(studies, None, decisions("s001,include,ann,,t\n"), None)
+    assert res.table["score"].isna().all()
+    # still a total, deterministic order (by study_id)
+    assert res.worklist["study_id"].tolist() == sorted(res.worklist["study_id"])
+
+
+def test_machine_inclusion_only_when_configured(studies):
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    plain = screen_studies(studies, None, d, {"model": "nb"})
+    assert not (plain.table["decided_by"] == "machine").any()
+    auto = screen_studies(studies, None, d, {"model": "nb", "machine_include_above": 0.0})
+    m = auto.table[auto.table["decided_by"] == "machine"]
+    assert len(m) > 0 and (m["score"] > 0).all() and (m["status"] == "included").all()
+    assert json.loads(m["evidence"].iloc[0])["classifier"]["model"] == "nb"
+    inc = included_studies(auto, studies)
+    assert set(inc["decided_by"]) == {"reviewer", "machine"}
+
+
+def test_same_inputs_same_outputs_whatever_the_row_order(studies):
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\ns004,exclude,ann,,t\n")
+    a = screen_studies(studies, RULES, d, {"model": "svm"})
+    b = screen_studies(studies.sample(frac=1, random_state=3), RULES, d, {"model": "svm"})
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.worklist, b.worklist)
+    assert a.stopping == b.stopping
+
+
+def test_bad_model_config_is_a_config_error(studies):
+    with pytest.raises(ConfigError):
+        screen_studies(studies, None, None, {"model": "forest"})
+    with pytest.raises(ConfigError):
+        screen_studies(studies, None, None, {"features": {"ngrams": 3}})
+
+
+def test_worklist_csv_and_ris(studies, tmp_path):
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    res = screen_studies(studies, None, d, None)
+    wl = res.worklist.copy()
+    wl.loc[0, "title"] = "=HYPERLINK(evil)\nsecond line"
+    write_worklist(wl, tmp_path / "w.csv", tmp_path / "w.ris")
+    back = pd.read_csv(tmp_path / "w.csv", keep_default_na=False)
+    assert back.loc[0, "title"].startswith("'=")
+    ris = (tmp_path / "w.ris").read_text(encoding="utf-8")
+    assert ris.count("TY  - JOUR") == len(wl) == ris.count("ER  - ")
+    assert "TI  - =HYPERLINK(evil) second line" in ris
+    first_id = ris.split("ID  - ", 1)[1].split("\n", 1)[0]
+    assert first_id == wl.loc[0, "study_id"]
+    assert to_ris(wl.head(0)) == ""
+    assert np.isfinite(back["score"]).all()

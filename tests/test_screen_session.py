@@ -1,0 +1,115 @@
+"""The interactive session, driven by scripted keys without a tty; kill safety."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from evreview.screen.decisions import read_decisions
+from evreview.screen.session import highlighter, open_session, run_session
+
+# the real CLI, with the screening commands registered (the lead adds them to cli.py)
+CLI = (
+    "import sys, evreview.cli as c; c.COMMAND_MODULES = ('evreview.screen.commands',); "
+    "sys.exit(c.main(sys.argv[1:]))"
+)
+CLOCK = iter(f"2024-01-01T00:00:{s:02d}Z" for s in range(60))
+
+
+@pytest.fixture()
+def studies(fixtures_dir):
+    return pd.read_csv(fixtures_dir / "screen" / "studies.csv", dtype={"year": "Int64"}, keep_default_na=False)
+
+
+class CheckingInput(io.StringIO):
+    """Feeds scripted keys; before each key, records what the decisions file holds on disk."""
+
+    def __init__(self, keys, path):
+        super().__init__("".join(k + "\n" for k in keys))
+        self.path = path
+        self.on_disk = []
+
+    def readline(self, *args):
+        rows = read_decisions(self.path)
+        self.on_disk.append(list(zip(rows["key"], rows["decision"])))
+        return super().readline(*args)
+
+
+def clock():
+    return next(CLOCK)
+
+
+def test_scripted_session_appends_each_key_before_showing_the_next(studies, tmp_path):
+    path = tmp_path / "screening.csv"
+    keys = ["i", "e", "m", "u", "x", "e", "q"]
+    inp, out = CheckingInput(keys, path), io.StringIO()
+    sess = open_session(studies, path, "ann", {"exclude_doc_types": ["erratum"]}, {"model": "nb"})
+    made = run_session(sess, inp, out, clock=clock)
+    assert made == 4
+    # what was on disk when each key was asked for: every earlier key already there
+    sizes = [len(s) for s in inp.on_disk]
+    assert sizes == [0, 1, 2, 3, 4, 4, 5]
+    rows = read_decisions(path)
+    assert rows["decision"].tolist() == ["include", "exclude", "maybe", "retract", "exclude"]
+    assert rows.loc[3, "key"] == rows.loc[2, "key"]  # undo retracts the last decision
+    assert rows.loc[4, "key"] == rows.loc[2, "key"]  # ... and the study is shown again
+    assert (rows["reviewer"] == "ann").all()
+    text = out.getvalue()
+    assert "unknown key 'x'" in text and "stopping test:" in text and "screened" in text
+    assert "s008" not in rows["key"].tolist()  # rule-excluded studies are never shown
+
+
+def test_session_resumes_from_the_file_and_ranks_by_the_model(studies, tmp_path):
+    path = tmp_path / "screening.csv"
+    path.write_text(
+        "key,decision,reviewer,reason,timestamp\ns001,include,ann,,t\ns002,exclude,ann,,t\n", encoding="utf-8"
+    )
+    sess = open_session(studies, path, "ann", None, {"model": "nb"})
+    assert sess.learner.ready
+    out = io.StringIO()
+    run_session(sess, io.StringIO("i\nq\n"), out, clock=clock)
+    rows = read_decisions(path)
+    # the first study shown after resuming is a synthetic relevant one (every 6th)
+    assert rows["key"].iloc[-1] in {"s007", "s013", "s019", "s025"}
+    assert "s001" not in out.getvalue()  # already decided by this reviewer
+
+
+def test_highlighting_marks_rule_terms():
+    mark = highlighter(["nudg*", "public administration"], ansi=False)
+    assert mark("Nudging in Public  administration") == "[[Nudging]] in [[Public  administration]]"
+    assert highlighter([], ansi=True)("x") == "x"
+
+
+@pytest.mark.slow
+def test_kill_mid_session_loses_nothing(studies, tmp_path):
+    """A real process killed with SIGKILL keeps every decision it confirmed."""
+    src = tmp_path / "studies.csv"
+    studies.to_csv(src, index=False)
+    path = tmp_path / "screening.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, "screen", "--studies", str(src), "--decisions", str(path),
+         "--reviewer", "ann"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for n, key in enumerate(["i", "e", "e"], start=1):
+            proc.stdin.write(key + "\n")
+            proc.stdin.flush()
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if path.exists() and len(read_decisions(path)) == n:
+                    break
+                time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert read_decisions(path)["decision"].tolist() == ["include", "exclude", "exclude"]
