@@ -19,6 +19,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/dedup.smk"
 include: "workflow/rules/screen.smk"
+include: "workflow/rules/code.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

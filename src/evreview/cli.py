@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evreview.ingest.commands",
     "evreview.dedup.commands",
     "evreview.screen.commands",
+    "evreview.code.commands",
     "evreview.ledger.commands",
     "evreview.maps.commands",
     "evreview.report.commands",

@@ -35,7 +35,7 @@ def ingested_tables():
 
 
 def all_outputs():
-    return [f"{RESULTS}/records.parquet", f"{RESULTS}/dedup/studies.parquet", f"{RESULTS}/screen/screening.csv"]
+    return [f"{RESULTS}/report.html", f"{RESULTS}/prisma/prisma.png", f"{RESULTS}/map/egm.html"]
 
 
 def optional_decisions(name):

