@@ -96,3 +96,57 @@ def test_planted_counts_are_what_the_truth_says():
     counts = json.loads((TRUTH / "expected_counts.json").read_text())
     assert counts["synthetic"] is True
     assert counts["round1"]["total_records"] == 401
+
+
+def test_prisma_reconciles_with_the_ledger(demo_run: Path):
+    from evreview.ledger import check_ledger, fate_counts, read_ledger
+    from evreview.prisma import check_reconciles
+
+    ledger = read_ledger(demo_run / "results" / "ledger.csv")
+    check_ledger(ledger)
+    counts = json.loads((demo_run / "results" / "prisma" / "prisma_counts.json").read_text())
+    check_reconciles(counts)
+    fates = fate_counts(ledger)
+    assert counts["database_results"] == len(ledger) == 401
+    assert counts["duplicates"] == fates["duplicate"]
+    assert counts["new_studies"] == fates["included"]
+    assert counts["database_specific_results"]["Scopus"] == 157
+    # the planted rule exclusions: 3 too old, 5 by document type, 2 studies in other languages
+    # (a language exclusion may count twice while a translated-title copy is not yet merged)
+    screening = pd.read_csv(demo_run / "results" / "screen" / "screening.csv", dtype=str, keep_default_na=False)
+    by_rule = screening[screening["decided_by"] == "rule"]["reason"].value_counts().to_dict()
+    assert by_rule.get("year") == 3 and by_rule.get("doc_type") == 5 and by_rule.get("language") in (2, 3, 4)
+    # every included study is coded, and the map counts only included studies
+    coded = pd.read_parquet(demo_run / "data" / "coded" / "coded_records.parquet")
+    assert len(coded) == fates["included"]
+    for name in ("egm.html", "egm.svg", "egm.png", "egm_cells.csv", "gaps.md"):
+        assert (demo_run / "results" / "map" / name).stat().st_size > 0
+    report = (demo_run / "results" / "report.html").read_text()
+    assert f"<td>total</td><td>{len(ledger)}</td>" in report
+
+
+def test_planted_gap_is_visible(demo_run: Path):
+    """No longitudinal study of early-stage set-up was planted: the map must show it as (near) empty."""
+    import evreview
+
+    res = evreview.load_results(demo_run)
+    cells = res.cells(rows="stage", columns="evidence_type").query("segment == ''").set_index(["row", "column"])
+    assert cells.loc[("initiation_setup", "longitudinal"), "n_studies"] <= 1
+    assert cells.loc[("delivery", "longitudinal"), "n_studies"] >= 5
+    stage_totals = res.filter_coded({"stage": "initiation_setup"})
+    assert len(stage_totals) < 0.25 * len(res.coded)  # early-stage set-up is thin
+
+
+def test_notebook_runs_against_the_demo_results(demo_run: Path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(REPO / "notebooks" / "explore_gaps.ipynb", as_version=4)
+    os.environ["EVREVIEW_PROJECT"] = str(demo_run)
+    try:
+        client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                         resources={"metadata": {"path": str(REPO / "notebooks")}})
+        client.execute()
+    finally:
+        os.environ.pop("EVREVIEW_PROJECT", None)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
