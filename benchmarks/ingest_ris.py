@@ -5,9 +5,11 @@ Builds a large RIS file by repeating the shared Scopus export (400 copies = 102,
 is that step's own:
 
 (a) ``rispy.load`` on the file: the raw parse alone (no normalisation, no output);
-(r) evreview's RIS reader alone: read, decode, ``RisReader.parse`` (tokenise + map fields);
-(b) evreview's ``ingest_file`` (decode, detect, parse, normalise, DataFrame) plus
-    ``write_records`` to Parquet.
+(r) evreview's RIS reader alone: read, decode, ``RisReader.parse`` (tokenise + map fields),
+    its record stream exhausted with the GC paused (as the driver runs it);
+(b) what users run: ``evreview ingest FILE --out records.parquet`` (decode, detect, parse,
+    normalise in batches, write Parquet row groups as it goes, report and problems CSVs);
+(d) with ``--dataframe``: the Python API, ``ingest_file`` (a DataFrame) + ``write_records``.
 
 The target is (b) at least as fast as (a) with peak RSS under 1.5 GB. Wall seconds and CPU
 seconds (user + system) are both printed: on a shared machine wall time swings with the
@@ -16,10 +18,11 @@ asserted.
 
 Usage::
 
-    python benchmarks/ingest_ris.py [--copies 400] [--shared ../shared] [--profile]
+    python benchmarks/ingest_ris.py [--copies 400] [--shared ../shared] [--profile] [--dataframe]
 
-``--profile`` adds a fourth subprocess timing (b)'s stages separately (read+decode, RIS
-parse, ``finalise_record`` + provenance, ``json.dumps`` of ``raw``, DataFrame build).
+``--profile`` adds a subprocess timing (b)'s stages separately, all at once rather than per
+batch (read+decode, RIS parse, ``normalise_columns``, provenance + ``raw`` JSON + Arrow table,
+Parquet write).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ def child_rispy(path: Path, out_dir: Path) -> dict[str, float]:
 
 def child_reader(path: Path, out_dir: Path) -> dict[str, float]:
     """(r): the RIS reader alone, as the driver calls it (bytes read and decoded first)."""
+    import gc
+
     from evreview.ingest.formats.ris import RisReader
     from evreview.ingest.registry import Source
     from evreview.ingest.textio import decode
@@ -81,80 +86,84 @@ def child_reader(path: Path, out_dir: Path) -> dict[str, float]:
     def work() -> int:
         data = path.read_bytes()
         text = decode(data, path.name)
-        return len(RisReader().parse(Source(path=path, data=data, text=text)).records)
+        gc.disable()
+        return sum(1 for _ in RisReader().parse(Source(path=path, data=data, text=text)).records)
 
     return measure(work)
 
 
 def child_evreview(path: Path, out_dir: Path) -> dict[str, float]:
-    """(b): evreview's full ingest of the file, written to Parquet."""
-    from evreview.ingest import ingest_file, write_records
+    """(b): ``evreview ingest FILE --out records.parquet``, in process (the streaming path)."""
+    from evreview.cli import main
 
-    split: dict[str, float] = {}
+    out = out_dir / "records.parquet"
 
     def work() -> int:
-        start = time.perf_counter()
-        result = ingest_file(path, search="bench", root=path.parent)
-        split["ingest_s"] = time.perf_counter() - start
-        write_records(result.records, out_dir / "records.parquet")
-        split["write_s"] = time.perf_counter() - start - split["ingest_s"]
-        return len(result.records)
+        code = main(["ingest", str(path), "--out", str(out), "--search", "bench", "--root", str(path.parent)])
+        if code != 0:
+            raise SystemExit(f"evreview ingest failed with {code}")
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(out).metadata.num_rows
 
     figures = measure(work)
-    figures.update(split)
-    figures["parquet_mb"] = (out_dir / "records.parquet").stat().st_size / 1e6
+    figures["parquet_mb"] = out.stat().st_size / 1e6
     return figures
 
 
+def child_dataframe(path: Path, out_dir: Path) -> dict[str, float]:
+    """(d): the Python API, ``ingest_file`` (whole DataFrame in memory) + ``write_records``."""
+    from evreview.ingest import ingest_file, write_records
+
+    def work() -> int:
+        result = ingest_file(path, search="bench", root=path.parent)
+        write_records(result.records, out_dir / "records_df.parquet")
+        return len(result.records)
+
+    return measure(work)
+
+
 def child_profile(path: Path, out_dir: Path) -> dict[str, float]:
-    """Time (b)'s stages separately, mirroring ``ingest_file``'s steps (CPU seconds each).
+    """Time (b)'s stages separately on the whole file (CPU seconds each; memory not representative).
 
-    Where the time goes when (b) misses its target: read+decode, RIS parse, the driver's
-    ``finalise_record`` + provenance, ``json.dumps`` of ``raw``, and the DataFrame build.
+    Where the time goes: read+decode, RIS parse (tokenise + field mapping), the columnar
+    normalisation, provenance + ``raw`` JSON + Arrow table, and the Parquet write.
     """
-    import json as json_mod
+    import gc
 
-    from evreview.ingest import _to_frame
+    import pyarrow.parquet as pq
+
+    from evreview.ingest import _FileIngest
     from evreview.ingest.formats.ris import RisReader
     from evreview.ingest.registry import Source
     from evreview.ingest.textio import decode
-    from evreview.records import finalise_record, make_record_id
+    from evreview.records import normalise_columns
 
     def cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
+    gc.disable()
     t0 = cpu()
     data = path.read_bytes()
     text = decode(data, path.name)
     t1 = cpu()
-    result = RisReader().parse(Source(path=path, data=data, text=text))
+    records = list(RisReader().parse(Source(path=path, data=data, text=text)).records)
     t2 = cpu()
-    rows = []
-    for index, parsed in enumerate(result.records):
-        row = finalise_record(dict(parsed.fields))
-        row.update(
-            record_id=make_record_id("bench", path.name, index),
-            search="bench",
-            source_file=path.name,
-            source_format="ris",
-            source_index=index,
-            source_line=parsed.line,
-        )
-        rows.append(row)
+    normalise_columns([r.fields for r in records])
     t3 = cpu()
-    raws = [json_mod.dumps(p.raw, ensure_ascii=False, sort_keys=True, default=str) for p in result.records]
+    job = _FileIngest.__new__(_FileIngest)
+    job.search, job.shown, job.reader = "bench", path.name, RisReader()
+    table = job._table(records, 0)  # normalises again: subtract (t3 - t2) for provenance + raw + table
     t4 = cpu()
-    for row, raw in zip(rows, raws):
-        row["raw"] = raw
-    _to_frame(rows)
+    pq.write_table(table, out_dir / "profile.parquet")
     t5 = cpu()
     return {
         "read_decode_cpu_s": t1 - t0,
         "ris_parse_cpu_s": t2 - t1,
-        "finalise_cpu_s": t3 - t2,
-        "json_raw_cpu_s": t4 - t3,
-        "dataframe_cpu_s": t5 - t4,
+        "normalise_cpu_s": t3 - t2,
+        "raw_json_table_cpu_s": (t4 - t3) - (t3 - t2),
+        "parquet_cpu_s": t5 - t4,
     }
 
 
@@ -162,6 +171,7 @@ CHILDREN: dict[str, Callable[[Path, Path], dict[str, float]]] = {
     "rispy": child_rispy,
     "reader": child_reader,
     "evreview": child_evreview,
+    "dataframe": child_dataframe,
     "profile": child_profile,
 }
 
@@ -195,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=400, help="copies of the Scopus export (default 400)")
     parser.add_argument("--shared", type=Path, default=Path(os.environ.get("EVREVIEW_SHARED", REPO.parent / "shared")))
     parser.add_argument("--profile", action="store_true", help="also time the stages of (b) separately")
+    parser.add_argument("--dataframe", action="store_true", help="also measure (d), the DataFrame API")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out-dir", type=Path, help=argparse.SUPPRESS)
@@ -212,18 +223,24 @@ def main(argv: list[str] | None = None) -> int:
         big = tmp_dir / f"scopus_x{args.copies}.ris"
         expected = build_file(source, args.copies, big)
         print(f"input: {big.name}: {expected} records, {big.stat().st_size / 1e6:.1f} MB")
-        names = ["rispy", "reader", "evreview", *(["profile"] if args.profile else [])]
+        names = [
+            "rispy",
+            "reader",
+            "evreview",
+            *(["dataframe"] if args.dataframe else []),
+            *(["profile"] if args.profile else []),
+        ]
         figs = {name: run_child(name, big, tmp_dir) for name in names}
 
     rispy_fig, reader_fig, ev_fig = figs["rispy"], figs["reader"], figs["evreview"]
     print(line("(a) rispy.load raw parse", rispy_fig))
     print(line("(r) evreview RIS reader alone", reader_fig))
-    print(
-        line("(b) evreview ingest + Parquet", ev_fig)
-        + f"\n    (ingest {ev_fig['ingest_s']:.2f} s + write {ev_fig['write_s']:.2f} s wall; "
-        f"Parquet {ev_fig['parquet_mb']:.1f} MB)"
-    )
-    for label, fig in (("(r)", reader_fig), ("(b)", ev_fig)):
+    print(line("(b) evreview ingest --out .parquet", ev_fig) + f"  (Parquet {ev_fig['parquet_mb']:.1f} MB)")
+    compared = [("(r)", reader_fig), ("(b)", ev_fig)]
+    if "dataframe" in figs:
+        print(line("(d) ingest_file + write_records", figs["dataframe"]))
+        compared.append(("(d)", figs["dataframe"]))
+    for label, fig in compared:
         print(
             f"speed (a)/{label}: wall {rispy_fig['wall_s'] / fig['wall_s']:.2f}, "
             f"cpu {rispy_fig['cpu_s'] / fig['cpu_s']:.2f}  (>= 1.00 means at least as fast as rispy)"
@@ -236,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         for key, value in figs["profile"].items():
             print(f"  profile {key:<20} {value:7.2f} s")
-    for name in ("rispy", "reader", "evreview"):
+    for name in ("rispy", "reader", "evreview", "dataframe"):
+        if name not in figs:
+            continue
         if figs[name]["records"] != expected:
             print(f"WARNING: {name} found {figs[name]['records']} records, expected {expected}", file=sys.stderr)
     return 0

@@ -137,3 +137,85 @@ def test_parser_bug_is_reported_with_the_file(tmp_path: Path, monkeypatch):
     with pytest.raises(IngestError, match="could not parse as ris") as info:
         ingest_file(path)
     assert "x.ris" in str(info.value) and isinstance(info.value.__cause__, KeyError)
+
+
+# --------------------------------------------------------------------------- streaming to Parquet
+
+RIS_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ris"
+MIXED_DB = (
+    "TY  - JOUR\nTI  - First\nDB  - Scopus\nER  - \n\n"
+    "TY  - JOUR\nTI  - No database named\nER  - \n\n"
+    "stray line between records\n\n"
+    "TY  - JOUR\nER  - \n\n"
+    "TY  - JOUR\nTI  - Third\nDB  - Scopus\nER  - \n\n"
+    "TY  - JOUR\nTI  - Unterminated\n"
+)
+
+
+def _cli_parquet(tmp_path: Path, files: list[Path], name: str) -> tuple:
+    import pandas as pd
+
+    from evreview.ingest import read_records
+
+    out = tmp_path / name / "records.parquet"
+    args = ["ingest", *map(str, files), "--out", str(out), "--search", "r1", "--root", str(files[0].parent)]
+    assert main(args) == 0
+    report = pd.read_csv(out.with_name("records_report.csv"), dtype=str, keep_default_na=False)
+    problems = pd.read_csv(out.with_name("records_problems.csv"), dtype=str, keep_default_na=False)
+    return read_records(out), report, problems
+
+
+@pytest.mark.parametrize("batch", [1, 2, 20_000])
+def test_streamed_parquet_equals_the_dataframe_path(tmp_path: Path, monkeypatch, batch: int):
+    """The CLI's batch-by-batch Parquet and ``write_records(ingest_files(...))`` read back equal,
+    whatever the batch size (row-group boundaries must not change a record)."""
+    import pandas as pd
+
+    import evreview.ingest as ingest
+    from evreview.ingest import ingest_files, read_records, write_records
+
+    mixed = tmp_path / "mixed.ris"
+    mixed.write_text(MIXED_DB, encoding="utf-8")
+    files = [mixed, *(RIS_FIXTURES / name for name in ("ovid.ris", "endnote.ris", "scopus.ris"))]
+    for path in files[1:]:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    files = [tmp_path / path.name for path in files]
+    monkeypatch.setattr(ingest, "BATCH_SIZE", batch)
+    streamed, report, problems = _cli_parquet(tmp_path, files, "cli")
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 20_000)
+    whole = ingest_files(files, search="r1", root=tmp_path)
+    write_records(whole.records, tmp_path / "whole.parquet")
+    pd.testing.assert_frame_equal(streamed, read_records(tmp_path / "whole.parquet"))
+    assert list(streamed["source_file"].unique()) == [path.name for path in files]
+    assert len(streamed) == sum(rep.parsed for rep in whole.reports)
+    assert report["found"].tolist() == [str(rep.found) for rep in whole.reports]
+    assert len(problems) == len(whole.problems)
+
+
+def test_streaming_reader_default_database_and_problems(tmp_path: Path, monkeypatch):
+    """A record without DB gets the file's main database even after its batch was written,
+    and found == parsed + errors with problems on their lines and records."""
+    import evreview.ingest as ingest
+
+    path = tmp_path / "mixed.ris"
+    path.write_text(MIXED_DB, encoding="utf-8")
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 1)
+    records, report, problems = _cli_parquet(tmp_path, [path], "out")
+    assert records["source_database"].tolist() == ["Scopus"] * 4
+    assert records["title"].tolist() == ["First", "No database named", "Third", "Unterminated"]
+    assert records["source_line"].tolist() == [1, 6, 15, 20]
+    assert records["source_index"].tolist() == [0, 1, 2, 3]
+    assert report.loc[0, "found"] == "5" and report.loc[0, "parsed"] == "4" and report.loc[0, "failed"] == "1"
+    assert problems["source_line"].tolist() == ["10", "12", "20"]
+    assert problems["severity"].tolist() == ["warning", "error", "warning"]
+    assert problems["source_index"].tolist()[:2] == ["", ""] and float(problems.loc[2, "source_index"]) == 3
+
+
+def test_raw_is_compact_sorted_json_keeping_non_ascii(tmp_path: Path):
+    import json
+
+    path = tmp_path / "one.ris"
+    path.write_text("TY  - JOUR\nTI  - Caf\u00e9\nAU  - B\nAU  - A\nER  - \n", encoding="utf-8")
+    raw = ingest_file(path).records.loc[0, "raw"]
+    assert raw == '{"AU":["B","A"],"TI":"Caf\u00e9","TY":"JOUR"}'
+    assert json.loads(raw) == {"AU": ["B", "A"], "TI": "Caf\u00e9", "TY": "JOUR"}

@@ -1,14 +1,18 @@
 """The shared field normalisers: every reader relies on them, so each quirk is pinned here."""
 
+import pyarrow as pa
 import pytest
 
 from evreview.records import (
+    _OTHER_WS,
+    RECORD_FIELDS,
     clean_doi,
     clean_pages,
     clean_pmid,
     clean_text,
     finalise_record,
     make_record_id,
+    normalise_columns,
     normalise_doc_type,
     normalise_language,
     parse_year,
@@ -95,3 +99,56 @@ def test_finalise_record_fills_every_field():
     assert rec["year"] == 2020
     assert rec["authors"] == [] and rec["keywords"] == []
     assert rec["abstract"] == ""
+
+
+# --------------------------------------------------------------------------- columnar path
+
+
+def test_url_and_source_id_are_not_html_unescaped():
+    url = "https://example.org/view?id=1&region=us&para=2&sect;3"
+    rec = finalise_record({"url": url, "source_id": "a&copy;b", "title": "A &amp; B"})
+    assert rec["url"] == url and rec["source_id"] == "a&copy;b"
+    assert rec["title"] == "A & B"
+    columns = normalise_columns([{"url": url, "source_id": "a&copy;b"}])
+    assert columns["url"].to_pylist() == [url] and columns["source_id"].to_pylist() == ["a&copy;b"]
+
+
+def test_other_whitespace_list_is_exactly_what_str_split_splits_on():
+    every = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(_OTHER_WS) | {" "} == every
+
+
+VARIED: list[dict] = [
+    {},
+    {"title": None, "abstract": float("nan"), "volume": 12.0, "issue": 3, "year": 2019.0, "pages": 5},
+    {"title": "  <i>Trust</i>\u00a0in\tpartnerships\n", "abstract": "a\u2003b\u3000c\x1cd\x85e  f "},
+    {"title": "&lt;b&gt;Bold&lt;/b&gt; title &amp; more", "journal": "J &#233;tudes &#x3b1;", "volume": "&nbsp;7"},
+    {"title": "x < y and y > z", "abstract": "R&amp D &notanentity; &#\u0661\u0662; plain & amp"},
+    {"doi": "10.1234/ABC.", "pages": "123-9", "pmid": "PMID: 123456", "year": "2021 Mar 5"},
+    {"doi": "http://dx.doi.org/10.1002/CPP.2398", "pages": "1781\u20131802", "pmid": "29657938", "year": 2003},
+    {"doi": "doi: 10.4103/abr.abr_99_17 [doi]", "pages": "12--15", "pmid": "WOS:1", "year": "n.d."},
+    {"doi": "10.1002%2fjcc.20289", "pages": "53-53", "year": 12345, "language": "en; fr", "doc_type": "JOUR"},
+    {"doi": "10.1000/a b", "pages": "e1234", "year": True, "language": "Klingon", "doc_type": "Conference Paper"},
+    {"doi": "10.1000/x&amp;y", "pages": " 10 - 12 ", "language": None, "doc_type": float("nan")},
+    {"doi": 0, "pmid": 0, "pages": "", "language": "", "doc_type": ""},
+    {"authors": "Smith, J; Doe, A ;; Smith, J", "keywords": ["a", " a ", "", "b", None, 3.0, "&amp;x", "&x"]},
+    {"authors": ["One, A", "One,\u00a0A", "Two, B"], "keywords": ("k1", "k2;k3")},
+    {"authors": float("nan"), "keywords": "&amp;amp; once", "source_database": " Scopus\n"},
+    {"url": "http://x.org/?a=1&amp;b=2  ", "source_id": "\tWOS:000123 ", "issn": "1234-5678", "isbn": 9781234567890},
+]
+
+
+def test_columnar_normalisation_equals_finalise_record():
+    """Both paths must give identical records: the driver uses one, other code the other."""
+    batch = VARIED * 3
+    columns = normalise_columns(batch)
+    assert list(columns) == list(RECORD_FIELDS)
+    for name in RECORD_FIELDS:
+        expected = [finalise_record(dict(record))[name] for record in batch]
+        assert columns[name].to_pylist() == expected, name
+
+
+def test_columnar_normalisation_of_an_empty_batch():
+    columns = normalise_columns([])
+    assert all(len(array) == 0 for array in columns.values())
+    assert columns["authors"].type == pa.list_(pa.string())

@@ -8,19 +8,37 @@ reader cannot parse is listed in the report with its reason.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
+import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from evreview.errors import EvreviewError, IngestError
-from evreview.ingest.registry import ParseResult, Source, detect, get_reader, readers
+from evreview.ingest.registry import ParsedRecord, ParseResult, Source, detect, get_reader, readers
 from evreview.ingest.textio import decode, is_container
-from evreview.records import RECORD_COLUMNS, finalise_record, make_record_id
+from evreview.records import (
+    LIST_FIELD_TYPE,
+    LIST_FIELDS,
+    RECORD_COLUMNS,
+    TEXT_FIELD_TYPE,
+    make_record_id,
+    normalise_columns,
+)
+
+_T = TypeVar("_T")
 
 __all__ = [
     "PROBLEM_COLUMNS",
@@ -30,8 +48,10 @@ __all__ = [
     "empty_records",
     "ingest_file",
     "ingest_files",
+    "ingest_to_parquet",
     "read_records",
     "readers",
+    "record_schema",
     "write_records",
 ]
 
@@ -97,6 +117,265 @@ def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
+# --------------------------------------------------------------------------- Arrow record batches
+
+#: Records normalised and written per batch: big enough that Arrow kernels amortise their
+#: call overhead, small enough that a batch's parsed records stay ~50 MB (peak RSS is what the
+#: target limits; see benchmarks/ingest_ris.py).
+BATCH_SIZE = 10_000
+
+_PROVENANCE_TYPES: dict[str, pa.DataType] = {
+    "record_id": pa.large_string(),
+    "search": pa.large_string(),
+    "source_file": pa.large_string(),
+    "source_format": pa.large_string(),
+    "source_index": pa.int64(),
+    "source_line": pa.int64(),
+    "raw": pa.large_string(),
+}
+
+
+def _column_type(name: str) -> pa.DataType:
+    if name in _PROVENANCE_TYPES:
+        return _PROVENANCE_TYPES[name]
+    if name in LIST_FIELDS:
+        return LIST_FIELD_TYPE
+    return pa.int64() if name == "year" else TEXT_FIELD_TYPE
+
+
+@lru_cache(maxsize=1)
+def record_schema() -> pa.Schema:
+    """Arrow/Parquet schema of the record table, the same whatever the data.
+
+    Carries pandas metadata (from a typed one-row frame), so ``pd.read_parquet`` gives back
+    ``Int64`` for ``year``/``source_line`` from the streaming writer as from ``to_parquet``;
+    a fixed schema also keeps ``keywords`` ``list<string>`` in a file where all are empty.
+    """
+    fields = [pa.field(name, _column_type(name)) for name in RECORD_COLUMNS]
+    bare = pa.schema(fields)
+    sample = {
+        name: [["x"]] if name in LIST_FIELDS else [1] if bare.field(name).type == pa.int64() else ["x"]
+        for name in RECORD_COLUMNS
+    }
+    frame = _frame_from_table(pa.table(sample, schema=bare))
+    metadata = pa.Schema.from_pandas(frame, preserve_index=False).metadata
+    return bare.with_metadata(metadata)
+
+
+def _frame_from_table(table: pa.Table) -> pd.DataFrame:
+    """The record DataFrame with the dtypes :func:`_to_frame` gives (lists as Python lists)."""
+    data: dict[str, Any] = {}
+    for name in RECORD_COLUMNS:
+        column = table.column(name)
+        if name in LIST_FIELDS:
+            data[name] = pd.Series(column.to_pylist(), dtype=object)
+        elif name in ("year", "source_line"):
+            data[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        elif name == "source_index":
+            data[name] = pd.Series(column.to_numpy(), dtype="int64")
+        else:
+            data[name] = column.to_pandas()
+    return pd.DataFrame(data, columns=list(RECORD_COLUMNS))
+
+
+def _raw_json(raw: Mapping[str, Any]) -> bytes:
+    """``raw`` as compact JSON with sorted keys and non-ASCII kept (byte-stable).
+
+    orjson is ~8x faster than ``json.dumps``; values it refuses (an int beyond 64 bits, a
+    lone surrogate) fall back to ``json.dumps`` with the same layout.
+    """
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _raw_array(raws: Iterable[Mapping[str, Any]]) -> pa.Array:
+    """The ``raw`` column straight from JSON bytes: one join and an offsets array, no Python
+    ``str`` (nor Arrow conversion) per record."""
+    chunks = [_raw_json(raw) for raw in raws]
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)), out=offsets[1:])
+    array = pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(b"".join(chunks)))
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:  # a lone surrogate kept by the fallback: make it visible, not fatal
+        array = pa.array([chunk.decode("utf-8", "backslashreplace") for chunk in chunks], type=pa.large_string())
+    return array
+
+
+def _fill_database(table: pa.Table, default: str) -> pa.Table:
+    """Records whose reader named no database get the file's ``default`` database."""
+    column = table.column("source_database")
+    filled = pc.if_else(pc.equal(column, ""), pa.scalar(default, pa.large_string()), column)
+    return table.set_column(table.schema.get_field_index("source_database"), "source_database", filled)
+
+
+class _FileIngest:
+    """One file going through the driver: opened, parsed (perhaps streaming), normalised in batches.
+
+    Iterate :meth:`tables` for the record batches (Arrow tables in :func:`record_schema`), then
+    :meth:`report` and :meth:`problem_frame`. ``source_database`` defaults that a streaming
+    reader only knows at the end (:attr:`fill`) are applied in the batches already when the
+    reader knew it up front, else by the caller (``fill`` is then non-empty).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        search: str,
+        root: Path | None,
+        fmt: str | None,
+        encoding: str | None,
+        database: str | None,
+        column_map: Mapping[str, str] | None,
+    ) -> None:
+        self.path = path
+        self.search = search
+        self.database = database
+        self.shown = shown = _display_path(path, root)
+        if not path.exists():
+            raise IngestError("no such file", path=shown)
+        if path.is_dir():
+            raise IngestError("is a folder, not an export file", path=shown)
+        self.size = size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise IngestError(f"file is {size / 1024**3:.1f} GiB; split the export", path=shown)
+        data = path.read_bytes()
+        text = None if is_container(data) else decode(data, shown, encoding)
+        options: dict[str, Any] = {"column_map": dict(column_map or {}), "display_path": shown}
+        source = Source(path=path, data=data, text=text, options=options)
+        if fmt:
+            self.reader = get_reader(fmt)
+        else:
+            self.reader = detect(Source(path=Path(shown), data=data, text=text, options=options))
+        self.result: ParseResult = self._guard(lambda: self.reader.parse(source))
+        if text is not None:
+            # text readers have their text now: the file's bytes (a quarter GB at 100k records) can go
+            source.data = b""
+        del data, text
+        self.parsed = 0
+        self.untitled = 0
+        self.databases: set[str] = set()
+        self.fill = ""
+
+    def _guard(self, work: Callable[[], _T]) -> _T:
+        """Run reader code; a user error gets the file's name, a reader bug becomes a clear IngestError."""
+        try:
+            return work()
+        except EvreviewError as exc:
+            if exc.path is None or exc.path == str(self.path):
+                exc.path = self.shown
+            raise
+        except Exception as exc:  # a parser bug must still name the file
+            raise IngestError(
+                f"could not parse as {self.reader.name}: {type(exc).__name__}: {exc} "
+                "(if the file is a valid export, this is a bug in evreview: please report it)",
+                path=self.shown,
+            ) from exc
+
+    def _batches(self) -> Iterator[list[ParsedRecord]]:
+        records = iter(self.result.records)
+        while True:
+            batch = self._guard(lambda: list(islice(records, BATCH_SIZE)))
+            if not batch:
+                return
+            yield batch
+
+    def tables(self) -> Iterator[pa.Table]:
+        """The file's records as Arrow tables of at most :data:`BATCH_SIZE` rows, in file order."""
+        streaming = self.result.streaming
+        default = self.database or ("" if streaming else self.result.database)
+        for batch in self._batches():
+            table = self._table(batch, self.parsed)
+            self.parsed += len(batch)
+            del batch
+            if self.database:
+                table = table.set_column(
+                    table.schema.get_field_index("source_database"),
+                    "source_database",
+                    pa.array([self.database] * table.num_rows, type=pa.large_string()),
+                )
+            elif default:
+                table = _fill_database(table, default)
+            self.untitled += pc.sum(pc.equal(table.column("title"), "")).as_py() or 0
+            self.databases.update(pc.unique(table.column("source_database")).to_pylist())
+            yield table
+        if streaming and not self.database and "" in self.databases and self.result.database:
+            self.fill = self.result.database
+
+    def _table(self, batch: list[ParsedRecord], first_index: int) -> pa.Table:
+        """Normalise one batch and add provenance, as an Arrow table in :func:`record_schema`."""
+        columns: dict[str, pa.Array] = normalise_columns([parsed.fields for parsed in batch])
+        count = len(batch)
+        columns["record_id"] = pa.array(
+            [make_record_id(self.search, self.shown, index) for index in range(first_index, first_index + count)],
+            type=pa.large_string(),
+        )
+        for name, value in (("search", self.search), ("source_file", self.shown), ("source_format", self.reader.name)):
+            columns[name] = pa.array([value] * count, type=pa.large_string())
+        columns["source_index"] = pa.array(range(first_index, first_index + count), type=pa.int64())
+        columns["source_line"] = pa.array([parsed.line for parsed in batch], type=pa.int64())
+        columns["raw"] = _raw_array(parsed.raw for parsed in batch)
+        return pa.table([columns[name] for name in RECORD_COLUMNS], schema=record_schema())
+
+    def report(self) -> FileReport:
+        """Found vs. parsed, once :meth:`tables` is exhausted; checks nothing was dropped."""
+        problems = self.result.problems
+        failed = sum(p.severity == "error" for p in problems)
+        default = self.database or self.result.database
+        names = {default if (not value and self.fill) else value for value in self.databases}
+        databases = sorted({part for value in names for part in value.split("; ") if part})
+        report = FileReport(
+            source_file=self.shown,
+            search=self.search,
+            source_format=self.reader.name,
+            source_database="; ".join(databases) or default,
+            found=int(self.result.found or 0),
+            parsed=self.parsed,
+            failed=failed,
+            warnings=len(problems) - failed,
+            untitled=self.untitled,
+            bytes=self.size,
+        )
+        if report.found != report.parsed + report.failed:
+            raise RuntimeError(
+                f"{self.shown}: reader {self.reader.name} accounted for {report.parsed + report.failed} of "
+                f"{report.found} records found (bug: records must never be dropped silently)"
+            )
+        return report
+
+    def problem_frame(self) -> pd.DataFrame:
+        rows = [
+            {
+                "search": self.search,
+                "source_file": self.shown,
+                "source_format": self.reader.name,
+                "source_index": p.index,
+                "source_line": p.line,
+                "severity": p.severity,
+                "reason": p.reason,
+            }
+            for p in self.result.problems
+        ]
+        return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: parsing and normalising allocate millions of small acyclic objects,
+    and its collections (finding nothing to free) cost ~20 % of an ingest."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def ingest_file(
     path: str | Path,
     *,
@@ -114,87 +393,102 @@ def ingest_file(
     content), ``database`` overrides the detected source database, and ``column_map`` maps a
     spreadsheet's own column names to record fields.
     """
-    path = Path(path)
-    shown = _display_path(path, Path(root) if root else None)
-    if not path.exists():
-        raise IngestError("no such file", path=shown)
-    if path.is_dir():
-        raise IngestError("is a folder, not an export file", path=shown)
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise IngestError(f"file is {size / 1024**3:.1f} GiB; split the export", path=shown)
-    data = path.read_bytes()
-    text = None if is_container(data) else decode(data, shown, encoding)
-    options: dict[str, Any] = {"column_map": dict(column_map or {}), "display_path": shown}
-    source = Source(path=path, data=data, text=text, options=options)
-    reader = get_reader(fmt) if fmt else detect(Source(path=Path(shown), data=data, text=text, options=options))
-    try:
-        result: ParseResult = reader.parse(source)
-    except EvreviewError as exc:
-        if exc.path is None or exc.path == str(path):
-            exc.path = shown
-        raise
-    except Exception as exc:  # a parser bug must still name the file
-        raise IngestError(
-            f"could not parse as {reader.name}: {type(exc).__name__}: {exc} "
-            "(if the file is a valid export, this is a bug in evreview: please report it)",
-            path=shown,
-        ) from exc
-
-    db_default = database or result.database
-    rows: list[dict[str, Any]] = []
-    untitled = 0
-    for index, parsed in enumerate(result.records):
-        fields = finalise_record(dict(parsed.fields))
-        if database:
-            fields["source_database"] = database
-        elif not fields["source_database"]:
-            fields["source_database"] = db_default
-        if not fields["title"]:
-            untitled += 1
-        fields["record_id"] = make_record_id(search, shown, index)
-        fields["search"] = search
-        fields["source_file"] = shown
-        fields["source_format"] = reader.name
-        fields["source_index"] = index
-        fields["source_line"] = parsed.line
-        fields["raw"] = json.dumps(parsed.raw, ensure_ascii=False, sort_keys=True, default=str)
-        rows.append(fields)
-    records = _to_frame(rows)
-
-    problem_rows = [
-        {
-            "search": search,
-            "source_file": shown,
-            "source_format": reader.name,
-            "source_index": p.index,
-            "source_line": p.line,
-            "severity": p.severity,
-            "reason": p.reason,
-        }
-        for p in result.problems
-    ]
-    failed = sum(p.severity == "error" for p in result.problems)
-    databases = sorted({part for value in records["source_database"] for part in value.split("; ") if part})
-    report = FileReport(
-        source_file=shown,
-        search=search,
-        source_format=reader.name,
-        source_database="; ".join(databases) or db_default,
-        found=int(result.found or 0),
-        parsed=len(records),
-        failed=failed,
-        warnings=len(result.problems) - failed,
-        untitled=untitled,
-        bytes=size,
-    )
-    if report.found != report.parsed + report.failed:
-        raise RuntimeError(
-            f"{shown}: reader {reader.name} accounted for {report.parsed + report.failed} of "
-            f"{report.found} records found (bug: records must never be dropped silently)"
+    with _gc_paused():
+        job = _FileIngest(
+            Path(path),
+            search=search,
+            root=Path(root) if root else None,
+            fmt=fmt,
+            encoding=encoding,
+            database=database,
+            column_map=column_map,
         )
-    problems = pd.DataFrame(problem_rows, columns=list(PROBLEM_COLUMNS))
-    return IngestResult(records=records, reports=[report], problems=problems)
+        tables = list(job.tables())
+        report = job.report()
+        table = pa.concat_tables(tables) if tables else record_schema().empty_table()
+        del tables
+        if job.fill:
+            table = _fill_database(table, job.fill)
+        records = _frame_from_table(table)
+    return IngestResult(records=records, reports=[report], problems=job.problem_frame())
+
+
+def ingest_to_parquet(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    *,
+    search: str = "",
+    root: str | Path | None = None,
+    per_file: Callable[[Path], Mapping[str, Any]] | None = None,
+    **options: Any,
+) -> IngestResult:
+    """Ingest files straight into one Parquet record table, a batch (row group) at a time.
+
+    What ``evreview ingest --out x.parquet`` runs: peak memory is one file's text plus one
+    batch, not the whole table. The result's ``records`` is empty (the table is in ``out``);
+    its reports and problems are complete. ``search`` and ``root`` work as in
+    :func:`ingest_files`; ``per_file(path)`` may add options (``fmt``, ``encoding``,
+    ``database``, ``column_map``) for one file. ``read_records(out)`` equals
+    ``write_records(ingest_files(paths, ...).records, out)`` read back.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    root_path = Path(root) if root else None
+    reports: list[FileReport] = []
+    problems: list[pd.DataFrame] = []
+    fills: list[str] = []  # per row group: the database default to apply afterwards, or ""
+    schema = record_schema()
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer, _gc_paused():
+            for path in paths:
+                path = Path(path)
+                round_name = search or _round_of(path, root_path)
+                merged = {**options, **(per_file(path) if per_file else {})}
+                job = _FileIngest(
+                    path,
+                    search=round_name,
+                    root=root_path,
+                    fmt=merged.get("fmt"),
+                    encoding=merged.get("encoding"),
+                    database=merged.get("database"),
+                    column_map=merged.get("column_map"),
+                )
+                first = len(fills)
+                for table in job.tables():
+                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
+                    fills.append("")
+                reports.append(job.report())
+                problems.append(job.problem_frame())
+                fills[first:] = [job.fill] * (len(fills) - first)
+                del job
+        if any(fills):
+            _apply_fills(tmp, fills)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    frames = [f for f in problems if len(f)]
+    problem_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    return IngestResult(records=empty_records(), reports=reports, problems=problem_frame)
+
+
+def _apply_fills(path: Path, fills: Sequence[str]) -> None:
+    """Rewrite ``path`` row group by row group, giving empty ``source_database`` values their
+    file's default (known only after a streaming reader finished the file; rare)."""
+    rewritten = path.with_name(path.name + ".fill")
+    source = pq.ParquetFile(path)
+    try:
+        with pq.ParquetWriter(rewritten, record_schema()) as writer:
+            for group, default in enumerate(fills):
+                table = source.read_row_group(group)
+                table = _fill_database(table, default) if default else table
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        source.close()
+        os.replace(rewritten, path)
+    finally:
+        if rewritten.exists():
+            rewritten.unlink()
 
 
 def combine(results: Iterable[IngestResult]) -> IngestResult:
@@ -246,7 +540,11 @@ def write_records(records: pd.DataFrame, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    if path.suffix == ".parquet":
+    if path.suffix == ".parquet" and list(records.columns) == list(RECORD_COLUMNS):
+        # the fixed schema: the same file as the streaming writer's, whatever the data
+        table = pa.Table.from_pandas(records, schema=record_schema(), preserve_index=False)
+        pq.write_table(table.replace_schema_metadata(record_schema().metadata), tmp)
+    elif path.suffix == ".parquet":
         records.to_parquet(tmp, index=False)
     elif path.suffix in {".csv", ".tsv"}:
         flat = records.copy()

@@ -77,7 +77,8 @@ def run_gather(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from evreview.ingest import ingest_files, write_records
+    """Ingest FILEs into OUT; a ``.parquet`` OUT is written a batch at a time (bounded memory)."""
+    from evreview.ingest import combine, ingest_files, ingest_to_parquet, write_records
     from evreview.reporting import write_csv
 
     column_map = None
@@ -89,26 +90,34 @@ def run(args: argparse.Namespace) -> int:
         if not isinstance(column_map, dict):
             raise EvreviewError("--column-map must be a JSON object {column: field}")
     options = {"fmt": args.fmt, "encoding": args.encoding, "database": args.database, "column_map": column_map}
+    per_file = None
     if args.config:
         from evreview.config import file_options, load_config
 
         config = load_config(args.config)
         raw_root = Path(config["paths"]["raw"])
-        results = []
-        for path in args.files:
+
+        def per_file(path: Path) -> dict:
+            """Config options for one file; options given on the command line win."""
             try:
                 rel = path.resolve().relative_to(raw_root.resolve()).as_posix()
             except ValueError:
                 rel = path.name
-            merged = {**file_options(config.get("ingest", {}), rel), **{k: v for k, v in options.items() if v}}
-            results.append(ingest_files([path], search=args.search, root=args.root, **merged))
-        from evreview.ingest import combine
+            return {**file_options(config.get("ingest", {}), rel), **{k: v for k, v in options.items() if v}}
 
-        result = combine(results)
-    else:
-        result = ingest_files(args.files, search=args.search, root=args.root, **options)
     out: Path = args.out
-    write_records(result.records, out)
+    if out.suffix == ".parquet":
+        result = ingest_to_parquet(args.files, out, search=args.search, root=args.root, per_file=per_file, **options)
+        count = sum(rep.parsed for rep in result.reports)
+    else:
+        if per_file is not None:
+            result = combine(
+                ingest_files([path], search=args.search, root=args.root, **per_file(path)) for path in args.files
+            )
+        else:
+            result = ingest_files(args.files, search=args.search, root=args.root, **options)
+        write_records(result.records, out)
+        count = len(result.records)
     stem = out.with_suffix("")
     write_csv(result.report, args.report or Path(f"{stem}_report.csv"))
     write_csv(result.problems, args.problems or Path(f"{stem}_problems.csv"))
@@ -119,5 +128,5 @@ def run(args: argparse.Namespace) -> int:
             f"{rep.parsed}/{rep.found} records{flag}",
             file=sys.stderr,
         )
-    print(f"wrote {len(result.records)} records to {out}", file=sys.stderr)
+    print(f"wrote {count} records to {out}", file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,16 +67,26 @@ class ParseResult:
 
     ``found`` counts the records the file appears to contain (record starts), so the report
     can show found vs. parsed; ``found == len(records) + errors`` must hold.
+
+    ``records`` is a list, or an iterator for a streaming reader (RIS), so that a 100k-record
+    file need not sit in memory as parsed records. A streaming reader fills ``problems``,
+    ``found`` and ``database`` as it goes; they are complete only once ``records`` is
+    exhausted, which is when the driver reads them.
     """
 
-    records: list[ParsedRecord]
+    records: list[ParsedRecord] | Iterator[ParsedRecord]
     problems: list[Problem] = field(default_factory=list)
     found: int | None = None
     database: str = ""
 
     def __post_init__(self) -> None:
-        if self.found is None:
+        if self.found is None and isinstance(self.records, list):
             self.found = len(self.records) + sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def streaming(self) -> bool:
+        """True when ``records`` is an iterator (``problems``/``found`` still filling)."""
+        return not isinstance(self.records, list)
 
 
 class Reader(Protocol):
@@ -91,7 +102,7 @@ class Reader(Protocol):
         ...
 
     def parse(self, source: Source) -> ParseResult:
-        """Parse every record in ``source``."""
+        """Parse every record in ``source`` (``records`` may be an iterator: see :class:`ParseResult`)."""
         ...
 
 
