@@ -51,27 +51,13 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "raw",
 )
 
-#: Fields a reader fills (the rest are provenance, added by the ingest driver).
-RECORD_FIELDS: tuple[str, ...] = (
-    "source_id",
-    "source_database",
-    "title",
-    "abstract",
-    "authors",
-    "year",
-    "journal",
-    "volume",
-    "issue",
-    "pages",
-    "doi",
-    "pmid",
-    "issn",
-    "isbn",
-    "keywords",
-    "language",
-    "doc_type",
-    "url",
+#: Provenance columns, added by the ingest driver rather than by a reader.
+PROVENANCE_COLUMNS = frozenset(
+    {"record_id", "search", "source_file", "source_format", "source_index", "source_line", "raw"}
 )
+
+#: Fields a reader fills: every record column but the provenance ones.
+RECORD_FIELDS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in PROVENANCE_COLUMNS)
 
 LIST_FIELDS = frozenset({"authors", "keywords"})
 

@@ -25,11 +25,9 @@ def draw_map(
     png_path: str | Path | None = None,
 ) -> None:
     """Write the static map; byte-identical output for identical cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    from evreview.figures import figure_style, save_figure
 
     rows = list(vocab[spec.rows])
     cols = list(vocab[spec.columns])
@@ -41,7 +39,7 @@ def draw_map(
     vmax = max([n for (_, _, s), n in counts.items() if s != "" or not spec.segment] + [1])
     width = 2.6 + 1.6 * len(cols)
     height = 1.6 + 1.6 * len(rows)
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": "DejaVu Sans"}):
+    with figure_style() as plt:
         fig, ax = plt.subplots(figsize=(width, height))
         ax.set_xlim(0, len(cols))
         ax.set_ylim(len(rows), -0.02)
@@ -74,10 +72,4 @@ def draw_map(
                       fontsize=7, frameon=False)
         ax.set_title(title, fontsize=10, pad=28)
         fig.tight_layout()
-        if svg_path:
-            Path(svg_path).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(svg_path, format="svg", metadata={"Date": None, "Creator": None})
-        if png_path:
-            Path(png_path).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(png_path, format="png", dpi=120, metadata={"Software": None})
-        plt.close(fig)
+        save_figure(fig, svg_path, png_path, dpi=120)

@@ -158,11 +158,9 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
 
 def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_path: str | Path | None = None):
     """Draw the flow diagram; write SVG (text kept as text) and/or PNG, deterministically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
+
+    from evreview.figures import figure_style, save_figure
 
     lines = _box_lines(counts)
     # (x, y, width) in axes units; heights follow the number of lines.
@@ -178,7 +176,7 @@ def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_
         "included": (0.05, 0.14, 0.42),
     }
     line_h = 0.022
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": "DejaVu Sans"}):
+    with figure_style() as plt:
         fig, ax = plt.subplots(figsize=(10, 11))
         ax.set_axis_off()
         ax.set_xlim(0, 1)
@@ -213,10 +211,4 @@ def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_
             ax.text(0.012, y, label, rotation=90, va="center", ha="center", fontsize=10, fontweight="bold",
                     color="#1f4e79")
         ax.set_title("PRISMA 2020 flow diagram", fontsize=12)
-        if svg_path:
-            Path(svg_path).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(svg_path, format="svg", metadata={"Date": None, "Creator": None})
-        if png_path:
-            Path(png_path).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(png_path, format="png", dpi=110, metadata={"Software": None})
-        plt.close(fig)
+        save_figure(fig, svg_path, png_path, dpi=110)

@@ -1,0 +1,36 @@
+"""Deterministic matplotlib figures (SVG with real text, PNG) for the map and PRISMA diagram.
+
+Same inputs must give byte-identical files: the SVG hash salt is fixed, the creation date and
+software stamps are left out, and text stays text in the SVG (searchable, translatable).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def figure_style():
+    """Agg backend and the rc settings every evreview figure is drawn with."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": "DejaVu Sans"}):
+        yield plt
+
+
+def save_figure(fig: Any, svg_path: str | Path | None, png_path: str | Path | None, *, dpi: int) -> None:
+    """Write ``fig`` as SVG and/or PNG without time stamps, then close it."""
+    import matplotlib.pyplot as plt
+
+    if svg_path:
+        Path(svg_path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(svg_path, format="svg", metadata={"Date": None, "Creator": None})
+    if png_path:
+        Path(png_path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(png_path, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
