@@ -4,13 +4,16 @@ Only the classifier is refitted after a decision; the features never change (see
 :mod:`evreview.screen.features`). Every model is linear, so scoring N records is one sparse
 product and fitting touches only the labelled rows: retraining stays cheap at 50,000 records.
 
-Relevant records are rare (1-15 %), so the classes are balanced with sample weights (each
-class weighs the same in total). Weights rather than ASReview-style resampling keep the fit
-deterministic without a random draw per step.
+Relevant records are rare (1-15 %), so the classes are balanced with sample weights (see
+:func:`class_weights`: a fixed relevant/irrelevant ratio as in ASReview 2-3, or the expected
+shares of ASReview 0.x's "double" balancer). Weights rather than ASReview-style resampling keep
+the fit deterministic without a random draw per step. Weights are scaled to mean 1 so ``C``
+means the same whatever the ratio (the old unscaled default C=0.5 with ratio 2 is C=0.75 now).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -21,23 +24,29 @@ import scipy.sparse as sp
 from evreview.errors import ConfigError
 
 MODELS = ("nb", "logreg", "svm", "nb+svm")
+BALANCES = ("ratio", "double", "none")
+COMBINES = ("zscore", "rank")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Classifier choice and its parameters (recorded as evidence with every machine score).
 
-    Default: linear SVM, C=0.5, balanced classes with the relevant class weighted x2, chosen
-    on the development benchmarks (ace, nudging; 3 seeds) over naive Bayes (strong on ace,
-    weak on nudging: WSS@95 ~60), logistic regression (slow to refit, no better) and an
-    NB+SVM score sum (worse on both). See benchmarks/screening_benchmark.py.
+    Default: linear SVM, C=0.75 on mean-1 weights, relevant class weighing x2 the irrelevant
+    one, chosen on the development benchmarks (ace, nudging, virus) over naive Bayes (strong on
+    ace, weak on nudging: WSS@95 48-68), logistic regression (slow to refit, no better), NB+SVM
+    ensembles (z-score sum or rank average: nudging 66), the "double" balance and ASReview's
+    own elas_u4 setting (``relevant_weight=9.8, C=0.11, features.max_df=0.95``: faster to
+    replay and better on ace/virus but 1.2 WSS@95 points worse on nudging, 5 seeds). Figures
+    in benchmarks/screening_benchmark.py's docstring.
     """
 
     model: str = "svm"
-    balance: bool = True
+    balance: str = "ratio"
     relevant_weight: float = 2.0
-    C: float = 0.5
+    C: float = 0.75
     alpha: float = 3.822
+    combine: str = "zscore"
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any] | None) -> ModelConfig:
@@ -51,21 +60,46 @@ class ModelConfig:
             raise ConfigError(f"screening model must be one of {', '.join(MODELS)}, not {out.model!r}")
         return out
 
+    def __post_init__(self) -> None:
+        """Accept the older boolean ``balance`` (True = "ratio", False = "none") and check the name."""
+        if isinstance(self.balance, bool):
+            object.__setattr__(self, "balance", "ratio" if self.balance else "none")
+        if self.balance not in BALANCES:
+            raise ConfigError(f"screening balance must be one of {', '.join(BALANCES)}, not {self.balance!r}")
+        if self.combine not in COMBINES:
+            raise ConfigError(f"screening combine must be one of {', '.join(COMBINES)}, not {self.combine!r}")
+
     def describe(self) -> dict[str, Any]:
         """JSON-able parameters for the audit trail."""
         return asdict(self)
 
 
-def class_weights(n_pos: int, n_neg: int, config: ModelConfig) -> tuple[float, float]:
-    """(relevant, irrelevant) per-sample weights: equal class totals times ``relevant_weight``.
+#: ASReview 0.x "double" balance constants (a, alpha, b, beta): the relevant weight shrinks
+#: as relevant records accumulate, the irrelevant weight grows with the number screened.
+DOUBLE = (2.155, 0.94, 0.789, 1.0)
 
-    ``relevant_weight`` > 1 tilts further towards the rare class, as ASReview's "double"
-    balancing does by oversampling.
+
+def class_weights(n_pos: int, n_neg: int, config: ModelConfig) -> tuple[float, float]:
+    """(relevant, irrelevant) per-sample weights, scaled so the mean weight is 1.
+
+    ``balance="ratio"`` (ASReview 2-3's "balanced" sample weights): the relevant class in total
+    weighs ``relevant_weight`` times the irrelevant class. ``balance="double"``: the expected
+    class shares of ASReview 0.x's "double" balancer (which oversamples relevant records with
+    weight ``a * (n_pos/n_neg)**-alpha`` and irrelevant ones with ``1 - (1-b)(1+ln n)**-beta``)
+    as deterministic weights, i.e. without its random draw. ``balance="none"``: all 1.
+    Scaling to mean 1 keeps ``C`` meaning the same whatever the ratio (as in ASReview).
     """
-    if not config.balance:
-        return 1.0, 1.0
     n = n_pos + n_neg
-    return config.relevant_weight * n / (2.0 * max(n_pos, 1)), n / (2.0 * max(n_neg, 1))
+    if config.balance == "none" or n_pos == 0 or n_neg == 0:
+        return 1.0, 1.0
+    if config.balance == "double":
+        a, alpha, b, beta = DOUBLE
+        w_pos = a * (n_pos / n_neg) ** (-alpha)
+        w_neg = 1.0 - (1.0 - b) * (1.0 + math.log(n)) ** (-beta)
+    else:
+        w_pos, w_neg = config.relevant_weight / n_pos, 1.0 / n_neg
+    scale = n / (w_pos * n_pos + w_neg * n_neg)
+    return w_pos * scale, w_neg * scale
 
 
 def _weights(y: np.ndarray, config: ModelConfig) -> np.ndarray:
@@ -194,7 +228,21 @@ class Learner:
             sub = Learner.__new__(Learner)
             sub.__dict__.update(self.__dict__)
             sub.config = replace(self.config, model=name)
-            s = score(self.X, *sub.coefficients())
-            sd = float(s.std())
-            parts.append((s - s.mean()) / sd if sd > 0 else s - s.mean())
-        return parts[0] + parts[1]
+            parts.append(score(self.X, *sub.coefficients()))
+        return combine(parts, self.config.combine)
+
+
+def combine(parts: list[np.ndarray], how: str) -> np.ndarray:
+    """One score from several models' scores: sum of z-scores or sum of rank fractions (0-1).
+
+    Ranks ignore how spread out each model's scores are (NB log-odds span far more than SVM
+    margins), so neither model dominates the ensemble by scale alone.
+    """
+    if how == "rank":
+        n = len(parts[0])
+        return sum(np.argsort(np.argsort(p, kind="stable"), kind="stable") / max(n - 1, 1) for p in parts)
+    out = np.zeros(len(parts[0]))
+    for s in parts:
+        sd = float(s.std())
+        out += (s - s.mean()) / sd if sd > 0 else s - s.mean()
+    return out

@@ -1,0 +1,95 @@
+"""Ranker weighting and ensembles: class weights, the "double" balance, rank combination."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evreview.errors import ConfigError
+from evreview.screen.features import FeatureConfig, build_matrix
+from evreview.screen.ranker import Learner, ModelConfig, class_weights, combine
+from evreview.screen.simulate import load_labelled, replay
+
+
+@pytest.fixture()
+def labelled(fixtures_dir):
+    return load_labelled(str(fixtures_dir / "screen" / "labelled.csv"), "included")
+
+
+@pytest.mark.parametrize("n_pos,n_neg", [(1, 1), (1, 99), (7, 400), (50, 1950)])
+def test_ratio_weights_give_the_relevant_class_ratio_times_the_weight_with_mean_one(n_pos, n_neg):
+    w_pos, w_neg = class_weights(n_pos, n_neg, ModelConfig(relevant_weight=9.8))
+    assert (w_pos * n_pos) / (w_neg * n_neg) == pytest.approx(9.8)
+    assert (w_pos * n_pos + w_neg * n_neg) / (n_pos + n_neg) == pytest.approx(1.0)
+
+
+def test_ratio_weights_match_asreview_balanced_sample_weights():
+    """ASReview 3 'balanced': weight 1 for relevant, n_pos/(ratio*n_neg) for irrelevant, rescaled to mean 1."""
+    y = np.array([1] * 3 + [0] * 40)
+    ref = np.where(y == 1, 1.0, 3 / (9.8 * 40))
+    ref = ref * len(y) / ref.sum()
+    w_pos, w_neg = class_weights(3, 40, ModelConfig(relevant_weight=9.8))
+    np.testing.assert_allclose(np.where(y == 1, w_pos, w_neg), ref)
+
+
+def test_double_balance_tilts_less_as_relevant_records_accumulate():
+    """ASReview 0.x 'double': relevant share of the training weight falls as n_pos/n_neg rises."""
+    cfg = ModelConfig(balance="double")
+    shares = []
+    for n_pos, n_neg in [(1, 50), (5, 50), (25, 50)]:
+        w_pos, w_neg = class_weights(n_pos, n_neg, cfg)
+        assert (w_pos * n_pos + w_neg * n_neg) / (n_pos + n_neg) == pytest.approx(1.0)
+        assert w_pos > w_neg
+        shares.append(w_pos * n_pos / (w_pos * n_pos + w_neg * n_neg))
+    # oversampled at first, but the per-record relevant weight shrinks with (n_pos/n_neg)**-0.94
+    per_record = [class_weights(p, 50, cfg)[0] / class_weights(p, 50, cfg)[1] for p in (1, 5, 25)]
+    assert per_record[0] > per_record[1] > per_record[2]
+    assert all(0.5 < s < 1 for s in shares)
+
+
+def test_balance_none_and_old_boolean_spelling():
+    assert class_weights(3, 40, ModelConfig(balance="none")) == (1.0, 1.0)
+    assert ModelConfig.from_mapping({"balance": False}).balance == "none"
+    assert ModelConfig.from_mapping({"balance": True}).balance == "ratio"
+    with pytest.raises(ConfigError, match="balance"):
+        ModelConfig.from_mapping({"balance": "triple"})
+    with pytest.raises(ConfigError, match="combine"):
+        ModelConfig.from_mapping({"combine": "vote"})
+
+
+def test_rank_combination_ignores_score_scale():
+    a = np.array([0.1, 0.5, 0.3, 0.9])
+    b = np.array([300.0, -2.0, 5.0, 10.0])
+    # scaling one model's scores by 1000 changes a z-score sum's inputs but not ranks
+    np.testing.assert_array_equal(combine([a, b], "rank"), combine([a * 1000, b], "rank"))
+    r = combine([a, b], "rank")
+    assert r.max() == pytest.approx(r[3]) and r.min() == pytest.approx(r[1])
+    assert r.max() <= 2.0 and r.min() >= 0.0
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        {"model": "svm", "balance": "double", "C": 0.11},
+        {"model": "nb+svm", "combine": "rank", "relevant_weight": 9.8, "C": 0.11},
+    ],
+)
+def test_new_options_replay_deterministically_and_beat_random(labelled, cfg):
+    X = build_matrix(labelled["title"], labelled["abstract"], None, FeatureConfig(max_df=0.95))
+    y = labelled["label"].to_numpy()
+    a = replay(X, y, 5, ModelConfig.from_mapping(cfg))
+    b = replay(X, y, 5, ModelConfig.from_mapping(cfg))
+    assert a.order == b.order
+    assert len(a.ranks) == int(y.sum()) - 1
+    assert a.figures["wss95"] > 50
+
+
+def test_learner_scores_are_bit_identical_across_instances(labelled):
+    X = build_matrix(labelled["title"], labelled["abstract"])
+    y = labelled["label"].to_numpy()
+    cfg = ModelConfig()
+    first, second = Learner(X, cfg), Learner(X, cfg)
+    for i in range(12):
+        first.add(i, int(y[i]))
+        second.add(i, int(y[i]))
+    assert np.array_equal(first.scores(), second.scores())
