@@ -8,10 +8,12 @@ ratios. It also runs the 25 curated pair cases through the pairwise matcher.
 
     python benchmarks/dedup_benchmark.py [--shared ../shared] [--peer /work/peers/bibdedupe/bin/python]
 
-The CSVs are turned into record tables with ``evreview.dedup.benchmark.records_from_bib_csv``
-(a stop-gap until the generic CSV reader lands); that conversion is not timed, as it stands in
-for ``evreview ingest``. Nothing from the peer is stored in the repository: its runner script
-and outputs live in a temporary folder.
+Both tools get the same ``records_pre_merged.csv``: ours is timed as ``evreview dedup CSV --out
+DIR`` end to end (interpreter start-up, the generic CSV reader of ``evreview ingest``, dedup and
+writing every output), the peer as its prep/block/match/cluster calls in a fresh interpreter.
+Records are matched to the gold groups through ``duplicates.csv``'s ``source_id`` (the CSV's
+``ID`` column). Nothing from the peer is stored in the repository: its runner script and
+outputs live in a temporary folder.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from evreview.dedup import Deduplicator
-from evreview.dedup.benchmark import bib_row_to_fields, gold_clusters, records_from_bib_csv, score_clustering
-from evreview.ingest import write_records
+from evreview.dedup.benchmark import bib_row_to_fields, gold_clusters, score_clustering
 from evreview.records import make_record_id
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,23 +65,31 @@ def run_timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return wall, peak, done
 
 
-def peak_of(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Like :func:`run_timed` but measures this command's own peak via /usr/bin/time when present."""
+def peak_of(
+    cmd: list[str], env: dict[str, str] | None = None
+) -> tuple[float, float, float, subprocess.CompletedProcess]:
+    """Wall s, peak MiB and CPU s (user + system) of ``cmd``, via /usr/bin/time when present.
+
+    CPU seconds are printed beside wall seconds because wall time on a shared machine depends
+    on what else runs; CPU time much less so.
+    """
     if Path("/usr/bin/time").exists():
         with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as tmp:
-            wall, _, done = run_timed(["/usr/bin/time", "-f", "%M", "-o", tmp.name, *cmd], env)
+            wall, _, done = run_timed(["/usr/bin/time", "-f", "%M %U %S", "-o", tmp.name, *cmd], env)
             text = Path(tmp.name).read_text().strip().splitlines()
         os.unlink(tmp.name)
         try:
-            return wall, int(text[-1]) / 1024, done
+            peak, user, system = text[-1].split()
+            return wall, int(peak) / 1024, float(user) + float(system), done
         except (ValueError, IndexError):
             pass
-        return wall, float("nan"), done
-    return run_timed(cmd, env)
+        return wall, float("nan"), float("nan"), done
+    wall, peak, done = run_timed(cmd, env)
+    return wall, peak, float("nan"), done
 
 
 def evreview_cmd(records: Path, out: Path) -> list[str]:
-    """`evreview dedup`, or the module entry point while the CLI list lacks it."""
+    """`evreview dedup` on the export itself, or the module entry point while the CLI list lacks it."""
     from evreview.cli import COMMAND_MODULES
 
     if "evreview.dedup.commands" in COMMAND_MODULES:
@@ -89,9 +98,12 @@ def evreview_cmd(records: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "evreview.dedup.commands", "dedup", str(records), "--out", str(out)]
 
 
-def score_ours(records: pd.DataFrame, out: Path, gold: pd.Series) -> dict:
-    dup = pd.read_csv(out / "duplicates.csv", dtype=str, keep_default_na=False).set_index("record_id")
-    dup = dup.loc[records["record_id"]]
+def score_ours(ids: pd.Series, out: Path, gold: pd.Series) -> dict:
+    """Score ``duplicates.csv`` against the gold groups; every input ID must be in it once."""
+    dup = pd.read_csv(out / "duplicates.csv", dtype=str, keep_default_na=False)
+    if len(dup) != len(ids) or set(dup["source_id"]) != set(ids):
+        raise SystemExit(f"{out}: duplicates.csv does not hold every input record exactly once")
+    dup = dup.set_index("source_id").loc[ids]
     return score_clustering(gold, dup["study_id"], dup["kept"] == "True").as_dict()
 
 
@@ -130,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", type=Path, default=Path("/work/peers/bibdedupe/bin/python"),
                         help="python of the bib-dedupe venv (skipped when absent)")
     parser.add_argument("--sets", nargs="*", default=list(SETS))
+    parser.add_argument("--no-peer", action="store_true", help="time evreview only")
     args = parser.parse_args(argv)
     base = args.shared / "benchmarks" / "dedup"
-    peer = args.peer if args.peer.exists() else None
+    peer = args.peer if args.peer.exists() and not args.no_peer else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="dedup_bench_") as tmp_name:
         tmp = Path(tmp_name)
@@ -140,26 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         runner.write_text(PEER_RUNNER)
         for name in args.sets:
             csv_path = base / name / "records_pre_merged.csv"
-            records = records_from_bib_csv(csv_path)
-            gold = gold_clusters(records["source_id"], base / name / "merged_record_ids.csv")
-            table = tmp / f"{name}.parquet"
-            write_records(records, table)
-            wall, peak, done = peak_of(evreview_cmd(table, tmp / name))
+            ids = pd.read_csv(csv_path, dtype=str, keep_default_na=False, usecols=["ID"])["ID"]
+            gold = gold_clusters(ids, base / name / "merged_record_ids.csv")
+            wall, peak, cpu, done = peak_of(evreview_cmd(csv_path, tmp / name))
             if done.returncode != 0:
                 print(done.stderr, file=sys.stderr)
                 return 1
-            ours = score_ours(records, tmp / name, gold)
-            row = {"set": name, "records": len(records), **{k: ours[k] for k in (
+            ours = score_ours(ids, tmp / name, gold)
+            row = {"set": name, "records": len(ids), **{k: ours[k] for k in (
                 "sensitivity", "specificity", "pair_precision", "pair_recall", "pair_f1", "lost_entities")},
-                "wall_s": wall, "peak_mib": peak}
+                "wall_s": wall, "cpu_s": cpu, "peak_mib": peak}
             if peer is not None:
                 out_json = tmp / f"{name}_peer.json"
-                p_wall, p_peak, p_done = peak_of([str(peer), str(runner), str(csv_path), str(out_json)])
+                p_wall, p_peak, p_cpu, p_done = peak_of([str(peer), str(runner), str(csv_path), str(out_json)])
                 if p_done.returncode == 0:
-                    theirs = score_peer(records["source_id"], out_json, gold)
+                    theirs = score_peer(ids, out_json, gold)
                     row.update(peer_sensitivity=theirs["sensitivity"], peer_specificity=theirs["specificity"],
                                peer_pair_f1=theirs["pair_f1"], peer_lost=theirs["lost_entities"],
-                               peer_wall_s=p_wall, peer_peak_mib=p_peak, wall_ratio=wall / p_wall,
+                               peer_wall_s=p_wall, peer_cpu_s=p_cpu, peer_peak_mib=p_peak, wall_ratio=wall / p_wall,
+                               cpu_ratio=cpu / p_cpu if p_cpu else float("nan"),
                                mem_ratio=peak / p_peak if p_peak else float("nan"))
                 else:
                     print(f"bib-dedupe failed on {name}: {p_done.stderr[-500:]}", file=sys.stderr)

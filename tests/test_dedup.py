@@ -19,7 +19,9 @@ from evreview.dedup.keys import (
     doi_key,
     first_page,
     fold_text,
+    issue_is_counter,
     journals_compatible,
+    venue_alias,
 )
 from evreview.errors import ConfigError
 from evreview.records import fold, make_record_id
@@ -298,3 +300,144 @@ def test_dedup_does_not_import_torch() -> None:
     code = "import sys, evreview.dedup.commands, evreview.dedup; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- round 2 rules: each with a case it merges and a near miss it must not --------------------
+
+LONG_TITLE = ("Anti-factor H autoantibodies in a fifth renal transplant recipient with atypical hemolytic "
+              "uremic syndrome")
+AUTHORS = "Le Quintrec, M. and Zuber, J. and Noel, L. H. and Thervet, E."
+
+
+def _row(**fields: str) -> dict:
+    base = {"title": LONG_TITLE, "author": AUTHORS, "year": "2009", "journal": "American Journal of Transplantation",
+            "volume": "9", "number": "5", "pages": "1223-1229"}
+    base.update(fields)
+    return {k: v for k, v in base.items() if v != ""}
+
+
+def _rules_of(model: Deduplicator) -> set[str]:
+    return set(model.pairs_["rule"])
+
+
+def test_erratum_on_other_pages_of_the_volume_merges() -> None:
+    model = Deduplicator().fit(make_records(_row(), _row(number="9", pages="2205")))
+    assert model.n_studies_ == 1 and "title_same_volume_other_pages" in _rules_of(model)
+    # another volume: a different item (or a re-publication), never merged
+    other = Deduplicator().fit(make_records(_row(), _row(volume="10", number="9", pages="2205")))
+    assert other.n_studies_ == 2
+    # other authors on other pages: not this rule
+    third = Deduplicator().fit(make_records(_row(), _row(author="Smith, A. and Jones, B.", pages="2205")))
+    assert third.n_studies_ == 2
+
+
+def test_erratum_notice_with_its_own_doi_merges_with_the_article() -> None:
+    article = _row(doi="10.1057/s41265-016-0001-y", pages="151-170")
+    erratum = _row(title="Erratum to: " + LONG_TITLE, doi="10.1057/s41265-017-0039-5", pages="171")
+    model = Deduplicator().fit(make_records(article, erratum))
+    assert model.n_studies_ == 1 and "erratum_of_item" in _rules_of(model)
+    # a reply by other authors repeats the title too: not merged
+    reply = _row(title="Reply to: " + LONG_TITLE, author="Smith, A. and Jones, B.", doi="10.1000/x", pages="171")
+    assert Deduplicator().fit(make_records(article, reply)).n_studies_ == 2
+    # the erratum of another volume: not merged
+    late = dict(erratum, volume="10")
+    assert Deduplicator().fit(make_records(article, late)).n_studies_ == 2
+
+
+def test_translated_title_sharing_doi_merges() -> None:
+    german = _row(title="Arbeiten in der Plattformoekonomie: Grundlagen und Grenzen von Cloudwork und Gigwork",
+                  author="Kirchner, Stefan", doi="10.1007/s11577-019-00587-w", pages="3-25", volume="71", number="1")
+    english = dict(german, title="[Working in the platform economy: foundations and limits of online labour]",
+                   author="Kirchner, S.")
+    model = Deduplicator().fit(make_records(german, english))
+    assert model.n_studies_ == 1 and "doi_match_translated_title" in _rules_of(model)
+    # same DOI, unrelated title and other authors (a DOI pasted onto the wrong record): not merged
+    wrong = dict(english, author="Attili, F.", pages="88-90")
+    assert Deduplicator().fit(make_records(german, wrong)).n_studies_ == 2
+
+
+def test_translated_title_sharing_doi_and_pmid_merges() -> None:
+    a = _row(doi="10.1000/abc", pmid="123", title="Indikationen zur Lebendnierenspende bei Kindern und Jugendlichen")
+    b = _row(doi="10.1000/abc", pmid="123", volume="", number="", pages="",
+             title="[Indications for living kidney donation in children and adolescents]")
+    recs = make_records(a, b)
+    recs["pmid"] = ["123", "123"]
+    model = Deduplicator().fit(recs)
+    assert model.n_studies_ == 1
+    recs["pmid"] = ["123", "124"]
+    assert Deduplicator().fit(recs).n_studies_ == 2
+
+
+def test_subtitle_dropped_on_the_same_pages_merges() -> None:
+    full = _row(title="Infrastructure in the wild: What mapping in post-earthquake Nepal reveals about infrastructure",
+                author="Soden, Robert and Palen, Leysia", journal="Proceedings of the 2016 CHI Conference",
+                volume="", number="", pages="2796-2807", year="2016")
+    short = dict(full, title="Infrastructure in the Wild", author="Soden, R. and Palen, L.")
+    model = Deduplicator().fit(make_records(full, short))
+    assert model.n_studies_ == 1 and "title_subtitle_dropped_locator" in _rules_of(model)
+    elsewhere = dict(short, pages="101-110")
+    assert Deduplicator().fit(make_records(full, elsewhere)).n_studies_ == 2
+
+
+def test_conference_paper_indexed_a_year_later_merges() -> None:
+    title = "Call for bids to improve matching efficiency: evidence from online labor markets"
+    a = {"title": title, "author": "Guo, Xue and Gong, Jing and Pavlou, Paul A.", "year": "2017",
+         "booktitle": "International Conference on Information Systems", "ENTRYTYPE": "inproceedings"}
+    b = {"title": title, "author": "Guo, X. and Gong, J. and Pavlou, P.", "year": "2018",
+         "booktitle": "ICIS : Transforming Society with Digital Innovation", "ENTRYTYPE": "inproceedings"}
+    model = Deduplicator().fit(make_records(a, b))
+    assert model.n_studies_ == 1 and "conference_version_adjacent_year" in _rules_of(model)
+    # a journal version a year after the conference paper stays separate
+    journal = dict(b, booktitle="", journal="Information Systems Research", ENTRYTYPE="article")
+    assert Deduplicator().fit(make_records(a, journal)).n_studies_ == 2
+    # the yearly minitrack introduction repeats its title and authors: separate items
+    intro = "Digital work and the platform economy minitrack introduction for the conference"
+    assert Deduplicator().fit(make_records(dict(a, title=intro), dict(b, title=intro))).n_studies_ == 2
+    # another conference
+    amcis = dict(b, booktitle="Americas Conference on Information Systems")
+    assert Deduplicator().fit(make_records(a, amcis)).n_studies_ == 2
+
+
+def test_journal_under_two_names_merges_on_volume_issue_and_authors() -> None:
+    a = _row(journal="Jinko Chino Gakkai Ronbunshi", pages="")
+    b = _row(journal="Transactions of the Japanese Society for Artificial Intelligence", pages="")
+    model = Deduplicator().fit(make_records(a, b))
+    assert model.n_studies_ == 1 and "title_locator_venue_renamed" in _rules_of(model)
+    assert Deduplicator().fit(make_records(a, dict(b, number="6"))).n_studies_ == 2
+
+
+def test_venue_alias_and_placeholders() -> None:
+    assert venue_alias("icis transforming society digital innovation") == "icis"
+    assert venue_alias("international conference information systems") == "icis"
+    assert venue_alias("european conference information systems sharing society") == "ecis"
+    assert venue_alias("journal information systems") == ""
+    keys = build_keys(make_records(_row(volume="UNKNOWN"), _row(volume="2009"), _row()))
+    assert keys["volume_key"].tolist() == ["", "", "9"]  # a placeholder and a volume that is the year
+
+
+def test_issue_counter_column_is_ignored() -> None:
+    files = ["a.csv"] * 60 + ["b.csv"] * 60
+    issues = [str(1000 + n) for n in range(60)] + [str(n % 12 + 1) for n in range(60)]
+    counter = issue_is_counter(issues, files)
+    assert counter[:60].all() and not counter[60:].any()
+    assert not issue_is_counter(issues[:10], files[:10]).any()  # too few records to tell
+
+
+def test_partial_ratio_only_where_a_rule_reads_it() -> None:
+    recs = make_records(_row(doi="10.1000/a"), _row(doi="10.1000/a", title="Something else entirely different here"),
+                        _row(title=LONG_TITLE[:40] + " in children: a second and different cohort", pages="5-9"))
+    model = Deduplicator().fit(recs)
+    pairs = model.pairs_
+    assert len(pairs) == 2  # every compared pair stays in the audit, scored or not
+    doi_pair = pairs["doi"] == 1
+    assert pairs.loc[doi_pair, "title_partial_score"].notna().all()
+    assert pairs.loc[~doi_pair, "title_partial_score"].isna().any()
+
+
+def test_formula_safe_matches_reporting() -> None:
+    from evreview.dedup import formula_safe
+    from evreview.reporting import neutralise_formulas
+
+    frame = pd.DataFrame({"a": ["=1+2", "-1.5", "ok", None], "b": [1, 2, 3, 4],
+                          "c": pd.array(["+a", "b", "-", "@x"], dtype="string")})
+    pd.testing.assert_frame_equal(formula_safe(frame).astype(object), neutralise_formulas(frame).astype(object))

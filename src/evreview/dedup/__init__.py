@@ -56,7 +56,8 @@ PAIR_COLUMNS = (
     "record_id_a", "record_id_b", "study_id_a", "study_id_b", "blocked_by", "title_score",
     "title_token_score", "title_partial_score", "author_score", "surname_score", "journal_score",
     "journal_compatible", "year_diff", "doi", "pmid", "volume", "issue", "first_page",
-    "title_numbers_equal", "title_prefix", "score", "decision", "rule", "outcome", "reviewer",
+    "title_numbers_equal", "title_prefix", "title_word_prefix", "title_min_length", "title_recurring",
+    "page_range_equal", "same_venue_alias", "both_conference", "score", "decision", "rule", "outcome", "reviewer",
     "timestamp", "method",
 )
 REQUIRED_COLUMNS = ("record_id",)
@@ -132,7 +133,8 @@ class Deduplicator:
         scored["outcome"] = outcome.where(scored["decision"] == "same", "")
 
         study_ids, self.notes_ = assign_study_ids(ids.to_numpy(), labels, order, previous)
-        kept = choose_kept(study_ids, completeness(records), order)
+        complete = completeness(records)
+        kept = choose_kept(study_ids, complete, order)
         self.duplicates_ = pd.DataFrame(
             {
                 "record_id": ids,
@@ -143,7 +145,7 @@ class Deduplicator:
                 "kept": kept,
             }
         ).sort_values(["study_id", "record_id"], kind="stable").reset_index(drop=True)
-        self.studies_ = merge_studies(records, study_ids, kept, order)
+        self.studies_ = merge_studies(records, study_ids, kept, order, complete)
         self.clusters_ = dict(zip(self.studies_["study_id"], self.studies_["member_record_ids"]))
 
         id_arr = ids.to_numpy(dtype=object)
@@ -224,6 +226,30 @@ def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Seri
     return out
 
 
+def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` whose text cells a spreadsheet would run as formulas get a ``'`` prefix.
+
+    Vectorised form of :func:`evreview.reporting.neutralise_cell`: only cells starting with one
+    of its trigger characters are looked at one by one (numbers such as "-1.5" keep their sign).
+    """
+    from evreview.reporting import neutralise_cell
+
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        hit = values.str.startswith(_FORMULA_START, na=False).to_numpy(dtype=bool)
+        if hit.any():
+            text = values.astype(object)
+            text[hit] = [neutralise_cell(v) for v in text[hit].tolist()]
+            out[col] = text
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:
     """Write duplicates.csv, studies.parquet, pairs.csv, maybe_pairs.csv and dedup_params.json."""
     from evreview.reporting import write_csv
@@ -236,9 +262,11 @@ def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:
         "pairs": out / "pairs.csv",
         "maybe_pairs": out / "maybe_pairs.csv",
     }
-    write_csv(model.duplicates_, paths["duplicates"])
-    write_csv(model.pairs_, paths["pairs"])
-    write_csv(model.maybe_pairs_, paths["maybe_pairs"])
+    # text cells are made formula-safe here, column-wise (same rule as reporting.neutralise_cell,
+    # which maps cell by cell and was the slowest step of writing a large pairs table)
+    write_csv(formula_safe(model.duplicates_), paths["duplicates"], safe=False)
+    write_csv(formula_safe(model.pairs_), paths["pairs"], safe=False)
+    write_csv(formula_safe(model.maybe_pairs_), paths["maybe_pairs"], safe=False)
     params = out / "dedup_params.json"
     params.write_text(json.dumps({"method": model.method_, "params": model.params_}, indent=2, sort_keys=True) + "\n")
     paths["params"] = params

@@ -27,8 +27,11 @@ HARD_RULES = frozenset(
 )
 #: Rules that match on an identifier: the page/volume/year guard does not apply to them.
 ID_RULES = frozenset({"doi_match", "pmid_match"})
-#: Rules that may merge records whose start pages differ (none by default; kept as a hook).
-PAGE_TOLERANT_RULES: frozenset[str] = frozenset()
+#: Rules that may merge records with different DOIs (a correction notice has a DOI of its own).
+NOTICE_RULES = frozenset({"erratum_of_item"})
+#: Rules that may merge records whose start pages differ: an erratum or meeting abstract printed
+#: on other pages of the same volume (the rule itself demands title, authors, journal, volume, year).
+PAGE_TOLERANT_RULES: frozenset[str] = frozenset({"title_same_volume_other_pages", "erratum_of_item"})
 
 
 @dataclass
@@ -91,7 +94,8 @@ class GuardedUnionFind:
             self.parent[x], x = root, self.parent[x]
         return int(root)
 
-    def blocked(self, a: int, b: int, *, by_identifier: bool, reviewer: bool, pages_may_differ: bool = False) -> str:
+    def blocked(self, a: int, b: int, *, by_identifier: bool, reviewer: bool, pages_may_differ: bool = False,
+                notice: bool = False) -> str:
         """Why the clusters of ``a`` and ``b`` may not merge ("" when they may)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -104,7 +108,7 @@ class GuardedUnionFind:
                     return "cannot_link"
         if reviewer:
             return ""
-        if len(ca.dois | cb.dois) > 1:
+        if len(ca.dois | cb.dois) > 1 and not (notice and len(ca.dois) <= 1 and len(cb.dois) <= 1):
             return "guard_doi"
         if len(ca.pmids | cb.pmids) > 1:
             return "guard_pmid"
@@ -170,7 +174,8 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
     for pos in same[order]:
         a, b = int(ii[pos]), int(jj[pos])
         why = uf.blocked(a, b, by_identifier=rule[pos] in ID_RULES, reviewer=bool(is_reviewer[pos]),
-                         pages_may_differ=rule[pos] in PAGE_TOLERANT_RULES or pages_overlap[pos])
+                         pages_may_differ=rule[pos] in PAGE_TOLERANT_RULES or pages_overlap[pos],
+                         notice=rule[pos] in NOTICE_RULES)
         if why:
             outcome.iat[pos] = why
         else:

@@ -24,7 +24,8 @@ SCORE_COLUMNS = (
     "journal_score", "journal_compatible", "year_diff", "doi", "pmid",
     "volume", "issue", "first_page", "title_numbers_equal", "title_prefix",
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
-    "notice_differs", "online_first",
+    "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
+    "page_range_equal", "title_word_prefix", "title_min_length",
 )
 
 
@@ -58,7 +59,6 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_score"] = _pair_scores(list(tc_a), list(tc_b), fuzz.ratio, workers)
     tk_a, tk_b = side("title_key")
     out["title_token_score"] = _pair_scores(list(tk_a), list(tk_b), fuzz.token_sort_ratio, workers)
-    out["title_partial_score"] = _pair_scores(list(tk_a), list(tk_b), fuzz.partial_ratio, workers)
     au_a, au_b = side("author_key")
     out["author_score"] = _pair_scores(list(au_a), list(au_b), fuzz.token_set_ratio, workers)
     sn_a, sn_b = side("surname_key")
@@ -76,6 +76,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
         a, b = side(column)
         out[name] = _agreement(a, b)
     short = np.fromiter((min(len(a), len(b)) for a, b in zip(tc_a, tc_b)), dtype=np.int64, count=len(tc_a))
+    out["title_min_length"] = short
     out["title_prefix"] = (short >= 40) & np.fromiter(
         (a.startswith(b) or b.startswith(a) for a, b in zip(tc_a, tc_b)), dtype=bool, count=len(tc_a)
     )
@@ -98,4 +99,41 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["notice_differs"] = no_a.astype(bool) != no_b.astype(bool)
     of_a, of_b = side("online_first")
     out["online_first"] = of_a.astype(bool) | of_b.astype(bool)
+    va_a, va_b = side("venue_alias")
+    out["same_venue_alias"] = (va_a != "") & (va_a == va_b)
+    out["journal_compatible"] = out["journal_compatible"].to_numpy() | out["same_venue_alias"].to_numpy()
+    co_a, co_b = side("conference")
+    out["both_conference"] = co_a.astype(bool) & co_b.astype(bool)
+    re_a, re_b = side("title_recurring")
+    out["title_recurring"] = re_a.astype(bool) | re_b.astype(bool)
+    # a full page range that agrees ("1-29" both) locates an article even when it starts at page 1
+    out["page_range_equal"] = (pf_a >= 0) & (pf_a == pf_b) & (pl_a == pl_b) & (pl_a > pf_a)
+    out["title_word_prefix"] = np.fromiter((_word_prefix(a, b) for a, b in zip(tk_a, tk_b)), dtype=bool,
+                                           count=len(tk_a))
+    # partial_ratio is the costly scorer and only the rules in `partial_needed` read it: score
+    # those pairs, leave the rest blank (NaN) in the audit
+    partial = np.full(len(out), np.nan, dtype=np.float32)
+    need = np.flatnonzero(partial_needed(out))
+    partial[need] = _pair_scores(list(tk_a[need]), list(tk_b[need]), fuzz.partial_ratio, workers)
+    out["title_partial_score"] = partial
     return out
+
+
+def partial_needed(scores: pd.DataFrame) -> np.ndarray:
+    """Pairs whose decision can depend on ``title_partial_score`` (see :mod:`.rules`).
+
+    Only titles that are not already the same (``title_score`` < 95) with a shared DOI, a
+    correction notice on one side, or authors, year, volume and start page in agreement.
+    """
+    t = scores["title_score"].to_numpy()
+    locator = ((scores["author_score"].to_numpy() >= 90) & (scores["year_diff"].to_numpy() == 0)
+               & (scores["volume"].to_numpy() == AGREE) & (scores["first_page"].to_numpy() == AGREE))
+    return (t < 95) & ((scores["doi"].to_numpy() == AGREE) | scores["notice_differs"].to_numpy() | locator)
+
+
+def _word_prefix(a: str, b: str) -> bool:
+    """One title is the other with a subtitle dropped: its words start the other's (3+ words)."""
+    if not a or not b or a == b:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return short.count(" ") >= 2 and long.startswith(short + " ")

@@ -55,12 +55,42 @@ NOTICE_PREFIXES = (
     "withdrawn",
 )
 
+#: Conference acronyms and the folded long names databases write for them ("ICIS : Transforming
+#: Society with Digital Innovation" and "International Conference on Information Systems" are
+#: one venue). Matched on whole words of the folded venue, stop words removed.
+VENUE_ALIASES = {
+    "amcis": ("americas conference information systems",),
+    "icis": ("international conference information systems",),
+    "ecis": ("european conference information systems",),
+    "hicss": ("hawaii international conference system sciences",),
+    "pacis": ("pacific asia conference information systems",),
+    "chi": ("chi conference human factors computing systems", "conference human factors computing systems"),
+    "cscw": ("computer supported cooperative work",),
+}
+
+_VENUE_OF = {name: acronym for acronym, names in VENUE_ALIASES.items() for name in (acronym, *names)}
+_VENUE_PATTERN = re.compile(
+    r"(?:^| )(" + "|".join(sorted(map(re.escape, _VENUE_OF), key=len, reverse=True)) + r")(?: |$)"
+)
+_MEETING_WORDS = frozenset({"conference", "proceedings", "symposium", "workshop"})
+
+#: Words of a title that mark a recurring item (one per conference year), never a study's version.
+RECURRING_TITLE_WORDS = frozenset({"minitrack", "track", "introduction", "editorial", "preface", "foreword"})
+
+#: With fewer distinct values than this share of records, an issue column holds issues; a column
+#: unique on (almost) every record of a large file is a record counter (EndNote's "number").
+ISSUE_COUNTER_MIN_RECORDS = 50
+ISSUE_COUNTER_UNIQUE_SHARE = 0.9
+
 KEY_COLUMNS = (
     "title_key", "title_compact", "title_numbers", "title_generic", "title_notice",
     "author_key", "first_author", "surname_key", "year_key", "volume_key",
     "issue_key", "first_page", "online_first", "page_first", "page_last",
-    "journal_key", "doi_key", "pmid_key",
+    "journal_key", "doi_key", "pmid_key", "venue_alias", "conference", "title_recurring",
 )
+
+#: Placeholder values some exports write for a missing field.
+MISSING_VALUES = frozenset({"unknown", "n a", "na", "none", "null"})
 
 
 def fold_text(text: Any) -> str:
@@ -166,8 +196,10 @@ def doi_key(doi: Any) -> str:
 
 
 def volume_key(volume: Any) -> str:
-    """Leading number of the volume ("4 (1) (no pagination)" -> "4"), else folded text."""
+    """Leading number of the volume ("4 (1) (no pagination)" -> "4"), else folded text ("UNKNOWN" -> "")."""
     text = fold_text(volume)
+    if text in MISSING_VALUES:
+        return ""
     match = _DIGITS.search(text)
     return match.group(0).lstrip("0") or "0" if match else text
 
@@ -196,6 +228,40 @@ def page_range(pages: Any) -> tuple[int, int]:
 
 def _journal_tokens(folded: str) -> str:
     return " ".join(t for t in folded.split() if t not in JOURNAL_STOPWORDS)
+
+
+def venue_alias(journal_key: str) -> str:
+    """The conference acronym a venue key names (see :data:`VENUE_ALIASES`), else ``""``.
+
+    "icis transforming society digital innovation" and "international conference information
+    systems" both give "icis"; a journal gives "".
+    """
+    if not journal_key:
+        return ""
+    match = _VENUE_PATTERN.search(journal_key)
+    return _VENUE_OF[match.group(1)] if match else ""
+
+
+def is_conference(doc_type: Any, journal_key: str, alias: str = "") -> bool:
+    """Whether a record is a conference paper: by its document type, or a venue that names a meeting."""
+    if alias or (isinstance(doc_type, str) and doc_type == "conference"):
+        return True
+    return not _MEETING_WORDS.isdisjoint(journal_key.split())
+
+
+def issue_is_counter(issues: list[Any], files: list[Any]) -> np.ndarray:
+    """Per record: whether its file's "issue" column is a record counter rather than issues.
+
+    EndNote exports carry a per-record "number" that CSV/BibTeX conversions map to the issue;
+    as an issue it would make every pair of that file conflict. A large file whose issue is
+    distinct on (almost) every record is such a counter (real issues repeat: 1-12, 1-52).
+    """
+    frame = pd.DataFrame({"issue": [fold_text(v) for v in issues], "file": [str(f) for f in files]})
+    present = frame[frame["issue"] != ""]
+    stats = present.groupby("file")["issue"].agg(["size", "nunique"])
+    counters = stats.index[(stats["size"] >= ISSUE_COUNTER_MIN_RECORDS)
+                           & (stats["nunique"] >= ISSUE_COUNTER_UNIQUE_SHARE * stats["size"])]
+    return frame["file"].isin(set(counters)).to_numpy()
 
 
 def journals_compatible(a: str, b: str) -> bool:
@@ -267,14 +333,22 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     surnames = [[s for s in (surname_of[a] for a in names) if s] for names in authors]
     years = pd.array(records["year"] if "year" in records else [None] * n, dtype="Int64")
     pages = col("pages")
-    volumes = _cached(volume_key, col("volume"))
+    # a volume equal to the year ("2016" for Harvard Business Review) is a year, not a volume
+    year_text = [str(y) if y is not pd.NA else "" for y in years]
+    volumes = ["" if v and v == y else v for v, y in zip(_cached(volume_key, col("volume")), year_text)]
     first_pages = _cached(first_page, pages)
     issues = col("issue")
+    counter = issue_is_counter(issues, col("source_file"))
+    if counter.any():
+        issues = [None if c else v for v, c in zip(issues, counter)]
     ranges = _cached(page_range, pages)
     online_first = [
         fp == "1" and not vol and not iss
         for fp, vol, iss in zip(first_pages, volumes, _cached(fold_text, issues))
     ]
+    journals = [j if j not in MISSING_VALUES else ""
+                for j in _cached(lambda j: _journal_tokens(fold_text(j)), col("journal"))]
+    aliases = _cached(venue_alias, journals)
     keys = pd.DataFrame(
         {
             "title_key": titles,
@@ -292,7 +366,10 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             "online_first": online_first,
             "page_first": np.array([r[0] for r in ranges], dtype=np.int64),
             "page_last": np.array([r[1] for r in ranges], dtype=np.int64),
-            "journal_key": _cached(lambda j: _journal_tokens(fold_text(j)), col("journal")),
+            "journal_key": journals,
+            "venue_alias": aliases,
+            "conference": [is_conference(d, j, a) for d, j, a in zip(col("doc_type"), journals, aliases)],
+            "title_recurring": [bool(RECURRING_TITLE_WORDS.intersection(t.split())) for t in titles],
             "doi_key": [doi_key(d) for d in col("doi")],
             "pmid_key": [("" if p is None or p != p else str(p)) for p in col("pmid")],
         },

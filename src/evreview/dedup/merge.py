@@ -126,9 +126,13 @@ def choose_kept(study_ids: np.ndarray, complete: np.ndarray, order: np.ndarray) 
     return kept
 
 
-def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray, order: np.ndarray) -> pd.DataFrame:
-    """One row per study: each field from the most complete member that has it."""
-    complete = completeness(records)
+def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray, order: np.ndarray,
+                  complete: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per study: each field from the most complete member that has it.
+
+    ``complete`` is :func:`completeness` of ``records`` when the caller has it already.
+    """
+    complete = completeness(records) if complete is None else complete
     frame = records.reset_index(drop=True).copy()
     frame["study_id"] = study_ids
     frame["_rank"] = np.where(kept, -1, 0)

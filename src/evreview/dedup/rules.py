@@ -2,10 +2,17 @@
 
 Precision first: a false merge silently loses a study, a missed duplicate only costs a
 reviewer a second look. So hard contradictions (different DOIs, years two or more apart,
-different start pages or volumes, different numbers in the title, an erratum against its
-article) decide "different" before any similarity can decide "same", and "same" needs the
-title plus independent bibliographic agreement. Anything plausible but unproven is "maybe",
-listed for a reviewer and never merged automatically.
+different start pages or volumes, different numbers in the title, a notice against an item)
+decide "different" before any similarity can decide "same", and "same" needs the title plus
+independent bibliographic agreement. Anything plausible but unproven is "maybe", listed for a
+reviewer and never merged automatically.
+
+A few narrow "same" rules run before a contradiction they override, each demanding more
+agreement than the contradiction removes: an erratum notice by the article's authors in its
+journal volume and year (``erratum_of_item``, despite its own DOI and page), and the same long
+title by the same authors on other pages of the same journal volume and year
+(``title_same_volume_other_pages``: the labelled sets count corrections and supplement
+abstracts printed there as the same item).
 
 Rules are evaluated in order; the first that fires decides. The order and thresholds are
 the method's parameters and are written to the audit.
@@ -35,6 +42,10 @@ class RuleParams:
     author_agree: float = 70.0
     #: author lists below this clearly differ
     author_conflict: float = 50.0
+    #: surname lists at least this similar (``token_sort_ratio``) are "the same authors" for the strict rules
+    surnames_strict: float = 95.0
+    #: titles at least this long (characters, spaces removed) are specific enough for the strict rules
+    long_title: int = 40
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -63,6 +74,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     generic = pairs["title_generic"].to_numpy()
     notice = pairs["notice_differs"].to_numpy()
     online = pairs["online_first"].to_numpy()
+    surname = pairs["surname_score"].to_numpy()
+    both_conf = pairs["both_conference"].to_numpy()
+    recurring = pairs["title_recurring"].to_numpy()
+    range_equal = pairs["page_range_equal"].to_numpy()
+    word_prefix = pairs["title_word_prefix"].to_numpy()
+    long_title = pairs["title_min_length"].to_numpy() >= p.long_title
 
     title_same = t >= p.title_same
     title_similar = (t >= p.title_similar) | (tt >= p.title_same) | prefix
@@ -84,8 +101,17 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     rules: list[tuple[str, str, np.ndarray]] = [
         ("same", "doi_match", (doi == AGREE) & (no_title | (t >= p.title_with_id))),
         ("same", "doi_match_title_contained", (doi == AGREE) & ~notice & ((partial >= 95) | prefix)),
+        # a translated title: the DOI plus the PMID, or the DOI plus the full locator, and the same authors
+        ("same", "doi_match_translated_title",
+         (doi == AGREE) & ~notice & (no_authors | (surname >= p.surnames_strict))
+         & ((pmid == AGREE) | (year_same & bib_page & (vol == AGREE) & j_present & jc))),
         ("maybe", "doi_match_title_differs", (doi == AGREE) & ~notice),
         ("same", "pmid_match", (pmid == AGREE) & (no_title | (t >= p.title_with_id))),
+        # "Erratum to: <title>": the correction notice of an article, by its authors, in its journal
+        # volume and year; the labelled sets group it with the article (it has a DOI of its own)
+        ("same", "erratum_of_item",
+         notice & ((partial >= 98) | (t >= 95)) & long_title & ~no_authors & (au >= 90) & (surname >= p.surnames_strict)
+         & year_same & (vol == AGREE) & j_present & jc),
         ("different", "doi_conflict", doi == CONFLICT),
         ("different", "pmid_conflict", pmid == CONFLICT),
         ("different", "notice_vs_item", notice),
@@ -98,6 +124,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          & (au >= 90) & j_present & jc),
         ("different", "title_numbers_differ", ~nums),
         ("different", "year_conflict", yd >= 2),
+        # the same long title by the same authors in the same journal volume and year, on other
+        # pages: an erratum or correction printed later in the volume, or the meeting abstract in
+        # a supplement; the labelled sets count these as the same item
+        ("same", "title_same_volume_other_pages",
+         (t >= 99) & long_title & ~generic & ~recurring & ~no_authors & (au >= 90) & (surname >= 90)
+         & year_same & (vol == AGREE) & j_present & jc & (page == CONFLICT)),
         ("different", "pages_conflict", (page == CONFLICT) & ~online),
         ("different", "volume_conflict", (vol == CONFLICT) & ~online),
         # a recurring column ("Editor's Comments") has one title per issue of a volume
@@ -112,6 +144,11 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "bibliographic_locator_match",
          ~no_authors & (au >= 80) & (pairs["surname_score"].to_numpy() >= 90) & year_same & bib_page
          & ~page_one & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice),
+        # "Infrastructure in the wild" vs "Infrastructure in the wild: what mapping ... reveals": a
+        # subtitle dropped, on the same pages of the same venue and year by the same authors
+        ("same", "title_subtitle_dropped_locator",
+         word_prefix & ~generic & ~notice & ~recurring & ~no_authors & (surname >= p.surnames_strict) & year_same
+         & j_present & jc & ((bib_page & ~page_one) | range_equal)),
         ("different", "title_differs", ~title_similar),
         ("same", "generic_title_bibliographic", generic & title_same & year_same & bib_page & bib_vol & authors_ok),
         ("maybe", "generic_title", generic & title_same & year_ok & ~authors_clash),
@@ -121,8 +158,18 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          title_same & (yd == 1) & (bib_page | bib_vol) & ~no_authors & (au >= p.author_agree)),
         ("same", "title_online_first",
          title_same & (yd == 1) & online & ~no_authors & (au >= 90) & j_present & jc),
+        # a conference paper indexed under the meeting year and the proceedings year (ICIS in
+        # December): same long title, same conference (acronyms resolved), same authors
+        ("same", "conference_version_adjacent_year",
+         title_same & (yd == 1) & both_conf & j_present & jc & long_title & ~generic & ~recurring & ~notice
+         & ~no_authors & (surname >= p.surnames_strict)),
         ("maybe", "title_adjacent_year", title_same & (yd == 1)),
         ("same", "title_bibliographic", title_same & year_ok & ~jc & bib_page & (vol == AGREE)),
+        # one journal under two names (a transliterated and a translated name): the same long title,
+        # year, volume, issue and authors
+        ("same", "title_locator_venue_renamed",
+         title_same & ~jc & long_title & ~generic & ~recurring & year_same & (vol == AGREE) & (issue == AGREE)
+         & ~no_authors & (surname >= p.surnames_strict)),
         ("maybe", "title_venue_differs", title_same & ~jc),
         ("same", "title_match", title_same & year_ok & authors_ok & (support >= 2)),
         ("maybe", "title_match_little_support", title_same),
