@@ -7,6 +7,7 @@ each cell, bubble area proportional to the number of studies; empty cells hatche
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -44,9 +45,9 @@ def draw_map(
         ax.set_xlim(0, len(cols))
         ax.set_ylim(len(rows), -0.02)
         ax.set_aspect("equal")
-        ax.set_xticks([i + 0.5 for i in range(len(cols))], [label for _, label in cols], fontsize=8)
+        ax.set_xticks([i + 0.5 for i in range(len(cols))], [textwrap.fill(label, 18) for _, label in cols], fontsize=8)
         ax.xaxis.tick_top()
-        ax.set_yticks([i + 0.5 for i in range(len(rows))], [label for _, label in rows], fontsize=8)
+        ax.set_yticks([i + 0.5 for i in range(len(rows))], [textwrap.fill(label, 16) for _, label in rows], fontsize=8)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
