@@ -162,3 +162,46 @@ def test_packaged_minilm_loads_offline_and_embeds(tmp_path: Path) -> None:
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     _, again = embed_texts(sentences, backend, tmp_path, progress=False)
     assert again.n_embedded == 0
+
+
+class BatchRecordingBackend(CountingBackend):
+    """Remembers each batch it was given, to check what the driver sends together."""
+
+    def __init__(self) -> None:
+        super().__init__("fake:batches")
+        self.batches: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        self.batches.append(list(texts))
+        return super().encode(texts, batch_size)
+
+
+def test_missing_texts_are_batched_by_length_and_returned_in_input_order(tmp_path: Path) -> None:
+    # Lengths interleaved on purpose: hash order would mix long and short in every batch.
+    texts = [("a" * n) + f" b{n}" for n in (1, 90, 3, 70, 5, 50, 7, 30)]
+    backend = BatchRecordingBackend()
+    vectors, stats = embed_texts(texts, backend, tmp_path, batch_size=2, progress=False)
+    assert stats.n_embedded == len(texts)
+    lengths = [[len(t) for t in batch] for batch in backend.batches]
+    flat = [n for batch in lengths for n in batch]
+    assert flat == sorted(flat, reverse=True)  # longest first, so each batch has similar lengths
+    expected = CountingBackend().encode(texts)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(vectors, expected, rtol=1e-6)  # row i is still text i
+
+
+def test_length_order_is_stable_for_ties() -> None:
+    from evreview.embed import length_order
+
+    assert length_order(["bb", "a", "cc", "ddd"]).tolist() == [3, 0, 2, 1]
+
+
+def test_minilm_threads_default_to_available_cores() -> None:
+    from evreview.embed.backends import available_cores
+
+    assert available_cores() >= 1
+    try:
+        backend = make_backend("minilm", threads=0)  # 0/None: use what this process may run on
+    except EmbeddingError as exc:
+        pytest.skip(str(exc))
+    assert backend.threads == available_cores()

@@ -124,6 +124,17 @@ def verify_weights(model_dir: Path, expected_sha256: str | None) -> str:
     return actual
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (affinity-aware), at least 1.
+
+    ``os.cpu_count()`` reports the host's cores even inside a container limited to two.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class SentenceTransformerBackend:
     """A sentence-transformers model loaded from local files only, weights hash-checked first."""
 
@@ -134,12 +145,14 @@ class SentenceTransformerBackend:
         device: str = "cpu",
         sha256: str | None = None,
         max_seq_length: int | None = None,
+        threads: int | None = None,
     ) -> None:
         self.model_dir, default_sha = resolve_model_path(model)
         self.weights_sha256 = verify_weights(self.model_dir, sha256 or default_sha)
         self.device = device
         self.name = DEFAULT_MODEL if model.lower() in _DEFAULT_ALIASES else self.model_dir.name
         self._max_seq_length = max_seq_length
+        self.threads = threads if threads and threads > 0 else available_cores()
         self._model: Any = None
 
     @property
@@ -157,7 +170,14 @@ class SentenceTransformerBackend:
                 raise EmbeddingError(
                     "sentence-transformers is not installed (install the 'ml' extra) or use the tfidf backend"
                 ) from exc
+            import torch
+
+            # torch sizes its intra-op pool from the machine, not from what this process may
+            # use (cgroups/affinity); more threads than cores makes OpenMP threads spin
+            # against each other, which is what made embedding crawl at a few sentences/s.
+            torch.set_num_threads(self.threads)
             self._model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            self._model.eval()
             if self._max_seq_length:
                 self._model.max_seq_length = self._max_seq_length
         return self._model
@@ -165,14 +185,19 @@ class SentenceTransformerBackend:
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, 0), dtype=np.float32)
+        import torch
+
         model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=batch_size,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        # inference_mode: no autograd bookkeeping (sentence-transformers does this too, but the
+        # guarantee should not depend on its version).
+        with torch.inference_mode():
+            vectors = model.encode(
+                list(texts),
+                batch_size=batch_size,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return l2_normalise(vectors)
 
 
@@ -239,5 +264,5 @@ def make_backend(name: str = DEFAULT_MODEL, **options: Any) -> EmbeddingBackend:
     """Build a backend from config: ``"tfidf"`` or a sentence-transformers model name/path."""
     if name.lower() in {"tfidf", "tfidf-svd", "lsa"}:
         return TfidfSvdBackend(**{k: v for k, v in options.items() if k in {"dim", "seed", "min_df"}})
-    allowed = {"device", "sha256", "max_seq_length"}
+    allowed = {"device", "sha256", "max_seq_length", "threads"}
     return SentenceTransformerBackend(name, **{k: v for k, v in options.items() if k in allowed})
