@@ -226,30 +226,6 @@ def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Seri
     return out
 
 
-def formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` whose text cells a spreadsheet would run as formulas get a ``'`` prefix.
-
-    Vectorised form of :func:`evreview.reporting.neutralise_cell`: only cells starting with one
-    of its trigger characters are looked at one by one (numbers such as "-1.5" keep their sign).
-    """
-    from evreview.reporting import neutralise_cell
-
-    out = frame.copy()
-    for col in out.columns:
-        values = out[col]
-        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
-            continue
-        hit = values.str.startswith(_FORMULA_START, na=False).to_numpy(dtype=bool)
-        if hit.any():
-            text = values.astype(object)
-            text[hit] = [neutralise_cell(v) for v in text[hit].tolist()]
-            out[col] = text
-    return out
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:
     """Write duplicates.csv, studies.parquet, pairs.csv, maybe_pairs.csv and dedup_params.json."""
     from evreview.reporting import write_csv
@@ -262,11 +238,9 @@ def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:
         "pairs": out / "pairs.csv",
         "maybe_pairs": out / "maybe_pairs.csv",
     }
-    # text cells are made formula-safe here, column-wise (same rule as reporting.neutralise_cell,
-    # which maps cell by cell and was the slowest step of writing a large pairs table)
-    write_csv(formula_safe(model.duplicates_), paths["duplicates"], safe=False)
-    write_csv(formula_safe(model.pairs_), paths["pairs"], safe=False)
-    write_csv(formula_safe(model.maybe_pairs_), paths["maybe_pairs"], safe=False)
+    write_csv(model.duplicates_, paths["duplicates"])
+    write_csv(model.pairs_, paths["pairs"])
+    write_csv(model.maybe_pairs_, paths["maybe_pairs"])
     params = out / "dedup_params.json"
     params.write_text(json.dumps({"method": model.method_, "params": model.params_}, indent=2, sort_keys=True) + "\n")
     paths["params"] = params
