@@ -61,3 +61,21 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, safe: bool = True) -> No
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     flat.to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, path)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a stage's table (.parquet, else CSV as text), or a clear error naming the file.
+
+    CSV cells stay strings (no NaN, no type guessing), so ids such as ``00123`` survive.
+    """
+    from evreview.errors import EvreviewError
+
+    path = Path(path)
+    if not path.exists():
+        raise EvreviewError("file not found", path=path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file: the user's file
+        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from evreview.errors import EvreviewError
+from evreview.reporting import read_table
 
 DEFAULT_CACHE = Path(".cache/embeddings")
 
@@ -70,20 +71,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codebook", type=Path, default=Path("config/codebook.yaml"))
     p.add_argument("--out", "-o", type=Path, required=True)
     p.set_defaults(func=run_agreement)
-
-
-def read_table(path: Path) -> Any:
-    """Read a .parquet or .csv table, with a clear error naming the file."""
-    import pandas as pd
-
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise EvreviewError("file not found", path=path) from None
-    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
-        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
 
 
 def load_studies(path: Path, included: Path | None) -> Any:

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from evreview.errors import EvreviewError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -36,13 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_table(path: Path | None) -> pd.DataFrame | None:
-    if path is None:
-        return None
-    if not path.exists():
-        raise EvreviewError("no such file", path=path)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    """An optional stage table (``None`` when that stage's output was not given)."""
+    from evreview.reporting import read_table
+
+    return None if path is None else read_table(path)
 
 
 def run_ledger(args: argparse.Namespace) -> int:

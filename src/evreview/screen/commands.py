@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evreview.errors import ConfigError, EvreviewError
+from evreview.reporting import read_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,20 +66,6 @@ def load_screening_config(path: Path | None) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise ConfigError("'screening' must be a mapping", path=path)
     return section
-
-
-def read_table(path: Path) -> Any:
-    """Read a studies/duplicates table (.parquet or .csv)."""
-    import pandas as pd
-
-    if not path.exists():
-        raise EvreviewError("file not found", path=path)
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except Exception as exc:  # any reader failure is the user's file, reported with its path
-        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
 
 
 def run_screen(args: argparse.Namespace) -> int:
