@@ -21,6 +21,7 @@ include: "workflow/rules/dedup.smk"
 include: "workflow/rules/screen.smk"
 include: "workflow/rules/code.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

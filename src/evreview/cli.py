@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evreview.ledger.commands",
     "evreview.maps.commands",
     "evreview.report.commands",
+    "evreview.provenance.commands",
 )
 
 

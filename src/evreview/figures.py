@@ -24,13 +24,20 @@ def figure_style():
 
 
 def save_figure(fig: Any, svg_path: str | Path | None, png_path: str | Path | None, *, dpi: int) -> None:
-    """Write ``fig`` as SVG and/or PNG without time stamps, then close it."""
+    """Write ``fig`` as SVG and/or PNG without time stamps, then close it.
+
+    Both carry the run provenance (:mod:`evreview.provenance`): the SVG in its Dublin Core
+    ``dc:description``, the PNG in a text chunk, so a figure pasted into a paper can still
+    be traced to the run, config and inputs that drew it.
+    """
     import matplotlib.pyplot as plt
+
+    from evreview.provenance import current, dumps, png_metadata
 
     if svg_path:
         Path(svg_path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(svg_path, format="svg", metadata={"Date": None, "Creator": None})
+        fig.savefig(svg_path, format="svg", metadata={"Date": None, "Creator": None, "Description": dumps(current())})
     if png_path:
         Path(png_path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png_path, format="png", dpi=dpi, metadata={"Software": None})
+        fig.savefig(png_path, format="png", dpi=dpi, metadata={"Software": None, **png_metadata()})
     plt.close(fig)

@@ -18,6 +18,8 @@ rule code:
         assignments=f"{CODED}/assignments.parquet",
         assignments_csv=f"{CODED}/assignments.csv",
         topics=f"{CODED}/topics.csv",
+    benchmark:
+        f"{LOGS}/benchmarks/code.tsv"
     log:
         f"{LOGS}/code.log",
     params:
@@ -29,9 +31,10 @@ rule code:
         seed=CODE.get("seed", 42),
         min_topic_size=CODE.get("min_topic_size", 10),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
-    threads: 2
+    threads: CODE.get("threads", 2)
     resources:
-        mem_mb=6000,
+        mem_mb=mem_mb(6000, 4),
+        runtime=720,
     shell:
         "evreview code --studies {input.studies:q} --included {input.screening:q} "
         "--codebook {input.codebook:q} --backend {params.backend:q} --device {params.device} "

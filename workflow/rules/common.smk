@@ -1,6 +1,14 @@
 # Paths and input discovery shared by the rule files.
 
+import os
 from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from evreview.checks import DECISION_FILES, check_inputs
+from evreview.errors import EvreviewError
+from evreview.provenance import ENV_VAR as PROVENANCE_ENV
+from evreview.provenance import dumps, run_provenance
 
 RAW = config["paths"]["raw"]
 RESULTS = config["paths"]["results"]
@@ -8,6 +16,15 @@ LOGS = config["paths"]["logs"]
 DECISIONS = config["paths"]["decisions"]
 CODED = config["paths"]["coded"]
 CONFIG_FILE = workflow.overwrite_configfiles[0] if workflow.overwrite_configfiles else "config/config.yaml"
+
+CODEBOOK = config.get("code", {}).get("codebook", "config/codebook.yaml")
+
+# Decision files are inputs only; a malformed one stops the run here, while the workflow is
+# parsed, before any job could rewrite an output.
+try:
+    check_inputs(DECISIONS, CODEBOOK)
+except EvreviewError as exc:
+    raise WorkflowError(f"evreview: {exc}") from None
 
 # Files that sit in a round folder but are not exports.
 NOT_EXPORTS = {"README.md", "README.txt", "search.yaml", ".DS_Store"}
@@ -35,7 +52,7 @@ def ingested_tables():
 
 
 def all_outputs():
-    return [f"{RESULTS}/report.html", f"{RESULTS}/prisma/prisma.png", f"{RESULTS}/map/egm.html"]
+    return [f"{RESULTS}/provenance.json"]
 
 
 def optional_decisions(name):
@@ -52,3 +69,22 @@ def decisions_flag(files):
 def folder_of(name):
     """A params function: the folder of output ``name`` (for commands that write a folder)."""
     return lambda wildcards, output: str(Path(output[name]).parent)
+
+
+def mem_mb(base, per_input_mb=0):
+    """A ``mem_mb`` resource: ``base`` plus ``per_input_mb`` MB per MB of input, doubled on each
+    retry (``--retries`` on a cluster), so a job killed for memory comes back with more."""
+    return lambda wildcards, input, attempt: int((base + per_input_mb * input.size_mb) * 2 ** (attempt - 1))
+
+
+def run_inputs():
+    """Every input file of the run: exports, decision files, codebook (for the provenance)."""
+    files = [f"{RAW}/{search}/{name}" for search, name in raw_exports()]
+    files += [str(Path(RAW) / search / "search.yaml") for search in sorted({s for s, _ in raw_exports()})]
+    files += [str(Path(DECISIONS) / name) for name in sorted(DECISION_FILES)]
+    return [*files, CODEBOOK]
+
+
+# Every job gets the run provenance (version, config hash, input hashes, model ids) in its
+# environment; writers embed it. Not a job input, so a new round does not re-run old jobs.
+os.environ[PROVENANCE_ENV] = dumps(run_provenance(config, inputs=run_inputs()))

@@ -11,12 +11,16 @@ rule deduplicate:
         studies=f"{RESULTS}/dedup/studies.parquet",
         pairs=f"{RESULTS}/dedup/pairs.csv",
         maybe=f"{RESULTS}/dedup/maybe_pairs.csv",
+    benchmark:
+        f"{LOGS}/benchmarks/deduplicate.tsv"
     log:
         f"{LOGS}/deduplicate.log",
     params:
         out=folder_of("duplicates"),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb(2000, 20),
+        runtime=240,
     shell:
         "evreview dedup {input.records:q} --out {params.out:q} {params.decisions} > {log:q} 2>&1"

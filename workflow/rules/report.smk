@@ -11,8 +11,14 @@ rule ledger:
         coded=f"{CODED}/coded_records.parquet",
     output:
         f"{RESULTS}/ledger.csv",
+    benchmark:
+        f"{LOGS}/benchmarks/ledger.tsv"
     log:
         f"{LOGS}/ledger.log",
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000, 10),
+        runtime=30,
     shell:
         "evreview ledger --records {input.records:q} --problems {input.problems:q} "
         "--duplicates {input.duplicates:q} --screening {input.screening:q} --coded {input.coded:q} "
@@ -27,10 +33,16 @@ rule prisma:
         counts=f"{RESULTS}/prisma/prisma_counts.json",
         svg=f"{RESULTS}/prisma/prisma.svg",
         png=f"{RESULTS}/prisma/prisma.png",
+    benchmark:
+        f"{LOGS}/benchmarks/prisma.tsv"
     log:
         f"{LOGS}/prisma.log",
     params:
         out=folder_of("csv"),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000),
+        runtime=10,
     shell:
         "evreview prisma --ledger {input:q} --out-dir {params.out:q} > {log:q} 2>&1"
 
@@ -49,10 +61,16 @@ rule evidence_gap_map:
         cells_json=f"{RESULTS}/map/egm_cells.json",
         gaps=f"{RESULTS}/map/gaps.csv",
         gaps_md=f"{RESULTS}/map/gaps.md",
+    benchmark:
+        f"{LOGS}/benchmarks/evidence_gap_map.tsv"
     log:
         f"{LOGS}/evidence_gap_map.log",
     params:
         out=folder_of("html"),
+    threads: 1
+    resources:
+        mem_mb=mem_mb(2000, 10),
+        runtime=60,
     shell:
         "evreview map --coded {input.coded:q} --studies {input.studies:q} --codebook {input.codebook:q} "
         "--config {input.config:q} --out-dir {params.out:q} > {log:q} 2>&1"
@@ -73,8 +91,14 @@ rule run_report:
         gaps=f"{RESULTS}/map/gaps.md",
     output:
         f"{RESULTS}/report.html",
+    benchmark:
+        f"{LOGS}/benchmarks/run_report.tsv"
     log:
         f"{LOGS}/run_report.log",
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000),
+        runtime=10,
     shell:
         "evreview report --config {input.config:q} --ledger {input.ledger:q} "
         "--ingest-report {input.ingest_report:q} --inputs {input.exports:q} --pairs {input.pairs:q} "

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from evreview.maps.cells import MapSpec, Vocabulary, split_codes
+from evreview.provenance import html_meta
 
 PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#1f78b4"]
 
@@ -83,6 +84,7 @@ def render_map_html(payload: dict[str, Any]) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n"
+        f"{html_meta()}\n"
         f"<title>{title}</title>\n<style>{_asset('egm.css')}</style></head>\n<body>\n"
         f"<h1>{title}</h1>\n<div id=\"summary\"></div>\n<div id=\"filters\"></div>\n<div id=\"legend\"></div>\n"
         "<table class=\"egm\" id=\"grid\"></table>\n<div id=\"studies\"></div>\n"

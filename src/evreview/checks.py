@@ -1,0 +1,64 @@
+"""Check the reviewers' decision files and the codebook before a run changes anything.
+
+Decision files are inputs only: the pipeline never edits them. A malformed one (a bad
+decision word, a missing column, a row with too many cells) must stop the run with one
+clear error naming the file and line *before* any output is rewritten, not halfway through
+the workflow after ingest and deduplication have already replaced their tables. The
+Snakefile calls :func:`check_inputs` while it is parsed, i.e. before the first job runs; each
+stage's own reader repeats its check when it runs, so the CLI is protected too.
+
+Checks here are about the files themselves (format, columns, allowed values). Whether a key
+names a known study can only be checked once deduplication has run; the screen and code
+stages do that and name the line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: decision file name (under paths.decisions) -> what it holds
+DECISION_FILES: dict[str, str] = {
+    "duplicates.csv": "reviewers' duplicate pair decisions (same/different)",
+    "screening.csv": "reviewers' screening decisions (include/exclude/maybe)",
+    "codes.csv": "reviewers' code decisions (add/remove a code on a study)",
+}
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """One decision file that passed its check."""
+
+    path: Path
+    rows: int
+
+
+def check_inputs(decisions_dir: str | Path, codebook: str | Path | None = None) -> list[CheckedFile]:
+    """Validate every decision file present under ``decisions_dir`` (and the codebook).
+
+    Raises :class:`evreview.errors.ConfigError` (file and line) on the first problem found;
+    returns what was checked. A missing file is fine: no decisions of that kind yet.
+    """
+    folder = Path(decisions_dir)
+    checked: list[CheckedFile] = []
+    book = None
+    if codebook is not None:
+        from evreview.code.codebook import load_codebook
+
+        book = load_codebook(codebook)
+    path = folder / "duplicates.csv"
+    if path.is_file():
+        from evreview.dedup.decisions import read_decisions as read_pair_decisions
+
+        checked.append(CheckedFile(path, len(read_pair_decisions(path))))
+    path = folder / "screening.csv"
+    if path.is_file():
+        from evreview.screen.decisions import read_decisions as read_screening_decisions
+
+        checked.append(CheckedFile(path, len(read_screening_decisions(path))))
+    path = folder / "codes.csv"
+    if path.is_file() and book is not None:
+        from evreview.code.decisions import read_code_decisions
+
+        checked.append(CheckedFile(path, len(read_code_decisions(path, book))))
+    return checked

@@ -1,0 +1,71 @@
+"""The workflow's shell without running a job: lint, the cluster profile (dry run), resources,
+and the decision-file check that must stop a run before any output changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _project(dest: Path) -> Path:
+    for name in ("Snakefile", "workflow", "config", "profiles"):
+        shutil.copytree(REPO / name, dest / name) if (REPO / name).is_dir() else shutil.copy2(REPO / name, dest)
+    shutil.copytree(REPO / "data" / "raw", dest / "data" / "raw")
+    shutil.copytree(REPO / "data" / "decisions", dest / "data" / "decisions")
+    return dest
+
+
+def _snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=project, env=env,
+                          capture_output=True, text=True, check=False, timeout=600)
+
+
+def test_lint_has_only_the_conda_advice(tmp_path: Path):
+    proc = _snakemake(_project(tmp_path), "--lint")
+    lints = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip().startswith("* ")]
+    assert lints, "expected the conda/container advice at least"
+    assert all(line.startswith("* Specify a conda environment or container") for line in lints), lints
+
+
+def test_slurm_profile_dry_run_plans_every_rule_with_resources(tmp_path: Path):
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="snakemake-executor-plugin-slurm not installed")
+    proc = _snakemake(_project(tmp_path), "-n", "--profile", "profiles/slurm")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    for rule in ("ingest_file", "gather_records", "deduplicate", "screen", "code", "ledger", "prisma",
+                 "evidence_gap_map", "run_report", "provenance"):
+        assert f"rule {rule}:" in out, rule
+    assert "slurm_partition=your_partition" in out
+    assert "runtime=240" in out  # deduplicate declares its own runtime
+    assert not (tmp_path / "results").exists()
+
+
+def test_malformed_decisions_stop_the_run_before_any_job(tmp_path: Path):
+    project = _project(tmp_path)
+    decisions = project / "data" / "decisions" / "screening.csv"
+    n_lines = len(decisions.read_text(encoding="utf-8").splitlines())
+    with decisions.open("a", encoding="utf-8") as fh:
+        fh.write("r0123456789abcde,maybe-not,reviewer_b,,2024-05-01T10:00:00Z\n")
+    proc = _snakemake(project, "--cores", "1")
+    assert proc.returncode != 0
+    err = proc.stdout + proc.stderr
+    assert f"data/decisions/screening.csv:{n_lines + 1}" in err
+    assert "maybe-not" in err
+    assert not (project / "results").exists(), "no job may run when a decision file is malformed"
+
+
+def test_malformed_codebook_stops_the_run(tmp_path: Path):
+    project = _project(tmp_path)
+    codebook = project / "config" / "codebook.yaml"
+    codebook.write_text(codebook.read_text(encoding="utf-8") + "\n  - [unclosed\n", encoding="utf-8")
+    proc = _snakemake(project, "-n")
+    assert proc.returncode != 0
+    assert "config/codebook.yaml" in proc.stdout + proc.stderr
