@@ -1852,6 +1852,7 @@ def expected_counts(round1: list[Study], new2: list[Study], reexported: list[Stu
     by_study: dict[str, set[str]] = {}
     for key, decision, *_ in rows:
         by_study.setdefault(rid_study[key], set()).add(decision)
+    by_key_study = {s.key: s for s in round1}
     return {
         "synthetic": True,
         "seed": SEED,
@@ -1891,6 +1892,11 @@ def expected_counts(round1: list[Study], new2: list[Study], reexported: list[Stu
             "studies_decided": len(by_study),
             "conflicting_keys": sorted(k for k, v in by_key.items() if len(v) > 1),
             "conflicting_studies": sorted(k for k, v in by_study.items() if len(v) > 1),
+            # include-expected studies the reviewers hold back (a standing "maybe", or a conflict
+            # waiting for resolution): no machine may include them, so they are not in PRISMA's
+            # included count until a reviewer decides
+            "held_by_reviewers": sorted(k for k, v in by_study.items()
+                                        if include_expected(by_key_study[k]) and (v == {"maybe"} or len(v) > 1)),
         },
         "eligibility_rules": {"min_year": MIN_YEAR, "languages": ["eng"],
                               "doc_types": list(ELIGIBLE_DOC_TYPES)},

@@ -36,6 +36,7 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "prisma": ("R", "prisma/prisma.csv"),
     "map_cells": ("R", "map/egm_cells.csv"),
     "gaps": ("R", "map/gaps.csv"),
+    "cross_gaps": ("R", "map/cross_gaps.csv"),
     "coded": ("C", "coded_records.parquet"),
     "assignments": ("C", "assignments.parquet"),
     "topics": ("C", "topics.csv"),

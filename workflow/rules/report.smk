@@ -61,6 +61,7 @@ rule evidence_gap_map:
         cells_json=f"{RESULTS}/map/egm_cells.json",
         gaps=f"{RESULTS}/map/gaps.csv",
         gaps_md=f"{RESULTS}/map/gaps.md",
+        cross=f"{RESULTS}/map/cross_gaps.csv",
     benchmark:
         f"{LOGS}/benchmarks/evidence_gap_map.tsv"
     log:

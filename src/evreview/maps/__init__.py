@@ -117,11 +117,21 @@ def gap_report(result: MapResult, n_studies: int) -> str:
         lines += [f"## Empty combinations of {a} x {b} ({len(empty)})", ""]
         lines += [f"- no study: {x} x {y}" for x, y in zip(empty["label_a"], empty["label_b"])] or ["- none"]
         lines.append("")
+        # a machine-coded map rarely shows a true hole as exactly zero: one mis-coded study
+        # fills it, so thin combinations are listed beside the empty ones
+        sparse = cg[(cg["n_studies"] > 0) & (cg["n_studies"] <= spec.sparse_threshold)]
+        lines += [f"## Sparse combinations of {a} x {b} (at most {spec.sparse_threshold} studies) ({len(sparse)})", ""]
+        lines += [
+            f"- {n} stud{'y' if n == 1 else 'ies'}: {x} x {y}"
+            for x, y, n in zip(sparse["label_a"], sparse["label_b"], sparse["n_studies"])
+        ] or ["- none"]
+        lines.append("")
     return "\n".join(lines)
 
 
 def write_map(result: MapResult, outdir: str | Path, n_studies: int) -> dict[str, Path]:
-    """Write egm.html, egm.svg, egm.png, egm_cells.csv/.json, gaps.csv and gaps.md into ``outdir``."""
+    """Write egm.html, egm.svg, egm.png, egm_cells.csv/.json, gaps.csv, gaps.md and cross_gaps.csv
+    (every combination of the two ``map.cross`` dimensions with its study count) into ``outdir``."""
     from evreview.maps.static import draw_map
 
     out = Path(outdir)
@@ -134,6 +144,7 @@ def write_map(result: MapResult, outdir: str | Path, n_studies: int) -> dict[str
         "cells_json": out / "egm_cells.json",
         "gaps_csv": out / "gaps.csv",
         "gaps_md": out / "gaps.md",
+        "cross_csv": out / "cross_gaps.csv",
     }
     paths["html"].write_text(result.html, encoding="utf-8")
     draw_map(result.cells, result.spec, result.vocab, title=result.title, svg_path=paths["svg"], png_path=paths["png"])
@@ -143,5 +154,6 @@ def write_map(result: MapResult, outdir: str | Path, n_studies: int) -> dict[str
         encoding="utf-8",
     )
     write_csv(result.gaps, paths["gaps_csv"])
+    write_csv(result.cross_gaps, paths["cross_csv"])
     paths["gaps_md"].write_text(gap_report(result, n_studies), encoding="utf-8")
     return paths

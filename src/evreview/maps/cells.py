@@ -159,7 +159,7 @@ def _gaps_of(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary, *, filter_di
                 if seg.n_studies == 0 and seg.segment != spec.review_code:
                     out.append({**base, "segment": seg.segment, "segment_label": seg.segment_label,
                                 "kind": "segment", "n_studies": 0,
-                                "description": f"no {seg.segment_label} study on {name}{under}"})
+                                "description": f"no study of type '{seg.segment_label}' on {name}{under}"})
     return out
 
 
