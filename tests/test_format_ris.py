@@ -8,6 +8,7 @@ with rispy record by record.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import random
 from pathlib import Path
@@ -16,9 +17,9 @@ import pytest
 import rispy
 
 from evreview.ingest import ingest_file
-from evreview.ingest.formats.ris import RisReader, classify_sn, find_doi, sniff_text
+from evreview.ingest.formats.ris import RisReader, classify_sn, find_doi, next_part_start, sniff_text
 from evreview.ingest.registry import Source, readers
-from evreview.ingest.textio import decode
+from evreview.ingest.textio import decode, decode_part, pick_encoding
 from evreview.records import clean_doi, clean_text, split_list
 
 RIS = Path(__file__).resolve().parent / "fixtures" / "ris"
@@ -328,6 +329,100 @@ def test_same_input_same_output() -> None:
     assert first.problems.equals(second.problems)
 
 
+# --------------------------------------------------------------------------- parts (parallel ingest)
+
+
+def cut_points(data: bytes) -> list[int]:
+    """Every offset where :func:`next_part_start` lets the file be cut, in order."""
+    cuts: list[int] = []
+    at = next_part_start(data, 0)
+    while at != -1:
+        cuts.append(at)
+        at = next_part_start(data, at)
+    return cuts
+
+
+def parse_in_parts(data: bytes, cuts: list[int]) -> tuple[list, list, int, dict]:
+    """Parse ``data`` cut at ``cuts`` as the parallel driver does (lines from the file, record
+    indices shifted by the records before); records, problems, found, database tallies."""
+    encoding = pick_encoding(data, "x.ris")
+    bounds = [0, *cuts, len(data)]
+    records: list = []
+    problems: list = []
+    found = 0
+    counts: dict[str, int] = {}
+    line = 1
+    for start, end in itertools.pairwise(bounds):
+        text = decode_part(data[start:end], "x.ris", encoding, offset=start, line=line)
+        result = RisReader().parse_part(Source(path=Path("x.ris"), data=b"", text=text), line)
+        part = list(result.records)
+        for problem in result.problems:
+            if problem.index is not None:
+                problem.index += len(records)
+        records += part
+        problems += result.problems
+        found += result.found
+        for name, count in result.database_counts.items():
+            counts[name] = counts.get(name, 0) + count
+        piece = data[start:end]  # decoding makes \r\n, \n and a bare \r one line break each
+        line += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+    return records, problems, found, counts
+
+
+def assert_parts_parse_as_whole(data: bytes, cuts: list[int]) -> None:
+    whole = RisReader().parse(Source(path=Path("x.ris"), data=b"", text=decode(data, "x.ris")))
+    whole_records = list(whole.records)
+    records, problems, found, counts = parse_in_parts(data, cuts)
+    assert [(r.line, r.fields, r.raw) for r in records] == [(r.line, r.fields, r.raw) for r in whole_records]
+    assert [p.__dict__ for p in problems] == [p.__dict__ for p in whole.problems]
+    assert found == whole.found
+    assert counts == whole.database_counts
+    assert (max(counts, key=counts.__getitem__) if counts else "") == whole.database
+
+
+def test_cut_points_only_where_an_er_line_meets_the_next_ty() -> None:
+    text = (
+        "TY  - JOUR\nTI  - A\nER  - \n\n"  # cut before the next TY (blank line between)
+        "TY  - JOUR\nTI  - B\nER  - \nNL  - Ovid tag after ER\n\n"  # no cut: joins record B
+        "TY  - JOUR\nTI  - C\nER  - \nstray\nTY  - JOUR\nTI  - D\nER  - \n"  # no cut before D: stray line
+        "TY  - JOUR\nTI  - E\nER  - \r\n\r\nTY  - JOUR\nTI  - F\nER  - \n"  # cut before E and F (CRLF)
+    )
+    data = text.encode()
+    cuts = cut_points(data)
+    assert [data[at : at + 14] for at in cuts] == [b"TY  - JOUR\nTI ", b"TY  - JOUR\nTI ", b"TY  - JOUR\nTI "]
+    assert [data[at + 17 : at + 18] for at in cuts] == [b"B", b"E", b"F"]
+    assert next_part_start(b"TY  - JOUR\nTI  - A\nER  - \n", 0) == -1
+    assert_parts_parse_as_whole(data, cuts)
+
+
+def test_own_fixtures_cut_at_every_point_parse_as_the_whole() -> None:
+    """All dialect fixtures (BOMs, CRLF, Ovid trailers, garbage, a truncated record) and one
+    with bare-CR line ends in one file, cut at every cut point: the same records, lines,
+    problems and database as uncut."""
+    names = sorted(path.name for path in RIS.iterdir())
+    bare_cr = (RIS / "scopus.ris").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    data = (b"\n".join((RIS / name).read_bytes() for name in names) + b"\n" + bare_cr + b"\n") * 3
+    cuts = cut_points(data)
+    assert len(cuts) > 20
+    assert_parts_parse_as_whole(data, cuts)
+    rng = random.Random(7)
+    for _ in range(10):
+        assert_parts_parse_as_whole(data, sorted(rng.sample(cuts, rng.randint(1, 5))))
+
+
+def test_mangled_files_cut_anywhere_allowed_parse_as_the_whole() -> None:
+    base = (RIS / "garbage.ris").read_text() + (RIS / "ovid.ris").read_text() + (RIS / "scopus.ris").read_text()
+    lines = base.replace("\ufeff", "").replace("\r\n", "\n").split("\n") * 2
+    rng = random.Random(20251125)
+    for _ in range(100):
+        damaged = list(lines)
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(damaged))
+            damaged.insert(at, rng.choice(["ER  - ", "TY  - JOUR", "junk text", "", "7.", "AU  - X", "NL  - Y"]))
+        data = "\n".join(damaged).encode()
+        assert_parts_parse_as_whole(data, cut_points(data))
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -405,6 +500,16 @@ def test_every_shared_ris_export(shared_dir: Path) -> None:
         databases = set(records["source_database"])
         assert all(db.startswith(EXPECTED_DATABASES[row["path"]]) for db in databases), (row["path"], databases)
         assert records["year"].notna().mean() > 0.95, row["path"]
+
+
+@pytest.mark.shared
+def test_every_shared_ris_export_cut_into_parts_parses_as_the_whole(shared_dir: Path) -> None:
+    """What the parallel ingest relies on, on every real RIS dialect: cutting at every cut
+    point changes no record, line, problem or database."""
+    exports = shared_dir / "fixtures" / "exports"
+    for row in shared_ris(shared_dir):
+        data = (exports / row["path"]).read_bytes()
+        assert_parts_parse_as_whole(data, cut_points(data))
 
 
 @pytest.mark.shared

@@ -219,3 +219,160 @@ def test_raw_is_compact_sorted_json_keeping_non_ascii(tmp_path: Path):
     raw = ingest_file(path).records.loc[0, "raw"]
     assert raw == '{"AU":["B","A"],"TI":"Caf\u00e9","TY":"JOUR"}'
     assert json.loads(raw) == {"AU": ["B", "A"], "TI": "Caf\u00e9", "TY": "JOUR"}
+
+
+# --------------------------------------------------------------------------- parallel parts of a large file
+
+
+@pytest.fixture
+def forced_parallel(monkeypatch):
+    """Parallel parsing for small files: tiny parts, two workers whatever the machine; the
+    plans the driver made are collected (None = single process)."""
+    from evreview.ingest import parallel
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "PART_BYTES", 4096)
+    monkeypatch.setattr(parallel, "_HEAD_BYTES", 80_000)
+    monkeypatch.setattr(parallel, "available_workers", lambda: 2)
+    plans: list = []
+    real = parallel.plan
+
+    def spy(*args, **kwargs):
+        plans.append(real(*args, **kwargs))
+        return plans[-1]
+
+    monkeypatch.setattr(parallel, "plan", spy)
+    return plans
+
+
+def _big_ris(tmp_path: Path, copies: int = 16) -> Path:
+    """Every RIS fixture (BOMs, CRLF, Ovid trailers, garbage, a record without DB) and one with
+    bare-CR line ends, repeated: ~100 KB."""
+    data = b"\n".join(path.read_bytes() for path in sorted(RIS_FIXTURES.iterdir()))
+    bare_cr = (RIS_FIXTURES / "scopus.ris").read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+    path = tmp_path / "big.ris"
+    path.write_bytes((data + b"\n" + MIXED_DB.encode() + bare_cr + b"\n") * copies)
+    return path
+
+
+@pytest.mark.parametrize("batch", [7, 10_000])
+def test_parallel_ingest_is_byte_identical_to_one_process(tmp_path: Path, monkeypatch, forced_parallel, batch: int):
+    """Parts parsed in worker processes give the very bytes one process writes: Parquet
+    (row groups included), report and problems, whatever the batch size."""
+    import evreview.ingest as ingest
+    from evreview.ingest import parallel
+
+    big = _big_ris(tmp_path)
+    small = tmp_path / "mixed.ris"
+    small.write_text(MIXED_DB, encoding="utf-8")
+    monkeypatch.setattr(ingest, "BATCH_SIZE", batch)
+    outputs = {}
+    for name, min_bytes in (("parallel", 0), ("single", 10**12)):
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", min_bytes)
+        _cli_parquet(tmp_path, [big, small], name)
+        outputs[name] = [
+            (tmp_path / name / file).read_bytes()
+            for file in ("records.parquet", "records_report.csv", "records_problems.csv")
+        ]
+    big_plan = forced_parallel[0]
+    assert big_plan is not None and len(big_plan.parts) >= 10
+    assert forced_parallel[1:] == [None, None, None]  # small file (below 64 KiB of text), then 10**12
+    assert outputs["parallel"] == outputs["single"]
+    records, report, problems = _cli_parquet(tmp_path, [big], "again")
+    assert report.loc[0, "found"] == str(int(report.loc[0, "parsed"]) + int(report.loc[0, "failed"]))
+    assert int(report.loc[0, "failed"]) > 0 and (problems["severity"] == "warning").any()
+    assert records["source_index"].tolist() == list(range(len(records)))
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(IngestError) as info:
+        ingest_file(path)
+    return str(info.value)
+
+
+def test_parallel_errors_are_the_single_process_errors(tmp_path: Path, monkeypatch, forced_parallel):
+    """An invalid byte late in the file wins over a NUL earlier (one process decodes the whole
+    file first), with the file's line and offset; a reader bug in a worker names the file."""
+    from evreview.ingest import parallel
+    from evreview.ingest.formats import ris
+
+    big = _big_ris(tmp_path, copies=24).read_bytes()
+    at_nul, at_bad = 6 * len(big) // 10, 85 * len(big) // 100  # beyond the head that detection reads
+    at_nul, at_bad = big.index(b"TI  - ", at_nul) + 6, big.index(b"TI  - ", at_bad) + 6
+    damaged = tmp_path / "damaged.ris"
+    damaged.write_bytes(big[:at_nul] + b"\x00" + big[at_nul:at_bad] + b"\xff" + big[at_bad:])
+    nul_only = tmp_path / "nul.ris"
+    nul_only.write_bytes(big[:at_nul] + b"\x00" + big[at_nul:])
+    real = ris.record_fields
+
+    def buggy(tags):
+        if "Unterminated" in str(tags.get("TI")):
+            raise ZeroDivisionError("bug")
+        return real(tags)
+
+    for path, expected in ((damaged, "not valid utf-8"), (nul_only, "NUL character"), (None, "ZeroDivisionError")):
+        if path is None:
+            monkeypatch.setattr(ris, "record_fields", buggy)
+            path = tmp_path / "big.ris"
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+        in_parts = _error(path)
+        assert forced_parallel[-1] is not None
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 10**12)
+        assert _error(path) == in_parts
+        assert expected in in_parts and path.name in in_parts
+    line = big[:at_bad].count(b"\n") + 1
+    assert f"damaged.ris:{line}: not valid utf-8 text (byte b'\\xff" in _error(damaged)
+
+
+def test_files_that_stay_in_one_process(tmp_path: Path, monkeypatch, forced_parallel):
+    """Only bare-CR line ends (nowhere to cut), UTF-16, a named legacy encoding, another format,
+    or one worker."""
+    big = _big_ris(tmp_path).read_bytes().replace(b"\r\n", b"\n")
+    cases = {
+        "cr.ris": (big.replace(b"\n", b"\r"), {}),
+        "utf16.ris": (big.decode("utf-8").encode("utf-16"), {}),
+        "cp1252.ris": (big, {"encoding": "cp1252"}),
+        "medline.txt": (b"PMID- 1\nTI  - A title\n\n" * 5000, {}),
+        # Ovid-like: a tag line after every ER joins that record, so there is nowhere to cut
+        "ovid_like.ris": (b"TY  - JOUR\nTI  - A title\nER  - \nNL  - Trailer\n\n" * 5000, {}),
+    }
+    from evreview.ingest import parallel
+
+    monkeypatch.setattr(parallel, "_GIVE_UP_BYTES", 16 * 1024)
+    for name, (data, options) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        ingest_file(tmp_path / name, **options)
+        assert forced_parallel[-1] is None, name
+    monkeypatch.undo()  # the real available_workers, under the environment variable
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv("EVREVIEW_INGEST_WORKERS", "1")
+    assert parallel.plan(tmp_path / "big.ris", "big.ris", 10**9, fmt=None, encoding=None, options={}) is None
+    monkeypatch.setenv("EVREVIEW_INGEST_WORKERS", "two")
+    with pytest.raises(IngestError, match="EVREVIEW_INGEST_WORKERS must be a whole number"):
+        parallel.available_workers()
+
+
+@pytest.mark.shared
+def test_shared_ris_exports_in_parts_equal_one_process(shared_dir: Path, tmp_path: Path, monkeypatch, forced_parallel):
+    """Every real RIS export large enough to detect from its head, parsed in 32 KB parts: the
+    same Parquet bytes, report and problems as in one process."""
+    import csv
+
+    from evreview.ingest import parallel
+
+    exports = shared_dir / "fixtures" / "exports"
+    with (exports / "MANIFEST.csv").open(encoding="utf-8") as handle:
+        paths = [exports / row["path"] for row in csv.DictReader(handle) if row["format"] == "RIS"]
+    monkeypatch.setattr(parallel, "PART_BYTES", 32 * 1024)
+    in_parts = 0
+    for path in paths:
+        outputs = []
+        for min_bytes in (0, 10**12):
+            monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", min_bytes)
+            out = tmp_path / f"{path.stem}_{min_bytes}" / "records.parquet"
+            assert main(["ingest", str(path), "--out", str(out), "--search", "s", "--root", str(exports)]) == 0
+            outputs.append([(out.parent / name).read_bytes() for name in (out.name, "records_report.csv")])
+            outputs[-1].append((out.parent / "records_problems.csv").read_bytes())
+        in_parts += forced_parallel[-2] is not None and len(forced_parallel[-2].parts) > 1
+        assert outputs[0] == outputs[1], path.name
+    assert in_parts >= 3

@@ -27,8 +27,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from evreview.errors import EvreviewError, IngestError
+from evreview.ingest import parallel
 from evreview.ingest.registry import ParsedRecord, ParseResult, Source, detect, get_reader, readers
 from evreview.ingest.textio import decode, is_container
+from evreview.provenance import parquet_metadata
 from evreview.records import (
     LIST_FIELD_TYPE,
     LIST_FIELDS,
@@ -159,7 +161,8 @@ def record_schema() -> pa.Schema:
     }
     frame = _frame_from_table(pa.table(sample, schema=bare))
     metadata = pa.Schema.from_pandas(frame, preserve_index=False).metadata
-    return bare.with_metadata(metadata)
+    # the run provenance travels with the table (evreview.provenance; a job gets it from the workflow)
+    return bare.with_metadata({**metadata, **parquet_metadata()})
 
 
 def _frame_from_table(table: pa.Table) -> pd.DataFrame:
@@ -205,6 +208,48 @@ def _raw_array(raws: Iterable[Mapping[str, Any]]) -> pa.Array:
     return array
 
 
+def records_table(
+    batch: Sequence[ParsedRecord], *, search: str, shown: str, reader_name: str, first_index: int | None
+) -> pa.Table:
+    """Normalise one batch and add provenance, as an Arrow table in :func:`record_schema`.
+
+    ``first_index`` is the file position of the batch's first record; ``None`` (a parallel
+    worker's part, whose position the parent learns later) leaves ``record_id`` empty and
+    counts ``source_index`` from 0, for :func:`assign_positions`.
+    """
+    columns: dict[str, pa.Array] = normalise_columns([parsed.fields for parsed in batch])
+    count = len(batch)
+    start = first_index or 0
+    if first_index is None:
+        columns["record_id"] = pa.array([""] * count, type=pa.large_string())
+    else:
+        columns["record_id"] = _record_ids(search, shown, start, count)
+    for name, value in (("search", search), ("source_file", shown), ("source_format", reader_name)):
+        columns[name] = pa.array([value] * count, type=pa.large_string())
+    columns["source_index"] = pa.array(range(start, start + count), type=pa.int64())
+    columns["source_line"] = pa.array([parsed.line for parsed in batch], type=pa.int64())
+    columns["raw"] = _raw_array(parsed.raw for parsed in batch)
+    return pa.table([columns[name] for name in RECORD_COLUMNS], schema=record_schema())
+
+
+def _record_ids(search: str, shown: str, start: int, count: int) -> pa.Array:
+    return pa.array(
+        [make_record_id(search, shown, index) for index in range(start, start + count)], type=pa.large_string()
+    )
+
+
+def assign_positions(table: pa.Table, *, search: str, shown: str, first_index: int) -> pa.Table:
+    """Give a parallel part's records their file positions: ``source_index`` from
+    ``first_index`` and the ``record_id`` that follows from it (as :func:`records_table` would)."""
+    count = table.num_rows
+    index = table.schema.get_field_index("source_index")
+    table = table.set_column(
+        index, "source_index", pa.array(range(first_index, first_index + count), type=pa.int64())
+    )
+    index = table.schema.get_field_index("record_id")
+    return table.set_column(index, "record_id", _record_ids(search, shown, first_index, count))
+
+
 def _fill_database(table: pa.Table, default: str) -> pa.Table:
     """Records whose reader named no database get the file's ``default`` database."""
     column = table.column("source_database")
@@ -243,9 +288,20 @@ class _FileIngest:
         self.size = size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise IngestError(f"file is {size / 1024**3:.1f} GiB; split the export", path=shown)
+        options: dict[str, Any] = {"column_map": dict(column_map or {}), "display_path": shown}
+        self.parsed = 0
+        self.untitled = 0
+        self.databases: set[str] = set()
+        self.fill = ""
+        #: parts parsed in worker processes (a large file whose reader supports it), or None
+        self.plan = parallel.plan(path, shown, size, fmt=fmt, encoding=encoding, options=options)
+        self.outcome = parallel.Outcome()
+        if self.plan is not None:
+            self.reader = self.plan.reader
+            self.result = ParseResult(records=iter(()), problems=[], found=None)
+            return
         data = path.read_bytes()
         text = None if is_container(data) else decode(data, shown, encoding)
-        options: dict[str, Any] = {"column_map": dict(column_map or {}), "display_path": shown}
         source = Source(path=path, data=data, text=text, options=options)
         if fmt:
             self.reader = get_reader(fmt)
@@ -256,10 +312,6 @@ class _FileIngest:
             # text readers have their text now: the file's bytes (a quarter GB at 100k records) can go
             source.data = b""
         del data, text
-        self.parsed = 0
-        self.untitled = 0
-        self.databases: set[str] = set()
-        self.fill = ""
 
     def _guard(self, work: Callable[[], _T]) -> _T:
         """Run reader code; a user error gets the file's name, a reader bug becomes a clear IngestError."""
@@ -284,14 +336,30 @@ class _FileIngest:
                 return
             yield batch
 
+    def _record_tables(self) -> Iterator[pa.Table]:
+        """Tables of :data:`BATCH_SIZE` records with provenance, from this process or the workers."""
+        if self.plan is not None:
+            yield from parallel.run(self.plan, search=self.search, batch=BATCH_SIZE, outcome=self.outcome)
+            result, outcome = self.result, self.outcome
+            result.problems, result.found, result.database_counts = outcome.problems, outcome.found, outcome.counts
+            # as the RIS reader names its database: the most common, the first seen among equals
+            result.database = max(outcome.counts, key=outcome.counts.__getitem__) if outcome.counts else ""
+            return
+        first = 0
+        for batch in self._batches():
+            table = records_table(
+                batch, search=self.search, shown=self.shown, reader_name=self.reader.name, first_index=first
+            )
+            first += len(batch)
+            del batch  # before the next batch is parsed: one batch of parsed records at a time
+            yield table
+
     def tables(self) -> Iterator[pa.Table]:
         """The file's records as Arrow tables of at most :data:`BATCH_SIZE` rows, in file order."""
         streaming = self.result.streaming
         default = self.database or ("" if streaming else self.result.database)
-        for batch in self._batches():
-            table = self._table(batch, self.parsed)
-            self.parsed += len(batch)
-            del batch
+        for table in self._record_tables():
+            self.parsed += table.num_rows
             if self.database:
                 table = table.set_column(
                     table.schema.get_field_index("source_database"),
@@ -305,21 +373,6 @@ class _FileIngest:
             yield table
         if streaming and not self.database and "" in self.databases and self.result.database:
             self.fill = self.result.database
-
-    def _table(self, batch: list[ParsedRecord], first_index: int) -> pa.Table:
-        """Normalise one batch and add provenance, as an Arrow table in :func:`record_schema`."""
-        columns: dict[str, pa.Array] = normalise_columns([parsed.fields for parsed in batch])
-        count = len(batch)
-        columns["record_id"] = pa.array(
-            [make_record_id(self.search, self.shown, index) for index in range(first_index, first_index + count)],
-            type=pa.large_string(),
-        )
-        for name, value in (("search", self.search), ("source_file", self.shown), ("source_format", self.reader.name)):
-            columns[name] = pa.array([value] * count, type=pa.large_string())
-        columns["source_index"] = pa.array(range(first_index, first_index + count), type=pa.int64())
-        columns["source_line"] = pa.array([parsed.line for parsed in batch], type=pa.int64())
-        columns["raw"] = _raw_array(parsed.raw for parsed in batch)
-        return pa.table([columns[name] for name in RECORD_COLUMNS], schema=record_schema())
 
     def report(self) -> FileReport:
         """Found vs. parsed, once :meth:`tables` is exhausted; checks nothing was dropped."""
@@ -545,7 +598,8 @@ def write_records(records: pd.DataFrame, path: str | Path) -> None:
         table = pa.Table.from_pandas(records, schema=record_schema(), preserve_index=False)
         pq.write_table(table.replace_schema_metadata(record_schema().metadata), tmp)
     elif path.suffix == ".parquet":
-        records.to_parquet(tmp, index=False)
+        table = pa.Table.from_pandas(records, preserve_index=False)
+        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **parquet_metadata()}), tmp)
     elif path.suffix in {".csv", ".tsv"}:
         flat = records.copy()
         for col in ("authors", "keywords"):

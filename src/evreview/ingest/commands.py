@@ -58,10 +58,18 @@ def _side(path: Path, suffix: str) -> Path:
 def run_gather(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from evreview.errors import IngestError
     from evreview.ingest import PROBLEM_COLUMNS, FileReport, empty_records, read_records, write_records
     from evreview.reporting import write_csv
 
-    tables = sorted(args.tables, key=lambda p: p.as_posix())
+    # in the order given: the workflow passes the rounds by search date, and the earliest
+    # record of a study names it (dedup), so the order is part of the input
+    tables = list(args.tables)
+    for table in tables:
+        for needed in (table, _side(table, "_report.csv"), _side(table, "_problems.csv")):
+            if not needed.is_file():
+                raise IngestError(f"missing {needed.name}: gather takes the outputs of `evreview ingest FILE "
+                                  "--out X.parquet --report X_report.csv --problems X_problems.csv`", path=needed)
     frames = [read_records(t) for t in tables]
     records = pd.concat([f for f in frames if len(f)] or [empty_records()], ignore_index=True)
     reports = [pd.read_csv(_side(t, "_report.csv"), dtype=str, keep_default_na=False) for t in tables]

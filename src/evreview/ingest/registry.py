@@ -78,6 +78,9 @@ class ParseResult:
     problems: list[Problem] = field(default_factory=list)
     found: int | None = None
     database: str = ""
+    #: records per database name, in first-seen order, where the reader tallies them to pick
+    #: ``database`` (the most common); the parallel driver adds up its parts' tallies
+    database_counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.found is None and isinstance(self.records, list):
@@ -104,6 +107,14 @@ class Reader(Protocol):
     def parse(self, source: Source) -> ParseResult:
         """Parse every record in ``source`` (``records`` may be an iterator: see :class:`ParseResult`)."""
         ...
+
+
+# A reader may also support parallel parsing of one large file (the RIS reader does), with
+# ``next_part_start(data: bytes, start: int) -> int`` (an offset at or after ``start`` where
+# the UTF-8 bytes can be cut so that the parts parse exactly as the whole, or -1) and
+# ``parse_part(source, first_line) -> ParseResult`` (parse a part starting at that file line,
+# filling ``database_counts``), optionally ``record_starts(data: bytes) -> int`` (records a
+# part should give, so workers can number them); see :mod:`evreview.ingest.parallel`.
 
 
 _READERS: dict[str, Reader] = {}

@@ -37,6 +37,31 @@ def _guess_bomless_utf16(data: bytes) -> str | None:
     return None
 
 
+def pick_encoding(data: bytes, path: str | Path, encoding: str | None = None) -> str:
+    """The encoding :func:`decode` uses for ``data``: ``encoding`` when given, else from a BOM
+    or the UTF-16 shape of the first bytes, else UTF-8.
+
+    Looks only at the first 64 KiB (so the parallel driver can ask before reading the rest);
+    raises for a binary file (NUL bytes there without a UTF-16 shape).
+    """
+    if encoding is not None:
+        return encoding
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
+        return "utf-32"
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return "utf-16"
+    encoding = _guess_bomless_utf16(data) or "utf-8"
+    if encoding == "utf-8" and b"\x00" in data[:65536]:
+        raise IngestError(
+            "binary file: this is not a text export (it contains NUL bytes); "
+            "export the records as RIS, CSV, BibTeX, MEDLINE or XML",
+            path=path,
+        )
+    return encoding
+
+
 def decode(data: bytes, path: str | Path, encoding: str | None = None) -> str:
     """Decode an export to text with ``\\n`` line ends and no byte-order mark.
 
@@ -45,32 +70,30 @@ def decode(data: bytes, path: str | Path, encoding: str | None = None) -> str:
     """
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise IngestError("file is empty (no records to ingest)", path=path)
-    if encoding is None:
-        if data.startswith(codecs.BOM_UTF8):
-            encoding = "utf-8-sig"
-        elif data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
-            encoding = "utf-32"
-        elif data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-            encoding = "utf-16"
-        else:
-            encoding = _guess_bomless_utf16(data) or "utf-8"
-            if encoding == "utf-8" and b"\x00" in data[:65536]:
-                raise IngestError(
-                    "binary file: this is not a text export (it contains NUL bytes); "
-                    "export the records as RIS, CSV, BibTeX, MEDLINE or XML",
-                    path=path,
-                )
+    return decode_part(data, path, pick_encoding(data, path, encoding))
+
+
+def decode_part(
+    data: bytes, path: str | Path, encoding: str, *, offset: int = 0, line: int = 1, byte_line: int | None = None
+) -> str:
+    """:func:`decode` of ``data`` in a known ``encoding``, as a part of a file starting at byte
+    ``offset`` and line ``line``: errors name the file's offset and line, not the part's.
+    An invalid byte's line counts ``\\n`` bytes only, from ``byte_line`` (default ``line``),
+    as :func:`decode` always has.
+
+    A part must start at a line start (so ``\\r\\n`` is never split) in an encoding where
+    ``\\n`` is one byte (UTF-8); the parallel driver cuts files only there.
+    """
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start : exc.start + 4]
         raise IngestError(
-            f"not valid {encoding} text (byte {bad!r} at offset {exc.start}); "
+            f"not valid {encoding} text (byte {bad!r} at offset {offset + exc.start}); "
             "if the file uses another encoding, say which with --encoding "
             "(e.g. cp1252, latin-1) or ingest.encodings in config",
             path=path,
-            line=line,
+            line=(line if byte_line is None else byte_line) + data.count(b"\n", 0, exc.start),
         ) from None
     except LookupError:
         raise IngestError(f"unknown encoding {encoding!r}", path=path) from None
@@ -79,6 +102,6 @@ def decode(data: bytes, path: str | Path, encoding: str | None = None) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise IngestError("binary content (NUL character) inside a text file", path=path, line=line)
+        at = line + text.count("\n", 0, text.index("\x00"))
+        raise IngestError("binary content (NUL character) inside a text file", path=path, line=at)
     return text

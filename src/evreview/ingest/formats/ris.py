@@ -49,9 +49,11 @@ by record on every shared RIS export, so the hand-written tokenizer stays honest
 
 The reader streams (``ParseResult.records`` is a generator), so the driver normalises and
 writes 10k-record batches (``evreview ingest --out x.parquet``) without holding the whole
-file's records; on the same file that path takes ~17 s CPU against rispy's 12-15 s in the
-same run, at 1.4-1.5 GB peak RSS (the decoded text alone is ~510 MB); see the benchmark's
-``--profile`` output for where the time goes.
+file's records; on the same file that path takes ~16 s CPU in one process (see the
+benchmark's ``--profile`` output for where the time goes). A large file is therefore cut
+into parts (:func:`next_part_start`: at a ``TY`` line right after an ``ER`` line, where no
+state carries over) that worker processes parse with :meth:`RisReader.parse_part`, each told
+its first line; see :mod:`evreview.ingest.parallel`.
 """
 
 from __future__ import annotations
@@ -257,8 +259,11 @@ def _tags(body: str) -> Tags:
 
 def _records(scan_: _Scan, body: str, line: int, end_line: int, terminated: bool) -> None:
     """Close the record(s) in ``body``: several when ``TY`` lines follow without ``ER``."""
-    starts = [0]
     at = body.find("\nTY  -")
+    if at == -1 and terminated:  # the usual case: one record, closed by its ER
+        scan_.close(line, _tags(body), end_line)
+        return
+    starts = [0]
     while at != -1:
         starts.append(at + 1)
         at = body.find("\nTY  -", at + 1)
@@ -285,8 +290,12 @@ def _split_gap(segment: str) -> int:
     return at + 1 if at != -1 else -1
 
 
-def iter_scan(text: str, out: _Scan) -> Iterator[tuple[int, Tags]]:
+def iter_scan(text: str, out: _Scan, first_line: int = 1) -> Iterator[tuple[int, Tags]]:
     """Tokenise RIS text, yielding records as ``(first line, tags)`` while ``out`` collects problems.
+
+    ``first_line`` is the file line number of the text's first line (a part of a file cut by
+    :func:`next_part_start` is tokenised with its place in the file, so lines in records and
+    problem messages are the file's).
 
     The text is cut at ``ER`` lines with ``str.find`` (C speed, one segment in memory at a
     time); in each segment, what precedes the ``TY`` line is gap content (see
@@ -297,30 +306,39 @@ def iter_scan(text: str, out: _Scan) -> Iterator[tuple[int, Tags]]:
     record waits, and memory stays one segment plus the caller's batch.
     """
     pos = 0
-    line = 1  # line number at ``pos``
+    line = first_line  # line number at ``pos``
     if text.startswith("ER  -"):
-        out.headless(1, 1, "ER")
+        out.headless(first_line, first_line, "ER")
         pos = text.find("\n")
         pos = len(text) if pos == -1 else pos
+    records = out.records
     while True:
         er = text.find("\nER  -", pos)
         if er == -1:
             break
-        segment = text[pos : er + 1]
-        er_line = line + segment.count("\n")
-        ty = _split_gap(segment)
-        if ty == -1:
-            out.gap(segment, line, closes_headless=er_line)
+        # the segment is text[pos:stop]: searched and counted in place, one copy (the record)
+        stop = er + 1
+        er_line = line + text.count("\n", pos, stop)
+        if text.startswith("TY  -", pos):
+            ty = pos
         else:
-            if ty:
-                out.gap(segment[:ty], line)
-            _records(out, segment[ty:], line + segment.count("\n", 0, ty), er_line, True)
-        end = text.find("\n", er + 1)
+            at = text.find("\nTY  -", pos, stop)
+            ty = at + 1 if at != -1 else -1
+        if ty == -1:
+            out.gap(text[pos:stop], line, closes_headless=er_line)
+        else:
+            if ty > pos:
+                out.gap(text[pos:ty], line)
+            _records(out, text[ty:stop], line + text.count("\n", pos, ty), er_line, True)
+        end = text.find("\n", stop)
         pos = len(text) if end == -1 else end
         line = er_line
-        if len(out.records) > 1:
-            yield from out.records[:-1]
-            del out.records[:-1]
+        if len(records) == 2:
+            yield records[0]
+            del records[0]
+        elif len(records) > 2:
+            yield from records[:-1]
+            del records[:-1]
     tail = text[pos:]
     ty = _split_gap(tail)
     if ty == -1:
@@ -340,6 +358,36 @@ def scan(text: str) -> _Scan:
     out = _Scan()
     out.records = list(iter_scan(text, out))
     return out
+
+
+_PART_ER = b"\nER  -"
+_PART_TY = b"TY  -"
+
+
+def next_part_start(data: bytes, start: int) -> int:
+    """First offset at or after ``start`` where ``data`` (UTF-8 RIS bytes) can be cut into parts
+    that tokenise exactly as the whole does; -1 when there is none.
+
+    A cut goes at a ``TY`` line that follows an ``ER`` line with nothing but line breaks
+    between them. There the whole-file scan has just closed a record and reads an empty gap,
+    so nothing carries over: no Ovid trailer lines join the previous record, no stray
+    content, no record without ``ER``. (The caller keeps files with bare ``\r`` line ends
+    whole: there a part's lines are not its ``\n`` count.)
+    """
+    size = len(data)
+    while True:
+        er = data.find(_PART_ER, start)
+        if er == -1:
+            return -1
+        end = data.find(b"\n", er + 1)
+        if end == -1:
+            return -1
+        cut = end + 1
+        while cut < size and data[cut] in (10, 13):  # \n, \r
+            cut += 1
+        if data[cut - 1] == 10 and data.startswith(_PART_TY, cut):
+            return cut
+        start = end
 
 
 # --------------------------------------------------------------------------- field mapping
@@ -713,16 +761,35 @@ class RisReader:
         of small acyclic containers, and its repeated collections cost about a fifth of the
         parse time (measured on 25k records) while finding nothing to free.
         """
+        return self.parse_part(source, 1)
+
+    def parse_part(self, source: Source, first_line: int) -> ParseResult:
+        """:meth:`parse` of a part of a file that starts at file line ``first_line``.
+
+        The parallel driver cuts a large file at :func:`next_part_start` offsets and parses
+        the parts in worker processes: lines (in records and in problem messages) are the
+        file's; record indices (``Problem.index``) count from 0 in the part, and
+        ``database_counts`` lets the driver name the file's main database from all parts.
+        """
         result = ParseResult(records=iter(()), problems=[], found=None)
-        result.records = self._stream(source.text or "", result)
+        result.records = self._stream(source.text or "", result, first_line)
         return result
 
-    def _stream(self, text: str, result: ParseResult) -> Iterator[ParsedRecord]:
+    #: Where a file may be cut for :meth:`parse_part` (see :func:`next_part_start`).
+    next_part_start = staticmethod(next_part_start)
+
+    @staticmethod
+    def record_starts(data: bytes) -> int:
+        """``TY`` lines in a part's bytes: the records it will give when none is damaged (the
+        parallel driver numbers a part's records from the count before it, checked later)."""
+        return data.count(b"\nTY  -") + data.startswith(b"TY  -")
+
+    def _stream(self, text: str, result: ParseResult, first_line: int = 1) -> Iterator[ParsedRecord]:
         scanned = _Scan()
         line_to_index: dict[int, int] = {}
         counts: Counter[str] = Counter()
         kept = 0
-        for line, tags in iter_scan(text, scanned):
+        for line, tags in iter_scan(text, scanned, first_line):
             line_to_index[line] = kept
             kept += 1
             fields = record_fields(tags)
@@ -735,3 +802,4 @@ class RisReader:
         result.problems[:] = sorted(scanned.problems, key=lambda p: p.line or 0)
         result.found = kept + scanned.errors
         result.database = counts.most_common(1)[0][0] if counts else ""
+        result.database_counts = dict(counts)

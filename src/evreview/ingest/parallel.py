@@ -1,0 +1,386 @@
+"""Parallel parsing of one large export: parts of the file in worker processes, one table out.
+
+A 100k-record RIS file takes ~15 s of CPU to tokenise, map and normalise on one core; the
+work per record is independent, so the driver cuts such a file into parts at record
+boundaries where nothing carries over from one record to the next (the reader says where:
+``next_part_start``), parses and normalises each part in a worker process, and takes the
+parts' tables back in file order. The output is exactly the single-process output, byte for
+byte: lines are the file's (each part is told where it starts), record indices and
+``record_id`` are assigned here from the running count, tables are re-cut into the same
+:data:`evreview.ingest.BATCH_SIZE` row groups, and problems and the file's main database are
+merged in file order.
+
+Only files of at least :data:`PARALLEL_MIN_BYTES` in UTF-8 whose reader supports parts (RIS)
+take this path; anything else, or anything unexpected while planning (undecodable head,
+unknown format, no place to cut), goes the single-process way, which raises the
+user-facing errors. Workers read their own byte range, so the parent never holds the file;
+it cuts the file while the first parts are parsed, keeping two parts per worker in flight.
+"""
+
+from __future__ import annotations
+
+import codecs
+import multiprocessing
+import os
+import sys
+import traceback
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from evreview import errors
+from evreview.errors import EvreviewError, IngestError
+from evreview.ingest.registry import ParseResult, Problem, Reader, Source, detect, get_reader
+from evreview.ingest.textio import decode_part, is_container, pick_encoding
+
+#: Files at least this large are parsed in parallel (smaller ones are not worth the workers' start).
+PARALLEL_MIN_BYTES = 20 * 1024**2
+#: Target size of one part: several per worker, so the workers stay busy to the end and the
+#: parent writes early parts while later ones are parsed; a part's records and table (~3x its
+#: bytes) are what a worker holds at once.
+PART_BYTES = 8 * 1024**2
+#: Bytes decoded from the head of the file to detect its format (as ``Source.head`` would see it).
+_HEAD_BYTES = 512 * 1024
+#: No cut point in this many bytes from the start: the file is parsed in one process.
+_GIVE_UP_BYTES = 4 * PART_BYTES
+#: Worker processes at most by default: each holds ~150 MB (two parts and their tables), so
+#: a many-core machine stays within the ingest's memory budget (1.5 GB at 100k records).
+MAX_WORKERS = 4
+#: Environment variable setting the worker processes (``1``: always one process), e.g. when a
+#: workflow runs several ingest jobs side by side on the same cores.
+WORKERS_ENV = "EVREVIEW_INGEST_WORKERS"
+
+
+def available_workers() -> int:
+    """Worker processes to use: :data:`WORKERS_ENV` when set, else the cores this process may
+    run on, at most :data:`MAX_WORKERS`."""
+    wanted = os.environ.get(WORKERS_ENV, "").strip()
+    if wanted:
+        try:
+            return max(int(wanted), 1)
+        except ValueError:
+            raise IngestError(f"{WORKERS_ENV} must be a whole number of processes, not {wanted!r}") from None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_WORKERS)
+
+
+@dataclass
+class Part:
+    """One part of a file: bytes ``[start, end)``, starting at file line ``line``.
+
+    ``byte_line`` is 1 + the ``\\n`` bytes before it, the line an invalid byte is reported on
+    (it differs from ``line`` only after bare ``\\r`` line ends, exactly as in one process).
+    ``first_index`` is the expected position of the part's first record (the record starts
+    before it, when the reader can count them): the worker numbers its records from there,
+    so the parent only renumbers a part when records before it failed to parse.
+    """
+
+    start: int
+    end: int
+    line: int
+    byte_line: int
+    first_index: int | None = None
+
+
+@dataclass
+class Plan:
+    """How a file is parsed in parallel: its reader, encoding and parts (in file order)."""
+
+    path: Path
+    shown: str
+    size: int
+    reader: Reader
+    encoding: str
+    #: the parts cut so far (the file is cut while the workers parse, see :func:`run`)
+    parts: list[Part] = field(default_factory=list)
+
+
+def _utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+    except LookupError:
+        return False
+
+
+def plan(
+    path: Path, shown: str, size: int, *, fmt: str | None, encoding: str | None, options: Mapping[str, Any]
+) -> Plan | None:
+    """The parallel plan for ``path``, or ``None`` when it should be parsed in one process.
+
+    Mirrors the single-process driver's decisions on the head of the file (encoding, format
+    detection from the first 64 KiB of text); any error there means ``None``, so the
+    single-process path raises it exactly as it always has.
+    """
+    if size < PARALLEL_MIN_BYTES or available_workers() < 2:
+        return None
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+        if is_container(head):
+            return None
+        chosen = pick_encoding(head, shown, encoding)
+        if not _utf8(chosen):
+            return None
+        cut = head.rfind(b"\n") + 1
+        text = decode_part(head[:cut], shown, chosen)
+        if len(text) < 65536:  # Source.head must be the whole file's first 64 KiB of text
+            return None
+        source = Source(path=Path(shown), data=head, text=text, options=dict(options))
+        reader = get_reader(fmt) if fmt else detect(source)
+    except EvreviewError:
+        return None
+    if not (hasattr(reader, "next_part_start") and hasattr(reader, "parse_part")):
+        return None
+    found = Plan(path=path, shown=shown, size=size, reader=reader, encoding=chosen)
+    first = next(_parts(found, give_up_after=_GIVE_UP_BYTES), None)
+    if first is None or first.end >= size:  # no place to cut it (e.g. Ovid's trailer lines after each ER)
+        return None
+    found.parts.clear()
+    return found
+
+
+def _parts(plan_: Plan, give_up_after: int | None = None) -> Iterator[Part]:
+    """Cut the file into parts of about :data:`PART_BYTES` at the reader's cut points, one at
+    a time (so the first workers start before the whole file is read), appending each to
+    ``plan_.parts``; each part's first line counts the line breaks before it, ``\\r\\n``,
+    ``\\n`` and bare ``\\r`` alike, as decoding does. With ``give_up_after``, a part that
+    would grow beyond that many bytes without a cut point ends the parts instead."""
+    reader: Any = plan_.reader
+    size = plan_.size
+    start, line, byte_line = 0, 1, 1
+    count = getattr(reader, "record_starts", None)
+    expected: int | None = 0 if count else None
+    with plan_.path.open("rb") as handle:
+        while start < size:
+            handle.seek(start)
+            block = bytearray(handle.read(PART_BYTES))
+            if not block:
+                raise IngestError("the file shrank while it was being read", path=plan_.shown)
+            at = reader.next_part_start(block, max(len(block) // 2, 1)) if start + len(block) < size else -1
+            while at == -1 and start + len(block) < size:  # no cut point yet: read on
+                if give_up_after is not None and len(block) >= give_up_after:
+                    return
+                more = handle.read(PART_BYTES)
+                if not more:
+                    break
+                searched = max(len(block) - 64, 0)
+                block += more
+                at = reader.next_part_start(block, searched)
+            end = start + (at if at != -1 else len(block))
+            piece = block[: end - start]
+            del block
+            part = Part(start=start, end=end, line=line, byte_line=byte_line, first_index=expected)
+            plan_.parts.append(part)
+            yield part
+            # a part ends with a line break and the next starts a line: no \r\n is split
+            newlines = piece.count(b"\n")
+            line += newlines
+            byte_line += newlines
+            if b"\r" in piece:
+                line += piece.count(b"\r") - piece.count(b"\r\n")
+            if count:
+                expected += count(piece)
+            start = end
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _failure(kind: str, exc: BaseException) -> dict[str, Any]:
+    """A worker's error, in picklable pieces (exceptions with keyword-only fields do not pickle)."""
+    if isinstance(exc, EvreviewError):
+        return {
+            "kind": kind,
+            "class": type(exc).__name__,
+            "message": exc.message,
+            "path": exc.path,
+            "line": exc.line,
+            "record": exc.record,
+        }
+    return {
+        "kind": kind,
+        "bug": True,
+        "class": type(exc).__name__,
+        "message": str(exc),
+        "trace": "".join(traceback.format_exception(exc)),
+    }
+
+
+def parse_part(
+    path: str, shown: str, reader_name: str, encoding: str, part: Part, search: str, batch: int
+) -> dict[str, Any]:
+    """Worker: read, decode, parse and normalise one part into an Arrow IPC stream.
+
+    Records get their provenance; ``record_id`` and ``source_index`` from the part's expected
+    ``first_index`` (empty ids and indices from 0 without one): only the parent knows how
+    many records before the part were parsed, and renumbers when it differs. Returns the
+    table, the part's problems (lines are the file's), found and database tallies, or a
+    ``failure``.
+    """
+    import gc
+
+    from evreview.ingest import records_table
+
+    gc.disable()  # as in the driver: millions of acyclic objects, nothing for the GC to find
+    with open(path, "rb") as handle:
+        handle.seek(part.start)
+        data = handle.read(part.end - part.start)
+    try:
+        text = decode_part(data, shown, encoding, offset=part.start, line=part.line, byte_line=part.byte_line)
+    except IngestError as exc:
+        kind = "nul" if "NUL character" in exc.message else "decode"
+        return {"failure": _failure(kind, exc)}
+    del data
+    reader = get_reader(reader_name)
+    try:
+        result: ParseResult = reader.parse_part(  # type: ignore[attr-defined]
+            Source(path=Path(path), data=b"", text=text, options={"display_path": shown}), part.line
+        )
+        tables = []
+        records = iter(result.records)
+        while True:
+            chunk = [record for _, record in zip(range(batch), records, strict=False)]
+            if not chunk:
+                break
+            first = None if part.first_index is None else part.first_index + sum(t.num_rows for t in tables)
+            tables.append(records_table(chunk, search=search, shown=shown, reader_name=reader_name, first_index=first))
+        del text
+    except Exception as exc:  # sent to the parent, which raises it as the driver would
+        return {"failure": _failure("parse", exc)}
+    from evreview.ingest import record_schema
+
+    table = pa.concat_tables(tables) if tables else record_schema().empty_table()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return {
+        "first_index": part.first_index,
+        "table": sink.getvalue(),
+        "problems": result.problems,
+        "found": result.found,
+        "counts": result.database_counts,
+    }
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def _raise(failure: Mapping[str, Any], plan_: Plan) -> None:
+    """Raise a worker's error as the single-process driver would have."""
+    if failure.get("bug"):
+        exc = IngestError(
+            f"could not parse as {plan_.reader.name}: {failure['class']}: {failure['message']} "
+            "(if the file is a valid export, this is a bug in evreview: please report it)",
+            path=plan_.shown,
+        )
+        exc.add_note("in a worker process:\n" + failure["trace"])
+        raise exc
+    cls = getattr(errors, failure["class"], None)
+    if not (isinstance(cls, type) and issubclass(cls, EvreviewError)):
+        cls = IngestError
+    path = failure["path"]
+    if path is None or path == str(plan_.path):
+        path = plan_.shown
+    raise cls(failure["message"], path=path, line=failure["line"], record=failure["record"])
+
+
+@dataclass
+class Outcome:
+    """What the parts add up to, complete once :func:`run` is exhausted."""
+
+    problems: list[Problem] = field(default_factory=list)
+    found: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _context() -> Any:
+    """``fork`` on Linux (workers start in milliseconds, the modules already imported; they
+    run only this module's pure-Python and Arrow code), else the platform's default (macOS
+    system libraries are not fork-safe)."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[pa.Table]:
+    """Parse ``plan_``'s parts in workers; yield the record tables in file order, re-cut into
+    tables of ``batch`` rows exactly as one process yields them, with ``source_index`` and
+    ``record_id`` assigned. ``outcome`` collects problems, found and database tallies.
+
+    Errors are raised as the single-process driver raises them: it decodes the whole file
+    before parsing, so an invalid byte anywhere wins over a NUL character, which wins over a
+    parse error (or reader bug); each the earliest in the file.
+    """
+    from evreview.ingest import assign_positions
+
+    workers = min(available_workers(), max(2, -(-plan_.size // PART_BYTES)))
+    pending: list[pa.Table] = []
+    rows = 0
+    kept = 0
+    failures: dict[str, Mapping[str, Any]] = {}
+    parts = _parts(plan_)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        inflight: deque[Future[dict[str, Any]]] = deque()
+
+        def top_up() -> None:
+            """Keep each worker busy with one part and one queued (bounded memory for results)."""
+            while len(inflight) < 2 * workers:
+                part = next(parts, None)
+                if part is None:
+                    return
+                args = (str(plan_.path), plan_.shown, plan_.reader.name, plan_.encoding, part, search, batch)
+                inflight.append(pool.submit(parse_part, *args))
+
+        try:
+            top_up()
+            while inflight:
+                future = inflight.popleft()
+                top_up()
+                try:
+                    done = future.result()
+                except BrokenProcessPool:
+                    raise IngestError(
+                        "a worker process parsing this file died (out of memory?)", path=plan_.shown
+                    ) from None
+                del future
+                if "failure" in done:
+                    failures.setdefault(done["failure"]["kind"], done["failure"])
+                    continue
+                if failures:
+                    continue  # an error is coming: later parts only matter for what it is
+                table = pa.ipc.open_stream(done.pop("table")).read_all()
+                for problem in done["problems"]:
+                    if problem.index is not None:
+                        problem.index += kept
+                    outcome.problems.append(problem)
+                outcome.found += int(done["found"] or 0)
+                for name, count in done["counts"].items():
+                    outcome.counts[name] = outcome.counts.get(name, 0) + count
+                if done["first_index"] != kept:  # records before it failed: number them again
+                    table = assign_positions(table, search=search, shown=plan_.shown, first_index=kept)
+                kept += table.num_rows
+                pending.append(table)
+                rows += table.num_rows
+                while rows >= batch:
+                    joined = pa.concat_tables(pending)
+                    yield joined.slice(0, batch).combine_chunks()
+                    rest = joined.slice(batch)
+                    pending = [rest] if rest.num_rows else []
+                    rows -= batch
+        finally:
+            for future in inflight:
+                future.cancel()
+    for kind in ("decode", "nul", "parse"):
+        if kind in failures:
+            _raise(failures[kind], plan_)
+    if rows:
+        yield pa.concat_tables(pending).combine_chunks()
