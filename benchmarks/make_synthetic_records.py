@@ -4,9 +4,12 @@ Each synthetic *entity* (a study) gets a random title, authors, journal, year, v
 (usually) a DOI; 30% of entities appear 2-4 times, each copy perturbed the way databases
 differ: capitalisation, punctuation, an abbreviated journal, initials-only authors, a missing
 DOI, a short page range ("123-9"), a "[Review]" note, a one-letter typo. Distractors that must
-*not* merge are planted too: the same title in another year with another DOI (updates/series)
-and erratum notices. ``source_id`` is ``<entity>-<copy>``, so the gold clustering is the part
-before the dash.
+*not* merge are planted too: the same title in another year with another DOI (updates/series).
+Erratum notices (same journal, volume, year and authors, "Erratum: <title>", other pages) are
+planted as members of their article's entity: the labelled sets in ../shared/benchmarks/dedup
+count a correction printed in the same volume as the same item, and so does evreview's
+``erratum_of_item`` rule. ``source_id`` is ``<entity>-<copy>``, so the gold clustering is the
+part before the dash.
 
     python benchmarks/make_synthetic_records.py 100000 /tmp/synth_100k.parquet [--seed 7]
 """
@@ -129,10 +132,10 @@ def make_records(n_records: int, seed: int = 7) -> pd.DataFrame:
                        volume=str(int(ent["volume"]) + 3), pages=f"{int(ent['start']) + 7}-{int(ent['end']) + 9}",
                        source_id=f"{ent['entity']}x-0", source_file="embase.ris")
             rows.append(rec)
-        if rng.random() < 0.005:  # distractor: erratum notice
+        if rng.random() < 0.005:  # erratum notice: same item under the labelled sets' convention
             rec = perturb(ent, 0, rng)
             rec.update(title="Erratum: " + ent["title"], pages=str(int(ent["end"]) + 200), doi="",
-                       source_id=f"{ent['entity']}err-0", source_file="medline.ris")
+                       source_id=f"{ent['entity']}-err", source_file="medline.ris")
             rows.append(rec)
         if len(rows) >= n_records:
             break

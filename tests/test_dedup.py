@@ -20,9 +20,11 @@ from evreview.dedup.keys import (
     first_page,
     fold_text,
     issue_is_counter,
+    issue_key,
     journals_compatible,
     venue_alias,
 )
+from evreview.dedup.merge import merge_studies
 from evreview.errors import ConfigError
 from evreview.records import fold, make_record_id
 
@@ -442,3 +444,99 @@ def test_formula_safe_matches_reporting() -> None:
     per_cell = frame.astype(object).apply(lambda col: col.map(neutralise_cell) if col.name != "b" else col)
     per_cell = per_cell.astype(object)
     pd.testing.assert_frame_equal(neutralise_formulas(frame).astype(object), per_cell)
+
+
+# --- issue #4: digital_work misses, and the faster merged-row builder ---------------------------
+
+def test_issue_key_reads_month_names_as_numbers() -> None:
+    assert issue_key("May") == issue_key("5") == "5"
+    assert issue_key("May-Jun") == "5" and issue_key("Sept.") == "9" and issue_key("DEC") == "12"
+    assert issue_key("June") != issue_key("May")
+    assert issue_key("4 (1)") == "4" and issue_key("Suppl") == "suppl" and issue_key("") == ""
+
+
+HBR_TITLE = "Upwork's CEO on how an introverted engineer learned to lead"
+
+
+def _hbr(**fields: str) -> dict:
+    base = {"title": HBR_TITLE, "author": "Kasriel, Stephane", "year": "2016", "journal": "Harvard Business Review",
+            "volume": "94", "number": "5", "pages": "35+"}
+    base.update(fields)
+    return {k: v for k, v in base.items() if v != ""}
+
+
+def test_title_behind_a_lead_in_in_the_same_issue_merges() -> None:
+    """digital_work group 210: a teaser before the title, the issue as "May" vs 5, the volume as the year."""
+    teaser = _hbr(title="How did it ... " + HBR_TITLE)
+    plain = _hbr(author="Kasriel, S.", volume="2016", number="May", pages="")
+    model = Deduplicator().fit(make_records(teaser, plain))
+    assert model.n_studies_ == 1 and "title_lead_in_same_issue" in _rules_of(model)
+    # another month's issue: a different item
+    assert Deduplicator().fit(make_records(teaser, dict(plain, number="June"))).n_studies_ == 2
+    # another author
+    assert Deduplicator().fit(make_records(teaser, dict(plain, author="Smith, A."))).n_studies_ == 2
+    # a short title inside a longer one is not specific enough
+    short = "How CEOs learn"
+    assert Deduplicator().fit(make_records(_hbr(title="Why and " + short), dict(plain, title=short))).n_studies_ == 2
+
+
+def _jit(**fields: str) -> dict:
+    base = {"title": "Sponsorship and IT vendor management of projects", "author": "Liu, Li and Yetton, Philip",
+            "year": "2009", "journal": "Journal of Information Technology", "volume": "24", "number": "1",
+            "pages": "46--54", "doi": "10.1057/JIT.2009.2"}
+    base.update(fields)
+    return {k: v for k, v in base.items() if v != ""}
+
+
+def test_article_printed_twice_merges_only_at_the_same_length() -> None:
+    """digital_work group 213: one article in two volumes with two DOIs; the near misses of the labelled sets stay."""
+    first = _jit()
+    again = _jit(year="2010", volume="25", pages="56--64", doi="10.1057/JIT.2008.23")
+    model = Deduplicator().fit(make_records(first, again))
+    assert model.n_studies_ == 1 and "duplicate_publication_same_length" in _rules_of(model)
+    # a recurring special-section introduction: other length (7-13 vs 7-10)
+    assert Deduplicator().fit(make_records(_jit(pages="7--13"), dict(again, pages="7--10"))).n_studies_ == 2
+    # a one-page notice repeating the title
+    assert Deduplicator().fit(make_records(first, dict(again, pages="90--90"))).n_studies_ == 2
+    # the same paper in another journal, or two years later
+    assert Deduplicator().fit(make_records(first, dict(again, journal="Information Systems Journal"))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(first, dict(again, year="2011"))).n_studies_ == 2
+
+
+def test_merge_studies_picks_like_the_sorted_groupby(records: pd.DataFrame) -> None:
+    """The NumPy merged-row builder against the plain definition: kept first, then most complete, then earliest."""
+    model = Deduplicator().fit(records)
+    studies = model.studies_.set_index("study_id")
+    dup = model.duplicates_.set_index("record_id")
+    recs = records.set_index("record_id")
+    for sid, members in model.clusters_.items():
+        kept = [r for r in members if dup.loc[r, "kept"]]
+        assert len(kept) == 1
+        row = studies.loc[sid]
+        for col in ("title", "journal", "doi", "volume"):
+            filled = [recs.loc[r, col] for r in members if isinstance(recs.loc[r, col], str) and recs.loc[r, col]]
+            if isinstance(recs.loc[kept[0], col], str) and recs.loc[kept[0], col]:
+                assert row[col] == recs.loc[kept[0], col]
+            assert row[col] in filled or (row[col] == "" and not filled)
+        assert row["member_record_ids"] == members and row["n_members"] == len(members)
+    assert studies["year"].dtype == "Int64" and model.studies_["study_id"].is_monotonic_increasing
+    empty = merge_studies(records.iloc[:0], np.array([], dtype=object), np.array([], dtype=bool),
+                          np.array([], dtype=np.int64))
+    assert len(empty) == 0 and list(empty.columns) == list(model.studies_.columns)
+
+
+def test_word_prefix_and_suffix_columns_match_their_definitions(records: pd.DataFrame) -> None:
+    from evreview.dedup.compare import _word_prefix, _word_suffix, compare_pairs
+
+    recs = make_records(_hbr(), _hbr(title="How did it ... " + HBR_TITLE), _hbr(title=HBR_TITLE + ": and more"),
+                        _hbr(title="Upwork's CEO"), _hbr(title=""))
+    for frame in (records, recs):
+        keys = build_keys(frame)
+        n = len(keys)
+        pairs = pd.DataFrame({"i": [i for i in range(n) for j in range(i + 1, n)],
+                              "j": [j for i in range(n) for j in range(i + 1, n)], "blocked_by": "all"})
+        scored = compare_pairs(keys, pairs)
+        tk = keys["title_key"].tolist()
+        assert scored["title_word_prefix"].tolist() == [_word_prefix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
+        assert scored["title_word_suffix"].tolist() == [_word_suffix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
+    assert scored["title_word_suffix"].any() and scored["title_word_prefix"].any()

@@ -25,7 +25,7 @@ SETS = {
     "sra_haematology": 0.90,
     "sra_cytology_screening": 0.99,
     "sra_respiratory": 0.965,
-    "digital_work": 0.985,
+    "digital_work": 0.997,
 }
 
 

@@ -10,33 +10,22 @@ Pipeline (each step a pure function over DataFrames, in its own module):
 6. :mod:`.cluster` joins "same" pairs with a guard against chaining;
 7. :mod:`.merge` assigns stable study ids, one kept record per study and merged rows.
 
-:class:`Deduplicator` wraps these with scikit-learn conventions (parameters in the
-constructor, ``fit`` returns ``self``, results in attributes ending in ``_``), and
-:func:`write_outputs` writes ``duplicates.csv``, ``studies.parquet``, ``pairs.csv`` and
-``maybe_pairs.csv``. No heavy dependencies: ``evreview dedup`` starts fast.
+:class:`Deduplicator` (in :mod:`.model`) wraps these with scikit-learn conventions
+(parameters in the constructor, ``fit`` returns ``self``, results in attributes ending in
+``_``), and :func:`write_outputs` writes ``duplicates.csv``, ``studies.parquet``,
+``pairs.csv`` and ``maybe_pairs.csv``. The names below are imported on first use (PEP 562),
+so importing the package, as ``evreview dedup --help`` does, costs no pandas import.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from evreview.dedup.blocking import DEFAULT_PASSES, candidate_pairs
-from evreview.dedup.cluster import cluster_pairs
-from evreview.dedup.compare import compare_pairs
-from evreview.dedup.decisions import empty_decisions, normalise_previous, read_decisions, read_previous
-from evreview.dedup.keys import build_keys
-from evreview.dedup.merge import assign_study_ids, choose_kept, completeness, merge_studies, record_order
-from evreview.dedup.rules import RuleParams, decide
-from evreview.errors import EvreviewError
+if TYPE_CHECKING:  # pragma: no cover
+    from evreview.dedup.decisions import read_decisions, read_previous
+    from evreview.dedup.model import DUPLICATE_COLUMNS, PAIR_COLUMNS, Deduplicator, write_outputs
+    from evreview.dedup.rules import RuleParams
 
 __all__ = [
     "DUPLICATE_COLUMNS",
@@ -48,203 +37,27 @@ __all__ = [
     "write_outputs",
 ]
 
-log = logging.getLogger(__name__)
-
-METHOD = "evreview.dedup/1"
-DUPLICATE_COLUMNS = ("record_id", "source_file", "source_id", "study_id", "cluster_id", "kept")
-PAIR_COLUMNS = (
-    "record_id_a", "record_id_b", "study_id_a", "study_id_b", "blocked_by", "title_score",
-    "title_token_score", "title_partial_score", "author_score", "surname_score", "journal_score",
-    "journal_compatible", "year_diff", "doi", "pmid", "volume", "issue", "first_page",
-    "title_numbers_equal", "title_prefix", "title_word_prefix", "title_min_length", "title_recurring",
-    "page_range_equal", "same_venue_alias", "both_conference", "score", "decision", "rule", "outcome", "reviewer",
-    "timestamp", "method",
-)
-REQUIRED_COLUMNS = ("record_id",)
+#: public name -> module that defines it
+_LAZY = {
+    "DUPLICATE_COLUMNS": "evreview.dedup.model",
+    "PAIR_COLUMNS": "evreview.dedup.model",
+    "METHOD": "evreview.dedup.model",
+    "Deduplicator": "evreview.dedup.model",
+    "write_outputs": "evreview.dedup.model",
+    "RuleParams": "evreview.dedup.rules",
+    "read_decisions": "evreview.dedup.decisions",
+    "read_previous": "evreview.dedup.decisions",
+}
 
 
-@dataclass
-class Deduplicator:
-    """Find duplicate records and group them into studies.
-
-    Parameters are the blocking limits and the rule thresholds; ``workers`` is passed to
-    rapidfuzz (``1`` keeps runs byte-identical and is fast enough for a million records).
-    """
-
-    max_block: int = 50
-    window: int = 10
-    rules: RuleParams = field(default_factory=RuleParams)
-    workers: int = 1
-    round_order: Sequence[str] | None = None
-
-    def get_params(self) -> dict[str, object]:
-        """Parameters as written to the audit (``method`` column and ``params_``)."""
-        return {
-            "max_block": self.max_block,
-            "window": self.window,
-            "rules": asdict(self.rules),
-            "passes": [p.name for p in DEFAULT_PASSES],
-        }
-
-    def fit(
-        self,
-        records: pd.DataFrame,
-        decisions: pd.DataFrame | None = None,
-        previous: Mapping[str, str] | None = None,
-    ) -> Deduplicator:
-        """Deduplicate ``records`` (a record table from ingest, any order).
-
-        ``decisions`` are reviewers' pair decisions (see :mod:`.decisions`); ``previous`` maps
-        record ids of earlier rounds to their study ids, which are kept.
-
-        Sets ``keys_``, ``pairs_`` (every compared pair with scores, decision, rule and
-        guard outcome), ``maybe_pairs_``, ``duplicates_`` (one row per record), ``studies_``,
-        ``clusters_`` (study_id -> member record ids), ``notes_`` and ``unmatched_decisions_``.
-        """
-        missing = [c for c in REQUIRED_COLUMNS if c not in records]
-        if missing:
-            raise EvreviewError(f"record table lacks column(s) {', '.join(missing)}")
-        # work in (round, file, position) order: positions, pairs and ties never depend on input order
-        records = records.reset_index(drop=True)
-        order = record_order(records, self.round_order)
-        records = records.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
-        order = np.arange(len(records))
-        ids = records["record_id"].astype(str)
-        dup = ids[ids.duplicated()]
-        if len(dup):
-            raise EvreviewError(f"record_id {dup.iloc[0]!r} appears more than once (records ingested twice?)",
-                                record=dup.iloc[0])
-        previous = normalise_previous(previous)
-        decisions = decisions if decisions is not None else empty_decisions()
-        self.params_ = self.get_params()
-        # the pairs table names the method and a digest of its parameters (full text in dedup_params.json)
-        params_text = json.dumps(self.params_, sort_keys=True, separators=(",", ":"))
-        method = f"{METHOD} params:{hashlib.sha1(params_text.encode()).hexdigest()[:10]}"
-        self.method_ = method
-
-        log.info("dedup: keys for %d records", len(records))
-        self.keys_ = build_keys(records)
-        pairs = candidate_pairs(self.keys_, max_block=self.max_block, window=self.window)
-        pairs, self.unmatched_decisions_ = _add_decision_pairs(pairs, decisions, ids)
-        log.info("dedup: %d candidate pairs", len(pairs))
-        scored = decide(compare_pairs(self.keys_, pairs, workers=self.workers), self.rules)
-        scored = _apply_decisions(scored, decisions, ids)
-        labels, outcome = cluster_pairs(self.keys_, scored)
-        scored["outcome"] = outcome.where(scored["decision"] == "same", "")
-
-        study_ids, self.notes_ = assign_study_ids(ids.to_numpy(), labels, order, previous)
-        complete = completeness(records)
-        kept = choose_kept(study_ids, complete, order)
-        self.duplicates_ = pd.DataFrame(
-            {
-                "record_id": ids,
-                "source_file": records.get("source_file", ""),
-                "source_id": records.get("source_id", ""),
-                "study_id": study_ids,
-                "cluster_id": study_ids,
-                "kept": kept,
-            }
-        ).sort_values(["study_id", "record_id"], kind="stable").reset_index(drop=True)
-        self.studies_ = merge_studies(records, study_ids, kept, order, complete)
-        self.clusters_ = dict(zip(self.studies_["study_id"], self.studies_["member_record_ids"]))
-
-        id_arr = ids.to_numpy(dtype=object)
-        # pairs are written with record_id_a < record_id_b, as in the decisions file
-        swap = id_arr[scored["i"].to_numpy()] > id_arr[scored["j"].to_numpy()]
-        first = np.where(swap, scored["j"].to_numpy(), scored["i"].to_numpy())
-        second = np.where(swap, scored["i"].to_numpy(), scored["j"].to_numpy())
-        pairs_out = scored.assign(
-            record_id_a=id_arr[first],
-            record_id_b=id_arr[second],
-            study_id_a=study_ids[first],
-            study_id_b=study_ids[second],
-            method=np.where(scored["reviewer_name"] != "", "reviewer", method),
-            reviewer=scored["reviewer_name"],
-        )
-        self.pairs_ = (
-            pairs_out.loc[:, list(PAIR_COLUMNS)]
-            .sort_values(["record_id_a", "record_id_b"], kind="stable")
-            .reset_index(drop=True)
-        )
-        # for a reviewer: uncertain pairs, and "same" pairs the anti-chaining guard refused
-        for_review = (self.pairs_["decision"] == "maybe") | (
-            (self.pairs_["decision"] == "same") & ~self.pairs_["outcome"].isin(["merged", ""])
-        )
-        self.maybe_pairs_ = self.pairs_[for_review].reset_index(drop=True)
-        return self
-
-    @property
-    def n_studies_(self) -> int:
-        return len(self.studies_)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
-def _add_decision_pairs(
-    pairs: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Series
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Make sure every reviewer-decided pair is compared (even if blocking missed it)."""
-    if decisions.empty:
-        return pairs, decisions.iloc[:0]
-    pos = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
-    a = decisions["record_id_a"].map(pos)
-    b = decisions["record_id_b"].map(pos)
-    known = a.notna() & b.notna()
-    unmatched = decisions[~known]
-    if len(unmatched):
-        log.warning("dedup: %d reviewer decision(s) name records not in this run", len(unmatched))
-    ia = np.minimum(a[known], b[known]).astype(np.int64).to_numpy()
-    jb = np.maximum(a[known], b[known]).astype(np.int64).to_numpy()
-    extra = pd.DataFrame({"i": ia, "j": jb, "blocked_by": "reviewer"})
-    merged = pd.concat([pairs, extra], ignore_index=True)
-    merged = merged.groupby(["i", "j"], sort=True, as_index=False)["blocked_by"].agg(
-        lambda s: "+".join(dict.fromkeys(x for v in s for x in v.split("+"))))
-    return merged, unmatched.reset_index(drop=True)
-
-
-def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
-    """Reviewers' decisions replace the rules' decision on their pairs."""
-    out = scored.copy()
-    out["reviewer"] = False
-    out["reviewer_name"] = ""
-    out["timestamp"] = ""
-    if decisions.empty:
-        return out
-    id_arr = ids.to_numpy()
-    key_a = id_arr[out["i"].to_numpy()]
-    key_b = id_arr[out["j"].to_numpy()]
-    lo = np.where(key_a < key_b, key_a, key_b)
-    hi = np.where(key_a < key_b, key_b, key_a)
-    lookup = {(r.record_id_a, r.record_id_b): r for r in decisions.itertuples(index=False)}
-    for pos, pair in enumerate(zip(lo, hi)):
-        row = lookup.get(pair)
-        if row is None:
-            continue
-        out.iat[pos, out.columns.get_loc("decision")] = row.decision
-        out.iat[pos, out.columns.get_loc("rule")] = f"reviewer_{row.decision}"
-        out.iat[pos, out.columns.get_loc("reviewer")] = True
-        out.iat[pos, out.columns.get_loc("reviewer_name")] = row.reviewer
-        out.iat[pos, out.columns.get_loc("timestamp")] = row.timestamp
-    return out
-
-
-def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:
-    """Write duplicates.csv, studies.parquet, pairs.csv, maybe_pairs.csv and dedup_params.json."""
-    from evreview.reporting import write_csv
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "duplicates": out / "duplicates.csv",
-        "studies": out / "studies.parquet",
-        "pairs": out / "pairs.csv",
-        "maybe_pairs": out / "maybe_pairs.csv",
-    }
-    write_csv(model.duplicates_, paths["duplicates"])
-    write_csv(model.pairs_, paths["pairs"])
-    write_csv(model.maybe_pairs_, paths["maybe_pairs"])
-    params = out / "dedup_params.json"
-    params.write_text(json.dumps({"method": model.method_, "params": model.params_}, indent=2, sort_keys=True) + "\n")
-    paths["params"] = params
-    tmp = paths["studies"].with_name(paths["studies"].name + f".tmp{os.getpid()}")
-    model.studies_.to_parquet(tmp, index=False)
-    os.replace(tmp, paths["studies"])
-    return paths
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -32,6 +32,10 @@ NOTICE_RULES = frozenset({"erratum_of_item"})
 #: Rules that may merge records whose start pages differ: an erratum or meeting abstract printed
 #: on other pages of the same volume (the rule itself demands title, authors, journal, volume, year).
 PAGE_TOLERANT_RULES: frozenset[str] = frozenset({"title_same_volume_other_pages", "erratum_of_item"})
+#: Rules that may merge a record with its re-print: another DOI, volume and start page (the rule
+#: demands the same long title, authors, journal and length, a year apart at most). Each side
+#: may bring at most one DOI and one volume, so the exception cannot chain two clusters.
+REPRINT_RULES: frozenset[str] = frozenset({"duplicate_publication_same_length"})
 
 
 @dataclass
@@ -95,7 +99,7 @@ class GuardedUnionFind:
         return int(root)
 
     def blocked(self, a: int, b: int, *, by_identifier: bool, reviewer: bool, pages_may_differ: bool = False,
-                notice: bool = False) -> str:
+                notice: bool = False, reprint: bool = False) -> str:
         """Why the clusters of ``a`` and ``b`` may not merge ("" when they may)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -108,7 +112,8 @@ class GuardedUnionFind:
                     return "cannot_link"
         if reviewer:
             return ""
-        if len(ca.dois | cb.dois) > 1 and not (notice and len(ca.dois) <= 1 and len(cb.dois) <= 1):
+        one_each = reprint and max(len(ca.dois), len(cb.dois), len(ca.volumes), len(cb.volumes)) <= 1
+        if len(ca.dois | cb.dois) > 1 and not ((notice or one_each) and len(ca.dois) <= 1 and len(cb.dois) <= 1):
             return "guard_doi"
         if len(ca.pmids | cb.pmids) > 1:
             return "guard_pmid"
@@ -117,9 +122,9 @@ class GuardedUnionFind:
         years = ca.years | cb.years
         if years and max(years) - min(years) > 1:
             return "guard_year"
-        if ca.volumes and cb.volumes and not ca.volumes & cb.volumes:
+        if ca.volumes and cb.volumes and not ca.volumes & cb.volumes and not one_each:
             return "guard_volume"
-        if pages_may_differ:
+        if pages_may_differ or one_each:
             return ""
         if ca.pages and cb.pages and not ca.pages & cb.pages:
             return "guard_pages"
@@ -175,7 +180,7 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
         a, b = int(ii[pos]), int(jj[pos])
         why = uf.blocked(a, b, by_identifier=rule[pos] in ID_RULES, reviewer=bool(is_reviewer[pos]),
                          pages_may_differ=rule[pos] in PAGE_TOLERANT_RULES or pages_overlap[pos],
-                         notice=rule[pos] in NOTICE_RULES)
+                         notice=rule[pos] in NOTICE_RULES, reprint=rule[pos] in REPRINT_RULES)
         if why:
             outcome.iat[pos] = why
         else:

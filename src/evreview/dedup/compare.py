@@ -25,7 +25,7 @@ SCORE_COLUMNS = (
     "volume", "issue", "first_page", "title_numbers_equal", "title_prefix",
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
-    "page_range_equal", "title_word_prefix", "title_min_length",
+    "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
 )
 
 
@@ -35,13 +35,12 @@ def _agreement(a: np.ndarray, b: np.ndarray, missing: object = "") -> np.ndarray
     return np.where(present, np.where(a == b, AGREE, CONFLICT), MISSING).astype(np.int8)
 
 
-def _pair_scores(left: list[str], right: list[str], scorer: object, workers: int) -> np.ndarray:
-    """Element-wise similarity 0-100; pairs where either side is empty score 0."""
-    if not left:
+def _pair_scores(left: np.ndarray, right: np.ndarray, scorer: object, workers: int) -> np.ndarray:
+    """Element-wise similarity 0-100 of two object arrays of text; pairs where either side is empty score 0."""
+    if not len(left):
         return np.zeros(0, dtype=np.float32)
-    scores = process.cpdist(left, right, scorer=scorer, workers=workers, dtype=np.float32)
-    empty = np.fromiter((not x or not y for x, y in zip(left, right)), dtype=bool, count=len(left))
-    scores[empty] = 0.0
+    scores = process.cpdist(left.tolist(), right.tolist(), scorer=scorer, workers=workers, dtype=np.float32)
+    scores[(left == "") | (right == "")] = 0.0
     return np.round(scores, 1)
 
 
@@ -56,30 +55,42 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
         return values[i], values[j]
 
     tc_a, tc_b = side("title_compact")
-    out["title_score"] = _pair_scores(list(tc_a), list(tc_b), fuzz.ratio, workers)
+    out["title_score"] = _pair_scores(tc_a, tc_b, fuzz.ratio, workers)
     tk_a, tk_b = side("title_key")
-    out["title_token_score"] = _pair_scores(list(tk_a), list(tk_b), fuzz.token_sort_ratio, workers)
+    out["title_token_score"] = _pair_scores(tk_a, tk_b, fuzz.token_sort_ratio, workers)
     au_a, au_b = side("author_key")
-    out["author_score"] = _pair_scores(list(au_a), list(au_b), fuzz.token_set_ratio, workers)
+    out["author_score"] = _pair_scores(au_a, au_b, fuzz.token_set_ratio, workers)
     sn_a, sn_b = side("surname_key")
-    out["surname_score"] = _pair_scores(list(sn_a), list(sn_b), fuzz.token_sort_ratio, workers)
+    out["surname_score"] = _pair_scores(sn_a, sn_b, fuzz.token_sort_ratio, workers)
     jo_a, jo_b = side("journal_key")
-    out["journal_score"] = _pair_scores(list(jo_a), list(jo_b), fuzz.token_set_ratio, workers)
-    # abbreviation-aware, or nearly the same words ("2010 IEEE Int Conf X" vs "IEEE INT CONF X (SMC)")
-    out["journal_compatible"] = np.fromiter(
-        (journals_compatible(a, b) for a, b in zip(jo_a, jo_b)), dtype=bool, count=len(jo_a)
-    ) | (out["journal_score"].to_numpy() >= 90)
+    out["journal_score"] = _pair_scores(jo_a, jo_b, fuzz.token_set_ratio, workers)
+    # abbreviation-aware, or nearly the same words ("2010 IEEE Int Conf X" vs "IEEE INT CONF X (SMC)");
+    # the word-by-word check only where neither makes it compatible already, once per pair of names
+    compatible = (out["journal_score"].to_numpy() >= 90) | (jo_a == "") | (jo_b == "") | (jo_a == jo_b)
+    check = np.flatnonzero(~compatible)
+    if len(check):
+        seen: dict[tuple[str, str], bool] = {}
+        for pos, a, b in zip(check.tolist(), jo_a[check].tolist(), jo_b[check].tolist()):
+            hit = seen.get((a, b))
+            if hit is None:
+                hit = seen[(a, b)] = journals_compatible(a, b)
+            compatible[pos] = hit
+    out["journal_compatible"] = compatible
     y_a, y_b = side("year_key")
     out["year_diff"] = np.where((y_a < 0) | (y_b < 0), -1, np.abs(y_a - y_b)).astype(np.int16)
     for name, column in (("doi", "doi_key"), ("pmid", "pmid_key"), ("volume", "volume_key"), ("issue", "issue_key"),
                          ("first_page", "first_page")):
         a, b = side(column)
         out[name] = _agreement(a, b)
-    short = np.fromiter((min(len(a), len(b)) for a, b in zip(tc_a, tc_b)), dtype=np.int64, count=len(tc_a))
+    len_a = np.fromiter(map(len, tc_a), dtype=np.int64, count=len(tc_a))
+    len_b = np.fromiter(map(len, tc_b), dtype=np.int64, count=len(tc_b))
+    short = np.minimum(len_a, len_b)
     out["title_min_length"] = short
-    out["title_prefix"] = (short >= 40) & np.fromiter(
-        (a.startswith(b) or b.startswith(a) for a, b in zip(tc_a, tc_b)), dtype=bool, count=len(tc_a)
-    )
+    # one compact title starts the other: only long titles count, so only they are checked
+    prefix = np.zeros(len(short), dtype=bool)
+    check = np.flatnonzero(short >= 40)
+    prefix[check] = [a.startswith(b) or b.startswith(a) for a, b in zip(tc_a[check].tolist(), tc_b[check].tolist())]
+    out["title_prefix"] = prefix
     pf_a, pf_b = side("page_first")
     pl_a, pl_b = side("page_last")
     overlap = (out["first_page"].to_numpy() == CONFLICT) & (pf_a >= 0) & (pf_b >= 0) & (pf_a <= pl_b) & (pf_b <= pl_a)
@@ -108,13 +119,27 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_recurring"] = re_a.astype(bool) | re_b.astype(bool)
     # a full page range that agrees ("1-29" both) locates an article even when it starts at page 1
     out["page_range_equal"] = (pf_a >= 0) & (pf_a == pf_b) & (pl_a == pl_b) & (pl_a > pf_a)
-    out["title_word_prefix"] = np.fromiter((_word_prefix(a, b) for a, b in zip(tk_a, tk_b)), dtype=bool,
-                                           count=len(tk_a))
+    # two page ranges of the same length (5+ pages), wherever they start: an article printed twice
+    span_a, span_b = pl_a - pf_a, pl_b - pf_b
+    out["page_span_equal"] = (pf_a >= 0) & (pf_b >= 0) & (span_a == span_b) & (span_a >= 4)
+    # one title's words start / end the other's: only where the titles differ and the shorter has 3+ words
+    word_prefix = np.zeros(len(out), dtype=bool)
+    word_suffix = np.zeros(len(out), dtype=bool)
+    check = np.flatnonzero((len_a != len_b) & (short >= 3))
+    for pos, a, b in zip(check.tolist(), tk_a[check].tolist(), tk_b[check].tolist()):
+        # inline _word_prefix / _word_suffix: this loop sees most pairs
+        if len(a) > len(b):
+            a, b = b, a
+        if a and a != b and a.count(" ") >= 2:
+            word_prefix[pos] = b.startswith(a + " ")
+            word_suffix[pos] = b.endswith(" " + a)
+    out["title_word_prefix"] = word_prefix
+    out["title_word_suffix"] = word_suffix
     # partial_ratio is the costly scorer and only the rules in `partial_needed` read it: score
     # those pairs, leave the rest blank (NaN) in the audit
     partial = np.full(len(out), np.nan, dtype=np.float32)
     need = np.flatnonzero(partial_needed(out))
-    partial[need] = _pair_scores(list(tk_a[need]), list(tk_b[need]), fuzz.partial_ratio, workers)
+    partial[need] = _pair_scores(tk_a[need], tk_b[need], fuzz.partial_ratio, workers)
     out["title_partial_score"] = partial
     return out
 
@@ -131,9 +156,19 @@ def partial_needed(scores: pd.DataFrame) -> np.ndarray:
     return (t < 95) & ((scores["doi"].to_numpy() == AGREE) | scores["notice_differs"].to_numpy() | locator)
 
 
+# _word_prefix and _word_suffix define the title_word_prefix / title_word_suffix columns; compare_pairs
+# computes both in one inline loop (tests/test_dedup.py checks the loop against these definitions).
 def _word_prefix(a: str, b: str) -> bool:
     """One title is the other with a subtitle dropped: its words start the other's (3+ words)."""
     if not a or not b or a == b:
         return False
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return short.count(" ") >= 2 and long.startswith(short + " ")
+
+
+def _word_suffix(a: str, b: str) -> bool:
+    """One title is the other behind a lead-in ("How did it ... <title>"): its words end the other's (3+ words)."""
+    if not a or not b or a == b:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return short.count(" ") >= 2 and long.endswith(" " + short)

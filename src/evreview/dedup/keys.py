@@ -103,7 +103,7 @@ def fold_text(text: Any) -> str:
         return ""
     text = str(text)
     if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_PUNCT).replace("_", " ").split())
+        return " ".join(text.lower().translate(_ASCII_PUNCT).split())  # "_" is punctuation here
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text.lower()).replace("_", " ").split())
@@ -204,6 +204,31 @@ def volume_key(volume: Any) -> str:
     return match.group(0).lstrip("0") or "0" if match else text
 
 
+#: Month names (folded, full and abbreviated) as issue numbers: monthly magazines' issues are months.
+MONTHS = {
+    name: str(number)
+    for number, names in enumerate(
+        (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+         ("november", "nov"), ("december", "dec")),
+        start=1,
+    )
+    for name in names
+}
+
+
+def issue_key(issue: Any) -> str:
+    """Issue as compared: like :func:`volume_key`, and a month name as its number ("May" == "5").
+
+    Monthly magazines (Harvard Business Review) are exported with the issue as "May" by one
+    database and "5" by another; as text they would conflict and split one article in two.
+    Only the leading word counts ("May-Jun" -> "5"), so two different months still conflict.
+    """
+    text = fold_text(issue)
+    head = text.split(" ", 1)[0]
+    return MONTHS[head] if head in MONTHS else volume_key(text)
+
+
 def first_page(pages: Any) -> str:
     """Start page as compared: "e1234" == "1234", "CD002273" == "cd002273"."""
     text = fold_text(pages)
@@ -256,12 +281,18 @@ def issue_is_counter(issues: list[Any], files: list[Any]) -> np.ndarray:
     as an issue it would make every pair of that file conflict. A large file whose issue is
     distinct on (almost) every record is such a counter (real issues repeat: 1-12, 1-52).
     """
-    frame = pd.DataFrame({"issue": [fold_text(v) for v in issues], "file": [str(f) for f in files]})
-    present = frame[frame["issue"] != ""]
-    stats = present.groupby("file")["issue"].agg(["size", "nunique"])
-    counters = stats.index[(stats["size"] >= ISSUE_COUNTER_MIN_RECORDS)
-                           & (stats["nunique"] >= ISSUE_COUNTER_UNIQUE_SHARE * stats["size"])]
-    return frame["file"].isin(set(counters)).to_numpy()
+    # plain dicts: a pandas groupby on Arrow strings costs more than the counting (and imports pyarrow.acero)
+    folded = _cached(fold_text, list(issues))
+    names = [str(f) for f in files]
+    size: dict[str, int] = {}
+    distinct: dict[str, set[str]] = {}
+    for name, issue in zip(names, folded):
+        if issue:
+            size[name] = size.get(name, 0) + 1
+            distinct.setdefault(name, set()).add(issue)
+    counters = {name for name, n in size.items()
+                if n >= ISSUE_COUNTER_MIN_RECORDS and len(distinct[name]) >= ISSUE_COUNTER_UNIQUE_SHARE * n}
+    return np.fromiter((name in counters for name in names), dtype=bool, count=len(names))
 
 
 def journals_compatible(a: str, b: str) -> bool:
@@ -349,29 +380,34 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     journals = [j if j not in MISSING_VALUES else ""
                 for j in _cached(lambda j: _journal_tokens(fold_text(j)), col("journal"))]
     aliases = _cached(venue_alias, journals)
+
+    def text(values: list[str]) -> pd.Series:
+        # object, not Arrow strings: every later step indexes these per pair in Python
+        return pd.Series(values, index=records.index, dtype=object)
+
     keys = pd.DataFrame(
         {
-            "title_key": titles,
-            "title_compact": [t.replace(" ", "") for t in titles],
-            "title_numbers": [title_numbers(t) for t in titles],
+            "title_key": text(titles),
+            "title_compact": text([t.replace(" ", "") for t in titles]),
+            "title_numbers": text([title_numbers(t) for t in titles]),
             "title_generic": [is_generic_title(t) for t in titles],
             "title_notice": [is_notice_title(t) for t in titles],
-            "author_key": [author_key(a) for a in authors],
-            "first_author": [(s[0] if s else "") for s in surnames],
-            "surname_key": [" ".join(s) for s in surnames],
+            "author_key": text([author_key(a) for a in authors]),
+            "first_author": text([(s[0] if s else "") for s in surnames]),
+            "surname_key": text([" ".join(s) for s in surnames]),
             "year_key": np.asarray(years.fillna(-1), dtype=np.int64),
-            "volume_key": volumes,
-            "first_page": first_pages,
-            "issue_key": _cached(volume_key, issues),
+            "volume_key": text(volumes),
+            "first_page": text(first_pages),
+            "issue_key": text(_cached(issue_key, issues)),
             "online_first": online_first,
             "page_first": np.array([r[0] for r in ranges], dtype=np.int64),
             "page_last": np.array([r[1] for r in ranges], dtype=np.int64),
-            "journal_key": journals,
-            "venue_alias": aliases,
+            "journal_key": text(journals),
+            "venue_alias": text(aliases),
             "conference": [is_conference(d, j, a) for d, j, a in zip(col("doc_type"), journals, aliases)],
             "title_recurring": [bool(RECURRING_TITLE_WORDS.intersection(t.split())) for t in titles],
-            "doi_key": [doi_key(d) for d in col("doi")],
-            "pmid_key": [("" if p is None or p != p else str(p)) for p in col("pmid")],
+            "doi_key": text([doi_key(d) for d in col("doi")]),
+            "pmid_key": text([("" if p is None or p != p else str(p)) for p in col("pmid")]),
         },
         index=records.index,
     )

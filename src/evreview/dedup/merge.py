@@ -126,57 +126,99 @@ def choose_kept(study_ids: np.ndarray, complete: np.ndarray, order: np.ndarray) 
     return kept
 
 
+def _object_values(values: pd.Series) -> np.ndarray:
+    """The column as an object array, missing values as ``None`` (Arrow strings are slow to index one by one)."""
+    out = values.to_numpy(dtype=object)
+    if values.dtype != object or values.hasnans:
+        out = out.copy()
+        out[values.isna().to_numpy()] = None
+    return out
+
+
 def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray, order: np.ndarray,
                   complete: np.ndarray | None = None) -> pd.DataFrame:
     """One row per study: each field from the most complete member that has it.
 
     ``complete`` is :func:`completeness` of ``records`` when the caller has it already.
+    Members are ranked once (kept record first, then most complete, then earliest) and each
+    field is picked with NumPy over that ranking: sorting the whole record table (abstracts,
+    raw JSON) per call was the slowest step of small runs.
     """
     complete = completeness(records) if complete is None else complete
-    frame = records.reset_index(drop=True).copy()
-    frame["study_id"] = study_ids
-    frame["_rank"] = np.where(kept, -1, 0)
-    frame["_neg"] = -complete
-    frame["_order"] = order
-    frame = frame.sort_values(["study_id", "_rank", "_neg", "_order"], kind="stable")
-    studies = pd.DataFrame({"study_id": frame["study_id"].drop_duplicates().to_numpy()})
+    records = records.reset_index(drop=True)
+    sid = np.asarray(study_ids, dtype=object)
+    codes, uniques = pd.factorize(sid, sort=True)  # code order = study_id order
+    # rank: (study_id, kept first, most complete, earliest)
+    perm = np.lexsort((order, -np.asarray(complete), np.where(kept, -1, 0), codes))
+    pcodes = codes[perm]
+    n_studies = len(uniques)
+    studies = pd.DataFrame({"study_id": pd.array(list(uniques), dtype="str")}) if n_studies else pd.DataFrame(
+        {"study_id": pd.array([], dtype="str")})
+
+    def first_per_study(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Study codes with a ranked row where ``mask``, and the position (in ``perm``) of the first one."""
+        rows = np.flatnonzero(mask)
+        got, first = np.unique(pcodes[rows], return_index=True)
+        return got, rows[first]
+
     for col in MERGE_FIELDS:
-        if col not in frame:
+        if col not in records:
             studies[col] = None
             continue
-        empty = _is_empty(frame[col])
+        empty = _is_empty(records[col])[perm]
         if col in ("authors", "keywords"):
-            # lists: the longest list (authors) / union in member order (keywords)
-            sub = frame.loc[~empty, ["study_id", col]]
+            values = records[col].to_numpy(dtype=object)[perm]
+            picked = [[] for _ in range(n_studies)]
+            rows = np.flatnonzero(~empty)
             if col == "authors":
-                sub = sub.assign(_n=-sub[col].map(len)).sort_values(["study_id", "_n"], kind="stable")
-                pick = sub.groupby("study_id", sort=False)[col].first()
+                # the longest list; ties: the higher-ranked member
+                lengths = np.fromiter((len(v) for v in values[rows]), dtype=np.int64, count=len(rows))
+                best = rows[np.lexsort((rows, -lengths, pcodes[rows]))]
+                got, first = np.unique(pcodes[best], return_index=True)
+                for code, pos in zip(got.tolist(), best[first].tolist()):
+                    picked[code] = list(values[pos])
             else:
-                grouped = _groups(sub["study_id"].tolist(), sub[col].tolist())
-                pick = pd.Series({k: list(dict.fromkeys(x for v in vs for x in v)) for k, vs in grouped.items()},
-                                 dtype=object)
-            picked_lists = studies["study_id"].map(pick)
-            studies[col] = picked_lists.map(lambda v: list(v) if isinstance(v, (list, np.ndarray)) else [])
+                # the union of the members' keywords, in rank order
+                for code, value in zip(pcodes[rows].tolist(), values[rows].tolist()):
+                    picked[code].extend(value)
+                picked = [list(dict.fromkeys(v)) for v in picked]
+            studies[col] = pd.Series(picked, dtype=object)
         elif col == "abstract":
-            sub = frame.loc[~empty, ["study_id", col]]
-            sub = sub.assign(_n=-sub[col].str.len()).sort_values(["study_id", "_n"], kind="stable")
-            picked = studies["study_id"].map(sub.groupby("study_id", sort=False)[col].first())
-            studies[col] = picked.astype(object).where(picked.notna(), "")
+            values = _object_values(records[col])[perm]
+            rows = np.flatnonzero(~empty)
+            lengths = np.fromiter((len(str(v)) for v in values[rows]), dtype=np.int64, count=len(rows))
+            best = rows[np.lexsort((rows, -lengths, pcodes[rows]))]
+            got, first = np.unique(pcodes[best], return_index=True)
+            out = np.full(n_studies, "", dtype=object)
+            out[got] = values[best[first]]
+            studies[col] = pd.Series(out, dtype=object)
+        elif col == "year":
+            values = records[col].astype("Int64").to_numpy(dtype=object, na_value=None)[perm]
+            got, first = first_per_study(~empty)
+            out = np.full(n_studies, None, dtype=object)
+            out[got] = values[first]
+            studies[col] = pd.array(out.tolist(), dtype="Int64")
         else:
-            sub = frame.loc[~empty, ["study_id", col]]
-            picked = studies["study_id"].map(sub.groupby("study_id", sort=False)[col].first())
-            studies[col] = (picked.astype("Int64") if col == "year"
-                            else picked.astype(object).where(picked.notna(), ""))
-    by_order = frame.sort_values(["study_id", "_order"], kind="stable")
-    labels = by_order["study_id"].tolist()
-    members = _groups(labels, by_order["record_id"].tolist())
-    studies["member_record_ids"] = [members[sid] for sid in studies["study_id"].tolist()]
-    if "source_database" in by_order:
-        dbs = _groups(labels, by_order["source_database"].tolist())
-        studies["source_databases"] = [
-            sorted({str(v) for v in dbs[sid] if isinstance(v, str) and v}) for sid in studies["study_id"].tolist()
-        ]
+            values = _object_values(records[col])[perm]
+            got, first = first_per_study(~empty)
+            out = np.full(n_studies, "", dtype=object)
+            out[got] = values[first]
+            studies[col] = pd.Series(out, dtype=object)
+    # members in (round, file, position) order
+    by_order = np.lexsort((order, codes))
+    member_ids = records["record_id"].to_numpy(dtype=object)[by_order]
+    member_codes = codes[by_order].tolist()
+    members: list[list[object]] = [[] for _ in range(n_studies)]
+    for code, rid in zip(member_codes, member_ids.tolist()):
+        members[code].append(rid)
+    studies["member_record_ids"] = pd.Series(members, dtype=object)
+    if "source_database" in records:
+        dbs: list[set[str]] = [set() for _ in range(n_studies)]
+        for code, value in zip(member_codes, records["source_database"].to_numpy(dtype=object)[by_order].tolist()):
+            if isinstance(value, str) and value:
+                dbs[code].add(value)
+        studies["source_databases"] = pd.Series([sorted(v) for v in dbs], dtype=object)
     else:
-        studies["source_databases"] = [[] for _ in range(len(studies))]
-    studies["n_members"] = studies["member_record_ids"].map(len).astype("int64")
-    return studies.loc[:, list(STUDY_COLUMNS)].sort_values("study_id", kind="stable").reset_index(drop=True)
+        studies["source_databases"] = pd.Series([[] for _ in range(n_studies)], dtype=object)
+    studies["n_members"] = np.array([len(m) for m in members], dtype=np.int64)
+    return studies.loc[:, list(STUDY_COLUMNS)].reset_index(drop=True)

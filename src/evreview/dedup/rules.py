@@ -12,7 +12,9 @@ agreement than the contradiction removes: an erratum notice by the article's aut
 journal volume and year (``erratum_of_item``, despite its own DOI and page), and the same long
 title by the same authors on other pages of the same journal volume and year
 (``title_same_volume_other_pages``: the labelled sets count corrections and supplement
-abstracts printed there as the same item).
+abstracts printed there as the same item), and an article the journal printed twice
+(``duplicate_publication_same_length``: same long title, authors and journal, a year apart at
+most, on as many pages, despite another DOI, volume and start page).
 
 Rules are evaluated in order; the first that fires decides. The order and thresholds are
 the method's parameters and are written to the audit.
@@ -79,6 +81,8 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     recurring = pairs["title_recurring"].to_numpy()
     range_equal = pairs["page_range_equal"].to_numpy()
     word_prefix = pairs["title_word_prefix"].to_numpy()
+    word_suffix = pairs["title_word_suffix"].to_numpy()
+    span_equal = pairs["page_span_equal"].to_numpy()
     long_title = pairs["title_min_length"].to_numpy() >= p.long_title
 
     title_same = t >= p.title_same
@@ -112,6 +116,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "erratum_of_item",
          notice & ((partial >= 98) | (t >= 95)) & long_title & ~no_authors & (au >= 90) & (surname >= p.surnames_strict)
          & year_same & (vol == AGREE) & j_present & jc),
+        # a duplicate publication: the journal printed the article twice (another year, volume,
+        # pages and DOI); the same long title by the same authors in the same journal within a
+        # year, on as many pages (5+). A recurring column or a one-page notice differs in length.
+        ("same", "duplicate_publication_same_length",
+         (t >= 99) & nums & long_title & ~generic & ~recurring & ~notice & ~no_authors & (au >= 95)
+         & (surname >= p.surnames_strict) & j_present & jc & (yd >= 0) & (yd <= 1) & (page == CONFLICT) & span_equal),
         ("different", "doi_conflict", doi == CONFLICT),
         ("different", "pmid_conflict", pmid == CONFLICT),
         ("different", "notice_vs_item", notice),
@@ -149,6 +159,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "title_subtitle_dropped_locator",
          word_prefix & ~generic & ~notice & ~recurring & ~no_authors & (surname >= p.surnames_strict) & year_same
          & j_present & jc & ((bib_page & ~page_one) | range_equal)),
+        # "How did it ... Upwork's CEO on how ..." vs "Upwork's CEO on how ...": a lead-in (a teaser,
+        # a section name) before the whole long title, by the same authors in the same journal
+        # issue and year, nothing contradicting
+        ("same", "title_lead_in_same_issue",
+         word_suffix & long_title & ~generic & ~notice & ~recurring & ~no_authors & (surname >= p.surnames_strict)
+         & year_same & j_present & jc & (issue == AGREE) & (vol != CONFLICT) & (page != CONFLICT)),
         ("different", "title_differs", ~title_similar),
         ("same", "generic_title_bibliographic", generic & title_same & year_same & bib_page & bib_vol & authors_ok),
         ("maybe", "generic_title", generic & title_same & year_ok & ~authors_clash),
