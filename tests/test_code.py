@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,199 @@ def test_bertopic_finds_separable_topics_saves_and_reassigns(tmp_path) -> None:
 
     with pytest.raises(EvreviewError, match="fitted with embeddings 'm1'"):
         assign_to_saved_topics(tmp_path / "model", docs[:3], vectors[:3], model_id="other")
+
+
+# Output of the fixture corpus, pinned before coding was vectorised (issue #6): the column-wise
+# coder must give the same rows, scores and evidence as the per-study loop did.
+PINNED_ROWS = """
+s001 evidence_type qualitative_case_study terms assigned 0.5
+s001 evidence_type qualitative_case_study zero-shot assigned 0.478
+s001 outcome_level organisational zero-shot assigned 0.1004
+s001 place uk terms assigned 0.75
+s001 stage - none uncoded nan
+s001 theme behaviours_values terms assigned 0.9375
+s001 theme behaviours_values zero-shot assigned 0.5408
+s001 topic topic_0 topic assigned 0.4188
+s002 evidence_type longitudinal terms assigned 0.5
+s002 evidence_type longitudinal zero-shot assigned 0.1114
+s002 outcome_level - none uncoded nan
+s002 place - none uncoded nan
+s002 stage initiation_setup zero-shot assigned 0.2834
+s002 theme infrastructure_systems terms assigned 0.9688
+s002 theme infrastructure_systems zero-shot assigned 0.7339
+s002 topic topic_0 topic assigned 0.3912
+s003 evidence_type - none uncoded nan
+s003 outcome_level societal zero-shot assigned 0.261
+s003 place usa terms assigned 0.5
+s003 stage - none uncoded nan
+s003 theme approaches terms assigned 0.75
+s003 theme approaches zero-shot assigned 0.4617
+s003 topic topic_0 topic assigned 0.4254
+s004 evidence_type review zero-shot assigned 0.1268
+s004 outcome_level individual zero-shot assigned 0.1997
+s004 place - none uncoded nan
+s004 stage - none uncoded nan
+s004 theme skills_expertise terms assigned 0.9375
+s004 theme skills_expertise zero-shot assigned 0.7049
+s004 topic topic_0 topic assigned 0.4034
+s005 evidence_type review terms assigned 0.5
+s005 evidence_type review zero-shot assigned 0.9719
+s005 outcome_level organisational zero-shot assigned 0.1196
+s005 place australia terms assigned 0.5
+s005 place canada terms assigned 0.5
+s005 stage initiation_setup zero-shot assigned 0.1165
+s005 theme - none uncoded nan
+s005 topic topic_0 topic assigned 0.4084
+s006 - - none uncoded nan
+s007 evidence_type - none uncoded nan
+s007 outcome_level - none uncoded nan
+s007 place - none uncoded nan
+s007 stage - none uncoded nan
+s007 theme - none uncoded nan
+s007 topic topic_0 topic assigned 0.3523
+s008 evidence_type independent_evaluation terms assigned 0.5
+s008 evidence_type independent_evaluation zero-shot assigned 0.2055
+s008 outcome_level organisational terms assigned 0.5
+s008 outcome_level organisational zero-shot assigned 0.4633
+s008 place - none uncoded nan
+s008 stage evaluation_sustainment terms assigned 0.875
+s008 stage evaluation_sustainment zero-shot assigned 0.2013
+s008 theme approaches zero-shot assigned 0.1101
+s008 theme infrastructure_systems zero-shot assigned 0.1045
+s008 topic topic_0 topic assigned 0.4389
+"""
+PINNED_TERM_EVIDENCE = {
+    ("s001", "place", "uk"): 'terms: UK, Manchester in "We report a qualitative case study of a research partnership '
+    'in Manchester, UK."',
+    ("s002", "theme", "infrastructure_systems"): "terms: governance, governance structure, steering group, "
+    'coordinator, sustainable funding in "Funding and governance of a place-based research collaboration"',
+    ("s004", "theme", "skills_expertise"): "terms: knowledge broker*, interpersonal skill*, leadership, lived "
+    'experience in "Knowledge brokers in local government research partnerships"',
+    ("s005", "place", "canada"): 'terms: Canada in "This scoping review synthesises 45 studies of research '
+    'partnerships between universities and communities in Australia and Canada."',
+    ("s008", "stage", "evaluation_sustainment"): 'terms: sustainability, sustained, sustaining in "Sustaining a '
+    'community research partnership after the first grant"',
+}
+
+
+def test_fixture_corpus_output_is_pinned(studies, codebook, tmp_path) -> None:
+    rows = _run(studies, codebook, tmp_path).assignments
+    got = [
+        (r.study_id, r.dimension or "-", r.code or "-", r.method, r.status, r.score)
+        for r in rows.itertuples(index=False)
+    ]
+    want = [line.split() for line in PINNED_ROWS.strip().splitlines()]
+    assert [g[:5] for g in got] == [tuple(w[:5]) for w in want]
+    for g, w in zip(got, want):
+        assert (np.isnan(g[5]) and w[5] == "nan") or abs(g[5] - float(w[5])) < 2e-3, (g, w)
+    terms = rows[rows["method"] == "terms"].set_index(["study_id", "dimension", "code"])["evidence"]
+    for key, evidence in PINNED_TERM_EVIDENCE.items():
+        assert terms[key] == evidence
+    zs = rows[(rows["method"] == "zero-shot") & (rows["study_id"] == "s005") & (rows["dimension"] == "evidence_type")]
+    assert zs["evidence"].iloc[0].startswith('"review" (sentence cos 0.98')  # the keyword line
+
+
+TRICKY_SENTENCES = [
+    "Building trusts between partners; trustworthy actors.",
+    "Knowledge-brokering roles and knowledge brokers.",
+    "Co production of research, co-produced outputs, CO-PRODUCTION!",
+    "Power imbalances, power  dynamics and power-sharing.",
+    "Mutual respect; respectful reciprocity?",
+    "A café in São Paulo: naïve co-désign with résidents.",
+    "Time for relationships was protected (time for relationship-building).",
+    "Governance",
+    "governance structure\tand steering groups",
+    "",
+    "!!!",
+    "Les partenariats: confiance et équité.",
+    "Straße und Gemeinde; Größe.",
+    "The UK and U.K. councils; USA, U.S.A.",
+    "boxes box boxs boxes' foxes",
+    "end with a knowledge",
+    "broker",
+]
+TRICKY_TERMS = [
+    "trust", "knowledge broker*", "co-production", "coproduction", "co-produced", "power imbalance*",
+    "power dynamic*", "power sharing", "respect", "mutual respect", "reciprocity", "co-design", "resident*",
+    "time for relationship*", "governance", "governance structure", "steering group", "équité", "equite",
+    "strasse", "straße", "UK", "U.S.A.", "box", "fox", "knowledge", "broker", "café", "sao paulo", "naive",
+]
+
+
+def test_term_index_equals_the_regex_matcher() -> None:
+    """The column-wise matcher (TermIndex) gives what the per-study regex reference gives."""
+    from evreview.code.assign import TermIndex, code_terms, fold_many
+
+    assert fold_many(TRICKY_SENTENCES) == [fold(s) for s in TRICKY_SENTENCES]
+    rng = np.random.default_rng(1)
+    groups = [list(rng.choice(TRICKY_SENTENCES, size=int(rng.integers(0, 5)))) for _ in range(60)]
+    # a multi-word term never spans two sentences
+    groups[:2] = [["end with a knowledge", "broker", "Knowledge brokering."], ["end with a knowledge", "broker"]]
+    include = rng.random(len(groups)) > 0.1
+    include[:2] = True
+    index = TermIndex(groups, include)
+    for terms in [TRICKY_TERMS[i : i + 4] for i in range(0, len(TRICKY_TERMS), 4)] + [["trust", "trust"]]:
+        match = code_terms(index, terms)
+        for i, sentences in enumerate(groups):
+            found, sentence = match_terms(sentences, terms) if include[i] else ([], "")
+            got = [t for t, hit in zip(terms, match.found[i]) if hit]
+            assert got == found, (terms, sentences)
+            if found:
+                assert sentences[match.first[i]] == sentence
+                assert match.evidence(i, sentences).startswith(f"terms: {', '.join(found)} in ")
+
+
+def test_zero_shot_scores_equal_the_per_study_loop() -> None:
+    """Vectorised maxima and argmax (first maximum on ties) match a loop over studies."""
+    from evreview.code.assign import zero_shot_scores
+    from evreview.embed import StudyEmbeddings
+    from evreview.embed.backends import l2_normalise
+
+    rng = np.random.default_rng(7)
+    lengths = [3, 0, 1, 4, 0, 2, 5]
+    vectors = l2_normalise(rng.normal(size=(sum(lengths), 8)))
+    vectors[4] = vectors[5]  # a tie inside study 3: the first of the two must win
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    pooled = l2_normalise(np.vstack([vectors[a:b].mean(0) if b > a else np.zeros(8) for a, b in pairwise(offsets)]))
+    protos = l2_normalise(rng.normal(size=(3, 8)))
+    protos[1] = vectors[4]
+    emb = StudyEmbeddings([f"s{i}" for i in range(len(lengths))], [["x"] * n for n in lengths], vectors, offsets,
+                          pooled, stats=None)
+    raw, idx, best = zero_shot_scores(emb, protos, 0.5)
+    sims, study = vectors @ protos.T, pooled @ protos.T
+    for i, (a, b) in enumerate(pairwise(offsets)):
+        if a == b:
+            assert not raw[i].any() and not idx[i].any()
+            continue
+        want_idx = np.argmax(sims[a:b], axis=0)
+        assert idx[i].tolist() == want_idx.tolist()
+        want_best = sims[a:b][want_idx, np.arange(3)].astype(np.float64)
+        assert best[i].tolist() == want_best.tolist()
+        assert raw[i].tolist() == (0.5 * want_best + 0.5 * study[i]).tolist()
+    assert sims[5, 1] == sims[4, 1] and idx[3, 1] == 0  # study 3's first two sentences tie: the first wins
+
+
+def test_document_type_decides_review_evidence(studies, codebook, tmp_path) -> None:
+    """A review-type record is coded a review (method metadata); a primary study whose abstract
+    mentions a literature review is not, unless its title says it is one."""
+    frame = studies.copy()
+    frame["doc_type"] = "article"
+    first, second = frame["study_id"].iloc[0], frame["study_id"].iloc[1]
+    frame.loc[frame["study_id"] == first, "doc_type"] = "review"
+    frame.loc[frame["study_id"] == second, "abstract"] = (
+        "We draw on a systematic review and a literature review of partnership studies. "
+        + frame.loc[frame["study_id"] == second, "abstract"]
+    )
+    result = _run(frame, codebook, tmp_path)
+    ev = result.assignments[result.assignments["dimension"] == "evidence_type"].set_index("study_id")
+    assert ev.loc[first, "code"] == "review" and ev.loc[first, "method"] == "metadata"
+    assert ev.loc[first, "score"] == 1.0 and "review" in ev.loc[first, "evidence"]
+    coded = result.coded.set_index("study_id")
+    assert coded.loc[second, "evidence_type"] != "review"
+    reviews = set(coded.index[coded["evidence_type"] == "review"])
+    titled = set(frame.loc[frame["title"].str.contains("review", case=False), "study_id"])
+    assert reviews <= {first} | titled
+    # without a document type the study is coded from its text as before
+    frame.loc[frame["study_id"] == second, "doc_type"] = ""
+    again = _run(frame, codebook, tmp_path / "again").coded.set_index("study_id")
+    assert again.loc[second, "evidence_type"] == "review"

@@ -205,3 +205,162 @@ def test_minilm_threads_default_to_available_cores() -> None:
     except EmbeddingError as exc:
         pytest.skip(str(exc))
     assert backend.threads == available_cores()
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def test_device_check_accepts_cpu_and_refuses_unknown_or_unavailable() -> None:
+    from evreview.embed.backends import check_device
+
+    assert check_device("cpu") == "cpu" and check_device(None) == "cpu"
+    with pytest.raises(EmbeddingError, match="unknown embedding device 'tpu'"):
+        check_device("tpu")
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():  # the usual CPU machine: no silent fallback to the CPU
+        with pytest.raises(EmbeddingError, match="'cuda' is configured but CUDA is not available"):
+            check_device("cuda")
+    else:  # pragma: no cover - GPU machines
+        assert check_device("cuda") == "cuda"
+        with pytest.raises(EmbeddingError, match="CUDA device"):
+            check_device(f"cuda:{torch.cuda.device_count()}")
+    if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        with pytest.raises(EmbeddingError, match="'mps' is configured but Apple MPS is not available"):
+            check_device("mps")
+
+
+def test_unavailable_device_fails_when_the_backend_is_built() -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():  # pragma: no cover - GPU machines
+        pytest.skip("CUDA is available here")
+    try:
+        packaged_model_dir()
+    except EmbeddingError as exc:
+        pytest.skip(str(exc))
+    with pytest.raises(EmbeddingError, match="CUDA is not available"):
+        make_backend("minilm", device="cuda")
+    with pytest.raises(EmbeddingError, match="CPU only"):
+        make_backend("tfidf", device="cuda")
+
+
+def test_device_is_passed_to_sentence_transformers(monkeypatch: pytest.MonkeyPatch) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    try:
+        backend = SentenceTransformerBackend(device="cpu")
+    except EmbeddingError as exc:
+        pytest.skip(str(exc))
+    seen: dict[str, object] = {}
+
+    class Recorder:
+        def __init__(self, path: str, device: str, local_files_only: bool) -> None:
+            seen.update(path=path, device=device, local_files_only=local_files_only)
+
+        def eval(self) -> None:
+            pass
+
+    monkeypatch.setattr(st, "SentenceTransformer", Recorder)
+    backend.device = "cuda:1"  # as check_device would have accepted on a GPU machine
+    backend._load()
+    assert seen == {"path": str(backend.model_dir), "device": "cuda:1", "local_files_only": True}
+
+
+# --------------------------------------------------------------------------- static (model2vec) backend
+
+
+def _tiny_bert(folder: Path) -> Path:
+    """A 1-layer, 32-wide BERT with a 200-token WordPiece vocabulary: distils in about a second.
+
+    Same files and code path as the packaged MiniLM (safetensors weights, fast tokenizer),
+    which takes a few CPU minutes because it forwards all 30,522 vocabulary tokens.
+    """
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    words = ["trust", "between", "university", "and", "council", "partners", "one", "another", "enzyme", "assay"]
+    letters = [chr(c) for c in range(97, 123)]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *letters, *(f"##{c}" for c in letters)]
+    vocab += [f"[unused{i}]" for i in range(200 - len(vocab))]
+    folder.mkdir(parents=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    transformers.BertTokenizerFast(str(folder / "vocab.txt")).save_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37
+    )
+    transformers.BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.ml
+def test_static_backend_distils_once_caches_and_keeps_its_own_model_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("model2vec")
+    pytest.importorskip("skeletoken")
+    from evreview.embed.static import MANIFEST, StaticModelBackend
+
+    source = _tiny_bert(tmp_path / "tiny")
+    cache = tmp_path / "cache"
+    backend = make_backend(f"static:{source}", pca_dims=16)
+    assert isinstance(backend, StaticModelBackend)
+    texts = ["Trust between university and council partners.", "Partners trust one another.", "Enzyme assay"]
+    vectors, stats = embed_texts(texts, backend, cache, progress=False)  # attaches the cache dir, distils
+    folder = backend.model_folder
+    assert folder.parent == cache / "static-models" and (folder / MANIFEST).is_file()
+    assert vectors.shape == (3, 16) and stats.n_embedded == 3
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert backend.model_id.startswith("m2v:tiny@") and "model2vec-" in backend.model_id
+    assert not backend.model_id.startswith("st:")  # MiniLM's ids are st:..., so the caches never mix
+
+    # a second backend (another process) loads the cached distillation and never distils again
+    def refuse(self: object, folder: Path) -> None:
+        raise AssertionError("distilled twice")
+
+    monkeypatch.setattr(StaticModelBackend, "_distil", refuse)
+    second = make_backend(f"static:{source}", pca_dims=16, cache_dir=cache)
+    assert second.model_id == backend.model_id
+    np.testing.assert_array_equal(second.encode(texts), backend.encode(texts))
+    # other dimensions are another model: another folder, another id, so caches never mix
+    other = StaticModelBackend(str(source), pca_dims=8, cache_dir=cache)
+    assert other.model_folder != folder
+
+    # altered distilled weights are refused, naming the folder to delete
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes() + b"x")
+    with pytest.raises(EmbeddingError, match="changed since distillation"):
+        _ = StaticModelBackend(str(source), pca_dims=16, cache_dir=cache).model_id
+
+
+def test_static_model_id_differs_from_minilm_and_source_hash_is_checked(tmp_path: Path) -> None:
+    pytest.importorskip("model2vec")
+    from evreview.embed.static import StaticModelBackend
+
+    (tmp_path / "model.safetensors").write_bytes(b"not the real weights")
+    with pytest.raises(EmbeddingError, match="sha256 mismatch"):
+        StaticModelBackend(str(tmp_path), sha256=DEFAULT_MODEL_SHA256)
+    try:
+        static = make_backend("minilm-static", cache_dir=tmp_path)
+    except EmbeddingError as exc:
+        pytest.skip(str(exc))
+    # the folder is keyed by the source sha256 and the model2vec version (no distillation needed to know it)
+    assert DEFAULT_MODEL_SHA256[:16] in static.model_folder.name and static.version in static.model_folder.name
+    folder = static.model_folder
+    folder.mkdir(parents=True)
+    from evreview.embed.static import MANIFEST
+
+    (folder / MANIFEST).write_text('{"source_sha256": "0", "model2vec": "0", "pca_dims": 256}', encoding="utf-8")
+    with pytest.raises(EmbeddingError, match="source_sha256"):
+        _ = static.model_id
+
+
+def test_embed_stats_seconds_is_the_call_duration(tmp_path: Path) -> None:
+    """More texts than one cache shard (SHARD_SIZE): the shard loop must not clobber the start time."""
+    import time
+
+    from evreview.embed import SHARD_SIZE
+
+    texts = [f"text {i}" for i in range(SHARD_SIZE + 5)]
+    before = time.perf_counter()
+    _, stats = embed_texts(texts, CountingBackend(), tmp_path, progress=False)
+    elapsed = time.perf_counter() - before
+    assert stats.n_embedded == len(texts)
+    assert 0 <= stats.seconds <= elapsed

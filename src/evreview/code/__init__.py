@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from evreview.code.assign import ASSIGNMENT_COLUMNS, CodingResult, code_studies
 from evreview.code.codebook import Codebook, load_codebook
 from evreview.code.decisions import read_code_decisions
@@ -25,26 +23,18 @@ __all__ = [
 ]
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    import os
-
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
 def write_coding(result: CodingResult, out_dir: str | Path, *, save_model: bool = True) -> list[Path]:
     """Write ``coded_records``, ``assignments`` (CSV + Parquet), ``topics``, ``topics_over_time``,
     ``unmatched_decisions`` CSVs and the topic model folder; returns the paths written."""
     from evreview.code.topics import save_topic_model
-    from evreview.reporting import write_csv
+    from evreview.reporting import write_csv, write_parquet
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for name, frame in (("coded_records", result.coded), ("assignments", result.assignments)):
         write_csv(frame, out / f"{name}.csv")
-        _write_parquet(frame, out / f"{name}.parquet")
+        write_parquet(frame, out / f"{name}.parquet")
         written += [out / f"{name}.csv", out / f"{name}.parquet"]
     for name, frame in (
         ("topics", result.topics),

@@ -27,7 +27,7 @@ AUDIT_COLUMNS = (
     "reviewer",
     "notes",
 )
-MACHINE_METHODS = ("terms", "zero-shot")
+MACHINE_METHODS = ("metadata", "terms", "zero-shot")
 
 
 def machine_codes(assignments: pd.DataFrame) -> dict[tuple[str, str], set[str]]:

