@@ -122,3 +122,142 @@ def test_ledger_before_dedup_treats_each_record_as_a_study():
     ledger = build_ledger(StageTables(_records(5)))
     check_ledger(ledger)
     assert (ledger["fate"] == "undecided").all() and ledger["kept"].all()
+
+
+def _two_round_tables() -> StageTables:
+    """Round 1 (``2024-01_a``) as in :func:`_tables`; round 2 (``2023-12_b``, a name that sorts
+    first although it was searched later) adds: r100, a re-found copy of s000 that dedup keeps
+    (more complete); r101, a re-found copy of s005; r102/r103, one new study (s102) found twice,
+    included; r104 a new study excluded by a rule; r105 a new study not yet screened; and one
+    unparsable record."""
+    base = _tables()
+    first = base.records.assign(search="2024-01_a")
+    second = pd.DataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(100, 106)],
+            "search": "2023-12_b",
+            "source_file": ["data/raw/2023-12_b/scopus.ris"] * 4 + ["data/raw/2023-12_b/pubmed.nbib"] * 2,
+            "source_database": ["Scopus"] * 4 + ["PubMed"] * 2,
+            "source_index": [0, 1, 2, 3, 0, 1],
+        }
+    )
+    records = pd.concat([first, second], ignore_index=True)
+    dups = base.duplicates.copy()
+    dups.loc[dups["record_id"] == "r000", "kept"] = False  # round 2's copy r100 is the kept one now
+    dups = pd.concat(
+        [
+            dups,
+            pd.DataFrame(
+                {
+                    "record_id": ["r100", "r101", "r102", "r103", "r104", "r105"],
+                    "study_id": ["s000", "s005", "s102", "s102", "s104", "s105"],
+                    "kept": [True, False, True, False, True, True],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    screening = pd.concat(
+        [
+            base.screening,
+            pd.DataFrame(
+                [("s102", "included", "reviewer", ""), ("s104", "excluded", "rule", "year_range")],
+                columns=["study_id", "status", "decided_by", "reason"],
+            ),
+        ],
+        ignore_index=True,
+    )
+    problems = pd.concat(
+        [
+            base.problems.assign(search="2024-01_a"),
+            pd.DataFrame([{"search": "2023-12_b", "source_file": "data/raw/2023-12_b/pubmed.nbib",
+                           "source_index": 2, "severity": "error", "reason": "no title"}]),
+        ],
+        ignore_index=True,
+    )
+    return StageTables(records, problems, dups, screening, base.coded)
+
+
+def test_prisma_updated_review_template_reconciles_with_ledger(tmp_path: Path):
+    ledger = build_ledger(_two_round_tables())
+    check_ledger(ledger)
+    order = ["2024-01_a", "2023-12_b"]  # by search date, not by name
+    counts = prisma_counts(ledger, order=order)
+    check_reconciles(counts, ledger)
+    assert counts["template"] == "updated" and counts["latest_round"] == "2023-12_b"
+    assert counts["previous_records"] == 13 and counts["database_results"] == 7
+    # r100 (kept copy of s000) and r101 (copy of s005) re-found an earlier study; r103 copies new s102
+    assert counts["duplicates_of_previous"] == 2 and counts["duplicates"] == 3
+    assert counts["excluded_other"] == 1 and counts["excluded_automatic"] == 1
+    assert counts["awaiting_screening"] == 1 and counts["records_screened"] == 1
+    assert counts["database_specific_results"] == {"PubMed": 3, "Scopus": 4}
+    assert counts["previous_studies"] == 2 and counts["previous_reports"] == 2  # s000 and s008
+    assert counts["new_studies"] == 1 and counts["new_reports"] == 1  # s102
+    assert counts["total_studies"] == 3 == int((ledger["fate"] == "included").sum())
+
+    table = prisma_table(counts).set_index("data")
+    assert list(prisma_table(counts).columns) == ["data", "node", "box", "description", "boxtext", "tooltips",
+                                                  "url", "n"]
+    assert table.loc["previous_studies", "node"] == "node5" and table.loc["previous_studies", "box"] == "box1"
+    assert table.loc["previous_studies", "n"] == 2 and table.loc["previous_reports", "n"] == 2
+    assert table.loc["new_studies", "n"] == 1 and table.loc["total_studies", "n"] == 3
+    assert table.loc["total_reports", "n"] == 3 and table.loc["database_results", "n"] == 7
+
+    draw_prisma(counts, tmp_path / "u.svg", tmp_path / "u.png")
+    svg = (tmp_path / "u.svg").read_text()
+    assert "Studies included in previous" in svg and "Total studies included in review (n = 3)" in svg
+    assert "of studies found in earlier searches: 2" in svg
+
+    # name order would make 2024-01_a the latest search: different boxes, still reconciling
+    by_name = prisma_counts(ledger)
+    check_reconciles(by_name, ledger)
+    assert by_name["latest_round"] == "2024-01_a" and by_name["database_results"] == 13
+    # the new-review template on demand: one flow over every record, same total
+    flat = prisma_counts(ledger, order=order, template="new")
+    check_reconciles(flat, ledger)
+    assert flat["database_results"] == 20 and flat["total_studies"] == 3
+    assert "previous_studies" not in set(prisma_table(flat)["data"])
+
+
+def test_prisma_updated_template_on_one_round_and_mismatch_detected():
+    ledger = build_ledger(_tables())
+    counts = prisma_counts(ledger, template="updated")
+    check_reconciles(counts, ledger)
+    assert counts["previous_studies"] == 0 and counts["new_studies"] == counts["total_studies"] == 2
+    assert counts["database_results"] == len(ledger)
+    assert prisma_counts(ledger)["template"] == "new"
+    with pytest.raises(AssertionError, match="ledger includes 2"):
+        check_reconciles({**counts, "new_studies": 3, "total_studies": 3, "dbr_assessed": 4, "dbr_sought_reports": 4,
+                          "records_screened": 5, "awaiting_screening": 2}, ledger)
+    with pytest.raises(ValueError, match="template"):
+        prisma_counts(ledger, template="old")
+
+
+def test_prisma_command_orders_rounds_by_their_dates(tmp_path: Path):
+    import argparse
+    import json
+
+    from evreview.ledger.commands import register
+    from evreview.reporting import write_csv
+
+    ledger = build_ledger(_two_round_tables())
+    write_csv(ledger, tmp_path / "ledger.csv")
+    raw = tmp_path / "raw"
+    for name, date in (("2024-01_a", "2024-01-10"), ("2023-12_b", "2024-06-01")):
+        (raw / name).mkdir(parents=True)
+        (raw / name / "search.yaml").write_text(f"date: {date}\n", encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    config = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+    args = parser.parse_args(["prisma", "--ledger", str(tmp_path / "ledger.csv"), "--out-dir", str(tmp_path / "p"),
+                              "--config", str(config), "--raw", str(raw)])
+    assert args.func(args) == 0
+    counts = json.loads((tmp_path / "p" / "prisma_counts.json").read_text(encoding="utf-8"))
+    assert counts["latest_round"] == "2023-12_b" and counts["previous_studies"] == 2
+    table = pd.read_csv(tmp_path / "p" / "prisma.csv", dtype=str, keep_default_na=False).set_index("data")
+    assert table.loc["previous_studies", "n"] == "2" and table.loc["total_studies", "n"] == "3"
+    args = parser.parse_args(["prisma", "--ledger", str(tmp_path / "ledger.csv"), "--out-dir", str(tmp_path / "q"),
+                              "--template", "new"])
+    assert args.func(args) == 0
+    flat = json.loads((tmp_path / "q" / "prisma_counts.json").read_text(encoding="utf-8"))
+    assert flat["template"] == "new" and flat["database_results"] == len(ledger)

@@ -28,3 +28,61 @@ def test_report_counts_escape_and_determinism(tmp_path: Path):
     assert "<td>duplicate</td><td>3</td>" in page and "<td>total</td><td>13</td>" in page
     assert "hypergeometric" in page
     assert render_report(inputs) == page
+
+
+def test_report_lists_rounds_and_what_changed(tmp_path: Path):
+    from test_ledger_prisma import _two_round_tables
+
+    from evreview.changes import compute_changes
+    from evreview.rounds import load_rounds
+
+    raw = tmp_path / "raw"
+    for name, files in (("2024-01_a", ("scopus.ris", "wos.txt")), ("2023-12_b", ("pubmed.nbib",))):
+        (raw / name).mkdir(parents=True)
+        for f in files:
+            (raw / name / f).write_text("x", encoding="utf-8")
+    (raw / "2023-12_b" / "search.yaml").write_text("date: 2024-06-01\ndescription: update <i>b</i>\n",
+                                                   encoding="utf-8")
+    rounds = load_rounds(raw, {"2024-01_a": {"date": "2024-01-10"}})
+    ledger = build_ledger(_two_round_tables())
+    changes = compute_changes(ledger, list(rounds["round"]), rounds=rounds)
+    page = render_report(ReportInputs(title="R", ledger=ledger, rounds=rounds, changes=changes))
+    assert "<h3>Search rounds</h3>" in page and "update &lt;i&gt;b&lt;/i&gt;" in page
+    row = "<td>2024-01_a</td><td>2024-01-10</td><td>config</td><td></td><td>scopus.ris; wos.txt</td><td>13</td>"
+    assert row in page
+    assert "<td>2023-12_b</td><td>2024-06-01</td><td>search.yaml</td>" in page
+    assert "What changed since the previous round" in page
+    assert "<th>of which duplicates of studies found in earlier searches</th><td>2</td>" in page
+    assert "<td>s102</td>" in page  # the one new inclusion
+    nothing = {"status": "first_round", "message": "first round: nothing to compare"}
+    first = render_report(ReportInputs(title="R", ledger=ledger, changes=nothing))
+    assert "<p>first round: nothing to compare</p>" in first and "Search rounds" not in first
+
+
+def test_report_command_reads_changes_json_or_names_the_bad_file(tmp_path: Path):
+    import argparse
+    import json
+
+    import pytest
+
+    from evreview.errors import EvreviewError
+    from evreview.report.commands import register
+    from evreview.reporting import write_csv
+
+    write_csv(build_ledger(_tables()), tmp_path / "ledger.csv")
+    changes = tmp_path / "changes.json"
+    changes.write_text(json.dumps({"status": "first_round", "message": "first round: nothing to compare"}),
+                       encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    config = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+    argv = ["report", "--config", str(config), "--ledger", str(tmp_path / "ledger.csv"), "--raw", str(tmp_path),
+            "--changes", str(changes), "--out", str(tmp_path / "report.html")]
+    args = parser.parse_args(argv)
+    assert args.func(args) == 0
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "first round: nothing to compare" in page
+    assert "<td>2024-03_initial</td><td>2024-03-15</td><td>config</td>" in page  # config round, no folder here
+    changes.write_text("{not json", encoding="utf-8")
+    with pytest.raises(EvreviewError, match=r"changes\.json: cannot read the changes file"):
+        args.func(parser.parse_args(argv))

@@ -100,6 +100,16 @@ class Results:
         return self.table("gaps")
 
     @cached_property
+    def changes(self) -> dict[str, Any]:
+        """What the latest search round changed (``changes/changes.json``: new records per
+        database, new duplicates of earlier studies, new inclusions, changed map cells, gaps
+        opened and closed)."""
+        path = self.root / self.config["paths"]["results"] / "changes" / "changes.json"
+        if not path.exists():
+            raise EvreviewError("changes not found: has the workflow run this stage? (make run)", path=path)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    @cached_property
     def coded(self) -> pd.DataFrame:
         """Included, coded studies with their metadata (title, year, journal, doi, databases)."""
         from evreview.maps.commands import load_coded

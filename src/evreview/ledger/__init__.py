@@ -218,3 +218,23 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     for col in ("kept", "coded"):
         ledger[col] = ledger[col] == "True"
     return ledger
+
+
+def study_fates(ledger: pd.DataFrame) -> pd.Series:
+    """study_id -> the fate of its kept record (the study's own screening outcome)."""
+    kept = ledger[(ledger["fate"] != "unparsed") & ledger["kept"].astype(bool)]
+    return pd.Series(kept["fate"].to_numpy(), index=kept["study_id"].astype(str).to_numpy(), name="fate")
+
+
+def study_first_round(ledger: pd.DataFrame, order: list[str]) -> pd.Series:
+    """study_id -> the earliest search round (in ``order``) holding one of its records.
+
+    A study is "previously seen" in a round when this is an earlier round: its record key and
+    every decision on it carry over, whichever member record dedup now keeps.
+    """
+    rank = {name: i for i, name in enumerate(order)}
+    parsed = ledger[ledger["fate"] != "unparsed"]
+    ranks = parsed["search"].astype(str).map(lambda s: rank.get(s, len(order)))
+    first = ranks.groupby(parsed["study_id"].astype(str).to_numpy()).min()
+    names = [*order, ""]
+    return first.map(lambda i: names[min(int(i), len(order))]).rename("first_round")

@@ -30,6 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--ledger", type=Path, required=True)
     q.add_argument("--out-dir", type=Path, required=True)
+    q.add_argument("--config", type=Path,
+                   help="config (its searches' dates order the rounds; default: by round name)")
+    q.add_argument("--raw", type=Path, help="folder of the search rounds, for their search.yaml dates "
+                   "(default: the config's paths.raw)")
+    q.add_argument("--template", choices=("auto", "new", "updated"), default="auto",
+                   help="PRISMA 2020 template: for new reviews, for updated reviews (previous + new "
+                   "studies), or auto: updated when the ledger holds more than one search round")
     q.set_defaults(func=run_prisma)
 
 
@@ -66,13 +73,25 @@ def run_prisma(args: argparse.Namespace) -> int:
     from evreview.reporting import write_csv
 
     ledger = read_ledger(args.ledger)
-    counts = prisma_counts(ledger)
-    check_reconciles(counts)
+    order = None
+    if args.config is not None:
+        from evreview.config import load_config
+        from evreview.rounds import round_order, rounds_for
+
+        rounds = rounds_for(load_config(args.config), args.raw, extra_rounds=set(ledger["search"]))
+        order = round_order(rounds, ledger["search"])
+    elif args.raw is not None:
+        from evreview.rounds import load_rounds, round_order
+
+        order = round_order(load_rounds(args.raw), ledger["search"])
+    counts = prisma_counts(ledger, order=order, template=args.template)
+    check_reconciles(counts, ledger)
     out: Path = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
     write_csv(prisma_table(counts), out / "prisma.csv")
     (out / "prisma_counts.json").write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     draw_prisma(counts, out / "prisma.svg", out / "prisma.png")
-    print(f"PRISMA: {counts['database_results']} identified, {counts['duplicates']} duplicates, "
-          f"{counts['new_studies']} included", file=sys.stderr)
+    print(f"PRISMA ({counts['template']} review template): {counts['database_results']} identified, "
+          f"{counts['duplicates']} duplicates, {counts['new_studies']} new studies included, "
+          f"{counts['total_studies']} in total", file=sys.stderr)
     return 0

@@ -15,23 +15,35 @@ Mapping of ledger fates to boxes (new-review template, databases arm):
 * ``records_excluded`` = excluded by reviewers; reports assessed = included + maybe (no
   separate full-text stage is tracked: ``dbr_excluded`` lists the maybes awaiting decision);
 * ``new_studies`` = included studies.
+
+Updated reviews (more than one search round, or ``template="updated"``): the PRISMA 2020
+template for updated reviews. The latest round is the new search; the boxes above count its
+records only, a re-found study of an earlier round being a duplicate removed before screening.
+``previous_studies``/``previous_reports`` ("Studies included in previous version of review")
+are the included studies first found in an earlier round, ``total_studies`` = previous + new.
+There is no saved earlier run: "previous" is recomputed from the ledger's rounds, and a
+previous study's inclusion is its current one.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from evreview.ledger import fate_counts
+from evreview.ledger import fate_counts, study_fates, study_first_round
 
 PRISMA_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
+#: ``new``: PRISMA 2020 for new reviews; ``updated``: for updated reviews; ``auto``: updated when 2+ rounds.
+TEMPLATES = ("auto", "new", "updated")
 
 
-def prisma_counts(ledger: pd.DataFrame) -> dict[str, Any]:
-    """Every PRISMA box's count, plus per-database and per-reason breakdowns."""
+def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
+    """The identification-to-inclusion boxes for the records of ``ledger`` (one arm of the flow)."""
     fates = fate_counts(ledger)
     identified = len(ledger)
     per_db = Counter(db if db else "unknown database" for db in ledger["source_database"].astype(str))
@@ -63,19 +75,100 @@ def prisma_counts(ledger: pd.DataFrame) -> dict[str, Any]:
         "new_studies": fates["included"],
         "new_reports": int(ledger.loc[ledger["fate"] == "included", "study_id"].nunique()),
     }
-    counts["total_studies"] = counts["new_studies"]
-    counts["total_reports"] = counts["new_reports"]
     return counts
 
 
-def check_reconciles(counts: dict[str, Any]) -> None:
-    """Raise ``AssertionError`` unless the boxes add up (identified = removed + screened + waiting)."""
+def prisma_counts(
+    ledger: pd.DataFrame, *, order: Sequence[str] | None = None, template: str = "auto"
+) -> dict[str, Any]:
+    """Every PRISMA box's count, plus per-database and per-reason breakdowns.
+
+    ``template`` is ``new`` (one flow over every record), ``updated`` (the PRISMA 2020 template
+    for updated reviews) or ``auto`` (``updated`` when the ledger holds more than one search
+    round). ``order`` lists the rounds from earliest to latest (:func:`evreview.rounds.round_order`;
+    by name when not given).
+
+    Updated template: the latest round's records are the new search. A study with a record in
+    an earlier round is a *previous* study; its records in the latest round are counted as
+    duplicates removed before screening (``duplicates_of_previous``), whichever member dedup
+    keeps. ``previous_studies`` are the previous studies included now (their current state: no
+    earlier run's output is read), ``new_studies`` the included studies first found in the
+    latest round, ``total_studies`` both. ``previous_records`` (records of earlier rounds) plus
+    ``database_results`` is every ledger row.
+    """
+    if template not in TEMPLATES:
+        raise ValueError(f"template must be one of {', '.join(TEMPLATES)}, not {template!r}")
+    present = set(ledger["search"].astype(str))
+    order = [r for r in (order or sorted(present)) if r in present]
+    order += sorted(present - set(order))
+    if template == "auto":
+        template = "updated" if len(order) > 1 else "new"
+    if template == "new":
+        counts = _flow_counts(ledger)
+        counts["template"] = "new"
+        counts["rounds"] = order
+        counts["total_studies"] = counts["new_studies"]
+        counts["total_reports"] = counts["new_reports"]
+        return counts
+
+    latest = order[-1] if order else ""
+    first = study_first_round(ledger, order)
+    fates = study_fates(ledger)
+    previous = set(first.index[first != latest])
+    latest_rows = ledger[ledger["search"].astype(str) == latest].copy()
+    of_previous = (latest_rows["fate"] != "unparsed") & latest_rows["study_id"].astype(str).isin(previous)
+    latest_rows.loc[of_previous, "fate"] = "duplicate"
+    counts = _flow_counts(latest_rows)
+    included_previous = sorted(s for s in previous if fates.get(s) == "included")
+    counts.update(
+        {
+            "template": "updated",
+            "rounds": order,
+            "latest_round": latest,
+            "previous_rounds": order[:-1],
+            "previous_records": int(len(ledger) - len(latest_rows)),
+            "previous_studies": len(included_previous),
+            "previous_reports": len(included_previous),
+            "duplicates_of_previous": int(of_previous.sum()),
+        }
+    )
+    counts["total_studies"] = counts["previous_studies"] + counts["new_studies"]
+    counts["total_reports"] = counts["previous_reports"] + counts["new_reports"]
+    return counts
+
+
+def _require(ok: bool, message: str) -> None:
+    """Raise AssertionError unless ``ok`` (an explicit raise: ``python -O`` must not skip it)."""
+    if not ok:
+        raise AssertionError(message)
+
+
+def check_reconciles(counts: dict[str, Any], ledger: pd.DataFrame | None = None) -> None:
+    """Raise ``AssertionError`` unless the boxes add up (identified = removed + screened + waiting).
+
+    With the ``ledger`` the counts came from, also check them against it: every record in one
+    box, and the total of included studies equal to the ledger's.
+    """
     removed = counts["duplicates"] + counts["excluded_automatic"] + counts["excluded_other"]
     total = removed + counts["records_screened"] + counts["awaiting_screening"]
-    assert total == counts["database_results"], f"PRISMA boxes add to {total}, not {counts['database_results']}"
-    assert sum(counts["database_specific_results"].values()) == counts["database_results"]
-    assert counts["records_screened"] - counts["records_excluded"] == counts["dbr_sought_reports"]
-    assert counts["dbr_assessed"] - counts["dbr_excluded"] == counts["new_studies"]
+    _require(total == counts["database_results"], f"PRISMA boxes add to {total}, not {counts['database_results']}")
+    _require(sum(counts["database_specific_results"].values()) == counts["database_results"],
+             "per-database records do not add up to the records identified")
+    _require(counts["records_screened"] - counts["records_excluded"] == counts["dbr_sought_reports"],
+             "screened - excluded != reports sought")
+    _require(counts["dbr_assessed"] - counts["dbr_excluded"] == counts["new_studies"],
+             "assessed - excluded != new studies")
+    previous = counts.get("previous_studies", 0)
+    _require(counts["total_studies"] == previous + counts["new_studies"], "total != previous + new studies")
+    if counts.get("template") == "updated":
+        _require(counts["duplicates_of_previous"] <= counts["duplicates"], "duplicates of previous > duplicates")
+    if ledger is not None:
+        _require(counts.get("previous_records", 0) + counts["database_results"] == len(ledger),
+                 f"PRISMA counts {counts.get('previous_records', 0) + counts['database_results']} records, "
+                 f"the ledger {len(ledger)}")
+        included = int((study_fates(ledger) == "included").sum())
+        _require(counts["total_studies"] == included,
+                 f"PRISMA total studies {counts['total_studies']}, the ledger includes {included}")
 
 
 def _reasons_text(reasons: dict[str, int]) -> str:
@@ -84,7 +177,17 @@ def _reasons_text(reasons: dict[str, int]) -> str:
 
 def prisma_table(counts: dict[str, Any]) -> pd.DataFrame:
     """The counts in the PRISMA2020 package's template layout (one row per ``data`` key)."""
+    previous_rows = []
+    if counts.get("template") == "updated":
+        previous_rows = [
+            ("NA", "node4", "prevstud", "Previous studies", "", 0),
+            ("previous_studies", "node5", "box1", "Studies included in previous version of review",
+             "", counts["previous_studies"]),
+            ("previous_reports", "NA", "box1", "Reports of studies included in previous version of review",
+             "", counts["previous_reports"]),
+        ]
     rows = [
+        *previous_rows,
         ("NA", "node6", "newstud", "Identification of new studies via databases and registers", "", 0),
         ("database_results", "node7", "box2", "Records identified from: Databases", "Databases",
          counts["database_results"]),
@@ -126,10 +229,14 @@ def prisma_table(counts: dict[str, Any]) -> pd.DataFrame:
 
 
 def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
+    updated = counts.get("template") == "updated"
     dbs = [f"  {db} (n = {n})" for db, n in counts["database_specific_results"].items()]
+    duplicates = [f"  Duplicate records (n = {counts['duplicates']})"]
+    if updated:
+        duplicates.append(f"    of studies found in earlier searches: {counts['duplicates_of_previous']}")
     removed = [
         "Records removed before screening:",
-        f"  Duplicate records (n = {counts['duplicates']})",
+        *duplicates,
         f"  Marked ineligible by automation tools (n = {counts['excluded_automatic']})",
         *[f"    {r}: {n}" for r, n in counts["excluded_automatic_reasons"].items()],
         f"  Removed for other reasons: unparsable (n = {counts['excluded_other']})",
@@ -140,8 +247,21 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
     screened = [f"Records screened (n = {counts['records_screened']})"]
     if counts["awaiting_screening"]:
         screened.append(f"Awaiting screening (n = {counts['awaiting_screening']})")
-    return {
-        "identified": ["Records identified from databases", f"(n = {counts['database_results']}):", *dbs],
+    if updated:
+        identified = ["Records identified from databases", f"in search {counts['latest_round']}",
+                      f"(n = {counts['database_results']}):", *dbs]
+        included = [
+            f"New studies included in review (n = {counts['new_studies']})",
+            f"Reports of new included studies (n = {counts['new_reports']})",
+        ]
+    else:
+        identified = ["Records identified from databases", f"(n = {counts['database_results']}):", *dbs]
+        included = [
+            f"Studies included in review (n = {counts['new_studies']})",
+            f"Reports of included studies (n = {counts['new_reports']})",
+        ]
+    lines = {
+        "identified": identified,
         "removed": removed,
         "screened": screened,
         "excluded": excluded,
@@ -149,35 +269,68 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
         "notretrieved": [f"Reports not retrieved (n = {counts['dbr_notretrieved_reports']})"],
         "assessed": [f"Reports assessed for eligibility (n = {counts['dbr_assessed']})"],
         "assessed_excluded": [f"Reports excluded / awaiting (maybe) (n = {counts['dbr_excluded']})"],
-        "included": [
-            f"Studies included in review (n = {counts['new_studies']})",
-            f"Reports of included studies (n = {counts['new_reports']})",
-        ],
+        "included": included,
     }
+    if updated:
+        rounds = ", ".join(counts["previous_rounds"]) or "none"
+        lines["previous"] = [
+            "Studies included in previous",
+            f"version of review (n = {counts['previous_studies']})",
+            "Reports of studies included",
+            "in previous version of review",
+            f"(n = {counts['previous_reports']})",
+            *textwrap.wrap(f"Searches: {rounds}", 30),
+        ]
+        lines["total"] = [
+            f"Total studies included in review (n = {counts['total_studies']})",
+            f"Reports of total included studies (n = {counts['total_reports']})",
+        ]
+    return lines
+
+
+#: Box positions (x, top, width) in axes units; heights follow the number of lines.
+_LAYOUT_NEW = {
+    "identified": (0.05, 0.93, 0.42),
+    "removed": (0.53, 0.93, 0.44),
+    "screened": (0.05, 0.62, 0.42),
+    "excluded": (0.53, 0.62, 0.44),
+    "sought": (0.05, 0.47, 0.42),
+    "notretrieved": (0.53, 0.47, 0.44),
+    "assessed": (0.05, 0.32, 0.42),
+    "assessed_excluded": (0.53, 0.32, 0.44),
+    "included": (0.05, 0.14, 0.42),
+}
+_LAYOUT_UPDATED = {
+    "previous": (0.04, 0.90, 0.22),
+    "identified": (0.30, 0.90, 0.32),
+    "removed": (0.66, 0.90, 0.32),
+    "screened": (0.30, 0.62, 0.32),
+    "excluded": (0.66, 0.62, 0.32),
+    "sought": (0.30, 0.49, 0.32),
+    "notretrieved": (0.66, 0.49, 0.32),
+    "assessed": (0.30, 0.36, 0.32),
+    "assessed_excluded": (0.66, 0.36, 0.32),
+    "included": (0.30, 0.22, 0.32),
+    "total": (0.30, 0.09, 0.40),
+}
 
 
 def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_path: str | Path | None = None):
-    """Draw the flow diagram; write SVG (text kept as text) and/or PNG, deterministically."""
+    """Draw the flow diagram; write SVG (text kept as text) and/or PNG, deterministically.
+
+    Draws the updated-review template (a "Previous studies" column and a total box) when the
+    counts are for it (``counts["template"] == "updated"``), the new-review one otherwise.
+    """
     from matplotlib.patches import FancyBboxPatch
 
     from evreview.figures import figure_style, save_figure
 
+    updated = counts.get("template") == "updated"
     lines = _box_lines(counts)
-    # (x, y, width) in axes units; heights follow the number of lines.
-    layout = {
-        "identified": (0.05, 0.93, 0.42),
-        "removed": (0.53, 0.93, 0.44),
-        "screened": (0.05, 0.62, 0.42),
-        "excluded": (0.53, 0.62, 0.44),
-        "sought": (0.05, 0.47, 0.42),
-        "notretrieved": (0.53, 0.47, 0.44),
-        "assessed": (0.05, 0.32, 0.42),
-        "assessed_excluded": (0.53, 0.32, 0.44),
-        "included": (0.05, 0.14, 0.42),
-    }
+    layout = _LAYOUT_UPDATED if updated else _LAYOUT_NEW
     line_h = 0.022
     with figure_style() as plt:
-        fig, ax = plt.subplots(figsize=(10, 11))
+        fig, ax = plt.subplots(figsize=(13, 11) if updated else (10, 11))
         ax.set_axis_off()
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
@@ -207,8 +360,19 @@ def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_
         for a, b in (("identified", "removed"), ("screened", "excluded"), ("sought", "notretrieved"),
                      ("assessed", "assessed_excluded")):
             arrow(a, b, side=True)
+        if updated:
+            arrow("included", "total")
+            px, py, pw, _ph = boxes["previous"]
+            tx, ty, _tw, th = boxes["total"]
+            ax.annotate("", xy=(tx, ty + th / 2), xytext=(px + pw / 2, py),
+                        arrowprops={"arrowstyle": "->", "lw": 1, "connectionstyle": "angle,angleA=-90,angleB=180"})
+            for text, x, width in (("Previous studies", 0.04, 0.22),
+                                   ("Identification of new studies via databases and registers", 0.30, 0.68)):
+                ax.text(x + width / 2, 0.955, text, ha="center", va="center", fontsize=9.5, fontweight="bold",
+                        bbox={"boxstyle": "round,pad=0.3", "fc": "#f2f2f2" if x < 0.3 else "#fff2b3", "ec": "black"})
         for label, y in (("Identification", 0.8), ("Screening", 0.45), ("Included", 0.1)):
             ax.text(0.012, y, label, rotation=90, va="center", ha="center", fontsize=10, fontweight="bold",
                     color="#1f4e79")
-        ax.set_title("PRISMA 2020 flow diagram", fontsize=12)
+        title = "PRISMA 2020 flow diagram for updated systematic reviews" if updated else "PRISMA 2020 flow diagram"
+        ax.set_title(title, fontsize=12)
         save_figure(fig, svg_path, png_path, dpi=110)

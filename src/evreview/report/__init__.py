@@ -21,11 +21,17 @@ import pandas as pd
 
 from evreview import __version__
 from evreview.ledger import FATES, fate_counts
+from evreview.provenance import html_meta
 
 
 @dataclass
 class ReportInputs:
-    """What the report shows; every part but the ledger is optional (stage not run yet)."""
+    """What the report shows; every part but the ledger is optional (stage not run yet).
+
+    ``rounds``: :func:`evreview.rounds.load_rounds`'s table (listed under Inputs; without it
+    the config's ``searches`` are listed); ``changes``: ``changes.json`` from
+    ``evreview changes`` (the "What changed" section; ``changes_md`` is the fallback).
+    """
 
     title: str
     ledger: pd.DataFrame
@@ -42,6 +48,8 @@ class ReportInputs:
     dedup_summary: dict[str, Any] | None = None
     topics: pd.DataFrame | None = None
     changes_md: str | None = None
+    rounds: pd.DataFrame | None = None
+    changes: dict[str, Any] | None = None
     extra_sections: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -106,6 +114,68 @@ def _kv(data: dict[str, Any]) -> str:
     return f"<table class=kv>{rows}</table>"
 
 
+def rounds_table(rounds: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """The search rounds with their dates, where each date came from, files and records (ledger)."""
+    per_round = ledger["search"].astype(str).value_counts()
+    return pd.DataFrame(
+        {
+            "round": rounds["round"],
+            "date": [d or "unknown" for d in rounds["date"]],
+            "date from": rounds["date_source"],
+            "description": rounds["description"],
+            "files": ["; ".join(f) if len(f) else "(no folder)" for f in rounds["files"]],
+            "records": [int(per_round.get(r, 0)) for r in rounds["round"]],
+        }
+    )
+
+
+def _rows(items: Sequence[dict[str, Any]], columns: dict[str, str], max_rows: int = 60) -> str:
+    """A table of ``items`` (JSON rows) with ``columns`` (key -> heading); a note when empty."""
+    if not items:
+        return "<p class=note>none</p>"
+    frame = pd.DataFrame([{head: item.get(key, "") for key, head in columns.items()} for item in items])
+    return _table(frame, max_rows=max_rows)
+
+
+def changes_html(changes: dict[str, Any]) -> str:
+    """The "What changed" section from ``changes.json`` (:func:`evreview.changes.compute_changes`)."""
+    from evreview.changes import SUMMARY_LABELS
+
+    if changes.get("status") != "compared":
+        return f"<p>{_e(changes.get('message', 'first round: nothing to compare'))}</p>"
+    summary = changes["summary"]
+    parts = [
+        f"<p>Latest search round <b>{_e(changes['latest_round'])}</b> compared with "
+        f"{_e(', '.join(changes['previous_rounds']))}.</p><p class=note>{_e(changes['assumption'])}</p>",
+        _kv({label: summary[key] for key, label in SUMMARY_LABELS if key in summary}),
+        "<h3>New records per database</h3>",
+        _rows(changes["new_records_by_database"], {"database": "database", "records": "records",
+              "of_earlier_studies": "of studies found earlier", "of_new_studies": "of new studies",
+              "unparsed": "unparsable"}),
+        "<h3>New inclusions</h3>",
+        _rows([r for r in changes["new_studies"] if r.get("fate") == "included"],
+              {"study_id": "study", "title": "title", "year": "year"}),
+    ]
+    if "map" in changes:
+        m = changes["map"]
+        cell_cols = {"row_label": "row", "column_label": "column", "n_before": "before", "n_after": "now"}
+        gap_cols = {"kind": "kind", "description": "gap"}
+        parts += [
+            "<h3>Evidence-gap map cells that changed</h3>",
+            _rows([c for c in m["cells_changed"] if c["segment"] == ""], cell_cols),
+            "<h3>Gaps closed</h3>", _rows(m["gaps_closed"], gap_cols),
+            "<h3>Gaps opened</h3>", _rows(m["gaps_opened"], gap_cols),
+        ]
+        for key, heading in (("empty_combinations_closed", "Empty combinations filled"),
+                             ("empty_combinations_opened", "Empty combinations opened")):
+            if m.get(key):
+                combos = [{**g, "combination": f"{g['label_a']} x {g['label_b']}"} for g in m[key]]
+                parts += [f"<h3>{heading}</h3>",
+                          _rows(combos, {"combination": "combination", "n_studies_before": "before",
+                                         "n_studies": "now"})]
+    return "".join(parts)
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The report page (deterministic: no clock, sorted inputs)."""
     ledger = inputs.ledger
@@ -113,6 +183,14 @@ def render_report(inputs: ReportInputs) -> str:
     sections: list[tuple[str, str]] = []
 
     files = sorted(Path(p) for p in inputs.input_files)
+    inputs_html = ""
+    if inputs.rounds is not None and len(inputs.rounds):
+        inputs_html += "<h3>Search rounds</h3>" + _table(rounds_table(inputs.rounds, ledger))
+    elif inputs.searches:
+        inputs_html += "<ul>" + "".join(
+            f"<li>{_e(name)}: {_e(meta.get('date', 'date unknown'))} {_e(meta.get('description', ''))}</li>"
+            for name, meta in sorted(inputs.searches.items())
+        ) + "</ul>"
     if files:
         inv = pd.DataFrame(
             [{"file": p.as_posix(), "bytes": p.stat().st_size, "sha256": file_sha256(p)[:16]} for p in files]
@@ -122,11 +200,9 @@ def render_report(inputs: ReportInputs) -> str:
             keep = [c for c in ("file", "search", "source_format", "source_database", "found", "parsed", "failed")
                     if c in rep.columns]
             inv = inv.merge(rep[keep], on="file", how="left")
-        searches = "".join(
-            f"<li>{_e(name)}: {_e(meta.get('date', 'date unknown'))} {_e(meta.get('description', ''))}</li>"
-            for name, meta in sorted(inputs.searches.items())
-        )
-        sections.append(("Inputs", (f"<ul>{searches}</ul>" if searches else "") + _table(inv)))
+        inputs_html += "<h3>Files</h3>" + _table(inv)
+    if inputs_html:
+        sections.append(("Inputs", inputs_html))
 
     stage_rows = pd.DataFrame(
         [{"fate": f, "records": counts[f]} for f in FATES] + [{"fate": "total", "records": len(ledger)}]
@@ -138,7 +214,9 @@ def render_report(inputs: ReportInputs) -> str:
     )
     counts_html = _table(stage_rows) + "<h3>Per database</h3>" + _table(per_db)
     sections.append(("Counts per stage (from the ledger)", counts_html))
-    if inputs.changes_md:
+    if inputs.changes is not None:
+        sections.append(("What changed since the previous round", changes_html(inputs.changes)))
+    elif inputs.changes_md:
         sections.append(("What changed since the previous round", _markdown_list(inputs.changes_md)))
     sections.append(("PRISMA 2020 flow diagram", _img(inputs.prisma_png, "PRISMA 2020 flow diagram")))
     if inputs.dedup_summary:
@@ -172,6 +250,7 @@ def render_report(inputs: ReportInputs) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
         "img-src data:\">"
+        f"{html_meta()}"
         f"<title>{_e(inputs.title)}: run report</title><style>{css}</style></head><body>"
         f"<h1>{_e(inputs.title)}</h1><p class=note>{_e(meta)}</p><nav><ul>{nav}</ul></nav>{body}</body></html>\n"
     )

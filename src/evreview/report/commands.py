@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--map-png", type=Path)
     p.add_argument("--map-html", type=Path, help="the interactive map (linked relative to the report)")
     p.add_argument("--gaps", type=Path, help="gaps.md")
+    p.add_argument("--changes", type=Path, help="changes.json from `evreview changes` (the What changed section)")
+    p.add_argument("--raw", type=Path, help="folder of the search rounds, for the Inputs table's rounds, dates "
+                   "and files (default: the config's paths.raw)")
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(func=run)
 
@@ -51,11 +54,20 @@ def dedup_summary(ledger: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str,
 
 def run(args: argparse.Namespace) -> int:
     from evreview.config import config_hash, load_config
+    from evreview.errors import EvreviewError
     from evreview.ledger import read_ledger
     from evreview.report import ReportInputs, render_report
+    from evreview.rounds import rounds_for
 
     config = load_config(args.config)
     ledger = read_ledger(args.ledger)
+    rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
+    changes = None
+    if args.changes is not None:
+        try:
+            changes = json.loads(args.changes.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise EvreviewError(f"cannot read the changes file: {exc}", path=args.changes) from exc
     stopping = None
     if args.stopping and args.stopping.exists():
         stopping = json.loads(args.stopping.read_text(encoding="utf-8"))
@@ -87,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         screening_summary=screening_summary,
         dedup_summary=dedup_summary(ledger, _csv(args.pairs)),
         topics=_csv(args.topics),
+        rounds=rounds,
+        changes=changes,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render_report(inputs), encoding="utf-8")

@@ -1,0 +1,68 @@
+"""``evreview changes``: what the latest search round changed (changes.json, changes.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "changes",
+        help="what the latest search round changed: new records, duplicates of earlier studies, new "
+        "inclusions, map cells and gaps (changes.json, changes.md)",
+        description="Compare the current results with the same results restricted to the search rounds "
+        "before the latest one (rounds ordered by their dates in the config or search.yaml). With one "
+        "round there is nothing to compare and the outputs say so.",
+    )
+    p.add_argument("--ledger", type=Path, required=True, help="ledger.csv")
+    p.add_argument("--studies", type=Path, help="studies.parquet from dedup (titles of new studies)")
+    p.add_argument("--coded", type=Path, help="coded_records (.parquet or .csv); without it the map is not compared")
+    p.add_argument("--codebook", type=Path, help="codebook (needed with --coded)")
+    p.add_argument("--config", type=Path, required=True, help="config (search dates, map axes)")
+    p.add_argument("--raw", type=Path, help="folder of the search rounds (default: the config's paths.raw)")
+    p.add_argument("--out-dir", type=Path, required=True)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from evreview.changes import MapInputs, compute_changes, write_changes
+    from evreview.config import load_config
+    from evreview.errors import EvreviewError
+    from evreview.ledger import read_ledger
+    from evreview.reporting import read_table
+    from evreview.rounds import round_order, rounds_for
+
+    config = load_config(args.config)
+    ledger = read_ledger(args.ledger)
+    rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
+    order = round_order(rounds, ledger["search"])
+    studies = read_table(args.studies) if args.studies is not None else None
+    map_inputs = None
+    if args.coded is not None:
+        if args.codebook is None:
+            raise EvreviewError("--coded needs --codebook (the map's vocabulary)")
+        from evreview.code.codebook import load_codebook
+        from evreview.maps import spec_from_config, vocab_from_codebook
+        from evreview.maps.commands import load_coded
+
+        vocab = vocab_from_codebook(load_codebook(args.codebook))
+        map_config = config.get("map", {})
+        cross = tuple(map_config["cross"]) if map_config.get("cross") else None
+        map_inputs = MapInputs(
+            coded=load_coded(args.coded, None),
+            spec=spec_from_config(map_config, vocab),
+            vocab=vocab,
+            cross=cross,  # type: ignore[arg-type]
+        )
+    changes = compute_changes(ledger, order, rounds=rounds, studies=studies, map_inputs=map_inputs)
+    write_changes(changes, args.out_dir)
+    if changes["status"] != "compared":
+        print(f"changes: {changes['message']}", file=sys.stderr)
+    else:
+        s = changes["summary"]
+        print(f"changes: round {changes['latest_round']}: {s['new_records']} new records, "
+              f"{s['new_duplicates_of_previous_studies']} of earlier studies, {s['new_studies']} new studies "
+              f"({s['new_studies_included']} included)", file=sys.stderr)
+    return 0

@@ -1,0 +1,98 @@
+"""Search rounds: dates from config or search.yaml, order by date, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evreview.errors import ConfigError
+from evreview.rounds import load_rounds, read_search_file, round_order, rounds_for
+
+
+def _round(raw: Path, name: str, files: tuple[str, ...] = ("scopus.ris",), search_yaml: str | None = None) -> Path:
+    folder = raw / name
+    folder.mkdir(parents=True)
+    for f in files:
+        (folder / f).write_text("TY  - JOUR\nER  - \n", encoding="utf-8")
+    if search_yaml is not None:
+        (folder / "search.yaml").write_text(search_yaml, encoding="utf-8")
+    return folder
+
+
+def test_dates_from_config_and_search_yaml_order_by_date_not_name(tmp_path: Path):
+    raw = tmp_path / "raw"
+    # "z_first" was searched first although its name sorts last
+    _round(raw, "z_first", files=("wos.txt", "scopus.ris", "README.md", ".DS_Store"))
+    _round(raw, "a_update", files=("pubmed.nbib",), search_yaml="date: 2025-03-10\ndescription: update\n")
+    _round(raw, "m_undated", files=("lens.csv",))
+    searches = {"z_first": {"date": "2024-03-15", "description": "initial"}, "planned": {"description": "later"}}
+    rounds = load_rounds(raw, searches)
+    assert list(rounds["round"]) == ["z_first", "a_update", "m_undated", "planned"]
+    table = rounds.set_index("round")
+    assert table.loc["z_first", "date"] == "2024-03-15" and table.loc["z_first", "date_source"] == "config"
+    assert table.loc["z_first", "files"] == ["scopus.ris", "wos.txt"]  # README and dotfiles are not exports
+    assert table.loc["a_update", "date"] == "2025-03-10" and table.loc["a_update", "date_source"] == "search.yaml"
+    assert table.loc["a_update", "description"] == "update"
+    assert table.loc["m_undated", "date"] == "" and table.loc["m_undated", "date_source"] == "unknown"
+    assert table.loc["planned", "files"] == []  # listed in config, no folder yet
+    # order of a ledger's rounds: by date; a round nobody dated comes last
+    assert round_order(rounds, ["m_undated", "a_update", "z_first", "zz_gone"]) == [
+        "z_first", "a_update", "m_undated", "zz_gone"
+    ]
+    assert round_order(None, ["b", "a"]) == ["a", "b"]
+
+
+def test_rounds_for_config_uses_paths_raw_and_extra_rounds(tmp_path: Path):
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial")
+    config = {"paths": {"raw": str(raw)}, "searches": {"2024-03_initial": {"date": "2024-03-15"}}}
+    rounds = rounds_for(config, extra_rounds=["2025-01_gone"])
+    assert list(rounds["round"]) == ["2024-03_initial", "2025-01_gone"]
+    assert rounds_for(config, raw_dir=tmp_path / "missing")["round"].tolist() == ["2024-03_initial"]
+
+
+def test_search_yaml_agreeing_with_config_is_fine_and_quoted_dates_work(tmp_path: Path):
+    raw = tmp_path / "raw"
+    _round(raw, "r1", search_yaml='date: "2024-03-15"\nquery: \'"research partnership*"\'\ndatabases: [Scopus]\n')
+    rounds = load_rounds(raw, {"r1": {"date": "2024-03-15"}})
+    assert rounds.loc[0, "date_source"] == "config"
+    assert read_search_file(raw / "r1" / "search.yaml") == {
+        "date": "2024-03-15", "query": '"research partnership*"', "databases": "Scopus"
+    }
+    assert read_search_file(_round(raw, "r2", search_yaml="") / "search.yaml") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date: [2024\n", r"search\.yaml:\d+: not valid YAML"),
+        ("- 2024-03-15\n", "must be a mapping"),
+        ("date: 2024-03-15\ndatum: x\n", "unknown key.*datum"),
+        ("date: 2024-13-01\n", "not a date in YYYY-MM-DD form"),
+        ("date: 15/03/2024\n", "not a date in YYYY-MM-DD form"),
+        ("description: {a: 1}\n", "description must be text"),
+        ("databases: {a: 1}\n", "databases must be a list"),
+    ],
+)
+def test_malformed_search_yaml_names_the_file(tmp_path: Path, text: str, message: str):
+    raw = tmp_path / "raw"
+    _round(raw, "r1", search_yaml=text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_rounds(raw, {})
+    assert str(raw / "r1" / "search.yaml") in str(info.value)
+
+
+def test_search_yaml_contradicting_config_is_an_error(tmp_path: Path):
+    raw = tmp_path / "raw"
+    _round(raw, "r1", search_yaml="date: 2024-03-16\n")
+    with pytest.raises(ConfigError, match=r"2024-03-16 disagrees with config searches\.r1\.date 2024-03-15"):
+        load_rounds(raw, {"r1": {"date": "2024-03-15"}})
+
+
+def test_not_utf8_search_yaml(tmp_path: Path):
+    raw = tmp_path / "raw"
+    folder = _round(raw, "r1")
+    (folder / "search.yaml").write_bytes(b"description: caf\xe9\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_rounds(raw, {})
