@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evreview.screen import metrics
-from evreview.screen.stopping import StoppingConfig, hypergeometric_test
+from evreview.screen.stopping import StoppingConfig, _p_values, hypergeometric_test, should_stop
 
 
 def test_ranks_are_one_based_positions_of_relevant_records():
@@ -82,3 +82,27 @@ def test_stopping_null_is_stricter_with_a_higher_target():
     p95 = hypergeometric_test(seq, 1000, StoppingConfig(recall_target=0.95))["p_value"]
     p99 = hypergeometric_test(seq, 1000, StoppingConfig(recall_target=0.99))["p_value"]
     assert p99 >= p95
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_stop_decision_equals_the_full_test_and_its_minimum_p(seed):
+    """The replay's run-ends-only check gives the full test's smallest p-value and decision."""
+    rng = np.random.default_rng(seed)
+    n_seen = int(rng.integers(20, 400))
+    # a ranking that front-loads relevant records, with a tail of varying quality
+    seq = (rng.random(n_seen) < np.linspace(0.6, 0.01 * (seed % 4), n_seen)).astype(int)
+    n_total = n_seen + int(rng.integers(0, 600))
+    for tau in (0.8, 0.95):
+        full, _, _ = _p_values(seq, n_total, tau)
+        fast, _, _ = _p_values(seq, n_total, tau, run_ends_only=True)
+        if seq.sum():
+            assert fast.min() == pytest.approx(full.min(), rel=1e-9, abs=1e-15)
+        cfg = StoppingConfig(recall_target=tau)
+        assert should_stop(seq, n_total, cfg) == hypergeometric_test(seq, n_total, cfg)["stop"]
+
+
+def test_fast_stop_decision_on_the_hand_computed_cases():
+    assert should_stop([1] * 100 + [0] * 500, 1000) is True
+    assert should_stop([1] * 20 + [0] * 400, 1000) is False
+    assert should_stop([0] * 50, 1000) is False  # nothing found yet: never stop
+    assert should_stop([1, 0, 0], 3) is True  # nothing left unseen

@@ -72,6 +72,7 @@ def test_rank_combination_ignores_score_scale():
     [
         {"model": "svm", "balance": "double", "C": 0.11},
         {"model": "nb+svm", "combine": "rank", "relevant_weight": 9.8, "C": 0.11},
+        {},  # the default: SVM + NB x0.5, z-scores
     ],
 )
 def test_new_options_replay_deterministically_and_beat_random(labelled, cfg):
@@ -93,3 +94,24 @@ def test_learner_scores_are_bit_identical_across_instances(labelled):
         first.add(i, int(y[i]))
         second.add(i, int(y[i]))
     assert np.array_equal(first.scores(), second.scores())
+
+
+def test_nb_weight_zero_leaves_the_svm_order_and_weights_scale_each_model():
+    a = np.array([0.1, 0.5, 0.3, 0.9])
+    b = np.array([300.0, -2.0, 5.0, 10.0])
+    only_b = combine([a, b], "zscore", (0.0, 1.0))
+    assert np.array_equal(np.argsort(only_b), np.argsort(b))
+    # a weighted rank sum stays within [0, sum of weights]
+    r = combine([a, b], "rank", (0.4, 1.0))
+    assert r.max() <= 1.4 + 1e-12 and r.min() >= 0.0
+
+
+def test_char_ngrams_link_records_that_share_no_whole_word():
+    titles = ["ace inhibitors in hypertension", "inhibitor of angiotensin", "weather patterns in spring"]
+    words = build_matrix(titles, [""] * 3)
+    chars = build_matrix(titles, [""] * 3, None, FeatureConfig(char_ngram_max=5))
+    assert chars.shape[1] > words.shape[1]
+    np.testing.assert_allclose(np.asarray(chars.multiply(chars).sum(axis=1)).ravel(), 1.0)
+    # "inhibitors" / "inhibitor": no word or bigram in common, but many character n-grams
+    assert (words[0] @ words[1].T).toarray()[0, 0] == 0.0
+    assert (chars[0] @ chars[1].T).toarray()[0, 0] > (chars[0] @ chars[2].T).toarray()[0, 0]

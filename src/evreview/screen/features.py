@@ -11,7 +11,11 @@ development benchmarks an extra title block made ranking worse (nudging WSS@95 6
 it is off by default; likewise English stop-word removal (bigrams such as "ace inhibitor"
 or "opt out" carry the signal). Dropping terms seen once (``min_df=2``) makes the SVM ~2x
 faster but cost 0.3-1.7 WSS@95 points on ace/nudging/virus. Defaults: uni+bigrams, sublinear
-tf, all terms.
+tf, all terms (ASReview elas_u4's ``max_df=0.95`` is available; it only helps together with
+elas_u4's strongly regularised SVM, which loses to the default ensemble, see ranker.py).
+``char_ngram_max`` (>= 3) adds a character 3..n-gram block (``char_wb``, terms in >= 2
+records) so inflections and compound names ("inhibitor"/"inhibitors", "coronaviruses") share
+features; it multiplies the non-zeros several-fold, so it is off by default.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class FeatureConfig:
     max_df: float = 1.0
     sublinear_tf: bool = True
     stop_words: str | None = None
+    char_ngram_max: int = 0
+    char_weight: float = 1.0
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any] | None) -> FeatureConfig:
@@ -88,11 +94,14 @@ def build_matrix(
     k = _as_text(keywords) if keywords is not None else [""] * len(t)
     body = [f"{x} {y} {z}" for x, y, z in zip(t, a, k)]
 
+    # a share below one document (a one-record set) would make the vectoriser refuse everything
+    max_df = cfg.max_df if cfg.max_df * len(body) >= 1 else 1.0
+
     def vec(min_df: int) -> TfidfVectorizer:
         return TfidfVectorizer(
             ngram_range=(1, cfg.ngram_max),
             min_df=min_df,
-            max_df=cfg.max_df,
+            max_df=max_df,
             sublinear_tf=cfg.sublinear_tf,
             stop_words=cfg.stop_words,
             dtype=np.float64,
@@ -103,6 +112,13 @@ def build_matrix(
         blocks.append(vec(cfg.min_df).fit_transform(body))
     except ValueError:  # every record empty: an all-zero matrix ranks by tie-break only
         blocks.append(sp.csr_matrix((len(body), 1)))
+    if cfg.char_ngram_max >= 3:
+        with contextlib.suppress(ValueError):
+            chars = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(3, cfg.char_ngram_max), min_df=2, max_df=max_df,
+                sublinear_tf=cfg.sublinear_tf, dtype=np.float64,
+            ).fit_transform(body)
+            blocks.append(normalize(chars) * cfg.char_weight)
     if cfg.title_weight > 0:
         with contextlib.suppress(ValueError):  # no title has a word: abstracts alone rank
             blocks.append(vec(1).fit_transform(t) * cfg.title_weight)

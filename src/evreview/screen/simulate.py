@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from evreview.screen import metrics
 from evreview.screen.features import build_matrix
 from evreview.screen.ranker import Learner, ModelConfig
-from evreview.screen.stopping import StoppingConfig, hypergeometric_test
+from evreview.screen.stopping import StoppingConfig, should_stop
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,7 @@ def replay(
         found += int(labels[i])
         if stopping is not None and stop_at is None and len(order) >= next_check:
             seen_labels = labels[np.asarray(order)]
-            result = hypergeometric_test(seen_labels, n_rest, stopping)
-            if result["stop"]:
+            if should_stop(seen_labels, n_rest, stopping):
                 stop_at = len(order)
                 recall_at_stop = float(seen_labels.sum()) / rel_rest if rel_rest else 1.0
             next_check = len(order) + max(1, math.ceil(len(order) * stopping.check_fraction))

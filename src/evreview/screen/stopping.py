@@ -64,14 +64,28 @@ class StoppingConfig:
         return out
 
 
-def _p_values(seen: np.ndarray, n_total: int, tau: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """p-value of the null "recall < tau" for every sample size n = 1..len(seen) (last n records)."""
+def _p_values(
+    seen: np.ndarray, n_total: int, tau: float, run_ends_only: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p-value of the null "recall < tau" for every sample size n = 1..len(seen) (last n records).
+
+    ``run_ends_only``: only the sample sizes just before the next (older) relevant record and
+    n = len(seen). While the sample's relevant count k stays the same, growing the sample by
+    one irrelevant record also adds one irrelevant ball to the urn with the same K, which can
+    only lower P(X <= k); so the smallest p-value is always at the end of such a run. This
+    gives the same minimum from r_seen + 1 evaluations instead of len(seen) (the replays call
+    the test hundreds of times; it was over half of a replay's time).
+    """
     from scipy.stats import hypergeom
 
     n_seen = len(seen)
     r_seen = int(seen.sum())
     n_vec = np.arange(1, n_seen + 1)
     k_vec = np.cumsum(seen[::-1])
+    if run_ends_only:
+        rev = seen[::-1]
+        ends = np.flatnonzero(np.append(rev[1:] == 1, True))  # next older record relevant, or the oldest
+        n_vec, k_vec = n_vec[ends], k_vec[ends]
     r_before = r_seen - k_vec
     urn = n_total - n_seen + n_vec
     k_null = np.floor(r_seen / tau - r_before + 1e-9).astype(np.int64) + 1
@@ -89,6 +103,23 @@ def _upper_missed(k: int, n: int, urn: int, alpha: float) -> int:
     p = hypergeom.cdf(k, urn, cand, n)
     ok = np.flatnonzero(p >= alpha)
     return int(cand[ok[-1]] - k) if len(ok) else 0
+
+
+def should_stop(seen_labels: Sequence[int] | np.ndarray, n_total: int, config: StoppingConfig | None = None) -> bool:
+    """Only the decision of :func:`hypergeometric_test` (same answer), for replays.
+
+    Skips the bounds and estimates and evaluates the p-value at run ends only (see
+    :func:`_p_values`), so checking the rule hundreds of times in a replay stays cheap.
+    """
+    cfg = config or StoppingConfig()
+    seen = np.asarray(seen_labels, dtype=np.int64)
+    n_seen = len(seen)
+    if n_total - n_seen <= 0:
+        return True
+    if int(seen.sum()) == 0 or n_seen < cfg.min_screened:
+        return False
+    p, _, _ = _p_values(seen, n_total, cfg.recall_target, run_ends_only=True)
+    return bool(p.min() < 1.0 - cfg.confidence)
 
 
 def hypergeometric_test(
