@@ -861,12 +861,18 @@ class Generator:
             pages = (str(first), str(first + rng.randint(8, 24)))
         doi = ""
         if rng.random() < 0.86 or journal.article_numbers:
-            while not doi or doi in self.dois:
-                doi = fill_doi(rng, journal, year, volume, issue)
+            doi = self.unique_doi(journal, year, volume, issue)
             self.dois.add(doi)
         if journal.abbrev == "BMJ Open":  # BMJ Open's e-number is the DOI's last part
             pages = ("e" + doi.rsplit("-", 1)[1], "")
         return volume, issue, pages, doi
+
+    def unique_doi(self, journal: Journal, year: int, volume: str, issue: str) -> str:
+        """A DOI no earlier study has: drawn again on a clash (a subclass may do otherwise)."""
+        doi = ""
+        while not doi or doi in self.dois:
+            doi = fill_doi(self.rng, journal, year, volume, issue)
+        return doi
 
     def pmid_for(self, year: int) -> str:
         while True:

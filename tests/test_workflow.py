@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,17 @@ def test_prisma_reconciles_with_the_ledger(demo_run: Path):
     by_rule = screening[screening["decided_by"] == "rule"]["reason"].value_counts().to_dict()
     assert by_rule == {"year": 3, "doc_type": 5, "language": 2}
     assert counts["excluded_automatic"] == planted["rule_exclusions_total"]
+    # inclusions: every include-expected study except those reviewers hold back (a "maybe" or an
+    # unresolved conflict), and no machine inclusion of a study that should be excluded
+    truth = json.loads((TRUTH / "expected_counts.json").read_text())
+    held = truth["decisions"]["held_by_reviewers"]
+    assert counts["new_studies"] == planted["include_expected"] - len(held) == 213
+    study_truth = pd.read_csv(TRUTH / "studies.csv", dtype=str).set_index("study_key")["include_expected"]
+    dups = pd.read_csv(demo_run / "results" / "dedup" / "duplicates.csv", dtype=str)
+    keyed = dups.merge(_truth_records()[["record_id", "study_key"]], on="record_id")
+    key_of = keyed.groupby("study_id")["study_key"].first()
+    included = screening[screening["status"] == "included"]["study_id"].map(key_of)
+    assert (included.map(study_truth) == "1").all()
     # every included study is coded, and the map counts only included studies
     coded = pd.read_parquet(demo_run / "data" / "coded" / "coded_records.parquet")
     assert len(coded) == fates["included"]
@@ -135,6 +147,8 @@ def test_planted_gap_is_visible(demo_run: Path):
     cells = res.cells(rows="stage", columns="evidence_type").query("segment == ''").set_index(["row", "column"])
     assert cells.loc[("initiation_setup", "longitudinal"), "n_studies"] <= 1
     assert cells.loc[("delivery", "longitudinal"), "n_studies"] >= 5
+    gaps_md = (demo_run / "results" / "map" / "gaps.md").read_text()
+    assert "Initiation and set-up x Longitudinal study" in gaps_md  # listed as an empty or sparse combination
     stage_totals = res.filter_coded({"stage": "initiation_setup"})
     assert len(stage_totals) < 0.25 * len(res.coded)  # early-stage set-up is thin
 
@@ -152,3 +166,112 @@ def test_notebook_runs_against_the_demo_results(demo_run: Path):
         os.environ.pop("EVREVIEW_PROJECT", None)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+
+
+def _output_hashes(project: Path) -> dict[str, str]:
+    """sha256 of every output (results/ and data/coded/), logs and timing benchmarks aside."""
+    import hashlib
+
+    hashes = {}
+    for folder in (project / "results", project / "data" / "coded"):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            hashes[path.relative_to(project).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def test_two_runs_give_byte_identical_outputs(demo_run: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Reproducibility (issue 8): same inputs, another folder, another process -> same bytes."""
+    other = _copy_project(tmp_path_factory.mktemp("demo_again"))
+    run_workflow(other)
+    first, second = _output_hashes(demo_run), _output_hashes(other)
+    assert len(first) > 30
+    assert sorted(first) == sorted(second)
+    differing = [name for name in first if first[name] != second[name]]
+    assert not differing, f"outputs differ between two identical runs: {differing}"
+
+
+def test_outputs_record_their_provenance(demo_run: Path):
+    """provenance.json: version, config hash, every input's sha256, model ids, every output's sha256;
+    the map, figures and Parquet tables carry the same block themselves."""
+    import hashlib
+
+    import evreview
+    from evreview.provenance import KEY, read_parquet_provenance
+
+    doc = json.loads((demo_run / "results" / "provenance.json").read_text())
+    assert doc["evreview_version"] == evreview.__version__
+    assert len(doc["config_sha256"]) == 64
+    raw = sorted(p.relative_to(demo_run).as_posix() for p in (demo_run / "data" / "raw").rglob("*") if p.is_file())
+    for name in [*raw, "data/decisions/screening.csv", "config/codebook.yaml"]:
+        assert doc["inputs"][name] == hashlib.sha256((demo_run / name).read_bytes()).hexdigest(), name
+    assert "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db" in doc["models"]["embedding"]
+    for name in ("results/report.html", "results/map/egm.html", "results/ledger.csv", "data/coded/assignments.csv",
+                 "results/prisma/prisma.csv", "results/dedup/duplicates.csv"):
+        assert doc["outputs"][name] == hashlib.sha256((demo_run / name).read_bytes()).hexdigest(), name
+    block = {k: doc[k] for k in ("evreview_version", "config_sha256", "inputs", "models")}
+    assert f'name="{KEY}"' in (demo_run / "results" / "map" / "egm.html").read_text()
+    assert doc["config_sha256"] in (demo_run / "results" / "prisma" / "prisma.svg").read_text()
+    assert doc["config_sha256"].encode() in (demo_run / "results" / "map" / "egm.png").read_bytes()
+    assert read_parquet_provenance(demo_run / "results" / "records.parquet") == block
+
+
+@pytest.fixture(scope="module")
+def update_run(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo after its first run, plus the planted update round, run again."""
+    project = tmp_path_factory.mktemp("demo_update") / "project"
+    shutil.copytree(demo_run, project, symlinks=True)  # outputs, logs and .snakemake metadata with their mtimes
+    update = REPO / "data" / "demo" / "update_round" / "2025-03_update"
+    shutil.copytree(update, project / "data" / "raw" / update.name)
+    plan = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=project, capture_output=True,
+                          text=True, check=False, env=dict(os.environ, PATH=f"{Path(sys.executable).parent}"
+                                                          f"{os.pathsep}{os.environ.get('PATH', '')}"))
+    run_workflow(project)
+    return project, plan.stdout + plan.stderr
+
+
+def test_update_round_ingests_only_new_files_and_keeps_every_earlier_decision(demo_run: Path, update_run):
+    project, plan = update_run
+    # only the two new exports are ingested again
+    ingest_jobs = sorted(set(re.findall(r"wildcards: search=([^,\s]+), file=(\S+)", plan)))
+    assert ingest_jobs == [("2025-03_update", "pubmed.nbib"), ("2025-03_update", "scopus.ris")], plan[-3000:]
+    before = pd.read_csv(demo_run / "results" / "dedup" / "duplicates.csv", dtype=str).set_index("record_id")
+    after = pd.read_csv(project / "results" / "dedup" / "duplicates.csv", dtype=str).set_index("record_id")
+    assert len(after) == len(before) + 60
+    # every round-1 record keeps its record key and its study
+    assert after.loc[before.index, "study_id"].equals(before["study_id"])
+    # reviewers' screening decisions still stand on the same studies
+    s0 = pd.read_csv(demo_run / "results" / "screen" / "screening.csv", dtype=str, keep_default_na=False)
+    s1 = pd.read_csv(project / "results" / "screen" / "screening.csv", dtype=str, keep_default_na=False)
+    old = s0[s0["decided_by"].isin(["reviewer", "rule"])].set_index("study_id")
+    new = s1.set_index("study_id").loc[old.index]
+    assert (new["status"] == old["status"]).all() and (new["decided_by"] == old["decided_by"]).all()
+    # only the new studies' text was embedded (by the embedding shard job; coding found all cached)
+    def embedded(folder: Path) -> int:
+        log = (folder / "logs" / "embed" / "0-of-1.log").read_text()
+        return int(re.search(r"(\d+) embedded in", log).group(1))
+
+    newly, first = embedded(project), embedded(demo_run)
+    assert 0 < newly < first / 4, (newly, first)
+    assert " 0 sentences newly embedded" in (project / "logs" / "code.log").read_text()
+    # new studies joined the saved topics: no refit
+    assert "topic model: reused" in (project / "logs" / "code.log").read_text()
+
+
+def test_update_round_reports_what_changed_and_the_updated_prisma(update_run):
+    project, _ = update_run
+    planted = json.loads((TRUTH / "expected_counts.json").read_text())["round2"]
+    changes = json.loads((project / "results" / "changes" / "changes.json").read_text())
+    assert changes["status"] == "compared" and changes["latest_round"] == "2025-03_update"
+    summary = changes["summary"]
+    assert summary["new_records"] == planted["total_records"] == 60
+    assert abs(summary["new_duplicates_of_previous_studies"] - planted["re_exported_round1_studies"]) <= 2
+    assert abs(summary["new_studies"] - planted["new_studies"]) <= 2
+    assert (summary["new_duplicates_of_previous_studies"] + summary["new_duplicates_within_new_studies"]
+            + summary["new_studies"] + summary["new_records_unparsed"]) == summary["new_records"]
+    assert "cells_changed" in changes["map"]
+    counts = json.loads((project / "results" / "prisma" / "prisma_counts.json").read_text())
+    assert counts["template"] == "updated"
+    assert counts["database_results"] == planted["total_records"]  # 60 records identified in the new round
+    assert counts["previous_studies"] + counts["new_studies"] == counts["total_studies"]
+    report = (project / "results" / "report.html").read_text()
+    assert "What changed" in report and "2025-03_update" in report

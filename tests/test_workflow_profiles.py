@@ -48,6 +48,23 @@ def test_slurm_profile_dry_run_plans_every_rule_with_resources(tmp_path: Path):
     assert not (tmp_path / "results").exists()
 
 
+def test_embedding_scatters_into_configured_shards(tmp_path: Path):
+    import yaml
+
+    project = _project(tmp_path)
+    config = yaml.safe_load((project / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config["code"]["shards"] = 4
+    (project / "config" / "sharded.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    proc = _snakemake(project, "-n", "-p", "--cores", "2", "--configfile", "config/sharded.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert jobs["embed_shard"] == 4 and jobs["embed_gather"] == 1 and jobs["code"] == 1
+    for k in range(4):
+        assert f"--shard {k} --shards 4" in out
+
+
 def test_malformed_decisions_stop_the_run_before_any_job(tmp_path: Path):
     project = _project(tmp_path)
     decisions = project / "data" / "decisions" / "screening.csv"

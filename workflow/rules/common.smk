@@ -1,5 +1,6 @@
 # Paths and input discovery shared by the rule files.
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from evreview.checks import DECISION_FILES, check_inputs
 from evreview.errors import EvreviewError
 from evreview.provenance import ENV_VAR as PROVENANCE_ENV
 from evreview.provenance import dumps, run_provenance
+from evreview.rounds import SEARCH_FILE, load_rounds
 
 RAW = config["paths"]["raw"]
 RESULTS = config["paths"]["results"]
@@ -26,25 +28,24 @@ try:
 except EvreviewError as exc:
     raise WorkflowError(f"evreview: {exc}") from None
 
-# Files that sit in a round folder but are not exports.
-NOT_EXPORTS = {"README.md", "README.txt", "search.yaml", ".DS_Store"}
+# Search rounds (sub-folders of paths.raw) in date order (config `searches` or the round's
+# search.yaml), so the earliest search's record names a study when a later round re-finds it.
+try:
+    ROUNDS = load_rounds(RAW, config.get("searches", {}))
+except EvreviewError as exc:
+    raise WorkflowError(f"evreview: {exc}") from None
+SEARCH_FILES = [str(p) for p in sorted(Path(RAW).glob(f"*/{SEARCH_FILE}"))]
 
 
 wildcard_constraints:
     search=r"[^/]+",
     file=r"[^/]+",
+    shard=r"\d+",
 
 
 def raw_exports():
-    """(search round, file name) of every export under paths.raw, sorted."""
-    found = []
-    root = Path(RAW)
-    if root.is_dir():
-        for search_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for path in sorted(search_dir.iterdir()):
-                if path.is_file() and not path.name.startswith(".") and path.name not in NOT_EXPORTS:
-                    found.append((search_dir.name, path.name))
-    return found
+    """(search round, file name) of every export under paths.raw: rounds by date, files by name."""
+    return [(row.round, name) for row in ROUNDS.itertuples() for name in row.files]
 
 
 def ingested_tables():
@@ -80,7 +81,7 @@ def mem_mb(base, per_input_mb=0):
 def run_inputs():
     """Every input file of the run: exports, decision files, codebook (for the provenance)."""
     files = [f"{RAW}/{search}/{name}" for search, name in raw_exports()]
-    files += [str(Path(RAW) / search / "search.yaml") for search in sorted({s for s, _ in raw_exports()})]
+    files += SEARCH_FILES
     files += [str(Path(DECISIONS) / name) for name in sorted(DECISION_FILES)]
     return [*files, CODEBOOK]
 

@@ -1,11 +1,11 @@
 # Ingest each export on its own (a new search round re-ingests only its new files),
-# then gather them into one record table.
+# then gather them into one record table. A large RIS export (>= 20 MB) is parsed in two
+# worker processes (byte-identical output), so its job asks for two threads.
 
 
 rule ingest_file:
     input:
         export=f"{RAW}/{{search}}/{{file}}",
-        config=CONFIG_FILE,
     output:
         records=f"{RESULTS}/ingest/{{search}}/{{file}}.parquet",
         report=f"{RESULTS}/ingest/{{search}}/{{file}}_report.csv",
@@ -14,13 +14,18 @@ rule ingest_file:
         f"{LOGS}/benchmarks/ingest/{{search}}/{{file}}.tsv"
     log:
         f"{LOGS}/ingest/{{search}}/{{file}}.log",
-    threads: 1
+    params:
+        # only the config's ingest section matters here (a param, not the config file as an
+        # input: adding a search round to the config must not re-ingest every earlier export)
+        config=CONFIG_FILE,
+        ingest=json.dumps(config.get("ingest", {}), sort_keys=True),
+    threads: lambda wildcards, input: 2 if input.size_mb >= 20 else 1
     resources:
         mem_mb=mem_mb(1000, 6),
         runtime=60,
     shell:
-        "evreview ingest {input.export:q} --config {input.config:q} --search {wildcards.search:q} "
-        "--root . --out {output.records:q} --report {output.report:q} "
+        "EVREVIEW_INGEST_WORKERS={threads} evreview ingest {input.export:q} --config {params.config:q} "
+        "--search {wildcards.search:q} --root . --out {output.records:q} --report {output.report:q} "
         "--problems {output.problems:q} > {log:q} 2>&1"
 
 

@@ -11,6 +11,7 @@ rule provenance:
         *rules.ledger.output,
         *rules.prisma.output,
         *rules.evidence_gap_map.output,
+        *rules.changes.output,
         *rules.run_report.output,
     output:
         f"{RESULTS}/provenance.json",

@@ -27,7 +27,9 @@ rule ledger:
 
 rule prisma:
     input:
-        f"{RESULTS}/ledger.csv",
+        ledger=f"{RESULTS}/ledger.csv",
+        config=CONFIG_FILE,
+        searches=SEARCH_FILES,
     output:
         csv=f"{RESULTS}/prisma/prisma.csv",
         counts=f"{RESULTS}/prisma/prisma_counts.json",
@@ -39,12 +41,14 @@ rule prisma:
         f"{LOGS}/prisma.log",
     params:
         out=folder_of("csv"),
+        raw=lambda wildcards: RAW,
     threads: 1
     resources:
         mem_mb=mem_mb(1000),
         runtime=10,
     shell:
-        "evreview prisma --ledger {input:q} --out-dir {params.out:q} > {log:q} 2>&1"
+        "evreview prisma --ledger {input.ledger:q} --config {input.config:q} --raw {params.raw:q} "
+        "--out-dir {params.out:q} > {log:q} 2>&1"
 
 
 rule evidence_gap_map:
@@ -77,6 +81,34 @@ rule evidence_gap_map:
         "--config {input.config:q} --out-dir {params.out:q} > {log:q} 2>&1"
 
 
+rule changes:
+    input:
+        ledger=f"{RESULTS}/ledger.csv",
+        studies=f"{RESULTS}/dedup/studies.parquet",
+        coded=f"{CODED}/coded_records.parquet",
+        codebook=CODEBOOK,
+        config=CONFIG_FILE,
+        searches=SEARCH_FILES,
+    output:
+        json=f"{RESULTS}/changes/changes.json",
+        md=f"{RESULTS}/changes/changes.md",
+    benchmark:
+        f"{LOGS}/benchmarks/changes.tsv"
+    log:
+        f"{LOGS}/changes.log",
+    params:
+        out=folder_of("json"),
+        raw=lambda wildcards: RAW,
+    threads: 1
+    resources:
+        mem_mb=mem_mb(1000, 10),
+        runtime=30,
+    shell:
+        "evreview changes --ledger {input.ledger:q} --studies {input.studies:q} --coded {input.coded:q} "
+        "--codebook {input.codebook:q} --config {input.config:q} --raw {params.raw:q} "
+        "--out-dir {params.out:q} > {log:q} 2>&1"
+
+
 rule run_report:
     input:
         config=CONFIG_FILE,
@@ -90,12 +122,16 @@ rule run_report:
         map_png=f"{RESULTS}/map/egm.png",
         map_html=f"{RESULTS}/map/egm.html",
         gaps=f"{RESULTS}/map/gaps.md",
+        changes=f"{RESULTS}/changes/changes.json",
+        searches=SEARCH_FILES,
     output:
         f"{RESULTS}/report.html",
     benchmark:
         f"{LOGS}/benchmarks/run_report.tsv"
     log:
         f"{LOGS}/run_report.log",
+    params:
+        raw=lambda wildcards: RAW,
     threads: 1
     resources:
         mem_mb=mem_mb(1000),
@@ -105,4 +141,5 @@ rule run_report:
         "--ingest-report {input.ingest_report:q} --inputs {input.exports:q} --pairs {input.pairs:q} "
         "--stopping {input.stopping:q} --topics {input.topics:q} --prisma-png {input.prisma:q} "
         "--map-png {input.map_png:q} --map-html {input.map_html:q} --gaps {input.gaps:q} "
+        "--changes {input.changes:q} --raw {params.raw:q} "
         "--out {output:q} > {log:q} 2>&1"
