@@ -86,23 +86,3 @@ def test_report_command_reads_changes_json_or_names_the_bad_file(tmp_path: Path)
     changes.write_text("{not json", encoding="utf-8")
     with pytest.raises(EvreviewError, match=r"changes\.json: cannot read the changes file"):
         args.func(parser.parse_args(argv))
-
-
-def test_write_csv_fast_path_is_byte_identical_to_pandas(tmp_path) -> None:
-    """The csv-module writer must give to_csv's bytes; other dtypes fall back to to_csv."""
-    import numpy as np
-    import pandas as pd
-
-    from evreview.reporting import neutralise_formulas, write_csv
-
-    frames = [
-        pd.DataFrame({"a": [1.5, 0.1 + 0.2, 1e-7, 3.0], "b": [1, 2, 3, 4], "c": [True, False, True, True],
-                      "d": ["x,y", 'q"uote', "=SUM(1)", "line\nbreak"], "e": [None, "z", np.nan, "w"]}),
-        pd.DataFrame({"f": [1.0, np.nan], "g": pd.array([1, None], dtype="Int64"), "h": ["-1", "@x"]}),
-        pd.DataFrame({"i": pd.Series(["a", None], dtype="string")}),
-        pd.DataFrame(columns=["k", "l"]),
-    ]
-    for frame in frames:
-        write_csv(frame, tmp_path / "new.csv")
-        neutralise_formulas(frame).to_csv(tmp_path / "old.csv", index=False, lineterminator="\n")
-        assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes(), frame.columns.tolist()

@@ -59,43 +59,8 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, safe: bool = True) -> No
     if safe:
         flat = neutralise_formulas(flat)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    if not _write_plain_csv(flat, tmp):
-        flat.to_csv(tmp, index=False, lineterminator="\n")
+    flat.to_csv(tmp, index=False, lineterminator="\n")
     os.replace(tmp, path)
-
-
-def _write_plain_csv(frame: pd.DataFrame, path: Path) -> bool:
-    """Write ``frame`` with the csv module, byte-identical to ``to_csv``; False if it cannot.
-
-    Why: pandas' CSV writer costs more than the work behind a small table (a third of a
-    small deduplication run's time went to writing its CSVs). Only plain columns (text,
-    bool, 64-bit int and float without missing values) take this path; any other dtype, or a
-    float column with NaN (pandas writes those in its own way), falls back to ``to_csv``.
-    """
-    import csv
-
-    import numpy as np
-
-    columns: list[list[object]] = []
-    for name in frame.columns:
-        values = frame[name]
-        dtype = values.dtype
-        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-            cells = values.astype(object).tolist()
-            if any(not isinstance(v, str) and v is not None and not (isinstance(v, float) and v != v) for v in cells):
-                return False
-            columns.append(["" if v is None or isinstance(v, float) else v for v in cells])
-        elif dtype == np.bool_ or dtype == np.int64:
-            columns.append(values.tolist())
-        elif dtype == np.float64 and not values.isna().any():
-            columns.append([repr(v) for v in values.tolist()])
-        else:
-            return False
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow([str(c) for c in frame.columns])
-        writer.writerows(zip(*columns)) if columns else None
-    return True
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
