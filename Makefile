@@ -34,7 +34,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/snakemake --lint --configfile config/config.yaml
+	# snakemake --lint exits 1 on its advice to add conda envs/containers (not usable on these
+	# machines); this test fails on any other lint
+	$(BIN)/python -m pytest -q tests/test_workflow_profiles.py -k lint
 
 demo-data: install
 	$(BIN)/python scripts/make_demo_review.py
