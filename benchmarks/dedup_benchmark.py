@@ -34,8 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from evreview.dedup import Deduplicator
-from evreview.dedup.benchmark import bib_row_to_fields, gold_clusters, score_clustering
-from evreview.records import make_record_id
+from evreview.dedup.benchmark import gold_clusters, pair_case_records, score_clustering
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = ("sra_haematology", "sra_cytology_screening", "sra_respiratory", "digital_work", "bibdedupe_special_cases")
@@ -141,13 +140,7 @@ def pair_cases(path: Path) -> tuple[int, int, list[str]]:
     cases = json.loads(path.read_text())["cases"]
     right, wrong = 0, []
     for case in cases:
-        rows = []
-        for n, rec in enumerate((case["record_a"], case["record_b"])):
-            fields = bib_row_to_fields({k: v for k, v in rec.items() if isinstance(v, str)})
-            fields.update(record_id=make_record_id("", case["id"], n), search="", source_file=case["id"],
-                          source_index=n)
-            rows.append(fields)
-        model = Deduplicator().fit(pd.DataFrame(rows))
+        model = Deduplicator().fit(pair_case_records(case))
         merged = model.n_studies_ == 1
         if merged == bool(case["expected_duplicate"]):
             right += 1

@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from evreview.dedup import Deduplicator
-from evreview.dedup.benchmark import bib_row_to_fields, gold_clusters, score_clustering
+from evreview.dedup.benchmark import gold_clusters, pair_case_records, score_clustering
 from evreview.ingest import ingest_files
-from evreview.records import make_record_id
 
 pytestmark = pytest.mark.shared
 
@@ -54,13 +52,7 @@ def test_bibdedupe_pair_cases(shared_dir: Path) -> None:
     cases = json.loads((shared_dir / "benchmarks" / "dedup" / "bibdedupe_pair_cases" / "test_cases.json").read_text())
     wrong = []
     for case in cases["cases"]:
-        rows = []
-        for n, rec in enumerate((case["record_a"], case["record_b"])):
-            fields = bib_row_to_fields({k: v for k, v in rec.items() if isinstance(v, str)})
-            fields.update(record_id=make_record_id("", case["id"], n), search="", source_file=case["id"],
-                          source_index=n)
-            rows.append(fields)
-        merged = Deduplicator().fit(pd.DataFrame(rows)).n_studies_ == 1
+        merged = Deduplicator().fit(pair_case_records(case)).n_studies_ == 1
         if merged != case["expected_duplicate"]:
             wrong.append(case["id"])
     assert wrong == []

@@ -43,6 +43,13 @@ LAYOUT: dict[str, tuple[str, str]] = {
 }
 
 
+def _existing(path: Path, name: str) -> Path:
+    """``path``, or a clear error saying which stage's output is missing."""
+    if not path.exists():
+        raise EvreviewError(f"{name} not found: has the workflow run this stage? (make run)", path=path)
+    return path
+
+
 def _read(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
@@ -63,10 +70,7 @@ class Results:
 
     def table(self, name: str) -> pd.DataFrame:
         """Any table of :data:`LAYOUT` by name; a clear error when that stage has not run."""
-        path = self.path(name)
-        if not path.exists():
-            raise EvreviewError(f"{name} not found: has the workflow run this stage? (make run)", path=path)
-        return _read(path)
+        return _read(_existing(self.path(name), name))
 
     def available(self) -> list[str]:
         return [name for name in LAYOUT if self.path(name).exists()]
@@ -104,9 +108,7 @@ class Results:
         """What the latest search round changed (``changes/changes.json``: new records per
         database, new duplicates of earlier studies, new inclusions, changed map cells, gaps
         opened and closed)."""
-        path = self.root / self.config["paths"]["results"] / "changes" / "changes.json"
-        if not path.exists():
-            raise EvreviewError("changes not found: has the workflow run this stage? (make run)", path=path)
+        path = _existing(self.root / self.config["paths"]["results"] / "changes" / "changes.json", "changes")
         return json.loads(path.read_text(encoding="utf-8"))
 
     @cached_property

@@ -88,4 +88,7 @@ def run_inputs():
 
 # Every job gets the run provenance (version, config hash, input hashes, model ids) in its
 # environment; writers embed it. Not a job input, so a new round does not re-run old jobs.
-os.environ[PROVENANCE_ENV] = dumps(run_provenance(config, inputs=run_inputs()))
+# Computed once, by the main process: a cluster job inherits it (and re-parses this file
+# without hashing every export again).
+if PROVENANCE_ENV not in os.environ:
+    os.environ[PROVENANCE_ENV] = dumps(run_provenance(config, inputs=run_inputs()))

@@ -502,7 +502,8 @@ def code_dimension(
     codes = [c.id for c in dim.codes]
     ii, jj = np.nonzero(forced)
     if len(ii):
-        doc_types = meta.doc_types if meta is not None else []
+        assert meta is not None  # doc_type_masks forces nothing without metadata
+        doc_types = meta.doc_types
         rows.add(
             [emb.study_ids[i] for i in ii],
             dim.id,

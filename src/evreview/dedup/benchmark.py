@@ -81,6 +81,16 @@ def records_from_bib_csv(path: str | Path, *, search: str = "", ignore_issue: bo
     return out
 
 
+def pair_case_records(case: Mapping[str, Any]) -> pd.DataFrame:
+    """The two records of one bib-dedupe curated pair case (``record_a``, ``record_b``) as a table."""
+    rows = []
+    for n, rec in enumerate((case["record_a"], case["record_b"])):
+        fields = bib_row_to_fields({k: v for k, v in rec.items() if isinstance(v, str)})
+        fields.update(record_id=make_record_id("", case["id"], n), search="", source_file=case["id"], source_index=n)
+        rows.append(fields)
+    return pd.DataFrame(rows)
+
+
 def gold_clusters(ids: pd.Series, groups_csv: str | Path) -> pd.Series:
     """Gold cluster label per source id: the group index, or a singleton label."""
     groups = pd.read_csv(groups_csv, dtype=str)

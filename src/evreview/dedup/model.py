@@ -20,21 +20,13 @@ import pandas as pd
 from evreview.dedup.blocking import DEFAULT_PASSES, candidate_pairs
 from evreview.dedup.cluster import cluster_pairs
 from evreview.dedup.compare import compare_pairs
-from evreview.dedup.decisions import empty_decisions, normalise_previous, read_decisions, read_previous
+from evreview.dedup.decisions import empty_decisions, normalise_previous
 from evreview.dedup.keys import build_keys
 from evreview.dedup.merge import assign_study_ids, choose_kept, completeness, merge_studies, record_order
 from evreview.dedup.rules import RuleParams, decide
 from evreview.errors import EvreviewError
 
-__all__ = [
-    "DUPLICATE_COLUMNS",
-    "PAIR_COLUMNS",
-    "Deduplicator",
-    "RuleParams",
-    "read_decisions",
-    "read_previous",
-    "write_outputs",
-]
+__all__ = ["DUPLICATE_COLUMNS", "METHOD", "PAIR_COLUMNS", "Deduplicator", "write_outputs"]
 
 log = logging.getLogger(__name__)
 

