@@ -233,7 +233,8 @@ def test_write_outputs(records: pd.DataFrame, tmp_path: Path) -> None:
     assert len(dup) == len(records)
     studies = pd.read_parquet(paths["studies"])
     assert {"study_id", "member_record_ids", "source_databases", "n_members"} <= set(studies.columns)
-    assert pd.read_csv(paths["pairs"]).shape[0] > 0
+    assert paths["pairs"].suffix == ".parquet"
+    assert pd.read_parquet(paths["pairs"]).shape[0] > 0
     first = paths["pairs"].read_bytes()
     write_outputs(Deduplicator().fit(records), tmp_path)
     assert paths["pairs"].read_bytes() == first  # byte-identical re-run

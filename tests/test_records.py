@@ -152,3 +152,28 @@ def test_columnar_normalisation_of_an_empty_batch():
     columns = normalise_columns([])
     assert all(len(array) == 0 for array in columns.values())
     assert columns["authors"].type == pa.list_(pa.string())
+
+
+def test_list_row_dedupe_small_python_path_matches_arrow_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small tables skip Arrow's hash grouping (its import costs tens of ms); both paths flag the same rows."""
+    import random
+
+    import pyarrow as pa
+
+    import evreview.records as records
+
+    rng = random.Random(1)
+    for _ in range(300):
+        rows = [[rng.choice(["a", "b", "", None, "c"]) for _ in range(rng.randint(0, 4))]
+                for _ in range(rng.randint(1, 30))]
+        offsets, flat = [0], []
+        for row in rows:
+            flat += row
+            offsets.append(len(flat))
+        items = pa.array(flat, type=pa.string())
+        lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), items)
+        small = records._rows_to_dedupe(lists, items)
+        monkeypatch.setattr(records, "_SMALL_LISTS", -1)
+        big = records._rows_to_dedupe(lists, items)
+        monkeypatch.setattr(records, "_SMALL_LISTS", 20_000)
+        assert small == big, rows

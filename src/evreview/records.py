@@ -453,10 +453,24 @@ def _list_array(values: Sequence[Any]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(kept_offsets, type=pa.int32()), pc.filter(items, pa.array(keep)))
 
 
+#: Up to this many list items, :func:`_rows_to_dedupe` checks rows in Python: Arrow's hash
+#: grouping is faster on big tables but its first use imports ``pyarrow.acero`` (tens of ms).
+_SMALL_LISTS = 20_000
+
+
 def _rows_to_dedupe(lists: pa.ListArray, items: pa.Array) -> set[int]:
-    """Rows of ``lists`` with an empty or a repeated item, found by Arrow hash grouping (in C)."""
+    """Rows of ``lists`` with an empty or a repeated (non-null) item, found by Arrow hash grouping (in C)."""
     if len(items) == 0:
         return set()
+    if len(items) <= _SMALL_LISTS:
+        values = items.to_pylist()
+        offsets = lists.offsets.to_pylist()
+        bad = set()
+        for row in range(len(offsets) - 1):
+            present = [v for v in values[offsets[row]:offsets[row + 1]] if v is not None]
+            if "" in present or len(set(present)) != len(present):
+                bad.add(row)
+        return bad
     parents = pc.list_parent_indices(lists)
     rows = set(pc.filter(parents, pc.equal(items, "")).to_pylist())
     counts = pa.table({"row": parents, "item": items}).group_by(["row", "item"]).aggregate([("item", "count")])

@@ -29,7 +29,7 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "ingest_problems": ("R", "ingest_problems.csv"),
     "duplicates": ("R", "dedup/duplicates.csv"),
     "studies": ("R", "dedup/studies.parquet"),
-    "pairs": ("R", "dedup/pairs.csv"),
+    "pairs": ("R", "dedup/pairs.parquet"),
     "screening": ("R", "screen/screening.csv"),
     "worklist": ("R", "screen/worklist.csv"),
     "ledger": ("R", "ledger.csv"),

@@ -9,7 +9,7 @@ rule deduplicate:
     output:
         duplicates=f"{RESULTS}/dedup/duplicates.csv",
         studies=f"{RESULTS}/dedup/studies.parquet",
-        pairs=f"{RESULTS}/dedup/pairs.csv",
+        pairs=f"{RESULTS}/dedup/pairs.parquet",
         maybe=f"{RESULTS}/dedup/maybe_pairs.csv",
     benchmark:
         f"{LOGS}/benchmarks/deduplicate.tsv"
@@ -18,9 +18,12 @@ rule deduplicate:
     params:
         out=folder_of("duplicates"),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
+        # keys per export file and scores per pair from earlier runs: a new round compares only new pairs
+        cache=f"{RESULTS}/dedup/cache",
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 20),
         runtime=240,
     shell:
-        "evreview dedup {input.records:q} --out {params.out:q} {params.decisions} > {log:q} 2>&1"
+        "evreview dedup {input.records:q} --out {params.out:q} --cache-dir {params.cache:q} {params.decisions} "
+        "> {log:q} 2>&1"

@@ -115,7 +115,7 @@ rule run_report:
         ledger=f"{RESULTS}/ledger.csv",
         ingest_report=f"{RESULTS}/ingest_report.csv",
         exports=[f"{RAW}/{search}/{name}" for search, name in raw_exports()],
-        pairs=f"{RESULTS}/dedup/pairs.csv",
+        pairs=f"{RESULTS}/dedup/pairs.parquet",
         stopping=f"{RESULTS}/screen/stopping.json",
         topics=f"{CODED}/topics.csv",
         prisma=f"{RESULTS}/prisma/prisma.png",

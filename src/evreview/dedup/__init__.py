@@ -13,7 +13,7 @@ Pipeline (each step a pure function over DataFrames, in its own module):
 :class:`Deduplicator` (in :mod:`.model`) wraps these with scikit-learn conventions
 (parameters in the constructor, ``fit`` returns ``self``, results in attributes ending in
 ``_``), and :func:`write_outputs` writes ``duplicates.csv``, ``studies.parquet``,
-``pairs.csv`` and ``maybe_pairs.csv``. The names below are imported on first use (PEP 562),
+``pairs.parquet`` and ``maybe_pairs.csv``. The names below are imported on first use (PEP 562),
 so importing the package, as ``evreview dedup --help`` does, costs no pandas import.
 """
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evreview.dedup.keys import title_words
+
 
 @dataclass(frozen=True)
 class BlockingPass:
@@ -36,12 +38,10 @@ def _title_suffix(k: pd.DataFrame, n: int = 24) -> pd.Series:
 
 
 def _title_words(k: pd.DataFrame) -> pd.Series:
-    """The four longest title words, sorted: survives word-order changes and typos elsewhere."""
-    return pd.Series(
-        [" ".join(sorted(sorted(t.split(), key=lambda w: (-len(w), w))[:4])) if t.count(" ") >= 3 else ""
-         for t in k["title_key"]],
-        index=k.index,
-    )
+    # build_keys computes it per record (cached per file between runs); computed here for other key tables
+    if "title_words" in k:
+        return k["title_words"]
+    return pd.Series([title_words(t) for t in k["title_key"]], index=k.index)
 
 
 def _join(*parts: pd.Series) -> pd.Series:
@@ -130,17 +130,14 @@ def candidate_pairs(
     uniq, first = np.unique(codes_all, return_index=True)
     combined = np.bitwise_or.reduceat(mask_all, first) if len(first) else mask_all[:0]
     names = [p.name for p in passes]
-    label_cache: dict[int, str] = {}
-
-    def label(m: int) -> str:
-        if m not in label_cache:
-            label_cache[m] = "+".join(name for bit, name in enumerate(names) if m >> bit & 1)
-        return label_cache[m]
-
+    # one label per distinct combination of passes (a few dozen), spread by index
+    masks_seen, which = np.unique(combined, return_inverse=True)
+    labels = np.array(["+".join(name for bit, name in enumerate(names) if int(m) >> bit & 1) for m in masks_seen],
+                      dtype=object)
     return pd.DataFrame(
         {
             "i": (uniq // max(n, 1)).astype(np.int64),
             "j": (uniq % max(n, 1)).astype(np.int64),
-            "blocked_by": [label(int(m)) for m in combined],
+            "blocked_by": pd.Series(labels[which.reshape(-1)], dtype=object),
         }
     )

@@ -53,7 +53,7 @@ class GuardedUnionFind:
 
     def __init__(self, keys: pd.DataFrame, cannot_link: Iterable[tuple[int, int]] = ()) -> None:
         n = len(keys)
-        self.parent = np.arange(n)
+        self.parent = list(range(n))  # a list: the union loop reads it per pair, faster than NumPy scalars
         self.clusters: dict[int, _Cluster] = {}
         # plain lists: per-record lookups in the union loop must not go through pandas
         self._doi = keys["doi_key"].tolist()
@@ -147,8 +147,33 @@ class GuardedUnionFind:
         del self.clusters[rb]
 
     def labels(self) -> np.ndarray:
-        """Root of every position."""
-        return np.fromiter((self.find(i) for i in range(len(self.parent))), dtype=np.int64, count=len(self.parent))
+        """Root of every position (pointer jumping over the whole array: no Python loop per record)."""
+        roots = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            up = roots[roots]
+            if np.array_equal(up, roots):
+                return roots
+            roots = up
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label (smallest member) per node of the graph with edges ``a``-``b``.
+
+    Min-label propagation with pointer jumping in NumPy; duplicate clusters are small, so it
+    converges in a few rounds.
+    """
+    labels = np.arange(n, dtype=np.int64)
+    if not len(a):
+        return labels
+    while True:
+        low = np.minimum(labels[a], labels[b])
+        new = labels.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, labels):
+            return labels
+        labels = new
 
 
 def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -161,20 +186,24 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
     is_reviewer = pairs["reviewer"].to_numpy(dtype=bool)
     decision = pairs["decision"].to_numpy(dtype=object)
     rule = pairs["rule"].to_numpy(dtype=object)
-    hard = (decision == "different") & (is_reviewer | np.isin(rule, list(HARD_RULES)))
-    cannot = zip(pairs["i"].to_numpy()[hard].tolist(), pairs["j"].to_numpy()[hard].tolist())
+    ii = pairs["i"].to_numpy()
+    jj = pairs["j"].to_numpy()
+    same = np.flatnonzero(decision == "same")
+    hard = (decision == "different") & (is_reviewer | pairs["rule"].isin(HARD_RULES).to_numpy())
+    # a cannot-link only matters inside one component of the "same" graph: clusters never cross
+    # components, so links between components (most of the millions of "different" pairs) are dropped
+    component = components(len(keys), ii[same], jj[same])
+    hard &= component[ii] == component[jj]
+    cannot = zip(ii[hard].tolist(), jj[hard].tolist())
     uf = GuardedUnionFind(keys, cannot)
 
-    same = np.flatnonzero(decision == "same")
-    by_id = np.isin(rule[same], list(ID_RULES))
+    by_id = pd.Series(rule[same]).isin(ID_RULES).to_numpy()
     order = np.lexsort(
         (pairs["j"].to_numpy()[same], pairs["i"].to_numpy()[same], -pairs["score"].fillna(0).to_numpy()[same],
          ~by_id, ~is_reviewer[same])
     )
     outcome = pd.Series("", index=pairs.index, dtype=object)
     outcome.iloc[same] = "merged"
-    ii = pairs["i"].to_numpy()
-    jj = pairs["j"].to_numpy()
     pages_overlap = pairs["first_page"].to_numpy() == OVERLAP
     for pos in same[order]:
         a, b = int(ii[pos]), int(jj[pos])

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "dedup",
         help="find duplicate records and merge them into studies",
         description="Deduplicate record tables from `evreview ingest` (.parquet) or export files "
-        "(ingested on the fly). Writes duplicates.csv, studies.parquet, pairs.csv and maybe_pairs.csv "
+        "(ingested on the fly). Writes duplicates.csv, studies.parquet, pairs.parquet and maybe_pairs.csv "
         "into --out. Reviewers' decisions (--decisions) always win; --previous keeps study ids.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(record_id_a, record_id_b, decision same/different, reviewer, timestamp)")
     p.add_argument("--previous", type=Path, help="duplicates.csv of an earlier run: its study ids are kept")
     p.add_argument("--search", default="", help="search round for export files ingested here")
+    p.add_argument("--cache-dir", type=Path, help="keep matching keys and pair scores here between runs, so a "
+                   "new search round normalises and compares only its new records (results are the same)")
     p.add_argument("--max-block", type=int, default=50, help="largest block paired all-with-all (default 50)")
     p.set_defaults(func=run)
 
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     records = load_records(list(args.files), args.search)
     decisions = read_decisions(args.decisions) if args.decisions else None
     previous = read_previous(args.previous) if args.previous else None
-    model = Deduplicator(max_block=args.max_block).fit(records, decisions=decisions, previous=previous)
+    model = Deduplicator(max_block=args.max_block, cache_dir=args.cache_dir)
+    model.fit(records, decisions=decisions, previous=previous)
     write_outputs(model, args.out)
     decided = model.pairs_["decision"].value_counts()
     print(
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if len(model.unmatched_decisions_):
         print(f"warning: {len(model.unmatched_decisions_)} reviewer decision(s) name records not in the input",
               file=sys.stderr)
+    if args.cache_dir is not None:
+        print(f"cache: {model.cache_stats_.summary()}", file=sys.stderr)
     for note in model.notes_:
         print(f"note: {note}", file=sys.stderr)
     return 0

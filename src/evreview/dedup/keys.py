@@ -124,6 +124,13 @@ def clean_title(title: Any) -> str:
     return cleaned if len(cleaned) >= 8 else text
 
 
+def title_words(title_key: str) -> str:
+    """The four longest title words, sorted (a blocking key): survives word-order changes and typos elsewhere."""
+    if title_key.count(" ") < 3:
+        return ""
+    return " ".join(sorted(sorted(title_key.split(), key=lambda w: (-len(w), w))[:4]))
+
+
 def title_numbers(folded: str) -> str:
     """The numbers in a title, in order: "Part 1" and "Part 2" are different items."""
     return " ".join(_DIGITS.findall(folded))
@@ -389,6 +396,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
         {
             "title_key": text(titles),
             "title_compact": text([t.replace(" ", "") for t in titles]),
+            "title_words": text([title_words(t) for t in titles]),
             "title_numbers": text([title_numbers(t) for t in titles]),
             "title_generic": [is_generic_title(t) for t in titles],
             "title_notice": [is_notice_title(t) for t in titles],

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ledger", type=Path, required=True)
     p.add_argument("--ingest-report", type=Path)
     p.add_argument("--inputs", type=Path, nargs="*", default=[], help="the export files of this run")
-    p.add_argument("--pairs", type=Path, help="dedup pairs.csv")
+    p.add_argument("--pairs", type=Path, help="dedup pairs.parquet")
     p.add_argument("--stopping", type=Path, help="screening stopping.json")
     p.add_argument("--topics", type=Path, help="topics.csv from coding")
     p.add_argument("--prisma-png", type=Path)
@@ -33,6 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _csv(path: Path | None) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype=str, keep_default_na=False) if path and path.exists() else None
+
+
+def _pair_decisions(path: Path | None) -> pd.DataFrame | None:
+    """The decision and rule columns of the dedup pairs table (all the report counts; millions of rows)."""
+    if not path or not path.exists():
+        return None
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        names = set(pq.ParquetFile(path).schema_arrow.names)
+        return pd.read_parquet(path, columns=[c for c in ("decision", "rule") if c in names])
+    return _csv(path)
 
 
 def dedup_summary(ledger: pd.DataFrame, pairs: pd.DataFrame | None) -> dict[str, Any]:
@@ -97,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         gaps_md=args.gaps.read_text(encoding="utf-8") if args.gaps and args.gaps.exists() else None,
         stopping=stopping,
         screening_summary=screening_summary,
-        dedup_summary=dedup_summary(ledger, _csv(args.pairs)),
+        dedup_summary=dedup_summary(ledger, _pair_decisions(args.pairs)),
         topics=_csv(args.topics),
         rounds=rounds,
         changes=changes,
