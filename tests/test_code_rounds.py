@@ -204,8 +204,10 @@ def test_cli_reuses_the_saved_model_and_is_byte_identical(tmp_path, capsys) -> N
     err3, third = run("--refit-topics")
     assert "topic model: refitted (--refit-topics)" in err3
     assert third == first  # the fit itself is deterministic
-    # more studies: the TF-IDF backend is refitted on the new corpus, so its vectors live in another space
+    # more studies (a new round): the saved TF-IDF fit is reused like a pretrained model, so the
+    # earlier vectors stay valid and the new studies go to the saved topics (issue #8)
     pd.concat([studies, _corpus(2, 50, seed=4)], ignore_index=True).to_parquet(tmp_path / "studies.parquet",
                                                                              index=False)
     err4, _ = run()
-    assert "topic model: refitted: the topic model in " in err4 and "fitted with embeddings 'tfidf-svd:" in err4
+    assert "tfidf: reused saved fit tfidf-svd:" in err4 and "topic model: reused " in err4
+    assert "6 new studies placed at the nearest topic centroid" in err4

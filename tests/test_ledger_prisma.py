@@ -261,3 +261,51 @@ def test_prisma_command_orders_rounds_by_their_dates(tmp_path: Path):
     assert args.func(args) == 0
     flat = json.loads((tmp_path / "q" / "prisma_counts.json").read_text(encoding="utf-8"))
     assert flat["template"] == "new" and flat["database_results"] == len(ledger)
+
+
+def test_vectorised_fates_match_the_per_record_rule():
+    """_fates/_truthy replaced per-record loops: every status/decider pair (known or not),
+    kept cells in any spelling or type, and missing ones must give what the loops gave."""
+    import numpy as np
+
+    from evreview.ledger import _SCREEN_FATE, _fates, _truthy
+
+    kept_cells = pd.Series(["True", "false", "1", "YES", "0", None, float("nan"), True, 1, 1.0, "", "no"], dtype=object)
+    assert _truthy(kept_cells).tolist() == [str(v).lower() in {"true", "1", "yes"} for v in kept_cells]
+    assert _truthy(pd.Series([], dtype="str")).tolist() == []
+    for cells in (pd.Series(["True", "False", "TRUE", None], dtype="str"), pd.Series([True, False])):
+        assert _truthy(cells).tolist() == [str(v).lower() in {"true", "1", "yes"} for v in cells]
+
+    statuses = ["included", "excluded", "maybe", "undecided", ""]
+    deciders = ["reviewer", "machine", "rule", ""]
+    pairs = [(k, s, d) for k in (True, False) for s in statuses for d in deciders]
+    kept = pd.Series([p[0] for p in pairs])
+    status = pd.Series([p[1] for p in pairs], dtype="str")
+    by = pd.Series([p[2] for p in pairs], dtype="str")
+    want = ["duplicate" if not k else _SCREEN_FATE.get((s, d), "undecided") for k, s, d in pairs]
+    assert list(_fates(kept, status, by)) == want
+    assert list(_fates(kept.iloc[:0], status.iloc[:0], by.iloc[:0])) == [] and np.ndim(_fates(kept, status, by)) == 1
+
+
+def test_study_first_round_and_fate_lookups_match_per_study_lookups():
+    """study_first_round (vectorised ranks) and changes.fates_of (one index look-up) against the
+    per-study answers, with an unknown round, unparsed rows and ids without a fate."""
+    from evreview.changes import fate_table, fates_of
+    from evreview.ledger import study_fates, study_first_round
+
+    ledger = pd.DataFrame(
+        {
+            "record_id": ["r1", "r2", "r3", "r4", "r5", "r6"],
+            "search": ["2025", "2024", "2025", "odd", "2024", "2024"],
+            "study_id": ["s1", "s1", "s2", "s3", "", "s4"],
+            "kept": [True, False, True, True, False, True],
+            "fate": ["included", "duplicate", "maybe", "undecided", "unparsed", "excluded_reviewer"],
+        }
+    )
+    first = study_first_round(ledger, ["2024", "2025"])
+    assert first.to_dict() == {"s1": "2024", "s2": "2025", "s3": "", "s4": "2024"}
+    fates = study_fates(ledger)
+    ids = ["s4", "s9", "s1", "s2", "s1"]  # s9: no kept record, so undecided
+    assert fates_of(fates, ids) == [str(fates.get(s, "undecided")) for s in ids]
+    assert fate_table(fates, ids)["included"] == 2 and fate_table(fates, ids)["undecided"] == 1
+    assert fates_of(fates, []) == []

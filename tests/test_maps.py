@@ -132,3 +132,55 @@ def test_ten_thousand_studies_render(tmp_path: Path):
     paths = write_map(result, tmp_path, len(big))
     assert result.cells.set_index(["row", "column", "segment"]).loc[("infra", "ind", ""), "n_studies"] == 4 * 1667
     assert paths["html"].stat().st_size < 5_000_000
+
+
+def _explode_by_rows(coded: pd.DataFrame, dims: list[str]) -> dict[str, dict[str, set[str]]]:
+    """The row-by-row walk explode_codes replaced (the reference for its vectorised version)."""
+    from evreview.maps.cells import split_codes
+
+    out: dict[str, dict[str, set[str]]] = {}
+    for dim in dims:
+        members: dict[str, set[str]] = {}
+        if dim in coded.columns:
+            for sid, value in zip(coded["study_id"].astype(str), coded[dim]):
+                for code in split_codes(value):
+                    members.setdefault(code, set()).add(sid)
+        out[dim] = members
+    return out
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_explode_codes_matches_a_row_by_row_walk_on_awkward_cells(plain: bool):
+    """Grouping by distinct cell value must give the same sets, and codes in first-seen order,
+    whatever the cells hold: multi-code and padded text, empty text, missing values, lists."""
+    from evreview.maps.cells import as_plain_strings, explode_codes
+
+    coded = pd.DataFrame(
+        {
+            "study_id": ["s3", "s1", "s2", "s4", "s5", "s6"],
+            "theme": ["skills", "infra; skills", None, "", " values ;infra;", "skills;infra"],
+            "outcome": ["ind", "ind", "org", None, "ind", "org"],
+        }
+    )
+    mixed = coded.assign(evidence=pd.Series([["case", "long"], "review", None, float("nan"), ("long",), pd.NA],
+                                            dtype=object))
+    frame = as_plain_strings(mixed) if plain else mixed
+    dims = ["theme", "outcome", "evidence", "not_a_column"]
+    got, want = explode_codes(frame, dims), _explode_by_rows(mixed, dims)
+    assert got == want
+    assert [list(got[d]) for d in dims] == [list(want[d]) for d in dims]  # first-seen code order
+    assert got["theme"]["infra"] == {"s1", "s5", "s6"} and "" not in got["theme"]
+    assert explode_codes(frame.iloc[:0], dims) == {d: {} for d in dims}  # empty table
+
+
+def test_plain_strings_keep_the_map_byte_identical(tmp_path: Path):
+    """as_plain_strings (object columns for speed) must not change any map output."""
+    from evreview.maps.cells import as_plain_strings
+
+    coded = _coded()
+    coded.loc[0, "stage"] = None  # a missing value in a filter dimension
+    outs = []
+    for i, frame in enumerate((coded, as_plain_strings(coded))):
+        write_map(build_map(frame, VOCAB, SPEC), tmp_path / str(i), len(frame))
+        outs.append({p.name: p.read_bytes() for p in sorted((tmp_path / str(i)).iterdir())})
+    assert outs[0] == outs[1]

@@ -153,6 +153,22 @@ def test_planted_gap_is_visible(demo_run: Path):
     assert len(stage_totals) < 0.25 * len(res.coded)  # early-stage set-up is thin
 
 
+def test_planted_synthesis_gap_is_reported(demo_run: Path):
+    """Issue #7: many primary studies on behaviours and values x organisational outcomes but no review
+    was planted; no review may be coded into that cell, so the gap report lists it as a synthesis gap."""
+    planted = [g for g in json.loads((TRUTH / "expected_counts.json").read_text())["gap_cells"]
+               if g["gap"] == "synthesis"]
+    assert len(planted) == 1
+    cell = planted[0]
+    gaps = pd.read_csv(demo_run / "results" / "map" / "gaps.csv", dtype=str, keep_default_na=False)
+    found = gaps[(gaps["kind"] == "synthesis") & (gaps["row"] == cell["row"]) & (gaps["column"] == cell["column"])
+                 & (gaps["filter_dimension"] == "")]
+    assert len(found) == 1, gaps[gaps["kind"] == "synthesis"].to_string()
+    assert int(found["n_reviews"].iloc[0]) == 0 and int(found["n_primary"].iloc[0]) >= 15  # truth: 43 primary
+    gaps_md = (demo_run / "results" / "map" / "gaps.md").read_text()
+    assert "primary studies but no review on Behaviours and values x Organisational\n" in gaps_md
+
+
 def test_notebook_runs_against_the_demo_results(demo_run: Path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -9,6 +9,10 @@ CACHE = CODE.get("cache_dir", f"{RESULTS}/embed/cache")
 
 
 SHARDS = CODE.get("shards", 1)
+# code.refit_topics refits the topic model and, for the tfidf backend, its TF-IDF/SVD fit (saved
+# in the cache dir and otherwise reused, so an update round embeds only new text): the shard
+# jobs and the code job must agree, so both get the flag.
+REFIT = "--refit-topics" if CODE.get("refit_topics", False) else ""
 
 
 rule embed_shard:
@@ -28,6 +32,7 @@ rule embed_shard:
         batch=CODE.get("batch_size", 32),
         device=CODE.get("device", "cpu"),
         shards=SHARDS,
+        refit=REFIT,
     threads: CODE.get("threads", 2)
     resources:
         mem_mb=mem_mb(3000, 2),
@@ -36,7 +41,7 @@ rule embed_shard:
         "evreview embed --studies {input.studies:q} --included {input.screening:q} --codebook {input.codebook:q} "
         "--backend {params.backend:q} --device {params.device} --batch-size {params.batch} "
         "--cache-dir {params.cache:q} --shard {wildcards.shard} --shards {params.shards} --out {output:q} "
-        "--no-progress > {log:q} 2>&1"
+        "{params.refit} --no-progress > {log:q} 2>&1"
 
 
 rule embed_gather:
@@ -84,7 +89,7 @@ rule code:
         seed=CODE.get("seed", 42),
         min_topic_size=CODE.get("min_topic_size", 10),
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
-        refit="--refit-topics" if CODE.get("refit_topics", False) else "",
+        refit=REFIT,
     threads: CODE.get("threads", 2)
     resources:
         mem_mb=mem_mb(6000, 4),

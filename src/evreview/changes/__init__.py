@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from evreview.ledger import FATES, study_fates, study_first_round
+from evreview.ledger import FATES, as_text, study_fates, study_first_round
 
 ASSUMPTION = (
     "Compared with the same results restricted to the search rounds before the latest one; "
@@ -73,24 +73,29 @@ class MapInputs:
 
 def ordered_rounds(ledger: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
     """The ledger's rounds, earliest first: ``order`` (by date) first, then any others by name."""
-    present = set(ledger["search"].astype(str))
+    present = set(as_text(ledger["search"]))
     out = [r for r in (order or sorted(present)) if r in present]
     return out + sorted(present - set(out))
 
 
-def records_by_round(ledger: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+def records_by_round(ledger: pd.DataFrame, order: Sequence[str], first: pd.Series | None = None) -> pd.DataFrame:
     """Records per round and database: how many, unparsed, of studies seen in an earlier
-    round, of studies first found in that round."""
-    first = study_first_round(ledger, list(order))
+    round, of studies first found in that round.
+
+    ``first``: :func:`evreview.ledger.study_first_round` of the same ledger and order, when the
+    caller has it already (it groups every record).
+    """
+    if first is None:
+        first = study_first_round(ledger, list(order))
     parsed = ledger["fate"] != "unparsed"
-    first_of_row = ledger["study_id"].astype(str).map(first).where(parsed, "")
+    first_of_row = as_text(ledger["study_id"]).map(first).where(parsed, "")
     frame = pd.DataFrame(
         {
-            "round": ledger["search"].astype(str),
-            "database": ledger["source_database"].astype(str).replace("", "unknown database"),
+            "round": as_text(ledger["search"]),
+            "database": as_text(ledger["source_database"]).replace("", "unknown database"),
             "unparsed": (~parsed).astype(int),
-            "of_earlier_studies": (parsed & (first_of_row != ledger["search"].astype(str))).astype(int),
-            "of_new_studies": (parsed & (first_of_row == ledger["search"].astype(str))).astype(int),
+            "of_earlier_studies": (parsed & (first_of_row != as_text(ledger["search"]))).astype(int),
+            "of_new_studies": (parsed & (first_of_row == as_text(ledger["search"]))).astype(int),
         }
     )
     frame["records"] = 1
@@ -105,15 +110,15 @@ def records_by_round(ledger: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame
 
 def duplicates_of_previous(ledger: pd.DataFrame, first: pd.Series, latest: str) -> pd.DataFrame:
     """Records of the latest round whose study was already found in an earlier round."""
-    rows = ledger[(ledger["search"].astype(str) == latest) & (ledger["fate"] != "unparsed")]
-    first_of_row = rows["study_id"].astype(str).map(first)
+    rows = ledger[(as_text(ledger["search"]) == latest) & (ledger["fate"] != "unparsed")]
+    first_of_row = as_text(rows["study_id"]).map(first)
     hit = rows[first_of_row != latest]
     out = pd.DataFrame(
         {
-            "record_id": hit["record_id"].astype(str),
-            "source_database": hit["source_database"].astype(str),
-            "source_file": hit["source_file"].astype(str),
-            "study_id": hit["study_id"].astype(str),
+            "record_id": as_text(hit["record_id"]),
+            "source_database": as_text(hit["source_database"]),
+            "source_file": as_text(hit["source_file"]),
+            "study_id": as_text(hit["study_id"]),
             "first_round": first_of_row[first_of_row != latest].astype(str),
         }
     )
@@ -125,11 +130,10 @@ def new_studies(
 ) -> pd.DataFrame:
     """Studies first found in the latest round, with their fate (and title, year when given)."""
     ids = sorted(first.index[first == latest])
-    fates = study_fates(ledger)
-    out = pd.DataFrame({"study_id": ids, "fate": [str(fates.get(s, "undecided")) for s in ids]})
+    out = pd.DataFrame({"study_id": ids, "fate": fates_of(study_fates(ledger), ids)})
     if studies is not None and len(studies):
         meta = studies[[c for c in ("study_id", "title", "year") if c in studies.columns]].copy()
-        meta["study_id"] = meta["study_id"].astype(str)
+        meta["study_id"] = as_text(meta["study_id"])
         out = out.merge(meta.drop_duplicates("study_id"), on="study_id", how="left")
         for col in ("title", "year"):
             if col in out:
@@ -137,9 +141,21 @@ def new_studies(
     return out
 
 
+def fates_of(fates: pd.Series, ids: Sequence[str]) -> list[str]:
+    """The fate (as text) of each study of ``ids``; ``undecided`` for a study without one.
+
+    One index look-up for all ids (a per-id ``Series.get`` cost seconds at 100k studies).
+    """
+    if not fates.index.is_unique:  # not from a checked ledger: keep the per-id look-up's answers
+        return [str(fates.get(s, "undecided")) for s in ids]
+    pos = fates.index.get_indexer(pd.Index(list(ids), dtype=object))
+    values = fates.to_numpy(dtype=object)
+    return [str(values[i]) if i >= 0 else "undecided" for i in pos.tolist()]
+
+
 def fate_table(fates: pd.Series, ids: Sequence[str]) -> dict[str, int]:
     """Number of the studies ``ids`` per screening fate (every fate listed, zeros included)."""
-    counts = pd.Series([str(fates.get(s, "undecided")) for s in ids], dtype=object).value_counts()
+    counts = pd.Series(fates_of(fates, ids), dtype=object).value_counts()
     return {f: int(counts.get(f, 0)) for f in STUDY_FATES}
 
 
@@ -198,7 +214,7 @@ def existing_gaps(coded: pd.DataFrame, spec: Any, vocab: Any, filter_codes: Mapp
     for dim, codes in filter_codes.items():
         members = explode_codes(coded, [dim])[dim]
         for code in codes:
-            subset = coded[coded["study_id"].astype(str).isin(members.get(code, set()))]
+            subset = coded[as_text(coded["study_id"]).isin(members.get(code, set()))]
             gaps = find_gaps(subset, plain, vocab)
             gaps = gaps[gaps["kind"] != "sparse"].assign(filter_dimension=dim, filter_code=code)
             keys |= _gap_keys(gaps)
@@ -250,10 +266,11 @@ def map_changes(inputs: MapInputs, previous_ids: set[str]) -> dict[str, Any]:
 
     Both states use the same spec and vocabulary (so the same cells exist in both).
     """
-    from evreview.maps.cells import dimension_gaps, map_cells
+    from evreview.maps.cells import as_plain_strings, dimension_gaps, map_cells
 
-    coded = inputs.coded.copy()
-    coded["study_id"] = coded["study_id"].astype(str)
+    # object columns once: the many subsets and code look-ups below are slow on Arrow strings
+    coded = as_plain_strings(inputs.coded)
+    coded["study_id"] = coded["study_id"].astype(str).astype(object)
     coded = coded.sort_values("study_id").reset_index(drop=True)
     before = coded[coded["study_id"].isin(previous_ids)].reset_index(drop=True)
     cells = cell_changes(map_cells(before, inputs.spec, inputs.vocab), map_cells(coded, inputs.spec, inputs.vocab))
@@ -294,7 +311,8 @@ def compute_changes(
     With a single round the result says :data:`FIRST_ROUND` and compares nothing.
     """
     order = ordered_rounds(ledger, order)
-    by_round = records_by_round(ledger, order)
+    first = study_first_round(ledger, order)
+    by_round = records_by_round(ledger, order, first)
     per_round = by_round.groupby("round", sort=False)["records"].sum()
     meta = {r["round"]: r for r in rounds.to_dict("records")} if rounds is not None and len(rounds) else {}
     round_rows = [
@@ -318,12 +336,11 @@ def compute_changes(
         return out
 
     latest = order[-1]
-    first = study_first_round(ledger, order)
     fates = study_fates(ledger)
     previous = sorted(first.index[first != latest])
     dups = duplicates_of_previous(ledger, first, latest)
     fresh = new_studies(ledger, first, latest, studies)
-    latest_rows = ledger[ledger["search"].astype(str) == latest]
+    latest_rows = ledger[as_text(ledger["search"]) == latest]
     new_ids = list(fresh["study_id"])
     new_fates = fate_table(fates, new_ids)
     prev_fates = fate_table(fates, previous)
@@ -332,7 +349,7 @@ def compute_changes(
         "new_records_unparsed": int((latest_rows["fate"] == "unparsed").sum()),
         "new_duplicates_of_previous_studies": len(dups),
         "new_duplicates_within_new_studies": int(
-            ((latest_rows["fate"] == "duplicate") & latest_rows["study_id"].astype(str).isin(set(new_ids))).sum()
+            ((latest_rows["fate"] == "duplicate") & as_text(latest_rows["study_id"]).isin(set(new_ids))).sum()
         ),
         "new_studies": len(new_ids),
         "new_studies_included": new_fates["included"],

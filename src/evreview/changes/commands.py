@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -26,19 +28,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _study_titles(path: Path) -> pd.DataFrame:
+    """The columns of dedup's studies table that the change report lists (id, title, year).
+
+    Only those are read from a Parquet table: the rest (abstracts, authors, members) is most of
+    its bytes and of the command's time at 100k studies.
+    """
+    from evreview.errors import EvreviewError
+    from evreview.reporting import read_table
+
+    if not path.exists() or path.suffix.lower() != ".parquet":
+        return read_table(path)
+    try:
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(path).names
+        return pd.read_parquet(path, columns=[c for c in ("study_id", "title", "year") if c in names])
+    except Exception as exc:  # a corrupt file is the user's: same message as read_table's
+        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     from evreview.changes import MapInputs, compute_changes, write_changes
     from evreview.config import load_config
     from evreview.errors import EvreviewError
     from evreview.ledger import read_ledger
-    from evreview.reporting import read_table
     from evreview.rounds import round_order, rounds_for
 
     config = load_config(args.config)
     ledger = read_ledger(args.ledger)
     rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
     order = round_order(rounds, ledger["search"])
-    studies = read_table(args.studies) if args.studies is not None else None
+    studies = _study_titles(args.studies) if args.studies is not None else None
     map_inputs = None
     if args.coded is not None:
         if args.codebook is None:

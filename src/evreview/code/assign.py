@@ -10,9 +10,16 @@ the prototype of c is the normalised sum of the embeddings of "label: descriptio
 seed terms. Calibration: each code's scores are centred on that code's corpus median (plus the
 dimension's overall median), because a generic description is close to every abstract and
 would otherwise win everywhere. A code is assigned when its raw cosine reaches
-``min_similarity`` and, for multi-label dimensions, its calibrated score is within ``margin``
-of the study's best; single-label dimensions take the one best code (terms add
-``term_weight``).
+``min_similarity``; single-label dimensions take the one best code (terms add
+``term_weight``). A multi-label dimension assigns every code whose calibrated score is within
+``margin`` of the study's best *and* that has a sentence of its own (:func:`sentence_leads`):
+a sentence, not the keyword line, whose calibrated cosine to that code leads its cosine to
+every other code of the dimension by at least ``evidence_lead``. Why: whole-study similarity
+says what a study is about, not which outcomes it reports; near-ties between codes are the
+rule when every sentence names the same partners, and a background, method or keyword
+sentence that mentions "organisations" is no organisational outcome (issue #7: three reviews
+landed in a planted synthesis gap that way). When no near-best code has such a sentence the
+study keeps its best code, as before.
 
 Everything is column-wise so 20,000 studies code in seconds (issue #6): sentence scores are one
 matrix product per dimension with per-study maxima by ``reduceat``; seed terms are looked up in
@@ -335,6 +342,76 @@ def zero_shot_scores(
     return raw, best_idx, best_sim
 
 
+def sentence_leads(
+    emb: StudyEmbeddings,
+    prototypes: np.ndarray,
+    codable: np.ndarray,
+    *,
+    calibrate_sentences: bool,
+    min_studies: int,
+    exclude_last: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per study and code: the largest lead one of its sentences gives that code, and that sentence.
+
+    ``lead(s, c) = cal(s, c) - max over c' != c of cal(s, c')``, where ``cal`` centres each code's
+    sentence cosines on their median over the countable sentences of codable studies (with
+    ``calibrate_sentences`` and at least ``min_studies`` codable studies), so a description
+    close to every sentence of the corpus does not lead everywhere. A positive lead means the
+    sentence is more about ``c`` than about any other code of the dimension. The last sentence
+    of a study flagged in ``exclude_last`` (its keyword line: a list of topics, not a statement)
+    never counts. Returns ``(lead, index)``, both ``(n_studies, n_codes)``; studies without a
+    countable sentence get ``-inf`` and index -1. A dimension of one code has nothing to lead,
+    so every countable study gets ``+inf``.
+    """
+    n, k = len(emb.study_ids), prototypes.shape[0]
+    lead = np.full((n, k), -np.inf)
+    index = np.full((n, k), -1, dtype=np.int64)
+    offsets = np.asarray(emb.offsets, dtype=np.int64)
+    if emb.sentence_vectors.size == 0 or k == 0:
+        return lead, index
+    lengths = np.diff(offsets)
+    owner = np.repeat(np.arange(n), lengths)
+    countable = np.ones(len(owner), dtype=bool)
+    if exclude_last is not None:
+        drop = np.asarray(exclude_last, dtype=bool) & (lengths > 0)
+        countable[offsets[1:][drop] - 1] = False
+    sims = (emb.sentence_vectors @ prototypes.T).astype(np.float64)
+    basis = countable & np.asarray(codable, dtype=bool)[owner]
+    if calibrate_sentences and int(np.asarray(codable, dtype=bool).sum()) >= min_studies and basis.any():
+        sims = sims - np.median(sims[basis], axis=0)
+    if k == 1:
+        per = np.where(countable[:, None], np.inf, -np.inf)
+    else:
+        order = np.argsort(-sims, axis=1, kind="stable")
+        rows = np.arange(len(sims))
+        top1, top2 = sims[rows, order[:, 0]], sims[rows, order[:, 1]]
+        per = sims - top1[:, None]  # <= 0 for every code but the sentence's best
+        per[rows, order[:, 0]] = top1 - top2
+        per[~countable] = -np.inf
+    has = lengths > 0
+    starts = offsets[:-1][has]
+    seg_max = np.maximum.reduceat(per, starts, axis=0)
+    seg_owner = np.repeat(np.arange(len(starts)), lengths[has])
+    pos = np.arange(len(per), dtype=np.int64)[:, None]
+    first = np.minimum.reduceat(np.where(per == seg_max[seg_owner], pos, len(per)), starts, axis=0)
+    lead[has] = seg_max
+    index[has] = np.where(seg_max > -np.inf, first - starts[:, None], -1)
+    return lead, index
+
+
+def keyword_line_flags(keywords: Sequence[Any], sentences: Sequence[Sequence[str]]) -> np.ndarray:
+    """Whether each study's last sentence is its keyword line (as the embedding step writes it)."""
+    from evreview.embed.text import study_sentences
+
+    flags = np.zeros(len(sentences), dtype=bool)
+    for i, (kw, sents) in enumerate(zip(keywords, sentences)):
+        if len(sents) == 0 or kw is None or (isinstance(kw, float) and kw != kw):
+            continue
+        line = study_sentences(None, None, kw)
+        flags[i] = bool(line) and sents[-1] == line[0]
+    return flags
+
+
 def calibrate(raw: np.ndarray, codable: np.ndarray, min_studies: int) -> np.ndarray:
     """Centre each code's column on its median over codable studies (see module docstring)."""
     if raw.size == 0 or codable.sum() < min_studies:
@@ -395,10 +472,15 @@ def _uncoded_reason(language: str, sentences: list[str], languages: Sequence[str
 
 @dataclass(frozen=True)
 class StudyMeta:
-    """Per-study metadata some codes are decided by: the export's document type and the title."""
+    """Per-study metadata some codes are decided by: the export's document type and the title.
+
+    ``keyword_lines`` flags studies whose last sentence is their keyword line, which is no
+    statement and so never a multi-label code's own evidence (see :func:`sentence_leads`).
+    """
 
     doc_types: list[str]
     titles: list[str]
+    keyword_lines: np.ndarray | None = None
 
 
 def doc_type_masks(dim: Dimension, meta: StudyMeta | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -479,10 +561,22 @@ def code_dimension(
     forced &= codable[:, None]
     eligible &= ~blocked
     has_terms &= ~blocked
+    lead = lead_idx = None
     if dim.multi_label:
         if use_zero_shot:
             best = np.where(eligible, cal, -np.inf).max(axis=1, initial=-np.inf)
-            zs = eligible & (cal >= best[:, None] - margin)
+            near = eligible & (cal >= best[:, None] - margin)
+            lead, lead_idx = sentence_leads(
+                emb, prototypes, codable, calibrate_sentences=bool(codebook.setting("calibrate")),
+                min_studies=int(codebook.setting("calibration_min_studies")),
+                exclude_last=None if meta is None else meta.keyword_lines,
+            )
+            own = near & (lead >= float(codebook.setting("evidence_lead")))
+            # no near-best code has a sentence of its own: the study keeps its best code(s), as before
+            keep_best = ~own.any(axis=1)
+            zs = own.copy()
+            zs[keep_best] = (eligible & (cal >= best[:, None]))[keep_best]
+            lead_idx = np.where(own & np.isfinite(lead), lead_idx, -1)
         else:
             zs = np.zeros((n, k), dtype=bool)
         by_terms = has_terms.copy()
@@ -522,11 +616,8 @@ def code_dimension(
             "zero-shot",
             "assigned",
             cal[ii, jj],
-            [
-                f'"{_clip(emb.sentences[i][best_idx[i, j]])}" (sentence cos {best_sim[i, j]:.3f}; '
-                f"study score {raw[i, j]:.3f})"
-                for i, j in zip(ii.tolist(), jj.tolist())
-            ],
+            [_zero_shot_evidence(emb.sentences[i], i, j, best_idx, best_sim, raw, lead, lead_idx)
+             for i, j in zip(ii.tolist(), jj.tolist())],
         )
     ii, jj = np.nonzero(by_terms)
     if len(ii):
@@ -553,6 +644,30 @@ def code_dimension(
             why = [w + " and no seed term found" for w in why]
         rows.add([emb.study_ids[i] for i in none], dim.id, "", "none", "uncoded", [float("nan")] * len(none), why)
     return rows.frame()
+
+
+def _zero_shot_evidence(
+    sentences: Sequence[str],
+    i: int,
+    j: int,
+    best_idx: np.ndarray,
+    best_sim: np.ndarray,
+    raw: np.ndarray,
+    lead: np.ndarray | None,
+    lead_idx: np.ndarray | None,
+) -> str:
+    """Evidence of one zero-shot row: the sentence that decided it, with the numbers that did.
+
+    Multi-label codes cite their own leading sentence when it qualified them (``lead_idx`` is
+    -1 otherwise); single-label codes, and a study's best code kept without such a sentence,
+    cite the sentence most similar to the code.
+    """
+    score = f"study score {raw[i, j]:.3f}"
+    if lead is not None and lead_idx is not None and lead_idx[i, j] >= 0:
+        sentence = sentences[lead_idx[i, j]]
+        return f'"{_clip(sentence)}" (leads the other codes by {lead[i, j]:.3f}; {score})'
+    note = "; best code, no sentence of its own" if lead is not None and np.isfinite(lead[i, j]) else ""
+    return f'"{_clip(sentences[best_idx[i, j]])}" (sentence cos {best_sim[i, j]:.3f}; {score}{note})'
 
 
 def _topic_rows(result: TopicResult, dimension: str = "topic") -> pd.DataFrame:
@@ -616,6 +731,9 @@ def code_studies(
     meta = StudyMeta(
         doc_types=frame["doc_type"].fillna("").astype(str).tolist() if "doc_type" in frame else [""] * len(ids),
         titles=frame["title"].fillna("").astype(str).tolist() if "title" in frame else [""] * len(ids),
+        keyword_lines=keyword_line_flags(frame["keywords"].tolist(), embeddings.sentences)
+        if "keywords" in frame
+        else None,
     )
     index = TermIndex(embeddings.sentences, codable) if any("terms" in d.methods for d in codebook.dimensions) else None
     for dim in codebook.dimensions:

@@ -27,6 +27,9 @@ DEFAULT_ASSIGNMENT: dict[str, Any] = {
     "calibration_min_studies": 20,
     "sentence_weight": 0.5,
     "term_weight": 0.1,
+    # Multi-label: a code needs a sentence whose calibrated cosine to it leads every other code of
+    # the dimension by this much (see evreview.code.assign.sentence_leads; issue #7).
+    "evidence_lead": 0.1,
     "languages": ["eng"],
     "topic_dimension": "theme",
 }

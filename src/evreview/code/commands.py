@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--refit-topics",
         action="store_true",
         help="refit the topic model even if OUT/topic_model matches (default: reuse it, so topic ids stay stable "
-        "across search rounds and new studies join the nearest existing topic)",
+        "across search rounds and new studies join the nearest existing topic); with the tfidf backend also refit "
+        "its fit on this run's corpus instead of loading the one saved in --cache-dir",
     )
     p.set_defaults(func=run_code)
 
@@ -102,22 +103,11 @@ def load_studies(path: Path, included: Path | None) -> Any:
     return studies.sort_values("study_id", kind="stable").reset_index(drop=True)
 
 
-def prepare_backend(args: argparse.Namespace, studies: Any, codebook: Any) -> Any:
-    """Build the backend; corpus-fitted ones (tfidf) are fitted on studies + codebook texts."""
-    from evreview.embed import fit_backend, make_backend, study_text
-
-    backend = make_backend(args.backend, device=args.device, sha256=args.sha256)
-    texts = [study_text(t, a, k) for t, a, k in zip(*(studies.get(c, [None] * len(studies)) for c in
-                                                       ("title", "abstract", "keywords")))]
-    if codebook is not None:
-        texts += [c.prototype_text for d in codebook.dimensions for c in d.codes]
-    return fit_backend(backend, texts)
-
-
 def run_code(args: argparse.Namespace) -> int:
     from evreview.code import code_studies, load_codebook, read_code_decisions, write_coding
     from evreview.code.topics import TopicConfig, load_saved_topics
     from evreview.embed import embed_studies
+    from evreview.embed.commands import prepare_backend
 
     codebook = load_codebook(args.codebook)
     studies = load_studies(args.studies, args.included)

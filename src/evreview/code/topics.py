@@ -272,7 +272,10 @@ def fit_topics(
         nearest = np.argmax(vectors[outliers] @ centroids.T, axis=1)
         labels[outliers] = np.asarray(clustered)[nearest]
         reassigned[outliers] = True
-        model.update_topics(list(docs), topics=labels.tolist(), top_n_words=config.top_n_words)
+        # pass our vectoriser: without it BERTopic falls back to a plain CountVectorizer and the
+        # topic words fill with stop words ("and; the; of")
+        model.update_topics(list(docs), topics=labels.tolist(), top_n_words=config.top_n_words,
+                            vectorizer_model=model.vectorizer_model)
         note += f" ({len(outliers)} outliers moved to the nearest topic centroid)"
     words = {
         int(t): [w for w, _ in (model.get_topic(int(t)) or [])][: config.top_n_words] for t in set(labels.tolist())

@@ -13,7 +13,7 @@ stderr), so a re-run on unchanged records embeds nothing.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,12 +78,69 @@ class EmbedStats:
         return {k: v for k, v in self.__dict__.items() if k != "new_keys"}
 
 
-def fit_backend(backend: EmbeddingBackend, texts: Sequence[str]) -> EmbeddingBackend:
-    """Fit corpus-dependent backends (TF-IDF) on ``texts``; pretrained ones are returned as-is."""
+def fit_backend(
+    backend: EmbeddingBackend,
+    texts: Sequence[str] | Callable[[], Sequence[str]],
+    *,
+    cache_dir: str | Path | None = None,
+    refit: bool = False,
+) -> EmbeddingBackend:
+    """Fit corpus-dependent backends (TF-IDF) on ``texts``; pretrained ones are returned as-is.
+
+    With ``cache_dir``, a backend that can save its fit (TF-IDF) loads the fit saved there by
+    an earlier run instead of refitting (``refit=True`` fits ``texts`` and saves that), so its
+    ``model_id`` and the cached vectors stay valid when a search round adds studies.
+    ``texts`` may be a function returning them, so nothing is built when nothing is fitted.
+    """
+    fit_or_load = getattr(backend, "fit_or_load", None)
+    if cache_dir is not None and callable(fit_or_load):
+        fit_or_load(texts, cache_dir, refit=refit)
+        return backend
     fit = getattr(backend, "fit", None)
     if callable(fit):
-        fit(texts)
+        fit(texts() if callable(texts) else texts)
     return backend
+
+
+#: Caches this process has loaded, by (folder, model id), with the folder's state when loaded.
+_OPEN_CACHES: dict[tuple[str, str], tuple[tuple[tuple[str, int, int], ...], EmbeddingCache]] = {}
+
+
+def _folder_state(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Name, size and mtime of every keys file: changes whenever any writer adds a shard."""
+    entries = []
+    for path in folder.glob("*.keys") if folder.is_dir() else ():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # removed meanwhile: the state differs anyway
+            continue
+        entries.append((path.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+def _open_cache(cache_dir: Path, model_id: str) -> EmbeddingCache:
+    """The loaded cache of ``model_id`` in ``cache_dir``, loaded once per process while its folder is unchanged.
+
+    Why: the ``code`` step embeds the studies and then each dimension's code descriptions,
+    five calls that each re-read every keys file and re-built a row view per cached vector
+    (a third of an update round's coding time). A folder changed by anyone else since (a
+    new or rewritten keys file) is read again; this process's own additions are in the
+    loaded cache already (:meth:`EmbeddingCache.add` updates it).
+    """
+    cache = EmbeddingCache(cache_dir, model_id)
+    key = (str(cache.folder.resolve()), model_id)
+    state = _folder_state(cache.folder)
+    known = _OPEN_CACHES.get(key)
+    if known is not None and known[0] == state:
+        return known[1]
+    cache.load()
+    _OPEN_CACHES[key] = (state, cache)
+    return cache
+
+
+def _remember(cache: EmbeddingCache) -> None:
+    """Record the folder state after this process added a shard, so the next call reuses the cache."""
+    _OPEN_CACHES[(str(cache.folder.resolve()), cache.model_id)] = (_folder_state(cache.folder), cache)
 
 
 def embed_texts(
@@ -115,7 +172,7 @@ def embed_texts(
         if key and key not in unique:
             unique[key] = text
     stats.n_unique = len(unique)
-    cache = EmbeddingCache(Path(cache_dir), model_id) if cache_dir is not None else None
+    cache = _open_cache(Path(cache_dir), model_id) if cache_dir is not None else None
     known: dict[str, np.ndarray] = dict(cache.load()) if cache is not None else {}
     missing = sorted(k for k in unique if k not in known)  # sorted: shard content is deterministic
     stats.n_cached = stats.n_unique - len(missing)
@@ -131,6 +188,7 @@ def embed_texts(
                 new = _encode_batches([unique[k] for k in part], backend, batch_size, bar)
                 if cache is not None:
                     cache.add(part, new)
+                    _remember(cache)
                 known.update(zip(part, new))
     stats.n_embedded = len(missing)
     stats.new_keys = frozenset(missing)

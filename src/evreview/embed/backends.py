@@ -10,6 +10,8 @@ L2-normalised float32 so cosine similarity is a dot product everywhere downstrea
 * :class:`TfidfSvdBackend`: TF-IDF + truncated SVD from scikit-learn; no torch, fast, used by
   the tests and as a fallback. It must be ``fit`` on the corpus first, and its ``model_id``
   includes a fingerprint of that fit, so cached vectors from another fit are never reused.
+  Given a cache dir, the fit is saved there and loaded by later runs (``fit_or_load``), so
+  it behaves like a pretrained model across search rounds until a refit is asked for.
 * :class:`evreview.embed.static.StaticModelBackend` (``minilm-static``): model2vec distilled
   once from the packaged MiniLM; numpy-only encoding, for large corpora.
 
@@ -21,9 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
+import json
 import os
 import re
-from collections.abc import Sequence
+import threading
+import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -234,12 +240,48 @@ class SentenceTransformerBackend:
         return l2_normalise(vectors)
 
 
+def read_archive(
+    path: Path, members: Sequence[str], fmt: str, *, error: type[EvreviewError], what: str, hint: str = ""
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(meta.json, the named members) of one of our zip files, checked to be of format ``fmt``.
+
+    Saved fits and embedding shards are both zips of ``meta.json`` plus arrays; a missing,
+    damaged or foreign file raises ``error`` naming the file and ``what`` it should be.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            meta = json.loads(archive.read("meta.json").decode("utf-8"))
+            data = {name: archive.read(name) for name in members}
+    except FileNotFoundError:
+        raise error(f"{what} not found", path=path) from None
+    except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError) as exc:
+        raise error(f"not a readable {what} ({exc}){hint}", path=path) from exc
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise error(f"not a {what} of format {fmt} (found {found!r})", path=path)
+    return meta, data
+
+
+#: Folder (under the embedding cache dir) of the saved TF-IDF/SVD fits, and their file format.
+TFIDF_FITS_DIR = "tfidf-svd-fits"
+TFIDF_FIT_FORMAT = "evreview-tfidf-svd-fit/1"
+_TFIDF_POINTER = "current.json"
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same fit is the same bytes
+
+
 class TfidfSvdBackend:
     """TF-IDF (word 1-2-grams, sublinear tf) reduced by seeded truncated SVD (LSA).
 
     Why fit-dependent: LSA vectors only mean something relative to the corpus they were
     fitted on. The fingerprint of the fit (sorted hashes of the fitted texts + parameters)
     goes into ``model_id``, so the cache keeps vectors from different fits apart.
+
+    Why saved: refitting on every search round's grown corpus would change ``model_id``,
+    invalidate every cached vector and force the topic model to refit (issue #8). With a
+    cache dir, :meth:`fit_or_load` treats the first fit like a pretrained model: it is saved
+    (vocabulary, idf and SVD components, no pickle) as ``CACHE/tfidf-svd-fits/<settings>/<fingerprint>.zip``
+    and later runs load it, so only new texts are embedded; ``refit=True`` fits this run's
+    corpus instead.
     """
 
     def __init__(self, dim: int = 256, *, seed: int = 0, min_df: int = 1, max_features: int = 50_000) -> None:
@@ -250,6 +292,11 @@ class TfidfSvdBackend:
         self._vectorizer: Any = None
         self._svd: Any = None
         self._fingerprint = ""
+        self._saved: Path | None = None  # a loaded fit not yet read beyond its metadata (see load)
+        self._saved_svd = False
+        self.n_fitted = 0
+        #: what :meth:`fit_or_load` did, one line for the log ("tfidf: reused saved fit ...")
+        self.fit_note = ""
 
     @property
     def model_id(self) -> str:
@@ -257,24 +304,41 @@ class TfidfSvdBackend:
             raise EmbeddingError("the tfidf backend must be fitted on the corpus before use")
         return f"tfidf-svd:{self.dim}:{self._fingerprint}"
 
-    def fit(self, texts: Sequence[str]) -> TfidfSvdBackend:
-        """Fit vocabulary and SVD on ``texts`` (order-independent: they are sorted first)."""
-        from sklearn.decomposition import TruncatedSVD
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    @property
+    def settings(self) -> dict[str, int]:
+        """The parameters a saved fit must share to be loaded into this backend."""
+        return {"dim": self.dim, "seed": self.seed, "min_df": self.min_df, "max_features": self.max_features}
 
+    def _fingerprint_of(self, texts: Sequence[str]) -> tuple[str, list[str]]:
+        """(fingerprint, sorted unique non-blank texts): what a fit on ``texts`` would be named."""
         unique = sorted({t for t in texts if t.strip()})
         digest = hashlib.sha256(f"{self.dim}|{self.seed}|{self.min_df}|{self.max_features}".encode())
         for text in unique:
             digest.update(hashlib.sha256(text.encode()).digest())
-        self._fingerprint = digest.hexdigest()[:12]
-        self._vectorizer = TfidfVectorizer(
+        return digest.hexdigest()[:12], unique
+
+    def _make_vectorizer(self, *, min_df: int = 1, vocabulary: dict[str, int] | None = None) -> Any:
+        """The one TF-IDF configuration, for fitting and for rebuilding a saved fit alike."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(
             ngram_range=(1, 2),
             sublinear_tf=True,
-            min_df=self.min_df if len(unique) >= 10 else 1,
+            min_df=min_df,
             max_features=self.max_features,
             stop_words="english",
             strip_accents="unicode",
+            vocabulary=vocabulary,
         )
+
+    def fit(self, texts: Sequence[str]) -> TfidfSvdBackend:
+        """Fit vocabulary and SVD on ``texts`` (order-independent: they are sorted first)."""
+        from sklearn.decomposition import TruncatedSVD
+
+        self._fingerprint, unique = self._fingerprint_of(texts)
+        self.n_fitted = len(unique)
+        self._saved = None
+        self._vectorizer = self._make_vectorizer(min_df=self.min_df if len(unique) >= 10 else 1)
         matrix = self._vectorizer.fit_transform(unique or ["empty"])
         n_comp = min(self.dim, matrix.shape[1] - 1, max(matrix.shape[0] - 1, 0))
         # Too few documents/terms for SVD (tiny corpora): keep the raw TF-IDF space.
@@ -286,11 +350,198 @@ class TfidfSvdBackend:
         return self
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if self._vectorizer is None and self._saved is not None:
+            self._materialise()
         if self._vectorizer is None:
             raise EmbeddingError("the tfidf backend must be fitted on the corpus before use")
         matrix = self._vectorizer.transform(list(texts))
         dense = self._svd.transform(matrix) if self._svd is not None else matrix.toarray()
         return l2_normalise(dense)
+
+    # ------------------------------------------------------------------ saved fits
+
+    def fits_folder(self, cache_dir: str | Path) -> Path:
+        """Where fits with this backend's settings are kept under an embedding cache dir."""
+        s = self.settings
+        name = f"dim{s['dim']}-seed{s['seed']}-mindf{s['min_df']}-maxfeat{s['max_features']}"
+        return Path(cache_dir) / TFIDF_FITS_DIR / name
+
+    def save(self, path: str | Path) -> bool:
+        """Write the fit to ``path`` unless a fit is already there; True if this call wrote it.
+
+        The file (a zip of ``meta.json``, ``vocabulary.txt``, ``idf.npy`` and ``components.npy``,
+        stored with fixed timestamps) holds only text and plain arrays, so loading it runs no
+        code, and the same fit is the same bytes. It is written to a temporary file and then
+        hard-linked into place, which fails if the name exists: of several shard jobs fitting
+        the same corpus at once, the first to finish wins and the others load its fit, so
+        every job of a run ends with one identical fit.
+        """
+        if self._vectorizer is None and self._saved is not None:
+            self._materialise()
+        if self._vectorizer is None:
+            raise EmbeddingError("the tfidf backend must be fitted before it can be saved")
+        path = Path(path)
+        vocabulary = self._vectorizer.vocabulary_
+        terms = [""] * len(vocabulary)
+        for term, index in vocabulary.items():
+            terms[index] = term
+        meta = {
+            "format": TFIDF_FIT_FORMAT,
+            "fingerprint": self._fingerprint,
+            "n_texts": self.n_fitted,
+            "n_terms": len(terms),
+            "svd": self._svd is not None,
+            **self.settings,
+        }
+        arrays = {"idf.npy": np.asarray(self._vectorizer.idf_, dtype=np.float64)}
+        if self._svd is not None:
+            arrays["components.npy"] = np.asarray(self._svd.components_, dtype=np.float64)
+        members = {
+            "meta.json": (json.dumps(meta, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+            "vocabulary.txt": "".join(f"{t}\n" for t in terms).encode("utf-8"),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+                for name, data in members.items():
+                    archive.writestr(_zip_info(name), data)
+                for name, array in arrays.items():
+                    with archive.open(_zip_info(name), "w", force_zip64=True) as handle:
+                        np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+            except OSError:  # a file system without hard links: rename (the content is the same fit)
+                if path.exists():
+                    return False
+                os.replace(tmp, path)
+            return True
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def load(self, path: str | Path) -> TfidfSvdBackend:
+        """Load a fit written by :meth:`save`; it must have this backend's settings.
+
+        Only its metadata is read here (``model_id`` needs nothing more); the vocabulary and
+        arrays are read, and scikit-learn imported, at the first :meth:`encode`. Why: a
+        ``code`` step whose vectors are all cached never encodes, and importing scikit-learn
+        alone was a quarter of an update round's ``code`` CPU time. A saved fit file is never
+        overwritten (see :meth:`save`), so reading it later reads the same fit.
+        """
+        path = Path(path)
+        meta, _ = read_archive(path, (), TFIDF_FIT_FORMAT, error=EmbeddingError, what="saved tfidf fit",
+                               hint="; delete it to fit again")
+        wrong = [f"{k} {meta.get(k)!r} (expected {v!r})" for k, v in self.settings.items() if meta.get(k) != v]
+        if wrong:
+            raise EmbeddingError(f"saved tfidf fit has other settings: {', '.join(wrong)}", path=path)
+        if not isinstance(meta.get("fingerprint"), str) or not meta["fingerprint"]:
+            raise EmbeddingError("saved tfidf fit has no fingerprint; delete it to fit again", path=path)
+        self._vectorizer = self._svd = None
+        self._saved, self._saved_svd = path, bool(meta.get("svd"))
+        self._fingerprint = meta["fingerprint"]
+        self.n_fitted = int(meta.get("n_texts", 0))
+        return self
+
+    def _materialise(self) -> None:
+        """Read the vocabulary and arrays of the fit :meth:`load` named and rebuild the sklearn objects."""
+        from sklearn.decomposition import TruncatedSVD
+
+        path = self._saved
+        try:
+            with zipfile.ZipFile(path) as archive:
+                terms = archive.read("vocabulary.txt").decode("utf-8").split("\n")[:-1]
+                idf = np.load(io.BytesIO(archive.read("idf.npy")), allow_pickle=False)
+                components = (
+                    np.load(io.BytesIO(archive.read("components.npy")), allow_pickle=False) if self._saved_svd else None
+                )
+        except FileNotFoundError:
+            raise EmbeddingError("saved tfidf fit not found (deleted while in use?)", path=path) from None
+        except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError) as exc:
+            raise EmbeddingError(f"unreadable saved tfidf fit ({exc}); delete it to fit again", path=path) from exc
+        n_terms = len(terms)
+        if idf.shape != (n_terms,) or (components is not None and components.shape[1:] != (n_terms,)):
+            raise EmbeddingError(
+                f"saved tfidf fit is inconsistent: {n_terms} terms, idf {idf.shape}, "
+                f"components {None if components is None else components.shape}; delete it to fit again",
+                path=path,
+            )
+        vectorizer = self._make_vectorizer(vocabulary={t: i for i, t in enumerate(terms)})
+        vectorizer.idf_ = idf
+        svd = None
+        if components is not None:
+            svd = TruncatedSVD(n_components=components.shape[0], random_state=self.seed, algorithm="randomized")
+            svd.components_ = components
+            svd.n_features_in_ = n_terms
+        self._vectorizer, self._svd = vectorizer, svd
+
+    def fit_or_load(
+        self, texts: Sequence[str] | Callable[[], Sequence[str]], cache_dir: str | Path, *, refit: bool = False
+    ) -> TfidfSvdBackend:
+        """Load the saved fit from ``cache_dir``, or fit ``texts`` and save it (``refit``: always this corpus).
+
+        Without ``refit`` the fit named by ``current.json`` is loaded whatever this run's
+        corpus, so cached vectors and a saved topic model stay valid across search rounds.
+        With ``refit`` (or when nothing is saved yet) the fit of ``texts`` is used: loaded if
+        a fit of exactly this corpus is already saved (a refit would give the same), else
+        fitted and saved; ``current.json`` then names it. Concurrent jobs on the same corpus
+        converge on one fit (see :meth:`save`); ``fit_note`` says what happened. ``texts`` may
+        be a function returning them, called only if they are needed (not when reusing).
+        """
+        folder = self.fits_folder(cache_dir)
+        pointer = folder / _TFIDF_POINTER
+        if not refit and pointer.exists():
+            try:
+                current = json.loads(pointer.read_text(encoding="utf-8"))
+                fingerprint = str(current["fingerprint"])
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise EmbeddingError(
+                    f"unreadable saved tfidf fit pointer ({exc}); delete it or refit (--refit-topics)", path=pointer
+                ) from exc
+            self.load(folder / f"{fingerprint}.zip")
+            if self._fingerprint != fingerprint:
+                raise EmbeddingError(
+                    f"saved tfidf fit holds fit {self._fingerprint}, but {pointer} names {fingerprint}; delete the "
+                    "folder or refit (--refit-topics)",
+                    path=folder / f"{fingerprint}.zip",
+                )
+            self.fit_note = (
+                f"tfidf: reused saved fit {self.model_id} (fitted on {self.n_fitted} texts; --refit-topics refits)"
+            )
+            return self
+        if callable(texts):
+            texts = texts()
+        fingerprint, unique = self._fingerprint_of(texts)
+        path = folder / f"{fingerprint}.zip"
+        why = "refit requested" if refit else "no saved fit"
+        if path.exists():
+            self.load(path)
+            self.fit_note = (
+                f"tfidf: {why}; reused saved fit {self.model_id} of this very corpus (fitted on {self.n_fitted} texts)"
+            )
+        else:
+            self.fit(texts)
+            if self.save(path):
+                self.fit_note = f"tfidf: {why}; fitted {self.model_id} on {self.n_fitted} texts and saved it to {path}"
+            else:  # another job saved the same corpus's fit first: use theirs, byte for byte
+                self.load(path)
+                self.fit_note = (
+                    f"tfidf: {why}; fitted {self.model_id} on {self.n_fitted} texts, another job had saved it "
+                    "first: loaded that"
+                )
+        text = json.dumps({"fingerprint": fingerprint, "n_texts": len(unique)}, sort_keys=True) + "\n"
+        tmp = pointer.with_name(f"{pointer.name}.tmp{os.getpid()}-{threading.get_ident()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, pointer)
+        return self
+
+
+def _zip_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_STORED
+    return info
 
 
 #: Names of the static (model2vec) backend distilled from the packaged MiniLM.

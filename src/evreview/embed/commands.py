@@ -48,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard", type=int, help="embed only this shard (0-based; needs --shards and --out)")
     p.add_argument("--shards", type=int, help="number of shards the texts are split into")
     p.add_argument("--out", "-o", type=Path, help="shard file to write (with --shard/--shards)")
+    p.add_argument(
+        "--refit-topics",
+        action="store_true",
+        help="tfidf only: fit this run's studies + codebook and save that fit, instead of loading the fit saved in "
+        "--cache-dir by an earlier run (as code --refit-topics does; pretrained models ignore it)",
+    )
     p.set_defaults(func=run_embed)
 
     p = sub.add_parser(
@@ -72,16 +78,33 @@ def codebook_texts(codebook: Any) -> list[str]:
     return texts
 
 
-def prepare_backend(args: argparse.Namespace, studies: Any, codebook: Any) -> Any:
-    """Build the backend as the ``code`` step does; corpus-fitted ones (tfidf) fit on studies + codebook."""
-    from evreview.embed import fit_backend, make_backend, study_text
+def fit_texts(studies: Any, codebook: Any) -> list[str]:
+    """What a corpus-fitted backend (tfidf) is fitted on: each study's text + each code's description."""
+    from evreview.embed import study_text
 
-    backend = make_backend(args.backend, device=args.device, sha256=args.sha256, cache_dir=args.cache_dir)
     columns = (studies.get(c, [None] * len(studies)) for c in ("title", "abstract", "keywords"))
     texts = [study_text(t, a, k) for t, a, k in zip(*columns)]
     if codebook is not None:
         texts += [c.prototype_text for d in codebook.dimensions for c in d.codes]
-    return fit_backend(backend, texts)
+    return texts
+
+
+def prepare_backend(args: argparse.Namespace, studies: Any, codebook: Any) -> Any:
+    """The backend of ``embed`` and ``code`` alike (one function, so both name the same model_id).
+
+    A corpus-fitted backend (tfidf) loads the fit saved in ``--cache-dir`` by an earlier run,
+    or fits studies + codebook texts and saves that; ``--refit-topics`` fits this run's corpus.
+    What happened is logged as one ``tfidf: ...`` line on stderr.
+    """
+    from evreview.embed import fit_backend, make_backend
+
+    backend = make_backend(args.backend, device=args.device, sha256=args.sha256, cache_dir=args.cache_dir)
+    fit_backend(backend, lambda: fit_texts(studies, codebook), cache_dir=args.cache_dir,
+                refit=bool(getattr(args, "refit_topics", False)))
+    note = getattr(backend, "fit_note", "")
+    if note:
+        print(note, file=sys.stderr)
+    return backend
 
 
 def _check_shard_args(args: argparse.Namespace) -> bool:

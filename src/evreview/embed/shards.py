@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from evreview.embed import embed_texts
-from evreview.embed.backends import EmbeddingBackend
+from evreview.embed.backends import EmbeddingBackend, read_archive
 from evreview.embed.cache import EmbeddingCache, content_hash
 from evreview.errors import EvreviewError
 
@@ -124,18 +124,13 @@ def write_shard(path: str | Path, shard: ShardFile) -> Path:
 def read_shard(path: str | Path) -> ShardFile:
     """Read and check a shard file: layout, key format, keys belong to the shard, shapes agree."""
     path = Path(path)
+    meta, data = read_archive(path, ("keys.txt", "vectors.npy"), SHARD_FORMAT, error=ShardError,
+                              what="embedding shard file")
     try:
-        with zipfile.ZipFile(path) as archive:
-            meta = json.loads(archive.read("meta.json").decode("utf-8"))
-            keys = archive.read("keys.txt").decode("ascii").split()
-            vectors = np.load(io.BytesIO(archive.read("vectors.npy")), allow_pickle=False)
-    except FileNotFoundError:
-        raise ShardError("shard file not found", path=path) from None
-    except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError) as exc:
+        keys = data["keys.txt"].decode("ascii").split()
+        vectors = np.load(io.BytesIO(data["vectors.npy"]), allow_pickle=False)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ShardError(f"not a readable embedding shard file ({exc})", path=path) from exc
-    if not isinstance(meta, dict) or meta.get("format") != SHARD_FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ShardError(f"not an embedding shard file of format {SHARD_FORMAT} (found {found!r})", path=path)
     try:
         shard = ShardFile(
             model_id=str(meta["model_id"]),

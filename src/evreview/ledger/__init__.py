@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evreview.records import make_record_id
@@ -120,10 +121,10 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
     rec = tables.records
     ledger = pd.DataFrame(
         {
-            "record_id": rec["record_id"].astype(str),
-            "search": rec["search"].astype(str),
-            "source_file": rec["source_file"].astype(str),
-            "source_database": rec["source_database"].astype(str),
+            "record_id": as_text(rec["record_id"]),
+            "search": as_text(rec["search"]),
+            "source_file": as_text(rec["source_file"]),
+            "source_database": as_text(rec["source_database"]),
             "source_index": rec["source_index"].astype("int64"),
         }
     )
@@ -132,13 +133,13 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
         raise LedgerError(f"record_id {dup} occurs twice in the record table")
 
     if tables.duplicates is not None:
-        dups = tables.duplicates[["record_id", "study_id", "kept"]].copy()
-        dups["record_id"] = dups["record_id"].astype(str)
-        missing = set(ledger["record_id"]) - set(dups["record_id"])
-        if missing:
+        dups = plain_strings(tables.duplicates[["record_id", "study_id", "kept"]])
+        dups["record_id"] = as_text(dups["record_id"])
+        missing = ledger["record_id"][~ledger["record_id"].isin(dups["record_id"]).to_numpy()]
+        if len(missing):  # record ids are unique (checked above): one row per missing id
             raise LedgerError(f"{len(missing)} ingested records missing from the dedup output, e.g. {min(missing)}")
         ledger = ledger.merge(dups, on="record_id", how="left", validate="one_to_one")
-        ledger["kept"] = ledger["kept"].map(lambda v: str(v).lower() in {"true", "1", "yes"})
+        ledger["kept"] = _truthy(ledger["kept"])
     else:
         ledger["study_id"] = "s" + ledger["record_id"].str[1:]
         ledger["kept"] = True
@@ -151,7 +152,7 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
         raise LedgerError("a study has no kept record")
 
     if tables.screening is not None:
-        scr = tables.screening[["study_id", "status", "decided_by", "reason"]].rename(
+        scr = plain_strings(tables.screening[["study_id", "status", "decided_by", "reason"]]).rename(
             columns={"status": "screen_status", "decided_by": "screen_decided_by", "reason": "screen_reason"}
         )
         ledger = ledger.merge(scr, on="study_id", how="left", validate="many_to_one")
@@ -163,15 +164,13 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
         ledger[col] = ledger[col].fillna("").astype(str)
     ledger.loc[ledger["screen_status"] == "", "screen_status"] = "undecided"
 
-    coded_ids = set(tables.coded["study_id"].astype(str)) if tables.coded is not None else set()
+    coded_ids = set(as_text(tables.coded["study_id"])) if tables.coded is not None else set()
     ledger["coded"] = ledger["study_id"].isin(coded_ids) & ledger["kept"]
 
-    fate = [
-        "duplicate" if not kept else _SCREEN_FATE.get((status, by), "undecided")
-        for kept, status, by in zip(ledger["kept"], ledger["screen_status"], ledger["screen_decided_by"])
-    ]
-    ledger["fate"] = fate
-    databases = dict(zip(ledger["source_file"], ledger["source_database"]))
+    ledger["fate"] = _fates(ledger["kept"], ledger["screen_status"], ledger["screen_decided_by"])
+    # the last record's database per file, as a dict built row by row would hold
+    last = ledger.drop_duplicates("source_file", keep="last")
+    databases = dict(zip(last["source_file"].tolist(), last["source_database"].tolist()))
     unparsed = _unparsed_rows(tables.problems, databases)
     if len(unparsed):
         unparsed["kept"] = False
@@ -181,19 +180,73 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
         ledger = pd.concat([ledger, unparsed], ignore_index=True)
     ledger = ledger[list(LEDGER_COLUMNS)]
     ledger = ledger.sort_values(["search", "source_file", "source_index", "record_id"], kind="mergesort")
+    # text columns back to pandas' own string dtype, as the table had before (the CSV writer
+    # maps every cell of an object column, looking for lists)
+    for col in ledger.columns:
+        if ledger[col].dtype == object and pd.api.types.infer_dtype(ledger[col], skipna=True) == "string":
+            ledger[col] = ledger[col].astype("str")
     return ledger.reset_index(drop=True)
+
+
+def _truthy(values: pd.Series) -> pd.Series:
+    """dedup's ``kept`` cells as booleans: ``true``/``1``/``yes`` in any case (text or not) is kept.
+
+    Decided once per distinct cell value (a column of 100k ids holds two or three). Mixed
+    types (``1``, ``1.0`` and ``True`` are equal keys but read differently) go cell by cell.
+    """
+    if pd.api.types.infer_dtype(values, skipna=False) not in ("string", "boolean"):
+        return pd.Series([str(v).lower() in {"true", "1", "yes"} for v in values], index=values.index, dtype=bool)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    truth = np.array([str(v).lower() in {"true", "1", "yes"} for v in uniques], dtype=bool)
+    return pd.Series(truth[codes], index=values.index, dtype=bool)
+
+
+def _fates(kept: pd.Series, status: pd.Series, decided_by: pd.Series) -> np.ndarray:
+    """Each record's fate: ``duplicate`` unless kept, else its study's screening outcome
+    (:data:`_SCREEN_FATE`, ``undecided`` for any other status/decider pair). Vectorised."""
+    status_v, by_v = status.to_numpy(dtype=object), decided_by.to_numpy(dtype=object)
+    fate = np.full(len(kept), "undecided", dtype=object)
+    for (st, by), name in _SCREEN_FATE.items():
+        fate[(status_v == st) & (by_v == by)] = name
+    fate[~kept.to_numpy(dtype=bool)] = "duplicate"
+    return fate
+
+
+def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with its pandas string columns as object columns (the same values).
+
+    Joins, ``isin`` and sets over ids run several times faster on Python strings than on
+    pandas 3's Arrow-backed ones.
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = out[col].astype(object)
+    return out
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """``series.astype(str)`` as plain Python strings (object dtype) rather than pandas 3's Arrow strings.
+
+    The same values (a missing value stays missing, as ``astype(str)`` leaves it); sets, loops,
+    ``isin`` and ``groupby`` over ids are several times faster on object arrays.
+    """
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
+        return series
+    return series.astype(str).astype(object)
 
 
 def check_ledger(ledger: pd.DataFrame) -> None:
     """Raise :class:`LedgerError` unless the ledger's invariants hold."""
-    bad = set(ledger["fate"]) - set(FATES)
+    # sets of the distinct values only: a set of every cell walks 100k Arrow strings one by one
+    bad = set(pd.unique(ledger["fate"])) - set(FATES)
     if bad:
         raise LedgerError(f"unknown fate(s) {sorted(bad)}")
     parsed = ledger[ledger["fate"] != "unparsed"]
     kept = parsed[parsed["kept"]]
     if kept["study_id"].duplicated().any():
         raise LedgerError("a study has more than one kept record")
-    if set(parsed["study_id"]) != set(kept["study_id"]):
+    if set(pd.unique(parsed["study_id"])) != set(pd.unique(kept["study_id"])):
         raise LedgerError("a study has no kept record")
     if (parsed.loc[~parsed["kept"], "fate"] != "duplicate").any():
         raise LedgerError("a non-kept record has a fate other than duplicate")
@@ -214,7 +267,9 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise EvreviewError("no such ledger", path=path)
-    ledger = pd.read_csv(path, dtype=str, keep_default_na=False)
+    # plain Python strings (object columns), not pandas 3's Arrow-backed ones: the readers
+    # (changes, PRISMA, report) walk, group and look up ids record by record, far slower on Arrow
+    ledger = pd.read_csv(path, dtype=object, keep_default_na=False)
     for col in ("kept", "coded"):
         ledger[col] = ledger[col] == "True"
     return ledger
@@ -223,18 +278,21 @@ def read_ledger(path: str | Path) -> pd.DataFrame:
 def study_fates(ledger: pd.DataFrame) -> pd.Series:
     """study_id -> the fate of its kept record (the study's own screening outcome)."""
     kept = ledger[(ledger["fate"] != "unparsed") & ledger["kept"].astype(bool)]
-    return pd.Series(kept["fate"].to_numpy(), index=kept["study_id"].astype(str).to_numpy(), name="fate")
+    return pd.Series(kept["fate"].to_numpy(), index=as_text(kept["study_id"]).to_numpy(), name="fate")
 
 
 def study_first_round(ledger: pd.DataFrame, order: list[str]) -> pd.Series:
     """study_id -> the earliest search round (in ``order``) holding one of its records.
 
     A study is "previously seen" in a round when this is an earlier round: its record key and
-    every decision on it carry over, whichever member record dedup now keeps.
+    every decision on it carry over, whichever member record dedup now keeps. (Vectorised: a
+    round not in ``order`` ranks after every round in it and maps to ``""``.)
     """
     rank = {name: i for i, name in enumerate(order)}
     parsed = ledger[ledger["fate"] != "unparsed"]
-    ranks = parsed["search"].astype(str).map(lambda s: rank.get(s, len(order)))
-    first = ranks.groupby(parsed["study_id"].astype(str).to_numpy()).min()
-    names = [*order, ""]
-    return first.map(lambda i: names[min(int(i), len(order))]).rename("first_round")
+    ranks = as_text(parsed["search"]).map(rank).fillna(len(order)).astype("int64")
+    first = ranks.groupby(as_text(parsed["study_id"]).to_numpy()).min()
+    names = np.array([*order, ""], dtype=object)
+    return pd.Series(
+        names[np.minimum(first.to_numpy(), len(order))], index=first.index, name="first_round", dtype="str"
+    )

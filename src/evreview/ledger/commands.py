@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
+#: The record table's columns the ledger uses.
+RECORD_FIELDS = ("record_id", "search", "source_file", "source_database", "source_index")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -47,17 +50,36 @@ def _read_table(path: Path | None) -> pd.DataFrame | None:
     return None if path is None else read_table(path)
 
 
+def _read_columns(path: Path | None, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """Only ``columns`` of a Parquet stage table (the ledger needs ids, not titles or abstracts,
+    which are most of the bytes); a CSV table is read whole. A missing column is left out, so
+    the ledger fails on it as it would on the whole table."""
+    if path is None or path.suffix.lower() != ".parquet" or not path.exists():
+        return _read_table(path)
+    import pyarrow.parquet as pq
+
+    from evreview.errors import EvreviewError
+
+    try:
+        names = pq.read_schema(path).names
+        return pd.read_parquet(path, columns=[c for c in columns if c in names])
+    except Exception as exc:  # a corrupt file is the user's: read_table's message
+        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
+
+
 def run_ledger(args: argparse.Namespace) -> int:
-    from evreview.ingest import read_records
+    from evreview.errors import EvreviewError
     from evreview.ledger import StageTables, build_ledger, check_ledger, fate_counts
     from evreview.reporting import write_csv
 
+    if not args.records.exists():
+        raise EvreviewError("no such record table", path=args.records)
     tables = StageTables(
-        records=read_records(args.records),
+        records=_read_columns(args.records, RECORD_FIELDS),
         problems=_read_table(args.problems),
         duplicates=_read_table(args.duplicates),
         screening=_read_table(args.screening),
-        coded=_read_table(args.coded),
+        coded=_read_columns(args.coded, ("study_id",)),
     )
     ledger = build_ledger(tables)
     check_ledger(ledger)

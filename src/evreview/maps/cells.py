@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 #: An ordered list of (code id, label) per dimension id: the map's vocabulary.
@@ -53,15 +54,65 @@ def split_codes(value: object) -> list[str]:
 
 
 def explode_codes(coded: pd.DataFrame, dims: Iterable[str]) -> dict[str, dict[str, set[str]]]:
-    """dimension -> code -> set of study ids."""
+    """dimension -> code -> set of study ids.
+
+    Gap finding calls this dozens of times per run (every filter value, both states of a
+    change report), so it works on distinct cell values: a column of 100k studies holds a few
+    hundred distinct ``a;b`` strings. Each distinct value is split once and its studies are
+    added to each code's set in one ``set.update``. Codes keep the order in which they first
+    occur down the table, as a row-by-row walk would give them.
+    """
     out: dict[str, dict[str, set[str]]] = {}
+    sids: np.ndarray | None = None
     for dim in dims:
         members: dict[str, set[str]] = {}
         if dim in coded.columns:
-            for sid, value in zip(coded["study_id"].astype(str), coded[dim]):
-                for code in split_codes(value):
-                    members.setdefault(code, set()).add(sid)
+            if sids is None:
+                # plain Python objects once: element access on Arrow-backed strings is slow
+                sids = np.array(coded["study_id"].astype(str).tolist(), dtype=object)
+            column = coded[dim]
+            # all text, nothing missing (the usual coded table): no per-cell type check needed
+            text = not column.isna().any() and pd.api.types.infer_dtype(column, skipna=False) == "string"
+            _add_members(members, sids, column.tolist(), all_text=text)
         out[dim] = members
+    return out
+
+
+def _add_members(members: dict[str, set[str]], sids: np.ndarray, values: list, *, all_text: bool = False) -> None:
+    """Add each study id of ``sids`` to the set of every code in its cell of ``values``
+    (``all_text``: the caller knows every value is a ``str``)."""
+    if not all_text and not all(type(v) is str or _is_nan(v) for v in values):
+        for sid, value in zip(sids.tolist(), values):  # lists, numbers, pd.NA: the general path
+            for code in split_codes(value):
+                members.setdefault(code, set()).add(sid)
+        return
+    # NaN/None rows carry no code (split_codes gives none), so only strings are grouped
+    labels, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=True)
+    keep = labels >= 0
+    labels, kept_sids = labels[keep], sids[keep]
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(len(uniques) + 1))
+    for k, value in enumerate(uniques):  # in order of first occurrence
+        ids = kept_sids[order[bounds[k]:bounds[k + 1]]]
+        for code in split_codes(value):
+            members.setdefault(code, set()).update(ids)
+
+
+def _is_nan(value: object) -> bool:
+    """None or a float NaN: the missing cells :func:`split_codes` reads as no code."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def as_plain_strings(coded: pd.DataFrame) -> pd.DataFrame:
+    """``coded`` with its string columns as Python-object columns (the same values, missing ones kept).
+
+    pandas 3 stores text in Arrow arrays; the map code selects subsets with ``isin`` and walks
+    cells one by one, both far slower on Arrow strings than on object arrays.
+    """
+    out = coded.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = out[col].astype(object)
     return out
 
 

@@ -34,8 +34,12 @@ def load_coded(coded_path: Path, studies_path: Path | None) -> pd.DataFrame:
         raise EvreviewError("no such file", path=coded_path)
     coded = pd.read_parquet(coded_path) if coded_path.suffix == ".parquet" else pd.read_csv(coded_path, dtype=str)
     if studies_path is not None:
-        studies = pd.read_parquet(studies_path)
-        meta = [c for c in META_COLUMNS if c in studies.columns]
+        import pyarrow.parquet as pq
+
+        # only the listed metadata: abstracts, authors and members are most of the table's bytes
+        names = pq.read_schema(studies_path).names
+        meta = [c for c in META_COLUMNS if c in names]
+        studies = pd.read_parquet(studies_path, columns=["study_id", *meta] if "study_id" in names else None)
         coded = coded.drop(columns=[c for c in meta if c in coded.columns]).merge(
             studies[["study_id", *meta]], on="study_id", how="left"
         )
@@ -46,13 +50,15 @@ def run(args: argparse.Namespace) -> int:
     from evreview.code.codebook import load_codebook
     from evreview.config import load_config
     from evreview.maps import build_map, dimension_labels, spec_from_config, vocab_from_codebook, write_map
+    from evreview.maps.cells import as_plain_strings
 
     config = load_config(args.config)
     codebook = load_codebook(args.codebook)
     vocab = vocab_from_codebook(codebook)
     map_config = config.get("map", {})
     spec = spec_from_config(map_config, vocab)
-    coded = load_coded(args.coded, args.studies)
+    # object columns: the map's many subsets and per-study loops are slow on Arrow strings
+    coded = as_plain_strings(load_coded(args.coded, args.studies))
     cross = tuple(map_config["cross"]) if map_config.get("cross") else None
     result = build_map(
         coded,

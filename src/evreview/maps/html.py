@@ -41,6 +41,7 @@ def map_payload(
     """Everything the page needs, as plain JSON-able data (sorted for byte-stable output)."""
     dims = [d for d in [spec.rows, spec.columns, spec.segment, *spec.filters] if d]
     studies = []
+    split = _cached_split()
     for row in coded.sort_values("study_id").itertuples(index=False):
         rec = row._asdict()
         dbs = rec.get("source_databases")
@@ -52,7 +53,7 @@ def map_payload(
                 "j": str(rec.get("journal") or ""),
                 "d": str(rec.get("doi") or ""),
                 "db": split_codes(list(dbs) if hasattr(dbs, "__iter__") and not isinstance(dbs, str) else dbs),
-                "c": {dim: split_codes(rec.get(dim)) for dim in dims},
+                "c": {dim: split(rec.get(dim)) for dim in dims},
             }
         )
     return {
@@ -64,6 +65,22 @@ def map_payload(
         "palette": PALETTE,
         "studies": studies,
     }
+
+
+def _cached_split() -> Any:
+    """:func:`split_codes` remembering its answer per cell text (a column of 100k studies holds
+    a few hundred distinct ``a;b`` values); each call returns a fresh list, as split_codes does."""
+    seen: dict[str, list[str]] = {}
+
+    def split(value: object) -> list[str]:
+        if type(value) is not str:
+            return split_codes(value)
+        codes = seen.get(value)
+        if codes is None:
+            codes = seen[value] = split_codes(value)
+        return list(codes)
+
+    return split
 
 
 def _asset(name: str) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from evreview.ledger import fate_counts, study_fates, study_first_round
+from evreview.ledger import as_text, fate_counts, study_fates, study_first_round
 
 PRISMA_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
 #: ``new``: PRISMA 2020 for new reviews; ``updated``: for updated reviews; ``auto``: updated when 2+ rounds.
@@ -46,14 +46,14 @@ def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
     """The identification-to-inclusion boxes for the records of ``ledger`` (one arm of the flow)."""
     fates = fate_counts(ledger)
     identified = len(ledger)
-    per_db = Counter(db if db else "unknown database" for db in ledger["source_database"].astype(str))
+    per_db = Counter(db if db else "unknown database" for db in as_text(ledger["source_database"]))
     auto = ledger[ledger["fate"].isin(["excluded_automation", "excluded_machine"])]
     auto_reasons = Counter(
         (r or "unspecified") if f == "excluded_automation" else "model below threshold"
-        for r, f in zip(auto["screen_reason"].astype(str), auto["fate"])
+        for r, f in zip(as_text(auto["screen_reason"]), auto["fate"])
     )
     reviewer = ledger[ledger["fate"] == "excluded_reviewer"]
-    reviewer_reasons = Counter(r or "unspecified" for r in reviewer["screen_reason"].astype(str))
+    reviewer_reasons = Counter(r or "unspecified" for r in as_text(reviewer["screen_reason"]))
     excluded_automatic = fates["excluded_automation"] + fates["excluded_machine"]
     screened = fates["excluded_reviewer"] + fates["maybe"] + fates["included"]
     counts: dict[str, Any] = {
@@ -98,7 +98,7 @@ def prisma_counts(
     """
     if template not in TEMPLATES:
         raise ValueError(f"template must be one of {', '.join(TEMPLATES)}, not {template!r}")
-    present = set(ledger["search"].astype(str))
+    present = set(as_text(ledger["search"]))
     order = [r for r in (order or sorted(present)) if r in present]
     order += sorted(present - set(order))
     if template == "auto":
@@ -115,11 +115,14 @@ def prisma_counts(
     first = study_first_round(ledger, order)
     fates = study_fates(ledger)
     previous = set(first.index[first != latest])
-    latest_rows = ledger[ledger["search"].astype(str) == latest].copy()
-    of_previous = (latest_rows["fate"] != "unparsed") & latest_rows["study_id"].astype(str).isin(previous)
+    latest_rows = ledger[as_text(ledger["search"]) == latest].copy()
+    of_previous = (latest_rows["fate"] != "unparsed") & as_text(latest_rows["study_id"]).isin(previous)
     latest_rows.loc[of_previous, "fate"] = "duplicate"
     counts = _flow_counts(latest_rows)
-    included_previous = sorted(s for s in previous if fates.get(s) == "included")
+    if fates.index.is_unique:  # one set operation, not a Series.get per study (seconds at 100k studies)
+        included_previous = sorted(previous & set(fates.index[(fates == "included").to_numpy()]))
+    else:
+        included_previous = sorted(s for s in previous if fates.get(s) == "included")
     counts.update(
         {
             "template": "updated",
