@@ -120,3 +120,58 @@ def test_worklist_csv_and_ris(studies, tmp_path):
     assert first_id == wl.loc[0, "study_id"]
     assert to_ris(wl.head(0)) == ""
     assert np.isfinite(back["score"]).all()
+
+
+def test_worklist_list_columns_are_joined_not_numpy_reprs(studies, tmp_path):
+    """Parquet gives list columns back as NumPy arrays; the CSV must hold "a; b", the RIS one AU per author."""
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    wl = screen_studies(studies, None, d, None).worklist.copy()
+    wl["authors"] = [np.array([f"Smith, J{i}", "Lee, K."], dtype=object) for i in range(len(wl))]
+    wl.loc[1, "authors"] = None
+    write_worklist(wl, tmp_path / "w.csv", tmp_path / "w.ris")
+    back = pd.read_csv(tmp_path / "w.csv", dtype=str, keep_default_na=False)
+    assert back.loc[0, "authors"] == "Smith, J0; Lee, K."
+    assert back.loc[1, "authors"] == ""
+    assert not back["authors"].str.contains(r"\[|'", regex=True).any()
+    ris = (tmp_path / "w.ris").read_text(encoding="utf-8")
+    first = ris.split("ER  - ", 1)[0]
+    assert "AU  - Smith, J0\nAU  - Lee, K.\n" in first
+    assert ris.count("AU  - ") == 2 * (len(wl) - 1)
+
+
+def _ris_reference(worklist: pd.DataFrame) -> str:
+    """The earlier per-row RIS writer (row dicts), kept as the reference for the column-wise one."""
+    from evreview.screen.worklist import _one_line, _str
+
+    lines: list[str] = []
+    for row in worklist.to_dict("records"):
+        lines += ["TY  - JOUR", f"ID  - {_str(row.get('study_id'))}"]
+        if _str(row.get("title")):
+            lines.append(f"TI  - {_one_line(_str(row['title']))}")
+        authors = row.get("authors")
+        if isinstance(authors, (list, tuple)) or hasattr(authors, "tolist"):
+            lines += [f"AU  - {_one_line(str(a))}" for a in list(authors)]
+        elif _str(authors):
+            lines += [f"AU  - {a.strip()}" for a in _str(authors).split(";") if a.strip()]
+        for tag, key in (("PY", "year"), ("JO", "journal"), ("DO", "doi"), ("AB", "abstract")):
+            if _str(row.get(key)):
+                value = _str(row[key])
+                lines.append(f"{tag}  - {value if key in ('year', 'doi') else _one_line(value)}")
+        lines += [f"N1  - evreview rank {_str(row.get('rank'))}; score {_str(row.get('score'))}", "ER  - ", ""]
+    return "\n".join(lines)
+
+
+def test_ris_writer_matches_row_by_row_reference(studies):
+    """The column-wise RIS writer gives exactly what the per-row writer gave."""
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    wl = screen_studies(studies, None, d, None).worklist.copy()
+    wl["authors"] = ["Doe, A.; Roe, B.", np.array(["X, Y"], dtype=object)] + [None] * (len(wl) - 2)
+    wl.loc[2, "abstract"] = "line one\n\tline two"
+    wl.loc[3, "score"] = np.nan
+    wl.loc[4, "year"] = pd.NA
+    wl.loc[5, "title"] = "   "  # whitespace only: an empty TI line, as before
+    wl.loc[6, "journal"] = "\n"
+    ris = to_ris(wl)
+    assert ris == _ris_reference(wl)
+    assert "AU  - Doe, A.\nAU  - Roe, B.\n" in ris and "AB  - line one line two" in ris
+    assert to_ris(wl.drop(columns=["authors", "journal"])) == _ris_reference(wl.drop(columns=["authors", "journal"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -115,3 +117,107 @@ def test_char_ngrams_link_records_that_share_no_whole_word():
     # "inhibitors" / "inhibitor": no word or bigram in common, but many character n-grams
     assert (words[0] @ words[1].T).toarray()[0, 0] == 0.0
     assert (chars[0] @ chars[1].T).toarray()[0, 0] > (chars[0] @ chars[2].T).toarray()[0, 0]
+
+
+def _noisy_set(n: int = 240, n_rel: int = 24, seed: int = 0) -> tuple[list[str], list[str], np.ndarray]:
+    """A labelled set where ranking is far from trivial: shared vocabulary, weak topic words, empty records."""
+    rng = np.random.default_rng(seed)
+    common = [f"w{i}" for i in range(400)]
+    topic = [f"t{i}" for i in range(12)]
+    titles, abstracts, labels = [], [], []
+    for i in range(n):
+        rel = i % (n // n_rel) == 0
+        words = list(rng.choice(common, size=int(rng.integers(5, 40))))
+        if rel or rng.random() < 0.1:
+            words += list(rng.choice(topic, size=int(rng.integers(1, 4))))
+        if i % 37 == 5:
+            words = []
+        titles.append(" ".join(words[:6]))
+        abstracts.append(" ".join(words[6:]))
+        labels.append(int(rel))
+    return titles, abstracts, np.asarray(labels)
+
+
+def test_direct_liblinear_fit_is_linearsvc_bit_for_bit():
+    """The SVM is fitted through liblinear directly; it must be exactly LinearSVC's fit (same arguments)."""
+    from sklearn.svm import LinearSVC
+
+    from evreview.screen.ranker import _liblinear_svm, _weights
+
+    titles, abstracts, y = _noisy_set()
+    X = build_matrix(titles, abstracts)
+    for rows, C in ((slice(0, 40), 0.75), (slice(0, 240), 0.11)):
+        Xs, ys = X[rows], y[rows]
+        w = _weights(ys, ModelConfig(relevant_weight=9.8))
+        coef, b = _liblinear_svm(Xs, ys, w, C)
+        ref = LinearSVC(C=C, max_iter=5000, dual=True, random_state=0).fit(Xs, ys, sample_weight=w)
+        assert np.array_equal(coef, ref.coef_.ravel()) and b == float(ref.intercept_[0])
+
+
+def _nb_full_formula(learner: Learner) -> tuple[np.ndarray, float]:
+    """The NB coefficients as they were computed before (log over every feature, always clipped)."""
+    cfg = replace(learner.config, model="nb")
+    n_pos, n_neg = learner._counts[1], learner._counts[0]
+    w_pos, w_neg = class_weights(n_pos, n_neg, cfg)
+    pos = np.clip(learner._sums[1], 0, None) * w_pos + cfg.alpha
+    neg = np.clip(learner._sums[0], 0, None) * w_neg + cfg.alpha
+    return np.log(pos / pos.sum()) - np.log(neg / neg.sum()), float(np.log(w_pos * n_pos) - np.log(w_neg * n_neg))
+
+
+def test_nb_logs_of_present_features_only_equal_the_full_computation_bit_for_bit():
+    titles, abstracts, y = _noisy_set()
+    X = build_matrix(titles, abstracts)
+    learner = Learner(X, ModelConfig(model="nb"))
+    for i in range(0, 120, 3):
+        learner.add(i, int(y[i]))
+        if learner.ready:
+            coef, b = learner.coefficients()
+            ref, ref_b = _nb_full_formula(learner)
+            assert np.array_equal(coef, ref) and b == ref_b
+    # withdrawn decisions leave a superset of present features and float round-off: still exact
+    for i in (0, 3, 30, 60):
+        learner.remove(i)
+    learner.add(3, 1 - int(y[3]))
+    coef, b = learner.coefficients()
+    ref, ref_b = _nb_full_formula(learner)
+    assert np.array_equal(coef, ref) and b == ref_b
+
+
+def test_ensemble_scores_unchanged_by_the_fast_paths():
+    """nb+svm scores = the z-score sum of separately fitted NB (full formula) and LinearSVC, bit for bit."""
+    from sklearn.svm import LinearSVC
+
+    from evreview.screen.ranker import _weights, score
+
+    titles, abstracts, y = _noisy_set()
+    X = build_matrix(titles, abstracts)
+    cfg = ModelConfig(empty="model")
+    learner = Learner(X, cfg)
+    idx = list(range(0, 200, 2))
+    for i in idx:
+        learner.add(i, int(y[i]))
+    ys = y[idx]
+    svm = LinearSVC(C=cfg.C, max_iter=5000, dual=True, random_state=0).fit(X[idx], ys, sample_weight=_weights(ys, cfg))
+    parts = [score(X, *_nb_full_formula(learner)), score(X, svm.coef_.ravel(), float(svm.intercept_[0]))]
+    assert np.array_equal(learner.scores(), combine(parts, "zscore", (cfg.nb_weight, 1.0)))
+
+
+def test_empty_records_rank_as_an_average_record_only_when_asked():
+    titles, abstracts, y = _noisy_set()
+    X = build_matrix(titles, abstracts)
+    empty = np.diff(X.indptr) == 0
+    assert empty.sum() == 7
+    plain, centred = Learner(X, ModelConfig(empty="model")), Learner(X, ModelConfig(empty="mean"))
+    for i in range(0, 100, 2):
+        plain.add(i, int(y[i]))
+        centred.add(i, int(y[i]))
+    a, b = plain.scores(), centred.scores()
+    assert np.array_equal(a[~empty], b[~empty])  # records with text keep their scores
+    assert np.allclose(b[empty], a[~empty].mean()) and len(set(b[empty].tolist())) == 1
+    typical = Learner(X, ModelConfig(empty="median"))
+    for i in range(0, 100, 2):
+        typical.add(i, int(y[i]))
+    c = typical.scores()
+    assert np.array_equal(c[~empty], a[~empty]) and np.all(c[empty] == np.median(a[~empty]))
+    with pytest.raises(ConfigError, match="empty"):
+        ModelConfig.from_mapping({"empty": "last"})

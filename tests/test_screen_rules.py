@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from evreview.errors import ConfigError
 from evreview.records import fold
-from evreview.screen.rules import apply_rules, parse_query, parse_rules, terms_of
+from evreview.screen.rules import apply_rules, failed_rules, parse_query, parse_rules, terms_of
 
 
 def match(query: str, text: str) -> bool:
@@ -102,3 +103,70 @@ def test_bad_rules_are_config_errors(cfg):
 
 def test_no_rules_exclude_nothing():
     assert not apply_rules(STUDIES, None)["rule_excluded"].any()
+
+
+TRICKY = pd.DataFrame(
+    {
+        "study_id": [f"t{i}" for i in range(10)],
+        "title": ["Public-administration NUDGES", None, "Café nudging in rats", float("nan"), "Ratatouille nudge",
+                  "behaviour   change", "", "Default   options", "in vitro nudge", "Nudge"],
+        "abstract": [pd.NA, "Public administration of defaults", "", "nudge", "x", None, "   ",
+                     "Mice and rats", "cells", "naïve behavior"],
+        "keywords": [np.array(["health", "policy"], dtype=object), None, ["public", "administration"], (),
+                     float("nan"), ["behavio-r"], np.array([], dtype=object), [], ["In Vitro"], ["health"]],
+        "year": ["2001", None, 1999, pd.NA, 2030, 2010.0, "  ", 2005, 2001, 2000],
+        "language": ["ENG", "eng", None, "ger", float("nan"), " ", "eng", "fre", "eng", "eng"],
+        "doc_type": ["Article", None, "erratum", "review", "letter", "", "article", "erratum", "article", "book"],
+    }
+)
+TRICKY_RULES = [
+    {"require": '"public administration" OR (nudg* AND NOT rat*)', "exclude": '"in vitro" OR mice'},
+    {"require": "behavio*r -cafe", "years": [2000, 2020], "languages": ["eng"]},
+    {"exclude": "NOT (health | default*) & nudge", "doc_types": ["article", "review"]},
+    {"exclude_doc_types": ["erratum"], "years": [None, 2004], "require": "naive OR cafe OR options"},
+    {"require": "x", "exclude": "nudge"},
+    {},
+]
+
+
+# the same studies with typed columns, as Parquet gives them back (Int64 years, string columns with NA)
+TRICKY_TYPED = TRICKY.assign(
+    year=pd.array([2001, None, 1999, None, 2030, 2010, None, 2005, 2001, 2000], dtype="Int64"),
+    language=pd.array(["ENG", "eng", None, "ger", None, " ", "eng", "fre", "eng", "eng"], dtype="string"),
+    doc_type=pd.array(["Article", None, "erratum", "review", "letter", "", "article", "erratum", "article", "book"],
+                      dtype="string"),
+    title=pd.array(["Public-administration NUDGES", None, "Café nudging in rats", None, "Ratatouille nudge",
+                    "behaviour   change", "", "Default   options", "in vitro nudge", "Nudge"], dtype="string"),
+)
+
+
+@pytest.mark.parametrize("frame", [TRICKY, TRICKY_TYPED], ids=["object", "typed"])
+@pytest.mark.parametrize("cfg", TRICKY_RULES)
+def test_vectorised_rules_equal_the_per_record_rules(cfg, frame):
+    """apply_rules works per column; every reason and evidence must equal failed_rules per record."""
+    rules = parse_rules(cfg)
+    out = apply_rules(frame, rules)
+    expected = [failed_rules(row, rules) for row in frame.to_dict("records")]
+    assert any(expected) or not cfg
+    assert out["rule_excluded"].tolist() == [bool(r) for r in expected]
+    assert out["rule_reason"].tolist() == [r[0] if r else "" for r in expected]
+    assert out["rule_evidence"].tolist() == ["; ".join(r) for r in expected]
+
+
+def test_vectorised_rules_spot_checks():
+    out = apply_rules(TRICKY, TRICKY_RULES[0]).set_index("study_id")
+    assert out.loc["t0", "rule_reason"] == ""  # phrase matches across punctuation, NA abstract is skipped
+    assert out.loc["t2", "rule_reason"] == ""  # rats fail NOT rat*, but the keywords make the phrase
+    assert out.loc["t4", "rule_reason"] == "required_terms"  # rat* matches Ratatouille; no phrase
+    assert out.loc["t8", "rule_evidence"] == "excluded_terms"  # keyword phrase "In Vitro"
+    assert out.loc["t7", "rule_evidence"] == "required_terms; excluded_terms"
+    out = apply_rules(TRICKY, TRICKY_RULES[1]).set_index("study_id")
+    assert out.loc["t2", "rule_evidence"] == "year; required_terms"  # a missing language never excludes
+    assert out.loc["t3", "rule_evidence"] == "language; required_terms"  # missing year never excludes
+    assert out.loc["t9", "rule_reason"] == ""  # naïve folds, behavior matches behavio*r
+
+
+def test_a_study_without_text_columns_is_only_judged_on_what_it_has():
+    frame = pd.DataFrame({"study_id": ["a", "b"], "year": [1990, None]})
+    out = apply_rules(frame, {"years": [2000, None], "exclude": "anything"})
+    assert out["rule_evidence"].tolist() == ["year", ""]

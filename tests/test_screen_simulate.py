@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from evreview.errors import EvreviewError
 from evreview.screen.features import FeatureConfig, build_matrix
 from evreview.screen.ranker import Learner, ModelConfig, fit_scorer
 from evreview.screen.simulate import load_labelled, pick_priors, replay, run_simulation_files
-from evreview.screen.stopping import StoppingConfig
+from evreview.screen.stopping import StoppingConfig, should_stop
 
 
 @pytest.fixture()
@@ -98,3 +99,68 @@ def test_stopping_replay_reports_recall_at_stop(labelled):
     run = replay(X, f["label"].to_numpy(), 1, ModelConfig(model="nb"), stopping=StoppingConfig(min_screened=5))
     if run.stop_at is not None:
         assert 0 <= run.recall_at_stop <= 1 and run.stop_at <= run.n_total
+
+
+def _noisy_matrix() -> tuple[object, np.ndarray]:
+    """The ranker tests' hard synthetic set (shared vocabulary, weak topic words, 7 empty records)."""
+    from test_screen_ranker import _noisy_set  # tests/ is on sys.path (pytest prepend import mode)
+
+    titles, abstracts, y = _noisy_set()
+    return build_matrix(titles, abstracts), y
+
+
+#: The default ranker's screening order on the noisy set, seed 1, as the code before the speed-ups
+#: (LinearSVC, full NB logs, screening on after the last relevant record) produced it.
+PINNED_SEED1 = [143, 70, 50, 165, 51, 170, 26, 34, 140, 126, 231, 160, 115, 113, 112, 213, 102, 210, 90, 107,
+                236, 38, 151, 127, 180, 48, 150, 103, 199, 130, 118, 138, 200, 219, 104, 3, 169, 193, 20, 214]
+
+
+def test_same_seed_same_order_bit_for_bit_and_as_before_the_speed_ups():
+    X, y = _noisy_matrix()
+    cfg = ModelConfig(empty="model")  # the ranking of text-less records as before
+    a = replay(X, y, 1, cfg)
+    b = replay(X, y, 1, cfg)
+    assert a.order == b.order and a.figures == b.figures
+    assert a.priors == [110, 123] and len(a.order) == 226 and a.order[:40] == PINNED_SEED1
+    assert [round(v, 3) for v in a.figures.values()] == [1.303, 30.435, 28.992]
+
+
+def _stop_by_screening_on(labels: np.ndarray, order: list[int], n_rest: int, cfg: StoppingConfig) -> int | None:
+    """Where the old replay loop stopped: checks while screening on, the records after the last relevant all 0."""
+    seq = np.zeros(n_rest, dtype=np.int64)
+    seq[: len(order)] = labels[np.asarray(order)]
+    check = 1
+    for screened in range(1, n_rest + 1):
+        if screened >= check:
+            if should_stop(seq[:screened], n_rest, cfg):
+                return screened
+            check = screened + max(1, math.ceil(screened * cfg.check_fraction))
+    return None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("cfg", [StoppingConfig(), StoppingConfig(recall_target=0.8, min_screened=5)])
+def test_stop_after_the_last_relevant_is_where_screening_on_would_stop(seed, cfg):
+    X, y = _noisy_matrix()
+    plain = replay(X, y, seed, ModelConfig())
+    run = replay(X, y, seed, ModelConfig(), stopping=cfg)
+    assert run.order == plain.order  # the order ends at the last relevant record either way
+    n_rest = len(y) - 2
+    assert run.stop_at == _stop_by_screening_on(y, plain.order, n_rest, cfg)
+    assert run.stop_at is not None
+    found = int(y[np.asarray(plain.order[: run.stop_at])].sum())
+    assert run.recall_at_stop == found / (int(y.sum()) - 1)
+
+
+def test_fast_hypergeometric_cdf_is_scipys_bit_for_bit():
+    from scipy.stats import hypergeom
+
+    from evreview.screen.stopping import hypergeom_cdf
+
+    rng = np.random.default_rng(0)
+    M = rng.integers(1, 3000, 20000)
+    n = rng.integers(0, M + 1)
+    N = rng.integers(0, M + 1)
+    k = rng.integers(-2, np.minimum(n, N) + 3)
+    assert np.array_equal(hypergeom_cdf(k, M, n, N), hypergeom.cdf(k, M, n, N))
+    assert np.array_equal(hypergeom_cdf(3, 100, np.arange(3, 40), 30), hypergeom.cdf(3, 100, np.arange(3, 40), 30))

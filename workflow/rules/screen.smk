@@ -19,11 +19,15 @@ rule screen:
         f"{LOGS}/screen.log",
     params:
         out=folder_of("screening"),
+        # per-study term counts (content-hashed): not an output, or Snakemake would delete it before each run
+        cache=f"{RESULTS}/screen/cache",
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
     threads: 1
     resources:
-        mem_mb=mem_mb(2000, 10),
+        # 164k studies: 2.5 GB peak on a first run (term-count cache being built)
+        mem_mb=mem_mb(3000, 10),
         runtime=60,
     shell:
         "evreview screen-report --studies {input.studies:q} --duplicates {input.duplicates:q} "
-        "--config {input.config:q} {params.decisions} --out {params.out:q} > {log:q} 2>&1"
+        "--config {input.config:q} {params.decisions} --out {params.out:q} "
+        "--cache-dir {params.cache:q} > {log:q} 2>&1"

@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--duplicates", type=Path)
     r.add_argument("--config", type=Path)
     r.add_argument("--out", type=Path, required=True, help="output folder")
+    r.add_argument(
+        "--cache-dir", type=Path,
+        help="folder for per-study term counts keyed by content hash (an update round analyses only new text)",
+    )
     r.set_defaults(func=run_report)
 
     s = sub.add_parser(
@@ -91,7 +95,8 @@ def run_report(args: argparse.Namespace) -> int:
     dups = read_table(args.duplicates) if args.duplicates else None
     decisions = read_decisions(args.decisions)
     res = screen_studies(
-        studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions)
+        studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions),
+        cache_dir=args.cache_dir,
     )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

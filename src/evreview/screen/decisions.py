@@ -96,7 +96,8 @@ def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, 
     """Every key a reviewer may use (study ids, member record ids) -> study_id."""
     out = {s: s for s in study_ids}
     if duplicates is not None and len(duplicates):
-        for rid, sid in zip(duplicates["record_id"].astype(str), duplicates["study_id"].astype(str)):
+        # lists, not Series: element access on Arrow-backed strings cost seconds at 200k records
+        for rid, sid in zip(duplicates["record_id"].astype(str).tolist(), duplicates["study_id"].astype(str).tolist()):
             out.setdefault(rid, sid)
     return out
 

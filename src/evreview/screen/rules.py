@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evreview.errors import ConfigError
@@ -249,6 +250,24 @@ def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
     )
 
 
+def _joined(v: Any) -> str:
+    """One field's text as :func:`_text` reads it: lists joined by spaces, non-strings ignored."""
+    if isinstance(v, (list, tuple)) or hasattr(v, "tolist"):
+        return " ".join(map(str, list(v)))
+    return v if isinstance(v, str) else ""
+
+
+def _fold(text: str) -> str:
+    """:func:`evreview.records.fold`, skipping the Unicode passes for ASCII text (a no-op on it)."""
+    if text.isascii():
+        return _WS.sub(" ", _NON_WORD.sub(" ", text.lower())).strip()
+    return fold(text)
+
+
+_NON_WORD = re.compile(r"[^\w]+")
+_WS = re.compile(r"\s+")
+
+
 def _text(row: Mapping[str, Any]) -> str:
     parts = []
     for col in ("title", "abstract", "keywords"):
@@ -292,19 +311,108 @@ def failed_rules(row: Mapping[str, Any], rules: Rules) -> list[str]:
     return out
 
 
+def _query_mask(node: Query, texts: list[str]) -> np.ndarray:
+    """``node.matches`` for every text at once: one regex pass per term, boolean algebra for the rest."""
+    if isinstance(node, Term):
+        search = node.pattern.search
+        return np.fromiter((search(t) is not None for t in texts), dtype=bool, count=len(texts))
+    if isinstance(node, Not):
+        return ~_query_mask(node.child, texts)
+    masks = [_query_mask(c, texts) for c in node.children]
+    return np.logical_and.reduce(masks) if isinstance(node, And) else np.logical_or.reduce(masks)
+
+
+def _value_mask(column: pd.Series, test: Any) -> np.ndarray:
+    """``test(v)`` per cell, computed once per distinct value (years, languages and types repeat).
+
+    A typed column (Int64, string) is grouped with ``pd.factorize``; an object column, whose
+    cells may mix types (1 and "1"), is grouped by (type, value) so no two cells a test could
+    tell apart share a result.
+    """
+    values = column.tolist()
+    if column.dtype != object:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        codes = np.where(codes < 0, len(uniques), codes)
+        result = np.zeros(len(uniques) + 1, dtype=bool)
+        firsts = np.unique(codes, return_index=True)
+        for code, i in zip(firsts[0].tolist(), firsts[1].tolist()):
+            result[code] = bool(test(values[i]))
+        return result[codes]
+    memo: dict[Any, bool] = {}
+    out = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        key = (type(v), v)
+        try:
+            hit = memo.get(key)
+        except TypeError:  # an unhashable cell: test it directly
+            out[i] = test(v)
+            continue
+        if hit is None:
+            hit = memo[key] = bool(test(v))
+        out[i] = hit
+    return out
+
+
 def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) -> pd.DataFrame:
     """One row per study: ``study_id``, ``rule_excluded`` (bool), ``rule_reason``, ``rule_evidence``.
 
     ``rule_reason`` is the first failing rule's code; ``rule_evidence`` lists all of them.
+    Same result as :func:`failed_rules` per row, computed per column (a per-row loop cost 16 s
+    on 164k studies): metadata rules once per distinct value, term queries one regex pass per term.
     """
     if not isinstance(rules, Rules):
         rules = parse_rules(rules)
-    reasons = [failed_rules(row, rules) for row in studies.to_dict("records")]
+    n = len(studies)
+
+    def column(name: str) -> pd.Series:
+        return studies[name] if name in studies.columns else pd.Series([None] * n, dtype=object)
+
+    fails: dict[str, np.ndarray] = {}
+    if rules.years is not None:
+        lo, hi = rules.years
+
+        def bad_year(y: Any) -> bool:
+            return not _blank(y) and ((lo is not None and int(y) < lo) or (hi is not None and int(y) > hi))
+
+        fails["year"] = _value_mask(column("year"), bad_year)
+    if rules.languages is not None:
+        langs = rules.languages
+        fails["language"] = _value_mask(column("language"), lambda v: not _blank(v) and str(v).lower() not in langs)
+    if rules.doc_types is not None or rules.exclude_doc_types is not None:
+
+        def bad_type(v: Any) -> bool:
+            if _blank(v):
+                return False
+            dt = str(v).lower()
+            return (rules.doc_types is not None and dt not in rules.doc_types) or (
+                rules.exclude_doc_types is not None and dt in rules.exclude_doc_types
+            )
+
+        fails["doc_type"] = _value_mask(column("doc_type"), bad_type)
+    if rules.require is not None or rules.exclude is not None:
+        texts = [
+            _fold(" ".join(p for p in (_joined(t), _joined(a), _joined(k)) if p))
+            for t, a, k in zip(column("title").tolist(), column("abstract").tolist(), column("keywords").tolist())
+        ]
+        if rules.require is not None:
+            fails["required_terms"] = ~_query_mask(rules.require, texts)
+        if rules.exclude is not None:
+            fails["excluded_terms"] = _query_mask(rules.exclude, texts)
+    reason = np.full(n, "", dtype=object)
+    evidence = np.full(n, "", dtype=object)
+    for code in reversed(REASONS):  # the first failing rule in REASONS order ends up as the reason
+        if code in fails:
+            reason[fails[code]] = code
+    any_fail = np.zeros(n, dtype=bool)
+    for m in fails.values():
+        any_fail |= m
+    for i in np.flatnonzero(any_fail):
+        evidence[i] = "; ".join(code for code in REASONS if code in fails and fails[code][i])
     return pd.DataFrame(
         {
             "study_id": studies["study_id"].astype(str).tolist(),
-            "rule_excluded": [bool(r) for r in reasons],
-            "rule_reason": [r[0] if r else "" for r in reasons],
-            "rule_evidence": ["; ".join(r) for r in reasons],
+            "rule_excluded": any_fail.tolist(),
+            "rule_reason": reason.tolist(),
+            "rule_evidence": evidence.tolist(),
         }
     )

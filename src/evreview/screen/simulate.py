@@ -4,7 +4,10 @@ The replay follows the README convention: one random relevant and one random irr
 record (drawn with the seed) are the priors and are not counted; then the model is refitted
 and the top-scored unseen record is "screened" (its true label revealed), until every
 relevant record is found. Records after the last relevant one cannot change WSS, RRF or ATD,
-so the replay stops there (unless the stopping rule is being evaluated and has not yet fired).
+so the replay stops there. When the stopping rule is evaluated and has not fired by then, the
+labels it would see later are known (all irrelevant), so where it fires is computed without
+screening further (:func:`stop_in_irrelevant_tail`): ``order`` always ends at the last
+relevant record.
 
 Refitting after every decision is what a reviewer gets in the interactive session; in a
 replay the same schedule is used up to ``refit_every_until`` labels and afterwards the model
@@ -126,8 +129,10 @@ def replay(
                 stop_at = len(order)
                 recall_at_stop = float(seen_labels.sum()) / rel_rest if rel_rest else 1.0
             next_check = len(order) + max(1, math.ceil(len(order) * stopping.check_fraction))
-        done_rel = found == total_rel
-        if done_rel and (stopping is None or stop_at is not None):
+        if found == total_rel:
+            if stopping is not None and stop_at is None:
+                stop_at = stop_in_irrelevant_tail(labels[np.asarray(order)], n_rest, next_check, stopping)
+                recall_at_stop = None if stop_at is None else 1.0
             break
     ranks = metrics.relevant_ranks(labels[np.asarray(order, dtype=np.int64)])
     return SimulationRun(
@@ -140,6 +145,28 @@ def replay(
         stop_at=stop_at,
         recall_at_stop=recall_at_stop,
     )
+
+
+def stop_in_irrelevant_tail(
+    seen_labels: np.ndarray, n_rest: int, next_check: int, stopping: StoppingConfig
+) -> int | None:
+    """Where the stopping test fires once every relevant record has been screened (None: never).
+
+    Every record still unseen is then irrelevant, so the labels the test would see at each
+    later check are known without ranking (``seen_labels`` followed by zeros), whichever
+    irrelevant record the model would have shown. The checks run at the same positions as in
+    the replay loop (``next_check``, then each time ``ceil(check_fraction * screened)`` later),
+    so the answer is the replay's own; the model is not refitted for records that cannot
+    change any figure (this was a quarter of a replay's time).
+    """
+    check = next_check
+    while check <= n_rest:
+        seen = np.zeros(check, dtype=np.int64)
+        seen[: len(seen_labels)] = seen_labels
+        if should_stop(seen, n_rest, stopping):
+            return check
+        check += max(1, math.ceil(check * stopping.check_fraction))
+    return None
 
 
 def simulate(
