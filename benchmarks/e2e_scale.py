@@ -547,16 +547,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--nice", type=int, default=10, help="niceness of the workflow (absolute, not added)")
     parser.add_argument("--generate-only", action="store_true", help="write the work dir, run nothing")
+    parser.add_argument("--from-generated", type=Path, metavar="DIR",
+                        help="copy a --generate-only work dir (same --records/--seed/...) into --work instead of "
+                        "generating again (generation takes ~5 min at 200k)")
     parser.add_argument("--no-exact", action="store_true",
                         help="do not put the measuring evreview shim on the workflow's PATH (TSVs only)")
     parser.add_argument("--json", type=Path, help="also save the figures as JSON here")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    synthetic = generate(args.work, args.records, seed=args.seed, on_topic=args.on_topic, update=args.update,
-                         decisions=args.decisions, chunk=args.chunk, backend=args.backend)
+    settings = {k: getattr(args, k) for k in ("records", "seed", "on_topic", "update", "decisions", "chunk", "backend")}
+    if args.from_generated is not None:
+        saved = json.loads((args.from_generated / "generated.json").read_text(encoding="utf-8"))
+        if saved["settings"] != settings:
+            raise SystemExit(f"e2e_scale: {args.from_generated} was generated with {saved['settings']}, not {settings}")
+        if args.work.exists() and any(args.work.iterdir()):
+            raise SystemExit(f"e2e_scale: {args.work} exists and is not empty; pass a fresh --work folder")
+        shutil.copytree(args.from_generated, args.work, dirs_exist_ok=True)
+        summary, staged_round2 = saved["summary"], args.work / saved["staged_round2"]
+    else:
+        synthetic = generate(args.work, args.records, seed=args.seed, on_topic=args.on_topic, update=args.update,
+                             decisions=args.decisions, chunk=args.chunk, backend=args.backend)
+        summary, staged_round2 = synthetic.summary(), synthetic.staged_round2
+        (args.work / "generated.json").write_text(json.dumps({
+            "settings": settings, "summary": summary,
+            "staged_round2": staged_round2.relative_to(args.work).as_posix()}, indent=2) + "\n")
     gen_s = time.perf_counter() - start
-    summary = synthetic.summary()
     print(f"generated in {gen_s:.1f} s under {args.work}: {json.dumps(summary)}", flush=True)
     if args.generate_only:
         return 0
@@ -564,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     phases = [run_phase("first", args.work, args.nice, args.cores, not args.no_exact)]
     checks = {"first": dedup_check(args.work)} if phases[0].returncode == 0 else {}
     if phases[0].returncode == 0:
-        synthetic.staged_round2.rename(args.work / "data" / "raw" / ROUND2)
+        staged_round2.rename(args.work / "data" / "raw" / ROUND2)
         phases.append(run_phase("update", args.work, args.nice, args.cores, not args.no_exact))
         if phases[1].returncode == 0:
             checks["update"] = dedup_check(args.work)

@@ -541,3 +541,10 @@ def test_word_prefix_and_suffix_columns_match_their_definitions(records: pd.Data
         assert scored["title_word_prefix"].tolist() == [_word_prefix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
         assert scored["title_word_suffix"].tolist() == [_word_suffix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
     assert scored["title_word_suffix"].any() and scored["title_word_prefix"].any()
+
+
+def test_threads_do_not_change_the_result(records: pd.DataFrame) -> None:
+    """rapidfuzz scores each pair on its own, so the CLI's default 2 threads give the 1-thread result."""
+    one, two = Deduplicator(workers=1).fit(records), Deduplicator(workers=2).fit(records)
+    pd.testing.assert_frame_equal(one.pairs_, two.pairs_)
+    pd.testing.assert_frame_equal(one.duplicates_, two.duplicates_)

@@ -20,10 +20,11 @@ rule deduplicate:
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
         # keys per export file and scores per pair from earlier runs: a new round compares only new pairs
         cache=f"{RESULTS}/dedup/cache",
-    threads: 1
+    threads: 2
     resources:
         mem_mb=mem_mb(2000, 20),
         runtime=240,
     shell:
-        "evreview dedup {input.records:q} --out {params.out:q} --cache-dir {params.cache:q} {params.decisions} "
+        "evreview dedup {input.records:q} --out {params.out:q} --cache-dir {params.cache:q} --workers {threads} "
+        "{params.decisions} "
         "> {log:q} 2>&1"

@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search", default="", help="search round for export files ingested here")
     p.add_argument("--cache-dir", type=Path, help="keep matching keys and pair scores here between runs, so a "
                    "new search round normalises and compares only its new records (results are the same)")
+    p.add_argument("--workers", type=int, default=2, help="threads for the string similarities (default 2; "
+                   "results are the same for any number: each pair is scored on its own)")
     p.add_argument("--max-block", type=int, default=50, help="largest block paired all-with-all (default 50)")
     p.set_defaults(func=run)
 
@@ -55,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     records = load_records(list(args.files), args.search)
     decisions = read_decisions(args.decisions) if args.decisions else None
     previous = read_previous(args.previous) if args.previous else None
-    model = Deduplicator(max_block=args.max_block, cache_dir=args.cache_dir)
+    if args.workers < 1:
+        raise EvreviewError("--workers must be at least 1")
+    model = Deduplicator(max_block=args.max_block, cache_dir=args.cache_dir, workers=args.workers)
     model.fit(records, decisions=decisions, previous=previous)
     write_outputs(model, args.out)
     decided = model.pairs_["decision"].value_counts()

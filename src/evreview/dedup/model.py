@@ -46,8 +46,8 @@ REQUIRED_COLUMNS = ("record_id",)
 class Deduplicator:
     """Find duplicate records and group them into studies.
 
-    Parameters are the blocking limits and the rule thresholds; ``workers`` is passed to
-    rapidfuzz (``1`` keeps runs byte-identical and is fast enough for a million records).
+    Parameters are the blocking limits and the rule thresholds; ``workers`` is the number of
+    rapidfuzz threads (scores are element-wise, so results are the same for any number).
     ``cache_dir`` (optional) keeps matching keys per export file and field scores per pair
     between runs (:mod:`.cache`), so a new search round normalises and compares only what is
     new; results are identical with or without it.
