@@ -223,7 +223,11 @@ def test_topic_words_keep_out_stop_words_after_outliers_are_moved() -> None:
 # ("Building trust between a university and a city council") and s005 (a scoping review) lose
 # an organisational outcome they had only through those words, and s008's near-tie
 # infrastructure_systems goes (no sentence of its own leads for it); scores move by the new
-# TF-IDF fit of the codebook texts.
+# TF-IDF fit of the codebook texts. Re-pinned again for issue #7's sparse gap: the seed terms of
+# infrastructure_systems, participant_perception and initiation_setup changed (prototypes are
+# built from them), so s008 ("Sustaining ... after the first grant", sustained beyond its first
+# funding period) now keeps infrastructure_systems (sustainable funding) rather than the weak
+# approaches (calibrated 0.115, no approach named), and three zero-shot scores move by <= 0.02.
 PINNED_ROWS = """
 s001 evidence_type qualitative_case_study terms assigned 0.5
 s001 evidence_type qualitative_case_study zero-shot assigned 0.4788
@@ -237,9 +241,9 @@ s002 evidence_type longitudinal terms assigned 0.5
 s002 evidence_type longitudinal zero-shot assigned 0.1115
 s002 outcome_level - none uncoded nan
 s002 place - none uncoded nan
-s002 stage initiation_setup zero-shot assigned 0.2826
+s002 stage initiation_setup zero-shot assigned 0.2884
 s002 theme infrastructure_systems terms assigned 0.9688
-s002 theme infrastructure_systems zero-shot assigned 0.7341
+s002 theme infrastructure_systems zero-shot assigned 0.7161
 s002 topic topic_0 topic assigned 0.39
 s003 evidence_type - none uncoded nan
 s003 outcome_level societal zero-shot assigned 0.2622
@@ -260,7 +264,7 @@ s005 evidence_type review zero-shot assigned 0.9727
 s005 outcome_level - none uncoded nan
 s005 place australia terms assigned 0.5
 s005 place canada terms assigned 0.5
-s005 stage initiation_setup zero-shot assigned 0.115
+s005 stage initiation_setup zero-shot assigned 0.1243
 s005 theme - none uncoded nan
 s005 topic topic_0 topic assigned 0.4133
 s006 - - none uncoded nan
@@ -277,7 +281,7 @@ s008 outcome_level organisational zero-shot assigned 0.4412
 s008 place - none uncoded nan
 s008 stage evaluation_sustainment terms assigned 0.875
 s008 stage evaluation_sustainment zero-shot assigned 0.2006
-s008 theme approaches zero-shot assigned 0.1146
+s008 theme infrastructure_systems zero-shot assigned 0.1342
 s008 topic topic_0 topic assigned 0.4413
 """
 PINNED_TERM_EVIDENCE = {
