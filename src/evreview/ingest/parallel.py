@@ -20,19 +20,19 @@ it cuts the file while the first parts are parsed, keeping two parts per worker 
 from __future__ import annotations
 
 import codecs
-import multiprocessing
 import os
 import sys
 import traceback
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
 
 from evreview import errors
 from evreview.errors import EvreviewError, IngestError
@@ -306,6 +306,8 @@ def _context() -> Any:
     """``fork`` on Linux (workers start in milliseconds, the modules already imported; they
     run only this module's pure-Python and Arrow code), else the platform's default (macOS
     system libraries are not fork-safe)."""
+    import multiprocessing  # here, not at the top: every small ingest imports this module
+
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
@@ -320,6 +322,9 @@ def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[p
     before parsing, so an invalid byte anywhere wins over a NUL character, which wins over a
     parse error (or reader bug); each the earliest in the file.
     """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     from evreview.ingest import assign_positions
 
     workers = min(available_workers(), max(2, -(-plan_.size // PART_BYTES)))
