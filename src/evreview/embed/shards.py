@@ -24,7 +24,6 @@ import io
 import json
 import os
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,15 +31,15 @@ from pathlib import Path
 import numpy as np
 
 from evreview.embed import embed_texts
-from evreview.embed.backends import EmbeddingBackend, read_archive
+from evreview.embed.backends import EmbeddingBackend
 from evreview.embed.cache import EmbeddingCache, content_hash
 from evreview.errors import EvreviewError
+from evreview.zipfiles import read_archive, write_zip
 
 #: Identifies the shard file layout; bump when it changes.
 SHARD_FORMAT = "evreview-embed-shard/1"
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
-_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the same shard is the same bytes
 
 
 class ShardError(EvreviewError):
@@ -103,20 +102,14 @@ def write_shard(path: str | Path, shard: ShardFile) -> Path:
     vectors = np.ascontiguousarray(shard.vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(shard.keys):
         raise ValueError(f"{len(shard.keys)} keys for vectors of shape {vectors.shape}")
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, vectors, allow_pickle=False)
     members = {
         "meta.json": (json.dumps(shard.meta(), sort_keys=True, indent=1) + "\n").encode("utf-8"),
         "keys.txt": "".join(f"{k}\n" for k in shard.keys).encode("ascii"),
-        "vectors.npy": buffer.getvalue(),
+        "vectors.npy": vectors,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in members.items():
-            info = zipfile.ZipInfo(name, date_time=_EPOCH)
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+    write_zip(tmp, members)
     os.replace(tmp, path)
     return path
 

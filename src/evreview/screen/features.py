@@ -48,6 +48,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from evreview.errors import ConfigError
+from evreview.zipfiles import write_zip
 
 
 @dataclass(frozen=True)
@@ -258,13 +259,9 @@ class TermCountCache:
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}.npz")
         arrays = {"meta": np.array(self.meta), "keys": keys, "indptr": self.indptr, "indices": self.indices,
                   "counts": self.counts, "term_blob": blob, "term_offsets": offsets}
-        # np.savez stamps each member with the time: write the same .npz layout with a fixed date so two
-        # runs on the same inputs leave byte-identical caches (the workflow's reproducibility check reads them)
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            for name, array in arrays.items():
-                with zf.open(zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), "w",
-                             force_zip64=True) as fh:
-                    np.lib.format.write_array(fh, np.asanyarray(array), allow_pickle=False)
+        # the .npz layout np.load reads, written with fixed dates: np.savez stamps the time into each
+        # member, and two runs on the same inputs must leave byte-identical caches
+        write_zip(tmp, {f"{name}.npy": np.asanyarray(array) for name, array in arrays.items()})
         os.replace(tmp, self.path)
         self.dirty = False
 
