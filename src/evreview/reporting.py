@@ -9,6 +9,7 @@ sign.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -45,22 +46,34 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    A killed job never leaves a half-written file that a re-run would trust, and a reader
+    never sees one. The temporary name ends in ``.tmp<pid>``; it is removed if ``write`` fails.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path, *, safe: bool = True) -> None:
     """Write ``frame`` as UTF-8 CSV atomically (write a temp file, then rename).
 
     List cells are joined with ``"; "``. ``safe`` neutralises spreadsheet formulas.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     flat = frame.copy()
     for col in flat.columns:
         if flat[col].dtype == object:
             flat[col] = flat[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
     if safe:
         flat = neutralise_formulas(flat)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    flat.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: flat.to_csv(tmp, index=False, lineterminator="\n"))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -93,10 +106,6 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
 
     from evreview.provenance import parquet_metadata
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **parquet_metadata()})
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    write_atomically(path, lambda tmp: pq.write_table(table, tmp))

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from evreview.embed.backends import l2_normalise
+from evreview.reporting import write_atomically
 
 TOPIC_COLUMNS = (
     "topic",
@@ -319,14 +320,6 @@ class SavedTopics:
     problem: str = ""  # why it cannot be reused (e.g. written by an older evreview)
 
 
-def _atomic(path: Path, write: Any) -> None:
-    import os
-
-    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _save_centroids(path: Path, centroids: dict[int, np.ndarray]) -> None:
     from safetensors.numpy import save_file
 
@@ -337,7 +330,7 @@ def _save_centroids(path: Path, centroids: dict[int, np.ndarray]) -> None:
         else np.zeros((0, 1), dtype=np.float32)
     )
     tensors = {"topics": np.asarray(topics, dtype=np.int64).reshape(-1), "centroids": np.ascontiguousarray(matrix)}
-    _atomic(path, lambda tmp: save_file(tensors, str(tmp)))
+    write_atomically(path, lambda tmp: save_file(tensors, str(tmp)))
 
 
 def save_topic_model(result: TopicResult, folder: str | Path, *, model_id: str, codebook_version: str) -> None:
@@ -370,10 +363,10 @@ def save_topic_model(result: TopicResult, folder: str | Path, *, model_id: str, 
     members = members.sort_values("study_id", kind="stable").reset_index(drop=True)
     members = members.astype({"study_id": str, "topic": "int64", "score": "float64", "outlier_reassigned": bool})
     _save_centroids(folder / CENTROIDS_FILE, result.centroids)
-    _atomic(folder / MEMBERS_FILE, lambda tmp: members.to_parquet(tmp, index=False))
-    _atomic(folder / TABLE_FILE, lambda tmp: table.to_parquet(tmp, index=False))
+    write_atomically(folder / MEMBERS_FILE, lambda tmp: members.to_parquet(tmp, index=False))
+    write_atomically(folder / TABLE_FILE, lambda tmp: table.to_parquet(tmp, index=False))
     text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-    _atomic(folder / MODEL_META, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_atomically(folder / MODEL_META, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def load_saved_topics(folder: str | Path) -> SavedTopics | None:

@@ -20,7 +20,6 @@ names carry :data:`CACHE_VERSION`; bump it whenever keys or scores change meanin
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import pandas as pd
 
 from evreview.dedup.compare import SCORE_COLUMNS, compare_pairs
 from evreview.dedup.keys import build_keys
+from evreview.reporting import write_atomically
 
 #: Part of every cache file name; a new version ignores (and replaces) older files.
 CACHE_VERSION = "k5"
@@ -197,11 +197,7 @@ class DedupCache:
     def _save_pickle(self, name: str, value: object) -> None:
         path = self._path(name)
         assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{name}.tmp{os.getpid()}")
-        with tmp.open("wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        write_atomically(path, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
 
     def _forget(self, prefix: str, keep: set[str]) -> None:
         """Delete this cache's files of an older version or no longer used (the folder stays small)."""

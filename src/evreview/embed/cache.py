@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from evreview.errors import EvreviewError
+from evreview.reporting import write_atomically
 
 
 def content_hash(text: str) -> str:
@@ -86,20 +87,16 @@ class EmbeddingCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         meta = self.folder / "model.json"
         if not meta.exists():
-            _atomic_write_bytes(meta, json.dumps({"model_id": self.model_id}).encode())
+            write_atomically(meta, lambda tmp: tmp.write_bytes(json.dumps({"model_id": self.model_id}).encode()))
         name = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
         npy = self.folder / f"{name}.npy"
         tmp = npy.with_name(f"{name}.tmp{os.getpid()}.npy")
         np.save(tmp, np.ascontiguousarray(matrix, dtype=np.float32))
         os.replace(tmp, npy)
-        _atomic_write_bytes(self.folder / f"{name}.keys", ("\n".join(keys) + "\n").encode("ascii"))
+        key_text = "\n".join(keys) + "\n"
+        write_atomically(self.folder / f"{name}.keys", lambda tmp: tmp.write_text(key_text, encoding="ascii"))
         if self._vectors is not None:
             for key, row in zip(keys, np.asarray(matrix, dtype=np.float32)):
                 self._vectors.setdefault(key, row)
         return npy
 
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evreview.reporting import write_csv
+from evreview.reporting import write_atomically, write_csv
 
 WORKLIST_COLUMNS = ("rank", "study_id", "score", "title", "abstract", "year", "journal", "authors", "doi")
 
@@ -90,12 +90,7 @@ def joined_lists(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_worklist(worklist: pd.DataFrame, csv_path: str | Path, ris_path: str | Path | None = None) -> None:
     """Write the worklist CSV (formula-safe, atomic, lists joined by "; ") and, if asked, the RIS beside it."""
-    import os
-
     write_csv(joined_lists(worklist), csv_path)
     if ris_path is not None:
-        ris_path = Path(ris_path)
-        ris_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ris_path.with_name(ris_path.name + f".tmp{os.getpid()}")
-        tmp.write_text(to_ris(worklist), encoding="utf-8", newline="\n")
-        os.replace(tmp, ris_path)
+        text = to_ris(worklist)
+        write_atomically(ris_path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
