@@ -86,3 +86,23 @@ def test_report_command_reads_changes_json_or_names_the_bad_file(tmp_path: Path)
     changes.write_text("{not json", encoding="utf-8")
     with pytest.raises(EvreviewError, match=r"changes\.json: cannot read the changes file"):
         args.func(parser.parse_args(argv))
+
+
+def test_write_atomically_keeps_the_old_file_and_no_temp_when_writing_fails(tmp_path) -> None:
+    """Every writer goes through write_atomically: a failed write leaves the previous file whole."""
+    import pytest
+
+    from evreview.reporting import write_atomically
+
+    target = tmp_path / "sub" / "table.csv"
+    write_atomically(target, lambda tmp: tmp.write_text("old\n"))
+    assert target.read_text() == "old\n"
+
+    def broken(tmp):
+        tmp.write_text("half a fi")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomically(target, broken)
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]
