@@ -177,19 +177,22 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
-    """Cluster labels per record position, and the guard outcome per pair.
+    """Cluster labels per record position, and the guard outcome per pair (categorical).
 
     ``pairs`` needs ``i``, ``j``, ``decision``, ``rule`` and ``reviewer`` (bool: the decision
     came from the reviewers' file). Reviewer pairs go first, then "same" pairs by identifier,
     then by score (descending), then by position, so the result is deterministic.
     """
+    # millions of pairs, few of them "same": compare whole text columns vectorised (Arrow strings
+    # become Python objects only where they are used, for the "same" pairs)
     is_reviewer = pairs["reviewer"].to_numpy(dtype=bool)
-    decision = pairs["decision"].to_numpy(dtype=object)
-    rule = pairs["rule"].to_numpy(dtype=object)
+    is_same = (pairs["decision"] == "same").to_numpy(dtype=bool)
     ii = pairs["i"].to_numpy()
     jj = pairs["j"].to_numpy()
-    same = np.flatnonzero(decision == "same")
-    hard = (decision == "different") & (is_reviewer | pairs["rule"].isin(HARD_RULES).to_numpy())
+    same = np.flatnonzero(is_same)
+    rule_same = pairs["rule"].iloc[same].to_numpy(dtype=object)
+    hard = (pairs["decision"] == "different").to_numpy(dtype=bool) & (
+        is_reviewer | pairs["rule"].isin(HARD_RULES).to_numpy(dtype=bool))
     # a cannot-link only matters inside one component of the "same" graph: clusters never cross
     # components, so links between components (most of the millions of "different" pairs) are dropped
     component = components(len(keys), ii[same], jj[same])
@@ -197,21 +200,25 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
     cannot = zip(ii[hard].tolist(), jj[hard].tolist())
     uf = GuardedUnionFind(keys, cannot)
 
-    by_id = pd.Series(rule[same]).isin(ID_RULES).to_numpy()
+    by_id = np.array([r in ID_RULES for r in rule_same.tolist()], dtype=bool)
     order = np.lexsort(
-        (pairs["j"].to_numpy()[same], pairs["i"].to_numpy()[same], -pairs["score"].fillna(0).to_numpy()[same],
-         ~by_id, ~is_reviewer[same])
+        (jj[same], ii[same], -pairs["score"].fillna(0).to_numpy()[same], ~by_id, ~is_reviewer[same])
     )
-    outcome = pd.Series("", index=pairs.index, dtype=object)
-    outcome.iloc[same] = "merged"
-    pages_overlap = pairs["first_page"].to_numpy() == OVERLAP
-    for pos in same[order]:
+    outcome_same = np.full(len(same), "merged", dtype=object)
+    pages_overlap = pairs["first_page"].to_numpy()[same] == OVERLAP
+    reviewer_same = is_reviewer[same]
+    for k in order.tolist():
+        pos, rule = same[k], rule_same[k]
         a, b = int(ii[pos]), int(jj[pos])
-        why = uf.blocked(a, b, by_identifier=rule[pos] in ID_RULES, reviewer=bool(is_reviewer[pos]),
-                         pages_may_differ=rule[pos] in PAGE_TOLERANT_RULES or pages_overlap[pos],
-                         notice=rule[pos] in NOTICE_RULES, reprint=rule[pos] in REPRINT_RULES)
+        why = uf.blocked(a, b, by_identifier=rule in ID_RULES, reviewer=bool(reviewer_same[k]),
+                         pages_may_differ=rule in PAGE_TOLERANT_RULES or bool(pages_overlap[k]),
+                         notice=rule in NOTICE_RULES, reprint=rule in REPRINT_RULES)
         if why:
-            outcome.iat[pos] = why
+            outcome_same[k] = why
         else:
             uf.union(a, b)
-    return uf.labels(), outcome
+    # "" for every pair that is not "same": codes into the few distinct outcomes, not a string per pair
+    kinds, codes = np.unique(np.concatenate([[""], outcome_same]).astype(str), return_inverse=True)
+    per_pair = np.zeros(len(pairs), dtype=np.int64)
+    per_pair[same] = codes[1:]
+    return uf.labels(), pd.Series(pd.Categorical.from_codes(per_pair, categories=kinds), index=pairs.index)

@@ -35,13 +35,14 @@ def load_records(paths: list[Path], search: str = ""):  # -> pd.DataFrame
     """Read record tables (.parquet) and ingest any other file, in the order given."""
     import pandas as pd
 
+    from evreview.dedup.model import INPUT_COLUMNS
     from evreview.ingest import ingest_files, read_records
 
     frames = []
     exports = [path for path in paths if path.suffix != ".parquet"]
     for path in paths:
         if path.suffix == ".parquet":
-            frames.append(read_records(path))
+            frames.append(read_records(path, columns=INPUT_COLUMNS))
     if exports:
         frames.append(ingest_files(exports, search=search).records)
     if not frames:

@@ -18,14 +18,16 @@ import numpy as np
 import pandas as pd
 
 from evreview.dedup.blocking import DEFAULT_PASSES, candidate_pairs
-from evreview.dedup.cache import DedupCache
+from evreview.dedup.cache import KEY_FIELDS, DedupCache
 from evreview.dedup.cluster import cluster_pairs
 from evreview.dedup.decisions import empty_decisions, normalise_previous
-from evreview.dedup.merge import assign_study_ids, choose_kept, completeness, merge_studies, record_order
+from evreview.dedup.merge import MERGE_FIELDS, assign_study_ids, choose_kept, completeness, merge_studies, record_order
 from evreview.dedup.rules import RuleParams, decide
 from evreview.errors import EvreviewError
 
-__all__ = ["DUPLICATE_COLUMNS", "METHOD", "PAIR_COLUMNS", "Deduplicator", "write_outputs"]
+__all__ = [
+    "DUPLICATE_COLUMNS", "INPUT_COLUMNS", "METHOD", "PAIR_COLUMNS", "Deduplicator", "pairs_table", "write_outputs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,11 @@ PAIR_COLUMNS = (
     "timestamp", "method",
 )
 REQUIRED_COLUMNS = ("record_id",)
+#: Every record column deduplication reads (keys, order, merged rows, duplicates.csv): a record
+#: table is read with these only, never its ``raw`` JSON (two thirds of the file's bytes).
+INPUT_COLUMNS = tuple(dict.fromkeys((
+    "record_id", "search", "source_file", "source_index", "source_id", "source_database", *KEY_FIELDS, *MERGE_FIELDS,
+)))
 
 
 @dataclass
@@ -116,7 +123,7 @@ class Deduplicator:
         self.cache_stats_ = cache.stats
         scored = _apply_decisions(scored, decisions, ids)
         labels, outcome = cluster_pairs(self.keys_, scored)
-        scored["outcome"] = outcome.where(scored["decision"] == "same", "")
+        scored["outcome"] = outcome  # "" for pairs that are not "same"
 
         study_ids, self.notes_ = assign_study_ids(ids.to_numpy(), labels, order, previous)
         complete = completeness(records)
@@ -134,30 +141,7 @@ class Deduplicator:
         self.studies_ = merge_studies(records, study_ids, kept, order, complete)
         self.clusters_ = dict(zip(self.studies_["study_id"], self.studies_["member_record_ids"]))
 
-        id_arr = ids.to_numpy(dtype=object)
-        # pairs are written with record_id_a < record_id_b, as in the decisions file, sorted by
-        # (record_id_a, record_id_b): compared as ranks of the ids, not as millions of strings
-        rank = np.empty(len(id_arr), dtype=np.int64)
-        rank[np.argsort(id_arr, kind="stable")] = np.arange(len(id_arr))
-        i, j = scored["i"].to_numpy(), scored["j"].to_numpy()
-        swap = rank[i] > rank[j]
-        first = np.where(swap, j, i)
-        second = np.where(swap, i, j)
-        sort = np.lexsort((rank[second], rank[first]))
-        first, second = first[sort], second[sort]
-        out = scored.iloc[sort].reset_index(drop=True)
-        derived = {
-            "record_id_a": id_arr[first],
-            "record_id_b": id_arr[second],
-            "study_id_a": study_ids[first],
-            "study_id_b": study_ids[second],
-            "method": np.where(out["reviewer_name"].to_numpy() != "", "reviewer", method).astype(object),
-            "reviewer": out["reviewer_name"].to_numpy(dtype=object),
-        }
-        # object columns: letting pandas convert millions of ids to Arrow strings cost more than the sort
-        self.pairs_ = pd.DataFrame(
-            {c: (pd.Series(derived[c], dtype=object) if c in derived else out[c]) for c in PAIR_COLUMNS}
-        )
+        self.pairs_ = pairs_table(scored, ids.to_numpy(dtype=object), study_ids, method)
         # for a reviewer: uncertain pairs, and "same" pairs the anti-chaining guard refused
         for_review = (self.pairs_["decision"] == "maybe") | (
             (self.pairs_["decision"] == "same") & ~self.pairs_["outcome"].isin(["merged", ""])
@@ -194,7 +178,7 @@ def _add_decision_pairs(
 
 def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
     """Reviewers' decisions replace the rules' decision on their pairs."""
-    out = scored.copy()
+    out = scored.copy(deep=False)  # copy-on-write: the caller's frame never changes, no column is copied twice
     out["reviewer"] = False
     out["reviewer_name"] = ""
     out["timestamp"] = ""
@@ -216,6 +200,60 @@ def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Seri
         out.iat[pos, out.columns.get_loc("reviewer_name")] = row.reviewer
         out.iat[pos, out.columns.get_loc("timestamp")] = row.timestamp
     return out
+
+
+def pairs_table(scored: pd.DataFrame, record_ids: np.ndarray, study_ids: np.ndarray, method: str) -> pd.DataFrame:
+    """The audit table: :data:`PAIR_COLUMNS` of every scored pair, ``record_id_a < record_id_b``.
+
+    Rows are sorted by (record_id_a, record_id_b), compared as ranks of the ids. Text columns
+    are built in Arrow (a take from the ids or from each column's few distinct values) and
+    handed to pandas as Arrow-backed strings: at 3.3 million pairs, a Python string object per
+    cell cost more than all the sorting, once to build and again to write Parquet.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(record_ids)
+    ids = pa.array(record_ids, type=pa.large_string())
+    rank = np.empty(n, dtype=np.int64)
+    rank[pc.sort_indices(ids).to_numpy()] = np.arange(n)  # UTF-8 byte order = code point order
+    i, j = scored["i"].to_numpy(), scored["j"].to_numpy()
+    swap = rank[i] > rank[j]
+    first = np.where(swap, j, i)
+    second = np.where(swap, i, j)
+    sort = np.argsort(rank[first] * max(n, 1) + rank[second], kind="stable")
+    first, second = first[sort], second[sort]
+    studies = pa.array(np.asarray(study_ids, dtype=object), type=pa.large_string())
+    reviewer = _text_column(scored["reviewer_name"], sort)
+    derived = {
+        "record_id_a": ids.take(first),
+        "record_id_b": ids.take(second),
+        "study_id_a": studies.take(first),
+        "study_id_b": studies.take(second),
+        "method": pc.if_else(pc.not_equal(reviewer, ""), "reviewer", method).cast(pa.large_string()),
+        "reviewer": reviewer,
+    }
+    columns = {}
+    for col in PAIR_COLUMNS:
+        if col in derived:
+            columns[col] = pd.Series(derived[col], dtype="str")
+        elif scored[col].dtype == object or isinstance(scored[col].dtype, pd.CategoricalDtype) or (
+                pd.api.types.is_string_dtype(scored[col].dtype)):
+            columns[col] = pd.Series(_text_column(scored[col], sort), dtype="str")
+        else:
+            columns[col] = scored[col].to_numpy()[sort]
+    return pd.DataFrame(columns)
+
+
+def _text_column(values: pd.Series, order: np.ndarray):  # -> pa.LargeStringArray
+    """``values[order]`` as an Arrow string array, through its distinct values (missing as "")."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values.fillna(""), sort=False)
+    return pa.array(np.asarray(uniques, dtype=object), type=pa.large_string()).take(codes[order])
 
 
 def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:
