@@ -79,7 +79,7 @@ def test_a_damaged_cache_is_ignored(rounds: pd.DataFrame, tmp_path: Path) -> Non
     cache = tmp_path / "cache"
     Deduplicator(cache_dir=cache).fit(rounds)
     files = sorted(cache.iterdir())
-    assert any(f.name == f"scores-{CACHE_VERSION}.pkl" for f in files)
+    assert sum(f.name.startswith(f"scores-{CACHE_VERSION}-") for f in files) == 1
     assert sum(f.name.startswith(f"keys-{CACHE_VERSION}-") for f in files) == 2
     for path in files:
         path.write_bytes(b"not a cache file")
@@ -126,3 +126,27 @@ def test_cache_files_are_byte_identical_across_runs(rounds: pd.DataFrame, tmp_pa
     one = {p.name: p.read_bytes() for p in (tmp_path / "one").iterdir()}
     two = {p.name: p.read_bytes() for p in (tmp_path / "two").iterdir()}
     assert one == two and len(one) == 3
+
+
+def test_scores_are_appended_as_segments_and_compacted_when_stale(rounds: pd.DataFrame, tmp_path: Path) -> None:
+    """An update writes only its new pairs (a second segment); a run where most stored pairs are no
+    longer compared rewrites what is still used as one segment; a run with nothing new writes nothing."""
+    cache = tmp_path / "cache"
+
+    def segments() -> list[str]:
+        return sorted(p.name for p in cache.glob(f"scores-{CACHE_VERSION}-*.pkl"))
+
+    first = Deduplicator(cache_dir=cache).fit(rounds[rounds["search"] == "2024_initial"])
+    assert len(segments()) == 1 and first.cache_stats_.segments_written == 1
+    update = Deduplicator(cache_dir=cache).fit(rounds)
+    assert len(segments()) == 2 and update.cache_stats_.segments_written == 1
+    again = Deduplicator(cache_dir=cache).fit(rounds)
+    assert again.cache_stats_.segments_written == 0 and again.cache_stats_.pairs_compared == 0
+    # only the round-2 file: the round-1 pairs (most of the stored ones) are stale, so one compacted segment
+    # holding exactly the pairs of this run remains, and the next run over the same records reuses all of it
+    alone = rounds[rounds["search"] == "2025_update"]
+    Deduplicator(cache_dir=cache).fit(alone)
+    assert len(segments()) == 1
+    reused = Deduplicator(cache_dir=cache).fit(alone)
+    assert reused.cache_stats_.pairs_compared == 0
+    assert_same_result(reused, Deduplicator().fit(alone))

@@ -8,10 +8,14 @@ output, so Snakemake does not delete it before the job):
   the *same file* only. So the keys of a file are cached under a digest of that file's key
   fields (in record order); an unchanged file is never normalised again, a new file is.
 * **Field scores per pair.** :func:`~evreview.dedup.compare.compare_pairs` scores a pair from
-  the two records' key rows alone. Each key row gets a 64-bit content hash; a pair's scores are
-  stored under (hash of a, hash of b) in that orientation, so a cached score is reused only for
-  exactly the same two key rows. Decisions, reviewer overrides and clustering are recomputed
-  every run (they are cheap and depend on the whole set).
+  the two records' key rows alone. Each key row gets a 64-bit content hash (kept with the file's
+  keys, so unchanged files are not hashed again); a pair's scores are stored under (hash of a,
+  hash of b) in that orientation, so a cached score is reused only for exactly the same two key
+  rows. Scores are kept in segments: a run appends one segment with only the pairs it scored,
+  rather than rewriting millions of unchanged ones, and the segments are compacted into one
+  when stale entries (pairs no longer compared) would outnumber half the live ones or there are
+  more than :data:`MAX_SEGMENTS`. Decisions, reviewer overrides and clustering are recomputed
+  every run (they depend on the whole set).
 
 Either cache can be deleted at any time: results do not change, only the time taken. The file
 names carry :data:`CACHE_VERSION`; bump it whenever keys or scores change meaning.
@@ -33,7 +37,9 @@ from evreview.dedup.keys import build_keys
 from evreview.reporting import write_atomically
 
 #: Part of every cache file name; a new version ignores (and replaces) older files.
-CACHE_VERSION = "k5"
+CACHE_VERSION = "k6"
+#: More score segments than this are compacted into one.
+MAX_SEGMENTS = 4
 #: Record fields that :func:`build_keys` reads.
 KEY_FIELDS = ("title", "authors", "year", "pages", "volume", "issue", "journal", "doc_type", "doi", "pmid",
               "source_file")
@@ -50,6 +56,7 @@ class CacheStats:
     records_keyed: int = 0
     pairs_cached: int = 0
     pairs_compared: int = 0
+    segments_written: int = 0
 
     def summary(self) -> str:
         return (f"keys: {self.key_files_cached} file(s) from cache, {self.key_files_built} built "
@@ -82,12 +89,29 @@ def key_row_hashes(keys: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(keys, index=False).to_numpy()
 
 
+def _segment(pair_hash: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A score segment: one row per distinct pair hash, sorted by hash (identical key rows score alike)."""
+    _, first = np.unique(pair_hash, return_index=True)
+    return {"pair_hash": pair_hash[first], **{col: values[first] for col, values in columns.items()}}
+
+
+def _concat_segments(segments: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray] | None:
+    """All segments as one set of arrays (None when there are none)."""
+    if not segments:
+        return None
+    if len(segments) == 1:
+        return segments[0]
+    return {col: np.concatenate([seg[col] for seg in segments]) for col in segments[0]}
+
+
 class DedupCache:
     """A cache folder; ``None`` as folder gives a cache that remembers nothing."""
 
     def __init__(self, folder: str | Path | None) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.stats = CacheStats()
+        # (keys frame, its row hashes) from the last keys() call, so compare() need not hash them again
+        self._hashed: tuple[pd.DataFrame, np.ndarray] | None = None
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -102,6 +126,7 @@ class DedupCache:
         codes, names = pd.factorize(files)
         hashes = record_hashes(records)
         parts: dict[int, pd.DataFrame] = {}
+        part_hashes: dict[int, np.ndarray] = {}
         missing: list[tuple[int, str, np.ndarray]] = []
         in_use: set[str] = set()
         for code, name in enumerate(names):
@@ -109,8 +134,10 @@ class DedupCache:
             digest = hashlib.sha1(str(name).encode() + b"\x00" + hashes[rows].tobytes()).hexdigest()[:20]
             in_use.add(f"keys-{CACHE_VERSION}-{digest}.pkl")
             cached = self._load_pickle(f"keys-{CACHE_VERSION}-{digest}.pkl")
-            if isinstance(cached, pd.DataFrame) and len(cached) == len(rows):
-                parts[code] = cached.set_axis(records.index[rows])
+            if (isinstance(cached, dict) and isinstance(cached.get("keys"), pd.DataFrame)
+                    and len(cached["keys"]) == len(rows) and len(cached.get("row_hash", ())) == len(rows)):
+                parts[code] = cached["keys"].set_axis(records.index[rows])
+                part_hashes[code] = cached["row_hash"]
                 self.stats.key_files_cached += 1
             else:
                 missing.append((code, digest, rows))
@@ -123,11 +150,26 @@ class DedupCache:
             for code, digest, rows in missing:
                 part = built.iloc[start:start + len(rows)]
                 start += len(rows)
-                self._save_pickle(f"keys-{CACHE_VERSION}-{digest}.pkl", part.reset_index(drop=True))
+                part_hashes[code] = key_row_hashes(part)
+                self._save_pickle(f"keys-{CACHE_VERSION}-{digest}.pkl",
+                                  {"keys": part.reset_index(drop=True), "row_hash": part_hashes[code]})
                 parts[code] = part
         self._forget("keys-", keep=in_use)
-        keys = pd.concat([parts[c] for c in range(len(names))]) if len(names) else build_keys(records)
-        return keys.loc[records.index]
+        if not len(names):
+            return build_keys(records)
+        keys = pd.concat([parts[c] for c in range(len(names))])
+        row_hash = np.concatenate([part_hashes[c] for c in range(len(names))])
+        # back to the records' row order (parts are grouped by file)
+        where = pd.Index(keys.index).get_indexer(records.index)
+        keys, row_hash = keys.iloc[where], row_hash[where]
+        self._hashed = (keys, row_hash)
+        return keys
+
+    def _row_hashes(self, keys: pd.DataFrame) -> np.ndarray:
+        """Row hashes of ``keys``: those kept with the cached keys when ``keys`` is what :meth:`keys` gave."""
+        if self._hashed is not None and self._hashed[0] is keys:
+            return self._hashed[1]
+        return key_row_hashes(keys)
 
     # -- pair scores --------------------------------------------------------------------------
 
@@ -136,9 +178,10 @@ class DedupCache:
         if self.folder is None or not len(pairs):
             self.stats.pairs_compared += len(pairs)
             return compare_pairs(keys, pairs, workers=workers)
-        row_hash = key_row_hashes(keys)
+        row_hash = self._row_hashes(keys)
         pair_hash = row_hash[pairs["i"].to_numpy()] * _MIX ^ row_hash[pairs["j"].to_numpy()]
-        stored = self._load_scores()
+        segments = self._load_segments()
+        stored = _concat_segments(list(segments.values()))
         hit = np.zeros(len(pairs), dtype=bool)
         where = np.zeros(len(pairs), dtype=np.int64)
         if stored is not None and len(stored["pair_hash"]):
@@ -147,7 +190,7 @@ class DedupCache:
             hit = where >= 0
         new = np.flatnonzero(~hit)
         fresh = compare_pairs(keys, pairs.iloc[new].reset_index(drop=True), workers=workers)
-        out = pairs.copy()
+        out = pairs.copy(deep=False)
         for col in SCORE_COLUMNS:
             dtype = fresh[col].dtype if len(new) or stored is None else stored[col].dtype
             values = np.empty(len(pairs), dtype=dtype)
@@ -158,25 +201,54 @@ class DedupCache:
             out[col] = values
         self.stats.pairs_cached += int(hit.sum())
         self.stats.pairs_compared += len(new)
-        self._save_scores(pair_hash, out)
+        if self.folder is not None:
+            live = np.unique(where[hit]) if hit.any() else np.zeros(0, dtype=np.int64)
+            self._save_scores(segments, stored, live, pair_hash[new], fresh)
         return out
 
-    def _load_scores(self) -> dict[str, np.ndarray] | None:
-        loaded = self._load_pickle(f"scores-{CACHE_VERSION}.pkl")
-        if not isinstance(loaded, dict) or any(col not in loaded for col in ("pair_hash", *SCORE_COLUMNS)):
-            return None
-        return loaded
+    def _load_segments(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every readable score segment, by file name (sorted: the concatenation is deterministic)."""
+        if self.folder is None or not self.folder.exists():
+            return {}
+        out = {}
+        for path in sorted(self.folder.glob(f"scores-{CACHE_VERSION}-*.pkl")):
+            loaded = self._load_pickle(path.name)
+            if isinstance(loaded, dict) and all(col in loaded for col in ("pair_hash", *SCORE_COLUMNS)):
+                out[path.name] = loaded
+        return out
 
-    def _save_scores(self, pair_hash: np.ndarray, scored: pd.DataFrame) -> None:
-        # one row per distinct hash (identical key rows give identical scores), so lookups are unique
-        _, order = np.unique(pair_hash, return_index=True)
-        arrays = {"pair_hash": pair_hash[order]}
-        for col in SCORE_COLUMNS:
-            arrays[col] = scored[col].to_numpy()[order]
+    def _save_scores(self, segments: dict[str, dict[str, np.ndarray]], stored: dict[str, np.ndarray] | None,
+                     live: np.ndarray, new_hash: np.ndarray, fresh: pd.DataFrame) -> None:
+        """Append a segment of the newly scored pairs, or compact everything still used into one.
+
+        Hashes of stored entries never reappear among the new ones (a new pair is one the lookup
+        missed), so segments stay disjoint and each lookup finds at most one entry.
+        """
+        n_stored = 0 if stored is None else len(stored["pair_hash"])
+        stale = n_stored - len(live)
+        new_part = _segment(new_hash, {col: fresh[col].to_numpy() for col in SCORE_COLUMNS})
+        if stale * 2 > len(live) + len(new_part["pair_hash"]) or len(segments) >= MAX_SEGMENTS:
+            kept = [new_part]
+            if stored is not None and len(live):
+                kept.insert(0, {col: values[live] for col, values in stored.items()})
+            merged = _concat_segments(kept)
+            assert merged is not None
+            whole = _segment(merged["pair_hash"], {c: merged[c] for c in SCORE_COLUMNS})
+            keep = {self._write_segment(whole)} if len(whole["pair_hash"]) else set()
+        else:
+            keep = set(segments)
+            if len(new_part["pair_hash"]):
+                keep.add(self._write_segment(new_part))
+        self._forget("scores-", keep=keep)
+
+    def _write_segment(self, segment: dict[str, np.ndarray]) -> str:
+        """Save one segment under a name made from its content (the same scores, the same file)."""
+        digest = hashlib.sha1(segment["pair_hash"].tobytes()).hexdigest()[:20]
+        name = f"scores-{CACHE_VERSION}-{digest}.pkl"
         # a pickle of plain arrays: same bytes for the same scores (np.savez stamps the time into its zip)
-        name = f"scores-{CACHE_VERSION}.pkl"
-        self._save_pickle(name, arrays)
-        self._forget("scores-", keep={name})
+        self._save_pickle(name, segment)
+        self.stats.segments_written += 1
+        return name
 
     # -- files --------------------------------------------------------------------------------
 
