@@ -376,3 +376,42 @@ def test_shared_ris_exports_in_parts_equal_one_process(shared_dir: Path, tmp_pat
         in_parts += forced_parallel[-2] is not None and len(forced_parallel[-2].parts) > 1
         assert outputs[0] == outputs[1], path.name
     assert in_parts >= 3
+
+
+def test_gather_concatenates_record_tables_in_the_order_given(tmp_path: Path):
+    """``evreview gather`` (Arrow end to end) gives the records of each table, in the order given, with
+    the reports and problems beside them; an empty table adds nothing; a table that is not a record
+    table is a one-line error naming it."""
+    import pandas as pd
+
+    from evreview.ingest import read_records, write_records
+
+    files = {name: RIS_FIXTURES / name for name in ("ovid.ris", "endnote.ris", "garbage.ris")}
+    tables = []
+    for name, path in files.items():
+        out = tmp_path / "t" / f"{name}.parquet"
+        rep, prob = out.with_name(f"{name}_report.csv"), out.with_name(f"{name}_problems.csv")
+        assert main(["ingest", str(path), "--out", str(out), "--report", str(rep), "--problems", str(prob),
+                     "--search", "r1"]) == 0
+        tables.append(out)
+    empty = tmp_path / "t" / "empty.ris.parquet"
+    write_records(read_records(tables[0]).iloc[:0], empty)
+    for side in ("_report.csv", "_problems.csv"):
+        (tmp_path / "t" / f"empty.ris{side}").write_text(tables[0].with_name(f"ovid.ris{side}").read_text())
+    order = [tables[1], empty, tables[0], tables[2]]
+    out = tmp_path / "records.parquet"
+    args = ["gather", *map(str, order), "--out", str(out), "--report", str(tmp_path / "report.csv"),
+            "--problems", str(tmp_path / "problems.csv")]
+    assert main(args) == 0
+    expected = pd.concat([read_records(t) for t in order], ignore_index=True)
+    pd.testing.assert_frame_equal(read_records(out), expected)
+    assert [Path(f).name for f in expected["source_file"].unique()] == ["endnote.ris", "ovid.ris", "garbage.ris"]
+    report = pd.read_csv(tmp_path / "report.csv", dtype=str, keep_default_na=False)
+    assert Path(report["source_file"].iloc[0]).name == "endnote.ris" and len(report) == 4
+
+    bogus = tmp_path / "t" / "bogus.parquet"
+    pd.DataFrame({"x": [1]}).to_parquet(bogus)
+    for side in ("_report.csv", "_problems.csv"):
+        (tmp_path / "t" / f"bogus{side}").write_text(tables[0].with_name(f"ovid.ris{side}").read_text())
+    assert main(["gather", str(bogus), "--out", str(tmp_path / "x.parquet"), "--report", str(tmp_path / "r.csv"),
+                 "--problems", str(tmp_path / "p.csv")]) == 2

@@ -613,6 +613,36 @@ def write_records(records: pd.DataFrame, path: str | Path) -> None:
     os.replace(tmp, path)
 
 
+def gather_record_tables(paths: Sequence[str | Path], out: str | Path) -> int:
+    """Concatenate record tables (Parquet from :func:`ingest_to_parquet`) into ``out``, in the order given.
+
+    Works on Arrow tables end to end: every table already has the fixed :func:`record_schema`,
+    so nothing needs to become pandas objects (converting 200,000 records' author lists and raw
+    JSON to Python objects and back was nearly all of the gather job). Writes the same file as
+    ``write_records(pd.concat(read_records(p) for p in paths), out)``. Returns the row count.
+    """
+    from evreview.reporting import write_atomically
+
+    schema = record_schema()
+    bare = schema.remove_metadata()
+    tables = []
+    for path in paths:
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises many types for a file that is not Parquet
+            raise EvreviewError(f"cannot read record table: {exc}", path=Path(path)) from None
+        if not table.schema.equals(bare, check_metadata=False):
+            try:
+                table = table.select(list(RECORD_COLUMNS)).cast(bare)
+            except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise EvreviewError(f"not a record table from `evreview ingest` ({exc})", path=Path(path)) from None
+        tables.append(table)
+    whole = pa.concat_tables(tables) if tables else bare.empty_table()
+    whole = whole.replace_schema_metadata(schema.metadata)
+    write_atomically(out, lambda tmp: pq.write_table(whole, tmp))
+    return whole.num_rows
+
+
 def read_records(path: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a record table written by :func:`write_records` (Parquet).
 

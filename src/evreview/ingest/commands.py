@@ -59,7 +59,7 @@ def run_gather(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from evreview.errors import IngestError
-    from evreview.ingest import PROBLEM_COLUMNS, FileReport, empty_records, read_records, write_records
+    from evreview.ingest import PROBLEM_COLUMNS, FileReport, gather_record_tables
     from evreview.reporting import write_csv
 
     # in the order given: the workflow passes the rounds by search date, and the earliest
@@ -70,17 +70,15 @@ def run_gather(args: argparse.Namespace) -> int:
             if not needed.is_file():
                 raise IngestError(f"missing {needed.name}: gather takes the outputs of `evreview ingest FILE "
                                   "--out X.parquet --report X_report.csv --problems X_problems.csv`", path=needed)
-    frames = [read_records(t) for t in tables]
-    records = pd.concat([f for f in frames if len(f)] or [empty_records()], ignore_index=True)
     reports = [pd.read_csv(_side(t, "_report.csv"), dtype=str, keep_default_na=False) for t in tables]
     problems = [pd.read_csv(_side(t, "_problems.csv"), dtype=str, keep_default_na=False) for t in tables]
     empty_report = pd.DataFrame(columns=list(FileReport.__annotations__))
     report = pd.concat(reports, ignore_index=True) if reports else empty_report
     problem = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
-    write_records(records, args.out)
+    count = gather_record_tables(tables, args.out)
     write_csv(report, args.report)
     write_csv(problem, args.problems)
-    print(f"gathered {len(records)} records from {len(tables)} file(s) into {args.out}", file=sys.stderr)
+    print(f"gathered {count} records from {len(tables)} file(s) into {args.out}", file=sys.stderr)
     return 0
 
 
