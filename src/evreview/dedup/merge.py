@@ -48,6 +48,15 @@ def _groups(labels: list[str], values: list[object]) -> dict[str, list[object]]:
     return out
 
 
+def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
+    """(label, start, end) of each run of equal labels in an array sorted by label."""
+    if not len(labels):
+        return []
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    ends = np.r_[starts[1:], len(labels)]
+    return list(zip(labels[starts].tolist(), starts.tolist(), ends.tolist()))
+
+
 def completeness(records: pd.DataFrame) -> np.ndarray:
     """Number of filled fields per record, abstracts counted twice (most useful to screeners)."""
     score = np.zeros(len(records), dtype=np.int64)
@@ -168,20 +177,23 @@ def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray
         empty = _is_empty(records[col])[perm]
         if col in ("authors", "keywords"):
             values = records[col].to_numpy(dtype=object)[perm]
-            picked = [[] for _ in range(n_studies)]
             rows = np.flatnonzero(~empty)
             if col == "authors":
                 # the longest list; ties: the higher-ranked member
                 lengths = np.fromiter((len(v) for v in values[rows]), dtype=np.int64, count=len(rows))
                 best = rows[np.lexsort((rows, -lengths, pcodes[rows]))]
                 got, first = np.unique(pcodes[best], return_index=True)
+                picked: list[list[object]] = [[]] * n_studies  # shared empty list, replaced where a study has authors
                 for code, pos in zip(got.tolist(), best[first].tolist()):
                     picked[code] = list(values[pos])
+                picked = [v if v else [] for v in picked]
             else:
-                # the union of the members' keywords, in rank order
-                for code, value in zip(pcodes[rows].tolist(), values[rows].tolist()):
-                    picked[code].extend(value)
-                picked = [list(dict.fromkeys(v)) for v in picked]
+                # the union of the members' keywords, in rank order (rows are grouped by study)
+                picked = [[] for _ in range(n_studies)]
+                values_kw = values[rows].tolist()
+                for code, start, end in _runs(pcodes[rows]):
+                    words = [w for value in values_kw[start:end] for w in value]
+                    picked[code] = list(dict.fromkeys(words))
             studies[col] = pd.Series(picked, dtype=object)
         elif col == "abstract":
             values = _object_values(records[col])[perm]
@@ -204,21 +216,17 @@ def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray
             out = np.full(n_studies, "", dtype=object)
             out[got] = values[first]
             studies[col] = pd.Series(out, dtype=object)
-    # members in (round, file, position) order
+    # members in (round, file, position) order; every study has at least one member, so the runs
+    # of the sorted codes are the studies in code order
     by_order = np.lexsort((order, codes))
-    member_ids = records["record_id"].to_numpy(dtype=object)[by_order]
-    member_codes = codes[by_order].tolist()
-    members: list[list[object]] = [[] for _ in range(n_studies)]
-    for code, rid in zip(member_codes, member_ids.tolist()):
-        members[code].append(rid)
-    studies["member_record_ids"] = pd.Series(members, dtype=object)
+    member_ids = records["record_id"].to_numpy(dtype=object)[by_order].tolist()
+    runs = _runs(codes[by_order])
+    studies["member_record_ids"] = pd.Series([member_ids[start:end] for _, start, end in runs], dtype=object)
     if "source_database" in records:
-        dbs: list[set[str]] = [set() for _ in range(n_studies)]
-        for code, value in zip(member_codes, records["source_database"].to_numpy(dtype=object)[by_order].tolist()):
-            if isinstance(value, str) and value:
-                dbs[code].add(value)
-        studies["source_databases"] = pd.Series([sorted(v) for v in dbs], dtype=object)
+        dbs = records["source_database"].to_numpy(dtype=object)[by_order].tolist()
+        studies["source_databases"] = pd.Series(
+            [sorted({v for v in dbs[start:end] if isinstance(v, str) and v}) for _, start, end in runs], dtype=object)
     else:
         studies["source_databases"] = pd.Series([[] for _ in range(n_studies)], dtype=object)
-    studies["n_members"] = np.array([len(m) for m in members], dtype=np.int64)
+    studies["n_members"] = np.array([end - start for _, start, end in runs], dtype=np.int64)
     return studies.loc[:, list(STUDY_COLUMNS)].reset_index(drop=True)
