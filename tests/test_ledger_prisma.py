@@ -118,6 +118,44 @@ def test_ledger_refuses_inconsistent_stage_outputs():
         build_ledger(StageTables(tables.records, None, two_kept))
 
 
+def test_ledger_refuses_repeated_keys_and_any_broken_invariant():
+    tables = _tables()
+    twice = pd.concat([tables.duplicates, tables.duplicates.iloc[[5]]])
+    with pytest.raises(LedgerError, match="record_id occurs more than once in the dedup output"):
+        build_ledger(StageTables(tables.records, None, twice))
+    screened_twice = pd.concat([tables.screening, tables.screening.iloc[[1]]])
+    with pytest.raises(LedgerError, match="study_id occurs more than once in the screening table"):
+        build_ledger(StageTables(tables.records, None, tables.duplicates, screened_twice))
+    orphan = tables.duplicates.copy()
+    orphan.loc[orphan["record_id"] == "r000", "kept"] = False  # s000 left without its kept record
+    with pytest.raises(LedgerError, match="no kept record"):
+        build_ledger(StageTables(tables.records, None, orphan))
+
+    good = build_ledger(tables)
+    check_ledger(good)
+    broken = {
+        "unknown fate": good.assign(fate=good["fate"].replace("maybe", "perhaps")),
+        "more than one kept": good.assign(kept=good["kept"] | (good["record_id"] == "r001")),
+        "no kept record": good.assign(kept=good["kept"] & (good["record_id"] != "r003")),
+        "other than duplicate": good.assign(fate=good["fate"].where(good["record_id"] != "r002", "included")),
+        "coded study is not included": good.assign(coded=good["coded"] | (good["record_id"] == "r005")),
+    }
+    for message, ledger in broken.items():
+        with pytest.raises(LedgerError, match=message):
+            check_ledger(ledger)
+
+
+def test_ledger_rows_follow_search_file_and_position_whatever_the_record_order():
+    tables = _tables()
+    shuffled = tables.records.sample(frac=1, random_state=4)
+    ledger = build_ledger(StageTables(shuffled, *[getattr(tables, f) for f in ("problems", "duplicates",
+                                                                               "screening", "coded")]))
+    pd.testing.assert_frame_equal(ledger, build_ledger(tables))
+    parsed = ledger[ledger["fate"] != "unparsed"]
+    assert parsed["record_id"].tolist() == sorted(parsed["record_id"], key=lambda r: (
+        parsed.set_index("record_id").loc[r, "source_file"], parsed.set_index("record_id").loc[r, "source_index"]))
+
+
 def test_ledger_before_dedup_treats_each_record_as_a_study():
     ledger = build_ledger(StageTables(_records(5)))
     check_ledger(ledger)
