@@ -347,3 +347,32 @@ def test_study_first_round_and_fate_lookups_match_per_study_lookups():
     assert fates_of(fates, ids) == [str(fates.get(s, "undecided")) for s in ids]
     assert fate_table(fates, ids)["included"] == 2 and fate_table(fates, ids)["undecided"] == 1
     assert fates_of(fates, []) == []
+
+
+def test_study_first_round_and_lookups_on_awkward_ledgers(tmp_path: Path):
+    import numpy as np
+
+    from evreview.ledger import lookup_rows, read_ledger, study_first_round
+
+    ledger = pd.DataFrame({
+        "search": ["b", "a", "b", "zz", "a", np.nan],
+        "study_id": ["s2", "s2", "s1", "s3", np.nan, "s4"],
+        "fate": ["included", "duplicate", "undecided", "undecided", "undecided", "unparsed"],
+    })
+    first = study_first_round(ledger, ["a", "b"])
+    assert first.index.tolist() == ["s1", "s2", "s3"]  # sorted; no study id and unparsed left out
+    assert first.tolist() == ["b", "a", ""]  # a round outside the order maps to ""
+    assert str(first.dtype) == "str" and first.name == "first_round"
+
+    rows = lookup_rows(np.array(["x", "y", "q"], dtype=object), np.array(["y", "x"], dtype=object))
+    assert rows.tolist() == [1, 0, -1]
+    assert lookup_rows(pd.Series(["x"]), pd.Series(["x", "x"])) is None  # a repeated key
+    assert lookup_rows(np.array([1, 2], dtype=object), np.array([2, 3], dtype=object)).tolist() == [-1, 0]  # not text
+    assert lookup_rows(np.array([np.nan, "a"], dtype=object), np.array(["a", None], dtype=object)).tolist() == [1, 0]
+
+    write_ledger = build_ledger(_tables())
+    from evreview.reporting import write_csv
+
+    write_csv(write_ledger, tmp_path / "ledger.csv")
+    part = read_ledger(tmp_path / "ledger.csv", columns=("study_id", "kept", "fate", "nope"))
+    assert list(part.columns) == ["study_id", "kept", "fate"] and part["kept"].dtype == bool
