@@ -376,3 +376,15 @@ def test_study_first_round_and_lookups_on_awkward_ledgers(tmp_path: Path):
     write_csv(write_ledger, tmp_path / "ledger.csv")
     part = read_ledger(tmp_path / "ledger.csv", columns=("study_id", "kept", "fate", "nope"))
     assert list(part.columns) == ["study_id", "kept", "fate"] and part["kept"].dtype == bool
+
+
+def test_factorize_sorted_is_pandas_factorize_sort():
+    import numpy as np
+
+    from evreview.ledger import _factorize_sorted
+
+    for values in (["b", "a", np.nan, "b", "é", "Z", "a", "中", ""], [], [np.nan, None], [3, 1, 3], ["x"]):
+        array = np.array(values, dtype=object)
+        codes, uniques = pd.factorize(array, sort=True)
+        got_codes, got_uniques = _factorize_sorted(array)
+        assert got_codes.tolist() == codes.tolist() and list(got_uniques) == list(uniques)

@@ -13,6 +13,8 @@ import pandas as pd
 RECORD_FIELDS = ("record_id", "search", "source_file", "source_database", "source_index")
 DUPLICATE_FIELDS = ("record_id", "study_id", "kept")
 SCREENING_FIELDS = ("study_id", "status", "decided_by", "reason")
+#: The ledger columns the PRISMA counts read (not record ids, files or duplicate links).
+PRISMA_FIELDS = ("search", "source_database", "study_id", "kept", "screen_reason", "fate")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,7 +84,7 @@ def run_prisma(args: argparse.Namespace) -> int:
     from evreview.prisma import check_reconciles, draw_prisma, prisma_counts, prisma_table
     from evreview.reporting import write_csv
 
-    ledger = read_ledger(args.ledger)
+    ledger = read_ledger(args.ledger, columns=PRISMA_FIELDS)
     order = None
     if args.config is not None:
         from evreview.config import load_config
