@@ -120,16 +120,17 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
     Stages not run yet leave their columns empty and records ``undecided`` (or, before
     deduplication, every record counts as its own kept study).
 
-    The stage tables are joined by index look-ups (:func:`_left_join_rows`), not merges: the
-    same left joins, without copying every column of the growing table at each one.
+    The stage tables are joined by index look-ups (:func:`lookup_rows`), not merges: the same
+    left joins, without copying every column of the growing table at each one. The record
+    table's text columns stay pandas strings (Arrow) throughout, as the ledger returns them.
     """
     rec = tables.records
     ledger = pd.DataFrame(
         {
-            "record_id": as_text(rec["record_id"]),
-            "search": as_text(rec["search"]),
-            "source_file": as_text(rec["source_file"]),
-            "source_database": as_text(rec["source_database"]),
+            "record_id": rec["record_id"].astype("str"),
+            "search": rec["search"].astype("str"),
+            "source_file": rec["source_file"].astype("str"),
+            "source_database": rec["source_database"].astype("str"),
             "source_index": rec["source_index"].astype("int64"),
         }
     )
@@ -210,19 +211,32 @@ def lookup_rows(keys: pd.Series | np.ndarray, table_keys: pd.Series | np.ndarray
     Text keys are matched by Arrow's hash join (``index_in``: 0.05 s for 220k ids, where a
     pandas index on Python strings took 0.2 s); other keys by a pandas index.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    keys, table_keys = np.asarray(keys, dtype=object), np.asarray(table_keys, dtype=object)
-    try:
-        left = pa.array(keys, type=pa.string(), from_pandas=True)
-        right = pa.array(table_keys, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: numbers, say
-        index = pd.Index(table_keys)
-        return index.get_indexer(keys) if index.is_unique else None
+    left, right = _arrow_text(keys), _arrow_text(table_keys)
+    if left is None or right is None:  # not all text: numbers, say
+        index = pd.Index(np.asarray(table_keys, dtype=object))
+        return index.get_indexer(np.asarray(keys, dtype=object)) if index.is_unique else None
     if len(pc.unique(right)) != len(right):  # a missing key is one value, as in pandas
         return None
     return pc.index_in(left, value_set=right).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def _arrow_text(values: pd.Series | np.ndarray) -> Any:
+    """``values`` as one Arrow ``large_string`` array (missing values null), or ``None`` when
+    they are not all text. A pandas string column is handed over as it is stored."""
+    import pyarrow as pa
+
+    try:
+        stored = getattr(values, "dtype", None)
+        if isinstance(values, pd.Series) and isinstance(stored, pd.StringDtype) and stored.storage == "pyarrow":
+            array = pa.array(values)
+            if isinstance(array, pa.ChunkedArray):
+                array = array.combine_chunks()
+            return array.cast(pa.large_string())
+        return pa.array(np.asarray(values, dtype=object), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
 
 
 def _take(values: pd.Series, rows: np.ndarray) -> Any:
@@ -236,13 +250,23 @@ def _is_sorted(frame: pd.DataFrame, keys: list[str]) -> bool:
     tuple at most the next one's). A missing key value, which sorts last, answers no."""
     if len(frame) < 2:
         return True
+    import pyarrow.compute as pc
+
     ahead = np.ones(len(frame) - 1, dtype=bool)  # rows whose order is not settled by earlier keys yet
     for key in keys:
-        values = frame[key].to_numpy()
-        if values.dtype == object and pd.isna(values).any():
-            return False
-        before, after = values[:-1], values[1:]
-        less, equal = np.asarray(before < after, dtype=bool), np.asarray(before == after, dtype=bool)
+        text = None if pd.api.types.is_numeric_dtype(frame[key]) else _arrow_text(frame[key])
+        if text is not None:  # compared by Arrow, byte by byte: the code point order pandas sorts by
+            if text.null_count:
+                return False
+            before, after = text.slice(0, len(text) - 1), text.slice(1)
+            less = pc.less(before, after).to_numpy(zero_copy_only=False)
+            equal = pc.equal(before, after).to_numpy(zero_copy_only=False)
+        else:
+            values = frame[key].to_numpy()
+            if values.dtype == object and pd.isna(values).any():
+                return False
+            before, after = values[:-1], values[1:]
+            less, equal = np.asarray(before < after, dtype=bool), np.asarray(before == after, dtype=bool)
         if (ahead & ~less & ~equal).any():
             return False
         ahead &= equal
