@@ -236,3 +236,42 @@ def test_cell_ids_read_as_a_joined_list_for_odd_study_ids():
     assert cell.empty  # "a", "b" and "c": three studies, not sparse; the empty id is dropped
     sparse = find_gaps(coded.iloc[1:], spec, VOCAB).query("row == 'infra' and column == 'ind'")
     assert sparse["n_studies"].tolist() == [1]  # "" and "c": the empty id is dropped
+
+
+def _payload_studies_reference(coded: pd.DataFrame, dims: list[str]) -> list[dict]:
+    """The per-row payload builder (a dict per itertuples row), kept as the reference."""
+    from evreview.maps.cells import split_codes
+
+    out = []
+    for row in coded.sort_values("study_id").itertuples(index=False):
+        rec = row._asdict()
+        dbs = rec.get("source_databases")
+        out.append({
+            "id": str(rec["study_id"]),
+            "t": str(rec.get("title") or ""),
+            "y": int(rec["year"]) if pd.notna(rec.get("year")) and str(rec.get("year")) != "" else None,
+            "j": str(rec.get("journal") or ""),
+            "d": str(rec.get("doi") or ""),
+            "db": split_codes(list(dbs) if hasattr(dbs, "__iter__") and not isinstance(dbs, str) else dbs),
+            "c": {dim: split_codes(rec.get(dim)) for dim in dims},
+        })
+    return out
+
+
+def test_map_payload_matches_the_per_row_builder():
+    from evreview.maps.html import map_payload
+
+    coded = _coded()
+    coded.loc[0, "title"] = None
+    coded.loc[1, "title"] = float("nan")  # NaN is truthy: the per-row builder wrote "nan"
+    coded["year"] = pd.array([2010, None, 2012, 2013, 2014, 2015], dtype="Int64")
+    coded["source_databases"] = [np.array(["Scopus", "WoS"]), "PubMed; Scopus", None, [], ("A",), ["B"]]
+    coded["class"] = ["setup"] * 6  # a keyword: itertuples renames it, so it reads as no code
+    coded["stage"] = ["setup", None, "setup;delivery", float("nan"), "", "delivery"]
+    coded = coded.drop(columns=["journal"]).sample(frac=1, random_state=2)
+    spec = MapSpec(rows="theme", columns="outcome", segment="evidence", filters=("stage", "class", "absent"))
+    dims = ["theme", "outcome", "evidence", "stage", "class", "absent"]
+    vocab = {**VOCAB, "class": [("setup", "Set-up")], "absent": [("x", "X")]}
+    payload = map_payload(coded, spec, vocab, title="t")
+    assert payload["studies"] == _payload_studies_reference(coded, dims)
+    assert payload["studies"][0]["c"]["class"] == []
