@@ -118,6 +118,44 @@ def test_ledger_refuses_inconsistent_stage_outputs():
         build_ledger(StageTables(tables.records, None, two_kept))
 
 
+def test_ledger_refuses_repeated_keys_and_any_broken_invariant():
+    tables = _tables()
+    twice = pd.concat([tables.duplicates, tables.duplicates.iloc[[5]]])
+    with pytest.raises(LedgerError, match="record_id occurs more than once in the dedup output"):
+        build_ledger(StageTables(tables.records, None, twice))
+    screened_twice = pd.concat([tables.screening, tables.screening.iloc[[1]]])
+    with pytest.raises(LedgerError, match="study_id occurs more than once in the screening table"):
+        build_ledger(StageTables(tables.records, None, tables.duplicates, screened_twice))
+    orphan = tables.duplicates.copy()
+    orphan.loc[orphan["record_id"] == "r000", "kept"] = False  # s000 left without its kept record
+    with pytest.raises(LedgerError, match="no kept record"):
+        build_ledger(StageTables(tables.records, None, orphan))
+
+    good = build_ledger(tables)
+    check_ledger(good)
+    broken = {
+        "unknown fate": good.assign(fate=good["fate"].replace("maybe", "perhaps")),
+        "more than one kept": good.assign(kept=good["kept"] | (good["record_id"] == "r001")),
+        "no kept record": good.assign(kept=good["kept"] & (good["record_id"] != "r003")),
+        "other than duplicate": good.assign(fate=good["fate"].where(good["record_id"] != "r002", "included")),
+        "coded study is not included": good.assign(coded=good["coded"] | (good["record_id"] == "r005")),
+    }
+    for message, ledger in broken.items():
+        with pytest.raises(LedgerError, match=message):
+            check_ledger(ledger)
+
+
+def test_ledger_rows_follow_search_file_and_position_whatever_the_record_order():
+    tables = _tables()
+    shuffled = tables.records.sample(frac=1, random_state=4)
+    ledger = build_ledger(StageTables(shuffled, *[getattr(tables, f) for f in ("problems", "duplicates",
+                                                                               "screening", "coded")]))
+    pd.testing.assert_frame_equal(ledger, build_ledger(tables))
+    parsed = ledger[ledger["fate"] != "unparsed"]
+    assert parsed["record_id"].tolist() == sorted(parsed["record_id"], key=lambda r: (
+        parsed.set_index("record_id").loc[r, "source_file"], parsed.set_index("record_id").loc[r, "source_index"]))
+
+
 def test_ledger_before_dedup_treats_each_record_as_a_study():
     ledger = build_ledger(StageTables(_records(5)))
     check_ledger(ledger)
@@ -309,3 +347,44 @@ def test_study_first_round_and_fate_lookups_match_per_study_lookups():
     assert fates_of(fates, ids) == [str(fates.get(s, "undecided")) for s in ids]
     assert fate_table(fates, ids)["included"] == 2 and fate_table(fates, ids)["undecided"] == 1
     assert fates_of(fates, []) == []
+
+
+def test_study_first_round_and_lookups_on_awkward_ledgers(tmp_path: Path):
+    import numpy as np
+
+    from evreview.ledger import lookup_rows, read_ledger, study_first_round
+
+    ledger = pd.DataFrame({
+        "search": ["b", "a", "b", "zz", "a", np.nan],
+        "study_id": ["s2", "s2", "s1", "s3", np.nan, "s4"],
+        "fate": ["included", "duplicate", "undecided", "undecided", "undecided", "unparsed"],
+    })
+    first = study_first_round(ledger, ["a", "b"])
+    assert first.index.tolist() == ["s1", "s2", "s3"]  # sorted; no study id and unparsed left out
+    assert first.tolist() == ["b", "a", ""]  # a round outside the order maps to ""
+    assert str(first.dtype) == "str" and first.name == "first_round"
+
+    rows = lookup_rows(np.array(["x", "y", "q"], dtype=object), np.array(["y", "x"], dtype=object))
+    assert rows.tolist() == [1, 0, -1]
+    assert lookup_rows(pd.Series(["x"]), pd.Series(["x", "x"])) is None  # a repeated key
+    assert lookup_rows(np.array([1, 2], dtype=object), np.array([2, 3], dtype=object)).tolist() == [-1, 0]  # not text
+    assert lookup_rows(np.array([np.nan, "a"], dtype=object), np.array(["a", None], dtype=object)).tolist() == [1, 0]
+
+    write_ledger = build_ledger(_tables())
+    from evreview.reporting import write_csv
+
+    write_csv(write_ledger, tmp_path / "ledger.csv")
+    part = read_ledger(tmp_path / "ledger.csv", columns=("study_id", "kept", "fate", "nope"))
+    assert list(part.columns) == ["study_id", "kept", "fate"] and part["kept"].dtype == bool
+
+
+def test_factorize_sorted_is_pandas_factorize_sort():
+    import numpy as np
+
+    from evreview.ledger import _factorize_sorted
+
+    for values in (["b", "a", np.nan, "b", "é", "Z", "a", "中", ""], [], [np.nan, None], [3, 1, 3], ["x"]):
+        array = np.array(values, dtype=object)
+        codes, uniques = pd.factorize(array, sort=True)
+        got_codes, got_uniques = _factorize_sorted(array)
+        assert got_codes.tolist() == codes.tolist() and list(got_uniques) == list(uniques)

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -184,3 +185,93 @@ def test_plain_strings_keep_the_map_byte_identical(tmp_path: Path):
         write_map(build_map(frame, VOCAB, SPEC), tmp_path / str(i), len(frame))
         outs.append({p.name: p.read_bytes() for p in sorted((tmp_path / str(i)).iterdir())})
     assert outs[0] == outs[1]
+
+
+def test_gaps_under_a_filter_are_the_gaps_of_that_filters_studies():
+    """find_gaps restricts the code sets to a filter value's studies: the same gaps as mapping
+    just those rows of the table (less sparse ones and those already on the full map)."""
+    import random
+    from dataclasses import replace
+
+    from evreview.maps.cells import find_gaps
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(120):
+        pick = {dim: ";".join(sorted(rng.sample([c for c, _ in codes], rng.randint(0, 2))))
+                for dim, codes in VOCAB.items()}
+        rows.append({"study_id": f"s{i:03d}", **pick})
+    coded = pd.DataFrame(rows)
+    spec = replace(SPEC, min_filter_studies=1, filters=("stage", "evidence"))
+    gaps = find_gaps(coded, spec, VOCAB)
+    full = gaps[gaps["filter_dimension"] == ""]
+    seen = set(zip(full["kind"], full["row"], full["column"], full["segment"]))
+    checked = 0
+    for dim in spec.filters:
+        for code, label in VOCAB[dim]:
+            subset = coded[coded[dim].str.split(";").map(lambda codes, c=code: c in codes)]
+            if not len(subset):
+                continue
+            alone = find_gaps(subset, replace(spec, filters=()), VOCAB)
+            new = [k not in seen for k in zip(alone["kind"], alone["row"], alone["column"], alone["segment"])]
+            alone = alone[(alone["kind"] != "sparse").to_numpy() & np.array(new, dtype=bool)]
+            alone = alone.assign(filter_dimension=dim, filter_code=code, filter_label=label,
+                                 description=alone["description"] + f" (only where {dim} = {code})")
+            got = gaps[(gaps["filter_dimension"] == dim) & (gaps["filter_code"] == code)]
+            pd.testing.assert_frame_equal(got.reset_index(drop=True), alone.reset_index(drop=True))
+            checked += len(got)
+    assert checked >= 5
+
+
+def test_cell_ids_read_as_a_joined_list_for_odd_study_ids():
+    """A study id holding ";" (or an empty one) counts as the cell's joined list reads it back,
+    as when gaps were found from the cell table's study_ids column."""
+    from evreview.maps.cells import find_gaps
+
+    coded = pd.DataFrame({"study_id": ["a;b", "", "c"], "theme": ["infra"] * 3, "outcome": ["ind"] * 3,
+                          "evidence": ["case"] * 3, "stage": ["setup"] * 3})
+    spec = MapSpec(rows="theme", columns="outcome", sparse_threshold=2, review_dimension=None, review_code=None)
+    gaps = find_gaps(coded, spec, VOCAB)
+    cell = gaps[(gaps["row"] == "infra") & (gaps["column"] == "ind") & (gaps["filter_dimension"] == "")]
+    assert cell.empty  # "a", "b" and "c": three studies, not sparse; the empty id is dropped
+    sparse = find_gaps(coded.iloc[1:], spec, VOCAB).query("row == 'infra' and column == 'ind'")
+    assert sparse["n_studies"].tolist() == [1]  # "" and "c": the empty id is dropped
+
+
+def _payload_studies_reference(coded: pd.DataFrame, dims: list[str]) -> list[dict]:
+    """The per-row payload builder (a dict per itertuples row), kept as the reference."""
+    from evreview.maps.cells import split_codes
+
+    out = []
+    for row in coded.sort_values("study_id").itertuples(index=False):
+        rec = row._asdict()
+        dbs = rec.get("source_databases")
+        out.append({
+            "id": str(rec["study_id"]),
+            "t": str(rec.get("title") or ""),
+            "y": int(rec["year"]) if pd.notna(rec.get("year")) and str(rec.get("year")) != "" else None,
+            "j": str(rec.get("journal") or ""),
+            "d": str(rec.get("doi") or ""),
+            "db": split_codes(list(dbs) if hasattr(dbs, "__iter__") and not isinstance(dbs, str) else dbs),
+            "c": {dim: split_codes(rec.get(dim)) for dim in dims},
+        })
+    return out
+
+
+def test_map_payload_matches_the_per_row_builder():
+    from evreview.maps.html import map_payload
+
+    coded = _coded()
+    coded.loc[0, "title"] = None
+    coded.loc[1, "title"] = float("nan")  # NaN is truthy: the per-row builder wrote "nan"
+    coded["year"] = pd.array([2010, None, 2012, 2013, 2014, 2015], dtype="Int64")
+    coded["source_databases"] = [np.array(["Scopus", "WoS"]), "PubMed; Scopus", None, [], ("A",), ["B"]]
+    coded["class"] = ["setup"] * 6  # a keyword: itertuples renames it, so it reads as no code
+    coded["stage"] = ["setup", None, "setup;delivery", float("nan"), "", "delivery"]
+    coded = coded.drop(columns=["journal"]).sample(frac=1, random_state=2)
+    spec = MapSpec(rows="theme", columns="outcome", segment="evidence", filters=("stage", "class", "absent"))
+    dims = ["theme", "outcome", "evidence", "stage", "class", "absent"]
+    vocab = {**VOCAB, "class": [("setup", "Set-up")], "absent": [("x", "X")]}
+    payload = map_payload(coded, spec, vocab, title="t")
+    assert payload["studies"] == _payload_studies_reference(coded, dims)
+    assert payload["studies"][0]["c"]["class"] == []

@@ -106,3 +106,30 @@ def test_write_atomically_keeps_the_old_file_and_no_temp_when_writing_fails(tmp_
         write_atomically(target, broken)
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in target.parent.iterdir()) == ["table.csv"]
+
+
+def test_pair_counts_are_pandas_value_counts_for_parquet_and_csv(tmp_path: Path):
+    """Counted by Arrow from dictionary-encoded columns: the counts pandas' value_counts gave."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from evreview.report.commands import dedup_summary, pair_counts
+
+    decision = ["same", "different", None, "maybe", "different", "", "same"] * 50
+    rule = ["doi_match", "title_differs", "doi_match", None, "year_conflict", "é rule", "doi_match"] * 50
+    frame = pd.DataFrame({"decision": decision, "rule": rule, "score": range(len(decision))})
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, tmp_path / "pairs.parquet", row_group_size=60)  # several dictionaries
+    frame.to_csv(tmp_path / "pairs.csv", index=False)
+    expected = {c: frame[c].value_counts().sort_index().to_dict() for c in ("decision", "rule")}
+    assert pair_counts(tmp_path / "pairs.parquet") == expected
+    as_text = pd.read_csv(tmp_path / "pairs.csv", dtype=str, keep_default_na=False)  # a missing cell reads ""
+    assert pair_counts(tmp_path / "pairs.csv")["rule"] == as_text["rule"].value_counts().sort_index().to_dict()
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")
+    assert pair_counts(tmp_path / "empty.parquet") == {} and pair_counts(tmp_path / "none.parquet") is None
+    pq.write_table(table.select(["rule"]), tmp_path / "rules.parquet")
+    assert pair_counts(tmp_path / "rules.parquet") == {"rule": expected["rule"]}
+    summary = dedup_summary(build_ledger(_tables()), pair_counts(tmp_path / "pairs.parquet"))
+    assert summary["pairs compared, by decision"] == expected["decision"]
+    assert "pairs compared, by decision" not in dedup_summary(build_ledger(_tables()), {})

@@ -139,9 +139,14 @@ def test_worklist_list_columns_are_joined_not_numpy_reprs(studies, tmp_path):
     assert ris.count("AU  - ") == 2 * (len(wl) - 1)
 
 
+def _one_line(text: str) -> str:
+    """The reference fold: every run of white space to one space, none at either end."""
+    return " ".join(text.split())
+
+
 def _ris_reference(worklist: pd.DataFrame) -> str:
     """The earlier per-row RIS writer (row dicts), kept as the reference for the column-wise one."""
-    from evreview.screen.worklist import _one_line, _str
+    from evreview.screen.worklist import _str
 
     lines: list[str] = []
     for row in worklist.to_dict("records"):
@@ -175,3 +180,40 @@ def test_ris_writer_matches_row_by_row_reference(studies):
     assert ris == _ris_reference(wl)
     assert "AU  - Doe, A.\nAU  - Roe, B.\n" in ris and "AB  - line one line two" in ris
     assert to_ris(wl.drop(columns=["authors", "journal"])) == _ris_reference(wl.drop(columns=["authors", "journal"]))
+
+
+def test_ris_pieces_and_author_lists_match_the_reference(studies, tmp_path):
+    """Written in pieces, with clean author lists joined at once: the reference's text, whatever the names."""
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    wl = screen_studies(studies, None, d, None).worklist.copy()
+    names = [
+        ["Smith, J.", "Lee, K."], ["a  b", "c"], [" lead", "x"], ["trail ", "y"], ["pipe | spaced", "z"],
+        ["x|", " y"], ["tab\tname"], ["line\nbreak", "ok"], [""], [], ["nbsp\u00a0name"], ["a", None, 3],
+        ["é ü 中文"], ["|", "|"], ["\u2003em space"],
+    ]
+    wl["authors"] = [np.array(names[i % len(names)], dtype=object) for i in range(len(wl))]
+    wl.loc[0, "authors"] = ("Tuple, A.", "  Spaced ")  # a tuple cell, not an array
+    wl.loc[1, "authors"] = "Doe, A.;  Roe, B. ;"  # a text cell: split on ";" and stripped, not folded
+    wl.loc[2, "title"] = "two  spaces\u00a0and nbsp\u2028"
+    wl.loc[3, "abstract"] = " padded "
+    reference = _ris_reference(wl)
+    assert to_ris(wl) == reference
+    from evreview.screen.worklist import ris_chunks
+
+    for rows in (1, 2, 3, len(wl) - 1, len(wl)):
+        assert "".join(ris_chunks(wl, rows)) == reference
+    write_worklist(wl, tmp_path / "w.csv", tmp_path / "w.ris")
+    assert (tmp_path / "w.ris").read_bytes() == reference.encode("utf-8")
+
+
+def test_one_line_fast_path_is_the_split_join() -> None:
+    """A printable string with no double space and no space at either end is already folded:
+    str.isprintable is false for every white-space character but the space."""
+    from evreview.screen.worklist import _folded
+    from evreview.screen.worklist import _one_line as one_line
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert all(not c.isprintable() for c in spaces if c != " ")
+    samples = ["", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "x\u3000y", "x\x1cy", "é ü", "a\u200bb"]
+    samples += [f"a{c}b" for c in spaces] + [f"{c}a" for c in spaces] + [f"a{c}" for c in spaces]
+    assert [one_line(t) for t in samples] == [_one_line(t) for t in samples] == _folded(samples)

@@ -25,9 +25,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from evreview.ledger import FATES, as_text, study_fates, study_first_round
+from evreview.ledger import FATES, as_text, lookup_rows, study_fates, study_first_round
 
 ASSUMPTION = (
     "Compared with the same results restricted to the search rounds before the latest one; "
@@ -88,7 +89,7 @@ def records_by_round(ledger: pd.DataFrame, order: Sequence[str], first: pd.Serie
     if first is None:
         first = study_first_round(ledger, list(order))
     parsed = ledger["fate"] != "unparsed"
-    first_of_row = as_text(ledger["study_id"]).map(first).where(parsed, "")
+    first_of_row = _first_round_of(as_text(ledger["study_id"]), first).where(parsed, "")
     frame = pd.DataFrame(
         {
             "round": as_text(ledger["search"]),
@@ -108,10 +109,21 @@ def records_by_round(ledger: pd.DataFrame, order: Sequence[str], first: pd.Serie
     )
 
 
+def _first_round_of(study_ids: pd.Series, first: pd.Series) -> pd.Series:
+    """``study_ids.map(first)``: each record's study's first round, missing for a study ``first``
+    does not hold. One hash look-up of all ids (:func:`evreview.ledger.lookup_rows`)."""
+    rows = lookup_rows(study_ids.to_numpy(dtype=object), first.index.to_numpy(dtype=object))
+    if rows is None:  # a repeated study id: leave the answer to pandas
+        return study_ids.map(first)
+    values = first.to_numpy(dtype=object)[rows]
+    values[rows < 0] = np.nan
+    return pd.Series(values, index=study_ids.index, dtype=object)
+
+
 def duplicates_of_previous(ledger: pd.DataFrame, first: pd.Series, latest: str) -> pd.DataFrame:
     """Records of the latest round whose study was already found in an earlier round."""
     rows = ledger[(as_text(ledger["search"]) == latest) & (ledger["fate"] != "unparsed")]
-    first_of_row = as_text(rows["study_id"]).map(first)
+    first_of_row = _first_round_of(as_text(rows["study_id"]), first)
     hit = rows[first_of_row != latest]
     out = pd.DataFrame(
         {
@@ -146,9 +158,9 @@ def fates_of(fates: pd.Series, ids: Sequence[str]) -> list[str]:
 
     One index look-up for all ids (a per-id ``Series.get`` cost seconds at 100k studies).
     """
-    if not fates.index.is_unique:  # not from a checked ledger: keep the per-id look-up's answers
+    pos = lookup_rows(np.array(list(ids), dtype=object), fates.index.to_numpy(dtype=object))
+    if pos is None:  # not from a checked ledger: keep the per-id look-up's answers
         return [str(fates.get(s, "undecided")) for s in ids]
-    pos = fates.index.get_indexer(pd.Index(list(ids), dtype=object))
     values = fates.to_numpy(dtype=object)
     return [str(values[i]) if i >= 0 else "undecided" for i in pos.tolist()]
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
+#: The ledger columns the change report reads (not the duplicate links or screening reasons).
+LEDGER_COLUMNS = ("record_id", "search", "source_file", "source_database", "study_id", "kept", "fate")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from evreview.rounds import round_order, rounds_for
 
     config = load_config(args.config)
-    ledger = read_ledger(args.ledger)
+    ledger = read_ledger(args.ledger, columns=LEDGER_COLUMNS)
     rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
     order = round_order(rounds, ledger["search"])
     studies = _study_titles(args.studies) if args.studies is not None else None

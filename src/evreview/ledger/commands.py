@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-#: The record table's columns the ledger uses.
+#: The columns of each stage table the ledger uses (:class:`evreview.ledger.StageTables`).
 RECORD_FIELDS = ("record_id", "search", "source_file", "source_database", "source_index")
+DUPLICATE_FIELDS = ("record_id", "study_id", "kept")
+SCREENING_FIELDS = ("study_id", "status", "decided_by", "reason")
+#: The ledger columns the PRISMA counts read (not record ids, files or duplicate links).
+PRISMA_FIELDS = ("search", "source_database", "study_id", "kept", "screen_reason", "fate")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,28 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_prisma)
 
 
-def _read_table(path: Path | None) -> pd.DataFrame | None:
-    """An optional stage table (``None`` when that stage's output was not given)."""
+def _read_table(path: Path | None, columns: tuple[str, ...] | None = None) -> pd.DataFrame | None:
+    """An optional stage table (``None`` when that stage's output was not given), only
+    ``columns`` of it when given: the ledger needs ids and outcomes, not titles, abstracts or
+    the screening evidence, which are most of the bytes. A missing column is left out, so the
+    ledger fails on it as it would on the whole table."""
     from evreview.reporting import read_table
 
-    return None if path is None else read_table(path)
-
-
-def _read_columns(path: Path | None, columns: tuple[str, ...]) -> pd.DataFrame | None:
-    """Only ``columns`` of a Parquet stage table (the ledger needs ids, not titles or abstracts,
-    which are most of the bytes); a CSV table is read whole. A missing column is left out, so
-    the ledger fails on it as it would on the whole table."""
-    if path is None or path.suffix.lower() != ".parquet" or not path.exists():
-        return _read_table(path)
-    import pyarrow.parquet as pq
-
-    from evreview.errors import EvreviewError
-
-    try:
-        names = pq.read_schema(path).names
-        return pd.read_parquet(path, columns=[c for c in columns if c in names])
-    except Exception as exc:  # a corrupt file is the user's: read_table's message
-        raise EvreviewError(f"cannot read table: {exc}", path=path) from exc
+    return None if path is None else read_table(path, columns=columns)
 
 
 def run_ledger(args: argparse.Namespace) -> int:
@@ -75,11 +65,11 @@ def run_ledger(args: argparse.Namespace) -> int:
     if not args.records.exists():
         raise EvreviewError("no such record table", path=args.records)
     tables = StageTables(
-        records=_read_columns(args.records, RECORD_FIELDS),
+        records=_read_table(args.records, RECORD_FIELDS),
         problems=_read_table(args.problems),
-        duplicates=_read_table(args.duplicates),
-        screening=_read_table(args.screening),
-        coded=_read_columns(args.coded, ("study_id",)),
+        duplicates=_read_table(args.duplicates, DUPLICATE_FIELDS),
+        screening=_read_table(args.screening, SCREENING_FIELDS),
+        coded=_read_table(args.coded, ("study_id",)),
     )
     ledger = build_ledger(tables)
     check_ledger(ledger)
@@ -94,7 +84,7 @@ def run_prisma(args: argparse.Namespace) -> int:
     from evreview.prisma import check_reconciles, draw_prisma, prisma_counts, prisma_table
     from evreview.reporting import write_csv
 
-    ledger = read_ledger(args.ledger)
+    ledger = read_ledger(args.ledger, columns=PRISMA_FIELDS)
     order = None
     if args.config is not None:
         from evreview.config import load_config

@@ -18,7 +18,7 @@ Gaps, in the sense of the 3ie / Campbell evidence-gap maps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,54 +116,80 @@ def as_plain_strings(coded: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: dimension -> code -> ids of the studies carrying it (:func:`explode_codes`).
+Members = dict[str, dict[str, set[str]]]
+
+
+def _map_dims(spec: MapSpec) -> list[str]:
+    """The dimensions a map's cells are drawn from: rows, columns and the segment, if any."""
+    return [spec.rows, spec.columns] + ([spec.segment] if spec.segment else [])
+
+
+def _cells(members: Members, spec: MapSpec, vocab: Vocabulary) -> Iterator[tuple[str, str, str, str, set[str], list]]:
+    """(row, row label, column, column label, study ids, segments) of every cell in map order
+    (rows x columns, in vocabulary order); ``segments`` holds (segment, label, study ids) for
+    each segment code, in vocabulary order."""
+    segments = list(vocab[spec.segment]) if spec.segment else []
+    for r_code, r_label in vocab[spec.rows]:
+        r_ids = members[spec.rows].get(r_code, set())
+        for c_code, c_label in vocab[spec.columns]:
+            cell = r_ids & members[spec.columns].get(c_code, set())
+            parts = [
+                (s_code, s_label, cell if not s_code else cell & members[spec.segment].get(s_code, set()))  # type: ignore[index]
+                for s_code, s_label in segments
+            ]
+            yield r_code, r_label, c_code, c_label, cell, parts
+
+
 def map_cells(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary) -> pd.DataFrame:
     """One row per (row code, column code[, segment code]) with the number of studies.
 
     Rows with ``segment == ""`` are cell totals; every vocabulary combination appears, empty
     cells included (they are the point of the map). ``study_ids`` lists the studies (sorted).
     """
-    dims = [spec.rows, spec.columns] + ([spec.segment] if spec.segment else [])
-    members = explode_codes(coded, dims)
+    members = explode_codes(coded, _map_dims(spec))
     rows = []
-    segments = [("", "")] + (list(vocab[spec.segment]) if spec.segment else [])
-    for r_code, r_label in vocab[spec.rows]:
-        r_ids = members[spec.rows].get(r_code, set())
-        for c_code, c_label in vocab[spec.columns]:
-            cell = r_ids & members[spec.columns].get(c_code, set())
-            for s_code, s_label in segments:
-                ids = cell if not s_code else cell & members[spec.segment].get(s_code, set())
-                rows.append(
-                    {
-                        "row": r_code,
-                        "row_label": r_label,
-                        "column": c_code,
-                        "column_label": c_label,
-                        "segment": s_code,
-                        "segment_label": s_label,
-                        "n_studies": len(ids),
-                        "study_ids": ";".join(sorted(ids)),
-                    }
-                )
+    for r_code, r_label, c_code, c_label, cell, parts in _cells(members, spec, vocab):
+        for s_code, s_label, ids in [("", "", cell), *parts]:
+            rows.append(
+                {
+                    "row": r_code,
+                    "row_label": r_label,
+                    "column": c_code,
+                    "column_label": c_label,
+                    "segment": s_code,
+                    "segment_label": s_label,
+                    "n_studies": len(ids),
+                    "study_ids": ";".join(sorted(ids)),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def _filter_values(coded: pd.DataFrame, dim: str) -> dict[str, set[str]]:
-    if dim == "year":
-        return {}
-    return explode_codes(coded, [dim])[dim]
-
-
 def find_gaps(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary) -> pd.DataFrame:
-    """Every gap on the map (and under each filter value), one row each, with its kind."""
-    gaps = _gaps_of(coded, spec, vocab, filter_dim="", filter_code="")
+    """Every gap on the map (and under each filter value), one row each, with its kind.
+
+    The codes of every study are read once (:func:`explode_codes`); the map under a filter
+    value is those code sets restricted to its studies (what reading the codes of just those
+    rows of ``coded`` gives), so no table is subset and no cell list rebuilt per filter value.
+    """
+    review = [spec.review_dimension] if spec.review_dimension and spec.review_code else []
+    filters = [dim for dim in spec.filters if dim != "year"]
+    members = explode_codes(coded, dict.fromkeys([*_map_dims(spec), *review, *filters]))
+    # a cell's study ids went through ";".join and split(";") before: the same set unless an id
+    # is empty or holds a ";" (then that round trip is kept, so the gaps stay as they were)
+    ids = coded["study_id"].astype(str).tolist() if "study_id" in coded.columns else []
+    listed = None if all(sid and ";" not in sid for sid in ids) else _listed
+    gaps = _gaps_of(members, spec, vocab, filter_dim="", filter_code="", listed=listed)
     seen = {(g["kind"], g["row"], g["column"], g["segment"]) for g in gaps}
+    used = _map_dims(spec) + review
     for dim in spec.filters:
         labels = dict(vocab.get(dim, ()))
-        for code, ids in sorted(_filter_values(coded, dim).items()):
-            if len(ids) < spec.min_filter_studies:
+        for code, studies in sorted(({} if dim == "year" else members[dim]).items()):
+            if len(studies) < spec.min_filter_studies:
                 continue
-            subset = coded[coded["study_id"].astype(str).isin(ids)]
-            for gap in _gaps_of(subset, spec, vocab, filter_dim=dim, filter_code=code):
+            subset = {d: {c: m & studies for c, m in members[d].items()} for d in used}
+            for gap in _gaps_of(subset, spec, vocab, filter_dim=dim, filter_code=code, listed=listed):
                 if gap["kind"] == "sparse":
                     continue  # a subset is sparse everywhere by construction; report only holes
                 if (gap["kind"], gap["row"], gap["column"], gap["segment"]) in seen:
@@ -177,24 +203,31 @@ def find_gaps(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary) -> pd.DataF
     return pd.DataFrame(gaps, columns=columns)
 
 
-def _gaps_of(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary, *, filter_dim: str, filter_code: str) -> list:
-    cells = map_cells(coded, spec, vocab)
+def _listed(ids: set[str]) -> set[str]:
+    """``ids`` as read back from a ``;``-joined list of them (empty ids dropped, ids split at ``;``)."""
+    return set(filter(None, ";".join(sorted(ids)).split(";")))
+
+
+def _gaps_of(
+    members: Members, spec: MapSpec, vocab: Vocabulary, *, filter_dim: str, filter_code: str,
+    listed: Callable[[set[str]], set[str]] | None = None,
+) -> list:
+    """The gaps of the map whose studies' codes are ``members`` (one dict per gap, map order)."""
     reviews: set[str] = set()
     if spec.review_dimension and spec.review_code:
-        reviews = explode_codes(coded, [spec.review_dimension])[spec.review_dimension].get(spec.review_code, set())
+        reviews = members.get(spec.review_dimension, {}).get(spec.review_code, set())
     under = f" (only where {filter_dim} = {filter_code})" if filter_dim else ""
     out = []
-    totals = cells[cells["segment"] == ""]
-    for cell in totals.itertuples(index=False):
-        ids = set(filter(None, cell.study_ids.split(";")))
+    for r_code, r_label, c_code, c_label, cell, parts in _cells(members, spec, vocab):
+        ids = listed(cell) if listed else cell
         n_reviews = len(ids & reviews)
         n_primary = len(ids) - n_reviews
         base = {
-            "row": cell.row, "row_label": cell.row_label, "column": cell.column, "column_label": cell.column_label,
+            "row": r_code, "row_label": r_label, "column": c_code, "column_label": c_label,
             "segment": "", "segment_label": "", "filter_dimension": filter_dim, "filter_code": filter_code,
             "filter_label": "", "n_studies": len(ids), "n_primary": n_primary, "n_reviews": n_reviews,
         }
-        name = f"{cell.row_label} x {cell.column_label}"
+        name = f"{r_label} x {c_label}"
         if not ids:
             out.append({**base, "kind": "absolute", "description": f"no study on {name}{under}"})
             continue
@@ -204,13 +237,10 @@ def _gaps_of(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary, *, filter_di
         if reviews and n_primary >= spec.synthesis_min_primary and n_reviews == 0:
             out.append({**base, "kind": "synthesis", "description": f"{n_primary} primary studies but no review on "
                         f"{name}{under}"})
-        if spec.segment:
-            segs = cells[(cells["row"] == cell.row) & (cells["column"] == cell.column) & (cells["segment"] != "")]
-            for seg in segs.itertuples(index=False):
-                if seg.n_studies == 0 and seg.segment != spec.review_code:
-                    out.append({**base, "segment": seg.segment, "segment_label": seg.segment_label,
-                                "kind": "segment", "n_studies": 0,
-                                "description": f"no study of type '{seg.segment_label}' on {name}{under}"})
+        for s_code, s_label, seg_ids in parts:
+            if s_code and not seg_ids and s_code != spec.review_code:
+                out.append({**base, "segment": s_code, "segment_label": s_label, "kind": "segment", "n_studies": 0,
+                            "description": f"no study of type '{s_label}' on {name}{under}"})
     return out
 
 

@@ -10,6 +10,7 @@ its sha256), so even a missed escape could not run injected code. No CDN, no net
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import html
 import json
@@ -40,22 +41,25 @@ def map_payload(
 ) -> dict[str, Any]:
     """Everything the page needs, as plain JSON-able data (sorted for byte-stable output)."""
     dims = [d for d in [spec.rows, spec.columns, spec.segment, *spec.filters] if d]
-    studies = []
     split = _cached_split()
-    for row in coded.sort_values("study_id").itertuples(index=False):
-        rec = row._asdict()
-        dbs = rec.get("source_databases")
-        studies.append(
-            {
-                "id": str(rec["study_id"]),
-                "t": str(rec.get("title") or ""),
-                "y": int(rec["year"]) if pd.notna(rec.get("year")) and str(rec.get("year")) != "" else None,
-                "j": str(rec.get("journal") or ""),
-                "d": str(rec.get("doi") or ""),
-                "db": split_codes(list(dbs) if hasattr(dbs, "__iter__") and not isinstance(dbs, str) else dbs),
-                "c": {dim: split(rec.get(dim)) for dim in dims},
-            }
+    ordered = coded.sort_values("study_id")
+    col = _field_values(ordered)
+    codes = [[split(v) for v in col(dim)] for dim in dims]
+    studies = [
+        {
+            "id": str(sid),
+            "t": str(title or ""),
+            "y": int(year) if pd.notna(year) and str(year) != "" else None,
+            "j": str(journal or ""),
+            "d": str(doi or ""),
+            "db": split_codes(list(dbs) if hasattr(dbs, "__iter__") and not isinstance(dbs, str) else dbs),
+            "c": dict(zip(dims, study_codes)),
+        }
+        for sid, title, year, journal, doi, dbs, *study_codes in zip(
+            col("study_id", required=True), col("title"), col("year"), col("journal"), col("doi"),
+            col("source_databases"), *codes,
         )
+    ]
     return {
         "title": title,
         "spec": {"rows": spec.rows, "columns": spec.columns, "segment": spec.segment or "",
@@ -65,6 +69,27 @@ def map_payload(
         "palette": PALETTE,
         "studies": studies,
     }
+
+
+def _field_values(frame: pd.DataFrame) -> Any:
+    """``col(name)``: the values of the column a row of ``frame.itertuples()`` names ``name``
+    (``None`` for each row when none does), as a list.
+
+    Column by column rather than a dict per row (23k studies); the names are itertuples'
+    own (a column that is not an identifier, or is a keyword, is renamed there and so is
+    not found by its label), so the page is what the per-row version made.
+    """
+    fields = collections.namedtuple("Pandas", list(frame.columns), rename=True)._fields
+    position = {name: i for i, name in enumerate(fields)}
+
+    def col(name: str, *, required: bool = False) -> list:
+        if name not in position:
+            if required:
+                raise KeyError(name)
+            return [None] * len(frame)
+        return frame.iloc[:, position[name]].tolist()
+
+    return col
 
 
 def _cached_split() -> Any:

@@ -87,12 +87,12 @@ def run_screen(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from evreview.reporting import write_csv
     from evreview.screen.decisions import read_decisions
-    from evreview.screen.pipeline import screen_studies
+    from evreview.screen.pipeline import STUDY_COLUMNS, screen_studies
     from evreview.screen.worklist import write_worklist
 
     cfg = load_screening_config(args.config)
-    studies = read_table(args.studies)
-    dups = read_table(args.duplicates) if args.duplicates else None
+    studies = read_table(args.studies, columns=STUDY_COLUMNS)
+    dups = read_table(args.duplicates, columns=("record_id", "study_id")) if args.duplicates else None
     decisions = read_decisions(args.decisions)
     res = screen_studies(
         studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions),
