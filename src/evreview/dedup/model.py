@@ -177,28 +177,38 @@ def _add_decision_pairs(
 
 
 def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
-    """Reviewers' decisions replace the rules' decision on their pairs."""
+    """Reviewers' decisions replace the rules' decision on their pairs.
+
+    Decided pairs are found by position (``i * n + j`` looked up in a hash index), not by
+    walking millions of pairs in Python; :func:`_add_decision_pairs` made sure each is there.
+    """
     out = scored.copy(deep=False)  # copy-on-write: the caller's frame never changes, no column is copied twice
     out["reviewer"] = False
     out["reviewer_name"] = ""
     out["timestamp"] = ""
-    if decisions.empty:
+    if decisions.empty or not len(out):
         return out
-    id_arr = ids.to_numpy()
-    key_a = id_arr[out["i"].to_numpy()]
-    key_b = id_arr[out["j"].to_numpy()]
-    lo = np.where(key_a < key_b, key_a, key_b)
-    hi = np.where(key_a < key_b, key_b, key_a)
-    lookup = {(r.record_id_a, r.record_id_b): r for r in decisions.itertuples(index=False)}
-    for pos, pair in enumerate(zip(lo, hi)):
-        row = lookup.get(pair)
-        if row is None:
-            continue
-        out.iat[pos, out.columns.get_loc("decision")] = row.decision
-        out.iat[pos, out.columns.get_loc("rule")] = f"reviewer_{row.decision}"
-        out.iat[pos, out.columns.get_loc("reviewer")] = True
-        out.iat[pos, out.columns.get_loc("reviewer_name")] = row.reviewer
-        out.iat[pos, out.columns.get_loc("timestamp")] = row.timestamp
+    n = len(ids)
+    pos = pd.Series(np.arange(n), index=ids.to_numpy())
+    a = decisions["record_id_a"].map(pos)
+    b = decisions["record_id_b"].map(pos)
+    known = (a.notna() & b.notna()).to_numpy()
+    dec = decisions[known]
+    lo = np.minimum(a[known], b[known]).astype(np.int64).to_numpy()
+    hi = np.maximum(a[known], b[known]).astype(np.int64).to_numpy()
+    rows = pd.Index(out["i"].to_numpy() * n + out["j"].to_numpy()).get_indexer(lo * n + hi)
+    dec, rows = dec[rows >= 0], rows[rows >= 0]
+    verdicts = dec["decision"].to_numpy(dtype=object)
+    for col, values in (
+        ("decision", verdicts),
+        ("rule", np.array([f"reviewer_{v}" for v in verdicts], dtype=object)),
+        ("reviewer", np.ones(len(rows), dtype=bool)),
+        ("reviewer_name", dec["reviewer"].to_numpy(dtype=object)),
+        ("timestamp", dec["timestamp"].to_numpy(dtype=object)),
+    ):
+        column = out[col].copy()
+        column.iloc[rows] = values
+        out[col] = column
     return out
 
 

@@ -53,8 +53,13 @@ class RuleParams:
         return asdict(self)
 
 
+#: The decisions a pair can get, and the rules that name a reviewer's decision (see model.py).
+DECISIONS = ("same", "maybe", "different")
+REVIEWER_RULES = ("reviewer_same", "reviewer_different", "reviewer_maybe")
+
+
 def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFrame:
-    """Add ``decision``, ``rule`` and ``score`` columns to scored pairs (see :mod:`.compare`)."""
+    """Add ``decision``, ``rule`` (categoricals) and ``score`` columns to scored pairs (see :mod:`.compare`)."""
     p = params or RuleParams()
     t = pairs["title_score"].to_numpy()
     tt = pairs["title_token_score"].to_numpy()
@@ -195,17 +200,19 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          title_similar & year_same & ~no_authors & (au >= 90) & j_present & jc),
         ("different", "similar_title_unsupported", np.ones(len(pairs), dtype=bool)),
     ]
-    decision = np.full(len(pairs), "", dtype=object)
-    rule = np.full(len(pairs), "", dtype=object)
+    # the first rule that fires decides; kept as codes (categoricals): millions of pairs, a few
+    # dozen rules, and a Python string per pair cost more than every rule above together
+    which = np.full(len(pairs), len(rules) - 1, dtype=np.int16)  # the last rule fires for every pair
     undecided = np.ones(len(pairs), dtype=bool)
-    for verdict, name, mask in rules:
+    for k, (_, _, mask) in enumerate(rules):
         hit = undecided & mask
-        decision[hit] = verdict
-        rule[hit] = name
+        which[hit] = k
         undecided &= ~hit
-    out = pairs.copy()
-    out["decision"] = decision
-    out["rule"] = rule
+    names = [name for _, name, _ in rules] + list(REVIEWER_RULES)
+    verdict_code = np.array([DECISIONS.index(verdict) for verdict, _, _ in rules], dtype=np.int8)
+    out = pairs.copy(deep=False)  # copy-on-write: the caller's frame is never changed
+    out["decision"] = pd.Categorical.from_codes(verdict_code[which], categories=list(DECISIONS))
+    out["rule"] = pd.Categorical.from_codes(which, categories=names)
     with np.errstate(invalid="ignore"):
         parts = np.stack([t, np.where(no_authors, np.nan, au), np.where(j_present, pairs["journal_score"], np.nan)])
         out["score"] = np.round(np.nanmean(parts, axis=0), 1)
