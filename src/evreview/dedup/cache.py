@@ -202,7 +202,9 @@ class DedupCache:
         self.stats.pairs_cached += int(hit.sum())
         self.stats.pairs_compared += len(new)
         if self.folder is not None:
-            live = np.unique(where[hit]) if hit.any() else np.zeros(0, dtype=np.int64)
+            used = np.zeros(0 if stored is None else len(stored["pair_hash"]), dtype=bool)
+            used[where[hit]] = True  # a mask, not a sort of millions of positions
+            live = np.flatnonzero(used)
             self._save_scores(segments, stored, live, pair_hash[new], fresh)
         return out
 

@@ -70,14 +70,20 @@ def completeness(records: pd.DataFrame) -> np.ndarray:
 
 def record_order(records: pd.DataFrame, round_order: Sequence[str] | None = None) -> np.ndarray:
     """Rank of every record in (search round, source_file, source_index) order."""
+    # every key as integer codes (strings compared once, when factorised sorted): lexsort over
+    # object arrays compares Python strings at every step
     search = records["search"].fillna("").astype(str) if "search" in records else pd.Series("", index=records.index)
-    rounds = list(round_order) if round_order else sorted(set(search))
+    search_codes, search_names = pd.factorize(search, sort=True)
+    rounds = list(round_order) if round_order else list(search_names)
     rank = {name: pos for pos, name in enumerate(rounds)}
-    round_rank = search.map(lambda s: rank.get(s, len(rounds))).to_numpy()
-    files = (records["source_file"].fillna("").astype(str).to_numpy() if "source_file" in records
-             else np.zeros(len(records)))
+    round_rank = np.array([rank.get(name, len(rounds)) for name in search_names], dtype=np.int64)[search_codes]
+    if "source_file" in records:
+        files = pd.factorize(records["source_file"].fillna("").astype(str), sort=True)[0]
+    else:
+        files = np.zeros(len(records), dtype=np.int64)
     index = records["source_index"].to_numpy() if "source_index" in records else np.arange(len(records))
-    order = np.lexsort((records["record_id"].astype(str).to_numpy(), index, files, round_rank))
+    ids = pd.factorize(records["record_id"].astype(str), sort=True)[0]
+    order = np.lexsort((ids, index, files, round_rank))
     ranks = np.empty(len(records), dtype=np.int64)
     ranks[order] = np.arange(len(records))
     return ranks
