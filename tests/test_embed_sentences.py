@@ -177,7 +177,8 @@ def test_pool_rows_is_bit_for_bit_the_mean_of_each_studys_rows() -> None:
             expected[i] = rows.mean(axis=0)
     got = pool_rows(vectors, offsets)
     assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
-    assert pool_rows(np.zeros((0, 24), np.float32), np.zeros(4, np.int64)).tobytes() == np.zeros((3, 24), np.float32).tobytes()
+    empty = pool_rows(np.zeros((0, 24), np.float32), np.zeros(4, np.int64))
+    assert empty.tobytes() == np.zeros((3, 24), np.float32).tobytes()
 
 
 def test_cached_vectors_take_what_a_dict_of_rows_gives_first_shard_wins() -> None:
@@ -312,3 +313,30 @@ def test_load_studies_reads_only_the_columns_asked_for_with_the_same_values(tmp_
         keywords = some["keywords"].tolist()
         assert all(k is None or (isinstance(k, float) and math.isnan(k)) or isinstance(k, np.ndarray)
                    for k in keywords)
+
+
+def test_load_studies_names_unknown_and_duplicate_ids(tmp_path: Path) -> None:
+    from evreview.code.commands import CODE_COLUMNS, load_studies
+    from evreview.errors import EvreviewError
+    from evreview.reporting import write_csv, write_parquet
+
+    path = tmp_path / "studies.parquet"
+    write_parquet(_studies(10), path)
+    included = tmp_path / "included.csv"
+    write_csv(pd.DataFrame({"study_id": ["s001", "zz9", "s003", "aa1"], "decision": "include"}), included)
+    with pytest.raises(EvreviewError, match=r"2 included study_id\(s\) not in the studies table, e.g. 'aa1'"):
+        load_studies(path, included, CODE_COLUMNS)
+    write_csv(pd.DataFrame({"study_id": ["s001", "s003"], "decision": ["include", "exclude"]}), included)
+    assert load_studies(path, included, CODE_COLUMNS)["study_id"].tolist() == ["s001"]
+    write_parquet(pd.concat([_studies(10), _studies(3)]), path)
+    with pytest.raises(EvreviewError, match="duplicate study_id 's000'"):
+        load_studies(path, included, CODE_COLUMNS)
+
+
+def test_fold_many_folds_repeated_non_ascii_sentences_alike() -> None:
+    from evreview.code.assign import fold_many
+    from evreview.records import fold
+
+    texts = ["Zürich's council – a case", "plain ascii", "Zürich's council – a case", "Café\nnew line",
+             "ﬁne ligature"] * 3
+    assert fold_many(texts) == [fold(t) for t in texts]

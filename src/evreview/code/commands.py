@@ -101,13 +101,20 @@ def load_studies(path: Path, included: Path | None, columns: Sequence[str] | Non
             keep = keep[keep["status"].astype(str) == "included"]
         elif "decision" in keep.columns:
             keep = keep[keep["decision"].astype(str).str.lower() == "include"]
-        ids = set(keep["study_id"].astype(str))
-        unknown = sorted(ids - set(studies["study_id"]))
-        if unknown:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # set membership by Arrow's hash tables: 160,000 ids are not made Python strings for it
+        ids = pa.array(sorted(set(keep["study_id"].astype(str))), pa.string())
+        all_ids = pa.array(studies["study_id"], pa.string())
+        known = np.asarray(pc.is_in(ids, value_set=all_ids), dtype=bool)
+        if not known.all():
+            unknown = ids.filter(pa.array(~known)).to_pylist()
             raise EvreviewError(
                 f"{len(unknown)} included study_id(s) not in the studies table, e.g. {unknown[0]!r}", path=included
             )
-        studies = studies[studies["study_id"].isin(ids)]
+        studies = studies[np.asarray(pc.is_in(all_ids, value_set=ids), dtype=bool)]
     if "year" in studies.columns:
         import pandas as pd
 

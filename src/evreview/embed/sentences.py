@@ -11,7 +11,7 @@ A run then splits only studies whose text it has not seen.
 
 Why it is exactly what splitting gives:
 
-* a study's key is the sha256 of an exact, type-tagged encoding of its three cell values
+* a study's key is the sha256 of the JSON of its three cell values, of a few exact types
   (:func:`study_key`), so two studies share a key only when ``study_sentences`` is handed
   equal values of equal types; a value of any other type (say a number in a title cell) is
   split every time and never stored;
@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import sys
 import unicodedata
@@ -51,7 +52,7 @@ from evreview.embed.text import MAX_SENTENCES, _as_text, study_sentences
 #: Folder under the cache dir; beside the model folders (``<slug>-<hash>``), which never clash with it.
 FOLDER = "study-sentences"
 #: Identifies the file layout and key encoding; part of the fingerprint.
-FORMAT = "evreview-study-sentences/1"
+FORMAT = "evreview-study-sentences/2"
 
 
 @dataclass
@@ -88,40 +89,41 @@ def keyword_line_flag(sentences: Sequence[str], keywords: Any) -> bool:
     return bool(line) and sentences[-1] == line
 
 
-def _encode(value: Any, out: list[str]) -> bool:
-    """Append a type-tagged, length-prefixed encoding of a cell to ``out``; False for an unsupported type.
+#: Cell types whose handling by ``_as_text`` follows from their JSON text (``repr`` for floats).
+_SCALARS = frozenset({str, float, type(None)})
+_UNKEYED = object()
 
-    Only types whose handling by ``_as_text`` is a function of the encoded text: ``None``,
-    ``str``, ``float`` (by ``repr``, so NaN and 12.0 differ from "" and "12"), and a list,
-    tuple or 1-D array of those (``_as_text`` treats the three alike).
+
+def _plain(value: Any) -> Any:
+    """The cell as JSON-able data that keeps what ``_as_text`` tells apart, or ``_UNKEYED``.
+
+    ``None``, ``str`` and ``float`` as they are (JSON writes a float by its ``repr``, so NaN and
+    12.0 differ from ``""`` and ``"12"``); a list, tuple or 1-D array of those as a list
+    (``_as_text`` treats the three alike). Only these exact types: anything else (an int, a
+    nested list, a subclass) is split every time, never stored.
     """
     kind = type(value)
-    if value is None:
-        out.append("N")
-    elif kind is str:
-        out.append(f"S{len(value)}:")
-        out.append(value)
-    elif kind is float:
-        text = repr(value)
-        out.append(f"F{len(text)}:{text}")
-    elif kind in (list, tuple) or (kind is np.ndarray and value.ndim == 1):
-        items = value.tolist() if kind is np.ndarray else value
-        out.append(f"L{len(items)}:")
-        for item in items:
-            if isinstance(item, (list, tuple, np.ndarray)) or not _encode(item, out):
-                return False
-    else:
-        return False
-    return True
+    if kind in _SCALARS:
+        return value
+    if kind is np.ndarray:
+        if value.ndim != 1:
+            return _UNKEYED
+        value = value.tolist()
+    elif kind is not list and kind is not tuple:
+        return _UNKEYED
+    return value if set(map(type, value)) <= _SCALARS else _UNKEYED
 
 
 def study_key(title: Any, abstract: Any, keywords: Any) -> str | None:
-    """sha256 of the exact cell values a study is split from, or None when they cannot be keyed."""
-    parts: list[str] = []
-    for value in (title, abstract, keywords):
-        if not _encode(value, parts):
-            return None
-    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    """sha256 of the exact cell values a study is split from, or None when they cannot be keyed.
+
+    The cells go through :func:`json.dumps` (ASCII, so any string encodes): equal JSON means
+    equal strings, equal floats and equal lists in the same order, hence the same split.
+    """
+    cells = [_plain(title), _plain(abstract), _plain(keywords)]
+    if any(c is _UNKEYED for c in cells):
+        return None
+    return hashlib.sha256(json.dumps(cells).encode("ascii")).hexdigest()
 
 
 def _module_source(module_name: str) -> bytes:
@@ -230,6 +232,29 @@ def _store(folder: Path, keys: list[str], split: list[list[str]], hashes: list[l
         return
 
 
+def _cached_rows(
+    table: Any, keys: Sequence[str | None]
+) -> tuple[list[int], list[str], list[str], np.ndarray, np.ndarray]:
+    """The studies found in ``table``: their indices, flat sentences and hashes, bounds, keyword flags."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    stored = table.column("key").to_pylist()
+    where = dict(zip(reversed(stored), range(len(stored) - 1, -1, -1)))  # the earliest file wins
+    hit = [i for i, k in enumerate(keys) if k is not None and k in where]
+    rows = table.take(pa.array([where[keys[i]] for i in hit], pa.int64()))
+    sentences = rows.column("sentences").combine_chunks()
+    bounds = np.zeros(len(hit) + 1, dtype=np.int64)
+    bounds[1:] = np.cumsum(np.asarray(pc.list_value_length(sentences), dtype=np.int64))
+    return (
+        hit,
+        sentences.flatten().to_pylist(),
+        rows.column("hashes").combine_chunks().flatten().to_pylist(),
+        bounds,
+        np.asarray(rows.column("keyword_line").combine_chunks(), dtype=bool),
+    )
+
+
 def split_studies(
     titles: Sequence[Any],
     abstracts: Sequence[Any],
@@ -245,53 +270,35 @@ def split_studies(
     skeys = [study_key(t, a, k) for t, a, k in zip(titles, abstracts, keywords)]
     folder = Path(cache_dir) / FOLDER / fingerprint() if cache_dir is not None else None
     table = _load(folder) if folder is not None else None
+    if table is not None:
+        hit, flat_s, flat_h, bounds, kw = _cached_rows(table, skeys)
+    else:
+        hit, flat_s, flat_h, bounds, kw = [], [], [], np.zeros(1, dtype=np.int64), np.zeros(0, dtype=bool)
+    groups_hit = [flat_s[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    if len(hit) == n:  # everything from the cache, in study order
+        return SplitStudies(groups_hit, flat_s, flat_h, bounds, kw, 0)
     per_sentences: list[list[str] | None] = [None] * n
     per_hashes: list[list[str] | None] = [None] * n
     flags = np.zeros(n, dtype=bool)
-    if table is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        stored = table.column("key").to_pylist()
-        where = dict(zip(reversed(stored), range(len(stored) - 1, -1, -1)))  # the earliest file wins
-        hit = [i for i, k in enumerate(skeys) if k is not None and k in where]
-        if hit:
-            rows = table.take(pa.array([where[skeys[i]] for i in hit], pa.int64()))
-            sentences = rows.column("sentences").combine_chunks()
-            hashes = rows.column("hashes").combine_chunks()
-            flat_s = sentences.flatten().to_pylist()
-            flat_h = hashes.flatten().to_pylist()
-            bounds = np.zeros(len(hit) + 1, dtype=np.int64)
-            bounds[1:] = np.cumsum(np.asarray(pc.list_value_length(sentences), dtype=np.int64))
-            kw = np.asarray(rows.column("keyword_line").combine_chunks(), dtype=bool)
-            for j, i in enumerate(hit):
-                a, b = bounds[j], bounds[j + 1]
-                per_sentences[i] = flat_s[a:b]
-                per_hashes[i] = flat_h[a:b]
-            flags[hit] = kw
-    new_keys: list[str] = []
-    new_split: list[list[str]] = []
-    new_hashes: list[list[str]] = []
-    new_flags: list[bool] = []
-    seen: set[str] = set()
+    for j, i in enumerate(hit):
+        per_sentences[i] = groups_hit[j]
+        per_hashes[i] = flat_h[bounds[j] : bounds[j + 1]]
+    flags[hit] = kw
+    new: dict[str, tuple[list[str], list[str], bool]] = {}
     n_split = 0
     for i in range(n):
         if per_sentences[i] is not None:
             continue
         sents = study_sentences(titles[i], abstracts[i], keywords[i])
-        hashes_i = [sentence_key(s) for s in sents]
+        hashes = [sentence_key(s) for s in sents]
         flag = keyword_line_flag(sents, keywords[i])
-        per_sentences[i], per_hashes[i], flags[i] = sents, hashes_i, flag
+        per_sentences[i], per_hashes[i], flags[i] = sents, hashes, flag
         n_split += 1
-        key = skeys[i]
-        if key is not None and key not in seen:
-            seen.add(key)
-            new_keys.append(key)
-            new_split.append(sents)
-            new_hashes.append(hashes_i)
-            new_flags.append(flag)
-    if folder is not None and new_keys:
-        _store(folder, new_keys, new_split, new_hashes, new_flags)
+        if skeys[i] is not None:
+            new.setdefault(skeys[i], (sents, hashes, flag))  # type: ignore[arg-type]
+    if folder is not None and new:
+        _store(folder, list(new), [v[0] for v in new.values()], [v[1] for v in new.values()],
+               [v[2] for v in new.values()])
     groups: list[list[str]] = per_sentences  # type: ignore[assignment]  # every row filled above
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(g) for g in groups])
