@@ -340,3 +340,42 @@ def test_fold_many_folds_repeated_non_ascii_sentences_alike() -> None:
     texts = ["Zürich's council – a case", "plain ascii", "Zürich's council – a case", "Café\nnew line",
              "ﬁne ligature"] * 3
     assert fold_many(texts) == [fold(t) for t in texts]
+
+
+def test_document_type_codes_look_titles_up_as_the_regex_reference_does() -> None:
+    """doc_type_masks with the title index (as code_studies builds it) = the per-title TermMatcher."""
+    from test_code import TRICKY_SENTENCES, TRICKY_TERMS
+
+    from evreview.code.assign import StudyMeta, TermIndex, TermMatcher, doc_type_masks
+    from evreview.code.codebook import load_codebook
+    from evreview.records import fold
+
+    codebook = load_codebook(REPO / "config" / "codebook.yaml")
+    titles = [*TRICKY_SENTENCES, "A systematic review of partnerships", "Scoping reviews: a literature-review",
+              "Reviewing partnerships", "Meta synthesis of trust", "Meta-synthesis of trust"]
+    types = (["article", "review", "", "report"] * len(titles))[: len(titles)]
+    n = len(titles)
+    indexed = StudyMeta(types, titles, None, TermIndex([[t] for t in titles]))
+    plain = StudyMeta(types, titles)
+    checked = 0
+    for dim in codebook.dimensions:
+        if not any(c.doc_types for c in dim.codes):
+            continue
+        forced, blocked = doc_type_masks(dim, indexed, n)
+        forced2, blocked2 = doc_type_masks(dim, plain, n)
+        assert (forced == forced2).all() and (blocked == blocked2).all()
+        for j, code in enumerate(dim.codes):
+            if not code.doc_types:
+                continue
+            checked += 1
+            matcher = TermMatcher.for_terms(code.terms)
+            for i, (title, kind) in enumerate(zip(titles, types)):
+                has_term = bool(matcher.match([title], [fold(title)])[0])
+                assert blocked[i, j] == (kind != "" and kind not in code.doc_types and not has_term), title
+    assert checked
+    # and arbitrary terms: the title index finds exactly the titles TermMatcher finds
+    index = TermIndex([[t] for t in titles])
+    for term in TRICKY_TERMS:
+        matcher = TermMatcher.for_terms([term])
+        expected = [i for i, t in enumerate(titles) if matcher.match([t], [fold(t)])[0]]
+        assert index.find(term)[0].tolist() == expected, term

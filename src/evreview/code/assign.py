@@ -501,8 +501,9 @@ class StudyMeta:
     doc_types: list[str]
     titles: list[str]
     keyword_lines: np.ndarray | None = None
-    #: ``fold_many(titles)``, when given: folded once for every dimension's document-type codes
-    folded_titles: list[str] | None = None
+    #: ``TermIndex([[title] for title in titles])``, when given: the titles' seed terms are looked
+    #: up in it for every dimension's document-type codes instead of a regex search per title
+    title_index: TermIndex | None = None
 
 
 def doc_type_masks(dim: Dimension, meta: StudyMeta | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -528,16 +529,15 @@ def doc_type_masks(dim: Dimension, meta: StudyMeta | None, n: int) -> tuple[np.n
         forced[:, j] = listed
         candidates = np.flatnonzero(known & ~listed)
         if len(candidates) and code.terms:
-            # TermMatcher.match finds a term in a title exactly when its combined pattern does
-            # (an alternation of the terms' self-contained patterns); titles folded in one call
-            pattern = TermMatcher.for_terms(code.terms).any_pattern
-            assert pattern is not None  # code.terms is not empty
-            if meta.folded_titles is not None:
-                folded = [meta.folded_titles[i] for i in candidates.tolist()]
-            else:
-                folded = fold_many([meta.titles[i] for i in candidates.tolist()])
-            titled = np.fromiter((pattern.search(f) is not None for f in folded), dtype=bool, count=len(folded))
-            blocked[candidates[~titled], j] = True
+            # a title carries one of the terms exactly when TermMatcher finds one in it, and the
+            # title index finds what TermMatcher finds (see TermIndex)
+            index = meta.title_index
+            if index is None or index.n_studies != n:
+                index = TermIndex([[t] for t in meta.titles])
+            titled = np.zeros(n, dtype=bool)
+            for term in code.terms:
+                titled[index.find(term)[0]] = True
+            blocked[candidates[~titled[candidates]], j] = True
         else:
             blocked[candidates, j] = True
     return forced, blocked
@@ -763,7 +763,7 @@ def code_studies(
         doc_types=frame["doc_type"].fillna("").astype(str).tolist() if "doc_type" in frame else [""] * len(ids),
         titles=titles,
         keyword_lines=_keyword_lines(frame, embeddings),
-        folded_titles=fold_many(titles) if by_doc_type else None,
+        title_index=TermIndex([[t] for t in titles]) if by_doc_type else None,
     )
     index = TermIndex(embeddings.sentences, codable) if any("terms" in d.methods for d in codebook.dimensions) else None
     for dim in codebook.dimensions:
