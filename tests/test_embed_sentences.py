@@ -379,3 +379,37 @@ def test_document_type_codes_look_titles_up_as_the_regex_reference_does() -> Non
         matcher = TermMatcher.for_terms([term])
         expected = [i for i, t in enumerate(titles) if matcher.match([t], [fold(t)])[0]]
         assert index.find(term)[0].tolist() == expected, term
+
+
+def test_evidence_built_column_wise_equals_the_row_by_row_evidence() -> None:
+    from test_code import TRICKY_SENTENCES, TRICKY_TERMS
+
+    from evreview.code.assign import (
+        TermIndex,
+        _zero_shot_evidence,
+        _zero_shot_evidence_many,
+        code_terms,
+    )
+
+    rng = np.random.default_rng(5)
+    long = "x" * 400 + " &amp; end"
+    groups = [[TRICKY_SENTENCES[(i + k) % len(TRICKY_SENTENCES)] for k in range(1 + i % 4)] + [long] * (i % 2)
+              for i in range(60)]
+    index = TermIndex(groups)
+    terms = code_terms(index, TRICKY_TERMS[:12])
+    rows = np.flatnonzero(terms.found.any(axis=1))
+    assert len(rows) > 5
+    assert terms.evidence_many(rows, groups) == [terms.evidence(i, groups[i]) for i in rows.tolist()]
+    n, k = len(groups), 3
+    best_idx = np.array([[rng.integers(0, len(g)) for _ in range(k)] for g in groups])
+    best_sim, raw = rng.random((n, k)), rng.random((n, k))
+    lead = np.where(rng.random((n, k)) < 0.2, -np.inf, rng.random((n, k)) - 0.5)
+    lead[0, 0] = np.inf
+    lead_idx = np.where(np.isfinite(lead) & (rng.random((n, k)) < 0.5),
+                        np.array([[rng.integers(0, len(g)) for _ in range(k)] for g in groups]), -1)
+    lead_idx[0, 0] = 0
+    ii, jj = np.nonzero(rng.random((n, k)) < 0.6)
+    for ld, li in ((lead, lead_idx), (None, None)):
+        expected = [_zero_shot_evidence(groups[i], i, j, best_idx, best_sim, raw, ld, li)
+                    for i, j in zip(ii.tolist(), jj.tolist())]
+        assert _zero_shot_evidence_many(groups, ii, jj, best_idx, best_sim, raw, ld, li) == expected
