@@ -202,7 +202,13 @@ class TermIndex:
         starts[1:] = np.cumsum(counts)
         self.sentence_local = np.arange(len(flat), dtype=np.int64) - starts[self.sentence_study]
         self._flat = flat
-        lists = pc.split_pattern(pa.array(_fold_spaced(flat), type=pa.string()), " ")
+        # Tokens of each distinct sentence only: a corpus repeats its sentences (24,000 studies
+        # have 270,000 sentences but 67,000 distinct), and whether a sentence holds a term
+        # depends on its text alone, so hits on a distinct sentence go to all its copies.
+        ids: dict[str, int] = {}
+        self._flat_unique = np.fromiter((ids.setdefault(s, len(ids)) for s in flat), dtype=np.int64, count=len(flat))
+        self._unique = list(ids)
+        lists = pc.split_pattern(pa.array(_fold_spaced(self._unique), type=pa.string()), " ")
         words = pc.list_flatten(lists)
         real = pc.not_equal(words, "")  # runs of spaces leave empty strings between words
         self.token_sentence = np.asarray(pc.list_parent_indices(lists).filter(real), dtype=np.int64)
@@ -211,8 +217,10 @@ class TermIndex:
         self._dictionary = encoded.dictionary
         self.vocab = {w: i for i, w in enumerate(self._dictionary.to_pylist())}
         self.tokens = tokens
-        # positions of each token id: order[bounds[t]:bounds[t + 1]] (ascending, stable sort)
-        self._order = np.argsort(tokens, kind="stable")
+        # positions of each token id: order[bounds[t]:bounds[t + 1]] (ascending, stable sort; a
+        # stable sort's order is unique, and NumPy radix-sorts 16-bit keys, several times faster)
+        keys = tokens.astype(np.uint16) if len(self.vocab) <= 1 << 16 else tokens
+        self._order = np.argsort(keys, kind="stable")
         self._bounds = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         self._bounds[1:] = np.cumsum(np.bincount(tokens, minlength=len(self.vocab)))
         self._memo: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -240,8 +248,8 @@ class TermIndex:
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         if not words:  # a term of punctuation only: no tokens to look up, so ask its regex (rare)
             pattern = term_pattern(term)
-            folded = fold_many(self._flat)
-            hits = np.array([i for i, text in enumerate(folded) if pattern.search(text)], dtype=np.int64)
+            folded = fold_many(self._unique)
+            hits = self._copies(np.array([i for i, text in enumerate(folded) if pattern.search(text)], dtype=np.int64))
             result = self._first_per_study(hits) if len(hits) else empty
             self._memo[term] = result
             return result
@@ -254,9 +262,15 @@ class TermIndex:
             nxt = pos + k
             keep = ok[self.tokens[nxt]] & (self.token_sentence[nxt] == self.token_sentence[pos])
             pos = pos[keep]
-        result = self._first_per_study(self.token_sentence[pos]) if len(pos) else empty
+        result = self._first_per_study(self._copies(self.token_sentence[pos])) if len(pos) else empty
         self._memo[term] = result
         return result
+
+    def _copies(self, unique_ids: np.ndarray) -> np.ndarray:
+        """Every sentence (flat index, ascending) that is a copy of one of these distinct sentences."""
+        hit = np.zeros(len(self._unique), dtype=bool)
+        hit[unique_ids] = True
+        return np.flatnonzero(hit[self._flat_unique])
 
     def _first_per_study(self, sentence_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sentence_ids = np.sort(sentence_ids)  # study-major order: the first hit is the first sentence
