@@ -16,9 +16,10 @@ Why it is exactly what splitting gives:
   equal values of equal types; a value of any other type (say a number in a title cell) is
   split every time and never stored;
 * the folder is named by a fingerprint of everything else the split depends on: the source
-  of the modules that split and clean text (``embed/text.py``, ``records.py``) and of this
-  one, the sentence limit, the package version, Python's version and its Unicode database
-  (whitespace and case rules), so changed code never reads an old split;
+  of the modules that split and clean text (``embed/text.py``, ``records.py``), that hash
+  sentences (``embed/cache.py``) and of this one, the sentence limit, the package version,
+  Python's version and its Unicode database (whitespace and case rules), so changed code
+  never reads an old split (folders of other fingerprints are left for anyone to delete);
 * every file is named by the sha256 of its bytes and checked on reading; a file that fails
   the check, or does not have the expected columns, is ignored (and removed), so a damaged
   cache costs a re-split, never a wrong sentence.
@@ -145,7 +146,7 @@ def fingerprint() -> str:
     for part in (FORMAT, evreview.__version__, str(MAX_SENTENCES), sys.version.split()[0],
                  unicodedata.unidata_version):
         h.update(part.encode() + b"\0")
-    for name in ("evreview.embed.text", "evreview.records", __name__):
+    for name in ("evreview.embed.text", "evreview.records", "evreview.embed.cache", __name__):
         h.update(_module_source(name) + b"\0")
     return h.hexdigest()[:24]
 
