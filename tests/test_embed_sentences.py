@@ -413,3 +413,49 @@ def test_evidence_built_column_wise_equals_the_row_by_row_evidence() -> None:
         expected = [_zero_shot_evidence(groups[i], i, j, best_idx, best_sim, raw, ld, li)
                     for i, j in zip(ii.tolist(), jj.tolist())]
         assert _zero_shot_evidence_many(groups, ii, jj, best_idx, best_sim, raw, ld, li) == expected
+
+
+def test_sentence_leads_top_two_without_a_sort_equal_the_sorted_reference() -> None:
+    """Ties and repeated cosines: argmax + runner-up give what the stable sort of -sims gave."""
+    from evreview.code.assign import sentence_leads
+    from evreview.embed import StudyEmbeddings
+
+    rng = np.random.default_rng(9)
+    lengths = rng.integers(0, 6, size=80)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(lengths)
+    # few distinct values, so ties between codes and between sentences are common
+    vectors = rng.integers(-2, 3, size=(int(offsets[-1]), 4)).astype(np.float32)
+    prototypes = np.eye(4, dtype=np.float32)[:3]
+    emb = StudyEmbeddings([f"s{i}" for i in range(len(lengths))], [["x"] * int(n) for n in lengths], vectors, offsets,
+                          pool_rows(vectors, offsets), stats=None)
+    codable = rng.random(len(lengths)) > 0.2
+    last = rng.random(len(lengths)) > 0.5
+
+    def reference(calibrate_sentences: bool) -> tuple[np.ndarray, np.ndarray]:
+        n, k = len(lengths), 3
+        lead, index = np.full((n, k), -np.inf), np.full((n, k), -1, dtype=np.int64)
+        sims = (vectors @ prototypes.T).astype(np.float64)
+        owner = np.repeat(np.arange(n), lengths)
+        countable = np.ones(len(owner), dtype=bool)
+        drop = last & (lengths > 0)
+        countable[offsets[1:][drop] - 1] = False
+        basis = countable & codable[owner]
+        if calibrate_sentences and basis.any():
+            sims = sims - np.median(sims[basis], axis=0)
+        for r in range(len(sims)):
+            if not countable[r]:
+                continue
+            order = np.argsort(-sims[r], kind="stable")
+            for c in range(k):
+                value = sims[r, order[0]] - sims[r, order[1]] if c == order[0] else sims[r, c] - sims[r, order[0]]
+                i, local = owner[r], r - offsets[owner[r]]
+                if value > lead[i, c]:
+                    lead[i, c], index[i, c] = value, local
+        return lead, index
+
+    for calibrate_sentences in (False, True):
+        got = sentence_leads(emb, prototypes, codable, calibrate_sentences=calibrate_sentences, min_studies=1,
+                             exclude_last=last)
+        expected = reference(calibrate_sentences)
+        assert got[0].tobytes() == expected[0].tobytes() and got[1].tolist() == expected[1].tolist()

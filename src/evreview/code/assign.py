@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -325,7 +326,9 @@ def code_terms(index: TermIndex, terms: Sequence[str]) -> CodeTerms:
     return CodeTerms(tuple(terms), found, first)
 
 
+@lru_cache(maxsize=1 << 17)
 def _clip(text: str) -> str:
+    """The evidence quote of a sentence (memoised: every dimension quotes the same sentences)."""
     text = clean_text(text)
     return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
 
@@ -424,11 +427,21 @@ def sentence_leads(
     if k == 1:
         per = np.where(countable[:, None], np.inf, -np.inf)
     else:
-        order = np.argsort(-sims, axis=1, kind="stable")
+        # the best code of each sentence (the first on ties, as a stable sort of -sims puts
+        # first) and the runner-up's cosine: no sort of the 270,000 x k matrix needed
         rows = np.arange(len(sims))
-        top1, top2 = sims[rows, order[:, 0]], sims[rows, order[:, 1]]
+        if np.isfinite(sims).all():
+            first = np.argmax(sims, axis=1)
+            top1 = sims[rows, first]
+            rest = sims.copy()
+            rest[rows, first] = -np.inf
+            top2 = rest.max(axis=1)
+        else:  # NaN sorts last, where argmax would take it first: keep the sort
+            order = np.argsort(-sims, axis=1, kind="stable")
+            first = order[:, 0]
+            top1, top2 = sims[rows, first], sims[rows, order[:, 1]]
         per = sims - top1[:, None]  # <= 0 for every code but the sentence's best
-        per[rows, order[:, 0]] = top1 - top2
+        per[rows, first] = top1 - top2
         per[~countable] = -np.inf
     has = lengths > 0
     starts = offsets[:-1][has]
