@@ -16,10 +16,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from evreview.embed.backends import (
     DEFAULT_MODEL,
@@ -33,6 +32,9 @@ from evreview.embed.backends import (
 )
 from evreview.embed.cache import CachedVectors, EmbeddingCache, content_hash
 from evreview.embed.text import split_sentences, study_sentences, study_text
+
+if TYPE_CHECKING:  # pragma: no cover - pandas is only named in annotations here: embed-gather never loads it
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_MODEL",
