@@ -459,3 +459,18 @@ def test_sentence_leads_top_two_without_a_sort_equal_the_sorted_reference() -> N
                              exclude_last=last)
         expected = reference(calibrate_sentences)
         assert got[0].tobytes() == expected[0].tobytes() and got[1].tolist() == expected[1].tolist()
+
+
+def test_a_read_only_cache_folder_still_splits(tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / FOLDER / fingerprint()
+    folder.mkdir(parents=True)
+    folder.chmod(0o500)
+    try:
+        split = split_studies(*_columns(CELLS), tmp_path)
+        _check(split, CELLS)
+        if os.geteuid() != 0:  # root writes anyway
+            assert not list(folder.iterdir())
+    finally:
+        folder.chmod(0o700)

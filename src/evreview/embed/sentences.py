@@ -224,13 +224,16 @@ def _store(folder: Path, keys: list[str], split: list[list[str]], hashes: list[l
     path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.arrow"
     if path.exists():
         return
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:  # a read-only or full cache dir: the next run splits these again
-        return
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _cached_rows(
