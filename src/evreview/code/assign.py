@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -163,8 +164,13 @@ def _fold_spaced(texts: Sequence[str]) -> list[str]:
         spaced = "\n".join(ascii_texts).encode("ascii").translate(_ASCII_FOLD).decode("ascii").split("\n")
     if len(ascii_texts) == len(texts):
         return spaced
+    # fold() costs ~45 µs a sentence (NFKD, a test per character); a corpus repeats its
+    # sentences (a project's description in every abstract), so each distinct one is folded once
+    folded = {t: "" for t, a in zip(texts, is_ascii) if not a}
+    for t in folded:
+        folded[t] = fold(t)
     it = iter(spaced)
-    return [next(it) if a else fold(t) for t, a in zip(texts, is_ascii)]
+    return [next(it) if a else folded[t] for t, a in zip(texts, is_ascii)]
 
 
 def fold_many(texts: Sequence[str]) -> list[str]:
@@ -197,7 +203,13 @@ class TermIndex:
         starts[1:] = np.cumsum(counts)
         self.sentence_local = np.arange(len(flat), dtype=np.int64) - starts[self.sentence_study]
         self._flat = flat
-        lists = pc.split_pattern(pa.array(_fold_spaced(flat), type=pa.string()), " ")
+        # Tokens of each distinct sentence only: a corpus repeats its sentences (24,000 studies
+        # have 270,000 sentences but 67,000 distinct), and whether a sentence holds a term
+        # depends on its text alone, so hits on a distinct sentence go to all its copies.
+        ids: dict[str, int] = {}
+        self._flat_unique = np.fromiter((ids.setdefault(s, len(ids)) for s in flat), dtype=np.int64, count=len(flat))
+        self._unique = list(ids)
+        lists = pc.split_pattern(pa.array(_fold_spaced(self._unique), type=pa.string()), " ")
         words = pc.list_flatten(lists)
         real = pc.not_equal(words, "")  # runs of spaces leave empty strings between words
         self.token_sentence = np.asarray(pc.list_parent_indices(lists).filter(real), dtype=np.int64)
@@ -206,8 +218,10 @@ class TermIndex:
         self._dictionary = encoded.dictionary
         self.vocab = {w: i for i, w in enumerate(self._dictionary.to_pylist())}
         self.tokens = tokens
-        # positions of each token id: order[bounds[t]:bounds[t + 1]] (ascending, stable sort)
-        self._order = np.argsort(tokens, kind="stable")
+        # positions of each token id: order[bounds[t]:bounds[t + 1]] (ascending, stable sort; a
+        # stable sort's order is unique, and NumPy radix-sorts 16-bit keys, several times faster)
+        keys = tokens.astype(np.uint16) if len(self.vocab) <= 1 << 16 else tokens
+        self._order = np.argsort(keys, kind="stable")
         self._bounds = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         self._bounds[1:] = np.cumsum(np.bincount(tokens, minlength=len(self.vocab)))
         self._memo: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -235,8 +249,8 @@ class TermIndex:
         empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         if not words:  # a term of punctuation only: no tokens to look up, so ask its regex (rare)
             pattern = term_pattern(term)
-            folded = fold_many(self._flat)
-            hits = np.array([i for i, text in enumerate(folded) if pattern.search(text)], dtype=np.int64)
+            folded = fold_many(self._unique)
+            hits = self._copies(np.array([i for i, text in enumerate(folded) if pattern.search(text)], dtype=np.int64))
             result = self._first_per_study(hits) if len(hits) else empty
             self._memo[term] = result
             return result
@@ -249,9 +263,15 @@ class TermIndex:
             nxt = pos + k
             keep = ok[self.tokens[nxt]] & (self.token_sentence[nxt] == self.token_sentence[pos])
             pos = pos[keep]
-        result = self._first_per_study(self.token_sentence[pos]) if len(pos) else empty
+        result = self._first_per_study(self._copies(self.token_sentence[pos])) if len(pos) else empty
         self._memo[term] = result
         return result
+
+    def _copies(self, unique_ids: np.ndarray) -> np.ndarray:
+        """Every sentence (flat index, ascending) that is a copy of one of these distinct sentences."""
+        hit = np.zeros(len(self._unique), dtype=bool)
+        hit[unique_ids] = True
+        return np.flatnonzero(hit[self._flat_unique])
 
     def _first_per_study(self, sentence_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sentence_ids = np.sort(sentence_ids)  # study-major order: the first hit is the first sentence
@@ -277,6 +297,21 @@ class CodeTerms:
         sentence = sentences[self.first[i]] if self.first[i] >= 0 else ""
         return f'terms: {", ".join(found)} in "{_clip(sentence)}"'
 
+    def evidence_many(self, rows: Sequence[int], sentences: Sequence[Sequence[str]]) -> list[str]:
+        """``[self.evidence(i, sentences[i]) for i in rows]``, each term list joined and quote clipped once.
+
+        Why: 110,000 term rows at 24,000 studies, where the same few term combinations and
+        the same sentences come back again and again.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            return []
+        patterns, which = np.unique(self.found[rows], axis=0, return_inverse=True)
+        joined = [", ".join(t for t, hit in zip(self.terms, p.tolist()) if hit) for p in patterns]
+        first = self.first[rows].tolist()
+        quotes = _clip_many([sentences[i][k] if k >= 0 else "" for i, k in zip(rows.tolist(), first)])
+        return [f'terms: {joined[w]} in "{q}"' for w, q in zip(np.ravel(which).tolist(), quotes)]
+
 
 def code_terms(index: TermIndex, terms: Sequence[str]) -> CodeTerms:
     """Match one code's seed terms in every study of ``index`` (as :meth:`TermMatcher.match`)."""
@@ -291,9 +326,19 @@ def code_terms(index: TermIndex, terms: Sequence[str]) -> CodeTerms:
     return CodeTerms(tuple(terms), found, first)
 
 
+@lru_cache(maxsize=1 << 17)
 def _clip(text: str) -> str:
+    """The evidence quote of a sentence (memoised: every dimension quotes the same sentences)."""
     text = clean_text(text)
     return text if len(text) <= EVIDENCE_CHARS else text[: EVIDENCE_CHARS - 1] + "…"
+
+
+def _clip_many(texts: Sequence[str]) -> list[str]:
+    """``[_clip(t) for t in texts]``, each distinct text clipped once (evidence quotes repeat sentences)."""
+    memo = dict.fromkeys(texts, "")
+    for text in memo:
+        memo[text] = _clip(text)
+    return [memo[t] for t in texts]
 
 
 # --------------------------------------------------------------------------- zero-shot
@@ -382,11 +427,21 @@ def sentence_leads(
     if k == 1:
         per = np.where(countable[:, None], np.inf, -np.inf)
     else:
-        order = np.argsort(-sims, axis=1, kind="stable")
+        # the best code of each sentence (the first on ties, as a stable sort of -sims puts
+        # first) and the runner-up's cosine: no sort of the 270,000 x k matrix needed
         rows = np.arange(len(sims))
-        top1, top2 = sims[rows, order[:, 0]], sims[rows, order[:, 1]]
+        if np.isfinite(sims).all():
+            first = np.argmax(sims, axis=1)
+            top1 = sims[rows, first]
+            rest = sims.copy()
+            rest[rows, first] = -np.inf
+            top2 = rest.max(axis=1)
+        else:  # NaN sorts last, where argmax would take it first: keep the sort
+            order = np.argsort(-sims, axis=1, kind="stable")
+            first = order[:, 0]
+            top1, top2 = sims[rows, first], sims[rows, order[:, 1]]
         per = sims - top1[:, None]  # <= 0 for every code but the sentence's best
-        per[rows, order[:, 0]] = top1 - top2
+        per[rows, first] = top1 - top2
         per[~countable] = -np.inf
     has = lengths > 0
     starts = offsets[:-1][has]
@@ -410,6 +465,21 @@ def keyword_line_flags(keywords: Sequence[Any], sentences: Sequence[Sequence[str
         line = study_sentences(None, None, kw)
         flags[i] = bool(line) and sents[-1] == line[0]
     return flags
+
+
+def _keyword_lines(frame: pd.DataFrame, embeddings: StudyEmbeddings) -> np.ndarray | None:
+    """:func:`keyword_line_flags` of the studies, or the flags the embedding step made with their split.
+
+    Why: re-deriving each study's keyword line costs a third of a second per 24,000 studies,
+    and :func:`evreview.embed.embed_studies` has the answer already (it is stored with the
+    memoised split, see :func:`evreview.embed.sentences.keyword_line_flag`).
+    """
+    if "keywords" not in frame:
+        return None
+    flags = embeddings.extra.get("keyword_lines") if embeddings.extra else None
+    if isinstance(flags, np.ndarray) and flags.shape == (len(embeddings.study_ids),):
+        return flags.astype(bool, copy=False)
+    return keyword_line_flags(frame["keywords"].tolist(), embeddings.sentences)
 
 
 def calibrate(raw: np.ndarray, codable: np.ndarray, min_studies: int) -> np.ndarray:
@@ -481,6 +551,9 @@ class StudyMeta:
     doc_types: list[str]
     titles: list[str]
     keyword_lines: np.ndarray | None = None
+    #: ``TermIndex([[title] for title in titles])``, when given: the titles' seed terms are looked
+    #: up in it for every dimension's document-type codes instead of a regex search per title
+    title_index: TermIndex | None = None
 
 
 def doc_type_masks(dim: Dimension, meta: StudyMeta | None, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -506,9 +579,15 @@ def doc_type_masks(dim: Dimension, meta: StudyMeta | None, n: int) -> tuple[np.n
         forced[:, j] = listed
         candidates = np.flatnonzero(known & ~listed)
         if len(candidates) and code.terms:
-            pattern = TermMatcher.for_terms(code.terms)
-            titled = [bool(pattern.match([meta.titles[i]], fold_many([meta.titles[i]]))[0]) for i in candidates]
-            blocked[candidates[~np.array(titled, dtype=bool)], j] = True
+            # a title carries one of the terms exactly when TermMatcher finds one in it, and the
+            # title index finds what TermMatcher finds (see TermIndex)
+            index = meta.title_index
+            if index is None or index.n_studies != n:
+                index = TermIndex([[t] for t in meta.titles])
+            titled = np.zeros(n, dtype=bool)
+            for term in code.terms:
+                titled[index.find(term)[0]] = True
+            blocked[candidates[~titled[candidates]], j] = True
         else:
             blocked[candidates, j] = True
     return forced, blocked
@@ -616,8 +695,7 @@ def code_dimension(
             "zero-shot",
             "assigned",
             cal[ii, jj],
-            [_zero_shot_evidence(emb.sentences[i], i, j, best_idx, best_sim, raw, lead, lead_idx)
-             for i, j in zip(ii.tolist(), jj.tolist())],
+            _zero_shot_evidence_many(emb.sentences, ii, jj, best_idx, best_sim, raw, lead, lead_idx),
         )
     ii, jj = np.nonzero(by_terms)
     if len(ii):
@@ -628,7 +706,7 @@ def code_dimension(
             "terms",
             "assigned",
             term_score[ii, jj],
-            [matches[j].evidence(i, emb.sentences[i]) for i, j in zip(ii.tolist(), jj.tolist())],
+            _terms_evidence(matches, emb.sentences, ii, jj),
         )
     none = np.flatnonzero(codable & ~zs.any(axis=1) & ~by_terms.any(axis=1) & ~forced.any(axis=1))
     if len(none):
@@ -668,6 +746,53 @@ def _zero_shot_evidence(
         return f'"{_clip(sentence)}" (leads the other codes by {lead[i, j]:.3f}; {score})'
     note = "; best code, no sentence of its own" if lead is not None and np.isfinite(lead[i, j]) else ""
     return f'"{_clip(sentences[best_idx[i, j]])}" (sentence cos {best_sim[i, j]:.3f}; {score}{note})'
+
+
+def _zero_shot_evidence_many(
+    sentences: Sequence[Sequence[str]],
+    ii: np.ndarray,
+    jj: np.ndarray,
+    best_idx: np.ndarray,
+    best_sim: np.ndarray,
+    raw: np.ndarray,
+    lead: np.ndarray | None,
+    lead_idx: np.ndarray | None,
+) -> list[str]:
+    """``[_zero_shot_evidence(sentences[i], i, j, ...) for i, j in zip(ii, jj)]``, the numbers
+    picked column-wise and each quoted sentence clipped once."""
+    n = len(ii)
+    scores = raw[ii, jj].tolist()
+    if lead is not None and lead_idx is not None:
+        own = lead_idx[ii, jj] >= 0
+        leads = lead[ii, jj]
+        finite = np.isfinite(leads).tolist()
+        leads = leads.tolist()
+        which = np.where(own, lead_idx[ii, jj], best_idx[ii, jj]).tolist()
+        own = own.tolist()
+    else:
+        own = finite = [False] * n
+        leads = [0.0] * n
+        which = best_idx[ii, jj].tolist()
+    quotes = _clip_many([sentences[i][k] for i, k in zip(ii.tolist(), which)])
+    sims = best_sim[ii, jj].tolist()
+    note = "; best code, no sentence of its own"
+    return [
+        f'"{q}" (leads the other codes by {ld:.3f}; study score {sc:.3f})' if o
+        else f'"{q}" (sentence cos {sm:.3f}; study score {sc:.3f}{note if f else ""})'
+        for q, o, ld, f, sm, sc in zip(quotes, own, leads, finite, sims, scores)
+    ]
+
+
+def _terms_evidence(
+    matches: Sequence[CodeTerms], sentences: Sequence[Sequence[str]], ii: np.ndarray, jj: np.ndarray
+) -> list[str]:
+    """Evidence of the term rows ``(ii[r], jj[r])`` (study, code), in that order, code by code."""
+    out = [""] * len(ii)
+    for j in np.unique(jj).tolist():
+        at = np.flatnonzero(jj == j)
+        for r, text in zip(at.tolist(), matches[j].evidence_many(ii[at], sentences)):
+            out[r] = text
+    return out
 
 
 def _topic_rows(result: TopicResult, dimension: str = "topic") -> pd.DataFrame:
@@ -728,12 +853,13 @@ def code_studies(
                 [reasons[i] for i in skipped])
     parts.append(uncoded.frame())
     prototypes: dict[str, np.ndarray] = {}
+    titles = frame["title"].fillna("").astype(str).tolist() if "title" in frame else [""] * len(ids)
+    by_doc_type = any(c.doc_types and c.terms for d in codebook.dimensions for c in d.codes)
     meta = StudyMeta(
         doc_types=frame["doc_type"].fillna("").astype(str).tolist() if "doc_type" in frame else [""] * len(ids),
-        titles=frame["title"].fillna("").astype(str).tolist() if "title" in frame else [""] * len(ids),
-        keyword_lines=keyword_line_flags(frame["keywords"].tolist(), embeddings.sentences)
-        if "keywords" in frame
-        else None,
+        titles=titles,
+        keyword_lines=_keyword_lines(frame, embeddings),
+        title_index=TermIndex([[t] for t in titles]) if by_doc_type else None,
     )
     index = TermIndex(embeddings.sentences, codable) if any("terms" in d.methods for d in codebook.dimensions) else None
     for dim in codebook.dimensions:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +73,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_agreement)
 
 
-def load_studies(path: Path, included: Path | None) -> Any:
-    """Studies to code, sorted by study_id; optionally only those listed in ``included``."""
-    studies = read_table(path)
+#: The studies' columns the code step reads (the embed step reads the first three).
+CODE_COLUMNS: tuple[str, ...] = ("title", "abstract", "keywords", "language", "doc_type", "year")
+
+
+def load_studies(path: Path, included: Path | None, columns: Sequence[str] | None = None) -> Any:
+    """Studies to code, sorted by study_id; optionally only those listed in ``included``.
+
+    ``columns``: read only these (and ``study_id``) of the studies table. Why: it holds every
+    deduplicated study of every round with its authors, URLs and member records, while the
+    embed and code steps need a few text columns; each column is read as a whole-table read
+    reads it and the rows are selected as before, so the values (and their Arrow chunks, which
+    become Parquet pages of the coded tables) are the same.
+    """
+    studies = read_table(path, None if columns is None else ("study_id", *columns))
     if "study_id" not in studies.columns:
         raise EvreviewError("studies table has no study_id column", path=path)
     studies = studies.assign(study_id=studies["study_id"].astype(str))
@@ -82,20 +94,27 @@ def load_studies(path: Path, included: Path | None) -> Any:
         dup = studies.loc[studies["study_id"].duplicated(), "study_id"].iloc[0]
         raise EvreviewError(f"duplicate study_id {dup!r}", path=path, record=dup)
     if included is not None:
-        keep = read_table(included)
+        keep = read_table(included, ("study_id", "status", "decision"))  # all this reads of it
         if "study_id" not in keep.columns:
             raise EvreviewError("included list has no study_id column", path=included)
         if "status" in keep.columns:  # the screening table: only what screening included
             keep = keep[keep["status"].astype(str) == "included"]
         elif "decision" in keep.columns:
             keep = keep[keep["decision"].astype(str).str.lower() == "include"]
-        ids = set(keep["study_id"].astype(str))
-        unknown = sorted(ids - set(studies["study_id"]))
-        if unknown:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # set membership by Arrow's hash tables: 160,000 ids are not made Python strings for it
+        ids = pa.array(sorted(set(keep["study_id"].astype(str))), pa.string())
+        all_ids = pa.array(studies["study_id"], pa.string())
+        known = np.asarray(pc.is_in(ids, value_set=all_ids), dtype=bool)
+        if not known.all():
+            unknown = ids.filter(pa.array(~known)).to_pylist()
             raise EvreviewError(
                 f"{len(unknown)} included study_id(s) not in the studies table, e.g. {unknown[0]!r}", path=included
             )
-        studies = studies[studies["study_id"].isin(ids)]
+        studies = studies[np.asarray(pc.is_in(all_ids, value_set=ids), dtype=bool)]
     if "year" in studies.columns:
         import pandas as pd
 
@@ -110,7 +129,7 @@ def run_code(args: argparse.Namespace) -> int:
     from evreview.embed.commands import prepare_backend
 
     codebook = load_codebook(args.codebook)
-    studies = load_studies(args.studies, args.included)
+    studies = load_studies(args.studies, args.included, CODE_COLUMNS)
     decisions = read_code_decisions(args.decisions, codebook)
     backend = prepare_backend(args, studies, codebook)
     emb = embed_studies(studies, backend, args.cache_dir, batch_size=args.batch_size, progress=not args.no_progress)

@@ -16,10 +16,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from evreview.embed.backends import (
     DEFAULT_MODEL,
@@ -31,8 +30,11 @@ from evreview.embed.backends import (
     l2_normalise,
     make_backend,
 )
-from evreview.embed.cache import EmbeddingCache, content_hash
+from evreview.embed.cache import CachedVectors, EmbeddingCache, content_hash
 from evreview.embed.text import split_sentences, study_sentences, study_text
+
+if TYPE_CHECKING:  # pragma: no cover - pandas is only named in annotations here: embed-gather never loads it
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -51,6 +53,7 @@ __all__ = [
     "fit_backend",
     "length_order",
     "make_backend",
+    "pool_rows",
     "split_sentences",
     "study_sentences",
     "study_text",
@@ -150,11 +153,14 @@ def embed_texts(
     *,
     batch_size: int = 32,
     progress: bool = True,
+    keys: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, EmbedStats]:
     """Vectors for ``texts`` (row i for text i), computing only what the cache lacks.
 
     Empty texts get a zero vector without calling the model (a zero vector has cosine 0 with
-    everything, so it can never carry a code).
+    everything, so it can never carry a code). ``keys``: the texts' cache keys when the caller
+    has them already (:func:`evreview.embed.sentences.sentence_key` of each text, e.g. from the
+    sentence cache), so 270,000 sentences are not hashed again.
     """
     import time
 
@@ -166,16 +172,18 @@ def embed_texts(
         attach(Path(cache_dir))
     model_id = backend.model_id
     stats = EmbedStats(model_id=model_id, n_texts=len(texts))
-    keys = [content_hash(t) if t.strip() else "" for t in texts]
-    unique: dict[str, str] = {}
-    for key, text in zip(keys, texts):
-        if key and key not in unique:
-            unique[key] = text
+    if keys is None:
+        keys = [content_hash(t) if t.strip() else "" for t in texts]
+    elif len(keys) != len(texts):
+        raise ValueError(f"{len(keys)} keys for {len(texts)} texts")
+    unique = dict(zip(keys, texts))  # equal keys are equal texts
+    unique.pop("", None)
     stats.n_unique = len(unique)
     cache = _open_cache(Path(cache_dir), model_id) if cache_dir is not None else None
-    known: dict[str, np.ndarray] = dict(cache.load()) if cache is not None else {}
+    known: Any = cache.load() if cache is not None else {}
     missing = sorted(k for k in unique if k not in known)  # sorted: shard content is deterministic
     stats.n_cached = stats.n_unique - len(missing)
+    new: dict[str, np.ndarray] = {}
     if missing:
         from tqdm import tqdm
 
@@ -185,25 +193,43 @@ def embed_texts(
         ) as bar:
             for offset in range(0, len(missing), SHARD_SIZE):
                 part = missing[offset : offset + SHARD_SIZE]
-                new = _encode_batches([unique[k] for k in part], backend, batch_size, bar)
+                vectors = _encode_batches([unique[k] for k in part], backend, batch_size, bar)
                 if cache is not None:
-                    cache.add(part, new)
+                    cache.add(part, vectors)
                     _remember(cache)
-                known.update(zip(part, new))
+                else:
+                    new.update(zip(part, vectors))
     stats.n_embedded = len(missing)
     stats.new_keys = frozenset(missing)
-    dim = _dimension(known, backend)
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, key in enumerate(keys):
-        if key:
-            out[i] = known[key]
+    out = _gather(keys, known if cache is not None else new, backend)
     stats.seconds = time.perf_counter() - start
     return out, stats
 
 
-def _dimension(known: dict[str, np.ndarray], backend: EmbeddingBackend) -> int:
-    for vector in known.values():
-        return int(vector.shape[0])
+def _gather(keys: Sequence[str], known: Any, backend: EmbeddingBackend) -> np.ndarray:
+    """Row i the vector of ``keys[i]`` (zeros for ``""``), from the cache's :meth:`take` or a dict."""
+    dim = _dimension(known, backend)
+    out = np.zeros((len(keys), dim), dtype=np.float32)
+    filled = [i for i, key in enumerate(keys) if key]
+    if not filled:
+        return out
+    if isinstance(known, CachedVectors):
+        if len(filled) == len(keys):
+            return known.take(keys, out=out)
+        out[filled] = known.take([keys[i] for i in filled])
+        return out
+    for i in filled:
+        out[i] = known[keys[i]]
+    return out
+
+
+def _dimension(known: Any, backend: EmbeddingBackend) -> int:
+    if isinstance(known, CachedVectors):
+        if known.dim is not None:
+            return known.dim
+    else:
+        for vector in known.values():
+            return int(vector.shape[0])
     return int(backend.encode(["dimension probe"]).shape[1])
 
 
@@ -267,26 +293,56 @@ def embed_studies(
 ) -> StudyEmbeddings:
     """Embed every study's sentences (title, abstract sentences, keywords) through the cache.
 
-    Rows follow ``studies`` order; callers sort by ``study_id`` first for determinism.
+    Rows follow ``studies`` order; callers sort by ``study_id`` first for determinism. With
+    ``cache_dir``, each study's sentence split is memoised there too (see
+    :mod:`evreview.embed.sentences`); ``extra["keyword_lines"]`` flags the studies whose last
+    sentence is their keyword line.
     """
+    from evreview.embed.sentences import split_studies
+
     ids = [str(v) for v in studies["study_id"].tolist()]
-    sentences = [
-        study_sentences(t, a, k)
-        for t, a, k in zip(_column(studies, "title"), _column(studies, "abstract"), _column(studies, "keywords"))
-    ]
-    flat = [s for group in sentences for s in group]
-    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(g) for g in sentences])
-    vectors, stats = embed_texts(flat, backend, cache_dir, batch_size=batch_size, progress=progress)
-    stats.n_records_embedded = sum(
-        any(content_hash(s) in stats.new_keys for s in group) for group in sentences
+    split = split_studies(
+        _column(studies, "title"), _column(studies, "abstract"), _column(studies, "keywords"), cache_dir
     )
-    pooled = np.zeros((len(ids), vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
-    for i in range(len(ids)):
-        rows = vectors[offsets[i] : offsets[i + 1]]
-        if len(rows):
-            pooled[i] = rows.mean(axis=0)
-    return StudyEmbeddings(ids, sentences, vectors, offsets, l2_normalise(pooled), stats)
+    offsets = split.offsets
+    vectors, stats = embed_texts(
+        split.flat, backend, cache_dir, batch_size=batch_size, progress=progress, keys=split.keys
+    )
+    if stats.new_keys:  # studies with at least one newly embedded sentence
+        is_new = np.fromiter((k in stats.new_keys for k in split.keys), dtype=bool, count=len(split.keys))
+        owner = np.repeat(np.arange(len(ids)), np.diff(offsets))
+        stats.n_records_embedded = len(np.unique(owner[is_new]))
+    pooled = pool_rows(vectors, offsets)
+    return StudyEmbeddings(ids, split.sentences, vectors, offsets, l2_normalise(pooled), stats,
+                           extra={"keyword_lines": split.keyword_lines})
+
+
+def pool_rows(vectors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per study, the mean of its rows ``vectors[offsets[i]:offsets[i + 1]]`` (zeros for none).
+
+    Bit for bit what ``rows.mean(axis=0)`` gives per study, without a Python loop per study:
+    NumPy sums a C-contiguous float32 block over axis 0 row after row into a float32
+    accumulator (not pairwise, and not as ``add.reduceat``, which differs in the last bit),
+    so the sums are built the same way, one position of every study at a time (at most
+    ``MAX_SENTENCES`` vector operations); the mean then divides by the count as an ``intp``,
+    i.e. in float64, cast back to float32. tests/test_embed.py compares it with the loop.
+    """
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(offsets) - 1
+    dim = vectors.shape[1] if vectors.ndim == 2 else 0
+    pooled = np.zeros((n, dim), dtype=np.float32)
+    starts = np.asarray(offsets[:-1], dtype=np.int64)
+    lengths = np.diff(np.asarray(offsets, dtype=np.int64))
+    has = np.flatnonzero(lengths > 0)
+    if len(has) == 0 or dim == 0:
+        return pooled
+    sums = vectors[starts[has]]
+    for k in range(1, int(lengths.max())):
+        longer = np.flatnonzero(lengths[has] > k)
+        sums[longer] += vectors[starts[has[longer]] + k]
+    np.true_divide(sums, lengths[has].astype(np.intp)[:, None], out=sums, casting="unsafe")
+    pooled[has] = sums
+    return pooled
 
 
 def embed_records(

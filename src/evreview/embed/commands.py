@@ -78,6 +78,15 @@ def codebook_texts(codebook: Any) -> list[str]:
     return texts
 
 
+#: The studies' columns a study's text is made of (all the embed step reads besides study_id).
+TEXT_COLUMNS: tuple[str, ...] = ("title", "abstract", "keywords")
+
+
+def _text_columns(studies: Any) -> tuple[list[Any], ...]:
+    """Each text column as a list (a column the table lacks: ``None`` for every study)."""
+    return tuple(studies[c].tolist() if c in studies.columns else [None] * len(studies) for c in TEXT_COLUMNS)
+
+
 def fit_texts(studies: Any, codebook: Any) -> list[str]:
     """What a corpus-fitted backend (tfidf) is fitted on: each study's text + each code's description."""
     from evreview.embed import study_text
@@ -124,21 +133,24 @@ def _check_shard_args(args: argparse.Namespace) -> bool:
 def run_embed(args: argparse.Namespace) -> int:
     from evreview.code.codebook import load_codebook
     from evreview.code.commands import load_studies
-    from evreview.embed import embed_studies, embed_texts, study_sentences
+    from evreview.embed import embed_studies, embed_texts
+    from evreview.embed.sentences import sentence_key, split_studies
 
     sharded = _check_shard_args(args)
-    studies = load_studies(args.studies, args.included)
+    studies = load_studies(args.studies, args.included, TEXT_COLUMNS)
     codebook = load_codebook(args.codebook) if args.codebook.exists() else None
     backend = prepare_backend(args, studies, codebook)
     progress = not args.no_progress
     if sharded:
         from evreview.embed.shards import embed_shard
 
-        columns = (studies.get(c, [None] * len(studies)) for c in ("title", "abstract", "keywords"))
-        texts = [s for t, a, k in zip(*columns) for s in study_sentences(t, a, k)] + codebook_texts(codebook)
+        split = split_studies(*_text_columns(studies), args.cache_dir)
+        extra = codebook_texts(codebook)
+        texts = split.flat + extra
+        keys = split.keys + [sentence_key(t) for t in extra]
         st = embed_shard(
             texts, backend, args.shard, args.shards, args.out, args.cache_dir, batch_size=args.batch_size,
-            progress=progress,
+            progress=progress, keys=keys,
         )
         print(
             f"{st.model_id}: shard {st.shard} of {st.shards} (0-based): {st.n_shard} of {st.n_corpus} unique texts, "

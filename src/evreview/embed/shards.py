@@ -59,9 +59,19 @@ def check_shard(shard: int, shards: int) -> None:
         raise ShardError(f"--shard must be between 0 and {shards - 1} for --shards {shards}, got {shard}")
 
 
-def corpus_keys(texts: Sequence[str]) -> dict[str, str]:
-    """Content hash -> text for the non-empty texts, sorted by hash (empty texts need no vector)."""
-    unique = {content_hash(t): t for t in texts if t.strip()}
+def corpus_keys(texts: Sequence[str], keys: Sequence[str] | None = None) -> dict[str, str]:
+    """Content hash -> text for the non-empty texts, sorted by hash (empty texts need no vector).
+
+    ``keys``: each text's cache key when the caller has them (``""`` for a blank text), as
+    :func:`evreview.embed.embed_texts` takes them.
+    """
+    if keys is None:
+        unique = {content_hash(t): t for t in texts if t.strip()}
+    else:
+        if len(keys) != len(texts):
+            raise ValueError(f"{len(keys)} keys for {len(texts)} texts")
+        unique = dict(zip(keys, texts))
+        unique.pop("", None)
     return dict(sorted(unique.items()))
 
 
@@ -242,17 +252,19 @@ def embed_shard(
     *,
     batch_size: int = 32,
     progress: bool = True,
+    keys: Sequence[str] | None = None,
 ) -> ShardStats:
     """Embed shard ``shard`` of ``shards`` of ``texts`` (through the cache) into the file ``out``.
 
     The file holds every vector of the shard, cached or new, so it depends only on the
-    corpus, the model and the shard numbers: a re-run writes the same bytes.
+    corpus, the model and the shard numbers: a re-run writes the same bytes. ``keys``: the
+    texts' cache keys, when the caller has them (see :func:`corpus_keys`).
     """
     check_shard(shard, shards)
-    corpus = corpus_keys(texts)
-    mine = [key for key in corpus if shard_of(key, shards) == shard]
+    corpus = corpus_keys(texts, keys)
+    mine = [key for key in corpus if shard_of(key, shards) == shard] if shards > 1 else list(corpus)
     texts_mine = [corpus[k] for k in mine]
-    vectors, stats = embed_texts(texts_mine, backend, cache_dir, batch_size=batch_size, progress=progress)
+    vectors, stats = embed_texts(texts_mine, backend, cache_dir, batch_size=batch_size, progress=progress, keys=mine)
     write_shard(
         out,
         ShardFile(
