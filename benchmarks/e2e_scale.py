@@ -349,6 +349,8 @@ class StageRow:
     peak_rss_mb: float  # TSV max_rss: sampled, a lower bound
     exact_cpu_s: float | None = None  # the evreview command's own user+system (wait4)
     exact_peak_mb: float | None = None  # the evreview command's own peak RSS (wait4)
+    exact_user_s: float | None = None  # its user CPU alone (wait4)
+    exact_sys_s: float | None = None  # its system CPU alone (wait4): page faults, I/O
 
 
 #: ``evreview`` sub-command -> the Snakemake rule that runs it
@@ -370,7 +372,8 @@ log = os.environ.get("E2E_JOBS_LOG")
 if log:
     sub = sys.argv[1] if len(sys.argv) > 1 else ""
     cpu = usage.ru_utime + usage.ru_stime
-    line = f"{{sub}}\t{{time.time() - start:.2f}}\t{{cpu:.2f}}\t{{usage.ru_maxrss / 1024:.1f}}\t{{code}}\n"
+    line = (f"{{sub}}\t{{time.time() - start:.2f}}\t{{cpu:.2f}}\t{{usage.ru_maxrss / 1024:.1f}}\t{{code}}"
+            f"\t{{usage.ru_utime:.2f}}\t{{usage.ru_stime:.2f}}\n")
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(line)
 sys.exit(code)
@@ -390,16 +393,16 @@ def write_shim(work: Path) -> Path:
     return folder
 
 
-def read_jobs_log(path: Path) -> dict[str, tuple[float, float]]:
-    """Per rule: (sum of exact CPU s, max exact peak RSS MB) from the shim's log."""
-    out: dict[str, tuple[float, float]] = {}
+def read_jobs_log(path: Path) -> dict[str, tuple[float, float, float, float]]:
+    """Per rule: (sum of exact CPU s, max exact peak RSS MB, sum of user s, sum of system s) from the shim's log."""
+    out: dict[str, tuple[float, float, float, float]] = {}
     if not path.is_file():
         return out
     for line in path.read_text(encoding="utf-8").splitlines():
-        sub, _wall, cpu, rss, _code = line.split("\t")
+        sub, _wall, cpu, rss, _code, user, system = line.split("\t")
         rule = RULE_OF_COMMAND.get(sub, f"evreview {sub}")
-        total, peak = out.get(rule, (0.0, 0.0))
-        out[rule] = (total + float(cpu), max(peak, float(rss)))
+        total, peak, users, systems = out.get(rule, (0.0, 0.0, 0.0, 0.0))
+        out[rule] = (total + float(cpu), max(peak, float(rss)), users + float(user), systems + float(system))
     return out
 
 
@@ -413,6 +416,8 @@ class Phase:
     peak_rss_mb: float  # largest single process of the run (exact, from wait4)
     stages: list[StageRow]
     returncode: int
+    user_s: float = 0.0  # user CPU of the same (exact, from wait4)
+    sys_s: float = 0.0  # system CPU of the same (exact, from wait4)
 
 
 def _float(value: str) -> float:
@@ -448,8 +453,8 @@ def read_benchmarks(roots: Sequence[Path], since: float) -> list[StageRow]:
 
 
 def run_snakemake(work: Path, config: Path, log: Path, nice: int, cores: int,
-                  jobs_log: Path | None = None) -> tuple[float, float, float, int]:
-    """One workflow run: (wall s, CPU s of it and all its jobs, peak RSS MB of its largest process, exit code).
+                  jobs_log: Path | None = None) -> tuple[float, Any, float, int]:
+    """One workflow run: (wall s, rusage of it and all its jobs, peak RSS MB of its largest process, exit code).
 
     With ``jobs_log``, every ``evreview`` command the rules run goes through the measuring shim.
     """
@@ -471,15 +476,15 @@ def run_snakemake(work: Path, config: Path, log: Path, nice: int, cores: int,
         _pid, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage, usage.ru_maxrss / 1024, proc.returncode
 
 
 def run_phase(name: str, work: Path, nice: int, cores: int, exact: bool = True) -> Phase:
     """Run the workflow once and collect this run's per-stage figures."""
     since = time.time() - 1  # mtime resolution margin; earlier phases' TSVs are older
     jobs_log = work / f"jobs_{name}.tsv" if exact else None
-    wall, cpu, peak, code = run_snakemake(work, work / "config" / "config.yaml", work / f"snakemake_{name}.log",
-                                          nice, cores, jobs_log)
+    wall, usage, peak, code = run_snakemake(work, work / "config" / "config.yaml", work / f"snakemake_{name}.log",
+                                            nice, cores, jobs_log)
     paths = yaml.safe_load((work / "config" / "config.yaml").read_text(encoding="utf-8"))["paths"]
     roots = [work / paths.get(key, key) / "benchmarks" for key in ("logs", "results")]
     stages = read_benchmarks(roots, since)
@@ -487,8 +492,10 @@ def run_phase(name: str, work: Path, nice: int, cores: int, exact: bool = True) 
         measured = read_jobs_log(jobs_log)
         for row in stages:
             if row.stage in measured:
-                row.exact_cpu_s, row.exact_peak_mb = (round(v, 1) for v in measured[row.stage])
-    return Phase(name, round(wall, 1), round(cpu, 1), round(peak), stages, code)
+                row.exact_cpu_s, row.exact_peak_mb, row.exact_user_s, row.exact_sys_s = (
+                    round(v, 1) for v in measured[row.stage])
+    return Phase(name, round(wall, 1), round(usage.ru_utime + usage.ru_stime, 1), round(peak), stages, code,
+                 round(usage.ru_utime, 1), round(usage.ru_stime, 1))
 
 
 def dedup_check(work: Path) -> dict[str, Any]:
@@ -513,22 +520,26 @@ def markdown(phases: Sequence[Phase]) -> str:
     def num(value: float | None, fmt: str) -> str:
         return "n/a" if value is None else format(value, fmt)
 
-    lines = ["| phase | stage | jobs | wall s (sum) | CPU s | peak RSS MB | TSV cpu_time s | TSV max_rss MB |",
+    lines = ["| phase | stage | jobs | wall s (sum) | CPU s | user s | system s | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|"]
     for p in phases:
         for s in p.stages:
             lines.append(f"| {p.name} | {s.stage} | {s.jobs} | {s.wall_s:.1f} | {num(s.exact_cpu_s, '.1f')} | "
-                         f"{num(s.exact_peak_mb, '.0f')} | {s.cpu_s:.1f} | {s.peak_rss_mb:.0f} |")
+                         f"{num(s.exact_user_s, '.1f')} | {num(s.exact_sys_s, '.1f')} | "
+                         f"{num(s.exact_peak_mb, '.0f')} |")
         lines.append(f"| {p.name} | **whole snakemake run** | {sum(s.jobs for s in p.stages)} | "
-                     f"**{p.wall_s:.1f}** | {p.cpu_s:.1f} | {p.peak_rss_mb:.0f} | | |")
+                     f"**{p.wall_s:.1f}** | {p.cpu_s:.1f} | {p.user_s:.1f} | {p.sys_s:.1f} | {p.peak_rss_mb:.0f} |")
     lines.append("")
     lines.append("Wall: Snakemake's `benchmark:` TSVs, summed over a stage's jobs (the whole run's wall includes "
-                 "Snakemake's start-up and DAG building, and jobs ran two at a time). CPU and peak RSS: exact "
-                 "(wait4) for each `evreview` command and for the whole run; the TSVs' cpu_time and max_rss "
-                 "are sampled (every 0.5 s for 15 s, then every 30 s) and only lower bounds for longer jobs.")
+                 "Snakemake's start-up and DAG building, and jobs ran two at a time). CPU (user + system) and "
+                 "peak RSS: exact (wait4) for each `evreview` command and for the whole run. System time "
+                 "(page faults, I/O) varies several-fold between identical runs on this VM; user time is the "
+                 "steadier measure.")
     if len(phases) == 2 and phases[0].wall_s:
-        lines.append(f"Update round / first run: wall {phases[1].wall_s / phases[0].wall_s:.1%}, "
-                     f"CPU {phases[1].cpu_s / max(phases[0].cpu_s, 1e-9):.1%}.")
+        first, update = phases
+        lines.append(f"Update round / first run: wall {update.wall_s / first.wall_s:.1%}, "
+                     f"CPU {update.cpu_s / max(first.cpu_s, 1e-9):.1%}, "
+                     f"user CPU {update.user_s / max(first.user_s, 1e-9):.1%}.")
     return "\n".join(lines)
 
 
