@@ -152,6 +152,10 @@ README_ASREVIEW = {"ace": (77.7, 85.0, 6.2), "nudging": (71.0, 64.0, 9.0)}
 PUBLISHED_NB = {"ace": (82.9, 90.5, 4.9), "nudging": (71.7, 65.3, 9.3), "virus": (71.2, 73.9, 8.2)}
 
 
+#: Means closer than this (percentage points) are a tie: the same figures summed in another order.
+TIE = 1e-6
+
+
 def load(name: str):
     """Labelled frame for a dataset (several files concatenated)."""
     import pandas as pd
@@ -200,8 +204,8 @@ def run_ours(name: str, seeds: list[int], model_config: dict | None) -> dict:
     }
 
 
-def asreview_metrics(project: Path, labels: np.ndarray) -> dict[str, float]:
-    """WSS/RRF/ATD from an ASReview project file: the results table in labelling order, priors dropped."""
+def _asreview_results(project: Path) -> list[tuple[int, int, str | None]]:
+    """(record_id, label, querier) rows of an ASReview project's results table, in labelling order."""
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(project) as zf:
             db = next(n for n in zf.namelist() if n.endswith("results.db"))
@@ -211,6 +215,17 @@ def asreview_metrics(project: Path, labels: np.ndarray) -> dict[str, float]:
         order_col = "time" if "time" in cols else "rowid"
         rows = con.execute(f"SELECT record_id, label, querier FROM results ORDER BY {order_col}, rowid").fetchall()
         con.close()
+    return rows
+
+
+def asreview_priors(project: Path) -> list[int]:
+    """Row indices of the prior records an ASReview run started from (its record_id is the 0-based row)."""
+    return [int(r[0]) for r in _asreview_results(project) if r[2] in (None, "", "prior")]
+
+
+def asreview_metrics(project: Path, labels: np.ndarray) -> dict[str, float]:
+    """WSS/RRF/ATD from an ASReview project file: the results table in labelling order, priors dropped."""
+    rows = _asreview_results(project)
     priors = [r for r in rows if r[2] in (None, "", "prior")]
     rest = [r for r in rows if r[2] not in (None, "", "prior")]
     n_rest = len(labels) - len(priors)
@@ -237,7 +252,7 @@ def run_asreview(exe: Path, name: str, seeds: list[int], work: Path, cache_only:
     labels = frame["label"].to_numpy()
     work.mkdir(parents=True, exist_ok=True)
     source = asreview_input(name, frame, work)
-    figs, secs, cpu = [], [], []
+    figs, secs, cpu, priors = [], [], [], []
     for s in seeds:
         project = work / f"{name}_{s}.asreview"
         timing = work / f"{name}_{s}.json"
@@ -252,13 +267,26 @@ def run_asreview(exe: Path, name: str, seeds: list[int], work: Path, cache_only:
         secs.append(done["seconds"])
         cpu.append(done.get("cpu_seconds"))  # runs cached before CPU was recorded have none
         figs.append(asreview_metrics(project, labels))
+        priors.append(asreview_priors(project))
     return {
         "mean": {k: float(np.mean([f[k] for f in figs])) for k in ("wss95", "rrf10", "atd")},
         "per_seed": figs,
         "seconds_per_seed": secs,
         "cpu_seconds_per_seed": None if None in cpu else cpu,
         "seeds": seeds,
+        "priors": priors,
     }
+
+
+def run_paired(name: str, seeds: list[int], priors: list[list[int]], model_config: dict | None) -> dict:
+    """Our replays started from exactly ASReview's prior records (a paired comparison: no prior luck)."""
+    opts = parse_options(model_config)
+    frame = load(name)
+    X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
+    y = frame["label"].to_numpy()
+    runs = [replay(X, y, s, opts.model, None, None, priors=p) for s, p in zip(seeds, priors)]
+    return {"per_seed": [{"seed": r.seed, "priors": r.priors, **r.figures} for r in runs],
+            "mean": {k: float(np.mean([r.figures[k] for r in runs])) for k in ("wss95", "rrf10", "atd")}}
 
 
 def asreview_input(name: str, frame, work: Path) -> Path:
@@ -351,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("/work/peers/asreview_runs"))
     ap.add_argument("--model-config", help="JSON screening model config (default: evreview's default)")
     ap.add_argument("--no-rerank", action="store_true", help="skip the 50,000-record re-rank timing")
+    ap.add_argument("--paired", action="store_true",
+                    help="also replay ours from ASReview's own prior records, seed by seed (paired comparison)")
     ap.add_argument("--json", type=Path, help="also write all figures here")
     args = ap.parse_args(argv)
     if args.datasets == "all":
@@ -378,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
             same = [p for p in ours["per_seed"] if p["seed"] in asr["seeds"]]
             asr["ours_same_seeds"] = {k: float(np.mean([p[k] for p in same])) for k in ("wss95", "rrf10", "atd")} \
                 if len(same) == len(asr["seeds"]) else None
+            if args.paired:
+                asr["ours_same_priors"] = run_paired(name, asr["seeds"], asr["priors"], cfg)
         ours["asreview"] = asr
         results.append(ours)
         m = ours["mean"]
@@ -406,30 +438,35 @@ def main(argv: list[str] | None = None) -> int:
     print("NB = published NB + TF-IDF figures (ASReview 0.9, Ferdinands et al. 2023), same files and metric")
     print("stop ok = seeds where the stopping test fired at >= 95% recall; saved% = records not screened then")
     print("s/seed = wall seconds per seed (features shared); speed = ASReview s/seed over ours")
-    tally = {"n": 0, "wss": [], "rrf": []}
+    tallies = {"same seeds": {"n": 0, "wss": [], "rrf": []}, "same priors": {"n": 0, "wss": [], "rrf": []}}
     for r in results:
         a = r["asreview"]
-        if a and a.get("ours_same_seeds"):
-            tally["n"] += 1
-            if a["ours_same_seeds"]["wss95"] < a["mean"]["wss95"]:
-                tally["wss"].append(f"{r['dataset']} {a['ours_same_seeds']['wss95'] - a['mean']['wss95']:+.1f}")
-            if a["ours_same_seeds"]["rrf10"] < a["mean"]["rrf10"]:
-                tally["rrf"].append(f"{r['dataset']} {a['ours_same_seeds']['rrf10'] - a['mean']['rrf10']:+.1f}")
-            o, m = a["ours_same_seeds"], a["mean"]
-            verdict = "beat" if o["wss95"] >= m["wss95"] and o["rrf10"] >= m["rrf10"] else (
-                "lose" if o["wss95"] < m["wss95"] and o["rrf10"] < m["rrf10"] else "mixed")
-            cpu = r["cpu_seconds_features"] / len(r["cpu_seconds_per_seed"]) + float(np.mean(r["cpu_seconds_per_seed"]))
-            a_cpu = a["cpu_seconds_per_seed"]
-            a_txt = (f"ASReview {np.mean(a_cpu):.1f}, {np.mean(a_cpu) / cpu:.1f}x" if a_cpu
-                     else f"ASReview wall {np.mean(a['seconds_per_seed']):.0f}")
-            print(f"same seeds {a['seeds']} {r['dataset']:<28} ours {o['wss95']:5.1f}/{o['rrf10']:5.1f}  "
-                  f"ASReview {m['wss95']:5.1f}/{m['rrf10']:5.1f}  {verdict}  (cpu s/seed incl. features: ours "
-                  f"{cpu:.2f}, {a_txt})")
-    if tally["n"]:
+        if not (a and a.get("ours_same_seeds")):
+            continue
+        m = a["mean"]
+        cpu = r["cpu_seconds_features"] / len(r["cpu_seconds_per_seed"]) + float(np.mean(r["cpu_seconds_per_seed"]))
+        a_cpu = a["cpu_seconds_per_seed"]
+        a_txt = (f"ASReview {np.mean(a_cpu):.1f}, {np.mean(a_cpu) / cpu:.1f}x" if a_cpu
+                 else f"ASReview wall {np.mean(a['seconds_per_seed']):.0f}")
+        paired = a.get("ours_same_priors")
+        for kind, o in (("same seeds", a["ours_same_seeds"]), ("same priors", paired and paired["mean"])):
+            if not o:
+                continue
+            t = tallies[kind]
+            t["n"] += 1
+            below = {k: o[k] < m[k] - TIE for k in ("wss95", "rrf10")}  # equal up to float summation order: a tie
+            for key, k in (("wss", "wss95"), ("rrf", "rrf10")):
+                if below[k]:
+                    t[key].append(f"{r['dataset']} {o[k] - m[k]:+.1f}")
+            verdict = "beat" if not any(below.values()) else ("lose" if all(below.values()) else "mixed")
+            print(f"{kind} {a['seeds']} {r['dataset']:<28} ours {o['wss95']:5.1f}/{o['rrf10']:5.1f}  "
+                  f"ASReview {m['wss95']:5.1f}/{m['rrf10']:5.1f}  {verdict}"
+                  + (f"  (cpu s/seed incl. features: ours {cpu:.2f}, {a_txt})" if kind == "same seeds" else ""))
+    for kind, t in tallies.items():
         for key, label in (("wss", "WSS@95"), ("rrf", "RRF@10")):
-            below = tally[key]
-            print(f"{label} at or above ASReview on {tally['n'] - len(below)} of {tally['n']} datasets"
-                  + (f"; below: {', '.join(below)}" if below else ""))
+            if t["n"]:
+                print(f"{kind}: {label} at or above ASReview on {t['n'] - len(t[key])} of {t['n']} datasets"
+                      + (f"; below: {', '.join(t[key])}" if t[key] else ""))
     extra = {}
     if not args.no_rerank:
         extra = rerank_50k(cfg)

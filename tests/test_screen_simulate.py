@@ -179,3 +179,15 @@ def test_fast_hypergeometric_cdf_is_scipys_bit_for_bit():
     k = rng.integers(-2, np.minimum(n, N) + 3)
     assert np.array_equal(hypergeom_cdf(k, M, n, N), hypergeom.cdf(k, M, n, N))
     assert np.array_equal(hypergeom_cdf(3, 100, np.arange(3, 40), 30), hypergeom.cdf(3, 100, np.arange(3, 40), 30))
+
+
+def test_replay_from_given_priors_equals_the_seeded_draw_and_checks_them():
+    X, y = _noisy_matrix()
+    seeded = replay(X, y, 3)
+    given = replay(X, y, 3, priors=seeded.priors)
+    assert given.order == seeded.order and given.figures == seeded.figures
+    other = replay(X, y, 3, priors=[int(np.flatnonzero(y == 1)[-1]), int(np.flatnonzero(y == 0)[0])])
+    assert other.priors != seeded.priors and len(other.ranks) == int(y.sum()) - 1
+    for bad in ([int(np.flatnonzero(y == 1)[0])] * 2, list(np.flatnonzero(y == 0)[:2])):
+        with pytest.raises(ValueError, match="priors"):
+            replay(X, y, 3, priors=bad)
