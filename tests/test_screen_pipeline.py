@@ -89,6 +89,17 @@ def test_machine_inclusion_only_when_configured(studies):
     assert set(inc["decided_by"]) == {"reviewer", "machine"}
 
 
+def test_machine_inclusion_turns_the_early_phase_off_and_ranking_alone_keeps_it(studies):
+    d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    ranked = screen_studies(studies, None, d, None)
+    assert ranked.stopping["ranker"]["classifier"]["early_share"] == 0.2
+    plain = screen_studies(studies, None, d, {"early_share": 0.0})
+    auto = screen_studies(studies, None, d, {"machine_include_above": 0.0})
+    assert auto.stopping["ranker"]["classifier"]["early_share"] == 0.0
+    pd.testing.assert_series_equal(auto.table["score"], plain.table["score"])
+    assert not auto.table["score"].equals(ranked.table["score"])  # 2 of 30 studies decided: early phase
+
+
 def test_same_inputs_same_outputs_whatever_the_row_order(studies):
     d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\ns004,exclude,ann,,t\n")
     a = screen_studies(studies, RULES, d, {"model": "svm"})

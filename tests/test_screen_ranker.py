@@ -156,7 +156,7 @@ def test_direct_liblinear_fit_is_linearsvc_bit_for_bit():
 
 def _nb_full_formula(learner: Learner) -> tuple[np.ndarray, float]:
     """The NB coefficients as they were computed before (log over every feature, always clipped)."""
-    cfg = replace(learner.config, model="nb")
+    cfg = replace(learner.active_config(), model="nb")
     n_pos, n_neg = learner._counts[1], learner._counts[0]
     w_pos, w_neg = class_weights(n_pos, n_neg, cfg)
     pos = np.clip(learner._sums[1], 0, None) * w_pos + cfg.alpha
@@ -221,3 +221,54 @@ def test_empty_records_rank_as_an_average_record_only_when_asked():
     assert np.array_equal(c[~empty], a[~empty]) and np.all(c[empty] == np.median(a[~empty]))
     with pytest.raises(ConfigError, match="empty"):
         ModelConfig.from_mapping({"empty": "last"})
+
+
+def test_early_phase_uses_its_own_c_and_weight_until_the_share_is_decided():
+    cfg = ModelConfig(early_share=0.2, early_C=0.11, early_relevant_weight=9.8)
+    early = cfg.in_force(19, 100)
+    assert (early.C, early.relevant_weight, early.early_share) == (0.11, 9.8, 0.0)
+    assert (early.model, early.nb_weight, early.alpha) == (cfg.model, cfg.nb_weight, cfg.alpha)
+    assert cfg.in_force(20, 100) is cfg and cfg.in_force(500, 100) is cfg
+    off = ModelConfig(early_share=0.0)
+    assert off.in_force(0, 100) is off
+
+
+def test_early_phase_scores_are_the_early_settings_scores_bit_for_bit():
+    """Below the share the ranker is exactly a model with C/relevant_weight = the early ones; above, the plain one."""
+    titles, abstracts, y = _noisy_set()
+    X = build_matrix(titles, abstracts)
+    n = X.shape[0]
+    cfg = ModelConfig(early_share=0.3)
+    as_early = ModelConfig(C=cfg.early_C, relevant_weight=cfg.early_relevant_weight, early_share=0.0)
+    as_late = replace(cfg, early_share=0.0)
+    phased, early, late = Learner(X, cfg), Learner(X, as_early), Learner(X, as_late)
+    decided = 0
+    for i in range(0, n, 2):
+        for learner in (phased, early, late):
+            learner.add(i, int(y[i]))
+        decided += 1
+        if not phased.ready or decided % 10:
+            continue
+        want, want_c = (early, cfg.early_C) if decided < 0.3 * n else (late, cfg.C)
+        assert np.array_equal(phased.scores(), want.scores())
+        assert np.isclose(phased.active_config().C, want_c)
+    assert decided >= 0.3 * n  # both phases were checked
+
+
+def test_early_phase_options_are_validated_and_recorded():
+    cfg = ModelConfig.from_mapping({"early_share": 0.1, "early_C": 0.2, "early_relevant_weight": 5})
+    assert cfg.describe()["early_share"] == 0.1 and cfg.describe()["early_C"] == 0.2
+    for bad in ({"early_share": 1.5}, {"early_share": -0.1}, {"early_C": 0}, {"early_relevant_weight": -1}):
+        with pytest.raises(ConfigError, match="early"):
+            ModelConfig.from_mapping(bad)
+
+
+def test_config_schema_checks_the_early_phase_keys():
+    from evreview.config import validate_config
+
+    base = {"review": {"title": "t"}, "paths": {}}
+    ok = validate_config({**base, "screening": {"model": {"early_share": 0.3, "early_C": 0.2}}})
+    assert ok["screening"]["model"]["early_share"] == 0.3
+    for bad in ({"early_share": 2}, {"early_C": 0}, {"early_relevant_weight": "x"}):
+        with pytest.raises(ConfigError, match="early"):
+            validate_config({**base, "screening": {"model": bad}})

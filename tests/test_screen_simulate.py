@@ -66,7 +66,7 @@ def test_incremental_nb_equals_a_fresh_fit_after_add_and_remove(labelled):
     lr.remove(5)
     coef, b = lr.coefficients()
     idx = np.array([0, 1, 2, 3, 6, 7])
-    coef2, b2 = fit_scorer(X[idx], y[idx], cfg)
+    coef2, b2 = fit_scorer(X[idx], y[idx], lr.active_config())
     np.testing.assert_allclose(coef, coef2, rtol=1e-9, atol=1e-12)
     assert b == pytest.approx(b2)
 
@@ -117,12 +117,27 @@ PINNED_SEED1 = [143, 70, 50, 165, 51, 170, 26, 34, 140, 126, 231, 160, 115, 113,
 
 def test_same_seed_same_order_bit_for_bit_and_as_before_the_speed_ups():
     X, y = _noisy_matrix()
-    cfg = ModelConfig(empty="model")  # the ranking of text-less records as before
+    # the default of that time: text-less records ranked by the model, no early phase
+    cfg = ModelConfig(empty="model", early_share=0.0)
     a = replay(X, y, 1, cfg)
     b = replay(X, y, 1, cfg)
     assert a.order == b.order and a.figures == b.figures
     assert a.priors == [110, 123] and len(a.order) == 226 and a.order[:40] == PINNED_SEED1
     assert [round(v, 3) for v in a.figures.values()] == [1.303, 30.435, 28.992]
+
+
+#: The current default's order (early phase: C=0.11, relevant x9.8 until 20 % are decided) on the
+#: same set and seed, pinned when that default was introduced: any change to it must be deliberate.
+PINNED_DEFAULT_SEED1 = [143, 70, 165, 50, 170, 26, 34, 140, 231, 160, 56, 210, 180, 48, 115, 150, 113, 130, 138,
+                        118, 126, 219, 22, 103, 212, 65, 199, 90, 10, 107, 41, 144, 38, 12, 189, 109, 120, 200, 60, 106]
+
+
+def test_default_order_is_pinned_bit_for_bit():
+    X, y = _noisy_matrix()
+    a, b = replay(X, y, 1), replay(X, y, 1)
+    assert a.order == b.order and a.figures == b.figures
+    assert a.priors == [110, 123] and len(a.order) == 220 and a.order[:40] == PINNED_DEFAULT_SEED1
+    assert [round(v, 3) for v in a.figures.values()] == [10.126, 39.13, 27.585]
 
 
 def _stop_by_screening_on(labels: np.ndarray, order: list[int], n_rest: int, cfg: StoppingConfig) -> int | None:
@@ -164,3 +179,15 @@ def test_fast_hypergeometric_cdf_is_scipys_bit_for_bit():
     k = rng.integers(-2, np.minimum(n, N) + 3)
     assert np.array_equal(hypergeom_cdf(k, M, n, N), hypergeom.cdf(k, M, n, N))
     assert np.array_equal(hypergeom_cdf(3, 100, np.arange(3, 40), 30), hypergeom.cdf(3, 100, np.arange(3, 40), 30))
+
+
+def test_replay_from_given_priors_equals_the_seeded_draw_and_checks_them():
+    X, y = _noisy_matrix()
+    seeded = replay(X, y, 3)
+    given = replay(X, y, 3, priors=seeded.priors)
+    assert given.order == seeded.order and given.figures == seeded.figures
+    other = replay(X, y, 3, priors=[int(np.flatnonzero(y == 1)[-1]), int(np.flatnonzero(y == 0)[0])])
+    assert other.priors != seeded.priors and len(other.ranks) == int(y.sum()) - 1
+    for bad in ([int(np.flatnonzero(y == 1)[0])] * 2, list(np.flatnonzero(y == 0)[:2])):
+        with pytest.raises(ValueError, match="priors"):
+            replay(X, y, 3, priors=bad)

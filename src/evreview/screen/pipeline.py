@@ -5,7 +5,9 @@ Authority, in order: reviewers' standing decisions (always win), then eligibilit
 (reason-coded automatic exclusions), then the ranker for everything still undecided. When
 the config sets ``machine_include_above``, undecided studies scoring above it are marked
 included by the machine (with method, parameters and score as evidence) so they can flow on
-to coding; otherwise only reviewers include.
+to coding; otherwise only reviewers include. With a threshold the ranker's early phase is off
+(``early_share=0``, recorded in the evidence), so the threshold means the same on the same
+model however many studies are decided.
 
 Studies are sorted by ``study_id`` before anything order-sensitive, features are fitted on
 that order and ties in score break by ``study_id``: same inputs, same outputs, bit for bit.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +137,11 @@ def screen_studies(
     new or changed text; the result is the same with or without it.
     """
     opts = parse_options(model_config)
+    if opts.machine_include_above is not None and opts.model.early_share:
+        # The threshold is on the configured model's score scale. The early phase (a relevant-heavy,
+        # strongly regularised fit while few records are decided) is for prioritising; with it, the
+        # same threshold would include a different share of studies before and after the switch.
+        opts = replace(opts, model=replace(opts.model, early_share=0.0))
     if "study_id" not in studies.columns:
         raise ConfigError("studies table has no study_id column")
     studies = studies.assign(study_id=studies["study_id"].astype(str))

@@ -85,13 +85,23 @@ def replay(
     model: ModelConfig | None = None,
     schedule: ScheduleConfig | None = None,
     stopping: StoppingConfig | None = None,
+    priors: list[int] | None = None,
 ) -> SimulationRun:
-    """Simulate prioritised screening of ``X`` with true ``labels`` from ``seed``'s priors."""
+    """Simulate prioritised screening of ``X`` with true ``labels`` from ``seed``'s priors.
+
+    ``priors`` (row indices, at least one relevant and one irrelevant) replaces the seeded
+    draw, e.g. to start from exactly the records another tool's run started from.
+    """
     model = model or ModelConfig()
     schedule = schedule or ScheduleConfig()
     labels = np.asarray(labels, dtype=np.int64)
     n = len(labels)
-    priors = pick_priors(labels, seed)
+    if priors is None:
+        priors = pick_priors(labels, seed)
+    else:
+        priors = [int(p) for p in priors]
+        if len(set(priors)) != len(priors) or {int(labels[p]) for p in priors} != {0, 1}:
+            raise ValueError("priors must be distinct rows with at least one relevant and one irrelevant record")
     seen = np.zeros(n, dtype=bool)
     seen[priors] = True
     labelled = list(priors)
