@@ -548,3 +548,22 @@ def test_threads_do_not_change_the_result(records: pd.DataFrame) -> None:
     one, two = Deduplicator(workers=1).fit(records), Deduplicator(workers=2).fit(records)
     pd.testing.assert_frame_equal(one.pairs_, two.pairs_)
     pd.testing.assert_frame_equal(one.duplicates_, two.duplicates_)
+
+
+def test_other_authors_in_another_issue_on_the_same_first_page_stay_apart() -> None:
+    """Two false merges found in the 200k synthetic benchmark: one journal volume, another issue,
+    the same first page (pages numbered per issue), other authors sharing common given names, and
+    titles differing only in a place and a project name."""
+    a = {"title": "Relationship satisfaction across the transition to parenthood in the UK: the Kalopra project",
+         "author": "Lopez, Maria and Washington, Michael W.", "year": "2023",
+         "journal": "Journal of Marriage and Family", "volume": "85", "number": "1", "pages": "352-370"}
+    b = {"title": "Relationship satisfaction across the transition to parenthood in Canada: the Sazosa project",
+         "author": "Garcia, Maria and Jackson, Michael and Davis, Jamal and Washington, Marcus", "year": "2023",
+         "journal": "JOURNAL OF MARRIAGE AND FAMILY", "volume": "85", "number": "5", "pages": "352-367"}
+    model = Deduplicator().fit(make_records(a, b))
+    assert model.n_studies_ == 2
+    assert _rules_of(model) == {"issue_conflict_authors_differ"}
+    # the same pair with the same issue is still judged on the title and authors as before
+    assert "issue_conflict_authors_differ" not in _rules_of(Deduplicator().fit(make_records(a, dict(b, number="1"))))
+    # and one article recorded with a wrong issue by one database still merges
+    assert Deduplicator().fit(make_records(a, dict(a, number="2", journal="J Marriage Fam"))).n_studies_ == 1
