@@ -567,3 +567,28 @@ def test_other_authors_in_another_issue_on_the_same_first_page_stay_apart() -> N
     assert "issue_conflict_authors_differ" not in _rules_of(Deduplicator().fit(make_records(a, dict(b, number="1"))))
     # and one article recorded with a wrong issue by one database still merges
     assert Deduplicator().fit(make_records(a, dict(a, number="2", journal="J Marriage Fam"))).n_studies_ == 1
+
+
+def test_online_first_year_and_a_typo_in_a_templated_title_still_meet() -> None:
+    """The one split of the 200k synthetic benchmark: a study dated 2015 (online first) in one
+    database and 2016 in another, a typo in the one word that tells its title from 80 others
+    built on the same template (so the title keys' groups are too large to pair everything).
+    First author, volume and first page still bring the two together."""
+    template = ("Collaborative research agreements between firms and universities in the automotive sector:"
+                " the {} project")
+    rng = np.random.default_rng(3)
+    letters = np.array(list("bdfgklmnprstvz"))
+    # names that sort between "Birmido" and "Brimido", so the two are far apart in title order
+    others = [
+        {"title": template.format("B" + "jklmno"[n % 6] + "".join(rng.choice(letters, 5))), "author": f"Author{n}, A.",
+         "year": "2015", "journal": "Technovation", "volume": str(10 + n), "pages": f"{100 + n}-{110 + n}"}
+        for n in range(80)
+    ]
+    a = {"title": template.format("Birmido"), "author": "Smith, Liam and Chen, Daniel B.", "year": "2015",
+         "journal": "Technovation", "volume": "36", "number": "1", "pages": "614-637"}
+    b = dict(a, title=template.format("Brimido"), author="Smith, L. and Chen, D.B.", year="2016",
+             doi="10.1016/j.technovation.2016.030879")
+    model = Deduplicator().fit(make_records(*others, a, b))
+    assert model.n_studies_ == 81
+    merged = model.pairs_[model.pairs_["decision"] == "same"]
+    assert len(merged) == 1 and "author_volume_page" in merged["blocked_by"].iloc[0]

@@ -62,6 +62,8 @@ DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("title_words", _title_words),
     BlockingPass("author_year_page", lambda k: _join(k["first_author"], k["year_key"], k["first_page"])),
     BlockingPass("volume_page_year", lambda k: _join(k["volume_key"], k["first_page"], k["year_key"])),
+    # the same article dated by its online-first year in one database and its issue year in another
+    BlockingPass("author_volume_page", lambda k: _join(k["first_author"], k["volume_key"], k["first_page"])),
 )
 
 
