@@ -2,10 +2,11 @@
 
 Comparing every pair is quadratic; duplicates almost always share at least one cheap key
 (DOI, PMID, the start or the end of the title, its four longest words, first author + year +
-first page, volume + first page + year, first author + volume + first page). Each pass groups records on one key and pairs the members of each group. A
-group larger than ``max_block`` (a generic key such as a title start "the effect of the")
-is not paired all-with-all: its members are sorted by their full title and each is paired
-with its ``window`` nearest neighbours, so cost stays linear and the audit says so.
+first page, volume + first page + year, first author + volume + first page). Each pass
+groups records on one key and pairs the members of each group. A group larger than
+``max_block`` (a generic key such as a title start "the effect of the") is not paired
+all-with-all: its members are sorted by their full title and each is paired with its
+``window`` nearest neighbours, so cost stays linear and the audit says so.
 """
 
 from __future__ import annotations
