@@ -294,6 +294,12 @@ def test_cli_end_to_end_and_user_errors(records: pd.DataFrame, tmp_path: Path, c
     err = capsys.readouterr().err
     assert f"{bad}:2: decision must be" in err and "Traceback" not in err
     assert main(["dedup", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")]) == 2
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(table.read_bytes()[:100])
+    capsys.readouterr()
+    assert main(["dedup", str(damaged), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{damaged}: cannot read record table" in err and "Traceback" not in err
 
 
 def test_dedup_does_not_import_torch() -> None:
@@ -563,10 +569,15 @@ def test_other_authors_in_another_issue_on_the_same_first_page_stay_apart() -> N
     model = Deduplicator().fit(make_records(a, b))
     assert model.n_studies_ == 2
     assert _rules_of(model) == {"issue_conflict_authors_differ"}
-    # the same pair with the same issue is still judged on the title and authors as before
-    assert "issue_conflict_authors_differ" not in _rules_of(Deduplicator().fit(make_records(a, dict(b, number="1"))))
-    # and one article recorded with a wrong issue by one database still merges
+    # one article recorded with a wrong issue by one database still merges
     assert Deduplicator().fit(make_records(a, dict(a, number="2", journal="J Marriage Fam"))).n_studies_ == 1
+    # and so does one whose author list one database cut to the first author (the surnames'
+    # similarity is then low), with another issue and the subtitle dropped: same first author
+    cut = dict(a, author="Lopez, M.", number="2",
+               title="Relationship satisfaction across the transition to parenthood in the UK")
+    model = Deduplicator().fit(make_records(a, cut))
+    assert model.n_studies_ == 1
+    assert model.pairs_["surname_score"].iloc[0] < 95 and model.pairs_["first_author"].iloc[0] == 1
 
 
 def test_online_first_year_and_a_typo_in_a_templated_title_still_meet() -> None:

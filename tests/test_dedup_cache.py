@@ -150,3 +150,19 @@ def test_scores_are_appended_as_segments_and_compacted_when_stale(rounds: pd.Dat
     reused = Deduplicator(cache_dir=cache).fit(alone)
     assert reused.cache_stats_.pairs_compared == 0
     assert_same_result(reused, Deduplicator().fit(alone))
+
+
+def test_a_segment_left_behind_by_an_interrupted_compaction_is_harmless(rounds: pd.DataFrame, tmp_path: Path) -> None:
+    """Compaction writes the merged segment before deleting the ones it replaces: a run killed in
+    between leaves every hash twice. The next run reads one entry per hash, gives the fresh
+    result and compacts the cache back to one segment."""
+    import shutil
+
+    cache = tmp_path / "cache"
+    Deduplicator(cache_dir=cache).fit(rounds)
+    (segment,) = sorted(cache.glob(f"scores-{CACHE_VERSION}-*.pkl"))
+    shutil.copy(segment, cache / f"scores-{CACHE_VERSION}-{'0' * 19}a.pkl")
+    again = Deduplicator(cache_dir=cache).fit(rounds)
+    assert again.cache_stats_.pairs_compared == 0
+    assert_same_result(again, Deduplicator().fit(rounds))
+    assert len(list(cache.glob(f"scores-{CACHE_VERSION}-*.pkl"))) == 1

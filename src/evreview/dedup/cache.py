@@ -37,7 +37,7 @@ from evreview.dedup.keys import build_keys
 from evreview.reporting import write_atomically
 
 #: Part of every cache file name; a new version ignores (and replaces) older files.
-CACHE_VERSION = "k6"
+CACHE_VERSION = "k7"
 #: More score segments than this are compacted into one.
 MAX_SEGMENTS = 4
 #: Record fields that :func:`build_keys` reads.
@@ -182,6 +182,12 @@ class DedupCache:
         pair_hash = row_hash[pairs["i"].to_numpy()] * _MIX ^ row_hash[pairs["j"].to_numpy()]
         segments = self._load_segments()
         stored = _concat_segments(list(segments.values()))
+        overlap = stored is not None and not pd.Index(stored["pair_hash"]).is_unique
+        if overlap:
+            # segments should be disjoint; a run stopped between writing a compacted segment
+            # and deleting the ones it replaced leaves a hash twice. Keep one entry per hash (the
+            # entries agree: the same key rows score alike) and compact below.
+            stored = _segment(stored["pair_hash"], {c: stored[c] for c in SCORE_COLUMNS})
         hit = np.zeros(len(pairs), dtype=bool)
         where = np.zeros(len(pairs), dtype=np.int64)
         if stored is not None and len(stored["pair_hash"]):
@@ -205,7 +211,7 @@ class DedupCache:
             used = np.zeros(0 if stored is None else len(stored["pair_hash"]), dtype=bool)
             used[where[hit]] = True  # a mask, not a sort of millions of positions
             live = np.flatnonzero(used)
-            self._save_scores(segments, stored, live, pair_hash[new], fresh)
+            self._save_scores(segments, stored, live, pair_hash[new], fresh, compact=overlap)
         return out
 
     def _load_segments(self) -> dict[str, dict[str, np.ndarray]]:
@@ -220,7 +226,7 @@ class DedupCache:
         return out
 
     def _save_scores(self, segments: dict[str, dict[str, np.ndarray]], stored: dict[str, np.ndarray] | None,
-                     live: np.ndarray, new_hash: np.ndarray, fresh: pd.DataFrame) -> None:
+                     live: np.ndarray, new_hash: np.ndarray, fresh: pd.DataFrame, compact: bool = False) -> None:
         """Append a segment of the newly scored pairs, or compact everything still used into one.
 
         Hashes of stored entries never reappear among the new ones (a new pair is one the lookup
@@ -229,7 +235,7 @@ class DedupCache:
         n_stored = 0 if stored is None else len(stored["pair_hash"])
         stale = n_stored - len(live)
         new_part = _segment(new_hash, {col: fresh[col].to_numpy() for col in SCORE_COLUMNS})
-        if stale * 2 > len(live) + len(new_part["pair_hash"]) or len(segments) >= MAX_SEGMENTS:
+        if compact or stale * 2 > len(live) + len(new_part["pair_hash"]) or len(segments) >= MAX_SEGMENTS:
             kept = [new_part]
             if stored is not None and len(live):
                 kept.insert(0, {col: values[live] for col, values in stored.items()})

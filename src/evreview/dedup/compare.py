@@ -26,6 +26,7 @@ SCORE_COLUMNS = (
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
+    "first_author",
 )
 
 
@@ -79,7 +80,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     y_a, y_b = side("year_key")
     out["year_diff"] = np.where((y_a < 0) | (y_b < 0), -1, np.abs(y_a - y_b)).astype(np.int16)
     for name, column in (("doi", "doi_key"), ("pmid", "pmid_key"), ("volume", "volume_key"), ("issue", "issue_key"),
-                         ("first_page", "first_page")):
+                         ("first_page", "first_page"), ("first_author", "first_author")):
         a, b = side(column)
         out[name] = _agreement(a, b)
     len_a = np.fromiter(map(len, tc_a), dtype=np.int64, count=len(tc_a))

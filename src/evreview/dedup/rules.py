@@ -150,11 +150,14 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         # a recurring column ("Editor's Comments") has one title per issue of a volume
         ("different", "issue_conflict", (pairs["issue"].to_numpy() == CONFLICT) & (page != AGREE)),
         # two articles of one volume in different issues, both starting on page 52 (journals
-        # that number each issue's pages from 1) by other authors, with titles that differ
-        # (another place, another project): what the author-token overlap of common names and
-        # a similar title would otherwise merge. Found as 2 false merges in 200k synthetic records.
+        # that number each issue's pages from 1) by other authors (another first author, the
+        # surnames unlike), with titles that differ (another place, another project): what the
+        # author-token overlap of common names and a similar title would otherwise merge. Found
+        # as 2 false merges in 200k synthetic records. The same first author with the list cut
+        # short in one database is not "other authors".
         ("different", "issue_conflict_authors_differ",
-         (issue == CONFLICT) & (t < p.title_same) & ~no_authors & (surname < p.surnames_strict)),
+         (issue == CONFLICT) & (t < p.title_same) & ~no_authors & (surname < p.surnames_strict)
+         & (pairs["first_author"].to_numpy() == CONFLICT)),
         # journal, volume, start page, year and authors all agree: one article, its title
         # written differently (translated, a section heading prefixed, a subtitle dropped)
         ("same", "bibliographic_match_title_variant",

@@ -666,10 +666,13 @@ def read_records(path: str | Path, columns: Sequence[str] | None = None) -> pd.D
     path = Path(path)
     if not path.exists():
         raise EvreviewError("no such record table", path=path)
-    if columns is not None:
-        present = set(pq.read_schema(path).names)
-        columns = [c for c in columns if c in present]
-    frame = pd.read_parquet(path, columns=columns)
+    try:
+        if columns is not None:
+            present = set(pq.read_schema(path).names)
+            columns = [c for c in columns if c in present]
+        frame = pd.read_parquet(path, columns=columns)
+    except Exception as exc:  # pyarrow raises many types for a damaged or foreign file
+        raise EvreviewError(f"cannot read record table: {exc}", path=path) from None
     for col in ("authors", "keywords"):
         if col in frame:
             frame[col] = frame[col].map(lambda v: list(v) if v is not None else [])
