@@ -93,9 +93,11 @@ def test_machine_inclusion_turns_the_early_phase_off_and_ranking_alone_keeps_it(
     d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
     ranked = screen_studies(studies, None, d, None)
     assert ranked.stopping["ranker"]["classifier"]["early_share"] == 0.2
+    assert ranked.stopping["ranker"]["in_force"] == {"phase": "early", "C": 0.11, "relevant_weight": 9.8}
     plain = screen_studies(studies, None, d, {"early_share": 0.0})
     auto = screen_studies(studies, None, d, {"machine_include_above": 0.0})
     assert auto.stopping["ranker"]["classifier"]["early_share"] == 0.0
+    assert auto.stopping["ranker"]["in_force"] == {"phase": "later", "C": 0.75, "relevant_weight": 2.0}
     pd.testing.assert_series_equal(auto.table["score"], plain.table["score"])
     assert not auto.table["score"].equals(ranked.table["score"])  # 2 of 30 studies decided: early phase
 

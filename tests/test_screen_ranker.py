@@ -231,6 +231,11 @@ def test_early_phase_uses_its_own_c_and_weight_until_the_share_is_decided():
     assert cfg.in_force(20, 100) is cfg and cfg.in_force(500, 100) is cfg
     off = ModelConfig(early_share=0.0)
     assert off.in_force(0, 100) is off
+    # counted in whole records, whatever the floating-point product: 0.07 * 100 is 7.000000000000001
+    # and 0.7 * 90 is 62.99999999999999, but 7 and 63 decided records end the early phase
+    for share, n, cut in ((0.7, 90, 63), (0.07, 100, 7), (0.57, 100, 57), (0.2, 11, 3)):
+        cfg = ModelConfig(early_share=share)
+        assert cfg.in_force(cut - 1, n) is not cfg and cfg.in_force(cut, n) is cfg
 
 
 def test_early_phase_scores_are_the_early_settings_scores_bit_for_bit():

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -113,3 +114,23 @@ def test_kill_mid_session_loses_nothing(studies, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert read_decisions(path)["decision"].tolist() == ["include", "exclude", "exclude"]
+
+
+def test_session_ranks_like_the_pipeline_when_machines_may_include(studies, tmp_path):
+    """With ``machine_include_above`` the pipeline turns the ranker's early phase off; the
+    interactive session, ranking for the same reviewers, must do the same."""
+    from evreview.screen.pipeline import screen_studies
+
+    path = tmp_path / "screening.csv"
+    path.write_text(
+        "key,decision,reviewer,reason,timestamp\ns001,include,ann,,t\ns002,exclude,ann,,t\n", encoding="utf-8"
+    )
+    config = {"machine_include_above": 5.0}
+    sess = open_session(studies, path, "ann", None, config)
+    assert sess.learner.config.early_share == 0.0
+    piped = screen_studies(studies, None, read_decisions(path), config)
+    scores = pd.Series(sess.learner.scores(), index=sess.studies["study_id"])
+    expected = piped.table.set_index("study_id")["score"]
+    open_ids = expected.dropna().index
+    # the pipeline writes scores to 6 decimal places
+    np.testing.assert_allclose(scores[open_ids].to_numpy(), expected[open_ids].to_numpy(), atol=1e-6)

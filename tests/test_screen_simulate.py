@@ -188,6 +188,8 @@ def test_replay_from_given_priors_equals_the_seeded_draw_and_checks_them():
     assert given.order == seeded.order and given.figures == seeded.figures
     other = replay(X, y, 3, priors=[int(np.flatnonzero(y == 1)[-1]), int(np.flatnonzero(y == 0)[0])])
     assert other.priors != seeded.priors and len(other.ranks) == int(y.sum()) - 1
-    for bad in ([int(np.flatnonzero(y == 1)[0])] * 2, list(np.flatnonzero(y == 0)[:2])):
+    last_relevant = int(np.flatnonzero(y == 1)[-1])
+    for bad in ([int(np.flatnonzero(y == 1)[0])] * 2, list(np.flatnonzero(y == 0)[:2]),
+                [last_relevant, last_relevant - len(y)], [len(y), int(np.flatnonzero(y == 0)[0])]):
         with pytest.raises(ValueError, match="priors"):
             replay(X, y, 3, priors=bad)

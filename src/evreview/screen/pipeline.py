@@ -77,9 +77,16 @@ def parse_options(cfg: Mapping[str, Any] | None) -> ScreenOptions:
     threshold = cfg.pop("machine_include_above", None)
     if threshold is not None and not isinstance(threshold, (int, float)):
         raise ConfigError("screening 'machine_include_above' must be a number or null")
+    model = ModelConfig.from_mapping(cfg)
+    if threshold is not None and model.early_share:
+        # The threshold is on the configured model's score scale. The early phase (a relevant-heavy,
+        # strongly regularised fit while few records are decided) is for prioritising; with it, the
+        # same threshold would include a different share of studies before and after the switch.
+        # Here, not in one caller, so the pipeline and the interactive session rank alike.
+        model = replace(model, early_share=0.0)
     return ScreenOptions(
         features=FeatureConfig.from_mapping(features),
-        model=ModelConfig.from_mapping(cfg),
+        model=model,
         stopping=StoppingConfig.from_mapping(stopping),
         machine_include_above=None if threshold is None else float(threshold),
     )
@@ -137,11 +144,6 @@ def screen_studies(
     new or changed text; the result is the same with or without it.
     """
     opts = parse_options(model_config)
-    if opts.machine_include_above is not None and opts.model.early_share:
-        # The threshold is on the configured model's score scale. The early phase (a relevant-heavy,
-        # strongly regularised fit while few records are decided) is for prioritising; with it, the
-        # same threshold would include a different share of studies before and after the switch.
-        opts = replace(opts, model=replace(opts.model, early_share=0.0))
     if "study_id" not in studies.columns:
         raise ConfigError("studies table has no study_id column")
     studies = studies.assign(study_id=studies["study_id"].astype(str))
@@ -195,6 +197,7 @@ def screen_studies(
             learner.add(i, y)
         if learner.ready:
             scores = learner.scores()
+        in_force = learner.active_config()
     open_mask = np.array([s in ("undecided", "maybe") and decided_by[i] != "rule" for i, s in enumerate(status)])
     open_idx = np.flatnonzero(open_mask)
     ranks = np.full(n, 0, dtype=np.int64)
@@ -248,6 +251,11 @@ def screen_studies(
     eligible = {sid for sid, by in zip(ids, decided_by) if by != "rule"}
     stopping = hypergeometric_test(_screening_sequence(standing, eligible), len(eligible), opts.stopping)
     stopping["ranker"] = json.loads(method)
+    if n:
+        # which of the configured phases ranked this time (the early phase ends once early_share is decided)
+        early = in_force is not opts.model
+        stopping["ranker"]["in_force"] = {"phase": "early" if early else "later", "C": in_force.C,
+                                          "relevant_weight": in_force.relevant_weight}
     stopping["note"] = (
         "decisions are taken in the order reviewers made them; the test assumes they followed "
         "the ranked worklist"

@@ -138,7 +138,8 @@ class ModelConfig:
         which or in what order, so the screening stage (a pure function of the decisions) and
         a replay rank alike.
         """
-        if n_decided < self.early_share * n_records:
+        # in whole records (0.7 * 90 is 62.99999999999999 in floating point): rounded to 9 digits first
+        if n_decided < math.ceil(round(self.early_share * n_records, 9)):
             return replace(self, C=self.early_C, relevant_weight=self.early_relevant_weight, early_share=0.0)
         return self
 

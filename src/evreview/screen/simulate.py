@@ -100,6 +100,8 @@ def replay(
         priors = pick_priors(labels, seed)
     else:
         priors = [int(p) for p in priors]
+        if not all(0 <= p < n for p in priors):
+            raise ValueError(f"priors must be row numbers from 0 to {n - 1}")
         if len(set(priors)) != len(priors) or {int(labels[p]) for p in priors} != {0, 1}:
             raise ValueError("priors must be distinct rows with at least one relevant and one irrelevant record")
     seen = np.zeros(n, dtype=bool)
