@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from evreview.errors import EvreviewError
-from evreview.reporting import csv_chunks, neutralise_formulas, read_table, write_csv, write_frame_csv
+from evreview.reporting import csv_chunks, csv_ready, read_table, write_csv, write_frame_csv
 
 AWKWARD = [
     "", "plain", "a,b", 'say "hi"', '"', "line\nbreak", "cr\ronly", "crlf\r\n", " lead", "trail ", "=1+2",
@@ -30,13 +30,7 @@ def _fast_csv(frame: pd.DataFrame, rows: int = 3) -> str:
 
 def _reference_write_csv(frame: pd.DataFrame, path: Path, safe: bool = True) -> None:
     """write_csv as it was before the fast writer: the same preparation, then pandas' to_csv."""
-    flat = frame.copy()
-    for col in flat.columns:
-        if flat[col].dtype == object:
-            flat[col] = flat[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-    if safe:
-        flat = neutralise_formulas(flat)
-    flat.to_csv(path, index=False, lineterminator="\n")
+    csv_ready(frame, safe=safe).to_csv(path, index=False, lineterminator="\n")
 
 
 def _awkward_frame() -> pd.DataFrame:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from evreview.atomic import write_atomically  # also imported from here by the stages
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -49,22 +50,6 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
-
-    A killed job never leaves a half-written file that a re-run would trust, and a reader
-    never sees one. The temporary name ends in ``.tmp<pid>``; it is removed if ``write`` fails.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_csv(frame: pd.DataFrame, path: str | Path, *, safe: bool = True) -> None:
     """Write ``frame`` as UTF-8 CSV atomically (write a temp file, then rename).
 
@@ -72,13 +57,18 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, safe: bool = True) -> No
     are those of ``DataFrame.to_csv(index=False, lineterminator="\\n")``, written by
     :func:`write_frame_csv` (several times faster on large tables).
     """
+    flat = csv_ready(frame, safe=safe)
+    write_atomically(path, lambda tmp: write_frame_csv(flat, tmp))
+
+
+def csv_ready(frame: pd.DataFrame, *, safe: bool = True) -> pd.DataFrame:
+    """``frame`` as :func:`write_csv` writes it: list cells joined with ``"; "``, and with
+    ``safe`` spreadsheet formulas neutralised (a copy; ``frame`` is not changed)."""
     flat = frame.copy()
     for col in flat.columns:
         if flat[col].dtype == object:
             flat[col] = flat[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
-    if safe:
-        flat = neutralise_formulas(flat)
-    write_atomically(path, lambda tmp: write_frame_csv(flat, tmp))
+    return neutralise_formulas(flat) if safe else flat
 
 
 def _probe_quote_chars() -> tuple[str, ...]:
