@@ -6,7 +6,6 @@ byte for byte; a changed study is split again; a damaged cache file is ignored.
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evreview.cli import build_parser
 from evreview.code.assign import keyword_line_flags
 from evreview.embed import TfidfSvdBackend, embed_studies, fit_backend, pool_rows, study_text
 from evreview.embed.cache import CachedVectors, content_hash
@@ -224,19 +224,9 @@ def _studies(n: int = 90) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _parser() -> argparse.ArgumentParser:
-    from evreview.code import commands as code_commands
-    from evreview.embed import commands as embed_commands
-
-    parser = argparse.ArgumentParser(prog="evreview")
-    sub = parser.add_subparsers(dest="command", required=True)
-    embed_commands.register(sub)
-    code_commands.register(sub)
-    return parser
-
-
 def _run(*argv: object) -> int:
-    args = _parser().parse_args([str(a) for a in argv])
+    """Run an ``evreview`` command as the CLI parses it, its errors raised (not turned into exit codes)."""
+    args = build_parser().parse_args([str(a) for a in argv])
     return args.func(args)
 
 

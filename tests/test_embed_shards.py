@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import zipfile
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evreview.cli import build_parser
 from evreview.embed import TfidfSvdBackend, content_hash, embed_texts
 from evreview.embed.cache import EmbeddingCache
 from evreview.embed.shards import (
@@ -25,20 +25,9 @@ from evreview.errors import EvreviewError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The embed commands (and code, to check the step after the gather) on a parser of our own."""
-    from evreview.code import commands as code_commands
-    from evreview.embed import commands as embed_commands
-
-    parser = argparse.ArgumentParser(prog="evreview")
-    sub = parser.add_subparsers(dest="command", required=True)
-    embed_commands.register(sub)
-    code_commands.register(sub)
-    return parser
-
-
-def _run(*argv: str) -> int:
-    args = _parser().parse_args([str(a) for a in argv])
+def _run(*argv: object) -> int:
+    """Run an ``evreview`` command as the CLI parses it, its errors raised (not turned into exit codes)."""
+    args = build_parser().parse_args([str(a) for a in argv])
     return args.func(args)
 
 
