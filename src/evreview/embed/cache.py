@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evreview.atomic import write_atomically
 from evreview.errors import EvreviewError
 
 
@@ -33,20 +34,6 @@ def model_slug(model_id: str) -> str:
     """File-system safe folder name for a model id, with a hash suffix against collisions."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)[:60]
     return f"{safe}-{hashlib.sha1(model_id.encode()).hexdigest()[:8]}"
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
-
-    :func:`evreview.reporting.write_atomically` does the same, but that module imports pandas
-    (a third of a second), which ``embed-gather`` otherwise never needs.
-    """
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class CachedVectors(Mapping[str, np.ndarray]):
@@ -168,13 +155,14 @@ class EmbeddingCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         meta = self.folder / "model.json"
         if not meta.exists():
-            _write_bytes(meta, json.dumps({"model_id": self.model_id}).encode())
+            write_atomically(meta, lambda tmp: tmp.write_bytes(json.dumps({"model_id": self.model_id}).encode()))
         name = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
         npy = self.folder / f"{name}.npy"
         tmp = npy.with_name(f"{name}.tmp{os.getpid()}.npy")
         np.save(tmp, np.ascontiguousarray(matrix, dtype=np.float32))
         os.replace(tmp, npy)
-        _write_bytes(self.folder / f"{name}.keys", ("\n".join(keys) + "\n").encode("ascii"))
+        key_bytes = ("\n".join(keys) + "\n").encode("ascii")
+        write_atomically(self.folder / f"{name}.keys", lambda tmp: tmp.write_bytes(key_bytes))
         if self._vectors is not None:
             self._vectors.append(list(keys), np.asarray(matrix, dtype=np.float32))
         return npy
