@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover - pandas is only named in annotations here
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_MODEL_SHA256",
+    "TEXT_COLUMNS",
     "EmbedStats",
     "EmbeddingBackend",
     "EmbeddingCache",
@@ -55,6 +56,7 @@ __all__ = [
     "make_backend",
     "pool_rows",
     "split_sentences",
+    "split_study_texts",
     "study_sentences",
     "study_text",
 ]
@@ -279,8 +281,17 @@ class StudyEmbeddings:
         return self.sentence_vectors[self.offsets[i] : self.offsets[i + 1]]
 
 
-def _column(frame: pd.DataFrame, name: str) -> list[object]:
-    return frame[name].tolist() if name in frame.columns else [None] * len(frame)
+#: The studies' columns a study's text is made of (all that embedding reads besides study_id).
+TEXT_COLUMNS: tuple[str, ...] = ("title", "abstract", "keywords")
+
+
+def split_study_texts(studies: pd.DataFrame, cache_dir: str | Path | None = None) -> Any:
+    """:func:`evreview.embed.sentences.split_studies` of the studies' :data:`TEXT_COLUMNS` (a
+    column the table lacks: ``None`` for every study), memoised under ``cache_dir``."""
+    from evreview.embed.sentences import split_studies
+
+    columns = (studies[c].tolist() if c in studies.columns else [None] * len(studies) for c in TEXT_COLUMNS)
+    return split_studies(*columns, cache_dir)
 
 
 def embed_studies(
@@ -298,12 +309,8 @@ def embed_studies(
     :mod:`evreview.embed.sentences`); ``extra["keyword_lines"]`` flags the studies whose last
     sentence is their keyword line.
     """
-    from evreview.embed.sentences import split_studies
-
     ids = [str(v) for v in studies["study_id"].tolist()]
-    split = split_studies(
-        _column(studies, "title"), _column(studies, "abstract"), _column(studies, "keywords"), cache_dir
-    )
+    split = split_study_texts(studies, cache_dir)
     offsets = split.offsets
     vectors, stats = embed_texts(
         split.flat, backend, cache_dir, batch_size=batch_size, progress=progress, keys=split.keys

@@ -78,15 +78,6 @@ def codebook_texts(codebook: Any) -> list[str]:
     return texts
 
 
-#: The studies' columns a study's text is made of (all the embed step reads besides study_id).
-TEXT_COLUMNS: tuple[str, ...] = ("title", "abstract", "keywords")
-
-
-def _text_columns(studies: Any) -> tuple[list[Any], ...]:
-    """Each text column as a list (a column the table lacks: ``None`` for every study)."""
-    return tuple(studies[c].tolist() if c in studies.columns else [None] * len(studies) for c in TEXT_COLUMNS)
-
-
 def fit_texts(studies: Any, codebook: Any) -> list[str]:
     """What a corpus-fitted backend (tfidf) is fitted on: each study's text + each code's description."""
     from evreview.embed import study_text
@@ -133,8 +124,8 @@ def _check_shard_args(args: argparse.Namespace) -> bool:
 def run_embed(args: argparse.Namespace) -> int:
     from evreview.code.codebook import load_codebook
     from evreview.code.commands import load_studies
-    from evreview.embed import embed_studies, embed_texts
-    from evreview.embed.sentences import sentence_key, split_studies
+    from evreview.embed import TEXT_COLUMNS, embed_studies, embed_texts, split_study_texts
+    from evreview.embed.sentences import sentence_key
 
     sharded = _check_shard_args(args)
     studies = load_studies(args.studies, args.included, TEXT_COLUMNS)
@@ -144,7 +135,7 @@ def run_embed(args: argparse.Namespace) -> int:
     if sharded:
         from evreview.embed.shards import embed_shard
 
-        split = split_studies(*_text_columns(studies), args.cache_dir)
+        split = split_study_texts(studies, args.cache_dir)
         extra = codebook_texts(codebook)
         texts = split.flat + extra
         keys = split.keys + [sentence_key(t) for t in extra]
