@@ -182,17 +182,20 @@ class DedupCache:
         pair_hash = row_hash[pairs["i"].to_numpy()] * _MIX ^ row_hash[pairs["j"].to_numpy()]
         segments = self._load_segments()
         stored = _concat_segments(list(segments.values()))
-        overlap = stored is not None and not pd.Index(stored["pair_hash"]).is_unique
-        if overlap:
-            # segments should be disjoint; a run stopped between writing a compacted segment
-            # and deleting the ones it replaced leaves a hash twice. Keep one entry per hash (the
-            # entries agree: the same key rows score alike) and compact below.
-            stored = _segment(stored["pair_hash"], {c: stored[c] for c in SCORE_COLUMNS})
         hit = np.zeros(len(pairs), dtype=bool)
         where = np.zeros(len(pairs), dtype=np.int64)
+        overlap = False
         if stored is not None and len(stored["pair_hash"]):
             # a hash table lookup: binary search of millions of random keys thrashed the CPU cache
-            where = pd.Index(stored["pair_hash"]).get_indexer(pair_hash)
+            index = pd.Index(stored["pair_hash"])
+            overlap = not index.is_unique
+            if overlap:
+                # segments should be disjoint; a run stopped between writing a compacted segment
+                # and deleting the ones it replaced leaves a hash twice. Keep one entry per hash
+                # (the entries agree: the same key rows score alike) and compact below.
+                stored = _segment(stored["pair_hash"], {c: stored[c] for c in SCORE_COLUMNS})
+                index = pd.Index(stored["pair_hash"])
+            where = index.get_indexer(pair_hash)
             hit = where >= 0
         new = np.flatnonzero(~hit)
         fresh = compare_pairs(keys, pairs.iloc[new].reset_index(drop=True), workers=workers)
@@ -207,11 +210,10 @@ class DedupCache:
             out[col] = values
         self.stats.pairs_cached += int(hit.sum())
         self.stats.pairs_compared += len(new)
-        if self.folder is not None:
-            used = np.zeros(0 if stored is None else len(stored["pair_hash"]), dtype=bool)
-            used[where[hit]] = True  # a mask, not a sort of millions of positions
-            live = np.flatnonzero(used)
-            self._save_scores(segments, stored, live, pair_hash[new], fresh, compact=overlap)
+        used = np.zeros(0 if stored is None else len(stored["pair_hash"]), dtype=bool)
+        used[where[hit]] = True  # a mask, not a sort of millions of positions
+        live = np.flatnonzero(used)
+        self._save_scores(segments, stored, live, pair_hash[new], fresh, compact=overlap)
         return out
 
     def _load_segments(self) -> dict[str, dict[str, np.ndarray]]:

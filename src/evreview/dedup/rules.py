@@ -74,6 +74,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     prefix = pairs["title_prefix"].to_numpy()
     partial = pairs["title_partial_score"].to_numpy()
     issue = pairs["issue"].to_numpy()
+    first_author = pairs["first_author"].to_numpy()
     page_one = pairs["page_one"].to_numpy()
     nums = pairs["title_numbers_equal"].to_numpy() | prefix
     no_title = pairs["title_missing"].to_numpy()
@@ -148,7 +149,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("different", "pages_conflict", (page == CONFLICT) & ~online),
         ("different", "volume_conflict", (vol == CONFLICT) & ~online),
         # a recurring column ("Editor's Comments") has one title per issue of a volume
-        ("different", "issue_conflict", (pairs["issue"].to_numpy() == CONFLICT) & (page != AGREE)),
+        ("different", "issue_conflict", (issue == CONFLICT) & (page != AGREE)),
         # two articles of one volume in different issues, both starting on page 52 (journals
         # that number each issue's pages from 1) by other authors (another first author, the
         # surnames unlike), with titles that differ (another place, another project): what the
@@ -157,7 +158,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         # short in one database is not "other authors".
         ("different", "issue_conflict_authors_differ",
          (issue == CONFLICT) & (t < p.title_same) & ~no_authors & (surname < p.surnames_strict)
-         & (pairs["first_author"].to_numpy() == CONFLICT)),
+         & (first_author == CONFLICT)),
         # journal, volume, start page, year and authors all agree: one article, its title
         # written differently (translated, a section heading prefixed, a subtitle dropped)
         ("same", "bibliographic_match_title_variant",
