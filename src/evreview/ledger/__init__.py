@@ -173,8 +173,7 @@ def build_ledger(tables: StageTables) -> pd.DataFrame:
             ledger[name] = pd.Series(_take(scr[col], rows), index=ledger.index).fillna("").astype(str)
     else:
         for name, value in (("screen_status", "undecided"), ("screen_decided_by", ""), ("screen_reason", "")):
-            ledger[name] = value
-            ledger[name] = ledger[name].fillna("").astype(str)
+            ledger[name] = pd.Series(value, index=ledger.index).astype(str)
     ledger.loc[ledger["screen_status"] == "", "screen_status"] = "undecided"
 
     coded_ids = set(as_text(tables.coded["study_id"])) if tables.coded is not None else set()

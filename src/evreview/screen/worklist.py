@@ -21,26 +21,25 @@ def _str(v: Any) -> str:
     return str(v)
 
 
-def _one_line(text: str) -> str:
-    """RIS fields are one line each: fold any line break (and run of white space) into a space.
+def _folded(values: list[str]) -> list[str]:
+    """Each value as one RIS field line: any line break (and run of white space) folded into a
+    space.
 
     Most text is already one clean line, and then it is returned as it is without splitting it
     into words: a printable string (``str.isprintable`` is false for every white-space
     character but the space) with no double space and no space at either end is exactly what
-    ``" ".join(text.split())`` would give back.
+    ``" ".join(text.split())`` would give back. The test is written inline, not as a function
+    called per value (that call cost as much as the test itself).
     """
-    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
-        return text
-    return " ".join(text.split())
-
-
-def _folded(values: list[str]) -> list[str]:
-    """:func:`_one_line` of each value, its test inlined (a function call per value cost as
-    much as the test itself)."""
     return [
         v if v.isprintable() and "  " not in v and v[:1] != " " and v[-1:] != " " else " ".join(v.split())
         for v in values
     ]
+
+
+def _one_line(text: str) -> str:
+    """One value as :func:`_folded` folds it."""
+    return _folded([text])[0]
 
 
 def _texts(values: list[Any]) -> list[str]:
