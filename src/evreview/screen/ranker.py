@@ -88,6 +88,12 @@ class ModelConfig:
     Estrogens -9.2), a second elas_u4 SVM added at half weight in both phases 51.86/59.64, NB alpha 1 / 10
     51.76/60.77, 51.78/60.25, features 1-grams 50.03/59.79, 1-3-grams 50.47/59.73 (char
     3-4-grams were worse on ace, nudging and virus and were not run further).
+    Choosing between this default (A) and elas_u4's SVM alone (B, which replays ASReview's
+    own runs to within 1 WSS point from the same priors) while screening did not help either,
+    same seeds and sets: team-draft interleaving of A's and B's rankings 51.12/59.30, a greedy
+    bandit crediting whichever model picked each relevant record 51.64/59.56, against A
+    52.02/60.37 and B 51.18/58.87; A has WSS@95 at or above B's on 16 of the 24 sets, the
+    interleaving on 12, the bandit on 15 (it sits between the two models, not above both).
     """
 
     model: str = "nb+svm"
