@@ -388,3 +388,49 @@ def test_factorize_sorted_is_pandas_factorize_sort():
         codes, uniques = pd.factorize(array, sort=True)
         got_codes, got_uniques = _factorize_sorted(array)
         assert got_codes.tolist() == codes.tolist() and list(got_uniques) == list(uniques)
+
+
+def _many_counts(updated: bool) -> dict:
+    """Counts with 40 databases (some with long Ovid-style names) and many exclusion reasons."""
+    dbs = {f"Database number {i} with a long segment name <{1990 + i} to {1991 + i}>": i + 1 for i in range(40)}
+    counts = {
+        "database_specific_results": dbs, "database_results": sum(dbs.values()), "duplicates": 120,
+        "excluded_automatic": 30, "excluded_automatic_reasons": {f"reason_{i}": 3 for i in range(10)},
+        "excluded_other": 2, "records_excluded": 50,
+        "records_excluded_reasons": {f"not a place-based partnership, variant {i}": 5 for i in range(10)},
+        "records_screened": 600, "awaiting_screening": 40, "dbr_sought_reports": 80, "dbr_notretrieved_reports": 0,
+        "dbr_assessed": 80, "dbr_excluded": 20, "new_studies": 60, "new_reports": 60,
+    }
+    if updated:
+        counts.update(template="updated", latest_round="2025-03_update", duplicates_of_previous=9,
+                      previous_rounds=["2023-03_initial", "2024-03_update"], previous_studies=40,
+                      previous_reports=44, total_studies=100, total_reports=104)
+    return counts
+
+
+@pytest.mark.parametrize("updated", [False, True])
+def test_prisma_boxes_grow_with_their_text_and_never_overlap(updated):
+    """A long database list (Ovid names one per segment) pushes the rows below down; no text leaves its box."""
+    from evreview.figures import figure_style
+    from evreview.prisma import prisma_figure
+
+    with figure_style() as plt:
+        fig = prisma_figure(_many_counts(updated), plt)
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        patches = {p.get_gid()[4:]: p.get_window_extent(renderer) for p in ax.patches if p.get_gid()}
+        texts = {t.get_gid()[5:]: t.get_window_extent(renderer) for t in ax.texts if t.get_gid()}
+        plt.close(fig)
+    assert set(patches) == set(texts) and "identified" in patches
+    if updated:
+        assert {"previous", "total"} <= set(patches)
+    for key, box in patches.items():
+        text = texts[key]
+        assert box.x0 <= text.x0 and text.x1 <= box.x1, f"{key}: text wider than its box"
+        assert box.y0 <= text.y0 and text.y1 <= box.y1, f"{key}: text taller than its box"
+    keys = sorted(patches)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            assert not patches[a].overlaps(patches[b]), f"boxes {a} and {b} overlap"
+    # the identification box holds all 40 databases, so the screening row starts below it
+    assert patches["screened"].y1 < patches["identified"].y0

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -291,31 +291,98 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
     return lines
 
 
-#: Box positions (x, top, width) in axes units; heights follow the number of lines.
-_LAYOUT_NEW = {
-    "identified": (0.05, 0.93, 0.42),
-    "removed": (0.53, 0.93, 0.44),
-    "screened": (0.05, 0.62, 0.42),
-    "excluded": (0.53, 0.62, 0.44),
-    "sought": (0.05, 0.47, 0.42),
-    "notretrieved": (0.53, 0.47, 0.44),
-    "assessed": (0.05, 0.32, 0.42),
-    "assessed_excluded": (0.53, 0.32, 0.44),
-    "included": (0.05, 0.14, 0.42),
-}
-_LAYOUT_UPDATED = {
-    "previous": (0.04, 0.90, 0.22),
-    "identified": (0.30, 0.90, 0.32),
-    "removed": (0.66, 0.90, 0.32),
-    "screened": (0.30, 0.62, 0.32),
-    "excluded": (0.66, 0.62, 0.32),
-    "sought": (0.30, 0.49, 0.32),
-    "notretrieved": (0.66, 0.49, 0.32),
-    "assessed": (0.30, 0.36, 0.32),
-    "assessed_excluded": (0.66, 0.36, 0.32),
-    "included": (0.30, 0.22, 0.32),
-    "total": (0.30, 0.09, 0.40),
-}
+#: Columns (x, width) in inches of each box, and the rows the boxes stack in, top to bottom.
+#: Heights are not fixed: a box is as tall as its text, and a row as tall as its tallest box,
+#: so a search of many databases (Ovid exports name one per segment) or many exclusion
+#: reasons pushes the rows below down instead of running into them.
+_COLUMNS_NEW = {"main": (0.5, 4.2), "side": (5.3, 4.4)}
+_ROWS_NEW = (
+    (("identified", "main"), ("removed", "side")),
+    (("screened", "main"), ("excluded", "side")),
+    (("sought", "main"), ("notretrieved", "side")),
+    (("assessed", "main"), ("assessed_excluded", "side")),
+    (("included", "main"),),
+)
+_COLUMNS_UPDATED = {"previous": (0.5, 2.9), "main": (3.9, 4.2), "side": (8.6, 4.2), "total": (3.9, 5.2)}
+_ROWS_UPDATED = (*_ROWS_NEW, (("total", "total"),))
+#: Inches: figure width per template, text line height (8.5 pt at 1.45 spacing), box padding,
+#: gap between rows, margins above (title and headings) and below.
+_WIDTH = {"new": 10.0, "updated": 13.0}
+LINE_H = 0.175
+_PAD = 0.2
+_GAP = 0.4
+_TOP = {"new": 0.9, "updated": 1.3}
+_BOTTOM = 0.3
+#: Room between a box's edges and its text, left and right together (inches).
+_TEXT_MARGIN = 0.25
+
+
+def text_width_inches(size: float = 8.5, family: str = "DejaVu Sans") -> Callable[[str], float]:
+    """A function giving the printed width of a line, in inches, in the diagram's font."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop, ttp = FontProperties(family=family, size=size), TextToPath()
+    return lambda text: ttp.get_text_width_height_descent(text, prop, ismath=False)[0] / 72
+
+
+def _wrap(lines: list[str], width_in: float, measure: Callable[[str], float]) -> list[str]:
+    """Lines wrapped by printed width to fit ``width_in`` inches, continuations indented under their line.
+
+    A single word wider than the box stays whole on its own line (nothing is cut off).
+    """
+    room = width_in - _TEXT_MARGIN
+    out: list[str] = []
+    for line in lines:
+        words = line.split()
+        if not words or measure(line) <= room:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        current = indent + words[0]
+        for word in words[1:]:
+            candidate = f"{current} {word}"
+            if measure(candidate) > room:
+                out.append(current)
+                current = f"{indent}  {word}"
+            else:
+                current = candidate
+        out.append(current)
+    return out
+
+
+def prisma_layout(
+    lines: dict[str, list[str]], updated: bool, measure: Callable[[str], float]
+) -> tuple[dict[str, tuple[float, float, float, float]], dict[str, list[str]], tuple[float, float]]:
+    """Box geometry for the diagram: ``(boxes, wrapped lines, (width, height))``, in inches.
+
+    ``boxes[key]`` is ``(x, y, width, height)`` with ``y`` the bottom edge; ``measure`` gives a
+    line's printed width in inches (:func:`text_width_inches`), so lines wrap where they
+    would leave their box.
+    """
+    template = "updated" if updated else "new"
+    columns = _COLUMNS_UPDATED if updated else _COLUMNS_NEW
+    rows = _ROWS_UPDATED if updated else _ROWS_NEW
+    wrapped = {key: _wrap(lines[key], columns[col][1], measure) for row in rows for key, col in row}
+    heights = {key: max(len(text), 2) * LINE_H + _PAD for key, text in wrapped.items()}
+    tops, top = [], 0.0
+    for row in rows:
+        tops.append(top)
+        top += max(heights[key] for key, _ in row) + _GAP
+    if updated:
+        wrapped["previous"] = _wrap(lines["previous"], columns["previous"][1], measure)
+        heights["previous"] = max(len(wrapped["previous"]), 2) * LINE_H + _PAD
+    content = max(top - _GAP, heights.get("previous", 0.0))
+    height = _TOP[template] + content + _BOTTOM
+    boxes = {}
+    for row, row_top in zip(rows, tops):
+        for key, col in row:
+            x, w = columns[col]
+            boxes[key] = (x, height - _TOP[template] - row_top - heights[key], w, heights[key])
+    if updated:
+        x, w = columns["previous"]
+        boxes["previous"] = (x, height - _TOP[template] - heights["previous"], w, heights["previous"])
+    return boxes, wrapped, (_WIDTH[template], height)
 
 
 def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_path: str | Path | None = None):
@@ -324,58 +391,70 @@ def draw_prisma(counts: dict[str, Any], svg_path: str | Path | None = None, png_
     Draws the updated-review template (a "Previous studies" column and a total box) when the
     counts are for it (``counts["template"] == "updated"``), the new-review one otherwise.
     """
-    from matplotlib.patches import FancyBboxPatch
-
     from evreview.figures import figure_style, save_figure
 
-    updated = counts.get("template") == "updated"
-    lines = _box_lines(counts)
-    layout = _LAYOUT_UPDATED if updated else _LAYOUT_NEW
-    line_h = 0.022
     with figure_style() as plt:
-        fig, ax = plt.subplots(figsize=(13, 11) if updated else (10, 11))
-        ax.set_axis_off()
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        boxes = {}
-        for key, (x, top, width) in layout.items():
-            n_lines = max(len(lines[key]), 2)
-            height = n_lines * line_h + 0.02
-            y = top - height
-            ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.004",
-                                        fc="white", ec="black", lw=1))
-            ax.text(x + 0.01, top - 0.012, "\n".join(lines[key]), va="top", ha="left", fontsize=8.5,
-                    linespacing=1.45)
-            boxes[key] = (x, y, width, height)
+        save_figure(prisma_figure(counts, plt), svg_path, png_path, dpi=110)
 
-        def arrow(a: str, b: str, side: bool = False) -> None:
-            ax_, ay, aw, ah = boxes[a]
-            bx, by, _bw, bh = boxes[b]
-            if side:
-                start, end = (ax_ + aw, ay + ah / 2), (bx, ay + ah / 2)
-            else:
-                start, end = (ax_ + aw / 2, ay), (ax_ + aw / 2, by + bh)
-            ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "lw": 1})
 
-        for a, b in (("identified", "screened"), ("screened", "sought"), ("sought", "assessed"),
-                     ("assessed", "included")):
-            arrow(a, b)
-        for a, b in (("identified", "removed"), ("screened", "excluded"), ("sought", "notretrieved"),
-                     ("assessed", "assessed_excluded")):
-            arrow(a, b, side=True)
-        if updated:
-            arrow("included", "total")
-            px, py, pw, _ph = boxes["previous"]
-            tx, ty, _tw, th = boxes["total"]
-            ax.annotate("", xy=(tx, ty + th / 2), xytext=(px + pw / 2, py),
-                        arrowprops={"arrowstyle": "->", "lw": 1, "connectionstyle": "angle,angleA=-90,angleB=180"})
-            for text, x, width in (("Previous studies", 0.04, 0.22),
-                                   ("Identification of new studies via databases and registers", 0.30, 0.68)):
-                ax.text(x + width / 2, 0.955, text, ha="center", va="center", fontsize=9.5, fontweight="bold",
-                        bbox={"boxstyle": "round,pad=0.3", "fc": "#f2f2f2" if x < 0.3 else "#fff2b3", "ec": "black"})
-        for label, y in (("Identification", 0.8), ("Screening", 0.45), ("Included", 0.1)):
-            ax.text(0.012, y, label, rotation=90, va="center", ha="center", fontsize=10, fontweight="bold",
-                    color="#1f4e79")
-        title = "PRISMA 2020 flow diagram for updated systematic reviews" if updated else "PRISMA 2020 flow diagram"
-        ax.set_title(title, fontsize=12)
-        save_figure(fig, svg_path, png_path, dpi=110)
+def prisma_figure(counts: dict[str, Any], plt: Any) -> Any:
+    """The diagram as a matplotlib figure, as tall as its boxes need (:func:`prisma_layout`).
+
+    Each box patch has the gid ``box-<key>`` and its text ``text-<key>``, so a test can check
+    on the rendered figure that every text stays inside its box.
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    updated = counts.get("template") == "updated"
+    boxes, lines, (fig_w, fig_h) = prisma_layout(_box_lines(counts), updated, text_width_inches())
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax = fig.add_axes((0, 0, 1, 1))  # one axes unit = one inch
+    ax.set_axis_off()
+    ax.set_xlim(0, fig_w)
+    ax.set_ylim(0, fig_h)
+    for key, (x, y, width, height) in boxes.items():
+        ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.04",
+                                    fc="white", ec="black", lw=1, gid=f"box-{key}"))
+        ax.text(x + 0.1, y + height - _PAD / 2, "\n".join(lines[key]), va="top", ha="left", fontsize=8.5,
+                linespacing=1.45, gid=f"text-{key}")
+
+    def arrow(a: str, b: str, side: bool = False) -> None:
+        ax_, ay, aw, ah = boxes[a]
+        bx, by, _bw, bh = boxes[b]
+        if side:  # both boxes start at the row's top: aim at the middle of the shorter one
+            mid = ay + ah - min(ah, bh) / 2
+            start, end = (ax_ + aw, mid), (bx, mid)
+        else:
+            start, end = (ax_ + aw / 2, ay), (ax_ + aw / 2, by + bh)
+        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "lw": 1})
+
+    for a, b in (("identified", "screened"), ("screened", "sought"), ("sought", "assessed"),
+                 ("assessed", "included")):
+        arrow(a, b)
+    for a, b in (("identified", "removed"), ("screened", "excluded"), ("sought", "notretrieved"),
+                 ("assessed", "assessed_excluded")):
+        arrow(a, b, side=True)
+    if updated:
+        arrow("included", "total")
+        px, py, pw, _ph = boxes["previous"]
+        tx, ty, _tw, th = boxes["total"]
+        ax.annotate("", xy=(tx, ty + th / 2), xytext=(px + pw / 2, py),
+                    arrowprops={"arrowstyle": "->", "lw": 1, "connectionstyle": "angle,angleA=-90,angleB=180"})
+        main_x = _COLUMNS_UPDATED["main"][0]
+        side_x, side_w = _COLUMNS_UPDATED["side"]
+        for text, x, width, colour in (("Previous studies", px, pw, "#f2f2f2"),
+                                       ("Identification of new studies via databases and registers", main_x,
+                                        side_x + side_w - main_x, "#fff2b3")):
+            ax.text(x + width / 2, fig_h - 0.85, text, ha="center", va="center", fontsize=9.5, fontweight="bold",
+                    bbox={"boxstyle": "round,pad=0.3", "fc": colour, "ec": "black"})
+    # stage labels beside the rows they name: identification, screening (rows 2-4), included (the rest)
+    stages = (("Identification", ("identified",)), ("Screening", ("screened", "assessed")),
+              ("Included", ("included", "total") if updated else ("included",)))
+    for label, keys in stages:
+        top = max(boxes[k][1] + boxes[k][3] for k in keys)
+        bottom = min(boxes[k][1] for k in keys)
+        ax.text(0.2, (top + bottom) / 2, label, rotation=90, va="center", ha="center", fontsize=10,
+                fontweight="bold", color="#1f4e79")
+    title = "PRISMA 2020 flow diagram for updated systematic reviews" if updated else "PRISMA 2020 flow diagram"
+    ax.text(fig_w / 2, fig_h - 0.4, title, ha="center", va="center", fontsize=12)
+    return fig
