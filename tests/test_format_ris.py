@@ -125,9 +125,31 @@ def test_ovid_medline_pmid_from_link_and_nlm_code_not_an_issue() -> None:
     assert first["pmid"] == "39012781" and second["pmid"] == "36812001"
     assert first["issue"] == ""  # "eag, 7805975" is a journal code + NLM id
     assert second["issue"] == "4"
-    assert first["source_database"] == "Ovid MEDLINE(R) Epub Ahead of Print"
-    assert second["source_database"] == "Ovid MEDLINE(R) <2023>"
+    # one database in PRISMA, whatever Ovid segment each record came from; the segment stays in raw
+    assert first["source_database"] == second["source_database"] == "Ovid MEDLINE(R)"
+    assert json.loads(first["raw"])["DB"] == "Ovid MEDLINE(R) Epub Ahead of Print"
+    assert json.loads(second["raw"])["DB"] == "Ovid MEDLINE(R) <2023>"
     assert first["journal"] == "Diabetes care"
+
+
+@pytest.mark.parametrize(
+    ("db", "name"),
+    [
+        ("Ovid MEDLINE(R) <2021>", "Ovid MEDLINE(R)"),
+        ("Ovid MEDLINE(R) PubMed-not-MEDLINE <2013 to 2016>", "Ovid MEDLINE(R)"),
+        ("Ovid MEDLINE(R) Epub Ahead of Print", "Ovid MEDLINE(R)"),
+        ("Ovid MEDLINE(R) ALL <1946 to March 13, 2024>", "Ovid MEDLINE(R)"),
+        ("Embase <1974 to 2024 March 14>", "Embase via Ovid"),
+        ("APA PsycInfo <1806 to March Week 2 2024>", "APA PsycInfo via Ovid"),
+        ("Journals@Ovid Full Text <March 14, 2024>", "Journals@Ovid Full Text"),
+        ("Scopus", "Scopus"),  # not Ovid's: as written
+        ("Something <odd> here", "Something <odd> here"),  # angle brackets not at the end
+    ],
+)
+def test_ovid_database_drops_the_segment(db: str, name: str) -> None:
+    from evreview.ingest.formats.ris import name_database
+
+    assert name_database(db, "", "", "") == name
 
 
 def test_ebsco_crlf_database_codes_and_pmid_only_for_medline() -> None:
