@@ -133,3 +133,27 @@ def test_pair_counts_are_pandas_value_counts_for_parquet_and_csv(tmp_path: Path)
     summary = dedup_summary(build_ledger(_tables()), pair_counts(tmp_path / "pairs.parquet"))
     assert summary["pairs compared, by decision"] == expected["decision"]
     assert "pairs compared, by decision" not in dedup_summary(build_ledger(_tables()), {})
+
+
+def test_stopping_estimate_reads_as_words_with_agreement_and_nested_details():
+    """The screen stage's stopping.json becomes sentences and tables, not JSON text."""
+    from evreview.report import stopping_html
+
+    stopping = {
+        "method": "hypergeometric stopping test", "assumptions": "the ranking is no worse than random at the tail",
+        "n_screened": 400, "n_total": 1000, "relevant_found": 38, "stop": False, "p_value": 0.2,
+        "upper_bound_relevant_unseen": 12, "parameters": {"recall_target": 0.95, "confidence": 0.95},
+        "ranker": {"classifier": {"model": "nb+svm", "C": 0.75}},
+    }
+    agreement = [{"reviewers": ["ann", "bob"], "n_common": 50, "n_agree": 45, "kappa": 0.78}]
+    page = stopping_html({"stopping": stopping, "agreement": agreement})
+    assert "Screened 400 of 1,000 studies; 38 relevant found; at most 12 relevant studies may still be unseen." in page
+    assert "Keep screening" in page and "95%" in page
+    assert "<td>ann / bob</td><td>50</td><td>45</td><td>0.78</td>" in page
+    assert "{" not in page  # nested settings as nested tables
+    assert "<th>model</th><td>nb+svm</td>" in page
+
+    done = stopping_html({"stopping": {**stopping, "stop": True, "p_value": 0.01}, "agreement": []})
+    assert "screening can stop" in done and "fewer than two reviewers" in done
+    none = stopping_html({"stopping": {**stopping, "n_screened": 0, "relevant_found": 0}, "agreement": []})
+    assert "No study has been screened yet" in none and "may still be unseen" not in none

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,12 +96,60 @@ def _markdown_list(md: str) -> str:
     return "\n".join(out)
 
 
+def _value(value: Any) -> str:
+    """A value as HTML: a mapping as a nested table, a list of scalars comma-joined, a list of mappings as rows."""
+    if isinstance(value, dict):
+        return _kv(value) if value else "<span class=note>none</span>"
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, dict) for v in value):
+            keys = list(dict.fromkeys(k for v in value for k in v))
+            return _rows(list(value), {k: k for k in keys})
+        return _e(", ".join(str(v) for v in value)) if value else "<span class=note>none</span>"
+    return _e(value)
+
+
 def _kv(data: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><th>{_e(k)}</th><td>{_e(json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)}</td></tr>"
-        for k, v in data.items()
-    )
+    """Key/value table; nested mappings and lists stay readable (not JSON text)."""
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_value(v)}</td></tr>" for k, v in data.items())
     return f"<table class=kv>{rows}</table>"
+
+
+def stopping_html(summary: dict[str, Any]) -> str:
+    """The stopping estimate in words (screened, found, recall, what the test says), then its details.
+
+    ``summary`` is the screen stage's ``stopping.json`` (``stopping`` and ``agreement``; an
+    older flat stopping mapping is shown as its details only).
+    """
+    stopping = summary.get("stopping", summary) if isinstance(summary.get("stopping"), dict) else summary
+    out = ""
+    if {"n_screened", "n_total", "stop"} <= set(stopping):
+        n, total = int(stopping["n_screened"]), int(stopping["n_total"])
+        found = int(stopping.get("relevant_found") or 0)
+        target = float(stopping.get("parameters", {}).get("recall_target", 0.95))
+        if n == 0:
+            verdict = "No study has been screened yet, so there is no estimate: screen from the top of the worklist."
+        elif stopping["stop"]:
+            verdict = (f"The stopping test says screening can stop: recall of at least {target:.0%} is reached "
+                       f"with the stated confidence (p = {float(stopping.get('p_value', 0)):.3g}).")
+        else:
+            verdict = (f"Keep screening: the test cannot yet rule out recall below {target:.0%} "
+                       f"(p = {float(stopping.get('p_value', 1)):.3g}).")
+        unseen = stopping.get("upper_bound_relevant_unseen")
+        bound = f"; at most {unseen} relevant studies may still be unseen" if unseen is not None and n else ""
+        out += (f"<p>Screened {n:,} of {total:,} studies; {found:,} relevant found{bound}. {_e(verdict)}</p>"
+                f"<p class=note>Method: {_e(stopping.get('method', ''))}. Assumes: "
+                f"{_e(stopping.get('assumptions', ''))}.</p>")
+    agreement = summary.get("agreement") if "stopping" in summary else None
+    if agreement is not None:
+        out += "<h4>Agreement between reviewers</h4>" + (
+            _rows([{**a, "reviewers": " / ".join(a.get("reviewers", []))} for a in agreement],
+                  {"reviewers": "reviewers", "n_common": "studies both decided", "n_agree": "agreed",
+                   "kappa": "Cohen's kappa"})
+            if agreement else "<p class=note>fewer than two reviewers: no agreement to report</p>"
+        )
+    said = ("assumptions", "method") if out else ()
+    details = {k: v for k, v in stopping.items() if k not in said}
+    return out + "<details><summary>Details</summary>" + _kv(details) + "</details>"
 
 
 def rounds_table(rounds: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
@@ -215,7 +262,7 @@ def render_report(inputs: ReportInputs) -> str:
     if inputs.screening_summary or inputs.stopping:
         body = _kv(inputs.screening_summary or {})
         if inputs.stopping:
-            body += "<h3>Stopping estimate</h3>" + _kv(inputs.stopping)
+            body += "<h3>Stopping estimate</h3>" + stopping_html(inputs.stopping)
         sections.append(("Screening", body))
     if inputs.topics is not None and len(inputs.topics):
         sections.append(("Topics", _table(inputs.topics, max_rows=60)))
