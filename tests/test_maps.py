@@ -80,6 +80,10 @@ def test_gap_kinds():
             & (filtered.column == "org")).any()
     report = gap_report(build_map(_coded(), VOCAB, SPEC), 6)
     assert "no study on Values x Individual" in report
+    assert "No study is included yet" not in report
+    # before any study is included every cell is an "absolute gap": the report says why
+    empty = gap_report(build_map(_coded().iloc[:0], VOCAB, SPEC), 0)
+    assert "No study is included yet" in empty and "no study on Values x Individual" in empty
 
 
 def test_config_spec_checks_dimensions():

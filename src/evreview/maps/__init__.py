@@ -94,6 +94,13 @@ def gap_report(result: MapResult, n_studies: int) -> str:
         f"{spec.synthesis_min_primary} primary studies and no review.",
         "",
     ]
+    if n_studies == 0:
+        # a first run before any screening: every cell is empty, which says nothing about the evidence
+        lines += [
+            "No study is included yet, so every cell below is empty because nothing has been screened in, "
+            "not because evidence is missing. Screen (evreview screen) and run again.",
+            "",
+        ]
     gaps = result.gaps
     sections = [
         ("absolute", "Absolute gaps (no study)"),
