@@ -24,7 +24,10 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
 
 
+# Every deliverable, not only provenance.json: a deleted report or map is then rebuilt on the
+# next run (Snakemake does not rebuild a missing input of a job that is itself up to date).
 rule all:
     input:
-        all_outputs(),
+        *rules.provenance.input,
+        *rules.provenance.output,
     default_target: True

@@ -93,6 +93,22 @@ def test_rerun_is_a_no_op(demo_run: Path):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_a_deleted_deliverable_is_rebuilt(demo_run: Path):
+    """``rule all`` asks for every deliverable, so a deleted report is planned again (dry run)."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    report = demo_run / "results" / "report.html"
+    aside = report.with_name("report.html.aside")
+    report.rename(aside)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-n"], cwd=demo_run, env=env,
+                              capture_output=True, text=True, check=False)
+    finally:
+        aside.rename(report)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "run_report" in out and "provenance" in out and "deduplicate" not in out
+
+
 def test_planted_counts_are_what_the_truth_says():
     counts = json.loads((TRUTH / "expected_counts.json").read_text())
     assert counts["synthetic"] is True

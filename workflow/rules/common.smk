@@ -52,10 +52,6 @@ def ingested_tables():
     return [f"{RESULTS}/ingest/{search}/{name}.parquet" for search, name in raw_exports()]
 
 
-def all_outputs():
-    return [f"{RESULTS}/provenance.json"]
-
-
 def optional_decisions(name):
     """A reviewers' decision file as an input when it exists (its edits then trigger a re-run)."""
     path = Path(DECISIONS) / name
