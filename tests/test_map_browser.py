@@ -110,6 +110,17 @@ def test_filters_change_the_counts(browser, tmp_path: Path):
     assert cell.get_attribute("data-n") == "0"
 
 
+def test_summary_counts_studies_that_are_in_no_cell(browser, tmp_path: Path):
+    from selenium.webdriver.common.by import By
+
+    _open(browser, tmp_path, _coded())
+    assert "in no cell" not in browser.find_element(By.ID, "summary").text
+    _open(browser, tmp_path, _coded().assign(theme=["infra", "", "infra"]))
+    summary = browser.find_element(By.ID, "summary").text
+    assert "3 of 3 included studies shown" in summary
+    assert "1 of the studies shown have no" in summary and "code and are in no cell." in summary
+
+
 def test_ten_thousand_studies_open_quickly(browser, tmp_path: Path):
     seconds = _open(browser, tmp_path, _coded(3334))
     from selenium.webdriver.common.by import By

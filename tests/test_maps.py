@@ -80,7 +80,11 @@ def test_gap_kinds():
             & (filtered.column == "org")).any()
     report = gap_report(build_map(_coded(), VOCAB, SPEC), 6)
     assert "no study on Values x Individual" in report
-    assert "No study is included yet" not in report
+    assert "No study is included yet" not in report and "appear in no cell" not in report
+    # a study with no theme code is in no cell: the report counts it
+    untagged = _coded()
+    untagged.at[0, "theme"] = ""
+    assert "1 included study has no theme or no outcome code" in gap_report(build_map(untagged, VOCAB, SPEC), 6)
     # before any study is included every cell is an "absolute gap": the report says why
     empty = gap_report(build_map(_coded().iloc[:0], VOCAB, SPEC), 0)
     assert "No study is included yet" in empty and "no study on Values x Individual" in empty

@@ -94,6 +94,15 @@ def gap_report(result: MapResult, n_studies: int) -> str:
         f"{spec.synthesis_min_primary} primary studies and no review.",
         "",
     ]
+    totals = result.cells[result.cells["segment"] == ""]["study_ids"] if len(result.cells) else []
+    placed = {i for ids in totals for i in ids.split(";") if i}
+    unplaced = n_studies - len(placed)
+    if unplaced > 0:
+        lines += [
+            f"{unplaced} included stud{'y has' if unplaced == 1 else 'ies have'} no {spec.rows} or no {spec.columns} "
+            "code and so appear in no cell (their uncoded_reason is in the coded records).",
+            "",
+        ]
     if n_studies == 0:
         # a first run before any screening: every cell is empty, which says nothing about the evidence
         lines += [

@@ -207,8 +207,19 @@
       });
       T.appendChild(tr);
     });
+    // a study without a row or a column code sits in no cell: say how many, or the cells look complete
+    var placed = function(s, dim) {
+      return V[dim].some(function(v) {
+        return has(s, dim, v[0]);
+      });
+    };
+    var off = studies.filter(function(s) {
+      return !placed(s, S.rows) || !placed(s, S.columns);
+    }).length;
     document.getElementById("summary").textContent = studies.length + " of " + D.studies.length + " included studies shown; " +
-      gaps + " empty cell(s), " + sparse + " sparse cell(s) (at most " + S.sparse + " studies).";
+      gaps + " empty cell(s), " + sparse + " sparse cell(s) (at most " + S.sparse + " studies)." +
+      (off ? " " + off + " of the studies shown have no " + lab(S.rows) + " or no " + lab(S.columns) +
+        " code and are in no cell." : "");
     showCell(studies);
   }
 
