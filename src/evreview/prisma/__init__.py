@@ -308,7 +308,7 @@ _ROWS_UPDATED = (*_ROWS_NEW, (("total", "total"),))
 #: Inches: figure width per template, text line height (8.5 pt at 1.45 spacing), box padding,
 #: gap between rows, margins above (title and headings) and below.
 _WIDTH = {"new": 10.0, "updated": 13.0}
-LINE_H = 0.175
+_LINE_H = 0.175
 _PAD = 0.2
 _GAP = 0.4
 _TOP = {"new": 0.9, "updated": 1.3}
@@ -364,14 +364,14 @@ def prisma_layout(
     columns = _COLUMNS_UPDATED if updated else _COLUMNS_NEW
     rows = _ROWS_UPDATED if updated else _ROWS_NEW
     wrapped = {key: _wrap(lines[key], columns[col][1], measure) for row in rows for key, col in row}
-    heights = {key: max(len(text), 2) * LINE_H + _PAD for key, text in wrapped.items()}
+    heights = {key: max(len(text), 2) * _LINE_H + _PAD for key, text in wrapped.items()}
     tops, top = [], 0.0
     for row in rows:
         tops.append(top)
         top += max(heights[key] for key, _ in row) + _GAP
     if updated:
         wrapped["previous"] = _wrap(lines["previous"], columns["previous"][1], measure)
-        heights["previous"] = max(len(wrapped["previous"]), 2) * LINE_H + _PAD
+        heights["previous"] = max(len(wrapped["previous"]), 2) * _LINE_H + _PAD
     content = max(top - _GAP, heights.get("previous", 0.0))
     height = _TOP[template] + content + _BOTTOM
     boxes = {}
