@@ -56,6 +56,19 @@ def test_fold_text_matches_records_fold(text: str) -> None:
         fold(text).replace("_", " ").split())
 
 
+def test_fold_text_ascii_fast_path_is_str_translate() -> None:
+    # the byte-table fast path folds ASCII exactly as lower + str.translate + str.split did
+    import random
+    import string
+
+    table = str.maketrans({ch: " " for ch in string.punctuation + "\t\n\r\x0b\x0c"})
+    chars = [chr(c) for c in range(128)]
+    rng = random.Random(4)
+    texts = ["".join(chars), *chars, *("".join(rng.choices(chars, k=rng.randint(0, 12))) for _ in range(3000))]
+    for text in texts:
+        assert fold_text(text) == " ".join(text.lower().translate(table).split()), repr(text)
+
+
 def test_clean_title_drops_database_notes() -> None:
     assert clean_title("Anti-FH autoantibodies.[Erratum appears in Am J Transplant. 2009 Sep;9(9):2205") == \
         "Anti-FH autoantibodies."

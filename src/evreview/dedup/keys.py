@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_ASCII_PUNCT = str.maketrans({ch: " " for ch in string.punctuation + "\t\n\r\x0b\x0c"})
+#: ASCII punctuation and whitespace as a space, as a byte table: ``bytes.translate`` is a table
+#: lookup per byte, 2-3x faster than ``str.translate`` with a mapping (folding is most of the key
+#: building). ``\x1c``-``\x1f`` are whitespace to ``str.split`` but not to ``bytes.split``, hence here.
+_ASCII_PUNCT = bytes(
+    32 if chr(byte) in string.punctuation + "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f" else byte for byte in range(256)
+)
 _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS = re.compile(r"\d+")
 _COCHRANE_VERSION = re.compile(r"^(10\.1002/14651858\.[a-z]{2}\d+)(?:\.pub\d+)?$")
@@ -103,7 +108,7 @@ def fold_text(text: Any) -> str:
         return ""
     text = str(text)
     if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_PUNCT).split())  # "_" is punctuation here
+        return b" ".join(text.lower().encode().translate(_ASCII_PUNCT).split()).decode()  # "_" is punctuation here
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text.lower()).replace("_", " ").split())
@@ -128,7 +133,10 @@ def title_words(title_key: str) -> str:
     """The four longest title words, sorted (a blocking key): survives word-order changes and typos elsewhere."""
     if title_key.count(" ") < 3:
         return ""
-    return " ".join(sorted(sorted(title_key.split(), key=lambda w: (-len(w), w))[:4]))
+    words = title_key.split()
+    words.sort()
+    words.sort(key=len, reverse=True)  # stable: longest first, alphabetical among equals, without a key tuple per word
+    return " ".join(sorted(words[:4]))
 
 
 def title_numbers(folded: str) -> str:
