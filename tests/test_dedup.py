@@ -562,6 +562,22 @@ def test_word_prefix_and_suffix_columns_match_their_definitions(records: pd.Data
     assert scored["title_word_suffix"].any() and scored["title_word_prefix"].any()
 
 
+def test_scoring_each_distinct_pair_of_texts_once_gives_every_pair_its_score() -> None:
+    import numpy as np
+    from rapidfuzz import fuzz
+
+    from evreview.dedup.compare import _pair_scores, _text_pair_codes
+
+    values = np.array(["a b c", "a b d", "", "a b c", "x y", "a b d", ""], dtype=object)
+    i = np.array([0, 0, 1, 3, 0, 2, 4, 5, 2, 3], dtype=np.int64)
+    j = np.array([1, 3, 3, 5, 2, 6, 5, 0, 3, 1], dtype=np.int64)
+    for scorer in (fuzz.ratio, fuzz.token_set_ratio, fuzz.partial_ratio):
+        plain = _pair_scores(values[i], values[j], scorer, 1)
+        once = _pair_scores(values[i], values[j], scorer, 1, _text_pair_codes(values, i, j))
+        assert once.dtype == plain.dtype and once.tolist() == plain.tolist()
+        assert plain[4] == 0 and plain[5] == 0  # an empty side scores 0
+
+
 def test_threads_do_not_change_the_result(records: pd.DataFrame) -> None:
     """rapidfuzz scores each pair on its own, so the CLI's default 2 threads give the 1-thread result."""
     one, two = Deduplicator(workers=1).fit(records), Deduplicator(workers=2).fit(records)
