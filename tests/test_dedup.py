@@ -324,9 +324,12 @@ def test_dedup_does_not_import_torch() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_dedup_command_loads_numpy_with_a_one_thread_openblas(tmp_path: Path, fixtures_dir: Path) -> None:
+def test_dedup_command_imports_with_a_one_thread_openblas_and_frozen_modules(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
     """Dedup does no linear algebra: the command spares OpenBLAS's thread pool, and leaves the
-    environment (what child processes inherit) as it was."""
+    environment (what child processes inherit) as it was; the imported modules are frozen out
+    of the collector's way, which is running again afterwards."""
     import os
     import subprocess
     import sys
@@ -339,17 +342,20 @@ assert main(["dedup", {str(fixtures_dir / "dedup" / "records.csv")!r}, "--out", 
 import threadpoolctl
 print([i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"])
 print("OPENBLAS_NUM_THREADS" in os.environ)
+import gc
+print(gc.isenabled() and gc.get_freeze_count() > 0)
 """
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    threads, leaked = out.stdout.strip().split("\n")
+    threads, leaked, frozen = out.stdout.strip().split("\n")
+    assert frozen == "True"
     if threads == "[]":
         pytest.skip("NumPy is not linked to OpenBLAS")
     assert threads == "[1]" and leaked == "False"
     # a user's own setting wins
     env["OPENBLAS_NUM_THREADS"] = "2"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip().split("\n") == ["[2]", "True"]
+    assert out.stdout.strip().split("\n") == ["[2]", "True", "True"]
 
 
 # --- round 2 rules: each with a case it merges and a near miss it must not --------------------
