@@ -169,19 +169,24 @@ def author_surnames(authors: Any) -> list[str]:
         return []
     if isinstance(authors, str):
         authors = [authors]
-    out = []
-    for name in authors:
-        name = str(name)
-        if "," in name:
-            surname = fold_text(name.split(",", 1)[0])
-        else:
-            tokens = [t for t in fold_text(name).split() if len(t) > 1]
-            surname = tokens[0] if tokens else ""
-            if len(tokens) > 1 and "." in name.split()[0]:  # "B. Abrahao": initials first
-                surname = tokens[-1]
-        if surname and surname not in {"unknown", "anonymous", "et al", "et", "al"}:
-            out.append(surname)
-    return out
+    return [surname for surname in map(_surname, authors) if surname]
+
+
+#: Author "names" that are placeholders, not surnames.
+_NOT_SURNAMES = frozenset({"unknown", "anonymous", "et al", "et", "al"})
+
+
+def _surname(name: Any) -> str:
+    """The folded surname of one author name (see :func:`author_surnames`), ``""`` for none."""
+    name = str(name)
+    if "," in name:
+        surname = fold_text(name.split(",", 1)[0])
+    else:
+        tokens = [t for t in fold_text(name).split() if len(t) > 1]
+        surname = tokens[0] if tokens else ""
+        if len(tokens) > 1 and "." in name.split()[0]:  # "B. Abrahao": initials first
+            surname = tokens[-1]
+    return "" if surname in _NOT_SURNAMES else surname
 
 
 def author_key(authors: Any) -> str:
@@ -357,10 +362,6 @@ def _cached(fn: Any, values: list[Any]) -> list[Any]:
             hit = cache[key] = fn(value)
         out.append(hit)
     return out
-
-
-def _surname(name: str) -> str:
-    return (author_surnames([name]) or [""])[0]
 
 
 def build_keys(records: pd.DataFrame) -> pd.DataFrame:
