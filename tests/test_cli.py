@@ -139,30 +139,3 @@ def test_module_missing_from_the_table_is_always_registered(monkeypatch: pytest.
     monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "extra_stage_cmds"))
     assert cli.main(["extra"]) == 7
     assert "extra" in cli.build_parser("dedup", lazy=True).format_help()
-
-
-def test_the_program_freezes_its_heap_on_the_way_out_and_callers_do_not() -> None:
-    """``main()`` as the program (arguments from ``sys.argv``) freezes the heap, so the
-    interpreter's final collections skip it; ``main(argv)`` from Python code leaves the collector
-    alone."""
-    code = textwrap.dedent(
-        """
-        import contextlib, gc, io, sys
-        from evreview import cli
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                cli.main(["dedup", "--help"])
-            except SystemExit:
-                pass
-        print(gc.get_freeze_count() == 0)
-        sys.argv = ["evreview", "dedup", "--help"]
-        with contextlib.redirect_stdout(io.StringIO()):
-            try:
-                cli.main()
-            except SystemExit:
-                pass
-        print(gc.get_freeze_count() > 0)
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
-    assert done.stdout.split() == ["True", "True"]

@@ -12,7 +12,6 @@ importing any stage. Stage modules import their heavy dependencies lazily as wel
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import logging
 import sys
@@ -125,23 +124,7 @@ def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; ``argv`` defaults to the program's arguments.
-
-    Without ``argv`` (the ``evreview`` script, ``python -m evreview``), the process ends when
-    this returns, so the heap is frozen (:func:`gc.freeze`) on the way out: the interpreter's
-    final garbage collections then skip the objects pandas and pyarrow created, each a walk of
-    20-40 ms, about 0.1 s per run (a fifth of a small ``evreview dedup``). Objects are still
-    released by reference counting, and the system reclaims the rest at exit; a caller passing
-    ``argv`` (tests, other Python code) keeps its collector as it was.
-    """
-    try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
-    finally:
-        if argv is None:
-            gc.freeze()
-
-
-def _main(argv: list[str]) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(command_name(argv), lazy=True).parse_args(argv)
     if getattr(args, "_stub", False):  # a command the lazy parser did not load: parse with everything
         args = build_parser().parse_args(argv)
