@@ -56,6 +56,19 @@ def test_fold_text_matches_records_fold(text: str) -> None:
         fold(text).replace("_", " ").split())
 
 
+def test_fold_text_ascii_fast_path_is_str_translate() -> None:
+    # the byte-table fast path folds ASCII exactly as lower + str.translate + str.split did
+    import random
+    import string
+
+    table = str.maketrans({ch: " " for ch in string.punctuation + "\t\n\r\x0b\x0c"})
+    chars = [chr(c) for c in range(128)]
+    rng = random.Random(4)
+    texts = ["".join(chars), *chars, *("".join(rng.choices(chars, k=rng.randint(0, 12))) for _ in range(3000))]
+    for text in texts:
+        assert fold_text(text) == " ".join(text.lower().translate(table).split()), repr(text)
+
+
 def test_clean_title_drops_database_notes() -> None:
     assert clean_title("Anti-FH autoantibodies.[Erratum appears in Am J Transplant. 2009 Sep;9(9):2205") == \
         "Anti-FH autoantibodies."
@@ -311,6 +324,40 @@ def test_dedup_does_not_import_torch() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_dedup_command_imports_with_a_one_thread_openblas_and_frozen_modules(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """Dedup does no linear algebra: the command spares OpenBLAS's thread pool, and leaves the
+    environment (what child processes inherit) as it was; the imported modules are frozen out
+    of the collector's way, which is running again afterwards."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = f"""
+import os
+from evreview.cli import main
+assert main(["dedup", {str(fixtures_dir / "dedup" / "records.csv")!r}, "--out", {str(tmp_path / "out")!r}]) == 0
+import threadpoolctl
+print([i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"])
+print("OPENBLAS_NUM_THREADS" in os.environ)
+import gc
+print(gc.isenabled() and gc.get_freeze_count() > 0)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    threads, leaked, frozen = out.stdout.strip().split("\n")
+    assert frozen == "True"
+    if threads == "[]":
+        pytest.skip("NumPy is not linked to OpenBLAS")
+    assert threads == "[1]" and leaked == "False"
+    # a user's own setting wins
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip().split("\n") == ["[2]", "True", "True"]
+
+
 # --- round 2 rules: each with a case it merges and a near miss it must not --------------------
 
 LONG_TITLE = ("Anti-factor H autoantibodies in a fifth renal transplant recipient with atypical hemolytic "
@@ -547,6 +594,22 @@ def test_word_prefix_and_suffix_columns_match_their_definitions(records: pd.Data
         assert scored["title_word_prefix"].tolist() == [_word_prefix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
         assert scored["title_word_suffix"].tolist() == [_word_suffix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
     assert scored["title_word_suffix"].any() and scored["title_word_prefix"].any()
+
+
+def test_scoring_each_distinct_pair_of_texts_once_gives_every_pair_its_score() -> None:
+    import numpy as np
+    from rapidfuzz import fuzz
+
+    from evreview.dedup.compare import _pair_scores, _text_pair_codes
+
+    values = np.array(["a b c", "a b d", "", "a b c", "x y", "a b d", ""], dtype=object)
+    i = np.array([0, 0, 1, 3, 0, 2, 4, 5, 2, 3], dtype=np.int64)
+    j = np.array([1, 3, 3, 5, 2, 6, 5, 0, 3, 1], dtype=np.int64)
+    for scorer in (fuzz.ratio, fuzz.token_set_ratio, fuzz.partial_ratio):
+        plain = _pair_scores(values[i], values[j], scorer, 1)
+        once = _pair_scores(values[i], values[j], scorer, 1, _text_pair_codes(values, i, j))
+        assert once.dtype == plain.dtype and once.tolist() == plain.tolist()
+        assert plain[4] == 0 and plain[5] == 0  # an empty side scores 0
 
 
 def test_threads_do_not_change_the_result(records: pd.DataFrame) -> None:

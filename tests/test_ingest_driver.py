@@ -70,6 +70,71 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path):
     assert "notes.txt" in str(info.value) and "Dear colleague" in str(info.value)
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _fixture_sources():
+    """Every fixture file as the driver sees it, plus variants with a BOM and leading blank lines."""
+    from evreview.ingest.registry import Source
+    from evreview.ingest.textio import is_container
+
+    for path in sorted(p for p in FIXTURES.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        try:
+            text = None if is_container(data) else decode(data, path)
+        except IngestError:
+            continue
+        yield Source(path=path, data=data, text=text)
+        if text:
+            for prefix in ("\ufeff", "\n\n  \n", "\ufeff\n \n", "  "):
+                yield Source(path=path, data=data, text=prefix + text)
+
+
+def test_sniff_gates_fail_only_where_the_reader_scores_zero():
+    """A gated format module is skipped when its gate fails: that must never hide a reader
+    that would have claimed the file (each gate is a necessary condition of its sniff)."""
+    from evreview.ingest.registry import SNIFF_GATES
+
+    known = readers()
+    assert set(SNIFF_GATES) <= set(known)
+    claimed = dict.fromkeys(SNIFF_GATES, 0)
+    for source in _fixture_sources():
+        for name, gate in SNIFF_GATES.items():
+            score = known[name].sniff(source)
+            if not gate(source.head):
+                assert score == 0, f"{source.path.name}: gate of {name} fails but it scores {score}"
+            claimed[name] += score > 0
+    # every gated reader claims some fixture, so the check above saw its positive cases
+    assert all(claimed.values()), claimed
+
+
+def test_detection_imports_only_the_formats_a_file_can_be(tmp_path: Path):
+    """A CSV export does not import the tagged, XML or JSON readers; an unrecognised file still
+    gets the error that lists every format (run in a fresh interpreter: imports are global)."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Dear colleague,\nplease find the minutes attached.\n", encoding="utf-8")
+    script = f"""
+import sys
+from pathlib import Path
+from evreview.errors import IngestError
+from evreview.ingest import ingest_file
+from evreview.ingest.registry import SNIFF_GATES, readers
+result = ingest_file(Path({str(FIXTURES / "tabular" / "pubmed.csv")!r}))
+print(result.report.iloc[0]["source_format"])
+print(sorted(n for n in SNIFF_GATES if "evreview.ingest.formats." + n in sys.modules))
+try:
+    ingest_file(Path({str(notes)!r}))
+except IngestError as exc:
+    print(exc)
+print(", ".join(readers()))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    fmt, loaded, error, every = done.stdout.strip().split("\n")
+    assert fmt == "pubmed_csv"
+    assert loaded == "[]"
+    assert "unrecognised format" in error and f"({every})" in error and "ris" in every.split(", ")
+
+
 def test_missing_file_and_folder(tmp_path: Path):
     with pytest.raises(IngestError, match="no such file"):
         ingest_file(tmp_path / "nope.ris")

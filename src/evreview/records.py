@@ -9,7 +9,6 @@ deduplication, whatever their spelling in the export.
 from __future__ import annotations
 
 import hashlib
-import html
 import operator
 import re
 import unicodedata
@@ -92,6 +91,8 @@ def _as_text(value: Any) -> str:
 def _clean_str(text: str, unescape: bool = True) -> str:
     """:func:`clean_text` of a ``str``: optional entity unescaping, then whitespace collapse."""
     if unescape and "&" in text and _ENTITY.search(text):
+        import html  # here, not at the top: most exports have no entity, and html.entities takes ~1 ms to import
+
         text = html.unescape(text)
     return " ".join(text.split())
 

@@ -174,8 +174,10 @@ def csv_chunks(frame: pd.DataFrame, rows_per_chunk: int = _CSV_CHUNK_ROWS) -> It
     def pieces() -> Iterator[str]:
         yield row_text(_quoted(labels)) + "\n"
         for start in range(0, len(frame), rows_per_chunk):
-            part = frame.iloc[start : start + rows_per_chunk]
-            columns = [_quoted(_csv_cells(part.iloc[:, j])) for j in range(len(labels))]  # type: ignore[arg-type]
+            part = frame if len(frame) <= rows_per_chunk else frame.iloc[start : start + rows_per_chunk]
+            # items(), not iloc[:, j]: the same columns (duplicate labels too) without iloc's
+            # indexing overhead per column, most of writing a small table
+            columns = [_quoted(_csv_cells(values)) for _, values in part.items()]  # type: ignore[arg-type]
             if single:
                 lines = ['""' if c == "" else c for c in columns[0]]
             else:

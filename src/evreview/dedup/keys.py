@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_ASCII_PUNCT = str.maketrans({ch: " " for ch in string.punctuation + "\t\n\r\x0b\x0c"})
+#: ASCII punctuation and whitespace as a space, as a byte table: ``bytes.translate`` is a table
+#: lookup per byte, 2-3x faster than ``str.translate`` with a mapping (folding is most of the key
+#: building). ``\x1c``-``\x1f`` are whitespace to ``str.split`` but not to ``bytes.split``, hence here.
+_ASCII_PUNCT = bytes(
+    32 if chr(byte) in string.punctuation + "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f" else byte for byte in range(256)
+)
 _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS = re.compile(r"\d+")
 _COCHRANE_VERSION = re.compile(r"^(10\.1002/14651858\.[a-z]{2}\d+)(?:\.pub\d+)?$")
@@ -103,7 +108,7 @@ def fold_text(text: Any) -> str:
         return ""
     text = str(text)
     if text.isascii():
-        return " ".join(text.lower().translate(_ASCII_PUNCT).split())  # "_" is punctuation here
+        return b" ".join(text.lower().encode().translate(_ASCII_PUNCT).split()).decode()  # "_" is punctuation here
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(_NON_WORD.sub(" ", text.lower()).replace("_", " ").split())
@@ -128,7 +133,10 @@ def title_words(title_key: str) -> str:
     """The four longest title words, sorted (a blocking key): survives word-order changes and typos elsewhere."""
     if title_key.count(" ") < 3:
         return ""
-    return " ".join(sorted(sorted(title_key.split(), key=lambda w: (-len(w), w))[:4]))
+    words = title_key.split()
+    words.sort()
+    words.sort(key=len, reverse=True)  # stable: longest first, alphabetical among equals, without a key tuple per word
+    return " ".join(sorted(words[:4]))
 
 
 def title_numbers(folded: str) -> str:
@@ -161,19 +169,24 @@ def author_surnames(authors: Any) -> list[str]:
         return []
     if isinstance(authors, str):
         authors = [authors]
-    out = []
-    for name in authors:
-        name = str(name)
-        if "," in name:
-            surname = fold_text(name.split(",", 1)[0])
-        else:
-            tokens = [t for t in fold_text(name).split() if len(t) > 1]
-            surname = tokens[0] if tokens else ""
-            if len(tokens) > 1 and "." in name.split()[0]:  # "B. Abrahao": initials first
-                surname = tokens[-1]
-        if surname and surname not in {"unknown", "anonymous", "et al", "et", "al"}:
-            out.append(surname)
-    return out
+    return [surname for surname in map(_surname, authors) if surname]
+
+
+#: Author "names" that are placeholders, not surnames.
+_NOT_SURNAMES = frozenset({"unknown", "anonymous", "et al", "et", "al"})
+
+
+def _surname(name: Any) -> str:
+    """The folded surname of one author name (see :func:`author_surnames`), ``""`` for none."""
+    name = str(name)
+    if "," in name:
+        surname = fold_text(name.split(",", 1)[0])
+    else:
+        tokens = [t for t in fold_text(name).split() if len(t) > 1]
+        surname = tokens[0] if tokens else ""
+        if len(tokens) > 1 and "." in name.split()[0]:  # "B. Abrahao": initials first
+            surname = tokens[-1]
+    return "" if surname in _NOT_SURNAMES else surname
 
 
 def author_key(authors: Any) -> str:
@@ -349,10 +362,6 @@ def _cached(fn: Any, values: list[Any]) -> list[Any]:
             hit = cache[key] = fn(value)
         out.append(hit)
     return out
-
-
-def _surname(name: str) -> str:
-    return (author_surnames([name]) or [""])[0]
 
 
 def build_keys(records: pd.DataFrame) -> pd.DataFrame:

@@ -167,8 +167,8 @@ def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray
     perm = np.lexsort((order, -np.asarray(complete), np.where(kept, -1, 0), codes))
     pcodes = codes[perm]
     n_studies = len(uniques)
-    studies = pd.DataFrame({"study_id": pd.array(list(uniques), dtype="str")}) if n_studies else pd.DataFrame(
-        {"study_id": pd.array([], dtype="str")})
+    # columns are collected here and framed once (a DataFrame.__setitem__ per field cost more than the picking)
+    studies: dict[str, object] = {"study_id": pd.array(list(uniques), dtype="str")}
 
     def first_per_study(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Study codes with a ranked row where ``mask``, and the position (in ``perm``) of the first one."""
@@ -178,7 +178,7 @@ def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray
 
     for col in MERGE_FIELDS:
         if col not in records:
-            studies[col] = None
+            studies[col] = pd.Series([None] * n_studies, dtype=object)
             continue
         empty = _is_empty(records[col])[perm]
         if col in ("authors", "keywords"):
@@ -235,4 +235,4 @@ def merge_studies(records: pd.DataFrame, study_ids: np.ndarray, kept: np.ndarray
     else:
         studies["source_databases"] = pd.Series([[] for _ in range(n_studies)], dtype=object)
     studies["n_members"] = np.array([end - start for _, start, end in runs], dtype=np.int64)
-    return studies.loc[:, list(STUDY_COLUMNS)].reset_index(drop=True)
+    return pd.DataFrame({col: studies[col] for col in STUDY_COLUMNS})
