@@ -142,14 +142,40 @@ def test_ovid_medline_pmid_from_link_and_nlm_code_not_an_issue() -> None:
         ("Embase <1974 to 2024 March 14>", "Embase via Ovid"),
         ("APA PsycInfo <1806 to March Week 2 2024>", "APA PsycInfo via Ovid"),
         ("Journals@Ovid Full Text <March 14, 2024>", "Journals@Ovid Full Text"),
+        ("Ovid MEDLINE(R) and Epub Ahead of Print, In-Process, In-Data-Review & Other Non-Indexed Citations and "
+         "Daily <1946 to March 14, 2024>", "Ovid MEDLINE(R)"),
         ("Scopus", "Scopus"),  # not Ovid's: as written
         ("Something <odd> here", "Something <odd> here"),  # angle brackets not at the end
+        ("My Library <shared>", "My Library <shared>"),  # no dated coverage: not Ovid's
     ],
 )
 def test_ovid_database_drops_the_segment(db: str, name: str) -> None:
     from evreview.ingest.formats.ris import name_database
 
     assert name_database(db, "", "", "") == name
+
+
+@pytest.mark.parametrize(
+    ("db", "dp", "name"),
+    [
+        ("Academic Search Complete <2024>", "EBSCOhost", "Academic Search Complete <2024> via EBSCOhost"),
+        ("ABI/INFORM Collection <1971 to 2024>", "ProQuest", "ABI/INFORM Collection <1971 to 2024> via ProQuest"),
+        ("Embase <1974 to 2024 March 14>", "Ovid Technologies", "Embase via Ovid"),
+    ],
+)
+def test_a_dated_name_is_ovid_s_only_on_ovid(db: str, dp: str, name: str) -> None:
+    from evreview.ingest.formats.ris import name_database
+
+    assert name_database(db, dp, "", "") == name
+
+
+def test_ovid_segments_from_endnote_are_one_database() -> None:
+    """An Ovid search that went through EndNote (XML or tagged) names its database as the RIS reader does."""
+    from evreview.ingest.formats.endnote_xml import _Record, record_fields
+
+    rec = _Record(line=1, values={"remote-database-name": ["Ovid MEDLINE(R) <2021>"],
+                          "remote-database-provider": ["Ovid Technologies"], "titles/title": ["T"]})
+    assert record_fields(rec)["source_database"] == "Ovid MEDLINE(R)"
 
 
 def test_ebsco_crlf_database_codes_and_pmid_only_for_medline() -> None:

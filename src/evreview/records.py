@@ -368,6 +368,33 @@ _RE2_OTHER_WS = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in _OTHER_WS) + "]"
 _RE2_NEEDS_WS = _RE2_OTHER_WS + "|  |^ | $"
 #: :data:`_ENTITY` in RE2 syntax (``\p{Nd}`` is what Python's ``\d`` matches in a ``str`` pattern).
 _RE2_ENTITY = r"&(?:#\p{Nd}{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+#: Ovid ends a database name with the coverage of the file segment a record came from:
+#: "<2021>", "<1974 to 2024 March 14>", "<1946 to March 13, 2024>" (always with a year).
+_OVID_COVERAGE = re.compile(r"\s*<[^<>]*(?<!\d)(?:1[89]\d\d|20\d\d)(?!\d)[^<>]*>$")
+
+
+def ovid_database(name: str, platform: str = "") -> str | None:
+    """The database an Ovid database name stands for, without its segment; None when it is not Ovid's.
+
+    Why: Ovid writes the segment of each record ("Ovid MEDLINE(R) <2021>", "Ovid MEDLINE(R)
+    PubMed-not-MEDLINE <2020>", "... Epub Ahead of Print"), so one MEDLINE search came out as
+    twenty databases in the PRISMA diagram, which counts records per database searched. Every
+    Ovid MEDLINE segment is "Ovid MEDLINE(R)"; another name with a dated coverage suffix
+    ("Embase <1974 to 2024 March 14>") is "Embase via Ovid". A name from another platform
+    (``platform`` given and not Ovid), or without such a suffix, is not Ovid's. Readers keep
+    what the export wrote in the record's ``raw``.
+    """
+    if platform and "ovid" not in platform.lower():
+        return None
+    text = name.strip()
+    bare = _OVID_COVERAGE.sub("", text)
+    if bare.lower().startswith("ovid medline"):
+        return "Ovid MEDLINE(R)"
+    if bare == text or not bare:
+        return None
+    return bare if "ovid" in bare.lower() else f"{bare} via Ovid"
+
+
 _PAGES_SIMPLE = re.compile(r"([0-9]+)-([0-9]+)")
 _GET_FIELDS = operator.itemgetter(*RECORD_FIELDS)
 _DOI_SIMPLE = re.compile(r"10\.\d{4,9}/[^\s\[%&]*[^\s\[%&.,;)\]}>'\"]")

@@ -34,6 +34,7 @@ from typing import Any
 
 from evreview.errors import IngestError
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
+from evreview.records import ovid_database
 
 #: Leaf tags that may repeat in a record: always kept as lists in ``raw``.
 _LIST_TAGS = frozenset({"author", "keyword", "url", "date"})
@@ -182,7 +183,9 @@ def record_fields(rec: _Record) -> dict[str, Any]:
     accession = _first(values, "accession-num")
     pmid = accession if accession.isdigit() and _is_pubmed(provider, database_name) else ""
     issn, isbn = _issn_isbn(_first(values, "isbn"))
-    database = "; ".join(_lines(database_name)) or _PROVIDERS.get(provider.lower(), provider)
+    # Ovid's segment names ("Ovid MEDLINE(R) <2021>") become the database searched, as in RIS
+    names = dict.fromkeys(ovid_database(name, provider) or name for name in _lines(database_name))
+    database = "; ".join(names) or _PROVIDERS.get(provider.lower(), provider)
     return {
         "source_id": accession,
         "source_database": database,

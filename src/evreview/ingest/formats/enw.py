@@ -22,7 +22,7 @@ from evreview.ingest.formats._tagged import (
     values_of,
 )
 from evreview.ingest.registry import ParseResult, Problem, Source, register
-from evreview.records import clean_doi
+from evreview.records import clean_doi, ovid_database
 
 _TAG = re.compile(r"^%([0-9A-Za-z@!#$&()*+^~\[\]|?<>=])(?: (.*)|)$")
 _ISBN = re.compile(r"^(?:97[89][-\s]?)?(?:\d[-\s]?){9}[\dXx]$")
@@ -74,7 +74,7 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
     urls = values_of(block, "U")
     fields: dict[str, object] = {
         "source_id": text_of(block, "M"),
-        "source_database": text_of(block, "W"),
+        "source_database": ovid_database(text_of(block, "W")) or text_of(block, "W"),  # Ovid segment dropped, as in RIS
         "title": text_of(block, "T"),
         "abstract": text_of(block, "X"),
         "authors": values_of(block, "A") or values_of(block, "Q"),

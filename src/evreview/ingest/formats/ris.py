@@ -67,7 +67,7 @@ from typing import Any
 from rispy.config import LIST_TYPE_TAGS
 
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
-from evreview.records import clean_doi, normalise_doc_type, parse_year
+from evreview.records import clean_doi, normalise_doc_type, ovid_database, parse_year
 
 #: Tags whose continuation lines are separate items rather than the same value's next line.
 #: rispy's list tags plus those EndNote writes one-per-line without repeating the tag.
@@ -566,40 +566,20 @@ def find_source_id(tags: Tags) -> str:
     return ""
 
 
-#: Ovid's ``DB`` ends in the coverage of the file segment the record came from: "<2021>",
-#: "<1974 to 2024 March 14>".
-_OVID_COVERAGE = re.compile(r"\s*<[^<>]*>$")
-
-
-def ovid_database(db: str) -> str:
-    """The database an Ovid ``DB`` value names, without its segment ("Embase <1974 to ...>" -> "Embase via Ovid").
-
-    Why: Ovid writes the segment of each record ("Ovid MEDLINE(R) <2021>", "Ovid MEDLINE(R)
-    PubMed-not-MEDLINE <2020>", "... Epub Ahead of Print"), so one MEDLINE search came out as
-    twenty databases in the PRISMA diagram. PRISMA counts records per database searched; the
-    segment stays in the record's ``raw`` ``DB``. ``db`` is returned unchanged when it is not
-    Ovid's (no coverage suffix and not Ovid MEDLINE).
-    """
-    name = _OVID_COVERAGE.sub("", db)
-    if name.lower().startswith("ovid medline"):
-        return "Ovid MEDLINE(R)"
-    if name == db:
-        return db
-    return name if "ovid" in name.lower() else f"{name} via Ovid"
-
-
 @lru_cache(maxsize=4096)
 def name_database(db: str, dp: str, accession: str, link: str) -> str:
     """Name the source database from ``DB``, ``DP``, the accession number and the first link.
 
     Combines platform and database the way PRISMA reports them ("APA PsycInfo via
-    EBSCOhost"); Ovid's ``DB`` loses its segment (:func:`ovid_database`); any other ``DB`` is
-    kept as written.
+    EBSCOhost"); Ovid's ``DB`` loses its segment (:func:`evreview.records.ovid_database`); any
+    other ``DB`` is kept as written.
     """
     for prefix, name in ACCESSION_DATABASES:
         if accession.startswith(prefix):
             return name
-    db = ovid_database(db) if db else db
+    ovid = ovid_database(db, dp) if db else None
+    if ovid:
+        return ovid
     platform = dp
     if "ebscohost" in dp.lower() and db:
         return f"{EBSCO_DATABASES.get(db.lower(), db)} via {dp}"
