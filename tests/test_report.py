@@ -157,3 +157,21 @@ def test_stopping_estimate_reads_as_words_with_agreement_and_nested_details():
     assert "screening can stop" in done and "fewer than two reviewers" in done
     none = stopping_html({"stopping": {**stopping, "n_screened": 0, "relevant_found": 0}, "agreement": []})
     assert "No study has been screened yet" in none and "may still be unseen" not in none
+
+
+def test_stopping_estimate_survives_missing_and_null_values():
+    """An edited or older stopping.json: nulls and missing keys give a page, never a traceback."""
+    from evreview.report import stopping_html
+
+    flat = stopping_html({"stopping": {"method": "M-METHOD", "assumptions": "A-ASSUME", "p_value": 0.3},
+                          "agreement": []})
+    assert "M-METHOD" in flat and "A-ASSUME" in flat  # not worded, so both stay in the details
+    nulls = stopping_html({"stopping": {"n_screened": 5, "n_total": 10, "stop": False, "p_value": None,
+                                        "parameters": None, "relevant_found": None, "method": None},
+                           "agreement": [{"reviewers": ["a", "b"], "n_common": 0, "n_agree": 0, "kappa": None},
+                                         {"reviewers": ["a", "c"], "n_common": 4, "n_agree": 4, "kappa": 1.0}]})
+    assert "Screened 5 of 10 studies; 0 relevant found." in nulls and "Keep screening" in nulls
+    assert "<td>a / b</td><td>0</td><td>0</td><td>n/a</td>" in nulls and "nan" not in nulls
+    assert "Method: ." not in nulls
+    empty = stopping_html({"stopping": {"n_screened": 0, "n_total": 0, "stop": False}, "agreement": []})
+    assert "No study is waiting for screening." in empty

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,14 +98,25 @@ def _markdown_list(md: str) -> str:
 
 
 def _value(value: Any) -> str:
-    """A value as HTML: a mapping as a nested table, a list of scalars comma-joined, a list of mappings as rows."""
+    """A value as HTML: a mapping as a nested table, a list of mappings as rows, other lists comma-joined.
+
+    Missing values (None) read "n/a"; anything nested deeper is shown as JSON text.
+    """
+    if value is None:
+        return "<span class=note>n/a</span>"
     if isinstance(value, dict):
         return _kv(value) if value else "<span class=note>none</span>"
     if isinstance(value, (list, tuple)):
-        if value and all(isinstance(v, dict) for v in value):
+        if not value:
+            return "<span class=note>none</span>"
+        if all(isinstance(v, dict) for v in value):
+            head = "".join(f"<th>{_e(k)}</th>" for k in dict.fromkeys(k for v in value for k in v))
             keys = list(dict.fromkeys(k for v in value for k in v))
-            return _rows(list(value), {k: k for k in keys})
-        return _e(", ".join(str(v) for v in value)) if value else "<span class=note>none</span>"
+            body = "".join("<tr>" + "".join(f"<td>{_value(v.get(k))}</td>" for k in keys) + "</tr>" for v in value)
+            return f"<table><tr>{head}</tr>{body}</table>"
+        if any(isinstance(v, (dict, list, tuple)) for v in value):
+            return _e(json.dumps(value, sort_keys=True, default=str))
+        return _e(", ".join(str(v) for v in value))
     return _e(value)
 
 
@@ -114,41 +126,58 @@ def _kv(data: dict[str, Any]) -> str:
     return f"<table class=kv>{rows}</table>"
 
 
+def _number(value: Any, default: float) -> float:
+    """``value`` as a float; ``default`` when it is missing or not a number (an edited or older file)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
 def stopping_html(summary: dict[str, Any]) -> str:
     """The stopping estimate in words (screened, found, recall, what the test says), then its details.
 
     ``summary`` is the screen stage's ``stopping.json`` (``stopping`` and ``agreement``; an
-    older flat stopping mapping is shown as its details only).
+    older flat stopping mapping is shown as its details only). Missing or null values never
+    fail the report: the sentence needs ``n_screened``, ``n_total`` and ``stop``, else only
+    the details are shown.
     """
-    stopping = summary.get("stopping", summary) if isinstance(summary.get("stopping"), dict) else summary
+    stopping = summary["stopping"] if isinstance(summary.get("stopping"), dict) else summary
     out = ""
-    if {"n_screened", "n_total", "stop"} <= set(stopping):
+    worded = all(isinstance(stopping.get(k), (int, float)) for k in ("n_screened", "n_total", "stop"))
+    if worded:
         n, total = int(stopping["n_screened"]), int(stopping["n_total"])
-        found = int(stopping.get("relevant_found") or 0)
-        target = float(stopping.get("parameters", {}).get("recall_target", 0.95))
-        if n == 0:
+        found = int(_number(stopping.get("relevant_found"), 0))
+        target = _number((stopping.get("parameters") or {}).get("recall_target"), 0.95)
+        if total == 0:
+            verdict = "No study is waiting for screening."
+        elif n == 0:
             verdict = "No study has been screened yet, so there is no estimate: screen from the top of the worklist."
         elif stopping["stop"]:
             verdict = (f"The stopping test says screening can stop: recall of at least {target:.0%} is reached "
-                       f"with the stated confidence (p = {float(stopping.get('p_value', 0)):.3g}).")
+                       f"with the stated confidence (p = {_number(stopping.get('p_value'), 0):.3g}).")
         else:
             verdict = (f"Keep screening: the test cannot yet rule out recall below {target:.0%} "
-                       f"(p = {float(stopping.get('p_value', 1)):.3g}).")
+                       f"(p = {_number(stopping.get('p_value'), 1):.3g}).")
         unseen = stopping.get("upper_bound_relevant_unseen")
         bound = f"; at most {unseen} relevant studies may still be unseen" if unseen is not None and n else ""
-        out += (f"<p>Screened {n:,} of {total:,} studies; {found:,} relevant found{bound}. {_e(verdict)}</p>"
-                f"<p class=note>Method: {_e(stopping.get('method', ''))}. Assumes: "
-                f"{_e(stopping.get('assumptions', ''))}.</p>")
+        out += f"<p>Screened {n:,} of {total:,} studies; {found:,} relevant found{bound}. {_e(verdict)}</p>"
+        said = [f"{label}: {_e(stopping[key])}." for key, label in (("method", "Method"), ("assumptions", "Assumes"))
+                if stopping.get(key)]
+        if said:
+            out += f"<p class=note>{' '.join(said)}</p>"
     agreement = summary.get("agreement") if "stopping" in summary else None
     if agreement is not None:
+        rows = [{"reviewers": " / ".join(a.get("reviewers") or []), "n_common": a.get("n_common"),
+                 "n_agree": a.get("n_agree"), "kappa": "n/a" if a.get("kappa") is None else a["kappa"]}
+                for a in agreement]
         out += "<h4>Agreement between reviewers</h4>" + (
-            _rows([{**a, "reviewers": " / ".join(a.get("reviewers", []))} for a in agreement],
-                  {"reviewers": "reviewers", "n_common": "studies both decided", "n_agree": "agreed",
-                   "kappa": "Cohen's kappa"})
-            if agreement else "<p class=note>fewer than two reviewers: no agreement to report</p>"
+            _rows(rows, {"reviewers": "reviewers", "n_common": "studies both decided", "n_agree": "agreed",
+                         "kappa": "Cohen's kappa"})
+            if rows else "<p class=note>fewer than two reviewers: no agreement to report</p>"
         )
-    said = ("assumptions", "method") if out else ()
-    details = {k: v for k, v in stopping.items() if k not in said}
+    shown = ("assumptions", "method") if worded else ()
+    details = {k: v for k, v in stopping.items() if k not in shown}
     return out + "<details><summary>Details</summary>" + _kv(details) + "</details>"
 
 
