@@ -393,6 +393,8 @@ def test_factorize_sorted_is_pandas_factorize_sort():
 def _many_counts(updated: bool) -> dict:
     """Counts with 40 databases (some with long Ovid-style names) and many exclusion reasons."""
     dbs = {f"Database number {i} with a long segment name <{1990 + i} to {1991 + i}>": i + 1 for i in range(40)}
+    dbs["A" * 120] = 1  # one name with no space to break at
+    dbs["Costs in $ and $x_{2$ (a dollar sign is text)"] = 1
     counts = {
         "database_specific_results": dbs, "database_results": sum(dbs.values()), "duplicates": 120,
         "excluded_automatic": 30, "excluded_automatic_reasons": {f"reason_{i}": 3 for i in range(10)},

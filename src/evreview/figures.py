@@ -10,6 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+#: The one font every evreview figure uses (bundled with matplotlib, so figures are the same
+#: on every machine); the PRISMA layout measures its text in it.
+FONT_FAMILY = "DejaVu Sans"
+
 
 @contextmanager
 def figure_style():
@@ -19,7 +23,7 @@ def figure_style():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": "DejaVu Sans"}):
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": FONT_FAMILY}):
         yield plt
 
 

@@ -27,7 +27,6 @@ previous study's inclusion is its current one.
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -282,7 +281,7 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
             "Reports of studies included",
             "in previous version of review",
             f"(n = {counts['previous_reports']})",
-            *textwrap.wrap(f"Searches: {rounds}", 30),
+            f"Searches: {rounds}",
         ]
         lines["total"] = [
             f"Total studies included in review (n = {counts['total_studies']})",
@@ -317,19 +316,21 @@ _BOTTOM = 0.3
 _TEXT_MARGIN = 0.25
 
 
-def text_width_inches(size: float = 8.5, family: str = "DejaVu Sans") -> Callable[[str], float]:
-    """A function giving the printed width of a line, in inches, in the diagram's font."""
+def text_width_inches(size: float = 8.5) -> Callable[[str], float]:
+    """A function giving the printed width of a line, in inches, in the figures' font (as plain text, no maths)."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    prop, ttp = FontProperties(family=family, size=size), TextToPath()
+    from evreview.figures import FONT_FAMILY
+
+    prop, ttp = FontProperties(family=FONT_FAMILY, size=size), TextToPath()
     return lambda text: ttp.get_text_width_height_descent(text, prop, ismath=False)[0] / 72
 
 
 def _wrap(lines: list[str], width_in: float, measure: Callable[[str], float]) -> list[str]:
     """Lines wrapped by printed width to fit ``width_in`` inches, continuations indented under their line.
 
-    A single word wider than the box stays whole on its own line (nothing is cut off).
+    A word wider than the box on its own (a long name without spaces) is cut between characters.
     """
     room = width_in - _TEXT_MARGIN
     out: list[str] = []
@@ -339,14 +340,20 @@ def _wrap(lines: list[str], width_in: float, measure: Callable[[str], float]) ->
             out.append(line)
             continue
         indent = line[: len(line) - len(line.lstrip(" "))]
-        current = indent + words[0]
-        for word in words[1:]:
-            candidate = f"{current} {word}"
-            if measure(candidate) > room:
-                out.append(current)
-                current = f"{indent}  {word}"
-            else:
+        current = indent
+        for word in words:
+            candidate = f"{current} {word}" if current.strip() else current + word
+            if measure(candidate) <= room:
                 current = candidate
+                continue
+            if current.strip():
+                out.append(current)
+                current = f"{indent}  "
+            for char in word:  # the word alone may still be too wide: cut it
+                if current.strip() and measure(current + char) > room:
+                    out.append(current)
+                    current = f"{indent}  "
+                current += char
         out.append(current)
     return out
 
@@ -415,8 +422,9 @@ def prisma_figure(counts: dict[str, Any], plt: Any) -> Any:
     for key, (x, y, width, height) in boxes.items():
         ax.add_patch(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.04",
                                     fc="white", ec="black", lw=1, gid=f"box-{key}"))
+        # parse_math=False: a "$" in a database name or reason is text, as the layout measured it
         ax.text(x + 0.1, y + height - _PAD / 2, "\n".join(lines[key]), va="top", ha="left", fontsize=8.5,
-                linespacing=1.45, gid=f"text-{key}")
+                linespacing=1.45, gid=f"text-{key}", parse_math=False)
 
     def arrow(a: str, b: str, side: bool = False) -> None:
         ax_, ay, aw, ah = boxes[a]
