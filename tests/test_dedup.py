@@ -336,9 +336,10 @@ def test_dedup_command_imports_with_a_one_thread_openblas_and_frozen_modules(
 
     pytest.importorskip("threadpoolctl")
     code = f"""
-import os
+import os, sys
 from evreview.cli import main
-assert main(["dedup", {str(fixtures_dir / "dedup" / "records.csv")!r}, "--out", {str(tmp_path / "out")!r}]) == 0
+sys.argv = ["evreview", "dedup", {str(fixtures_dir / "dedup" / "records.csv")!r}, "--out", {str(tmp_path / "out")!r}]
+assert main() == 0  # as the program: main parses the command line itself
 import threadpoolctl
 print([i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"])
 print("OPENBLAS_NUM_THREADS" in os.environ)
@@ -356,6 +357,14 @@ print(gc.isenabled() and gc.get_freeze_count() > 0)
     env["OPENBLAS_NUM_THREADS"] = "2"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip().split("\n") == ["[2]", "True", "True"]
+    # Python code calling main(argv) keeps its process as it was: no frozen heap, default threads
+    env.pop("OPENBLAS_NUM_THREADS")
+    as_call = code.replace("sys.argv = [", "argv = [").replace("main() == 0", "main(argv[1:]) == 0")
+    out = subprocess.run([sys.executable, "-c", as_call], capture_output=True, text=True, check=True, env=env)
+    threads, _, frozen = out.stdout.strip().split("\n")
+    assert frozen == "False"
+    if (os.cpu_count() or 1) > 1:
+        assert threads != "[1]"
 
 
 # --- round 2 rules: each with a case it merges and a near miss it must not --------------------

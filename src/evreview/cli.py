@@ -124,10 +124,13 @@ def build_parser(command: str | None = None, *, lazy: bool = False) -> argparse.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    program = argv is None  # the evreview program itself, not a call from Python code
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(command_name(argv), lazy=True).parse_args(argv)
     if getattr(args, "_stub", False):  # a command the lazy parser did not load: parse with everything
         args = build_parser().parse_args(argv)
+    # a command may tune the process it owns (e.g. dedup's start-up), never a Python caller's
+    args.as_program = program
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

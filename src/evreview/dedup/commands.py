@@ -55,8 +55,10 @@ def load_records(paths: list[Path], search: str = ""):  # -> pd.DataFrame
 def _import_dependencies() -> None:
     """Import NumPy, pandas, pyarrow and the dedup modules the way a fresh process can afford.
 
-    Only when pandas is not imported yet (the ``evreview dedup`` program; a Python caller that
-    has pandas already is left as it is). Three start-up costs of a small run are avoided:
+    Only in the ``evreview dedup`` program (``args.as_program``, set by :func:`evreview.cli.main`
+    when it parses the command line itself) and while pandas is not imported yet: these settings
+    last for the whole process, which belongs to the command only then; a Python caller's process
+    is left as it is. Three start-up costs of a small run are avoided:
 
     * OpenBLAS's thread pool, started when NumPy loads: deduplication does no linear algebra,
       so it gets one thread (~50 ms of CPU, and wall time when the other core is busy), unless
@@ -91,7 +93,8 @@ def _import_dependencies() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _import_dependencies()
+    if getattr(args, "as_program", False):
+        _import_dependencies()
     from evreview.dedup import Deduplicator, read_decisions, read_previous, write_outputs
 
     if args.max_block < 2:
