@@ -118,7 +118,7 @@ def test_summary_counts_studies_that_are_in_no_cell(browser, tmp_path: Path):
     _open(browser, tmp_path, _coded().assign(theme=["infra", "", "infra"]))
     summary = browser.find_element(By.ID, "summary").text
     assert "3 of 3 included studies shown" in summary
-    assert "1 of the studies shown have no" in summary and "code and are in no cell." in summary
+    assert "1 of the studies shown has no" in summary and "code and is in no cell." in summary
 
 
 def test_ten_thousand_studies_open_quickly(browser, tmp_path: Path):

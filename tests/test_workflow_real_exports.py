@@ -3,7 +3,8 @@
 What a user does on the first day: drop the exports as downloaded into ``data/raw/<round>/``
 with no decisions yet and run the workflow. Every record must be accounted for, the records
 of one study found in several databases must merge, and the PRISMA diagram must name each
-database once (Ovid writes a segment name per record) and fit them all.
+database once (Ovid writes a segment name per record); tests/test_ledger_prisma.py checks that
+the diagram fits any number of names.
 """
 
 from __future__ import annotations

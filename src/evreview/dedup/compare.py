@@ -69,7 +69,7 @@ def _pair_scores(
 
 def _text_pair_codes(values: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """One int64 per pair (``values[i]``, ``values[j]``), equal exactly when both texts are."""
-    codes, uniques = pd.factorize(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)  # a missing value is a code too, never -1
     return codes[i].astype(np.int64) * max(len(uniques), 1) + codes[j]
 
 

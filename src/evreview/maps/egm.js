@@ -218,8 +218,8 @@
     }).length;
     document.getElementById("summary").textContent = studies.length + " of " + D.studies.length + " included studies shown; " +
       gaps + " empty cell(s), " + sparse + " sparse cell(s) (at most " + S.sparse + " studies)." +
-      (off ? " " + off + " of the studies shown have no " + lab(S.rows) + " or no " + lab(S.columns) +
-        " code and are in no cell." : "");
+      (off ? " " + off + " of the studies shown " + (off === 1 ? "has" : "have") + " no " + lab(S.rows) +
+        " or no " + lab(S.columns) + " code and " + (off === 1 ? "is" : "are") + " in no cell." : "");
     showCell(studies);
   }
 
