@@ -195,3 +195,21 @@ def test_cache_files_are_byte_reproducible(tmp_path):
         time.sleep(2.1)  # zip time stamps have 2 s resolution
     (a,), (b,) = (list((tmp_path / n).glob("*.npz")) for n in ("a", "b"))
     assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
+def test_query_rows_are_scikit_learns_transform():
+    """The review question is weighted as TfidfVectorizer.transform would, without changing any record's row."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from evreview.screen.features import build_features, build_matrix
+
+    titles = ["Default options in organ donation", "Kinase inhibitors in tumour cells", "Opt-out defaults"]
+    abstracts = ["A nudge study of enrolment.", "Mice and receptor signalling.", "Choice architecture works."]
+    question = "How do default options and choice architecture change enrolment? (unseenword)"
+    X, Q = build_features(titles, abstracts, None, queries=[question])
+    assert (build_matrix(titles, abstracts, None) != X).nnz == 0
+    body = [f"{t} {a} " for t, a in zip(titles, abstracts)]
+    ref = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(body)
+    assert np.allclose(Q.toarray(), ref.transform([question]).toarray(), rtol=0, atol=1e-12)
+    assert build_features(titles, abstracts, None)[1].shape == (0, X.shape[1])

@@ -70,11 +70,41 @@ def test_unknown_decision_key_is_an_error(studies):
         screen_studies(studies, None, decisions("nope,include,ann,,t\n"), None)
 
 
+NUDGE = "Nudges: how do default options and choice architecture change organ donation enrolment?"
+RELEVANT = {"s001", "s007", "s013", "s019", "s025"}  # the fixture's nudge studies (every 6th)
+
+
 def test_without_both_kinds_of_decision_there_are_no_scores(studies):
-    res = screen_studies(studies, None, decisions("s001,include,ann,,t\n"), None)
+    res = screen_studies(studies, None, decisions("s002,exclude,ann,,t\n"), None)
     assert res.table["score"].isna().all()
-    # still a total, deterministic order (by study_id)
+    # no question and nothing included: a total, deterministic order (by study_id)
     assert res.worklist["study_id"].tolist() == sorted(res.worklist["study_id"])
+    assert res.stopping["ranker"]["in_force"]["phase"] == "no model yet"
+
+
+def test_cold_start_ranks_by_the_review_question_then_by_what_is_included(studies):
+    """Before a model can be fitted the worklist follows the question and the inclusions, never scores."""
+    first_day = screen_studies(studies, None, None, {"machine_include_above": -100.0}, query=NUDGE)
+    assert set(first_day.worklist["study_id"].head(5)) == RELEVANT
+    assert first_day.table["score"].isna().all() and (first_day.table["decided_by"] != "machine").all()
+    assert first_day.stopping["ranker"]["in_force"]["phase"] == "cold start"
+    one = screen_studies(studies, None, decisions("s001,include,ann,,t\n"), None)  # no question: the inclusion
+    assert set(one.worklist["study_id"].head(4)) == RELEVANT - {"s001"}
+    assert one.table["score"].isna().all()
+    # once both kinds are decided the model ranks, and the question no longer matters
+    both = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
+    a = screen_studies(studies, None, both, None, query=NUDGE)
+    b = screen_studies(studies, None, both, None)
+    assert a.worklist["study_id"].tolist() == b.worklist["study_id"].tolist()
+    assert a.table["score"].equals(b.table["score"])
+
+
+def test_session_starts_where_the_worklist_does(studies, tmp_path):
+    from evreview.screen.session import open_session
+
+    res = screen_studies(studies, None, None, None, query=NUDGE)
+    sess = open_session(studies, tmp_path / "screening.csv", "ann", None, None, query=NUDGE)
+    assert sess.studies["study_id"].iat[sess.next_index()] == res.worklist["study_id"].iat[0]
 
 
 def test_machine_inclusion_only_when_configured(studies):

@@ -78,6 +78,8 @@ def test_prisma_names_each_database_once_and_reconciles(real_run):
     assert per_db["Ovid MEDLINE(R)"] == 84 and not any("<" in name for name in per_db)
     assert sum(per_db.values()) == counts["database_results"] == sum(expected.values())
     assert counts["records_screened"] == 0 and counts["awaiting_screening"] > 0
+    stopping = json.loads((project / "results" / "screen" / "stopping.json").read_text(encoding="utf-8"))
+    assert stopping["stopping"]["ranker"]["in_force"]["phase"] == "cold start"  # ranked by the review question
     gaps = (project / "results" / "map" / "gaps.md").read_text(encoding="utf-8")
     assert "No study is included yet" in gaps
     assert (project / "results" / "report.html").stat().st_size > 0

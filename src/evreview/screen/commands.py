@@ -72,13 +72,34 @@ def load_screening_config(path: Path | None) -> dict[str, Any]:
     return section
 
 
+def load_review_query(path: Path | None) -> str:
+    """The review's title and question from a config YAML (the cold-start query), or ``""``.
+
+    The config was validated when the workflow started; a file that cannot be read here gives
+    no query rather than an error (:func:`load_screening_config` reports a broken file).
+    """
+    if path is None:
+        return ""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return ""
+    review = data.get("review") if isinstance(data, dict) else None
+    if not isinstance(review, dict):
+        return ""
+    return ". ".join(str(review[k]).strip() for k in ("title", "question") if review.get(k))
+
+
 def run_screen(args: argparse.Namespace) -> int:
     from evreview.screen.session import open_session, rule_terms, run_session
 
     cfg = load_screening_config(args.config)
     studies = read_table(args.studies)
     dups = read_table(args.duplicates) if args.duplicates else None
-    sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups)
+    sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups,
+                        query=load_review_query(args.config))
     made = run_session(sess, highlight_terms=rule_terms(cfg.get("rules")))
     print(f"\n{made} decision(s) recorded in {args.decisions}", file=sys.stderr)
     return 0
@@ -96,7 +117,7 @@ def run_report(args: argparse.Namespace) -> int:
     decisions = read_decisions(args.decisions)
     res = screen_studies(
         studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions),
-        cache_dir=args.cache_dir,
+        cache_dir=args.cache_dir, query=load_review_query(args.config),
     )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

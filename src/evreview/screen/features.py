@@ -274,6 +274,17 @@ def tfidf_from_counts(counts: sp.csr_matrix, min_df: float, max_df: float, subli
     idf, optional sublinear tf and l2 rows. Raises ValueError where scikit-learn would (no term
     at all, none left after pruning, max_df below min_df).
     """
+    return _tfidf(counts, min_df, max_df, sublinear_tf)[0]
+
+
+def _tfidf(
+    counts: sp.csr_matrix, min_df: float, max_df: float, sublinear_tf: bool, queries: sp.csr_matrix | None = None
+) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """:func:`tfidf_from_counts`, and ``queries`` (term counts over the same columns) weighted alike.
+
+    The queries (e.g. the review question) take the documents' vocabulary and idf and do not
+    change them: a document's row is the same with or without queries.
+    """
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     present = df > 0
@@ -310,14 +321,31 @@ def tfidf_from_counts(counts: sp.csr_matrix, min_df: float, max_df: float, subli
     X.data *= idf[X.indices]
     from sklearn.preprocessing import normalize
 
-    return normalize(X, norm="l2", copy=False)
+    Q = None
+    if queries is not None:
+        mask = keep[queries.indices]
+        rows = np.repeat(np.arange(queries.shape[0]), np.diff(queries.indptr))[mask]
+        Q = sp.csr_matrix(
+            (queries.data[mask].astype(np.float64), (rows, new_col[queries.indices[mask]])),
+            shape=(queries.shape[0], X.shape[1]),
+        )
+        if sublinear_tf:
+            np.log(Q.data, Q.data)
+            Q.data += 1.0
+        Q.data *= idf[Q.indices]
+        Q = normalize(Q, norm="l2", copy=False)
+    return normalize(X, norm="l2", copy=False), Q
 
 
 def _block(
     texts: list[str], analyzer_params: dict[str, Any], min_df: float, max_df: float, sublinear_tf: bool,
-    cache_dir: str | Path | None, stats: dict[str, int] | None,
-) -> sp.csr_matrix:
-    """One TF-IDF block through the per-text count cache (saved back if it grew)."""
+    cache_dir: str | Path | None, stats: dict[str, int] | None, queries: Sequence[str] = (),
+) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+    """One TF-IDF block through the per-text count cache (saved back if it grew), and its query rows.
+
+    Query texts are analysed alike but never cached; a query term no document has is dropped
+    (it could not match a document anyway).
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(**analyzer_params)
@@ -328,8 +356,26 @@ def _block(
     if stats is not None:
         stats["cached"] = stats.get("cached", 0) + cache.n_hits
         stats["analysed"] = stats.get("analysed", 0) + cache.n_analysed
+    query_counts = _query_counts(queries, cache.terms, analyzer, counts.shape[1]) if len(queries) else None
     del cache  # free every cached row (all rounds, all texts) before the weighting copies the current ones
-    return tfidf_from_counts(counts, min_df, max_df, sublinear_tf)
+    return _tfidf(counts, min_df, max_df, sublinear_tf, query_counts)
+
+
+def _query_counts(queries: Sequence[str], terms: np.ndarray, analyzer: Analyzer, n_columns: int) -> sp.csr_matrix:
+    """Term counts of ``queries`` over the cache's sorted vocabulary ``terms``."""
+    rows, cols, vals = [], [], []
+    for r, text in enumerate(queries):
+        c = Counter(analyzer(text))
+        if not c or not len(terms):
+            continue
+        words = np.empty(len(c), dtype=object)
+        words[:] = list(c)
+        pos = np.searchsorted(terms, words)
+        found = (pos < len(terms)) & (terms[np.minimum(pos, len(terms) - 1)] == words)
+        rows.extend([r] * int(found.sum()))
+        cols.extend(pos[found].tolist())
+        vals.extend(np.fromiter(c.values(), dtype=np.int64)[found].tolist())
+    return sp.csr_matrix((np.asarray(vals, dtype=np.int64), (rows, cols)), shape=(len(queries), n_columns))
 
 
 def _fast_word_analyzer(vectorizer: Any) -> Analyzer:
@@ -380,6 +426,24 @@ def build_matrix(
     term counts there (see :class:`TermCountCache`); results are the same with or without it.
     ``stats`` (if given) receives how many texts came from the cache and how many were analysed.
     """
+    return build_features(titles, abstracts, keywords, config, cache_dir=cache_dir, stats=stats)[0]
+
+
+def build_features(
+    titles: Sequence[Any],
+    abstracts: Sequence[Any],
+    keywords: Sequence[Any] | None = None,
+    config: FeatureConfig | None = None,
+    *,
+    queries: Sequence[str] = (),
+    cache_dir: str | Path | None = None,
+    stats: dict[str, int] | None = None,
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """:func:`build_matrix`, plus one row per query text in the same columns (the review question).
+
+    Queries are weighted with the records' vocabulary and idf and do not change the records'
+    rows. A query fills the text block only (a title block gets nothing from it).
+    """
     from sklearn.preprocessing import normalize
 
     cfg = config or FeatureConfig()
@@ -387,23 +451,38 @@ def build_matrix(
     a = _as_text(abstracts)
     k = _as_text(keywords) if keywords is not None else [""] * len(t)
     body = [f"{x} {y} {z}" for x, y, z in zip(t, a, k)]
+    queries = list(queries)
 
     # a share below one document (a one-record set) would make the vectoriser refuse everything
     max_df = cfg.max_df if cfg.max_df * len(body) >= 1 else 1.0
     words = {"analyzer": "word", "ngram_range": (1, cfg.ngram_max), "stop_words": cfg.stop_words}
 
-    blocks = []
+    blocks: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []
+
+    def empty_queries(block: sp.csr_matrix) -> sp.csr_matrix:
+        return sp.csr_matrix((len(queries), block.shape[1]))
+
     try:
-        blocks.append(_block(body, words, cfg.min_df, max_df, cfg.sublinear_tf, cache_dir, stats))
+        X, Q = _block(body, words, cfg.min_df, max_df, cfg.sublinear_tf, cache_dir, stats, queries)
+        blocks.append((X, Q if Q is not None else empty_queries(X)))
     except ValueError:  # every record empty: an all-zero matrix ranks by tie-break only
-        blocks.append(sp.csr_matrix((len(body), 1)))
+        X = sp.csr_matrix((len(body), 1))
+        blocks.append((X, empty_queries(X)))
     if cfg.char_ngram_max >= 3:
         with contextlib.suppress(ValueError):
             chars = {"analyzer": "char_wb", "ngram_range": (3, cfg.char_ngram_max)}
-            blocks.append(normalize(_block(body, chars, 2, max_df, cfg.sublinear_tf, cache_dir, stats))
-                          * cfg.char_weight)
+            X, Q = _block(body, chars, 2, max_df, cfg.sublinear_tf, cache_dir, stats, queries)
+            blocks.append((normalize(X) * cfg.char_weight,
+                           normalize(Q) * cfg.char_weight if Q is not None and Q.shape[0] else empty_queries(X)))
     if cfg.title_weight > 0:
         with contextlib.suppress(ValueError):  # no title has a word: abstracts alone rank
-            blocks.append(_block(t, words, 1, max_df, cfg.sublinear_tf, cache_dir, stats) * cfg.title_weight)
-    matrix = sp.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
-    return normalize(matrix, norm="l2", copy=False).tocsr()
+            X, _ = _block(t, words, 1, max_df, cfg.sublinear_tf, cache_dir, stats)
+            blocks.append((X * cfg.title_weight, empty_queries(X)))
+    if len(blocks) > 1:
+        matrix = sp.hstack([b[0] for b in blocks], format="csr")
+        query_rows = sp.hstack([b[1] for b in blocks], format="csr")
+    else:
+        matrix, query_rows = blocks[0][0].tocsr(), blocks[0][1].tocsr()
+    if query_rows.shape[0]:
+        query_rows = normalize(query_rows, norm="l2", copy=False)
+    return normalize(matrix, norm="l2", copy=False).tocsr(), query_rows.tocsr()

@@ -26,7 +26,7 @@ import pandas as pd
 
 from evreview.errors import ConfigError
 from evreview.screen import decisions as dec
-from evreview.screen.features import FeatureConfig, build_matrix
+from evreview.screen.features import FeatureConfig, build_features
 from evreview.screen.ranker import Learner, ModelConfig
 from evreview.screen.rules import apply_rules
 from evreview.screen.stopping import StoppingConfig, hypergeometric_test
@@ -135,13 +135,16 @@ def screen_studies(
     duplicates: pd.DataFrame | None = None,
     decisions_path: str = "data/decisions/screening.csv",
     cache_dir: str | Path | None = None,
+    query: str | None = None,
 ) -> ScreeningResult:
     """Screen ``studies`` (one row per study_id). See the module docstring for the order of authority.
 
     ``decisions`` is :func:`evreview.screen.decisions.read_decisions` output; its keys may be
     study ids or member record ids (resolved via ``duplicates``: record_id -> study_id).
     ``cache_dir`` keeps per-study term counts (content-hashed) so an update round only analyses
-    new or changed text; the result is the same with or without it.
+    new or changed text; the result is the same with or without it. ``query`` (the review
+    question) orders the worklist while no model can be fitted yet (the cold start, see
+    :meth:`Learner.cold_scores`); it never scores a study for machine inclusion.
     """
     opts = parse_options(model_config)
     if "study_id" not in studies.columns:
@@ -184,26 +187,35 @@ def screen_studies(
     label_of = {"included": 1, "excluded": 0}
     train = [(i, label_of[s]) for i, s in enumerate(status) if decided_by[i] == "reviewer" and s in label_of]
     method = opts.method()
+    order_by = scores  # what orders the worklist: the model's scores, or the cold start's
+    cold = False
     if n:
-        X = build_matrix(
+        # the question is analysed only while it can matter: before a relevant and an irrelevant decision
+        queries = [query] if query and query.strip() and {y for _, y in train} != {0, 1} else []
+        X, Q = build_features(
             studies["title"] if "title" in studies else [""] * n,
             studies["abstract"] if "abstract" in studies else [""] * n,
             studies.get("keywords", None),
             opts.features,
+            queries=queries,
             cache_dir=cache_dir,
         )
-        learner = Learner(X, opts.model)
+        learner = Learner(X, opts.model, query=Q)
         for i, y in train:
             learner.add(i, y)
         if learner.ready:
-            scores = learner.scores()
+            scores = order_by = learner.scores()
+        else:
+            similarity = learner.cold_scores()
+            if similarity is not None:
+                order_by, cold = similarity, True
         in_force = learner.active_config()
     open_mask = np.array([s in ("undecided", "maybe") and decided_by[i] != "rule" for i, s in enumerate(status)])
     open_idx = np.flatnonzero(open_mask)
     ranks = np.full(n, 0, dtype=np.int64)
     order = np.zeros(0, dtype=np.int64)  # positions of the ranked studies, in rank order
     if len(open_idx):
-        key = np.nan_to_num(scores[open_idx], nan=-np.inf)
+        key = np.nan_to_num(order_by[open_idx], nan=-np.inf)
         order = open_idx[np.lexsort((open_idx, -key))]  # ties: study_id order (rows are sorted)
         ranks[order] = np.arange(1, len(order) + 1)
     if opts.machine_include_above is not None and not np.isnan(scores).all():
@@ -256,6 +268,12 @@ def screen_studies(
         early = in_force is not opts.model
         stopping["ranker"]["in_force"] = {"phase": "early" if early else "later", "C": in_force.C,
                                           "relevant_weight": in_force.relevant_weight}
+        if not learner.ready:  # no model yet: the worklist is in cold-start or study-id order
+            stopping["ranker"]["in_force"] = {
+                "phase": "cold start" if cold else "no model yet",
+                "ranked_by": "similarity to the review question and the studies included so far" if cold
+                else "study_id (no review question and no relevant decision)",
+            }
     stopping["note"] = (
         "decisions are taken in the order reviewers made them; the test assumes they followed "
         "the ranked worklist"

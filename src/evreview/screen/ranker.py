@@ -283,9 +283,11 @@ class Learner:
     Decisions can be withdrawn (``remove``), which the session's undo needs.
     """
 
-    def __init__(self, X: sp.csr_matrix, config: ModelConfig) -> None:
+    def __init__(self, X: sp.csr_matrix, config: ModelConfig, query: sp.csr_matrix | None = None) -> None:
         self.X = X
         self.config = config
+        #: rows in X's columns (the review question, :func:`.features.build_features`): the cold start
+        self.query = query if query is not None and query.shape[0] and query.nnz else None
         self.labels: dict[int, int] = {}
         n_features = X.shape[1]
         self._sums = {0: np.zeros(n_features), 1: np.zeros(n_features)}
@@ -330,6 +332,23 @@ class Learner:
     def ready(self) -> bool:
         """A model needs at least one decision of each kind."""
         return self._counts[0] > 0 and self._counts[1] > 0
+
+    def cold_scores(self) -> np.ndarray | None:
+        """Scores before a model can be fitted (no relevant or no irrelevant decision yet), or None.
+
+        Cosine similarity of each record to the review question plus the records decided
+        relevant so far (each row l2-normalised, summed). Why: on the first day the worklist
+        would otherwise start in study-id order, i.e. at random; the records most like the
+        question come first instead, and the first relevant decisions pull their neighbours up.
+        None when there is neither a question nor a relevant decision.
+        """
+        parts = [] if self.query is None else [np.asarray(self.query.sum(axis=0)).ravel()]
+        relevant = sorted(i for i, label in self.labels.items() if label == 1)
+        if relevant:
+            parts.append(np.asarray(self.X[relevant].sum(axis=0)).ravel())
+        if not parts:
+            return None
+        return np.asarray(self.X @ np.sum(parts, axis=0), dtype=np.float64).ravel()
 
     def active_config(self) -> ModelConfig:
         """The settings in force now (:meth:`ModelConfig.in_force`: the early phase or not)."""

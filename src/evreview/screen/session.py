@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from evreview.screen import decisions as dec
-from evreview.screen.features import build_matrix
+from evreview.screen.features import build_features
 from evreview.screen.pipeline import parse_options
 from evreview.screen.ranker import Learner
 from evreview.screen.rules import apply_rules, parse_rules, terms_of
@@ -80,8 +80,12 @@ class Session:
         idx = np.flatnonzero(open_)
         if not len(idx):
             return None
-        if not self.learner.ready:
-            return int(idx[0])
+        if not self.learner.ready:  # no model yet: the cold start, as the pipeline's worklist
+            cold = self.learner.cold_scores()
+            if cold is None:
+                return int(idx[0])
+            s = cold[idx]
+            return int(idx[np.lexsort((idx, -s))][0])
         s = self.learner.scores()[idx]
         return int(idx[np.lexsort((idx, -s))][0])
 
@@ -126,20 +130,26 @@ def open_session(
     rules_config: Mapping[str, Any] | None = None,
     model_config: Mapping[str, Any] | None = None,
     duplicates: pd.DataFrame | None = None,
+    query: str | None = None,
 ) -> Session:
-    """Build features once, apply rules, and replay the decisions already on file."""
+    """Build features once, apply rules, and replay the decisions already on file.
+
+    ``query`` (the review question) orders the studies until a model can be fitted, as in the
+    pipeline's worklist (:meth:`Learner.cold_scores`).
+    """
     opts = parse_options(model_config)
     studies = studies.assign(study_id=studies["study_id"].astype(str))
     studies = studies.sort_values("study_id", kind="stable").reset_index(drop=True)
     n = len(studies)
-    X = build_matrix(
+    X, Q = build_features(
         studies["title"] if "title" in studies else [""] * n,
         studies["abstract"] if "abstract" in studies else [""] * n,
         studies.get("keywords", None),
         opts.features,
+        queries=[query] if query and query.strip() else [],
     )
     eligible = ~apply_rules(studies, rules_config)["rule_excluded"].to_numpy(dtype=bool)
-    learner = Learner(X, opts.model)
+    learner = Learner(X, opts.model, query=Q)
     path = Path(decisions_path)
     sess = Session(studies, path, reviewer, learner, eligible, {}, opts.stopping)
     ids = studies["study_id"].tolist()
