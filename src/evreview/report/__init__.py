@@ -275,7 +275,7 @@ def render_report(inputs: ReportInputs) -> str:
         [{"fate": f, "records": counts[f]} for f in FATES] + [{"fate": "total", "records": len(ledger)}]
     )
     per_db = (
-        ledger.assign(source_database=ledger["source_database"].replace("", "unknown"))
+        ledger.assign(source_database=ledger["source_database"].replace("", "unknown database"))  # as PRISMA says
         .pivot_table(index="source_database", columns="fate", values="record_id", aggfunc="count", fill_value=0)
         .reset_index()
     )
