@@ -134,3 +134,23 @@ def test_session_ranks_like_the_pipeline_when_machines_may_include(studies, tmp_
     open_ids = expected.dropna().index
     # the pipeline writes scores to 6 decimal places
     np.testing.assert_allclose(scores[open_ids].to_numpy(), expected[open_ids].to_numpy(), atol=1e-6)
+
+
+def test_session_defaults_to_the_project_config(studies, tmp_path):
+    """Run from the project folder, `evreview screen` uses config/config.yaml as the workflow does:
+    here its review question (kinase signalling) decides the first study shown, not study-id order."""
+    src = tmp_path / "studies.csv"
+    studies.to_csv(src, index=False)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(
+        "review:\n  title: Kinase inhibitors\n  question: 'Which kinase inhibitors block receptor signalling in tumour "
+        "cells?'\n", encoding="utf-8")
+    path = tmp_path / "screening.csv"
+    out = subprocess.run(
+        [sys.executable, "-c", CLI, "screen", "--studies", str(src), "--decisions", str(path), "--reviewer", "ann"],
+        input="i\nq\n", capture_output=True, text=True, cwd=tmp_path, timeout=120, check=True,
+    )
+    first = read_decisions(path)["key"].tolist()
+    assert len(first) == 1, out.stderr
+    nudge = {"s001", "s007", "s013", "s019", "s025"}  # study-id order would start with s001
+    assert first[0] not in nudge

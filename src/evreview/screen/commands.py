@@ -11,6 +11,18 @@ from typing import Any
 from evreview.errors import ConfigError, EvreviewError
 from evreview.reporting import read_table
 
+#: What the workflow uses, relative to the project folder: the session defaults to them so that
+#: it ranks as the pipeline's worklist does (same rules, model settings and question).
+DEFAULT_CONFIG = Path("config/config.yaml")
+DEFAULT_DUPLICATES = Path("results/dedup/duplicates.csv")
+
+
+def present_or_none(given: Path | None, default: Path) -> Path | None:
+    """``given`` when set, else ``default`` if that file exists (run from the project folder), else None."""
+    if given is not None:
+        return given
+    return default if default.is_file() else None
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the screening subcommands."""
@@ -23,8 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--studies", type=Path, required=True, help="studies table (.parquet or .csv) from dedup")
     p.add_argument("--decisions", type=Path, default=Path("data/decisions/screening.csv"))
     p.add_argument("--reviewer", required=True, help="your name or initials, written with every decision")
-    p.add_argument("--duplicates", type=Path, help="dedup's duplicates.csv (lets keys be record ids)")
-    p.add_argument("--config", type=Path, help="review config YAML (uses its 'screening' section)")
+    p.add_argument("--duplicates", type=Path,
+                   help=f"dedup's duplicates.csv (lets keys be record ids; default: {DEFAULT_DUPLICATES} when present)")
+    p.add_argument("--config", type=Path,
+                   help=f"review config YAML: its screening rules and model, and the review question "
+                   f"(default: {DEFAULT_CONFIG} when present)")
     p.set_defaults(func=run_screen)
 
     r = sub.add_parser(
@@ -95,11 +110,13 @@ def load_review_query(path: Path | None) -> str:
 def run_screen(args: argparse.Namespace) -> int:
     from evreview.screen.session import open_session, rule_terms, run_session
 
-    cfg = load_screening_config(args.config)
+    config = present_or_none(args.config, DEFAULT_CONFIG)
+    duplicates = present_or_none(args.duplicates, DEFAULT_DUPLICATES)
+    cfg = load_screening_config(config)
     studies = read_table(args.studies)
-    dups = read_table(args.duplicates) if args.duplicates else None
+    dups = read_table(duplicates) if duplicates else None
     sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups,
-                        query=load_review_query(args.config))
+                        query=load_review_query(config))
     made = run_session(sess, highlight_terms=rule_terms(cfg.get("rules")))
     print(f"\n{made} decision(s) recorded in {args.decisions}", file=sys.stderr)
     return 0
