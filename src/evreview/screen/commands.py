@@ -71,8 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_simulate)
 
 
-def load_screening_config(path: Path | None) -> dict[str, Any]:
-    """The ``screening`` section of a config YAML (``{rules: {...}, model: {...}}``), or ``{}``."""
+def load_config(path: Path | None) -> dict[str, Any]:
+    """A config YAML as a mapping (``{}`` for no file); a clear error naming the file otherwise."""
     if path is None:
         return {}
     import yaml
@@ -81,27 +81,25 @@ def load_screening_config(path: Path | None) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config: {exc}", path=path) from None
-    section = data.get("screening", {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def screening_section(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """The ``screening`` section of a loaded config (``{rules: {...}, model: {...}}``), or ``{}``."""
+    section = data.get("screening", {})
     if not isinstance(section, dict):
         raise ConfigError("'screening' must be a mapping", path=path)
     return section
 
 
-def load_review_query(path: Path | None) -> str:
-    """The review's title and question from a config YAML (the cold-start query), or ``""``.
+def load_screening_config(path: Path | None) -> dict[str, Any]:
+    """The ``screening`` section of a config YAML, or ``{}``."""
+    return screening_section(load_config(path), path)
 
-    The config was validated when the workflow started; a file that cannot be read here gives
-    no query rather than an error (:func:`load_screening_config` reports a broken file).
-    """
-    if path is None:
-        return ""
-    import yaml
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return ""
-    review = data.get("review") if isinstance(data, dict) else None
+def review_query(data: dict[str, Any]) -> str:
+    """The review's title and question from a loaded config (the cold-start query), or ``""``."""
+    review = data.get("review")
     if not isinstance(review, dict):
         return ""
     return ". ".join(str(review[k]).strip() for k in ("title", "question") if review.get(k))
@@ -112,11 +110,12 @@ def run_screen(args: argparse.Namespace) -> int:
 
     config = present_or_none(args.config, DEFAULT_CONFIG)
     duplicates = present_or_none(args.duplicates, DEFAULT_DUPLICATES)
-    cfg = load_screening_config(config)
+    data = load_config(config)
+    cfg = screening_section(data, config)
     studies = read_table(args.studies)
     dups = read_table(duplicates) if duplicates else None
     sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups,
-                        query=load_review_query(config))
+                        query=review_query(data))
     made = run_session(sess, highlight_terms=rule_terms(cfg.get("rules")))
     print(f"\n{made} decision(s) recorded in {args.decisions}", file=sys.stderr)
     return 0
@@ -128,13 +127,14 @@ def run_report(args: argparse.Namespace) -> int:
     from evreview.screen.pipeline import STUDY_COLUMNS, screen_studies
     from evreview.screen.worklist import write_worklist
 
-    cfg = load_screening_config(args.config)
+    data = load_config(args.config)
+    cfg = screening_section(data, args.config)
     studies = read_table(args.studies, columns=STUDY_COLUMNS)
     dups = read_table(args.duplicates, columns=("record_id", "study_id")) if args.duplicates else None
     decisions = read_decisions(args.decisions)
     res = screen_studies(
         studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions),
-        cache_dir=args.cache_dir, query=load_review_query(args.config),
+        cache_dir=args.cache_dir, query=review_query(data),
     )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
