@@ -279,11 +279,12 @@ def tfidf_from_counts(counts: sp.csr_matrix, min_df: float, max_df: float, subli
 
 def _tfidf(
     counts: sp.csr_matrix, min_df: float, max_df: float, sublinear_tf: bool, queries: sp.csr_matrix | None = None
-) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """:func:`tfidf_from_counts`, and ``queries`` (term counts over the same columns) weighted alike.
 
     The queries (e.g. the review question) take the documents' vocabulary and idf and do not
-    change them: a document's row is the same with or without queries.
+    change them: a document's row is the same with or without queries. No queries: a matrix
+    without rows.
     """
     n = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
@@ -298,6 +299,22 @@ def _tfidf(
     if not keep.any():
         raise ValueError("After pruning, no terms remain")
     new_col = np.cumsum(keep) - 1
+    dfk = df[keep].astype(np.float64)
+    dfk += 1.0
+    idf = np.full_like(dfk, fill_value=n + 1, dtype=np.float64)
+    idf /= dfk
+    np.log(idf, out=idf)
+    idf += 1.0
+    if queries is None:
+        queries = sp.csr_matrix((0, counts.shape[1]), dtype=counts.dtype)
+    return tuple(  # type: ignore[return-value]
+        _weigh(_kept_columns(m, keep, new_col), idf, sublinear_tf) for m in (counts, queries)
+    )
+
+
+def _kept_columns(counts: sp.csr_matrix, keep: np.ndarray, new_col: np.ndarray) -> sp.csr_matrix:
+    """``counts`` (float64) restricted to the ``keep`` columns, renumbered by ``new_col``."""
+    n = counts.shape[0]
     entry_keep = keep[counts.indices]
     if entry_keep.all():
         data, indices, indptr = counts.data, counts.indices, counts.indptr
@@ -305,42 +322,32 @@ def _tfidf(
         row_of = np.repeat(np.arange(n), np.diff(counts.indptr))
         data, indices = counts.data[entry_keep], counts.indices[entry_keep]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[entry_keep], minlength=n))])
-    X = sp.csr_matrix(
+    return sp.csr_matrix(
         (data.astype(np.float64), new_col[indices].astype(np.int32), indptr.astype(np.int64)),
         shape=(n, int(keep.sum())),
     )
-    dfk = df[keep].astype(np.float64)
-    dfk += 1.0
-    idf = np.full_like(dfk, fill_value=n + 1, dtype=np.float64)
-    idf /= dfk
-    np.log(idf, out=idf)
-    idf += 1.0
+
+
+def _weigh(tf: sp.csr_matrix, idf: np.ndarray, sublinear_tf: bool) -> sp.csr_matrix:
+    """Term frequencies to l2-normalised TF-IDF rows, in place (optional sublinear tf, then idf)."""
     if sublinear_tf:
-        np.log(X.data, X.data)
-        X.data += 1.0
-    X.data *= idf[X.indices]
+        np.log(tf.data, tf.data)
+        tf.data += 1.0
+    tf.data *= idf[tf.indices]
+    return _l2(tf)
+
+
+def _l2(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit length (``sklearn.preprocessing.normalize``, which refuses a matrix without rows)."""
     from sklearn.preprocessing import normalize
 
-    Q = None
-    if queries is not None:
-        mask = keep[queries.indices]
-        rows = np.repeat(np.arange(queries.shape[0]), np.diff(queries.indptr))[mask]
-        Q = sp.csr_matrix(
-            (queries.data[mask].astype(np.float64), (rows, new_col[queries.indices[mask]])),
-            shape=(queries.shape[0], X.shape[1]),
-        )
-        if sublinear_tf:
-            np.log(Q.data, Q.data)
-            Q.data += 1.0
-        Q.data *= idf[Q.indices]
-        Q = normalize(Q, norm="l2", copy=False)
-    return normalize(X, norm="l2", copy=False), Q
+    return normalize(matrix, norm="l2", copy=False) if matrix.shape[0] else matrix
 
 
 def _block(
     texts: list[str], analyzer_params: dict[str, Any], min_df: float, max_df: float, sublinear_tf: bool,
     cache_dir: str | Path | None, stats: dict[str, int] | None, queries: Sequence[str] = (),
-) -> tuple[sp.csr_matrix, sp.csr_matrix | None]:
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """One TF-IDF block through the per-text count cache (saved back if it grew), and its query rows.
 
     Query texts are analysed alike but never cached; a query term no document has is dropped
@@ -444,8 +451,6 @@ def build_features(
     Queries are weighted with the records' vocabulary and idf and do not change the records'
     rows. A query fills the text block only (a title block gets nothing from it).
     """
-    from sklearn.preprocessing import normalize
-
     cfg = config or FeatureConfig()
     t = _as_text(titles)
     a = _as_text(abstracts)
@@ -457,32 +462,23 @@ def build_features(
     max_df = cfg.max_df if cfg.max_df * len(body) >= 1 else 1.0
     words = {"analyzer": "word", "ngram_range": (1, cfg.ngram_max), "stop_words": cfg.stop_words}
 
-    blocks: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []
-
-    def empty_queries(block: sp.csr_matrix) -> sp.csr_matrix:
-        return sp.csr_matrix((len(queries), block.shape[1]))
-
+    blocks: list[tuple[sp.csr_matrix, sp.csr_matrix]] = []  # (records' rows, queries' rows)
     try:
-        X, Q = _block(body, words, cfg.min_df, max_df, cfg.sublinear_tf, cache_dir, stats, queries)
-        blocks.append((X, Q if Q is not None else empty_queries(X)))
+        blocks.append(_block(body, words, cfg.min_df, max_df, cfg.sublinear_tf, cache_dir, stats, queries))
     except ValueError:  # every record empty: an all-zero matrix ranks by tie-break only
-        X = sp.csr_matrix((len(body), 1))
-        blocks.append((X, empty_queries(X)))
+        blocks.append((sp.csr_matrix((len(body), 1)), sp.csr_matrix((len(queries), 1))))
     if cfg.char_ngram_max >= 3:
         with contextlib.suppress(ValueError):
             chars = {"analyzer": "char_wb", "ngram_range": (3, cfg.char_ngram_max)}
             X, Q = _block(body, chars, 2, max_df, cfg.sublinear_tf, cache_dir, stats, queries)
-            blocks.append((normalize(X) * cfg.char_weight,
-                           normalize(Q) * cfg.char_weight if Q is not None and Q.shape[0] else empty_queries(X)))
+            blocks.append((_l2(X) * cfg.char_weight, _l2(Q) * cfg.char_weight))
     if cfg.title_weight > 0:
         with contextlib.suppress(ValueError):  # no title has a word: abstracts alone rank
             X, _ = _block(t, words, 1, max_df, cfg.sublinear_tf, cache_dir, stats)
-            blocks.append((X * cfg.title_weight, empty_queries(X)))
+            blocks.append((X * cfg.title_weight, sp.csr_matrix((len(queries), X.shape[1]))))
     if len(blocks) > 1:
         matrix = sp.hstack([b[0] for b in blocks], format="csr")
         query_rows = sp.hstack([b[1] for b in blocks], format="csr")
     else:
         matrix, query_rows = blocks[0][0].tocsr(), blocks[0][1].tocsr()
-    if query_rows.shape[0]:
-        query_rows = normalize(query_rows, norm="l2", copy=False)
-    return normalize(matrix, norm="l2", copy=False).tocsr(), query_rows.tocsr()
+    return _l2(matrix).tocsr(), _l2(query_rows).tocsr()
