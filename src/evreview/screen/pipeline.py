@@ -188,10 +188,9 @@ def screen_studies(
     train = [(i, label_of[s]) for i, s in enumerate(status) if decided_by[i] == "reviewer" and s in label_of]
     method = opts.method()
     order_by = scores  # what orders the worklist: the model's scores, or the cold start's
-    cold = False
     if n:
         # the question is analysed only while it can matter: before a relevant and an irrelevant decision
-        queries = [query] if query and query.strip() and {y for _, y in train} != {0, 1} else []
+        queries = [query] if query and {y for _, y in train} != {0, 1} else []
         X, Q = build_features(
             studies["title"] if "title" in studies else [""] * n,
             studies["abstract"] if "abstract" in studies else [""] * n,
@@ -203,12 +202,11 @@ def screen_studies(
         learner = Learner(X, opts.model, query=Q)
         for i, y in train:
             learner.add(i, y)
-        if learner.ready:
-            scores = order_by = learner.scores()
-        else:
-            similarity = learner.cold_scores()
-            if similarity is not None:
-                order_by, cold = similarity, True
+        priority = learner.priority()
+        if priority is not None:
+            order_by = priority
+            if learner.ready:  # only the model's scores are scores (cold-start ones never include)
+                scores = priority
         in_force = learner.active_config()
     open_mask = np.array([s in ("undecided", "maybe") and decided_by[i] != "rule" for i, s in enumerate(status)])
     open_idx = np.flatnonzero(open_mask)
@@ -263,17 +261,18 @@ def screen_studies(
     eligible = {sid for sid, by in zip(ids, decided_by) if by != "rule"}
     stopping = hypergeometric_test(_screening_sequence(standing, eligible), len(eligible), opts.stopping)
     stopping["ranker"] = json.loads(method)
-    if n:
+    if n and learner.ready:
         # which of the configured phases ranked this time (the early phase ends once early_share is decided)
         early = in_force is not opts.model
         stopping["ranker"]["in_force"] = {"phase": "early" if early else "later", "C": in_force.C,
                                           "relevant_weight": in_force.relevant_weight}
-        if not learner.ready:  # no model yet: the worklist is in cold-start or study-id order
-            stopping["ranker"]["in_force"] = {
-                "phase": "cold start" if cold else "no model yet",
-                "ranked_by": "similarity to the review question and the studies included so far" if cold
-                else "study_id (no review question and no relevant decision)",
-            }
+    elif n:  # no model yet: the worklist is in cold-start or study-id order
+        cold = priority is not None
+        stopping["ranker"]["in_force"] = {
+            "phase": "cold start" if cold else "no model yet",
+            "ranked_by": "similarity to the review question and the studies included so far" if cold
+            else "study_id (no review question and no relevant decision)",
+        }
     stopping["note"] = (
         "decisions are taken in the order reviewers made them; the test assumes they followed "
         "the ranked worklist"

@@ -350,6 +350,11 @@ class Learner:
             return None
         return np.asarray(self.X @ np.sum(parts, axis=0), dtype=np.float64).ravel()
 
+    def priority(self) -> np.ndarray | None:
+        """What orders the undecided records now: the model's :meth:`scores` once one can be
+        fitted, before that :meth:`cold_scores` (None: no question and nothing included yet)."""
+        return self.scores() if self.ready else self.cold_scores()
+
     def active_config(self) -> ModelConfig:
         """The settings in force now (:meth:`ModelConfig.in_force`: the early phase or not)."""
         return self.config.in_force(len(self.labels), self.X.shape[0])

@@ -80,13 +80,10 @@ class Session:
         idx = np.flatnonzero(open_)
         if not len(idx):
             return None
-        if not self.learner.ready:  # no model yet: the cold start, as the pipeline's worklist
-            cold = self.learner.cold_scores()
-            if cold is None:
-                return int(idx[0])
-            s = cold[idx]
-            return int(idx[np.lexsort((idx, -s))][0])
-        s = self.learner.scores()[idx]
+        priority = self.learner.priority()  # the model, or before one can be fitted the cold start
+        if priority is None:
+            return int(idx[0])
+        s = priority[idx]
         return int(idx[np.lexsort((idx, -s))][0])
 
     def record(self, i: int, decision: str, now: str) -> None:
@@ -146,7 +143,7 @@ def open_session(
         studies["abstract"] if "abstract" in studies else [""] * n,
         studies.get("keywords", None),
         opts.features,
-        queries=[query] if query and query.strip() else [],
+        queries=[query] if query else [],
     )
     eligible = ~apply_rules(studies, rules_config)["rule_excluded"].to_numpy(dtype=bool)
     learner = Learner(X, opts.model, query=Q)
