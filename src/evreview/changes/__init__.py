@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evreview.ledger import FATES, as_text, lookup_rows, study_fates, study_first_round
+from evreview.ledger import FATES, as_text, database_names, lookup_rows, study_fates, study_first_round
 
 ASSUMPTION = (
     "Compared with the same results restricted to the search rounds before the latest one; "
@@ -93,7 +93,7 @@ def records_by_round(ledger: pd.DataFrame, order: Sequence[str], first: pd.Serie
     frame = pd.DataFrame(
         {
             "round": as_text(ledger["search"]),
-            "database": as_text(ledger["source_database"]).replace("", "unknown database"),
+            "database": database_names(ledger),
             "unparsed": (~parsed).astype(int),
             "of_earlier_studies": (parsed & (first_of_row != as_text(ledger["search"]))).astype(int),
             "of_new_studies": (parsed & (first_of_row == as_text(ledger["search"]))).astype(int),

@@ -320,6 +320,15 @@ def as_text(series: pd.Series) -> pd.Series:
     return series.astype(str).astype(object)
 
 
+#: What the PRISMA diagram, the report and What changed call a record's database when the export names none.
+UNKNOWN_DATABASE = "unknown database"
+
+
+def database_names(ledger: pd.DataFrame) -> pd.Series:
+    """Each record's source database as the outputs list it (:data:`UNKNOWN_DATABASE` for none)."""
+    return as_text(ledger["source_database"]).replace("", UNKNOWN_DATABASE)
+
+
 def check_ledger(ledger: pd.DataFrame) -> None:
     """Raise :class:`LedgerError` unless the ledger's invariants hold.
 

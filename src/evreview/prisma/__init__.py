@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from evreview.ledger import as_text, fate_counts, study_fates, study_first_round
+from evreview.ledger import as_text, database_names, fate_counts, study_fates, study_first_round
 
 PRISMA_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
 #: ``new``: PRISMA 2020 for new reviews; ``updated``: for updated reviews; ``auto``: updated when 2+ rounds.
@@ -45,7 +45,7 @@ def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
     """The identification-to-inclusion boxes for the records of ``ledger`` (one arm of the flow)."""
     fates = fate_counts(ledger)
     identified = len(ledger)
-    per_db = Counter(db if db else "unknown database" for db in as_text(ledger["source_database"]))
+    per_db = Counter(database_names(ledger))
     auto = ledger[ledger["fate"].isin(["excluded_automation", "excluded_machine"])]
     auto_reasons = Counter(
         (r or "unspecified") if f == "excluded_automation" else "model below threshold"

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from evreview import __version__
-from evreview.ledger import FATES, fate_counts
+from evreview.ledger import FATES, database_names, fate_counts
 from evreview.provenance import html_meta, sha256_file
 
 
@@ -110,8 +110,8 @@ def _value(value: Any) -> str:
         if not value:
             return "<span class=note>none</span>"
         if all(isinstance(v, dict) for v in value):
-            head = "".join(f"<th>{_e(k)}</th>" for k in dict.fromkeys(k for v in value for k in v))
             keys = list(dict.fromkeys(k for v in value for k in v))
+            head = "".join(f"<th>{_e(k)}</th>" for k in keys)
             body = "".join("<tr>" + "".join(f"<td>{_value(v.get(k))}</td>" for k in keys) + "</tr>" for v in value)
             return f"<table><tr>{head}</tr>{body}</table>"
         if any(isinstance(v, (dict, list, tuple)) for v in value):
@@ -275,7 +275,7 @@ def render_report(inputs: ReportInputs) -> str:
         [{"fate": f, "records": counts[f]} for f in FATES] + [{"fate": "total", "records": len(ledger)}]
     )
     per_db = (
-        ledger.assign(source_database=ledger["source_database"].replace("", "unknown database"))  # as PRISMA says
+        ledger.assign(source_database=database_names(ledger))
         .pivot_table(index="source_database", columns="fate", values="record_id", aggfunc="count", fill_value=0)
         .reset_index()
     )
