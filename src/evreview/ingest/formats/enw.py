@@ -72,9 +72,10 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
     if not journal and doc_type == "Chapter":
         journal = text_of(block, "S")
     urls = values_of(block, "U")
+    database = text_of(block, "W")
     fields: dict[str, object] = {
         "source_id": text_of(block, "M"),
-        "source_database": ovid_database(text_of(block, "W")) or text_of(block, "W"),  # Ovid segment dropped, as in RIS
+        "source_database": ovid_database(database) or database,  # Ovid's segment dropped, as in RIS
         "title": text_of(block, "T"),
         "abstract": text_of(block, "X"),
         "authors": values_of(block, "A") or values_of(block, "Q"),
