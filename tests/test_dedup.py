@@ -335,16 +335,20 @@ def test_dedup_command_imports_with_a_one_thread_openblas_and_frozen_modules(
     import sys
 
     pytest.importorskip("threadpoolctl")
+    # checked at exit: as the program, main() ends the process itself once the outputs are written
     code = f"""
-import os, sys
+import atexit, os, sys
 from evreview.cli import main
+
+def report():
+    import gc, threadpoolctl
+    print([i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"])
+    print("OPENBLAS_NUM_THREADS" in os.environ)
+    print(gc.isenabled() and gc.get_freeze_count() > 0)
+
+atexit.register(report)
 sys.argv = ["evreview", "dedup", {str(fixtures_dir / "dedup" / "records.csv")!r}, "--out", {str(tmp_path / "out")!r}]
 assert main() == 0  # as the program: main parses the command line itself
-import threadpoolctl
-print([i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"])
-print("OPENBLAS_NUM_THREADS" in os.environ)
-import gc
-print(gc.isenabled() and gc.get_freeze_count() > 0)
 """
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
@@ -366,6 +370,44 @@ print(gc.isenabled() and gc.get_freeze_count() > 0)
     if (os.cpu_count() or 1) > 1:
         assert threads != "[1]"
 
+
+
+def test_dedup_program_ends_its_process_with_every_output_written(tmp_path: Path, fixtures_dir: Path) -> None:
+    """As the program, ``evreview dedup`` ends the process itself (no module teardown): the
+    outputs equal those of a Python call, the summary and atexit handlers still come out, the
+    exit code is 0, and a user's mistake still exits 2 with its message."""
+    import os
+    import subprocess
+    import sys
+
+    from evreview.cli import main
+
+    records = fixtures_dir / "dedup" / "records.csv"
+    code = f"""
+import atexit, sys
+atexit.register(lambda: print("atexit ran"))
+print("buffered before the run", end="")  # still in stdout's buffer when the process ends
+from evreview.cli import main
+sys.argv = ["evreview", "dedup", {str(records)!r}, "--out", {str(tmp_path / "program")!r}]
+sys.exit(main())
+print("unreachable")
+"""
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout a buffered pipe
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=buffered)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "buffered before the runatexit ran\n"
+    assert "studies;" in out.stderr and "wrote" in out.stderr
+    assert main(["dedup", str(records), "--out", str(tmp_path / "call")]) == 0
+    written = sorted(path.name for path in (tmp_path / "call").iterdir())
+    assert sorted(path.name for path in (tmp_path / "program").iterdir()) == written
+    for name in written:
+        if name.endswith(".csv"):
+            assert (tmp_path / "program" / name).read_bytes() == (tmp_path / "call" / name).read_bytes(), name
+        elif name.endswith(".parquet"):
+            assert pd.read_parquet(tmp_path / "program" / name).equals(pd.read_parquet(tmp_path / "call" / name))
+    bad = subprocess.run([sys.executable, "-m", "evreview", "dedup", str(records), "--out", str(tmp_path / "x"),
+                          "--workers", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--workers must be at least 1" in bad.stderr
 
 # --- round 2 rules: each with a case it merges and a near miss it must not --------------------
 

@@ -92,8 +92,29 @@ def _import_dependencies() -> None:
             gc.enable()
 
 
+def _exit_program(code: int) -> None:
+    """End the ``evreview dedup`` process now that every output is written and closed.
+
+    What the interpreter does at exit that matters is done here: the :mod:`atexit` handlers
+    run (logging's flush, pyarrow's) and the standard streams are flushed. What is skipped is
+    tearing down every module and freeing every object one by one (~25 ms after the pandas
+    and pyarrow imports, a tenth of a small run), memory the operating system takes back
+    anyway. Only for the program itself (``args.as_program``), after the last output file is
+    closed; a Python caller's process exits as usual.
+    """
+    import atexit
+    import contextlib
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more reaches the reader
+            stream.flush()
+    os._exit(code)
+
+
 def run(args: argparse.Namespace) -> int:
-    if getattr(args, "as_program", False):
+    program = getattr(args, "as_program", False)
+    if program:
         _import_dependencies()
     from evreview.dedup import Deduplicator, read_decisions, read_previous, write_outputs
 
@@ -121,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cache: {model.cache_stats_.summary()}", file=sys.stderr)
     for note in model.notes_:
         print(f"note: {note}", file=sys.stderr)
+    if program:
+        _exit_program(0)
     return 0
 
 
