@@ -60,6 +60,10 @@ RECORD_FIELDS: tuple[str, ...] = tuple(c for c in RECORD_COLUMNS if c not in PRO
 
 LIST_FIELDS = frozenset({"authors", "keywords"})
 
+#: What ingest's summary, the PRISMA diagram, the report and What changed call a record's
+#: database when the export names none.
+UNKNOWN_DATABASE = "unknown database"
+
 _WS = re.compile(r"\s+")
 _DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
 _DOI_PREFIX = re.compile(

@@ -85,6 +85,7 @@ def run_gather(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """Ingest FILEs into OUT; a ``.parquet`` OUT is written a batch at a time (bounded memory)."""
     from evreview.ingest import combine, ingest_files, ingest_to_parquet, write_records
+    from evreview.records import UNKNOWN_DATABASE
     from evreview.reporting import write_csv
 
     column_map = None
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     for rep in result.reports:
         flag = "" if rep.failed == 0 else f"  ({rep.failed} NOT parsed: see problems)"
         print(
-            f"{rep.source_file}: {rep.source_format}, {rep.source_database or 'unknown database'}: "
+            f"{rep.source_file}: {rep.source_format}, {rep.source_database or UNKNOWN_DATABASE}: "
             f"{rep.parsed}/{rep.found} records{flag}",
             file=sys.stderr,
         )

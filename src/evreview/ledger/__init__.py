@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evreview.records import make_record_id
+from evreview.records import UNKNOWN_DATABASE, make_record_id
 
 LEDGER_COLUMNS: tuple[str, ...] = (
     "record_id",
@@ -318,10 +318,6 @@ def as_text(series: pd.Series) -> pd.Series:
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
         return series
     return series.astype(str).astype(object)
-
-
-#: What the PRISMA diagram, the report and What changed call a record's database when the export names none.
-UNKNOWN_DATABASE = "unknown database"
 
 
 def database_names(ledger: pd.DataFrame) -> pd.Series:
