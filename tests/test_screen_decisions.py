@@ -127,3 +127,17 @@ def test_append_writes_header_once_and_only_appends(tmp_path):
     assert p.read_bytes().startswith(first)
     d = dec.read_decisions(p)
     assert d["key"].tolist() == ["s1", "s2"] and d.loc[1, "reason"] == "a, b"
+
+
+def test_decision_on_a_study_merged_into_another_follows_its_record():
+    """Reviewers decided s1 and s2; a duplicates.csv ``same`` (or a new round's bridging record)
+    then merges them into s1. The decision keyed by the retired id s2 resolves to s1 instead of
+    stopping the run with "key 's2' is not a known study_id or record_id"."""
+    dups = pd.DataFrame({"record_id": ["r1", "r2", "r3"], "study_id": ["s1", "s1", "s3"]})
+    keys = dec.key_map(dups, ["s1", "s3"])
+    d = dec.parse_decisions(HEADER + "s1,include,ann,,t1\ns2,exclude,bob,,t2\n")
+    resolved = dec.resolve(d, keys, "screening.csv")
+    assert resolved["study_id"].tolist() == ["s1", "s1"]
+    assert dec.conflicts(dec.latest(resolved))["study_id"].tolist() == ["s1"]
+    # a record id that happens to equal a retired study's "s" form never shadows a real study id
+    assert dec.key_map(dups, ["s1", "s2", "s3"])["s2"] == "s2"

@@ -68,6 +68,11 @@ def completeness(records: pd.DataFrame) -> np.ndarray:
     return score
 
 
+def study_id_for(record_id: str) -> str:
+    """The study id a cluster whose earliest member is ``record_id`` gets: "s" + the id minus its "r"."""
+    return "s" + (record_id[1:] if record_id.startswith("r") else record_id)
+
+
 def record_order(records: pd.DataFrame, round_order: Sequence[str] | None = None) -> np.ndarray:
     """Rank of every record in (search round, source_file, source_index) order."""
     # every key as integer codes (strings compared once, when factorised sorted): lexsort over
@@ -120,7 +125,7 @@ def assign_study_ids(
         if label in study_of_label:
             continue
         for rid in members[label]:
-            candidate = "s" + (rid[1:] if rid.startswith("r") else rid)
+            candidate = study_id_for(rid)
             if candidate not in taken:
                 break
         study_of_label[label] = candidate

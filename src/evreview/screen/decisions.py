@@ -93,12 +93,23 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
 
 
 def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, str]:
-    """Every key a reviewer may use (study ids, member record ids) -> study_id."""
+    """Every key a reviewer may use (study ids, member record ids) -> study_id.
+
+    A study id that no longer exists still resolves: study ids are "s" + a record id, so
+    when two studies merge (a reviewer's ``same`` in duplicates.csv, or a new round's record
+    bridging them) the decisions made on the retired id follow its record into the merged
+    study instead of stopping the run as an unknown key. Current study and record ids win.
+    """
+    from evreview.dedup.merge import study_id_for
+
     out = {s: s for s in study_ids}
     if duplicates is not None and len(duplicates):
         # lists, not Series: element access on Arrow-backed strings cost seconds at 200k records
-        for rid, sid in zip(duplicates["record_id"].astype(str).tolist(), duplicates["study_id"].astype(str).tolist()):
+        pairs = list(zip(duplicates["record_id"].astype(str).tolist(), duplicates["study_id"].astype(str).tolist()))
+        for rid, sid in pairs:
             out.setdefault(rid, sid)
+        for rid, sid in pairs:
+            out.setdefault(study_id_for(rid), sid)
     return out
 
 
