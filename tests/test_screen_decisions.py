@@ -141,3 +141,28 @@ def test_decision_on_a_study_merged_into_another_follows_its_record():
     assert dec.conflicts(dec.latest(resolved))["study_id"].tolist() == ["s1"]
     # a record id that happens to equal a retired study's "s" form never shadows a real study id
     assert dec.key_map(dups, ["s1", "s2", "s3"])["s2"] == "s2"
+
+
+def test_excel_semicolon_file_says_so_instead_of_missing_columns(tmp_path):
+    """Excel in many locales saves "CSV" with ';': the header then holds every column, so
+    "missing column(s) key, decision, ..." misled; the error now names the separator."""
+    p = write(tmp_path, HEADER.replace(",", ";") + "s1;include;ann;;t\n")
+    with pytest.raises(ConfigError, match="separated by semicolons") as err:
+        dec.read_decisions(p)
+    assert err.value.line == 1 and "missing column" not in str(err.value)
+
+
+def test_non_utf8_decisions_name_the_line(tmp_path):
+    """A cp1252 file (Excel's "CSV (Comma delimited)") named only a byte offset."""
+    p = tmp_path / "screening.csv"
+    p.write_bytes((HEADER + "s1,include,ann,,t\ns2,exclude,ann,café,t\n").encode("cp1252"))
+    with pytest.raises(ConfigError, match="not UTF-8") as err:
+        dec.read_decisions(p)
+    assert err.value.line == 3 and f"{p}:3:" in str(err.value)
+
+
+def test_a_column_named_twice_is_an_error_not_a_silent_choice(tmp_path):
+    p = write(tmp_path, "key,decision,reviewer,reason,timestamp,Decision\ns1,include,ann,,t,exclude\n")
+    with pytest.raises(ConfigError, match="decision named more than once") as err:
+        dec.read_decisions(p)
+    assert err.value.line == 1

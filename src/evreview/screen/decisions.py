@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from evreview.decisionfiles import parse_rows, read_text
 from evreview.errors import ConfigError
 
 COLUMNS = ("key", "decision", "reviewer", "reason", "timestamp")
@@ -36,11 +37,7 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return empty_decisions()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
-    return parse_decisions(text, path)
+    return parse_decisions(read_text(path), path)
 
 
 def empty_decisions() -> pd.DataFrame:
@@ -49,42 +46,21 @@ def empty_decisions() -> pd.DataFrame:
 
 
 def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame:
-    """Parse decisions CSV text (see :func:`read_decisions`)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """Parse decisions CSV text (see :func:`read_decisions` and :mod:`evreview.decisionfiles`)."""
     rows: list[dict[str, Any]] = []
-    header: list[str] | None = None
-    try:
-        for record in reader:
-            line = reader.line_num
-            if not record or all(not c.strip() for c in record):
-                continue
-            if header is None:
-                header = [c.strip().lower() for c in record]
-                missing = [c for c in COLUMNS if c not in header]
-                if missing:
-                    raise ConfigError(f"missing column(s) {', '.join(missing)} in header", path=path, line=line)
-                continue
-            if len(record) != len(header):
-                raise ConfigError(
-                    f"expected {len(header)} fields, found {len(record)}", path=path, line=line
-                )
-            row = {h: v.strip() for h, v in zip(header, record)}
-            decision = row["decision"].lower()
-            if decision not in (*DECISIONS, RETRACT):
-                raise ConfigError(
-                    f"decision {row['decision']!r} is not include, exclude, maybe or retract",
-                    path=path,
-                    line=line,
-                )
-            if not row["key"]:
-                raise ConfigError("empty key", path=path, line=line)
-            if not row["reviewer"]:
-                raise ConfigError("empty reviewer", path=path, line=line)
-            rows.append({**{c: row[c] for c in COLUMNS}, "decision": decision, "line": line})
-    except csv.Error as exc:
-        raise ConfigError(f"malformed CSV: {exc}", path=path, line=reader.line_num) from None
-    if header is None:
-        return empty_decisions()
+    for line, row in parse_rows(text, COLUMNS, path)[1]:
+        decision = row["decision"].lower()
+        if decision not in (*DECISIONS, RETRACT):
+            raise ConfigError(
+                f"decision {row['decision']!r} is not include, exclude, maybe or retract",
+                path=path,
+                line=line,
+            )
+        if not row["key"]:
+            raise ConfigError("empty key", path=path, line=line)
+        if not row["reviewer"]:
+            raise ConfigError("empty reviewer", path=path, line=line)
+        rows.append({**{c: row[c] for c in COLUMNS}, "decision": decision, "line": line})
     if not rows:
         return empty_decisions()
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
