@@ -225,6 +225,25 @@ def test_bad_decisions_name_file_and_line(tmp_path: Path, content: str, message:
     assert message in str(info.value) and str(path) in str(info.value)
 
 
+def test_decisions_saved_by_excel_are_read(tmp_path: Path) -> None:
+    """Excel writes ",,,," for rows it once touched and keeps the header's case: both stopped
+    the run ("record_id_a and record_id_b must both be given"; "missing column(s) record_id_a,
+    ..." with the header holding Record_ID_A), while screening.csv accepted them."""
+    path = tmp_path / "duplicates.csv"
+    path.write_bytes(b"\xef\xbb\xbfRecord_ID_A, Record_ID_B ,Decision,Reviewer,Timestamp,,\r\n"
+                     b"r2,r1,Same ,ana,2024-05-02,,\r\n,,,,,,\r\n,,,,,,\r\n")
+    d = read_decisions(path)
+    assert d[["record_id_a", "record_id_b", "decision", "reviewer", "line"]].values.tolist() == [
+        ["r1", "r2", "same", "ana", 2]]
+
+
+def test_semicolon_separated_decisions_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "duplicates.csv"
+    path.write_text("record_id_a;record_id_b;decision;reviewer;timestamp\nr1;r2;same;ana;t\n")
+    with pytest.raises(ConfigError, match=f"{path}:1: the columns are separated by semicolons"):
+        read_decisions(path)
+
+
 def test_previous_study_ids_survive_a_new_round(records: pd.DataFrame, tmp_path: Path) -> None:
     first_round = records[records["source_id"].isin(["b1", "d1", "e1"])]
     model1 = Deduplicator().fit(first_round)

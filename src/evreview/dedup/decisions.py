@@ -7,12 +7,12 @@ reviewer and the time. A malformed row is a user error naming the file and line.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from evreview.decisionfiles import read_rows
 from evreview.errors import ConfigError
 
 DECISION_COLUMNS = ("record_id_a", "record_id_b", "decision", "reviewer", "timestamp")
@@ -58,25 +58,19 @@ def validate_decisions(frame: pd.DataFrame, path: str | Path = "<decisions>") ->
 
 
 def read_decisions(path: str | Path) -> pd.DataFrame:
-    """Read and validate a reviewers' duplicate decisions CSV (absent file = no decisions)."""
+    """Read and validate a reviewers' duplicate decisions CSV (absent file = no decisions).
+
+    Read like the other decision files (:mod:`evreview.decisionfiles`): Excel's empty rows
+    and header names in any case are accepted, a ``;``-separated or non-UTF-8 file is an
+    error naming the line.
+    """
     path = Path(path)
     if not path.exists():
         return empty_decisions()
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = []
-            for row in reader:
-                if None in row:
-                    raise ConfigError("more cells than header columns", path=path, line=reader.line_num)
-                row["line"] = reader.line_num
-                rows.append(row)
-            header = reader.fieldnames or []
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text: {exc}", path=path) from None
-    except csv.Error as exc:
-        raise ConfigError(f"not a valid CSV file: {exc}", path=path) from None
-    frame = pd.DataFrame(rows, columns=[*header, "line"]) if rows else pd.DataFrame(columns=[*header, "line"])
+    header, rows = read_rows(path, DECISION_COLUMNS)
+    if not header:  # an empty file, like a missing one
+        return empty_decisions()
+    frame = pd.DataFrame([{**row, "line": line} for line, row in rows], columns=[*header, "line"])
     return validate_decisions(frame, path)
 
 
