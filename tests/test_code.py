@@ -147,6 +147,24 @@ def test_bad_decisions_name_file_and_line(codebook, tmp_path) -> None:
     assert read_code_decisions(tmp_path / "absent.csv", codebook).empty
 
 
+def test_code_decisions_name_their_own_line_and_never_shift_cells(codebook, tmp_path) -> None:
+    """pandas numbered rows, not lines: after a blank line the error named the line above the
+    bad row; a row with one extra cell was read with its first cell as the index, so the
+    error was "action must be add or remove, not 'ana'"; an empty file was a traceback."""
+    path = tmp_path / "codes.csv"
+    header = "study_id,dimension,code,action,reviewer,timestamp\n"
+    path.write_text(header + "s1,theme,approaches,add,ana,2026-01-01\n\ns1,theme,trust,add,ana,2026-01-01\n")
+    with pytest.raises(ConfigError, match=r"codes.csv:4: unknown code 'trust'"):
+        read_code_decisions(path, codebook)
+    path.write_text(header + "s1,theme,approaches,add,ana,2026-01-01,note\n")
+    with pytest.raises(ConfigError, match=r"codes.csv:2: expected 6 fields, found 7"):
+        read_code_decisions(path, codebook)
+    path.write_bytes(header.upper().encode() + b"s1,theme,approaches,Add,ana,2026-01-01,,\r\n,,,,,,,\r\n")
+    assert read_code_decisions(path, codebook)[["study_id", "action", "line"]].values.tolist() == [["s1", "add", 2]]
+    path.write_text("")
+    assert read_code_decisions(path, codebook).empty
+
+
 def test_term_patterns() -> None:
     assert term_pattern("trust").search(fold("Building trusts")) is not None
     assert term_pattern("trust").search(fold("trustworthy")) is None

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from evreview.code.codebook import Codebook
+from evreview.decisionfiles import read_rows
 from evreview.errors import ConfigError
 
 DECISION_COLUMNS = ("study_id", "dimension", "code", "action", "reviewer", "timestamp")
@@ -23,26 +24,36 @@ ACTIONS = ("add", "remove")
 
 
 def read_code_decisions(path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """Read and validate a decisions CSV; a missing file means no decisions yet."""
+    """Read and validate a decisions CSV; a missing file means no decisions yet.
+
+    Read like the other decision files (:mod:`evreview.decisionfiles`), so each row keeps its
+    own file line (a blank line before it no longer shifts the line an error names) and a
+    row with an extra cell is an error, not a row whose cells moved one column over.
+    """
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=[*DECISION_COLUMNS, "line"])
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read code decisions: {exc}", path=path) from exc
-    return validate_code_decisions(frame, codebook, source=str(path))
+    header, rows = read_rows(path, DECISION_COLUMNS)
+    if not header:  # an empty file, like a missing one
+        return pd.DataFrame(columns=[*DECISION_COLUMNS, "line"])
+    frame = pd.DataFrame([row for _, row in rows], columns=header, dtype=object)
+    return validate_code_decisions(frame, codebook, source=str(path), lines=[line for line, _ in rows])
 
 
-def validate_code_decisions(frame: pd.DataFrame, codebook: Codebook, *, source: str = "decisions") -> pd.DataFrame:
-    """Check columns, actions, dimensions, codes, reviewer and timestamp; add a ``line`` column."""
+def validate_code_decisions(
+    frame: pd.DataFrame, codebook: Codebook, *, source: str = "decisions", lines: list[int] | None = None
+) -> pd.DataFrame:
+    """Check columns, actions, dimensions, codes, reviewer and timestamp; add a ``line`` column.
+
+    ``lines`` are the rows' file lines (default: row n on line n + 1, a file without blank lines).
+    """
     frame = frame.copy()
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in DECISION_COLUMNS if c not in frame.columns]
     if missing:
         raise ConfigError(f"code decisions lack column(s) {', '.join(missing)}", path=source, line=1)
     frame = frame[list(DECISION_COLUMNS)].astype(str).apply(lambda s: s.str.strip())
-    frame["line"] = range(2, len(frame) + 2)
+    frame["line"] = list(lines) if lines is not None else range(2, len(frame) + 2)
     dims = {d.id: set(d.code_ids()) for d in codebook.dimensions}
     for row in frame.itertuples(index=False):
         where: dict[str, Any] = {"path": source, "line": row.line}
