@@ -148,6 +148,26 @@ def test_bad_model_config_is_a_config_error(studies):
         screen_studies(studies, None, None, {"features": {"ngrams": 3}})
 
 
+@pytest.mark.parametrize("cmd", ["screen-report", "simulate"])
+def test_cli_config_with_a_misspelt_section_stops_naming_the_key(tmp_path, capsys, cmd):
+    """The workflow validates config.yaml; screen-report, screen and simulate read it raw, so
+    ``screening: {rulez: ...}`` screened with no rules at all and exit 0."""
+    from evreview.cli import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text("screening:\n  rulez:\n    years: [2000, null]\n", encoding="utf-8")
+    args = {"screen-report": ["--studies", str(tmp_path / "s.csv"), "--out", str(tmp_path / "out")],
+            "simulate": [str(tmp_path / "l.csv"), "--label-column", "y", "--out", str(tmp_path / "out")]}[cmd]
+    assert main([cmd, *args, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: invalid config at screening" in err and "'rulez' was unexpected" in err
+    assert "Traceback" not in err
+    config.write_text("screening:\n  rules:\n    years: [2000, null]\n", encoding="utf-8")  # partial is fine
+    from evreview.screen.commands import load_config
+
+    assert load_config(config) == {"screening": {"rules": {"years": [2000, None]}}}
+
+
 def test_worklist_csv_and_ris(studies, tmp_path):
     d = decisions("s001,include,ann,,t\ns002,exclude,ann,,t\n")
     res = screen_studies(studies, None, d, None)

@@ -47,14 +47,18 @@ def _fill_defaults(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
-def validate_config(config: dict[str, Any], source: str | Path = "config") -> dict[str, Any]:
+def validate_config(config: dict[str, Any], source: str | Path = "config", *, partial: bool = False) -> dict[str, Any]:
     """Validate ``config`` against the schema, fill defaults, and return it.
 
-    Raises :class:`ConfigError` naming ``source`` and the offending key path.
+    Raises :class:`ConfigError` naming ``source`` and the offending key path. ``partial``
+    allows the required top-level sections to be absent (a command given a config holding
+    only its own section), while still refusing misspelt or mistyped keys everywhere.
     """
     import jsonschema
 
     schema = load_schema()
+    if partial:
+        schema = {k: v for k, v in schema.items() if k != "required"}
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

@@ -72,16 +72,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_config(path: Path | None) -> dict[str, Any]:
-    """A config YAML as a mapping (``{}`` for no file); a clear error naming the file otherwise."""
+    """A config YAML as a mapping (``{}`` for no file); a clear error naming the file otherwise.
+
+    Checked against the config schema as the workflow checks it (sections other than
+    ``screening`` may be absent), so a misspelt key such as ``screening.rulez`` stops the
+    command naming the key instead of screening with no rules.
+    """
     if path is None:
         return {}
+    import copy
+
     import yaml
+
+    from evreview.config import validate_config
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config: {exc}", path=path) from None
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a mapping of sections", path=path)
+    validate_config(copy.deepcopy(data), path, partial=True)  # checked only: defaults are the stages' own
+    return data
 
 
 def screening_section(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
