@@ -325,6 +325,12 @@ def test_cli_end_to_end_and_user_errors(records: pd.DataFrame, tmp_path: Path, c
     assert main(["dedup", str(table), "--out", str(tmp_path / "out3"), "--decisions", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:2: decision must be" in err and "Traceback" not in err
+    # a decision naming no record of the run (a typo) was skipped with a count in the log, exit 0
+    first = records["record_id"].iloc[0]
+    bad.write_text(f"record_id_a,record_id_b,decision,reviewer,timestamp\n{first},{first[:-1]},same,ana,t\n")
+    assert main(["dedup", str(table), "--out", str(tmp_path / "out3"), "--decisions", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2: record {first[:-1]!r} is not a record_id of this run" in err and "Traceback" not in err
     assert main(["dedup", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "o")]) == 2
     damaged = tmp_path / "damaged.parquet"
     damaged.write_bytes(table.read_bytes()[:100])

@@ -122,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         raise EvreviewError("--max-block must be at least 2")
     records = load_records(list(args.files), args.search)
     decisions = read_decisions(args.decisions) if args.decisions else None
+    if decisions is not None:
+        from evreview.dedup.decisions import check_known
+
+        check_known(decisions, records["record_id"].astype(str).tolist(), args.decisions)
     previous = read_previous(args.previous) if args.previous else None
     if args.workers < 1:
         raise EvreviewError("--workers must be at least 1")

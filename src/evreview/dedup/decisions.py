@@ -7,7 +7,7 @@ reviewer and the time. A malformed row is a user error naming the file and line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +72,23 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
         return empty_decisions()
     frame = pd.DataFrame([{**row, "line": line} for line, row in rows], columns=[*header, "line"])
     return validate_decisions(frame, path)
+
+
+def check_known(decisions: pd.DataFrame, record_ids: Iterable[str], path: str | Path = "<decisions>") -> None:
+    """Every record a decision names must be in the run; otherwise a ConfigError with its line.
+
+    Record ids are stable (search round, file, position), so a decision naming no record is a
+    typo or an export that was replaced: skipping it would quietly lose the reviewer's word
+    (the screening stage treats an unknown key the same way).
+    """
+    known = set(map(str, record_ids))
+    unknown = [(rid, int(line)) for a, b, line in zip(decisions["record_id_a"], decisions["record_id_b"],
+                                                      decisions["line"])
+               for rid in (a, b) if rid not in known]
+    if unknown:
+        rid, line = min(unknown, key=lambda u: u[1])
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ConfigError(f"record {rid!r} is not a record_id of this run{more}", path=path, line=line)
 
 
 def read_previous(path: str | Path) -> dict[str, str]:
