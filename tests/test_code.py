@@ -165,6 +165,27 @@ def test_code_decisions_name_their_own_line_and_never_shift_cells(codebook, tmp_
     assert read_code_decisions(path, codebook).empty
 
 
+def test_later_decision_wins_whatever_iso_form_its_timestamp_takes(codebook) -> None:
+    """pandas read the timestamp column in the first value's format: ben's older
+    ``2026-01-01T10:00:00Z`` became NaT, sorted last and won over ana's later ``2026-01-02``."""
+    from evreview.code.decisions import apply_decisions
+
+    cols = ["study_id", "dimension", "code", "action", "reviewer", "timestamp"]
+    decisions = validate_code_decisions(pd.DataFrame([
+        ["s1", "theme", "approaches", "add", "ana", "2026-01-02"],
+        ["s1", "theme", "approaches", "remove", "ben", "2026-01-01T10:00:00Z"],
+    ], columns=cols), codebook)
+    machine = pd.DataFrame(columns=["study_id", "dimension", "code", "method", "status", "score", "evidence",
+                                    "model_id", "codebook_version", "reviewer", "timestamp"])
+    out, _ = apply_decisions(machine, decisions, codebook, {"s1"})
+    assert out[["code", "status", "reviewer"]].values.tolist() == [["approaches", "assigned", "ana"]]
+    # 02/04/2026 is 2 April in Britain and 4 February in the US: refused, naming the line
+    with pytest.raises(ConfigError, match=r"decisions:3: timestamp '02/04/2026 09:00' is not an ISO 8601"):
+        validate_code_decisions(pd.DataFrame([["s1", "theme", "approaches", "add", "ana", "2026-01-02"],
+                                              ["s1", "theme", "approaches", "add", "ana", "02/04/2026 09:00"]],
+                                             columns=cols), codebook)
+
+
 def test_term_patterns() -> None:
     assert term_pattern("trust").search(fold("Building trusts")) is not None
     assert term_pattern("trust").search(fold("trustworthy")) is None

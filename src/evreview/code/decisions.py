@@ -55,7 +55,8 @@ def validate_code_decisions(
     frame = frame[list(DECISION_COLUMNS)].astype(str).apply(lambda s: s.str.strip())
     frame["line"] = list(lines) if lines is not None else range(2, len(frame) + 2)
     dims = {d.id: set(d.code_ids()) for d in codebook.dimensions}
-    for row in frame.itertuples(index=False):
+    stamps = parse_timestamps(frame["timestamp"]).isna().tolist()
+    for row, no_time in zip(frame.itertuples(index=False), stamps):
         where: dict[str, Any] = {"path": source, "line": row.line}
         if not row.study_id:
             raise ConfigError("empty study_id", **where)
@@ -73,10 +74,25 @@ def validate_code_decisions(
             )
         if not row.reviewer:
             raise ConfigError("reviewer is empty: every decision must name its reviewer", **where)
-        if pd.isna(pd.to_datetime(row.timestamp, errors="coerce", utc=True)):
-            raise ConfigError(f"timestamp {row.timestamp!r} is not a date/time (use ISO 8601)", **where)
+        if no_time:
+            raise ConfigError(
+                f"timestamp {row.timestamp!r} is not an ISO 8601 date/time such as 2026-04-02 or "
+                "2026-04-02T09:30:00Z",
+                **where,
+            )
     frame["action"] = frame["action"].str.lower()
     return frame.reset_index(drop=True)
+
+
+def parse_timestamps(values: pd.Series) -> pd.Series:
+    """ISO 8601 date/times as UTC (a date alone is midnight; no zone is UTC); anything else NaT.
+
+    Each value is read on its own terms: pandas otherwise infers one format from the first
+    value and makes every differently written one NaT, which sorted a ``2026-01-01T10:00:00Z``
+    after a ``2026-01-02`` and let the older decision win. Only ISO 8601 is accepted because a
+    spreadsheet's ``02/04/2026`` is 2 April or 4 February depending on who typed it.
+    """
+    return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
 
 
 def apply_decisions(
@@ -87,7 +103,7 @@ def apply_decisions(
     if decisions is None or decisions.empty:
         return machine.copy(), pd.DataFrame(columns=unmatched_cols)
     out = machine.copy()
-    order = decisions.assign(_t=pd.to_datetime(decisions["timestamp"], utc=True, errors="coerce"))
+    order = decisions.assign(_t=parse_timestamps(decisions["timestamp"]))
     order = order.sort_values(["_t", "line"], kind="stable")
     latest = order.groupby(["study_id", "dimension", "code"], sort=True).tail(1)
     known = latest["study_id"].isin(study_ids)
