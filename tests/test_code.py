@@ -186,6 +186,21 @@ def test_later_decision_wins_whatever_iso_form_its_timestamp_takes(codebook) -> 
                                              columns=cols), codebook)
 
 
+def test_code_decision_on_a_study_merged_into_another_follows_its_record(codebook) -> None:
+    """s2 merged into s1 (a reviewer's 'same', or a bridging record of a new round): a code
+    decision keyed s2 was set aside as "not among the studies coded in this run"."""
+    from evreview.code.decisions import resolve_retired, retired_study_ids
+
+    studies = pd.DataFrame({"study_id": ["s1", "s3"], "member_record_ids": [["r1", "r2"], ["r3"]]})
+    retired = retired_study_ids(studies)
+    assert retired == {"s2": "s1"}
+    decisions = validate_code_decisions(pd.DataFrame(
+        [["s2", "theme", "approaches", "add", "ana", "2026-01-02"], ["s3", "theme", "approaches", "add", "ana",
+                                                                      "2026-01-02"]],
+        columns=["study_id", "dimension", "code", "action", "reviewer", "timestamp"]), codebook)
+    assert resolve_retired(decisions, retired)["study_id"].tolist() == ["s1", "s3"]
+
+
 def test_term_patterns() -> None:
     assert term_pattern("trust").search(fold("Building trusts")) is not None
     assert term_pattern("trust").search(fold("trustworthy")) is None

@@ -84,6 +84,35 @@ def validate_code_decisions(
     return frame.reset_index(drop=True)
 
 
+def retired_study_ids(studies: pd.DataFrame) -> dict[str, str]:
+    """Study ids that no longer exist -> the study that now holds their record.
+
+    A study id is "s" + a record id; when studies merge (a reviewer's ``same`` in
+    duplicates.csv, or a new round's record bridging two), the merged study keeps one id and
+    the other one's code decisions would otherwise be set aside as about "studies not in this
+    run". ``studies`` needs ``study_id`` and ``member_record_ids``; current ids always win.
+    """
+    from evreview.dedup.merge import study_id_for
+
+    if "member_record_ids" not in studies.columns:
+        return {}
+    current = set(studies["study_id"].astype(str))
+    out: dict[str, str] = {}
+    for sid, members in zip(studies["study_id"].astype(str), studies["member_record_ids"]):
+        for rid in [] if members is None or isinstance(members, float) else list(members):
+            old = study_id_for(str(rid))
+            if old not in current:
+                out.setdefault(old, sid)
+    return out
+
+
+def resolve_retired(decisions: pd.DataFrame, retired: dict[str, str]) -> pd.DataFrame:
+    """Decisions with retired study ids (see :func:`retired_study_ids`) moved to today's study."""
+    if decisions.empty or not retired:
+        return decisions
+    return decisions.assign(study_id=[retired.get(s, s) for s in decisions["study_id"]])
+
+
 def parse_timestamps(values: pd.Series) -> pd.Series:
     """ISO 8601 date/times as UTC (a date alone is midnight; no zone is UTC); anything else NaT.
 
