@@ -208,6 +208,34 @@ def test_reviewer_different_splits_and_same_merges(records: pd.DataFrame, tmp_pa
     assert set(rev["reviewer"]) == {"ana", "ben"} and set(rev["rule"]) == {"reviewer_different", "reviewer_same"}
 
 
+def test_reviewers_who_disagree_on_a_pair_are_listed_not_silently_overruled(tmp_path: Path) -> None:
+    """The last row about a pair still wins, but another reviewer's differing latest word on it
+    is named (reviewer, decision, line) in the decisions and in the run's notes; one reviewer
+    changing their mind, or reviewers who agree, are no conflict."""
+    path = tmp_path / "duplicates.csv"
+    path.write_text(
+        "record_id_a,record_id_b,decision,reviewer,timestamp\n"
+        "r1,r2,different,ana,2026-01-01\n"   # ana, overruled by ben below
+        "r2,r1,same,ben,2026-01-02\n"
+        "r3,r4,same,ana,2026-01-01\n"        # ana changes her mind: no conflict
+        "r3,r4,different,ana,2026-01-02\n"
+        "r5,r6,same,ana,2026-01-01\n"        # both agree
+        "r5,r6,same,ben,2026-01-02\n"
+    )
+    d = read_decisions(path).set_index(["record_id_a", "record_id_b"])
+    assert d.loc[("r1", "r2"), "decision"] == "same"
+    assert d.loc[("r1", "r2"), "overruled"] == "ana: different (line 2)"
+    assert d.loc[("r3", "r4"), "overruled"] == "" and d.loc[("r5", "r6"), "overruled"] == ""
+    records = pd.DataFrame({
+        "record_id": [f"r{i}" for i in range(1, 7)], "source_file": "f.ris", "source_index": range(6),
+        "title": [f"A distinct study title number {i} about something" for i in range(1, 7)],
+    })
+    model = Deduplicator().fit(records, decisions=read_decisions(path))
+    conflicts = [n for n in model.notes_ if n.startswith("reviewers disagree")]
+    assert conflicts == ["reviewers disagree on r1 / r2: ben's 'same' (line 3) is applied over "
+                         "ana: different (line 2); add a row to resolve it"]
+    assert model.n_studies_ == 4  # the two "same" pairs are merged: ben's word on r1 / r2 is applied
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

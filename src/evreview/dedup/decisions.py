@@ -21,11 +21,16 @@ VALID_DECISIONS = frozenset({"same", "different"})
 
 def empty_decisions() -> pd.DataFrame:
     """A decisions table with no rows."""
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*DECISION_COLUMNS, "line")})
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*DECISION_COLUMNS, "line", "overruled")})
 
 
 def validate_decisions(frame: pd.DataFrame, path: str | Path = "<decisions>") -> pd.DataFrame:
     """Check and normalise a decisions table; the last row about a pair wins.
+
+    Two reviewers may disagree about a pair. The last row still wins, as the file's order is
+    the reviewers' own, but the disagreement must not vanish: ``overruled`` names every other
+    reviewer whose own latest word on the pair differs ("alice: different (line 3)"), so the
+    run can list it for resolution. A reviewer changing their own mind is no conflict.
 
     Raises :class:`ConfigError` naming the line for a missing column, an empty record id, a
     pair of a record with itself or a decision other than same/different.
@@ -53,8 +58,23 @@ def validate_decisions(frame: pd.DataFrame, path: str | Path = "<decisions>") ->
     a = out[["record_id_a", "record_id_b"]].min(axis=1)
     b = out[["record_id_a", "record_id_b"]].max(axis=1)
     out["record_id_a"], out["record_id_b"] = a, b
+    out["overruled"] = _overruled(out)
     out = out.drop_duplicates(["record_id_a", "record_id_b"], keep="last")
     return out.sort_values(["record_id_a", "record_id_b"], kind="stable").reset_index(drop=True)
+
+
+def _overruled(rows: pd.DataFrame) -> list[str]:
+    """Per row: the other reviewers' latest decisions on its pair that differ from it ("" if none)."""
+    latest: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+    for a, b, decision, reviewer, line in zip(rows["record_id_a"], rows["record_id_b"], rows["decision"],
+                                              rows["reviewer"], rows["line"]):
+        latest.setdefault((a, b), {})[reviewer] = (decision, int(line))
+    out = []
+    for a, b, decision, reviewer in zip(rows["record_id_a"], rows["record_id_b"], rows["decision"], rows["reviewer"]):
+        others = latest[(a, b)]
+        out.append("; ".join(f"{who}: {said} (line {line})" for who, (said, line) in others.items()
+                             if who != reviewer and said != decision) if len(others) > 1 else "")
+    return out
 
 
 def read_decisions(path: str | Path) -> pd.DataFrame:

@@ -126,6 +126,15 @@ class Deduplicator:
         scored["outcome"] = outcome  # "" for pairs that are not "same"
 
         study_ids, self.notes_ = assign_study_ids(ids.to_numpy(), labels, order, previous)
+        if "overruled" in decisions:
+            self.notes_ += [
+                f"reviewers disagree on {a} / {b}: {who}'s {said!r} (line {line}) is applied over {others}; "
+                "add a row to resolve it"
+                for a, b, said, who, line, others in zip(
+                    decisions["record_id_a"], decisions["record_id_b"], decisions["decision"],
+                    decisions["reviewer"], decisions["line"], decisions["overruled"])
+                if others
+            ]
         complete = completeness(records)
         kept = choose_kept(study_ids, complete, order)
         self.duplicates_ = pd.DataFrame(
