@@ -193,3 +193,16 @@ def test_replay_from_given_priors_equals_the_seeded_draw_and_checks_them():
                 [last_relevant, last_relevant - len(y)], [len(y), int(np.flatnonzero(y == 0)[0])]):
         with pytest.raises(ValueError, match="priors"):
             replay(X, y, 3, priors=bad)
+
+
+@pytest.mark.parametrize("labels", [["1", "1", "1"], ["0", "0", "0"], ["1", "0", "0"], ["1", "0"]])
+def test_simulate_with_too_few_relevant_or_irrelevant_records_says_so(labels, tmp_path, cli_main, capsys):
+    """All relevant or none (was a ValueError traceback), or a single relevant record, which is
+    the prior, so nothing is left to find (was NaN in metrics.json): one line naming the file."""
+    src = tmp_path / "few.csv"
+    src.write_text("title,label\n" + "".join(f"study {i},{v}\n" for i, v in enumerate(labels)), encoding="utf-8")
+    assert cli_main(["simulate", str(src), "--label-column", "label", "--seeds", "1", "--out",
+                     str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}: column 'label' marks {labels.count('1')} of {len(labels)} record(s) relevant" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()

@@ -295,6 +295,25 @@ def load_labelled(path: str, label_column: str, encoding: str | None = None) -> 
     )
 
 
+def check_label_counts(labels: np.ndarray, path: str | Path, label_column: str) -> None:
+    """A clear error unless ``labels`` hold at least two relevant and one irrelevant record.
+
+    One relevant and one irrelevant record are drawn as the priors and not counted, so with a
+    single relevant record there is nothing left to find and every figure is undefined (NaN).
+    """
+    from evreview.errors import EvreviewError
+
+    n_pos = int((labels == 1).sum())
+    n_neg = len(labels) - n_pos
+    if n_pos < 2 or n_neg < 1:
+        raise EvreviewError(
+            f"column {label_column!r} marks {n_pos} of {len(labels)} record(s) relevant; a simulation needs at "
+            "least 2 relevant and 1 irrelevant record (one of each is the prior, and a relevant record must be "
+            "left to find)",
+            path=path,
+        )
+
+
 def recall_curve_png(runs: list[SimulationRun], path: str | Path, title: str = "") -> None:
     """Recall against share screened, one line per seed plus random order (matplotlib, Agg)."""
     import matplotlib
@@ -340,6 +359,7 @@ def run_simulation_files(
 
     opts = parse_options(model_config)
     frame = load_labelled(str(file), label_column, encoding)
+    check_label_counts(frame["label"].to_numpy(), file, label_column)
     X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
     runs = simulate(X, frame["label"].to_numpy(), seeds, opts.model, None, opts.stopping if stopping else None)
     result = metrics_json(runs)
