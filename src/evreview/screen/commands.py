@@ -105,6 +105,20 @@ def review_query(data: dict[str, Any]) -> str:
     return ". ".join(str(review[k]).strip() for k in ("title", "question") if review.get(k))
 
 
+def check_output_folder(path: Path) -> None:
+    """A clear error naming ``path`` when it cannot be the output folder (checked before any work).
+
+    It must be a folder or not exist yet; then the first of its parents that exists must be a
+    folder (``mkdir`` would otherwise fail with a traceback once the work is done).
+    """
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "--out" if p == path else f"--out's parent {p}"
+                raise EvreviewError(f"{what} is a file, not a folder", path=path)
+            return
+
+
 def run_screen(args: argparse.Namespace) -> int:
     from evreview.screen.session import open_session, rule_terms, run_session
 
@@ -127,6 +141,7 @@ def run_report(args: argparse.Namespace) -> int:
     from evreview.screen.pipeline import STUDY_COLUMNS, screen_studies
     from evreview.screen.worklist import write_worklist
 
+    check_output_folder(args.out)
     data = load_config(args.config)
     cfg = screening_section(data, args.config)
     studies = read_table(args.studies, columns=STUDY_COLUMNS)
@@ -154,6 +169,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise EvreviewError("--seeds must be at least 1")
+    check_output_folder(args.out)
     cfg = load_screening_config(args.config).get("model")
     result = run_simulation_files(
         args.file, args.label_column, list(range(1, args.seeds + 1)), args.out,

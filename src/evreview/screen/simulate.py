@@ -263,7 +263,7 @@ def load_labelled(path: str, label_column: str, encoding: str | None = None) -> 
             break
         except UnicodeDecodeError:
             continue
-        except (pd.errors.ParserError, FileNotFoundError, pd.errors.EmptyDataError) as exc:
+        except (pd.errors.ParserError, OSError, pd.errors.EmptyDataError) as exc:
             raise EvreviewError(f"cannot read labelled CSV: {exc}", path=path) from exc
     if frame is None:
         raise EvreviewError(f"cannot decode as {' or '.join(encodings)}", path=path)
