@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evreview.errors import EvreviewError
 from evreview.screen.decisions import read_decisions
 from evreview.screen.session import highlighter, open_session, run_session
 
@@ -154,3 +155,27 @@ def test_session_defaults_to_the_project_config(studies, tmp_path):
     assert len(first) == 1, out.stderr
     nudge = {"s001", "s007", "s013", "s019", "s025"}  # study-id order would start with s001
     assert first[0] not in nudge
+
+
+@pytest.mark.parametrize("name", ["ann ", " ann", "ann\n"])
+def test_reviewer_name_with_spaces_finds_its_decisions_after_a_restart(studies, tmp_path, name):
+    """The file's reader strips names, so "ann " wrote rows a restart did not recognise as its own:
+    every study was shown again and decided twice."""
+    path = tmp_path / "screening.csv"
+    run_session(open_session(studies, path, name, None, {"model": "nb"}), io.StringIO("i\ne\nq\n"), io.StringIO(),
+                clock=clock)
+    again = open_session(studies, path, name, None, {"model": "nb"})
+    assert len(again.decided) == 2
+    run_session(again, io.StringIO("i\nq\n"), io.StringIO(), clock=clock)
+    rows = read_decisions(path)
+    assert rows["key"].is_unique and (rows["reviewer"] == "ann").all()
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_blank_reviewer_name_is_refused_before_anything_is_written(studies, tmp_path, name):
+    """A blank name was written with the first key; the file then failed to read ("empty reviewer")
+    for the next session and for screen-report."""
+    path = tmp_path / "screening.csv"
+    with pytest.raises(EvreviewError, match="reviewer name is empty"):
+        open_session(studies, path, name, None, {"model": "nb"})
+    assert not path.exists()

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from evreview.errors import EvreviewError
 from evreview.screen import decisions as dec
 from evreview.screen.features import build_features
 from evreview.screen.pipeline import parse_options
@@ -134,6 +135,11 @@ def open_session(
     ``query`` (the review question) orders the studies until a model can be fitted, as in the
     pipeline's worklist (:meth:`Learner.cold_scores`).
     """
+    # the file keeps names as read back (stripped; a blank one makes the file unreadable), so the
+    # session writes them so: "ann " would otherwise never find its own decisions on a restart
+    reviewer = reviewer.strip()
+    if not reviewer:
+        raise EvreviewError("the reviewer name is empty")
     opts = parse_options(model_config)
     studies = studies.assign(study_id=studies["study_id"].astype(str))
     studies = studies.sort_values("study_id", kind="stable").reset_index(drop=True)
