@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,7 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
             if not record or all(not c.strip() for c in record):
                 continue
             if header is None:
-                header = [c.strip().lower() for c in record]
-                missing = [c for c in COLUMNS if c not in header]
-                if missing:
-                    raise ConfigError(f"missing column(s) {', '.join(missing)} in header", path=path, line=line)
+                header = _header(record, path, line)
                 continue
             if len(record) != len(header):
                 raise ConfigError(
@@ -90,6 +88,33 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
     frame["line"] = frame["line"].astype("int64")
     return frame
+
+
+def _header(record: list[str], path: str | Path, line: int) -> list[str]:
+    """A header row's column names (stripped, lower case); ConfigError when one is missing."""
+    header = [c.strip().lower() for c in record]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ConfigError(f"missing column(s) {', '.join(missing)} in header", path=path, line=line)
+    return header
+
+
+def _layout(path: Path) -> tuple[list[str] | None, bool]:
+    """An existing file's header (None: no header yet) and whether its last line lacks a line end.
+
+    A file written or edited by hand may order the columns differently, add its own (a reader
+    matches them by name) or end without a newline; an appended row must follow it.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next((r for r in reader if r and any(c.strip() for c in r)), None)
+        line = reader.line_num
+    if header is None:
+        return None, False
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        unended = fh.read(1) not in (b"\n", b"\r")
+    return _header(header, path, line), unended
 
 
 def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, str]:
@@ -219,20 +244,22 @@ def consensus(standing: pd.DataFrame) -> pd.DataFrame:
 def append_decision(path: str | Path, row: Mapping[str, str]) -> None:
     """Append one decision row and make it durable (flush + fsync) before returning.
 
-    Writes the header first when the file is new or empty. This is the only writer of a
-    decisions file and it only ever appends, so a session killed at any moment loses at
-    most the key being pressed, never an earlier decision.
+    Writes the header first when the file has none; otherwise the row follows the file's own
+    header (its column order, empty cells for columns of its own) and starts on a new line.
+    This is the only writer of a decisions file and it only ever appends, so a session killed
+    at any moment loses at most the key being pressed, never an earlier decision.
     """
-    import os
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists() or path.stat().st_size == 0
+    header, unended = _layout(path) if path.exists() and path.stat().st_size else (None, False)
     buf = io.StringIO()
+    if unended:
+        buf.write("\n")
     writer = csv.writer(buf, lineterminator="\n")
-    if new:
-        writer.writerow(COLUMNS)
-    writer.writerow([str(row.get(c, "")) for c in COLUMNS])
+    if header is None:
+        header = list(COLUMNS)
+        writer.writerow(header)
+    writer.writerow([str(row.get(c, "")) for c in header])
     with open(path, "a", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())
         fh.flush()
