@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from evreview.errors import EvreviewError
-from evreview.screen.decisions import read_decisions
+from evreview.screen.decisions import append_decision, read_decisions
 from evreview.screen.session import highlighter, open_session, run_session
 
 # the real CLI, with the screening commands registered (the lead adds them to cli.py)
@@ -179,3 +179,23 @@ def test_blank_reviewer_name_is_refused_before_anything_is_written(studies, tmp_
     with pytest.raises(EvreviewError, match="reviewer name is empty"):
         open_session(studies, path, name, None, {"model": "nb"})
     assert not path.exists()
+
+
+def test_unwritable_decisions_file_is_an_error_before_the_first_key(studies, tmp_path, monkeypatch):
+    """A folder as --decisions, or a path under a file, was an IsADirectoryError/FileExistsError
+    traceback (under a file: only after the first key, whose decision was lost)."""
+    taken = tmp_path / "taken"
+    taken.write_text("x", encoding="utf-8")
+    for path, problem in [(tmp_path, "it is a folder"), (taken / "screening.csv", f"{taken} is a file, not a folder")]:
+        with pytest.raises(EvreviewError) as err:
+            open_session(studies, path, "ann", None, {"model": "nb"})
+        assert str(err.value) == f"{path}: cannot write decisions here: {problem}"
+    ro = tmp_path / "ro.csv"
+    ro.write_text("key,decision,reviewer,reason,timestamp\n", encoding="utf-8")
+    monkeypatch.setattr(os, "access", lambda p, mode: p != ro)  # as if read-only (root may write anyway)
+    with pytest.raises(EvreviewError, match=r"ro\.csv: cannot write decisions here: permission denied"):
+        open_session(studies, ro, "ann", None, {"model": "nb"})
+    with pytest.raises(EvreviewError, match=r"cannot write the decision \(s1\)"):
+        append_decision(taken / "screening.csv", {"key": "s1", "decision": "include", "reviewer": "ann"})
+    with pytest.raises(EvreviewError, match="cannot read the decisions file: Is a directory"):
+        read_decisions(tmp_path)

@@ -41,6 +41,8 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the decisions file: {exc.strerror}", path=path) from None
     return parse_decisions(text, path)
 
 
@@ -241,6 +243,26 @@ def consensus(standing: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study_id", "decision", "reviewer", "reason", "timestamp"])
 
 
+def check_appendable(path: str | Path) -> None:
+    """ConfigError naming ``path`` unless :func:`append_decision` can write to it (nothing is created).
+
+    Checked when a session opens, so the reviewer learns it before deciding anything.
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if not p.exists():
+            continue
+        if p == path and p.is_dir():
+            problem = "it is a folder"
+        elif p != path and not p.is_dir():
+            problem = f"{p} is a file, not a folder"
+        elif not os.access(p, os.W_OK | (os.X_OK if p != path else 0)):
+            problem = "permission denied" if p == path else f"cannot create files in {p}: permission denied"
+        else:
+            return
+        raise ConfigError(f"cannot write decisions here: {problem}", path=path)
+
+
 def append_decision(path: str | Path, row: Mapping[str, str]) -> None:
     """Append one decision row and make it durable (flush + fsync) before returning.
 
@@ -250,6 +272,13 @@ def append_decision(path: str | Path, row: Mapping[str, str]) -> None:
     at any moment loses at most the key being pressed, never an earlier decision.
     """
     path = Path(path)
+    try:
+        _append(path, row)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the decision ({row.get('key')}): {exc.strerror}", path=path) from None
+
+
+def _append(path: Path, row: Mapping[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     header, unended = _layout(path) if path.exists() and path.stat().st_size else (None, False)
     buf = io.StringIO()

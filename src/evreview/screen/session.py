@@ -154,6 +154,7 @@ def open_session(
     eligible = ~apply_rules(studies, rules_config)["rule_excluded"].to_numpy(dtype=bool)
     learner = Learner(X, opts.model, query=Q)
     path = Path(decisions_path)
+    dec.check_appendable(path)
     sess = Session(studies, path, reviewer, learner, eligible, {}, opts.stopping)
     ids = studies["study_id"].tolist()
     pos = {s: i for i, s in enumerate(ids)}
