@@ -199,3 +199,13 @@ def test_unwritable_decisions_file_is_an_error_before_the_first_key(studies, tmp
         append_decision(taken / "screening.csv", {"key": "s1", "decision": "include", "reviewer": "ann"})
     with pytest.raises(EvreviewError, match="cannot read the decisions file: Is a directory"):
         read_decisions(tmp_path)
+
+
+def test_studies_without_or_with_repeated_study_ids_are_refused(studies, tmp_path):
+    """ingest's records table (no study_id) was a KeyError traceback; a study_id given twice was
+    shown and decided twice, and a restart then counted it as one (1/2 screened for ever)."""
+    with pytest.raises(EvreviewError, match="studies table has no study_id column"):
+        open_session(studies.drop(columns="study_id"), tmp_path / "d.csv", "ann")
+    twice = pd.concat([studies.head(2), studies.head(1)])
+    with pytest.raises(EvreviewError, match="studies table has study_id 's001' more than once"):
+        open_session(twice, tmp_path / "d.csv", "ann")

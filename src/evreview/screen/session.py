@@ -29,7 +29,7 @@ import pandas as pd
 from evreview.errors import EvreviewError
 from evreview.screen import decisions as dec
 from evreview.screen.features import build_features
-from evreview.screen.pipeline import parse_options
+from evreview.screen.pipeline import parse_options, study_table
 from evreview.screen.ranker import Learner
 from evreview.screen.rules import apply_rules, parse_rules, terms_of
 from evreview.screen.stopping import hypergeometric_test
@@ -141,8 +141,7 @@ def open_session(
     if not reviewer:
         raise EvreviewError("the reviewer name is empty")
     opts = parse_options(model_config)
-    studies = studies.assign(study_id=studies["study_id"].astype(str))
-    studies = studies.sort_values("study_id", kind="stable").reset_index(drop=True)
+    studies = study_table(studies)
     n = len(studies)
     X, Q = build_features(
         studies["title"] if "title" in studies else [""] * n,
