@@ -209,3 +209,21 @@ def test_studies_without_or_with_repeated_study_ids_are_refused(studies, tmp_pat
     twice = pd.concat([studies.head(2), studies.head(1)])
     with pytest.raises(EvreviewError, match="studies table has study_id 's001' more than once"):
         open_session(twice, tmp_path / "d.csv", "ann")
+
+
+def test_titles_the_terminal_cannot_show_do_not_end_the_session(studies, tmp_path, monkeypatch):
+    """On a terminal whose encoding lacks a title's characters (latin-1 here; Windows' cp1252 when
+    redirected) the session stopped with a UnicodeEncodeError traceback at that study."""
+    import evreview.cli as cli
+
+    src = tmp_path / "studies.csv"
+    studies.assign(title="β-catenin 中文 signalling").to_csv(src, index=False)
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="latin-1"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("i\nq\n"))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("evreview.screen.commands",))
+    path = tmp_path / "screening.csv"
+    assert cli.main(["screen", "--studies", str(src), "--decisions", str(path), "--reviewer", "ann"]) == 0
+    sys.stdout.flush()
+    assert "?-catenin ?? signalling" in raw.getvalue().decode("latin-1")
+    assert len(read_decisions(path)) == 1
