@@ -226,3 +226,35 @@ def test_out_that_is_a_file_and_input_that_is_a_folder_are_clear_errors(labelled
     assert cli_main(["simulate", str(tmp_path), "--label-column", "included", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path}: cannot read labelled CSV:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("screening:\n  model: 3\n", "screening model must be a mapping of options, not 3"),
+        ("screening:\n  rules: [a]\n", "screening rules must be a mapping of options, not ['a']"),
+        ("screening:\n  model:\n    stopping: [1]\n", "screening model 'stopping' must be a mapping of options"),
+        ("screening:\n  model:\n    C: abc\n", "screening model option 'C' must be a number, not 'abc'"),
+        ("screening:\n  model:\n    stopping:\n      recall_target: high\n",
+         "screening model 'stopping' option 'recall_target' must be a number, not 'high'"),
+        ("screening:\n  model:\n    features:\n      sublinear_tf: 'no'\n",  # text: was taken as true
+         "screening model 'features' option 'sublinear_tf' must be true or false, not 'no'"),
+    ],
+    ids=["model", "rules", "stopping", "C", "recall_target", "sublinear_tf"],
+)
+def test_screening_config_of_the_wrong_shape_is_an_error_naming_the_config(
+    labelled, tmp_path, cli_main, capsys, yaml_text, message
+):
+    """A section or option of the wrong type was a TypeError traceback (or, for a number given as
+    text, accepted until the ranker choked on it); now one line naming the config file."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml_text, encoding="utf-8")
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,title\ns1,a\n", encoding="utf-8")
+    for argv in (
+        ["simulate", str(labelled), "--label-column", "included", "--seeds", "1", "--out", str(tmp_path / "o")],
+        ["screen-report", "--studies", str(studies), "--decisions", str(tmp_path / "none.csv"), "--out",
+         str(tmp_path / "r")],
+    ):
+        assert cli_main([*argv, "--config", str(cfg)]) == 2
+        assert f"error: {cfg}: {message}" in capsys.readouterr().err

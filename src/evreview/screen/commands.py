@@ -86,9 +86,17 @@ def load_config(path: Path | None) -> dict[str, Any]:
 
 def screening_section(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
     """The ``screening`` section of a loaded config (``{rules: {...}, model: {...}}``), or ``{}``."""
+    from evreview.screen.pipeline import parse_options
+    from evreview.screen.rules import parse_rules
+
     section = data.get("screening", {})
     if not isinstance(section, dict):
         raise ConfigError("'screening' must be a mapping", path=path)
+    try:  # checked here too, so that a mistake names the config file
+        parse_rules(section.get("rules"))
+        parse_options(section.get("model"))
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=exc.path or path) from None
     return section
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from evreview.errors import ConfigError
 from evreview.screen import decisions as dec
 from evreview.screen.features import FeatureConfig, build_features
+from evreview.screen.options import section
 from evreview.screen.ranker import Learner, ModelConfig
 from evreview.screen.rules import apply_rules
 from evreview.screen.stopping import StoppingConfig, hypergeometric_test
@@ -71,8 +72,8 @@ class ScreenOptions:
 
 def parse_options(cfg: Mapping[str, Any] | None) -> ScreenOptions:
     """Split the model config: ``features``, ``stopping``, ``machine_include_above``, classifier keys."""
-    cfg = dict(cfg or {})
-    features = dict(cfg.pop("features", None) or {})
+    cfg = section(cfg, "screening model")
+    features = cfg.pop("features", None)
     stopping = cfg.pop("stopping", None)
     threshold = cfg.pop("machine_include_above", None)
     if threshold is not None and not isinstance(threshold, (int, float)):

@@ -33,6 +33,7 @@ import pandas as pd
 
 from evreview.errors import ConfigError
 from evreview.records import fold
+from evreview.screen.options import section
 
 REASONS = ("year", "language", "doc_type", "required_terms", "excluded_terms")
 RULE_KEYS = frozenset({"years", "languages", "doc_types", "exclude_doc_types", "require", "exclude"})
@@ -226,7 +227,7 @@ def _str_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
 
 def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
     """Validate the rules config; any mistake is a ConfigError naming the rule."""
-    cfg = dict(cfg or {})
+    cfg = section(cfg, "screening rules")
     unknown = sorted(set(cfg) - RULE_KEYS)
     if unknown:
         raise ConfigError(f"unknown screening rule(s): {', '.join(unknown)} (known: {', '.join(sorted(RULE_KEYS))})")
