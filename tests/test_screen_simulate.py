@@ -258,3 +258,22 @@ def test_screening_config_of_the_wrong_shape_is_an_error_naming_the_config(
     ):
         assert cli_main([*argv, "--config", str(cfg)]) == 2
         assert f"error: {cfg}: {message}" in capsys.readouterr().err
+
+
+def test_tab_semicolon_and_utf16_files_read_like_the_csv_and_a_bad_encoding_is_named(labelled, tmp_path, cli_main,
+                                                                                     capsys):
+    """A TSV or semicolon file was "Error tokenizing data ... Expected 4 fields in line 3, saw 7";
+    Excel's "Unicode text" (UTF-16, tabs) was read as cp1252 garbage; --encoding foo (LookupError)
+    and --encoding utf-16 on a file without its byte-order mark (UnicodeError) were tracebacks."""
+    import pandas as pd
+
+    frame = pd.read_csv(labelled, dtype=str, keep_default_na=False)
+    expected = load_labelled(str(labelled), "included")
+    for name, sep, enc in [("t.tsv", "\t", "utf-8"), ("s.csv", ";", "utf-8"), ("u.txt", "\t", "utf-16")]:
+        frame.to_csv(tmp_path / name, sep=sep, index=False, encoding=enc)
+        pd.testing.assert_frame_equal(load_labelled(str(tmp_path / name), "included"), expected)
+    args = ["simulate", str(labelled), "--label-column", "included", "--out", str(tmp_path / "o")]
+    assert cli_main([*args, "--encoding", "foo"]) == 2
+    assert f"{labelled}: unknown encoding 'foo'" in capsys.readouterr().err
+    assert cli_main([*args, "--encoding", "utf-16"]) == 2
+    assert f"{labelled}: cannot decode as utf-16" in capsys.readouterr().err

@@ -61,11 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "simulate",
         help="replay prioritised screening on a fully labelled CSV (WSS@95, RRF@10, ATD)",
     )
-    s.add_argument("file", type=Path, metavar="FILE")
+    s.add_argument("file", type=Path, metavar="FILE", help="labelled CSV (or tab- or semicolon-separated)")
     s.add_argument("--label-column", required=True)
     s.add_argument("--seeds", type=int, default=5, help="number of seeds (1..N)")
     s.add_argument("--out", type=Path, required=True)
-    s.add_argument("--encoding", help="text encoding (default: UTF-8, falling back to cp1252)")
+    s.add_argument("--encoding",
+                   help="text encoding (default: UTF-8, falling back to cp1252; UTF-16 with its byte-order mark)")
     s.add_argument("--config", type=Path, help="review config YAML (uses 'screening.model')")
     s.add_argument("--stopping", action="store_true", help="also replay the stopping test")
     s.set_defaults(func=run_simulate)

@@ -243,26 +243,44 @@ def _pick(columns: list[str], wanted: tuple[str, ...]) -> str | None:
     return None
 
 
+def _separator(path: str, encoding: str) -> str:
+    """The field separator of a labelled file: ``,`` unless its header line has none but tabs or semicolons."""
+    with open(path, encoding=encoding, newline="") as fh:
+        header = fh.readline()
+    return next((sep for sep in (",", "\t", ";") if sep in header), ",")
+
+
 def load_labelled(path: str, label_column: str, encoding: str | None = None) -> Any:
     """Read a labelled CSV into a frame with ``title``, ``abstract``, ``keywords``, ``label`` (0/1).
 
     Column names vary between datasets (``title``/``Title``/``Document Title``); the file is
     read as UTF-8 and, failing that, as cp1252 and then latin-1 (the Radjenovic exports; latin-1
-    never fails). A label that is not 0/1/yes/no is an error naming the file and line, never a
-    silent drop.
+    never fails), or as UTF-16 when it starts with that byte-order mark. Fields are separated
+    by commas, or by tabs or semicolons when the header line has no comma (Excel's "Unicode
+    text" and semicolon CSVs). A label that is not 0/1/yes/no is an error naming the file and
+    line, never a silent drop.
     """
+    import codecs
+
     import pandas as pd
 
     from evreview.errors import EvreviewError
 
-    encodings = [encoding] if encoding else ["utf-8-sig", "cp1252", "latin-1"]
+    try:
+        with open(path, "rb") as fh:
+            utf16 = fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    except OSError as exc:
+        raise EvreviewError(f"cannot read labelled CSV: {exc.strerror}", path=path) from None
+    encodings = [encoding] if encoding else ["utf-16"] if utf16 else ["utf-8-sig", "cp1252", "latin-1"]
     frame = None
     for enc in encodings:
         try:
-            frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+            frame = pd.read_csv(path, encoding=enc, sep=_separator(path, enc), dtype=str, keep_default_na=False)
             break
-        except UnicodeDecodeError:
+        except UnicodeError:  # UTF-16 without its byte-order mark is not a UnicodeDecodeError
             continue
+        except LookupError:
+            raise EvreviewError(f"unknown encoding {enc!r}", path=path) from None
         except (pd.errors.ParserError, OSError, pd.errors.EmptyDataError) as exc:
             raise EvreviewError(f"cannot read labelled CSV: {exc}", path=path) from exc
     if frame is None:
