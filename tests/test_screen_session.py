@@ -227,3 +227,24 @@ def test_titles_the_terminal_cannot_show_do_not_end_the_session(studies, tmp_pat
     sys.stdout.flush()
     assert "?-catenin ?? signalling" in raw.getvalue().decode("latin-1")
     assert len(read_decisions(path)) == 1
+
+
+def test_the_last_decision_can_be_undone_when_nothing_is_left(studies, tmp_path):
+    """The session ended the moment the last study was decided, so a wrong last key could not be
+    undone (and a restarted session has nothing to undo): it had to be edited out of the file."""
+    path = tmp_path / "screening.csv"
+    few = studies.head(2)
+    out = io.StringIO()
+    run_session(open_session(few, path, "ann", None, {"model": "nb"}), io.StringIO("s\ni\nu\ne\nq\n"), out,
+                clock=clock)
+    assert "Nothing left to screen (1 skipped: shown again next session)." in out.getvalue()
+    rows = read_decisions(path)
+    assert rows["decision"].tolist() == ["include", "retract", "exclude"]
+    assert rows["key"].nunique() == 1
+    done = tmp_path / "done.csv"  # nothing left and nothing decided in this session: it ends at once
+    done.write_text("key,decision,reviewer,reason,timestamp\ns001,include,ann,,t\ns002,exclude,ann,,t\n",
+                    encoding="utf-8")
+    out = io.StringIO()
+    assert run_session(open_session(few, done, "ann", None, {"model": "nb"}), io.StringIO("u\n"), out) == 0
+    assert out.getvalue().strip() == "Nothing left to screen."
+    assert len(read_decisions(done)) == 2

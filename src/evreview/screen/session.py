@@ -36,6 +36,7 @@ from evreview.screen.stopping import hypergeometric_test
 
 KEYS = {"i": "include", "e": "exclude", "m": "maybe"}
 HELP = "[i]nclude  [e]xclude  [m]aybe  [u]ndo  [s]kip  [q]uit"
+END_HELP = "[u]ndo the last decision  [q]uit"
 
 
 def utc_now() -> str:
@@ -217,7 +218,10 @@ def run_session(
     highlight_terms: list[str] | None = None,
     clock: Callable[[], str] = utc_now,
 ) -> int:
-    """Run the key loop until ``q``, end of input or no studies left; returns decisions made."""
+    """Run the key loop until ``q`` or end of input; returns decisions made.
+
+    When no study is left, the last decision can still be undone (``u``); any other key ends.
+    """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     ansi = bool(getattr(stdout, "isatty", lambda: False)())
@@ -226,16 +230,20 @@ def run_session(
     while True:
         i = sess.next_index()
         if i is None:
-            stdout.write("\nNothing left to screen.\n")
-            stdout.flush()
-            return made
-        stdout.write(render(sess, i, mark) + "\n> ")
+            skipped = f" ({len(sess.skipped)} skipped: shown again next session)" if sess.skipped else ""
+            stdout.write(f"\nNothing left to screen{skipped}.\n")
+            if not sess.history:
+                stdout.flush()
+                return made
+            stdout.write(END_HELP + "\n> ")
+        else:
+            stdout.write(render(sess, i, mark) + "\n> ")
         stdout.flush()
         line = stdin.readline()
         if not line:
             return made
         key = line.strip().lower()[:1]
-        if key == "q":
+        if key == "q" or (i is None and key != "u"):
             return made
         if key in KEYS:
             sess.record(i, KEYS[key], clock())
