@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -277,3 +278,17 @@ def test_tab_semicolon_and_utf16_files_read_like_the_csv_and_a_bad_encoding_is_n
     assert f"{labelled}: unknown encoding 'foo'" in capsys.readouterr().err
     assert cli_main([*args, "--encoding", "utf-16"]) == 2
     assert f"{labelled}: cannot decode as utf-16" in capsys.readouterr().err
+
+
+def test_duplicates_table_without_its_columns_is_named(tmp_path, cli_main, capsys, monkeypatch):
+    """--duplicates given a table without record_id (e.g. the studies table) was a KeyError traceback."""
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,title\ns1,a\n", encoding="utf-8")
+    decisions = tmp_path / "screening.csv"
+    decisions.write_text("key,decision,reviewer,reason,timestamp\ns1,include,ann,,t\n", encoding="utf-8")
+    common = ["--studies", str(studies), "--decisions", str(decisions), "--duplicates", str(studies)]
+    assert cli_main(["screen-report", *common, "--out", str(tmp_path / "r")]) == 2
+    assert f"{studies}: no record_id column: is it dedup's duplicates.csv?" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
+    assert cli_main(["screen", *common, "--reviewer", "ann"]) == 2
+    assert f"{studies}: no record_id column: is it dedup's duplicates.csv?" in capsys.readouterr().err

@@ -128,6 +128,17 @@ def check_output_folder(path: Path) -> None:
             return
 
 
+def read_duplicates(path: Path | None) -> Any:
+    """dedup's duplicates table (record_id -> study_id) or None; a clear error naming a file without them."""
+    if path is None:
+        return None
+    frame = read_table(path, columns=("record_id", "study_id"))
+    missing = [c for c in ("record_id", "study_id") if c not in frame.columns]
+    if missing:
+        raise EvreviewError(f"no {' or '.join(missing)} column: is it dedup's duplicates.csv?", path=path)
+    return frame
+
+
 def run_screen(args: argparse.Namespace) -> int:
     from evreview.screen.session import open_session, rule_terms, run_session
 
@@ -136,7 +147,7 @@ def run_screen(args: argparse.Namespace) -> int:
     data = load_config(config)
     cfg = screening_section(data, config)
     studies = read_table(args.studies)
-    dups = read_table(duplicates) if duplicates else None
+    dups = read_duplicates(duplicates)
     sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups,
                         query=review_query(data))
     if hasattr(sys.stdout, "reconfigure"):  # a title in Greek or CJK must not end a session on a latin-1 terminal
@@ -156,7 +167,7 @@ def run_report(args: argparse.Namespace) -> int:
     data = load_config(args.config)
     cfg = screening_section(data, args.config)
     studies = read_table(args.studies, columns=STUDY_COLUMNS)
-    dups = read_table(args.duplicates, columns=("record_id", "study_id")) if args.duplicates else None
+    dups = read_duplicates(args.duplicates)
     decisions = read_decisions(args.decisions)
     res = screen_studies(
         studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions),
