@@ -211,7 +211,8 @@ def test_simulate_with_too_few_relevant_or_irrelevant_records_says_so(labels, tm
 
 def test_out_that_is_a_file_and_input_that_is_a_folder_are_clear_errors(labelled, tmp_path, cli_main, capsys):
     """--out naming a file (or under one) stopped with FileExistsError after the whole replay (and
-    after screen-report's work); a folder given as the labelled file was an IsADirectoryError."""
+    after screen-report's work, as did its --cache-dir); a folder given as the labelled file was an
+    IsADirectoryError."""
     taken = tmp_path / "taken"
     taken.write_text("x", encoding="utf-8")
     sim = ["simulate", str(labelled), "--label-column", "included", "--seeds", "1"]
@@ -224,6 +225,9 @@ def test_out_that_is_a_file_and_input_that_is_a_folder_are_clear_errors(labelled
     assert cli_main(["screen-report", "--studies", str(studies), "--decisions", str(tmp_path / "none.csv"),
                      "--out", str(taken)]) == 2
     assert f"{taken}: --out is a file, not a folder" in capsys.readouterr().err
+    assert cli_main(["screen-report", "--studies", str(studies), "--decisions", str(tmp_path / "none.csv"),
+                     "--out", str(tmp_path / "r"), "--cache-dir", str(taken)]) == 2
+    assert f"{taken}: --cache-dir is a file, not a folder" in capsys.readouterr().err
     assert cli_main(["simulate", str(tmp_path), "--label-column", "included", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path}: cannot read labelled CSV:" in err and "Traceback" not in err

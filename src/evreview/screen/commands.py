@@ -114,8 +114,8 @@ def review_query(data: dict[str, Any]) -> str:
     return ". ".join(str(review[k]).strip() for k in ("title", "question") if review.get(k))
 
 
-def check_output_folder(path: Path) -> None:
-    """A clear error naming ``path`` when it cannot be the output folder (checked before any work).
+def check_output_folder(path: Path, option: str = "--out") -> None:
+    """A clear error naming ``path`` when it cannot be ``option``'s folder (checked before any work).
 
     It must be a folder or not exist yet; then the first of its parents that exists must be a
     folder (``mkdir`` would otherwise fail with a traceback once the work is done).
@@ -123,7 +123,7 @@ def check_output_folder(path: Path) -> None:
     for p in (path, *path.parents):
         if p.exists():
             if not p.is_dir():
-                what = "--out" if p == path else f"--out's parent {p}"
+                what = option if p == path else f"{option}'s parent {p}"
                 raise EvreviewError(f"{what} is a file, not a folder", path=path)
             return
 
@@ -164,6 +164,8 @@ def run_report(args: argparse.Namespace) -> int:
     from evreview.screen.worklist import write_worklist
 
     check_output_folder(args.out)
+    if args.cache_dir is not None:
+        check_output_folder(args.cache_dir, "--cache-dir")
     data = load_config(args.config)
     cfg = screening_section(data, args.config)
     studies = read_table(args.studies, columns=STUDY_COLUMNS)
