@@ -211,7 +211,7 @@ def test_studies_without_or_with_repeated_study_ids_are_refused(studies, tmp_pat
         open_session(twice, tmp_path / "d.csv", "ann")
 
 
-def test_titles_the_terminal_cannot_show_do_not_end_the_session(studies, tmp_path, monkeypatch):
+def test_text_the_terminal_cannot_show_or_decode_does_not_end_the_session(studies, tmp_path, monkeypatch):
     """On a terminal whose encoding lacks a title's characters (latin-1 here; Windows' cp1252 when
     redirected) the session stopped with a UnicodeEncodeError traceback at that study."""
     import evreview.cli as cli
@@ -227,6 +227,10 @@ def test_titles_the_terminal_cannot_show_do_not_end_the_session(studies, tmp_pat
     sys.stdout.flush()
     assert "?-catenin ?? signalling" in raw.getvalue().decode("latin-1")
     assert len(read_decisions(path)) == 1
+    # a byte that is not UTF-8 in the keys was a UnicodeDecodeError before even the first key counted
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"i\n\xe9\ne\nq\n"), encoding="utf-8"))
+    assert cli.main(["screen", "--studies", str(src), "--decisions", str(path), "--reviewer", "ann"]) == 0
+    assert read_decisions(path)["decision"].tolist() == ["include", "include", "exclude"]
 
 
 def test_the_last_decision_can_be_undone_when_nothing_is_left(studies, tmp_path):

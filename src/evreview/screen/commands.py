@@ -150,8 +150,10 @@ def run_screen(args: argparse.Namespace) -> int:
     dups = read_duplicates(duplicates)
     sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups,
                         query=review_query(data))
-    if hasattr(sys.stdout, "reconfigure"):  # a title in Greek or CJK must not end a session on a latin-1 terminal
-        sys.stdout.reconfigure(errors="replace")
+    # a title in Greek or CJK must not end a session on a latin-1 terminal, nor a stray byte typed or piped in
+    for stream in (sys.stdout, sys.stdin):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     made = run_session(sess, highlight_terms=rule_terms(cfg.get("rules")))
     print(f"\n{made} decision(s) recorded in {args.decisions}", file=sys.stderr)
     return 0
