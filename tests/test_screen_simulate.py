@@ -296,3 +296,13 @@ def test_duplicates_table_without_its_columns_is_named(tmp_path, cli_main, capsy
     monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
     assert cli_main(["screen", *common, "--reviewer", "ann"]) == 2
     assert f"{studies}: no record_id column: is it dedup's duplicates.csv?" in capsys.readouterr().err
+
+
+def test_file_name_with_dollar_signs_is_a_plain_title(labelled, tmp_path, cli_main):
+    """The recall curve's title is the file name; "p$x^$.csv" was parsed as mathtext and the run
+    ended with a ParseSyntaxException traceback after the whole replay."""
+    src = tmp_path / "p$x^$.csv"
+    src.write_bytes(labelled.read_bytes())
+    assert cli_main(["simulate", str(src), "--label-column", "included", "--seeds", "1", "--out",
+                     str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "recall_curve.png").read_bytes().startswith(b"\x89PNG")

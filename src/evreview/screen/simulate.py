@@ -351,7 +351,7 @@ def recall_curve_png(runs: list[SimulationRun], path: str | Path, title: str = "
     ax.set_ylabel("relevant records found (%)")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 101)
-    ax.set_title(title or "recall curve")
+    ax.set_title((title or "recall curve").replace("$", r"\$"))  # a file name, not mathtext
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
