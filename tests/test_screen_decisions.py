@@ -166,3 +166,27 @@ def test_a_column_named_twice_is_an_error_not_a_silent_choice(tmp_path):
     with pytest.raises(ConfigError, match="decision named more than once") as err:
         dec.read_decisions(p)
     assert err.value.line == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "key,decision,reviewer,reason,timestamp\ns1,include,bob,by hand,t0",  # no newline at the end
+        "Key,Reviewer,Decision,Timestamp,Reason\r\ns1,bob,include,t0,by hand\r\n",  # another column order
+        "key,decision,reviewer,reason,timestamp,notes\ns1,include,bob,by hand,t0,n\n",  # a column of its own
+        "\ufeffkey,decision,reviewer,reason,timestamp\n\ns1,include,bob,by hand,t0",  # BOM, blank line
+    ],
+    ids=["no-final-newline", "column-order-crlf", "extra-column", "bom-blank-line"],
+)
+def test_append_follows_a_hand_edited_file(tmp_path, text):
+    """Appending to a file the reader accepts keeps it readable and each row intact. Before, the
+    row was glued to a last line without a newline ("expected 5 fields, found 9"), written in
+    the default column order under another header (decision 'ann' ...), or one cell short."""
+    path = tmp_path / "screening.csv"
+    path.write_bytes(text.encode("utf-8"))
+    dec.append_decision(path, {"key": "s2", "decision": "exclude", "reviewer": "ann", "reason": "", "timestamp": "t1"})
+    rows = dec.read_decisions(path)
+    assert rows[["key", "decision", "reviewer", "reason", "timestamp"]].values.tolist() == [
+        ["s1", "include", "bob", "by hand", "t0"],
+        ["s2", "exclude", "ann", "", "t1"],
+    ]

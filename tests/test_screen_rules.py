@@ -170,3 +170,15 @@ def test_a_study_without_text_columns_is_only_judged_on_what_it_has():
     frame = pd.DataFrame({"study_id": ["a", "b"], "year": [1990, None]})
     out = apply_rules(frame, {"years": [2000, None], "exclude": "anything"})
     assert out["rule_evidence"].tolist() == ["year", ""]
+
+
+def test_year_rule_reads_years_written_as_text_or_floats():
+    """A studies CSV with "1999.0" (a float column written out) or "n.d." stopped screen and
+    screen-report with "ValueError: invalid literal for int()"; such a year is read as a year,
+    or, when it is none, left to the reviewer like a missing one."""
+    studies = pd.DataFrame({"study_id": ["s1", "s2", "s3", "s4", "s5"],
+                            "year": ["n.d.", "2020", "1999.0", "", 1998.0]})
+    rules = parse_rules({"years": [2000, None]})
+    table = apply_rules(studies, rules)
+    assert table["rule_excluded"].tolist() == [False, False, True, False, True]
+    assert [bool(failed_rules(r, rules)) for r in studies.to_dict("records")] == table["rule_excluded"].tolist()

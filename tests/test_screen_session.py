@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evreview.screen.decisions import read_decisions
+from evreview.errors import EvreviewError
+from evreview.screen.decisions import append_decision, read_decisions
 from evreview.screen.session import highlighter, open_session, run_session
 
 # the real CLI, with the screening commands registered (the lead adds them to cli.py)
@@ -154,3 +155,100 @@ def test_session_defaults_to_the_project_config(studies, tmp_path):
     assert len(first) == 1, out.stderr
     nudge = {"s001", "s007", "s013", "s019", "s025"}  # study-id order would start with s001
     assert first[0] not in nudge
+
+
+@pytest.mark.parametrize("name", ["ann ", " ann", "ann\n"])
+def test_reviewer_name_with_spaces_finds_its_decisions_after_a_restart(studies, tmp_path, name):
+    """The file's reader strips names, so "ann " wrote rows a restart did not recognise as its own:
+    every study was shown again and decided twice."""
+    path = tmp_path / "screening.csv"
+    run_session(open_session(studies, path, name, None, {"model": "nb"}), io.StringIO("i\ne\nq\n"), io.StringIO(),
+                clock=clock)
+    again = open_session(studies, path, name, None, {"model": "nb"})
+    assert len(again.decided) == 2
+    run_session(again, io.StringIO("i\nq\n"), io.StringIO(), clock=clock)
+    rows = read_decisions(path)
+    assert rows["key"].is_unique and (rows["reviewer"] == "ann").all()
+
+
+@pytest.mark.parametrize("name", ["", "  "])
+def test_blank_reviewer_name_is_refused_before_anything_is_written(studies, tmp_path, name):
+    """A blank name was written with the first key; the file then failed to read ("empty reviewer")
+    for the next session and for screen-report."""
+    path = tmp_path / "screening.csv"
+    with pytest.raises(EvreviewError, match="reviewer name is empty"):
+        open_session(studies, path, name, None, {"model": "nb"})
+    assert not path.exists()
+
+
+def test_unwritable_decisions_file_is_an_error_before_the_first_key(studies, tmp_path, monkeypatch):
+    """A folder as --decisions, or a path under a file, was an IsADirectoryError/FileExistsError
+    traceback (under a file: only after the first key, whose decision was lost)."""
+    taken = tmp_path / "taken"
+    taken.write_text("x", encoding="utf-8")
+    for path, problem in [(tmp_path, "it is a folder"), (taken / "screening.csv", f"{taken} is a file, not a folder")]:
+        with pytest.raises(EvreviewError) as err:
+            open_session(studies, path, "ann", None, {"model": "nb"})
+        assert str(err.value) == f"{path}: cannot write decisions here: {problem}"
+    ro = tmp_path / "ro.csv"
+    ro.write_text("key,decision,reviewer,reason,timestamp\n", encoding="utf-8")
+    monkeypatch.setattr(os, "access", lambda p, mode: p != ro)  # as if read-only (root may write anyway)
+    with pytest.raises(EvreviewError, match=r"ro\.csv: cannot write decisions here: permission denied"):
+        open_session(studies, ro, "ann", None, {"model": "nb"})
+    with pytest.raises(EvreviewError, match=r"cannot write the decision \(s1\)"):
+        append_decision(taken / "screening.csv", {"key": "s1", "decision": "include", "reviewer": "ann"})
+    with pytest.raises(EvreviewError, match="cannot read the decisions file: Is a directory"):
+        read_decisions(tmp_path)
+
+
+def test_studies_without_or_with_repeated_study_ids_are_refused(studies, tmp_path):
+    """ingest's records table (no study_id) was a KeyError traceback; a study_id given twice was
+    shown and decided twice, and a restart then counted it as one (1/2 screened for ever)."""
+    with pytest.raises(EvreviewError, match="studies table has no study_id column"):
+        open_session(studies.drop(columns="study_id"), tmp_path / "d.csv", "ann")
+    twice = pd.concat([studies.head(2), studies.head(1)])
+    with pytest.raises(EvreviewError, match="studies table has study_id 's001' more than once"):
+        open_session(twice, tmp_path / "d.csv", "ann")
+
+
+def test_text_the_terminal_cannot_show_or_decode_does_not_end_the_session(studies, tmp_path, monkeypatch):
+    """On a terminal whose encoding lacks a title's characters (latin-1 here; Windows' cp1252 when
+    redirected) the session stopped with a UnicodeEncodeError traceback at that study."""
+    import evreview.cli as cli
+
+    src = tmp_path / "studies.csv"
+    studies.assign(title="β-catenin 中文 signalling").to_csv(src, index=False)
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="latin-1"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("i\nq\n"))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("evreview.screen.commands",))
+    path = tmp_path / "screening.csv"
+    assert cli.main(["screen", "--studies", str(src), "--decisions", str(path), "--reviewer", "ann"]) == 0
+    sys.stdout.flush()
+    assert "?-catenin ?? signalling" in raw.getvalue().decode("latin-1")
+    assert len(read_decisions(path)) == 1
+    # a byte that is not UTF-8 in the keys was a UnicodeDecodeError before even the first key counted
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"i\n\xe9\ne\nq\n"), encoding="utf-8"))
+    assert cli.main(["screen", "--studies", str(src), "--decisions", str(path), "--reviewer", "ann"]) == 0
+    assert read_decisions(path)["decision"].tolist() == ["include", "include", "exclude"]
+
+
+def test_the_last_decision_can_be_undone_when_nothing_is_left(studies, tmp_path):
+    """The session ended the moment the last study was decided, so a wrong last key could not be
+    undone (and a restarted session has nothing to undo): it had to be edited out of the file."""
+    path = tmp_path / "screening.csv"
+    few = studies.head(2)
+    out = io.StringIO()
+    run_session(open_session(few, path, "ann", None, {"model": "nb"}), io.StringIO("s\ni\nu\ne\nq\n"), out,
+                clock=clock)
+    assert "Nothing left to screen (1 skipped: shown again next session)." in out.getvalue()
+    rows = read_decisions(path)
+    assert rows["decision"].tolist() == ["include", "retract", "exclude"]
+    assert rows["key"].nunique() == 1
+    done = tmp_path / "done.csv"  # nothing left and nothing decided in this session: it ends at once
+    done.write_text("key,decision,reviewer,reason,timestamp\ns001,include,ann,,t\ns002,exclude,ann,,t\n",
+                    encoding="utf-8")
+    out = io.StringIO()
+    assert run_session(open_session(few, done, "ann", None, {"model": "nb"}), io.StringIO("u\n"), out) == 0
+    assert out.getvalue().strip() == "Nothing left to screen."
+    assert len(read_decisions(done)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -193,3 +194,118 @@ def test_replay_from_given_priors_equals_the_seeded_draw_and_checks_them():
                 [last_relevant, last_relevant - len(y)], [len(y), int(np.flatnonzero(y == 0)[0])]):
         with pytest.raises(ValueError, match="priors"):
             replay(X, y, 3, priors=bad)
+
+
+@pytest.mark.parametrize("labels", [["1", "1", "1"], ["0", "0", "0"], ["1", "0", "0"], ["1", "0"]])
+def test_simulate_with_too_few_relevant_or_irrelevant_records_says_so(labels, tmp_path, cli_main, capsys):
+    """All relevant or none (was a ValueError traceback), or a single relevant record, which is
+    the prior, so nothing is left to find (was NaN in metrics.json): one line naming the file."""
+    src = tmp_path / "few.csv"
+    src.write_text("title,label\n" + "".join(f"study {i},{v}\n" for i, v in enumerate(labels)), encoding="utf-8")
+    assert cli_main(["simulate", str(src), "--label-column", "label", "--seeds", "1", "--out",
+                     str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{src}: column 'label' marks {labels.count('1')} of {len(labels)} record(s) relevant" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_and_input_that_is_a_folder_are_clear_errors(labelled, tmp_path, cli_main, capsys):
+    """--out naming a file (or under one) stopped with FileExistsError after the whole replay (and
+    after screen-report's work, as did its --cache-dir); a folder given as the labelled file was an
+    IsADirectoryError."""
+    taken = tmp_path / "taken"
+    taken.write_text("x", encoding="utf-8")
+    sim = ["simulate", str(labelled), "--label-column", "included", "--seeds", "1"]
+    assert cli_main([*sim, "--out", str(taken)]) == 2
+    assert f"{taken}: --out is a file, not a folder" in capsys.readouterr().err
+    assert cli_main([*sim, "--out", str(taken / "sub")]) == 2
+    assert f"{taken / 'sub'}: --out's parent {taken} is a file, not a folder" in capsys.readouterr().err
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,title\ns1,a\n", encoding="utf-8")
+    assert cli_main(["screen-report", "--studies", str(studies), "--decisions", str(tmp_path / "none.csv"),
+                     "--out", str(taken)]) == 2
+    assert f"{taken}: --out is a file, not a folder" in capsys.readouterr().err
+    assert cli_main(["screen-report", "--studies", str(studies), "--decisions", str(tmp_path / "none.csv"),
+                     "--out", str(tmp_path / "r"), "--cache-dir", str(taken)]) == 2
+    assert f"{taken}: --cache-dir is a file, not a folder" in capsys.readouterr().err
+    assert cli_main(["simulate", str(tmp_path), "--label-column", "included", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path}: cannot read labelled CSV:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        # the schema (checked when the config is read) names the key path of a section's type ...
+        ("screening:\n  model: 3\n", "invalid config at screening/model: 3 is not of type 'object'"),
+        ("screening:\n  rules: [a]\n", "invalid config at screening/rules: ['a'] is not of type 'object'"),
+        ("screening:\n  model:\n    stopping: [1]\n",
+         "invalid config at screening/model/stopping: [1] is not of type 'object'"),
+        # ... and the model's own options (free-form in the schema) are checked by their reader
+        ("screening:\n  model:\n    C: abc\n", "screening model option 'C' must be a number, not 'abc'"),
+        ("screening:\n  model:\n    stopping:\n      recall_target: high\n",
+         "screening model 'stopping' option 'recall_target' must be a number, not 'high'"),
+        ("screening:\n  model:\n    features:\n      sublinear_tf: 'no'\n",  # text: was taken as true
+         "screening model 'features' option 'sublinear_tf' must be true or false, not 'no'"),
+    ],
+    ids=["model", "rules", "stopping", "C", "recall_target", "sublinear_tf"],
+)
+def test_screening_config_of_the_wrong_shape_is_an_error_naming_the_config(
+    labelled, tmp_path, cli_main, capsys, yaml_text, message
+):
+    """A section or option of the wrong type was a TypeError traceback (or, for a number given as
+    text, accepted until the ranker choked on it); now one line naming the config file."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml_text, encoding="utf-8")
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,title\ns1,a\n", encoding="utf-8")
+    for argv in (
+        ["simulate", str(labelled), "--label-column", "included", "--seeds", "1", "--out", str(tmp_path / "o")],
+        ["screen-report", "--studies", str(studies), "--decisions", str(tmp_path / "none.csv"), "--out",
+         str(tmp_path / "r")],
+    ):
+        assert cli_main([*argv, "--config", str(cfg)]) == 2
+        assert f"error: {cfg}: {message}" in capsys.readouterr().err
+
+
+def test_tab_semicolon_and_utf16_files_read_like_the_csv_and_a_bad_encoding_is_named(labelled, tmp_path, cli_main,
+                                                                                     capsys):
+    """A TSV or semicolon file was "Error tokenizing data ... Expected 4 fields in line 3, saw 7";
+    Excel's "Unicode text" (UTF-16, tabs) was read as cp1252 garbage; --encoding foo (LookupError)
+    and --encoding utf-16 on a file without its byte-order mark (UnicodeError) were tracebacks."""
+    import pandas as pd
+
+    frame = pd.read_csv(labelled, dtype=str, keep_default_na=False)
+    expected = load_labelled(str(labelled), "included")
+    for name, sep, enc in [("t.tsv", "\t", "utf-8"), ("s.csv", ";", "utf-8"), ("u.txt", "\t", "utf-16")]:
+        frame.to_csv(tmp_path / name, sep=sep, index=False, encoding=enc)
+        pd.testing.assert_frame_equal(load_labelled(str(tmp_path / name), "included"), expected)
+    args = ["simulate", str(labelled), "--label-column", "included", "--out", str(tmp_path / "o")]
+    assert cli_main([*args, "--encoding", "foo"]) == 2
+    assert f"{labelled}: unknown encoding 'foo'" in capsys.readouterr().err
+    assert cli_main([*args, "--encoding", "utf-16"]) == 2
+    assert f"{labelled}: cannot decode as utf-16" in capsys.readouterr().err
+
+
+def test_duplicates_table_without_its_columns_is_named(tmp_path, cli_main, capsys, monkeypatch):
+    """--duplicates given a table without record_id (e.g. the studies table) was a KeyError traceback."""
+    studies = tmp_path / "studies.csv"
+    studies.write_text("study_id,title\ns1,a\n", encoding="utf-8")
+    decisions = tmp_path / "screening.csv"
+    decisions.write_text("key,decision,reviewer,reason,timestamp\ns1,include,ann,,t\n", encoding="utf-8")
+    common = ["--studies", str(studies), "--decisions", str(decisions), "--duplicates", str(studies)]
+    assert cli_main(["screen-report", *common, "--out", str(tmp_path / "r")]) == 2
+    assert f"{studies}: no record_id column: is it dedup's duplicates.csv?" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("q\n"))
+    assert cli_main(["screen", *common, "--reviewer", "ann"]) == 2
+    assert f"{studies}: no record_id column: is it dedup's duplicates.csv?" in capsys.readouterr().err
+
+
+def test_file_name_with_dollar_signs_is_a_plain_title(labelled, tmp_path, cli_main):
+    """The recall curve's title is the file name; "p$x^$.csv" was parsed as mathtext and the run
+    ended with a ParseSyntaxException traceback after the whole replay."""
+    src = tmp_path / "p$x^$.csv"
+    src.write_bytes(labelled.read_bytes())
+    assert cli_main(["simulate", str(src), "--label-column", "included", "--seeds", "1", "--out",
+                     str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "recall_curve.png").read_bytes().startswith(b"\x89PNG")

@@ -27,7 +27,10 @@ Row = tuple[int, dict[str, str]]
 def read_text(path: str | Path) -> str:
     """A decision file's text (UTF-8, BOM allowed); not UTF-8 is an error naming the line."""
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:  # a folder, no permission
+        raise ConfigError(f"cannot read the decisions file: {exc.strerror}", path=path) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -61,11 +61,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "simulate",
         help="replay prioritised screening on a fully labelled CSV (WSS@95, RRF@10, ATD)",
     )
-    s.add_argument("file", type=Path, metavar="FILE")
+    s.add_argument("file", type=Path, metavar="FILE", help="labelled CSV (or tab- or semicolon-separated)")
     s.add_argument("--label-column", required=True)
     s.add_argument("--seeds", type=int, default=5, help="number of seeds (1..N)")
     s.add_argument("--out", type=Path, required=True)
-    s.add_argument("--encoding", help="text encoding (default: UTF-8, falling back to cp1252)")
+    s.add_argument("--encoding",
+                   help="text encoding (default: UTF-8, falling back to cp1252; UTF-16 with its byte-order mark)")
     s.add_argument("--config", type=Path, help="review config YAML (uses 'screening.model')")
     s.add_argument("--stopping", action="store_true", help="also replay the stopping test")
     s.set_defaults(func=run_simulate)
@@ -98,9 +99,17 @@ def load_config(path: Path | None) -> dict[str, Any]:
 
 def screening_section(data: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
     """The ``screening`` section of a loaded config (``{rules: {...}, model: {...}}``), or ``{}``."""
+    from evreview.screen.pipeline import parse_options
+    from evreview.screen.rules import parse_rules
+
     section = data.get("screening", {})
     if not isinstance(section, dict):
         raise ConfigError("'screening' must be a mapping", path=path)
+    try:  # checked here too, so that a mistake names the config file
+        parse_rules(section.get("rules"))
+        parse_options(section.get("model"))
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=exc.path or path) from None
     return section
 
 
@@ -117,6 +126,31 @@ def review_query(data: dict[str, Any]) -> str:
     return ". ".join(str(review[k]).strip() for k in ("title", "question") if review.get(k))
 
 
+def check_output_folder(path: Path, option: str = "--out") -> None:
+    """A clear error naming ``path`` when it cannot be ``option``'s folder (checked before any work).
+
+    It must be a folder or not exist yet; then the first of its parents that exists must be a
+    folder (``mkdir`` would otherwise fail with a traceback once the work is done).
+    """
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = option if p == path else f"{option}'s parent {p}"
+                raise EvreviewError(f"{what} is a file, not a folder", path=path)
+            return
+
+
+def read_duplicates(path: Path | None) -> Any:
+    """dedup's duplicates table (record_id -> study_id) or None; a clear error naming a file without them."""
+    if path is None:
+        return None
+    frame = read_table(path, columns=("record_id", "study_id"))
+    missing = [c for c in ("record_id", "study_id") if c not in frame.columns]
+    if missing:
+        raise EvreviewError(f"no {' or '.join(missing)} column: is it dedup's duplicates.csv?", path=path)
+    return frame
+
+
 def run_screen(args: argparse.Namespace) -> int:
     from evreview.screen.session import open_session, rule_terms, run_session
 
@@ -125,9 +159,13 @@ def run_screen(args: argparse.Namespace) -> int:
     data = load_config(config)
     cfg = screening_section(data, config)
     studies = read_table(args.studies)
-    dups = read_table(duplicates) if duplicates else None
+    dups = read_duplicates(duplicates)
     sess = open_session(studies, args.decisions, args.reviewer, cfg.get("rules"), cfg.get("model"), dups,
                         query=review_query(data))
+    # a title in Greek or CJK must not end a session on a latin-1 terminal, nor a stray byte typed or piped in
+    for stream in (sys.stdout, sys.stdin):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     made = run_session(sess, highlight_terms=rule_terms(cfg.get("rules")))
     print(f"\n{made} decision(s) recorded in {args.decisions}", file=sys.stderr)
     return 0
@@ -139,10 +177,13 @@ def run_report(args: argparse.Namespace) -> int:
     from evreview.screen.pipeline import STUDY_COLUMNS, screen_studies
     from evreview.screen.worklist import write_worklist
 
+    check_output_folder(args.out)
+    if args.cache_dir is not None:
+        check_output_folder(args.cache_dir, "--cache-dir")
     data = load_config(args.config)
     cfg = screening_section(data, args.config)
     studies = read_table(args.studies, columns=STUDY_COLUMNS)
-    dups = read_table(args.duplicates, columns=("record_id", "study_id")) if args.duplicates else None
+    dups = read_duplicates(args.duplicates)
     decisions = read_decisions(args.decisions)
     res = screen_studies(
         studies, cfg.get("rules"), decisions, cfg.get("model"), duplicates=dups, decisions_path=str(args.decisions),
@@ -166,6 +207,7 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise EvreviewError("--seeds must be at least 1")
+    check_output_folder(args.out)
     cfg = load_screening_config(args.config).get("model")
     result = run_simulation_files(
         args.file, args.label_column, list(range(1, args.seeds + 1)), args.out,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,25 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
     frame["line"] = frame["line"].astype("int64")
     return frame
+
+
+def _layout(path: Path) -> tuple[list[str] | None, bool]:
+    """An existing file's header (None: no header yet) and whether its last line lacks a line end.
+
+    A file written or edited by hand may order the columns differently, add its own (a reader
+    matches them by name) or end without a newline; an appended row must follow it.
+    """
+    lines = read_text(path).splitlines(keepends=True)
+    # the header row only (and any empty lines above it, so an error names its line): this
+    # runs at every key pressed, and the file grows by a row each time
+    upto = next((n for n, text in enumerate(lines, 1) if text.strip(" ,;\t\r\n")), len(lines))
+    header = parse_rows("".join(lines[:upto]), COLUMNS, path)[0]
+    if not header:
+        return None, False
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        unended = fh.read(1) not in (b"\n", b"\r")
+    return header, unended
 
 
 def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, str]:
@@ -203,23 +223,52 @@ def consensus(standing: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study_id", "decision", "reviewer", "reason", "timestamp"])
 
 
+def check_appendable(path: str | Path) -> None:
+    """ConfigError naming ``path`` unless :func:`append_decision` can write to it (nothing is created).
+
+    Checked when a session opens, so the reviewer learns it before deciding anything.
+    """
+    path = Path(path)
+    for p in (path, *path.parents):
+        if not p.exists():
+            continue
+        if p == path and p.is_dir():
+            problem = "it is a folder"
+        elif p != path and not p.is_dir():
+            problem = f"{p} is a file, not a folder"
+        elif not os.access(p, os.W_OK | (os.X_OK if p != path else 0)):
+            problem = "permission denied" if p == path else f"cannot create files in {p}: permission denied"
+        else:
+            return
+        raise ConfigError(f"cannot write decisions here: {problem}", path=path)
+
+
 def append_decision(path: str | Path, row: Mapping[str, str]) -> None:
     """Append one decision row and make it durable (flush + fsync) before returning.
 
-    Writes the header first when the file is new or empty. This is the only writer of a
-    decisions file and it only ever appends, so a session killed at any moment loses at
-    most the key being pressed, never an earlier decision.
+    Writes the header first when the file has none; otherwise the row follows the file's own
+    header (its column order, empty cells for columns of its own) and starts on a new line.
+    This is the only writer of a decisions file and it only ever appends, so a session killed
+    at any moment loses at most the key being pressed, never an earlier decision.
     """
-    import os
-
     path = Path(path)
+    try:
+        _append(path, row)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the decision ({row.get('key')}): {exc.strerror}", path=path) from None
+
+
+def _append(path: Path, row: Mapping[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists() or path.stat().st_size == 0
+    header, unended = _layout(path) if path.exists() and path.stat().st_size else (None, False)
     buf = io.StringIO()
+    if unended:
+        buf.write("\n")
     writer = csv.writer(buf, lineterminator="\n")
-    if new:
-        writer.writerow(COLUMNS)
-    writer.writerow([str(row.get(c, "")) for c in COLUMNS])
+    if header is None:
+        header = list(COLUMNS)
+        writer.writerow(header)
+    writer.writerow([str(row.get(c, "")) for c in header])
     with open(path, "a", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())
         fh.flush()

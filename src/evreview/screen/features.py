@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from evreview.errors import ConfigError
+from evreview.screen.options import settings
 from evreview.zipfiles import write_zip
 
 
@@ -67,15 +67,7 @@ class FeatureConfig:
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any] | None) -> FeatureConfig:
         """Build from the ``features`` part of the model config, rejecting unknown keys."""
-        cfg = dict(cfg or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(cfg) - known)
-        if unknown:
-            raise ConfigError(f"unknown screening feature option(s): {', '.join(unknown)}")
-        try:
-            return cls(**cfg)
-        except TypeError as exc:  # pragma: no cover - defensive
-            raise ConfigError(f"bad screening feature options: {exc}") from None
+        return settings(cls, cfg, "screening model 'features'")
 
 
 def _as_text(values: Sequence[Any]) -> list[str]:

@@ -27,6 +27,7 @@ import pandas as pd
 from evreview.errors import ConfigError
 from evreview.screen import decisions as dec
 from evreview.screen.features import FeatureConfig, build_features
+from evreview.screen.options import section
 from evreview.screen.ranker import Learner, ModelConfig
 from evreview.screen.rules import apply_rules
 from evreview.screen.stopping import StoppingConfig, hypergeometric_test
@@ -71,8 +72,8 @@ class ScreenOptions:
 
 def parse_options(cfg: Mapping[str, Any] | None) -> ScreenOptions:
     """Split the model config: ``features``, ``stopping``, ``machine_include_above``, classifier keys."""
-    cfg = dict(cfg or {})
-    features = dict(cfg.pop("features", None) or {})
+    cfg = section(cfg, "screening model")
+    features = cfg.pop("features", None)
     stopping = cfg.pop("stopping", None)
     threshold = cfg.pop("machine_include_above", None)
     if threshold is not None and not isinstance(threshold, (int, float)):
@@ -126,6 +127,24 @@ def _screening_sequence(standing: pd.DataFrame, eligible: set[str]) -> list[int]
     return seq
 
 
+def study_table(studies: pd.DataFrame) -> pd.DataFrame:
+    """``studies`` with text study ids, in study_id order; ConfigError when an id is missing or repeated.
+
+    Screening (the pipeline and the session alike) keys every decision by study_id, so a table
+    without them (e.g. ingest's records) or with one twice cannot be screened.
+    """
+    if "study_id" not in studies.columns:
+        raise ConfigError("studies table has no study_id column (is it dedup's studies table?)")
+    studies = studies.assign(study_id=studies["study_id"].astype(str))
+    if not studies["study_id"].is_monotonic_increasing:  # dedup writes them sorted: skip copying every column
+        studies = studies.sort_values("study_id", kind="stable")
+    studies = studies.reset_index(drop=True)
+    if studies["study_id"].duplicated().any():
+        dup = studies.loc[studies["study_id"].duplicated(), "study_id"].iloc[0]
+        raise ConfigError(f"studies table has study_id {dup!r} more than once")
+    return studies
+
+
 def screen_studies(
     studies: pd.DataFrame,
     rules_config: Mapping[str, Any] | None,
@@ -147,15 +166,7 @@ def screen_studies(
     :meth:`Learner.cold_scores`); it never scores a study for machine inclusion.
     """
     opts = parse_options(model_config)
-    if "study_id" not in studies.columns:
-        raise ConfigError("studies table has no study_id column")
-    studies = studies.assign(study_id=studies["study_id"].astype(str))
-    if not studies["study_id"].is_monotonic_increasing:  # dedup writes them sorted: skip copying every column
-        studies = studies.sort_values("study_id", kind="stable")
-    studies = studies.reset_index(drop=True)
-    if studies["study_id"].duplicated().any():
-        dup = studies.loc[studies["study_id"].duplicated(), "study_id"].iloc[0]
-        raise ConfigError(f"studies table has study_id {dup!r} more than once")
+    studies = study_table(studies)
     ids = studies["study_id"].tolist()
     rules = apply_rules(studies, rules_config)
     standing, cons = _reviewer_view(decisions, duplicates, ids, decisions_path)

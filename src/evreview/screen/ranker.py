@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from evreview.errors import ConfigError
+from evreview.screen.options import settings
 
 MODELS = ("nb", "logreg", "svm", "nb+svm")
 BALANCES = ("ratio", "double", "none")
@@ -111,11 +112,7 @@ class ModelConfig:
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any] | None) -> ModelConfig:
         """Build from config, rejecting unknown keys and models."""
-        cfg = dict(cfg or {})
-        unknown = sorted(set(cfg) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(f"unknown screening model option(s): {', '.join(unknown)}")
-        out = cls(**cfg)
+        out = settings(cls, cfg, "screening model")
         if out.model not in MODELS:
             raise ConfigError(f"screening model must be one of {', '.join(MODELS)}, not {out.model!r}")
         return out

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from evreview.errors import ConfigError
-from evreview.records import fold
+from evreview.records import fold, parse_year
+from evreview.screen.options import section
 
 REASONS = ("year", "language", "doc_type", "required_terms", "excluded_terms")
 RULE_KEYS = frozenset({"years", "languages", "doc_types", "exclude_doc_types", "require", "exclude"})
@@ -226,7 +227,7 @@ def _str_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
 
 def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
     """Validate the rules config; any mistake is a ConfigError naming the rule."""
-    cfg = dict(cfg or {})
+    cfg = section(cfg, "screening rules")
     unknown = sorted(set(cfg) - RULE_KEYS)
     if unknown:
         raise ConfigError(f"unknown screening rule(s): {', '.join(unknown)} (known: {', '.join(sorted(RULE_KEYS))})")
@@ -283,13 +284,25 @@ def _blank(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
 
+def _year(v: Any) -> int | None:
+    """A study's year as a number; None when missing or not a year ("n.d."), which no year rule excludes.
+
+    A studies CSV may hold "2019.0" (written from a float column) or "n.d."; ``int`` alone raised.
+    """
+    if _blank(v):
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return parse_year(v)
+
+
 def failed_rules(row: Mapping[str, Any], rules: Rules) -> list[str]:
     """Reason codes of every rule ``row`` fails, in :data:`REASONS` order."""
     out: list[str] = []
-    year = row.get("year")
-    if rules.years is not None and not _blank(year):
+    y = _year(row.get("year"))
+    if rules.years is not None and y is not None:
         lo, hi = rules.years
-        y = int(year)
         if (lo is not None and y < lo) or (hi is not None and y > hi):
             out.append("year")
     lang = row.get("language")
@@ -371,8 +384,9 @@ def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) 
     if rules.years is not None:
         lo, hi = rules.years
 
-        def bad_year(y: Any) -> bool:
-            return not _blank(y) and ((lo is not None and int(y) < lo) or (hi is not None and int(y) > hi))
+        def bad_year(v: Any) -> bool:
+            y = _year(v)
+            return y is not None and ((lo is not None and y < lo) or (hi is not None and y > hi))
 
         fails["year"] = _value_mask(column("year"), bad_year)
     if rules.languages is not None:

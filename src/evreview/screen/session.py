@@ -26,15 +26,17 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from evreview.errors import EvreviewError
 from evreview.screen import decisions as dec
 from evreview.screen.features import build_features
-from evreview.screen.pipeline import parse_options
+from evreview.screen.pipeline import parse_options, study_table
 from evreview.screen.ranker import Learner
 from evreview.screen.rules import apply_rules, parse_rules, terms_of
 from evreview.screen.stopping import hypergeometric_test
 
 KEYS = {"i": "include", "e": "exclude", "m": "maybe"}
 HELP = "[i]nclude  [e]xclude  [m]aybe  [u]ndo  [s]kip  [q]uit"
+END_HELP = "[u]ndo the last decision  [q]uit"
 
 
 def utc_now() -> str:
@@ -134,9 +136,13 @@ def open_session(
     ``query`` (the review question) orders the studies until a model can be fitted, as in the
     pipeline's worklist (:meth:`Learner.cold_scores`).
     """
+    # the file keeps names as read back (stripped; a blank one makes the file unreadable), so the
+    # session writes them so: "ann " would otherwise never find its own decisions on a restart
+    reviewer = reviewer.strip()
+    if not reviewer:
+        raise EvreviewError("the reviewer name is empty")
     opts = parse_options(model_config)
-    studies = studies.assign(study_id=studies["study_id"].astype(str))
-    studies = studies.sort_values("study_id", kind="stable").reset_index(drop=True)
+    studies = study_table(studies)
     n = len(studies)
     X, Q = build_features(
         studies["title"] if "title" in studies else [""] * n,
@@ -148,6 +154,7 @@ def open_session(
     eligible = ~apply_rules(studies, rules_config)["rule_excluded"].to_numpy(dtype=bool)
     learner = Learner(X, opts.model, query=Q)
     path = Path(decisions_path)
+    dec.check_appendable(path)
     sess = Session(studies, path, reviewer, learner, eligible, {}, opts.stopping)
     ids = studies["study_id"].tolist()
     pos = {s: i for i, s in enumerate(ids)}
@@ -211,7 +218,10 @@ def run_session(
     highlight_terms: list[str] | None = None,
     clock: Callable[[], str] = utc_now,
 ) -> int:
-    """Run the key loop until ``q``, end of input or no studies left; returns decisions made."""
+    """Run the key loop until ``q`` or end of input; returns decisions made.
+
+    When no study is left, the last decision can still be undone (``u``); any other key ends.
+    """
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     ansi = bool(getattr(stdout, "isatty", lambda: False)())
@@ -220,16 +230,20 @@ def run_session(
     while True:
         i = sess.next_index()
         if i is None:
-            stdout.write("\nNothing left to screen.\n")
-            stdout.flush()
-            return made
-        stdout.write(render(sess, i, mark) + "\n> ")
+            skipped = f" ({len(sess.skipped)} skipped: shown again next session)" if sess.skipped else ""
+            stdout.write(f"\nNothing left to screen{skipped}.\n")
+            if not sess.history:
+                stdout.flush()
+                return made
+            stdout.write(END_HELP + "\n> ")
+        else:
+            stdout.write(render(sess, i, mark) + "\n> ")
         stdout.flush()
         line = stdin.readline()
         if not line:
             return made
         key = line.strip().lower()[:1]
-        if key == "q":
+        if key == "q" or (i is None and key != "u"):
             return made
         if key in KEYS:
             sess.record(i, KEYS[key], clock())

@@ -243,27 +243,45 @@ def _pick(columns: list[str], wanted: tuple[str, ...]) -> str | None:
     return None
 
 
+def _separator(path: str, encoding: str) -> str:
+    """The field separator of a labelled file: ``,`` unless its header line has none but tabs or semicolons."""
+    with open(path, encoding=encoding, newline="") as fh:
+        header = fh.readline()
+    return next((sep for sep in (",", "\t", ";") if sep in header), ",")
+
+
 def load_labelled(path: str, label_column: str, encoding: str | None = None) -> Any:
     """Read a labelled CSV into a frame with ``title``, ``abstract``, ``keywords``, ``label`` (0/1).
 
     Column names vary between datasets (``title``/``Title``/``Document Title``); the file is
     read as UTF-8 and, failing that, as cp1252 and then latin-1 (the Radjenovic exports; latin-1
-    never fails). A label that is not 0/1/yes/no is an error naming the file and line, never a
-    silent drop.
+    never fails), or as UTF-16 when it starts with that byte-order mark. Fields are separated
+    by commas, or by tabs or semicolons when the header line has no comma (Excel's "Unicode
+    text" and semicolon CSVs). A label that is not 0/1/yes/no is an error naming the file and
+    line, never a silent drop.
     """
+    import codecs
+
     import pandas as pd
 
     from evreview.errors import EvreviewError
 
-    encodings = [encoding] if encoding else ["utf-8-sig", "cp1252", "latin-1"]
+    try:
+        with open(path, "rb") as fh:
+            utf16 = fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    except OSError as exc:
+        raise EvreviewError(f"cannot read labelled CSV: {exc.strerror}", path=path) from None
+    encodings = [encoding] if encoding else ["utf-16"] if utf16 else ["utf-8-sig", "cp1252", "latin-1"]
     frame = None
     for enc in encodings:
         try:
-            frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False)
+            frame = pd.read_csv(path, encoding=enc, sep=_separator(path, enc), dtype=str, keep_default_na=False)
             break
-        except UnicodeDecodeError:
+        except UnicodeError:  # UTF-16 without its byte-order mark is not a UnicodeDecodeError
             continue
-        except (pd.errors.ParserError, FileNotFoundError, pd.errors.EmptyDataError) as exc:
+        except LookupError:
+            raise EvreviewError(f"unknown encoding {enc!r}", path=path) from None
+        except (pd.errors.ParserError, OSError, pd.errors.EmptyDataError) as exc:
             raise EvreviewError(f"cannot read labelled CSV: {exc}", path=path) from exc
     if frame is None:
         raise EvreviewError(f"cannot decode as {' or '.join(encodings)}", path=path)
@@ -295,6 +313,25 @@ def load_labelled(path: str, label_column: str, encoding: str | None = None) -> 
     )
 
 
+def check_label_counts(labels: np.ndarray, path: str | Path, label_column: str) -> None:
+    """A clear error unless ``labels`` hold at least two relevant and one irrelevant record.
+
+    One relevant and one irrelevant record are drawn as the priors and not counted, so with a
+    single relevant record there is nothing left to find and every figure is undefined (NaN).
+    """
+    from evreview.errors import EvreviewError
+
+    n_pos = int((labels == 1).sum())
+    n_neg = len(labels) - n_pos
+    if n_pos < 2 or n_neg < 1:
+        raise EvreviewError(
+            f"column {label_column!r} marks {n_pos} of {len(labels)} record(s) relevant; a simulation needs at "
+            "least 2 relevant and 1 irrelevant record (one of each is the prior, and a relevant record must be "
+            "left to find)",
+            path=path,
+        )
+
+
 def recall_curve_png(runs: list[SimulationRun], path: str | Path, title: str = "") -> None:
     """Recall against share screened, one line per seed plus random order (matplotlib, Agg)."""
     import matplotlib
@@ -314,7 +351,7 @@ def recall_curve_png(runs: list[SimulationRun], path: str | Path, title: str = "
     ax.set_ylabel("relevant records found (%)")
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 101)
-    ax.set_title(title or "recall curve")
+    ax.set_title((title or "recall curve").replace("$", r"\$"))  # a file name, not mathtext
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     path = Path(path)
@@ -340,6 +377,7 @@ def run_simulation_files(
 
     opts = parse_options(model_config)
     frame = load_labelled(str(file), label_column, encoding)
+    check_label_counts(frame["label"].to_numpy(), file, label_column)
     X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
     runs = simulate(X, frame["label"].to_numpy(), seeds, opts.model, None, opts.stopping if stopping else None)
     result = metrics_json(runs)

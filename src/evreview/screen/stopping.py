@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from evreview.errors import ConfigError
+from evreview.screen.options import settings
 
 METHOD = "hypergeometric stopping test (Callaghan & Mueller-Hansen 2020)"
 ASSUMPTIONS = (
@@ -54,11 +55,7 @@ class StoppingConfig:
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any] | None) -> StoppingConfig:
         """Build from config, validating the ranges."""
-        cfg = dict(cfg or {})
-        unknown = sorted(set(cfg) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise ConfigError(f"unknown stopping option(s): {', '.join(unknown)}")
-        out = cls(**cfg)
+        out = settings(cls, cfg, "screening model 'stopping'")
         if not (0 < out.recall_target < 1 and 0 < out.confidence < 1):
             raise ConfigError("stopping recall_target and confidence must be between 0 and 1")
         return out
