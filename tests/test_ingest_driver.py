@@ -43,6 +43,18 @@ def test_empty_and_binary_files_are_clear_errors(tmp_path: Path, content: bytes,
     assert "export.ris" in str(info.value)
 
 
+def test_exports_joined_into_one_file_keep_every_record(tmp_path: Path):
+    """``cat a.ris b.ris`` of two exports written with a BOM leaves the second BOM at a line
+    start: its record was reported as "without a TY start line" and not parsed."""
+    one = codecs.BOM_UTF8 + RIS_ONE.encode()
+    path = tmp_path / "joined.ris"
+    path.write_bytes(one + b"\n" + one)
+    result = ingest_file(path)
+    assert result.report.loc[0, ["found", "parsed", "failed"]].tolist() == [2, 2, 0]
+    assert result.records["source_line"].tolist() == [1, 6]
+    assert decode(one + b"\r\n" + one, "f") == RIS_ONE + "\n" + RIS_ONE
+
+
 def test_wrong_encoding_names_the_line(tmp_path: Path):
     path = tmp_path / "latin1.ris"
     path.write_bytes(b"TY  - JOUR\nTI  - Partnerships\nAB  - Co-production in M\xfcnster\nER  - \n")

@@ -101,6 +101,11 @@ def decode_part(
         text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n\ufeff" in text:
+        # exports joined into one file (``cat a.ris b.ris``, ``copy a+b``) keep the second
+        # file's byte-order mark at a line start, where it would hide that line's tag or
+        # header (``\ufeffTY  -`` starts no record); a BOM is never content there
+        text = text.replace("\n\ufeff", "\n")
     if "\x00" in text:
         at = line + text.count("\n", 0, text.index("\x00"))
         raise IngestError("binary content (NUL character) inside a text file", path=path, line=at)
