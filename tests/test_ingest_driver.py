@@ -154,6 +154,26 @@ def test_missing_file_and_folder(tmp_path: Path):
         ingest_file(tmp_path)
 
 
+def test_a_file_given_twice_is_a_clear_error(tmp_path: Path, capsys):
+    """``evreview ingest a.ris ./a.ris`` ingested every record twice under the same record_id,
+    which only dedup noticed ("record_id ... appears more than once", naming no file)."""
+    from evreview.ingest import ingest_files, ingest_to_parquet
+
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    (tmp_path / "link.ris").symlink_to(path)
+    with pytest.raises(IngestError, match="file given twice"):
+        ingest_files([path, tmp_path / "." / "a.ris"])
+    with pytest.raises(IngestError, match=r"a\.ris: file given twice \(also as .*link\.ris\)"):
+        ingest_to_parquet([path, tmp_path / "link.ris"], tmp_path / "out.parquet")
+    out = tmp_path / "cli.parquet"
+    assert main(["ingest", str(path), str(path), "--out", str(out)]) == 2
+    assert "a.ris: file given twice" in capsys.readouterr().err and not out.exists()
+    copy = tmp_path / "b.ris"  # the same content in another file is two files' records
+    copy.write_text(RIS_ONE, encoding="utf-8")
+    assert len(ingest_files([path, copy]).records) == 2
+
+
 def test_cli_reports_user_errors_in_one_line_without_traceback(tmp_path: Path, capsys):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")

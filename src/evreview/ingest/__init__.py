@@ -46,6 +46,7 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "FileReport",
     "IngestResult",
+    "check_given_once",
     "combine",
     "empty_records",
     "ingest_file",
@@ -496,9 +497,10 @@ def ingest_to_parquet(
     ``write_records(ingest_files(paths, ...).records, out)`` read back.
     """
     out = Path(out)
+    root_path = Path(root) if root else None
+    check_given_once(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    root_path = Path(root) if root else None
     reports: list[FileReport] = []
     problems: list[pd.DataFrame] = []
     fills: list[str] = []  # per row group: the database default to apply afterwards, or ""
@@ -582,11 +584,30 @@ def ingest_files(
 ) -> IngestResult:
     """Ingest several files; the search round is ``search`` or, when empty, the name of the
     folder holding each file below ``root`` (``data/raw/<round>/<file>``)."""
+    check_given_once(paths)
     results = []
     for path in paths:
         round_name = search or _round_of(Path(path), Path(root) if root else None)
         results.append(ingest_file(path, search=round_name, root=root, **options))
     return combine(results)
+
+
+def check_given_once(paths: Sequence[str | Path]) -> None:
+    """Refuse a file named twice (``a.ris a.ris``, ``a.ris ./a.ris``, a symlink to it).
+
+    Its records would be ingested twice with the same ``record_id`` (round, file, position),
+    which only deduplication noticed, as "record_id appears more than once", naming no file.
+    """
+    seen: dict[Path, str] = {}
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue  # the driver's "no such file" / "is a folder" error comes in its turn
+        key = path.resolve()
+        if key in seen:
+            shown, again = seen[key], path.as_posix()
+            also = "" if again == shown else f" (also as {again})"
+            raise IngestError(f"file given twice{also}: its records would be ingested twice", path=shown)
+        seen[key] = path.as_posix()
 
 
 def _round_of(path: Path, root: Path | None) -> str:

@@ -84,7 +84,7 @@ def run_gather(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Ingest FILEs into OUT; a ``.parquet`` OUT is written a batch at a time (bounded memory)."""
-    from evreview.ingest import combine, ingest_files, ingest_to_parquet, write_records
+    from evreview.ingest import check_given_once, combine, ingest_files, ingest_to_parquet, write_records
     from evreview.records import UNKNOWN_DATABASE
     from evreview.reporting import write_csv
 
@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         count = sum(rep.parsed for rep in result.reports)
     else:
         if per_file is not None:
+            check_given_once(args.files)
             result = combine(
                 ingest_files([path], search=args.search, root=args.root, **per_file(path)) for path in args.files
             )
