@@ -198,6 +198,18 @@ def test_cli_runs_as_a_console_script(tmp_path: Path):
     assert "binary" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_problem_positions_are_whole_numbers_beside_file_level_problems(tmp_path: Path):
+    """A problem without a record position (a repeated header, ProQuest's document count)
+    made pandas write every position in problems.csv as a float ("2.0"), and the ledger's
+    id of an unparsed record, built from it, depend on the file's other problems."""
+    path = tmp_path / "table.csv"
+    path.write_text("ID,Title,Year\n1,One,2001\nID,Title,Year\n2,Two,2002,extra\n", encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    assert main(["ingest", str(path), "--out", str(out)]) == 0
+    lines = (tmp_path / "out_problems.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[3:6] for line in lines[1:]] == [["", "3", "warning"], ["1", "4", "error"]]
+
+
 def test_ingest_writes_records_report_and_problems(tmp_path: Path):
     if "ris" not in readers():
         pytest.skip("RIS reader not available")

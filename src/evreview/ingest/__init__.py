@@ -425,7 +425,13 @@ class _FileIngest:
             }
             for p in self.result.problems
         ]
-        return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+        frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+        # whole numbers even where some problems have none (a file-level warning): pandas
+        # would make the column float and problems.csv say "4.0", and the ledger's id of an
+        # unparsed record (built from its source_index) would change with unrelated problems
+        for column in ("source_index", "source_line"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
 
 
 @contextmanager
