@@ -174,6 +174,23 @@ def test_a_file_given_twice_is_a_clear_error(tmp_path: Path, capsys):
     assert len(ingest_files([path, copy]).records) == 2
 
 
+def test_a_forced_format_the_file_is_not_in_is_not_silent(tmp_path: Path, capsys):
+    """``--format bibtex`` (or a wrong ingest.formats glob) on a RIS file said "0/0 records"
+    and exited 0, as if the search had found nothing; where the wrong reader did read
+    something, nothing said the records came from a format the file is not in."""
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    assert main(["ingest", str(path), "--format", "bibtex", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "a.ris: no record found reading it as bibtex" in err and "looks like ris" in err
+    result = ingest_file(path, fmt="medline")
+    first = result.problems.iloc[0]
+    assert first["severity"] == "warning" and "format was forced" in first["reason"] and "like ris" in first["reason"]
+    assert result.reports[0].warnings == len(result.problems)
+    assert ingest_file(path, fmt="ris").problems.empty  # forcing the right format changes nothing
+
+
 def test_cli_reports_user_errors_in_one_line_without_traceback(tmp_path: Path, capsys):
     path = tmp_path / "empty.csv"
     path.write_bytes(b"")
