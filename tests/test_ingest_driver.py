@@ -147,6 +147,33 @@ print(", ".join(readers()))
     assert "unrecognised format" in error and f"({every})" in error and "ris" in every.split(", ")
 
 
+def test_zip_files_no_reader_claims_say_what_they_are(tmp_path: Path):
+    """A ZIP of exports, a workbook cut short and an empty workbook all got "unrecognised
+    format ... the file starts with no text ... map them with --column-map"."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    archive = tmp_path / "exports.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("scopus/export.ris", RIS_ONE)
+    book = tmp_path / "empty.xlsx"
+    Workbook().save(book)
+    cut = tmp_path / "cut.xlsx"
+    workbook = Workbook()
+    workbook.active.append(["Title", "Year"])
+    workbook.save(cut)
+    cut.write_bytes(cut.read_bytes()[:3000])
+    for path, message in (
+        (archive, r"exports\.zip: a ZIP archive, not an export: unzip it .*\(scopus/export\.ris\)"),
+        (book, r"empty\.xlsx: an \.xlsx workbook whose first sheet holds no table"),
+        (cut, r"cut\.xlsx: a damaged ZIP file"),
+    ):
+        with pytest.raises(IngestError, match=message) as info:
+            ingest_file(path)
+        assert "column-map" not in str(info.value)
+
+
 def test_missing_file_and_folder(tmp_path: Path):
     with pytest.raises(IngestError, match="no such file"):
         ingest_file(tmp_path / "nope.ris")
