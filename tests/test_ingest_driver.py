@@ -55,6 +55,17 @@ def test_exports_joined_into_one_file_keep_every_record(tmp_path: Path):
     assert decode(one + b"\r\n" + one, "f") == RIS_ONE + "\n" + RIS_ONE
 
 
+def test_a_stray_nul_in_a_text_export_names_its_line(tmp_path: Path):
+    """One NUL byte (a damaged download) in the first 64 KiB of a RIS export got "binary file:
+    this is not a text export ... export the records as RIS", naming no line; past 64 KiB the
+    same byte was already reported with its line."""
+    path = tmp_path / "damaged.ris"
+    path.write_bytes((RIS_ONE + "\n" + RIS_ONE.replace("Trust", "Tr\x00ust")).encode())
+    with pytest.raises(IngestError, match="NUL character") as info:
+        ingest_file(path)
+    assert info.value.line == 7 and "damaged.ris:7: " in str(info.value)
+
+
 def test_wrong_encoding_names_the_line(tmp_path: Path):
     path = tmp_path / "latin1.ris"
     path.write_bytes(b"TY  - JOUR\nTI  - Partnerships\nAB  - Co-production in M\xfcnster\nER  - \n")
