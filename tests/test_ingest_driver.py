@@ -240,6 +240,41 @@ def test_cli_reports_user_errors_in_one_line_without_traceback(tmp_path: Path, c
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_cli_output_paths_that_cannot_be_files_are_one_line_errors(tmp_path: Path, capsys):
+    """--out naming a folder, or any output under a file, stopped with an IsADirectoryError /
+    FileExistsError traceback (naming a temporary file) after every export had been read."""
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    (tmp_path / "folder.parquet").mkdir()
+    cases = (
+        (["--out", str(tmp_path / "folder.parquet")], "folder.parquet: --out is a folder"),
+        (["--out", str(path / "x.parquet")], "x.parquet: --out cannot be written: "),
+        (["--out", str(tmp_path / "o.csv"), "--report", str(path / "r" / "r.csv")], "r.csv: --report cannot be"),
+        (["--out", str(tmp_path / "o.parquet"), "--problems", str(tmp_path)], "--problems is a folder"),
+    )
+    for options, message in cases:
+        assert main(["ingest", str(path), *options]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("evreview ingest: error: ") and message in err and "Traceback" not in err
+    assert not list(tmp_path.glob("o*"))
+
+
+def test_cli_write_failures_name_the_output_not_its_temporary_file(tmp_path: Path, capsys, monkeypatch):
+    import os
+
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device", str(src))
+
+    monkeypatch.setattr(os, "replace", full_disk)  # the rename of every atomic write
+    assert main(["ingest", str(path), "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evreview ingest: error: ") and "No space left on device" in err
+    assert f"{tmp_path / 'o.csv'}: cannot write: No space left on device" in err
+
+
 def test_cli_runs_as_a_console_script(tmp_path: Path):
     path = tmp_path / "bin.dat"
     path.write_bytes(b"\x00\x01\x02" * 50)
