@@ -198,6 +198,23 @@ def test_bibtex_entry_the_parser_skips_is_reported(tmp_path):
     assert "not recognised" in error["reason"]
 
 
+def test_bibtex_fields_cut_off_by_an_extra_brace_are_reported(tmp_path):
+    """An extra ``}`` in a title closed the entry early: its author and year were read as a
+    comment between entries and lost without a word."""
+    path = tmp_path / "brace.bib"
+    path.write_text(
+        "Scopus\nEXPORT DATE: 08 July 2023\n\n"
+        "@article{a, title = {A {Study} of} things},\n  author = {Smith, John},\n  year = {2020}\n}\n\n"
+        "@article{b, title = {B}, year = {2021}}\n",
+        encoding="utf-8",
+    )
+    result = ingest_file(path)
+    assert result.report.iloc[0][["found", "parsed", "failed", "warnings"]].tolist() == [2, 2, 0, 1]
+    warning = result.problems.iloc[0]
+    assert (warning["severity"], warning["source_index"], warning["source_line"]) == ("warning", 0, 5)
+    assert "'author = {Smith, John},'" in warning["reason"] and "extra '}'" in warning["reason"]
+
+
 def test_bibtex_malformed_comment_is_not_a_record(tmp_path):
     path = tmp_path / "c.bib"
     path.write_text("@comment{ unclosed\n@article{y, title={Y}}\n", encoding="utf-8")

@@ -333,6 +333,18 @@ def test_continuation_of_text_tag_joins_and_list_tag_splits() -> None:
     assert rec.fields["authors"] == ["One, A", "Two, B"]
 
 
+def test_a_tag_in_lower_case_is_read_as_its_tag_with_a_warning() -> None:
+    """``ti  - ...`` (a hand-edited file) was read as a continuation of the line above: the
+    title vanished into ``TY`` ("JOUR\\nti  - ...") and nothing was reported."""
+    result = parse_text("TY  - JOUR\nti  - A lower-case title\nAU  - One, A\npy  - 2020\nER  - \n")
+    (rec,) = result.records
+    assert (rec.fields["title"], rec.fields["year"], rec.raw["TY"]) == ("A lower-case title", 2020, "JOUR")
+    (warning,) = result.problems
+    assert (warning.severity, warning.line, warning.index) == ("warning", 1, 0)
+    assert "lower case at line 2 and 1 more line(s)" in warning.reason
+    assert "'ti  - A lower-case title'" in warning.reason
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"

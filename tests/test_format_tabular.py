@@ -319,6 +319,23 @@ def test_malformed_rows_become_problems_with_lines() -> None:
     assert problems.loc[4, "severity"] == "warning" and "left empty" in problems.loc[4, "reason"]
 
 
+@pytest.mark.parametrize("name", ["pubmed.csv", "scopus_old.csv", "embase.csv", "wos_tab.txt", "generic.tsv"])
+def test_exports_joined_into_one_file_do_not_read_the_second_header_as_a_record(tmp_path: Path, name: str) -> None:
+    """Two exports joined with ``cat`` repeat the header mid-table: it was read as one more
+    record (titled "Title"); now it is skipped with a warning naming its line."""
+    data = (FIX / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(data + (b"" if data.endswith(b"\n") else b"\n") + data)
+    single = ingest(name)
+    result = ingest_file(path, root=tmp_path)
+    report = result.reports[0]
+    assert (report.found, report.parsed) == (2 * single.reports[0].found, 2 * single.reports[0].parsed)
+    assert result.records["title"].tolist() == 2 * single.records["title"].tolist()
+    repeated = result.problems[result.problems["reason"].str.contains("header row is repeated")]
+    header_line = data.decode("utf-8-sig").count("\n") + 1 + (not data.endswith(b"\n"))
+    assert repeated["source_line"].tolist() == [header_line] and repeated["severity"].tolist() == ["warning"]
+
+
 def test_unbalanced_quote_is_reported_with_its_span(tmp_path: Path) -> None:
     path = tmp_path / "broken.csv"
     path.write_text('ID,title,year\n1,"Opened quote,2001\n2,Next,2002\n3,Last,2003\n', encoding="utf-8")

@@ -358,7 +358,9 @@ def test_forced_reader_on_a_file_without_records_reports_its_lines(tmp_path: Pat
         ingest_file(path)
     result = ingest_file(path, fmt="wos")
     assert result.report.iloc[0]["found"] == 0 and len(result.records) == 0
-    assert [p[1] for p in problems_of(result)] == ["warning", "warning"]
+    problems = problems_of(result)
+    assert [p[1] for p in problems] == ["warning", "warning", "warning"]
+    assert "format was forced" in problems[0][2]  # then the two lines it ignored
 
 
 def test_same_input_same_output(fixtures_dir: Path) -> None:

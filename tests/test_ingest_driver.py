@@ -43,6 +43,29 @@ def test_empty_and_binary_files_are_clear_errors(tmp_path: Path, content: bytes,
     assert "export.ris" in str(info.value)
 
 
+def test_exports_joined_into_one_file_keep_every_record(tmp_path: Path):
+    """``cat a.ris b.ris`` of two exports written with a BOM leaves the second BOM at a line
+    start: its record was reported as "without a TY start line" and not parsed."""
+    one = codecs.BOM_UTF8 + RIS_ONE.encode()
+    path = tmp_path / "joined.ris"
+    path.write_bytes(one + b"\n" + one)
+    result = ingest_file(path)
+    assert result.report.loc[0, ["found", "parsed", "failed"]].tolist() == [2, 2, 0]
+    assert result.records["source_line"].tolist() == [1, 6]
+    assert decode(one + b"\r\n" + one, "f") == RIS_ONE + "\n" + RIS_ONE
+
+
+def test_a_stray_nul_in_a_text_export_names_its_line(tmp_path: Path):
+    """One NUL byte (a damaged download) in the first 64 KiB of a RIS export got "binary file:
+    this is not a text export ... export the records as RIS", naming no line; past 64 KiB the
+    same byte was already reported with its line."""
+    path = tmp_path / "damaged.ris"
+    path.write_bytes((RIS_ONE + "\n" + RIS_ONE.replace("Trust", "Tr\x00ust")).encode())
+    with pytest.raises(IngestError, match="NUL character") as info:
+        ingest_file(path)
+    assert info.value.line == 7 and "damaged.ris:7: " in str(info.value)
+
+
 def test_wrong_encoding_names_the_line(tmp_path: Path):
     path = tmp_path / "latin1.ris"
     path.write_bytes(b"TY  - JOUR\nTI  - Partnerships\nAB  - Co-production in M\xfcnster\nER  - \n")
@@ -135,11 +158,75 @@ print(", ".join(readers()))
     assert "unrecognised format" in error and f"({every})" in error and "ris" in every.split(", ")
 
 
+def test_zip_files_no_reader_claims_say_what_they_are(tmp_path: Path):
+    """A ZIP of exports, a workbook cut short and an empty workbook all got "unrecognised
+    format ... the file starts with no text ... map them with --column-map"."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    archive = tmp_path / "exports.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("scopus/export.ris", RIS_ONE)
+    book = tmp_path / "empty.xlsx"
+    Workbook().save(book)
+    cut = tmp_path / "cut.xlsx"
+    workbook = Workbook()
+    workbook.active.append(["Title", "Year"])
+    workbook.save(cut)
+    cut.write_bytes(cut.read_bytes()[:3000])
+    for path, message in (
+        (archive, r"exports\.zip: a ZIP archive, not an export: unzip it .*\(scopus/export\.ris\)"),
+        (book, r"empty\.xlsx: an \.xlsx workbook whose first sheet holds no table"),
+        (cut, r"cut\.xlsx: a damaged ZIP file"),
+    ):
+        with pytest.raises(IngestError, match=message) as info:
+            ingest_file(path)
+        assert "column-map" not in str(info.value)
+
+
 def test_missing_file_and_folder(tmp_path: Path):
     with pytest.raises(IngestError, match="no such file"):
         ingest_file(tmp_path / "nope.ris")
     with pytest.raises(IngestError, match="folder"):
         ingest_file(tmp_path)
+
+
+def test_a_file_given_twice_is_a_clear_error(tmp_path: Path, capsys):
+    """``evreview ingest a.ris ./a.ris`` ingested every record twice under the same record_id,
+    which only dedup noticed ("record_id ... appears more than once", naming no file)."""
+    from evreview.ingest import ingest_files, ingest_to_parquet
+
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    (tmp_path / "link.ris").symlink_to(path)
+    with pytest.raises(IngestError, match="file given twice"):
+        ingest_files([path, tmp_path / "." / "a.ris"])
+    with pytest.raises(IngestError, match=r"a\.ris: file given twice \(also as .*link\.ris\)"):
+        ingest_to_parquet([path, tmp_path / "link.ris"], tmp_path / "out.parquet")
+    out = tmp_path / "cli.parquet"
+    assert main(["ingest", str(path), str(path), "--out", str(out)]) == 2
+    assert "a.ris: file given twice" in capsys.readouterr().err and not out.exists()
+    copy = tmp_path / "b.ris"  # the same content in another file is two files' records
+    copy.write_text(RIS_ONE, encoding="utf-8")
+    assert len(ingest_files([path, copy]).records) == 2
+
+
+def test_a_forced_format_the_file_is_not_in_is_not_silent(tmp_path: Path, capsys):
+    """``--format bibtex`` (or a wrong ingest.formats glob) on a RIS file said "0/0 records"
+    and exited 0, as if the search had found nothing; where the wrong reader did read
+    something, nothing said the records came from a format the file is not in."""
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    assert main(["ingest", str(path), "--format", "bibtex", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "a.ris: no record found reading it as bibtex" in err and "looks like ris" in err
+    result = ingest_file(path, fmt="medline")
+    first = result.problems.iloc[0]
+    assert first["severity"] == "warning" and "format was forced" in first["reason"] and "like ris" in first["reason"]
+    assert result.reports[0].warnings == len(result.problems)
+    assert ingest_file(path, fmt="ris").problems.empty  # forcing the right format changes nothing
 
 
 def test_cli_reports_user_errors_in_one_line_without_traceback(tmp_path: Path, capsys):
@@ -153,6 +240,41 @@ def test_cli_reports_user_errors_in_one_line_without_traceback(tmp_path: Path, c
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_cli_output_paths_that_cannot_be_files_are_one_line_errors(tmp_path: Path, capsys):
+    """--out naming a folder, or any output under a file, stopped with an IsADirectoryError /
+    FileExistsError traceback (naming a temporary file) after every export had been read."""
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+    (tmp_path / "folder.parquet").mkdir()
+    cases = (
+        (["--out", str(tmp_path / "folder.parquet")], "folder.parquet: --out is a folder"),
+        (["--out", str(path / "x.parquet")], "x.parquet: --out cannot be written: "),
+        (["--out", str(tmp_path / "o.csv"), "--report", str(path / "r" / "r.csv")], "r.csv: --report cannot be"),
+        (["--out", str(tmp_path / "o.parquet"), "--problems", str(tmp_path)], "--problems is a folder"),
+    )
+    for options, message in cases:
+        assert main(["ingest", str(path), *options]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("evreview ingest: error: ") and message in err and "Traceback" not in err
+    assert not list(tmp_path.glob("o*"))
+
+
+def test_cli_write_failures_name_the_output_not_its_temporary_file(tmp_path: Path, capsys, monkeypatch):
+    import os
+
+    path = tmp_path / "a.ris"
+    path.write_text(RIS_ONE, encoding="utf-8")
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device", str(src))
+
+    monkeypatch.setattr(os, "replace", full_disk)  # the rename of every atomic write
+    assert main(["ingest", str(path), "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evreview ingest: error: ") and "No space left on device" in err
+    assert f"{tmp_path / 'o.csv'}: cannot write: No space left on device" in err
+
+
 def test_cli_runs_as_a_console_script(tmp_path: Path):
     path = tmp_path / "bin.dat"
     path.write_bytes(b"\x00\x01\x02" * 50)
@@ -164,6 +286,18 @@ def test_cli_runs_as_a_console_script(tmp_path: Path):
     )
     assert proc.returncode == 2
     assert "binary" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_problem_positions_are_whole_numbers_beside_file_level_problems(tmp_path: Path):
+    """A problem without a record position (a repeated header, ProQuest's document count)
+    made pandas write every position in problems.csv as a float ("2.0"), and the ledger's
+    id of an unparsed record, built from it, depend on the file's other problems."""
+    path = tmp_path / "table.csv"
+    path.write_text("ID,Title,Year\n1,One,2001\nID,Title,Year\n2,Two,2002,extra\n", encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    assert main(["ingest", str(path), "--out", str(out)]) == 0
+    lines = (tmp_path / "out_problems.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[3:6] for line in lines[1:]] == [["", "3", "warning"], ["1", "4", "error"]]
 
 
 def test_ingest_writes_records_report_and_problems(tmp_path: Path):

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from evreview.errors import EvreviewError, IngestError
 from evreview.ingest import parallel
-from evreview.ingest.registry import ParsedRecord, ParseResult, Source, detect, get_reader, readers
+from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, detect, get_reader, readers
 from evreview.ingest.textio import decode, is_container
 from evreview.provenance import parquet_metadata
 from evreview.records import (
@@ -46,6 +46,7 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "FileReport",
     "IngestResult",
+    "check_given_once",
     "combine",
     "empty_records",
     "ingest_file",
@@ -307,6 +308,8 @@ class _FileIngest:
         #: parts parsed in worker processes (a large file whose reader supports it), or None
         self.plan = parallel.plan(path, shown, size, fmt=fmt, encoding=encoding, options=options)
         self.outcome = parallel.Outcome()
+        #: for a forced format the content does not fit: what detection makes of the file
+        self.unlike: str | None = None
         if self.plan is not None:
             self.reader = self.plan.reader
             self.result = ParseResult(records=iter(()), problems=[], found=None)
@@ -314,10 +317,16 @@ class _FileIngest:
         data = path.read_bytes()
         text = None if is_container(data) else decode(data, shown, encoding)
         source = Source(path=path, data=data, text=text, options=options)
+        shown_source = Source(path=Path(shown), data=data, text=text, options=options)
         if fmt:
             self.reader = get_reader(fmt)
+            if self.reader.sniff(shown_source) <= 0:
+                try:
+                    self.unlike = f"its content looks like {detect(shown_source).name}"
+                except IngestError:
+                    self.unlike = "its content is not any supported format"
         else:
-            self.reader = detect(Source(path=Path(shown), data=data, text=text, options=options))
+            self.reader = detect(shown_source)
         self.result: ParseResult = self._guard(lambda: self.reader.parse(source))
         if text is not None:
             # text readers have their text now: the file's bytes (a quarter GB at 100k records) can go
@@ -388,6 +397,25 @@ class _FileIngest:
     def report(self) -> FileReport:
         """Found vs. parsed, once :meth:`tables` is exhausted; checks nothing was dropped."""
         problems = self.result.problems
+        if self.unlike is not None and not self.result.found and not problems:
+            # a wrong --format or ingest.formats entry, and the reader saw nothing it could
+            # even complain about: "0/0 records" and exit 0 looked like an export with no results
+            raise IngestError(
+                f"no record found reading it as {self.reader.name} (forced with --format or the "
+                f"config's ingest.formats), and {self.unlike}: remove the forced format to "
+                "detect it from its content",
+                path=self.shown,
+            )
+        if self.unlike is not None:
+            problems.insert(
+                0,
+                Problem(
+                    f"read as {self.reader.name} because that format was forced (--format or the config's "
+                    f"ingest.formats), but the file does not look like it: {self.unlike}; check the records",
+                    severity="warning",
+                ),
+            )
+            self.unlike = None  # reported: a second report() must not add it again
         failed = sum(p.severity == "error" for p in problems)
         default = self.database or self.result.database
         names = {default if (not value and self.fill) else value for value in self.databases}
@@ -424,7 +452,13 @@ class _FileIngest:
             }
             for p in self.result.problems
         ]
-        return pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+        frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+        # whole numbers even where some problems have none (a file-level warning): pandas
+        # would make the column float and problems.csv say "4.0", and the ledger's id of an
+        # unparsed record (built from its source_index) would change with unrelated problems
+        for column in ("source_index", "source_line"):
+            frame[column] = frame[column].astype("Int64")
+        return frame
 
 
 @contextmanager
@@ -496,9 +530,10 @@ def ingest_to_parquet(
     ``write_records(ingest_files(paths, ...).records, out)`` read back.
     """
     out = Path(out)
+    root_path = Path(root) if root else None
+    check_given_once(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    root_path = Path(root) if root else None
     reports: list[FileReport] = []
     problems: list[pd.DataFrame] = []
     fills: list[str] = []  # per row group: the database default to apply afterwards, or ""
@@ -582,11 +617,30 @@ def ingest_files(
 ) -> IngestResult:
     """Ingest several files; the search round is ``search`` or, when empty, the name of the
     folder holding each file below ``root`` (``data/raw/<round>/<file>``)."""
+    check_given_once(paths)
     results = []
     for path in paths:
         round_name = search or _round_of(Path(path), Path(root) if root else None)
         results.append(ingest_file(path, search=round_name, root=root, **options))
     return combine(results)
+
+
+def check_given_once(paths: Sequence[str | Path]) -> None:
+    """Refuse a file named twice (``a.ris a.ris``, ``a.ris ./a.ris``, a symlink to it).
+
+    Its records would be ingested twice with the same ``record_id`` (round, file, position),
+    which only deduplication noticed, as "record_id appears more than once", naming no file.
+    """
+    seen: dict[Path, str] = {}
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue  # the driver's "no such file" / "is a folder" error comes in its turn
+        key = path.resolve()
+        if key in seen:
+            shown, again = seen[key], path.as_posix()
+            also = "" if again == shown else f" (also as {again})"
+            raise IngestError(f"file given twice{also}: its records would be ingested twice", path=shown)
+        seen[key] = path.as_posix()
 
 
 def _round_of(path: Path, root: Path | None) -> str:

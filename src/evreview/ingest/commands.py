@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -82,9 +83,46 @@ def run_gather(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_output(path: Path, option: str) -> None:
+    """Refuse an output path that cannot become a file (checked before any export is read).
+
+    A folder, or a path under an existing file, failed only when the outputs were written, as
+    an ``IsADirectoryError``/``FileExistsError`` traceback naming a temporary file.
+    """
+    if path.is_dir():
+        raise EvreviewError(f"{option} is a folder: give a file name", path=path)
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise EvreviewError(f"{option} cannot be written: {parent} is a file, not a folder", path=path)
+
+
+def _output_error(exc: OSError) -> EvreviewError:
+    """An OS error while writing an output, as one line naming the output (not its temporary name)."""
+    name = re.sub(r"\.tmp\d+$", "", str(exc.filename)) if exc.filename else None
+    reason = exc.strerror if name and exc.strerror else re.sub(r"\.tmp\d+\b", "", str(exc))  # pyarrow: no filename
+    return EvreviewError(f"cannot write: {reason}", path=name)
+
+
 def run(args: argparse.Namespace) -> int:
     """Ingest FILEs into OUT; a ``.parquet`` OUT is written a batch at a time (bounded memory)."""
-    from evreview.ingest import combine, ingest_files, ingest_to_parquet, write_records
+    out: Path = args.out
+    if out.suffix not in (".parquet", ".csv", ".tsv"):
+        raise EvreviewError("output must end in .parquet, .csv or .tsv", path=out)
+    stem = out.with_suffix("")
+    report_path = args.report or Path(f"{stem}_report.csv")
+    problems_path = args.problems or Path(f"{stem}_problems.csv")
+    for path, option in ((out, "--out"), (report_path, "--report"), (problems_path, "--problems")):
+        check_output(path, option)
+    try:
+        return _run(args, out, report_path, problems_path)
+    except OSError as exc:
+        raise _output_error(exc) from exc
+
+
+def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: Path) -> int:
+    from evreview.ingest import check_given_once, combine, ingest_files, ingest_to_parquet, write_records
     from evreview.records import UNKNOWN_DATABASE
     from evreview.reporting import write_csv
 
@@ -112,12 +150,12 @@ def run(args: argparse.Namespace) -> int:
                 rel = path.name
             return {**file_options(config.get("ingest", {}), rel), **{k: v for k, v in options.items() if v}}
 
-    out: Path = args.out
     if out.suffix == ".parquet":
         result = ingest_to_parquet(args.files, out, search=args.search, root=args.root, per_file=per_file, **options)
         count = sum(rep.parsed for rep in result.reports)
     else:
         if per_file is not None:
+            check_given_once(args.files)
             result = combine(
                 ingest_files([path], search=args.search, root=args.root, **per_file(path)) for path in args.files
             )
@@ -125,9 +163,8 @@ def run(args: argparse.Namespace) -> int:
             result = ingest_files(args.files, search=args.search, root=args.root, **options)
         write_records(result.records, out)
         count = len(result.records)
-    stem = out.with_suffix("")
-    write_csv(result.report, args.report or Path(f"{stem}_report.csv"))
-    write_csv(result.problems, args.problems or Path(f"{stem}_problems.csv"))
+    write_csv(result.report, report_path)
+    write_csv(result.problems, problems_path)
     for rep in result.reports:
         flag = "" if rep.failed == 0 else f"  ({rep.failed} NOT parsed: see problems)"
         print(

@@ -214,6 +214,8 @@ def detect(source: Source) -> Reader:
         if score > 0:
             scored.append((score, reader.priority, reader.name, reader))
     if not scored:
+        if source.text is None and source.data.startswith(b"PK\x03\x04"):
+            raise IngestError(_zip_message(source.data), path=source.path)
         first = (source.text or "").lstrip("\ufeff \n\t")[:60].splitlines()
         shown = repr(first[0]) if first else "no text"
         raise IngestError(
@@ -225,3 +227,23 @@ def detect(source: Source) -> Reader:
         )
     scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
     return scored[0][3]
+
+
+def _zip_message(data: bytes) -> str:
+    """Why a ZIP file no reader claims is not ingested: an archive of exports (say which files
+    to unzip), or a damaged one (a workbook cut short by a download). The general
+    "unrecognised format ... starts with no text; map columns with --column-map" misled here."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = [info.filename for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, EOFError, ValueError):
+        return "a damaged ZIP file (an .xlsx workbook or archive cut short?): download or save it again"
+    if "xl/workbook.xml" in names:
+        return "an .xlsx workbook whose first sheet holds no table: put the records there, under a header row"
+    if not names:
+        return "an empty ZIP archive: it holds no export file"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"a ZIP archive, not an export: unzip it and ingest the export files inside ({shown})"

@@ -37,6 +37,25 @@ def _guess_bomless_utf16(data: bytes) -> str | None:
     return None
 
 
+#: NUL bytes a text export may carry (a damaged download) and still be called text, not binary
+_STRAY_NULS = 8
+
+
+def _stray_nuls(head: bytes) -> bool:
+    """True when the NUL bytes in ``head`` are a few strays in UTF-8 text, not a binary file.
+
+    Such an export is damaged at a place the user can fix: :func:`decode_part` then names the
+    NUL's line, where "binary file: this is not a text export" would send them to export again.
+    """
+    if head.count(0) > _STRAY_NULS:
+        return False
+    try:
+        head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def pick_encoding(data: bytes, path: str | Path, encoding: str | None = None) -> str:
     """The encoding :func:`decode` uses for ``data``: ``encoding`` when given, else from a BOM
     or the UTF-16 shape of the first bytes, else UTF-8.
@@ -53,7 +72,7 @@ def pick_encoding(data: bytes, path: str | Path, encoding: str | None = None) ->
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
         return "utf-16"
     encoding = _guess_bomless_utf16(data) or "utf-8"
-    if encoding == "utf-8" and b"\x00" in data[:65536]:
+    if encoding == "utf-8" and b"\x00" in data[:65536] and not _stray_nuls(data[:65536]):
         raise IngestError(
             "binary file: this is not a text export (it contains NUL bytes); "
             "export the records as RIS, CSV, BibTeX, MEDLINE or XML",
@@ -101,6 +120,11 @@ def decode_part(
         text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n\ufeff" in text:
+        # exports joined into one file (``cat a.ris b.ris``, ``copy a+b``) keep the second
+        # file's byte-order mark at a line start, where it would hide that line's tag or
+        # header (``\ufeffTY  -`` starts no record); a BOM is never content there
+        text = text.replace("\n\ufeff", "\n")
     if "\x00" in text:
         at = line + text.count("\n", 0, text.index("\x00"))
         raise IngestError("binary content (NUL character) inside a text file", path=path, line=at)

@@ -450,6 +450,17 @@ def split_initials_authors(value: str) -> list[str]:
 
 # --------------------------------------------------------------------------- the reader base
 
+REPEATED_HEADER = "the header row is repeated here (exports joined into one file?); skipped, not a record"
+
+
+def is_repeated_header(cells: list[str], columns: list[str]) -> bool:
+    """True when a data row is the header again: two exports joined into one file (``cat``,
+    Excel's copy-paste of a second export, a re-save that appended) repeat it mid-table, and
+    read as data it would be a record titled "Title". Compared as :func:`unique_columns`
+    makes the header's display names, so blank and repeated header cells match too."""
+    return unique_columns(_drop_trailing_empty(cells)) == columns
+
+
 
 class TableReader:
     """Sniff/parse loop shared by every tabular reader.
@@ -568,12 +579,18 @@ class TableReader:
         runaway = table.runaway
         record, fix_row = self.record, self.fix_row
         check = None if type(self).check is TableReader.check else self.check
+        first = columns[0] if columns else None
+        headers = 0  # repeated header rows so far: not data rows, so not counted in an error's index
         for ordinal, row in enumerate(table.rows):
             cells = row.values
+            if cells[0].strip() == first and is_repeated_header(cells, columns):
+                problems.append(Problem(f"line {row.line}: {REPEATED_HEADER}", line=row.line, severity="warning"))
+                headers += 1
+                continue
             if len(cells) != width or row.line == runaway:
                 fixed, message, severity = fix_row(table, row)
                 if fixed is None:
-                    problems.append(Problem(f"line {row.line}: {message}", index=ordinal, line=row.line))
+                    problems.append(Problem(f"line {row.line}: {message}", index=ordinal - headers, line=row.line))
                     continue
                 cells = fixed
                 if message:

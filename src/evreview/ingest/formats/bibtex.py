@@ -24,6 +24,7 @@ covers becomes an error naming its line, so ``found`` counts every entry start i
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from collections.abc import Iterator
@@ -353,6 +354,7 @@ class _Collector:
     def __init__(self) -> None:
         self.items: list[tuple[int, ParsedRecord | None, Problem | None]] = []
         self.notes: list[Problem] = []
+        self.trailing: list[Problem] = []
 
     def record(
         self, line: int, entry_type: str, key: str, values: dict[str, str], raw: dict[str, Any], warning: str = ""
@@ -369,6 +371,10 @@ class _Collector:
         """A warning about something that is not a record (a broken @comment)."""
         self.notes.append(Problem(reason, line=line, severity="warning"))
 
+    def after(self, line: int, reason: str) -> None:
+        """A warning about the record before ``line`` (what follows it in the file)."""
+        self.trailing.append(Problem(reason, line=line, severity="warning"))
+
     def result(self) -> ParseResult:
         """Records and problems in line order, with each problem's record index filled in.
 
@@ -383,7 +389,11 @@ class _Collector:
             if problem is not None:
                 problem.index = len(records) - 1 if parsed is not None else position
                 problems.append(problem)
-        problems.extend(sorted(self.notes, key=lambda p: p.line or 0))
+        lines = [parsed.line or 0 for parsed in records]
+        for problem in self.trailing:
+            before = bisect.bisect_left(lines, problem.line or 0) - 1
+            problem.index = before if before >= 0 else None
+        problems.extend(sorted(self.notes + self.trailing, key=lambda p: p.line or 0))
         return ParseResult(records=records, problems=problems, found=len(self.items))
 
 
@@ -432,6 +442,22 @@ def parse_bibtex(text: str) -> ParseResult:
             out.note(line, f"malformed @{_block_type(block.raw)} block ignored (not a record): {_why(block)}")
         else:
             out.error(line, _error_reason(block))
+
+    from bibtexparser.model import ImplicitComment
+
+    for block in library.comments:
+        # text between entries is a comment to BibTeX, but fields there are an entry's: an
+        # extra "}" in a value (``title = {A} b},``) closes the entry early, and its later
+        # fields (author, year...) would be lost without a word
+        field = _FIELD_LINE.search(block.raw or "") if isinstance(block, ImplicitComment) else None
+        if field is not None:
+            line = (block.start_line or 0) + 1 + block.raw.count("\n", 0, field.start())
+            shown = block.raw[field.start() :].strip().splitlines()[0][:80]
+            out.after(
+                line,
+                f"fields outside any entry not read: {shown!r} (an extra '}}' in a value before "
+                "them may have closed the entry early; the entry above was read without them)",
+            )
 
     for line in _uncovered_entry_starts(text, covered):
         out.error(

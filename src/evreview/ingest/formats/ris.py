@@ -211,15 +211,26 @@ class _Scan:
         )
 
 
-def _tags_slow(body: str) -> Tags:
+def _tags_slow(body: str, lower: list[int] | None = None) -> Tags:
     """Tags of one record with continuation lines (no tag): a new item for :data:`LIST_TAGS`,
-    else appended to the previous value after ``\\n``. Blank lines are skipped."""
+    else appended to the previous value after ``\\n``. Blank lines are skipped.
+
+    A tag in lower case (``ti  - ...``, from a hand-edited file) is read as its tag: as a
+    continuation it would vanish into the value above it (a title into ``TY``); the offsets
+    of such lines in ``body`` go to ``lower`` so the caller can warn.
+    """
     tags: Tags = {}
     last = ""
-    for line in body.split("\n"):
+    for offset, line in enumerate(body.split("\n")):
         if line[2:5] == "  -" and _is_tag(line[:2]):
             last = line[:2]
             _add(tags, last, line[5:].strip())
+            continue
+        if line[2:5] == "  -" and line[:2].islower() and _is_tag(line[:2].upper()):
+            last = line[:2].upper()
+            _add(tags, last, line[5:].strip())
+            if lower is not None:
+                lower.append(offset)
             continue
         stripped = line.strip()
         if not stripped or not last:
@@ -235,15 +246,16 @@ def _tags_slow(body: str) -> Tags:
     return tags
 
 
-def _tags(body: str) -> Tags:
+def _tags(body: str, lower: list[int] | None = None) -> Tags:
     """Tags of one record (``body`` runs from its ``TY`` line to just before ``ER``).
 
     Fast path: when every line is a tag line (most exports), one regex ``findall`` in C does
-    the splitting; otherwise :func:`_tags_slow` handles continuation and blank lines.
+    the splitting; otherwise :func:`_tags_slow` handles continuation and blank lines (and
+    lower-case tags, whose line offsets it adds to ``lower``).
     """
     pairs = _TAG_LINE.findall(body)
     if len(pairs) != body.count("\n") + (0 if body.endswith("\n") else 1):
-        return _tags_slow(body)
+        return _tags_slow(body, lower)
     tags: Tags = {}
     get = tags.get
     for tag, value in pairs:
@@ -261,7 +273,9 @@ def _records(scan_: _Scan, body: str, line: int, end_line: int, terminated: bool
     """Close the record(s) in ``body``: several when ``TY`` lines follow without ``ER``."""
     at = body.find("\nTY  -")
     if at == -1 and terminated:  # the usual case: one record, closed by its ER
-        scan_.close(line, _tags(body), end_line)
+        lower: list[int] = []
+        scan_.close(line, _tags(body, lower), end_line)
+        _warn_lower(scan_, body, line, lower)
         return
     starts = [0]
     while at != -1:
@@ -279,7 +293,20 @@ def _records(scan_: _Scan, body: str, line: int, end_line: int, terminated: bool
             )
         elif not terminated:
             scan_.warn(_TRUNCATED, first)
-        scan_.close(first, _tags(part), end_line if number + 1 == len(starts) else last_line)
+        lower = []
+        scan_.close(first, _tags(part, lower), end_line if number + 1 == len(starts) else last_line)
+        _warn_lower(scan_, part, first, lower)
+
+
+def _warn_lower(scan_: _Scan, body: str, line: int, lower: list[int]) -> None:
+    """One warning per record whose tags include lower-case ones (read as their upper-case tag)."""
+    if lower:
+        shown = body.split("\n", lower[0] + 1)[lower[0]]
+        more = f" and {len(lower) - 1} more line(s)" if len(lower) > 1 else ""
+        scan_.warn(
+            f"RIS tag in lower case at line {line + lower[0]}{more} read as its upper-case tag: {_excerpt(shown)}",
+            line,
+        )
 
 
 def _split_gap(segment: str) -> int:
