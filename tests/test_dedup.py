@@ -394,32 +394,36 @@ import atexit, os, sys
 from evreview.cli import main
 
 def report():
-    import gc, threadpoolctl
+    import gc, threadpoolctl, pyarrow
     print([i["num_threads"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"])
     print("OPENBLAS_NUM_THREADS" in os.environ)
     print(gc.isenabled() and gc.get_freeze_count() > 0)
+    print(pyarrow.default_memory_pool().backend_name)
 
 atexit.register(report)
 sys.argv = ["evreview", "dedup", {str(fixtures_dir / "dedup" / "records.csv")!r}, "--out", {str(tmp_path / "out")!r}]
 assert main() == 0  # as the program: main parses the command line itself
 """
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "ARROW_DEFAULT_MEMORY_POOL")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    threads, leaked, frozen = out.stdout.strip().split("\n")
+    threads, leaked, frozen, pool = out.stdout.strip().split("\n")
     assert frozen == "True"
+    assert pool == "system"  # the program's Arrow allocator (evreview.cli.ARROW_POOL)
     if threads == "[]":
         pytest.skip("NumPy is not linked to OpenBLAS")
     assert threads == "[1]" and leaked == "False"
     # a user's own setting wins
     env["OPENBLAS_NUM_THREADS"] = "2"
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "mimalloc"  # a user's own choice wins
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip().split("\n") == ["[2]", "True", "True"]
+    assert out.stdout.strip().split("\n") == ["[2]", "True", "True", "mimalloc"]
+    env.pop("ARROW_DEFAULT_MEMORY_POOL")
     # Python code calling main(argv) keeps its process as it was: no frozen heap, default threads
     env.pop("OPENBLAS_NUM_THREADS")
     as_call = code.replace("sys.argv = [", "argv = [").replace("main() == 0", "main(argv[1:]) == 0")
     out = subprocess.run([sys.executable, "-c", as_call], capture_output=True, text=True, check=True, env=env)
-    threads, _, frozen = out.stdout.strip().split("\n")
-    assert frozen == "False"
+    threads, _, frozen, pool = out.stdout.strip().split("\n")
+    assert frozen == "False" and pool != "system"
     if (os.cpu_count() or 1) > 1:
         assert threads != "[1]"
 
