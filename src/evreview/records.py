@@ -485,13 +485,19 @@ def _list_array(values: Sequence[Any]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(kept_offsets, type=pa.int32()), pc.filter(items, pa.array(keep)))
 
 
-#: Up to this many list items, :func:`_rows_to_dedupe` checks rows in Python: Arrow's hash
-#: grouping is faster on big tables but its first use imports ``pyarrow.acero`` (tens of ms).
+#: Up to this many list items, :func:`_rows_to_dedupe` checks rows in Python; above, with one
+#: NumPy sort of (row, item code) keys.
 _SMALL_LISTS = 20_000
 
 
 def _rows_to_dedupe(lists: pa.ListArray, items: pa.Array) -> set[int]:
-    """Rows of ``lists`` with an empty or a repeated (non-null) item, found by Arrow hash grouping (in C)."""
+    """Rows of ``lists`` with an empty or a repeated (non-null) item.
+
+    Large batches: each item gets its dictionary code, and a repeated item is an equal
+    neighbour among the sorted ``row * codes + code`` keys. This replaced Arrow's hash
+    grouping, whose first use imports ``pyarrow.acero`` (tens of ms) in every ingest worker
+    and which cost ~0.25 s per 25,000 RIS records against a few ms for the sort.
+    """
     if len(items) == 0:
         return set()
     if len(items) <= _SMALL_LISTS:
@@ -503,10 +509,19 @@ def _rows_to_dedupe(lists: pa.ListArray, items: pa.Array) -> set[int]:
             if "" in present or len(set(present)) != len(present):
                 bad.add(row)
         return bad
-    parents = pc.list_parent_indices(lists)
-    rows = set(pc.filter(parents, pc.equal(items, "")).to_pylist())
-    counts = pa.table({"row": parents, "item": items}).group_by(["row", "item"]).aggregate([("item", "count")])
-    rows.update(pc.filter(counts.column("row"), pc.greater(counts.column("item_count"), 1)).to_pylist())
+    import numpy as np
+
+    parents = pc.list_parent_indices(lists).to_numpy()
+    if items.null_count:
+        valid = pc.is_valid(items)
+        parents, items = parents[valid.to_numpy(zero_copy_only=False)], items.filter(valid)
+    encoded = pc.dictionary_encode(items)
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    width = max(len(encoded.dictionary), 1)
+    empty = encoded.dictionary.index("").as_py()
+    rows = set(parents[codes == empty].tolist()) if empty >= 0 else set()
+    keys = np.sort(parents.astype(np.int64) * width + codes)
+    rows.update((keys[1:][keys[1:] == keys[:-1]] // width).tolist())
     return rows
 
 
