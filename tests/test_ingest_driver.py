@@ -192,6 +192,26 @@ def test_missing_file_and_folder(tmp_path: Path):
         ingest_file(tmp_path)
 
 
+def test_an_unreadable_export_is_a_clear_error(tmp_path: Path, monkeypatch, capsys):
+    """A file the user may not read (permission denied; simulated: the tests run as root) was an
+    OSError traceback; now one line naming the file."""
+    export = tmp_path / "locked.ris"
+    export.write_text("TY  - JOUR\nTI  - A title\nER  - \n", encoding="utf-8")
+    real = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self.name == "locked.ris":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(IngestError, match="cannot read the file: Permission denied") as info:
+        ingest_file(export)
+    assert "locked.ris" in str(info.value)
+    assert main(["ingest", str(export), "--out", str(tmp_path / "out.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "locked.ris: cannot read the file: Permission denied" in err and "Traceback" not in err
+
 def test_a_file_given_twice_is_a_clear_error(tmp_path: Path, capsys):
     """``evreview ingest a.ris ./a.ris`` ingested every record twice under the same record_id,
     which only dedup noticed ("record_id ... appears more than once", naming no file)."""

@@ -314,7 +314,10 @@ class _FileIngest:
             self.reader = self.plan.reader
             self.result = ParseResult(records=iter(()), problems=[], found=None)
             return
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # no permission, a device or socket: the user's to fix, not a traceback
+            raise IngestError(f"cannot read the file: {exc.strerror or exc}", path=shown) from None
         text = None if is_container(data) else decode(data, shown, encoding)
         source = Source(path=path, data=data, text=text, options=options)
         shown_source = Source(path=Path(shown), data=data, text=text, options=options)
