@@ -96,6 +96,9 @@ def parse_rows(text: str, columns: Sequence[str], path: str | Path = "<decisions
             while len(cells) > len(header) and not cells[-1]:
                 cells.pop()
             if len(cells) != len(header):
+                if any("\n" in cell for cell in cells):  # the quote ran on over the following lines
+                    raise ConfigError('a quote (") opened on this line is never closed: close it, or '
+                                      "remove it from the cell", path=path, line=line)
                 raise ConfigError(f"expected {len(header)} fields, found {len(cells)}", path=path, line=line)
             rows.append((line, dict(zip(header, cells))))
     except csv.Error as exc:
