@@ -196,6 +196,6 @@ def test_an_unclosed_quote_names_its_line(tmp_path):
     """A reason typed with one '"' swallowed the rows below it into one cell, reported as
     "expected 5 fields, found 1" on the wrong idea of what went wrong."""
     p = write(tmp_path, HEADER + 's1,include,ann,"too vague,t1\ns2,exclude,ann,,t2\ns3,exclude,ann,,t3\n')
-    with pytest.raises(ConfigError, match="quote .* opened on this line is never closed") as err:
+    with pytest.raises(ConfigError, match=r"quote .* opened on this line is never closed") as err:
         dec.read_decisions(p)
     assert err.value.line == 2
