@@ -139,3 +139,19 @@ def test_module_missing_from_the_table_is_always_registered(monkeypatch: pytest.
     monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "extra_stage_cmds"))
     assert cli.main(["extra"]) == 7
     assert "extra" in cli.build_parser("dedup", lazy=True).format_help()
+
+
+def test_an_output_the_os_refuses_is_one_line_not_a_traceback(tmp_path: Path, capsys) -> None:
+    """Commands check their outputs before working where they can (dedup's --out here); any
+    other OSError a command meets (a path under a file, no permission, a full disk) is one line
+    naming the file, exit 2, with the traceback behind --debug."""
+    taken = tmp_path / "afile"
+    taken.write_text("x", encoding="utf-8")
+    records = Path(__file__).parent / "fixtures" / "dedup" / "records.csv"
+    assert cli.main(["dedup", str(records), "--out", str(taken)]) == 2
+    assert f"{taken}: --out is a file, not a folder" in capsys.readouterr().err
+    assert cli.main(["provenance", "--out", str(taken / "p.json")]) == 2
+    err = capsys.readouterr().err
+    assert f"evreview provenance: error: {taken}" in err and "Traceback" not in err
+    with pytest.raises(OSError):
+        cli.main(["--debug", "provenance", "--out", str(taken / "p.json")])

@@ -159,6 +159,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.__cause__ is not None and not isinstance(exc.__cause__, EvreviewError):
             print("  (run with --debug for the traceback)", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # a file the command could not read or write (permission, a full disk, a folder where a
+        # file was expected) that no stage check caught first: the user's to fix, so one line
+        # naming the file, as for an EvreviewError; --debug shows where it happened
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"evreview {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print("  (run with --debug for the traceback)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"evreview {args.command}: interrupted", file=sys.stderr)
         return 130

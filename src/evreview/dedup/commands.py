@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from evreview.errors import EvreviewError
+from evreview.outputs import check_output_folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_block < 2:
         raise EvreviewError("--max-block must be at least 2")
+    check_output_folder(args.out)
     records = load_records(list(args.files), args.search)
     decisions = read_decisions(args.decisions) if args.decisions else None
     if decisions is not None:

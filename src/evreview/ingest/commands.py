@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from evreview.errors import EvreviewError
+from evreview.outputs import check_output_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,21 +84,6 @@ def run_gather(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_output(path: Path, option: str) -> None:
-    """Refuse an output path that cannot become a file (checked before any export is read).
-
-    A folder, or a path under an existing file, failed only when the outputs were written, as
-    an ``IsADirectoryError``/``FileExistsError`` traceback naming a temporary file.
-    """
-    if path.is_dir():
-        raise EvreviewError(f"{option} is a folder: give a file name", path=path)
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise EvreviewError(f"{option} cannot be written: {parent} is a file, not a folder", path=path)
-
-
 def _output_error(exc: OSError) -> EvreviewError:
     """An OS error while writing an output, as one line naming the output (not its temporary name)."""
     name = re.sub(r"\.tmp\d+$", "", str(exc.filename)) if exc.filename else None
@@ -114,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     report_path = args.report or Path(f"{stem}_report.csv")
     problems_path = args.problems or Path(f"{stem}_problems.csv")
     for path, option in ((out, "--out"), (report_path, "--report"), (problems_path, "--problems")):
-        check_output(path, option)
+        check_output_file(path, option)
     try:
         return _run(args, out, report_path, problems_path)
     except OSError as exc:

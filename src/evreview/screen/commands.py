@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from evreview.errors import ConfigError, EvreviewError
+from evreview.outputs import check_output_folder
 from evreview.reporting import read_table
 
 #: What the workflow uses, relative to the project folder: the session defaults to them so that
@@ -124,20 +125,6 @@ def review_query(data: dict[str, Any]) -> str:
     if not isinstance(review, dict):
         return ""
     return ". ".join(str(review[k]).strip() for k in ("title", "question") if review.get(k))
-
-
-def check_output_folder(path: Path, option: str = "--out") -> None:
-    """A clear error naming ``path`` when it cannot be ``option``'s folder (checked before any work).
-
-    It must be a folder or not exist yet; then the first of its parents that exists must be a
-    folder (``mkdir`` would otherwise fail with a traceback once the work is done).
-    """
-    for p in (path, *path.parents):
-        if p.exists():
-            if not p.is_dir():
-                what = option if p == path else f"{option}'s parent {p}"
-                raise EvreviewError(f"{what} is a file, not a folder", path=path)
-            return
 
 
 def read_duplicates(path: Path | None) -> Any:
