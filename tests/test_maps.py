@@ -97,6 +97,13 @@ def test_config_spec_checks_dimensions():
         spec_from_config({"rows": "theme", "columns": "nope"}, VOCAB)
 
 
+def test_config_spec_checks_the_cross_dimensions_and_names_the_config():
+    # map.cross naming a dimension the codebook lacks was a KeyError traceback from evreview map
+    with pytest.raises(ConfigError, match=r"^config/config\.yaml: map\.cross: 'nope' is not a codebook dimension"):
+        spec_from_config({"rows": "theme", "columns": "outcome", "cross": ["stage", "nope"]}, VOCAB,
+                         source="config/config.yaml")
+
+
 def test_outputs_are_deterministic_and_complete(tmp_path: Path):
     a = write_map(build_map(_coded(), VOCAB, SPEC, title="Demo"), tmp_path / "a", 6)
     b = write_map(build_map(_coded().sample(frac=1, random_state=1), VOCAB, SPEC, title="Demo"), tmp_path / "b", 6)

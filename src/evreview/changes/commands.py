@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         cross = tuple(map_config["cross"]) if map_config.get("cross") else None
         map_inputs = MapInputs(
             coded=load_coded(args.coded, None),
-            spec=spec_from_config(map_config, vocab),
+            spec=spec_from_config(map_config, vocab, source=args.config),
             vocab=vocab,
             cross=cross,  # type: ignore[arg-type]
         )

@@ -42,8 +42,11 @@ def dimension_labels(codebook: Any) -> dict[str, str]:
     return {dim.id: dim.label for dim in codebook.dimensions}
 
 
-def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary) -> MapSpec:
-    """The map spec from config, checked against the codebook's dimensions."""
+def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary, *, source: str | Path | None = None) -> MapSpec:
+    """The map spec from config, checked against the codebook's dimensions (``map.cross`` too).
+
+    ``source``: the config file, named in the error.
+    """
     spec = MapSpec(
         rows=map_config.get("rows", "theme"),
         columns=map_config.get("columns", "outcome_level"),
@@ -56,9 +59,11 @@ def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary) -> MapSpec:
         min_filter_studies=int(map_config.get("min_filter_studies", 5)),
     )
     for name, dim in (("rows", spec.rows), ("columns", spec.columns), ("segment", spec.segment),
-                      *(("filters", f) for f in spec.filters)):
+                      *(("filters", f) for f in spec.filters), *(("cross", c) for c in map_config.get("cross") or ())):
         if dim and dim not in vocab:
-            raise ConfigError(f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})")
+            raise ConfigError(
+                f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})", path=source
+            )
     if spec.review_dimension and spec.review_dimension not in vocab:
         spec = MapSpec(**{**spec.__dict__, "review_dimension": None, "review_code": None})
     return spec

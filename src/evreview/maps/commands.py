@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     codebook = load_codebook(args.codebook)
     vocab = vocab_from_codebook(codebook)
     map_config = config.get("map", {})
-    spec = spec_from_config(map_config, vocab)
+    spec = spec_from_config(map_config, vocab, source=args.config)
     # object columns: the map's many subsets and per-study loops are slow on Arrow strings
     coded = as_plain_strings(load_coded(args.coded, args.studies))
     cross = tuple(map_config["cross"]) if map_config.get("cross") else None
