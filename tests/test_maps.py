@@ -290,3 +290,12 @@ def test_map_payload_matches_the_per_row_builder():
     payload = map_payload(coded, spec, vocab, title="t")
     assert payload["studies"] == _payload_studies_reference(coded, dims)
     assert payload["studies"][0]["c"]["class"] == []
+
+
+def test_static_map_draws_dollar_signs_as_text(tmp_path: Path):
+    # matplotlib read "$...$" as a TeX formula: "US$ and AU$" was drawn as "USandAU" in italics
+    # (as paths, not text) and a label like "$5 {$" stopped evreview map with a ParseFatalException
+    vocab = {**VOCAB, "theme": [("infra", "US$ and AU$"), ("skills", "$5 {$"), ("values", "Values")]}
+    paths = write_map(build_map(_coded(), vocab, SPEC, title="Costs from $1 to $2"), tmp_path, 6)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", paths["svg"].read_text(encoding="utf-8"))
+    assert {"US$ and AU$", "$5 {$", "Costs from $1 to $2"} <= set(texts)

@@ -23,7 +23,10 @@ def figure_style():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": FONT_FAMILY}):
+    # text.parse_math off: a "$" in a code label, the review title or a database name is text,
+    # not the start of a TeX formula ("US$ and AU$" drew "USandAU" in italics, "$5 {$" failed)
+    rc = {"svg.fonttype": "none", "svg.hashsalt": "evreview", "font.family": FONT_FAMILY, "text.parse_math": False}
+    with plt.rc_context(rc):
         yield plt
 
 
