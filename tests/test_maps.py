@@ -299,3 +299,18 @@ def test_static_map_draws_dollar_signs_as_text(tmp_path: Path):
     paths = write_map(build_map(_coded(), vocab, SPEC, title="Costs from $1 to $2"), tmp_path, 6)
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", paths["svg"].read_text(encoding="utf-8"))
     assert {"US$ and AU$", "$5 {$", "Costs from $1 to $2"} <= set(texts)
+
+
+def test_static_map_cuts_a_very_long_label_to_a_few_lines(tmp_path: Path):
+    # a 400-character code label was wrapped into 25 lines running over the next rows' labels and
+    # the legend, and a long review title ran off both edges of the figure
+    long = "A very long label " * 20
+    vocab = {**VOCAB, "theme": [("infra", long), ("skills", "Skills"), ("values", "Values")],
+             "evidence": [("case", "x" * 300), ("long", "Longitudinal"), ("review", "Review")]}
+    title = "Evidence-gap map: " + "a long review title about partnerships " * 5
+    paths = write_map(build_map(_coded(), vocab, SPEC, title=title), tmp_path, 6)
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", paths["svg"].read_text(encoding="utf-8"))
+    long_lines = [t for t in texts if "very" in t or "label" in t]
+    assert len(long_lines) <= 6 and long_lines[-1].endswith("…")
+    assert len([t for t in texts if t.startswith("xxx")]) <= 2  # the legend entry
+    assert 2 <= len([t for t in texts if "review title" in t]) <= 3 and max(map(len, texts)) <= 90

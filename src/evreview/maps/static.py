@@ -16,6 +16,13 @@ from evreview.maps.cells import MapSpec, Vocabulary
 from evreview.maps.html import PALETTE
 
 
+def _wrap(label: str, width: int, max_lines: int) -> str:
+    """``label`` wrapped at ``width`` characters, cut to ``max_lines`` lines ending in "…": a long
+    code label otherwise ran over its neighbours' labels and the legend (the full label is in the
+    HTML map and the cell table)."""
+    return textwrap.fill(label, width, max_lines=max_lines, placeholder=" …")
+
+
 def draw_map(
     cells: pd.DataFrame,
     spec: MapSpec,
@@ -45,9 +52,9 @@ def draw_map(
         ax.set_xlim(0, len(cols))
         ax.set_ylim(len(rows), -0.02)
         ax.set_aspect("equal")
-        ax.set_xticks([i + 0.5 for i in range(len(cols))], [textwrap.fill(label, 18) for _, label in cols], fontsize=8)
+        ax.set_xticks([i + 0.5 for i in range(len(cols))], [_wrap(label, 18, 3) for _, label in cols], fontsize=8)
         ax.xaxis.tick_top()
-        ax.set_yticks([i + 0.5 for i in range(len(rows))], [textwrap.fill(label, 16) for _, label in rows], fontsize=8)
+        ax.set_yticks([i + 0.5 for i in range(len(rows))], [_wrap(label, 16, 6) for _, label in rows], fontsize=8)
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
@@ -67,10 +74,11 @@ def draw_map(
                 ax.text(j + 0.5, i + 0.9, str(total) if total else "gap", ha="center", va="center", fontsize=7,
                         color="#333" if total else "#a33")
         if spec.segment:
-            handles = [plt.Line2D([], [], marker="o", ls="", color=PALETTE[k % len(PALETTE)], label=label)
+            handles = [plt.Line2D([], [], marker="o", ls="", color=PALETTE[k % len(PALETTE)], label=_wrap(label, 24, 2))
                        for k, (_, label) in enumerate(segs)]
             ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=min(len(segs), 5),
                       fontsize=7, frameon=False)
-        ax.set_title(title, fontsize=10, pad=28)
+        # a long review title is wrapped to the figure's width (it was cut off at both edges)
+        ax.set_title(_wrap(title, max(40, int(width * 10.5)), 3), fontsize=10, pad=28)
         fig.tight_layout()
         save_figure(fig, svg_path, png_path, dpi=120)
