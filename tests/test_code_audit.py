@@ -91,3 +91,13 @@ def test_read_audit_rejects_unknown_codes(tmp_path: Path) -> None:
     path.write_text("study_id,dimension,human_codes,reviewer\ns1,theme,trust;money,ana\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"audit.csv:2: unknown code\(s\) money"):
         read_audit(path, CODEBOOK)
+
+
+def test_audit_sample_draws_only_coded_studies() -> None:
+    # the studies table (results/dedup/studies.parquet) holds excluded and undecided studies too:
+    # the "(uncoded)" stratum drew them, so reviewers coded studies the machine never saw and
+    # agreement counted them as the machine finding no code
+    studies = pd.DataFrame({"study_id": [f"s{i}" for i in range(1, 9)], "title": "t", "abstract": "a"})
+    sample = draw_audit_sample(_assignments(), studies, CODEBOOK, per_code=10, seed=0)
+    assert set(sample["study_id"]) <= {"s1", "s2", "s3", "s4"}
+    assert sample.loc[sample["stratum"] == "(uncoded)", "study_id"].tolist() == ["s4"]

@@ -46,12 +46,17 @@ def draw_audit_sample(
     seed: int = 0,
     dimensions: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Up to ``per_code`` studies per (dimension, code) stratum and per dimension's uncoded stratum."""
+    """Up to ``per_code`` studies per (dimension, code) stratum and per dimension's uncoded stratum.
+
+    Only coded studies (those in ``assignments``) are drawn, whatever else ``studies`` holds.
+    """
     rng = np.random.default_rng(seed)
     coded = machine_codes(assignments)
     dims = [d for d in codebook.dimensions if dimensions is None or d.id in dimensions]
     studies = studies.assign(study_id=studies["study_id"].astype(str)).set_index("study_id")
-    all_ids = sorted(studies.index)
+    # only the studies the coder saw: the studies table also holds every excluded and undecided
+    # study, which the "(uncoded)" stratum drew from as if the machine had found no code in them
+    all_ids = sorted(set(studies.index) & set(assignments["study_id"].astype(str)))
     chosen: dict[tuple[str, str], str] = {}
     for dim in dims:
         strata = [(c, sorted(s for s in all_ids if c in coded.get((s, dim.id), set()))) for c in dim.code_ids()]
