@@ -101,3 +101,40 @@ def test_audit_sample_draws_only_coded_studies() -> None:
     sample = draw_audit_sample(_assignments(), studies, CODEBOOK, per_code=10, seed=0)
     assert set(sample["study_id"]) <= {"s1", "s2", "s3", "s4"}
     assert sample.loc[sample["stratum"] == "(uncoded)", "study_id"].tolist() == ["s4"]
+
+
+def test_read_audit_names_the_file_line_and_skips_excel_empty_rows(tmp_path: Path) -> None:
+    # the sheet holds abstracts, which may run over several lines: errors named the row number
+    # + 1 (line 3 here), not the file line; an empty row Excel saves as ",,,," was "unknown dimension ''"
+    path = tmp_path / "audit.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfStudy_ID,Dimension,Abstract,Human_Codes,Reviewer\r\n"
+        b'\r\n,,,,\r\ns1,theme,"first line\r\nsecond line",trust,ana\r\n,,,,\r\n'
+        b"s2,theme,one line,trust;money,ana\r\n"
+    )
+    with pytest.raises(ConfigError, match=r"audit.csv:7: unknown code\(s\) money"):
+        read_audit(path, CODEBOOK)
+    path.write_text("study_id,dimension,human_codes,reviewer\n,,,\ns1,theme,trust,ana\n", encoding="utf-8")
+    assert read_audit(path, CODEBOOK)[["study_id", "line"]].values.tolist() == [["s1", 3]]
+
+
+def test_agreement_refuses_an_audit_row_about_a_study_that_was_not_coded(tmp_path: Path, capsys) -> None:
+    # a mistyped (or excluded) study id counted silently as the machine finding no code
+    from evreview.cli import main
+
+    assignments = tmp_path / "assignments.csv"
+    _assignments().to_csv(assignments, index=False)
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(
+        "name: t\ndimensions:\n  - id: theme\n    label: Theme\n    multi_label: true\n    codes:\n"
+        "      - {id: trust, label: Trust, description: Trust between the partners.}\n",
+        encoding="utf-8",
+    )
+    audit = tmp_path / "audit.csv"
+    audit.write_text("study_id,dimension,human_codes,reviewer\ns1,theme,trust,ana\ns9,theme,,ana\n", encoding="utf-8")
+    args = ["agreement", "--assignments", str(assignments), "--audit", str(audit), "--codebook", str(codebook),
+            "--out", str(tmp_path / "agreement.csv")]
+    assert main(args) == 2
+    assert f"{audit}:3: study_id 's9' is not among the coded studies" in capsys.readouterr().err
+    audit.write_text("study_id,dimension,human_codes,reviewer\ns1,theme,trust,ana\n", encoding="utf-8")
+    assert main(args) == 0

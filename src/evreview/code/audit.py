@@ -7,13 +7,14 @@ machine's assignments plus one "uncoded" stratum per dimension (to measure recal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from evreview.code.codebook import Codebook
+from evreview.decisionfiles import read_rows
 from evreview.errors import ConfigError
 
 AUDIT_COLUMNS = (
@@ -87,25 +88,35 @@ def draw_audit_sample(
     return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
 
 
-def read_audit(path: str | Path, codebook: Codebook) -> pd.DataFrame:
-    """Read a filled-in audit CSV; unknown codes and rows without a reviewer are errors."""
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"cannot read audit sheet: {exc}", path=path) from exc
-    missing = [c for c in ("study_id", "dimension", "human_codes", "reviewer") if c not in frame.columns]
-    if missing:
-        raise ConfigError(f"audit sheet lacks column(s) {', '.join(missing)}", path=path, line=1)
+AUDIT_REQUIRED = ("study_id", "dimension", "human_codes", "reviewer")
+
+
+def read_audit(path: str | Path, codebook: Codebook, study_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read a filled-in audit CSV; unknown codes and rows without a reviewer are errors.
+
+    Read like the reviewers' decision files (:mod:`evreview.decisionfiles`): Excel's BOM, CRLF,
+    empty rows and header case are fine, a ``;``-separated or non-UTF-8 sheet is named as such,
+    and every error names the row's own file line (an abstract over several lines no longer
+    shifts it). ``study_ids``: the coded studies; a row naming another study is an error (it
+    would count as the machine finding no code). Adds a ``line`` column.
+    """
+    header, rows = read_rows(path, AUDIT_REQUIRED)
+    frame = pd.DataFrame([row for _, row in rows], columns=header or list(AUDIT_REQUIRED), dtype=object)
+    frame["line"] = [line for line, _ in rows]
     dims = {d.id: set(d.code_ids()) for d in codebook.dimensions}
-    for line, row in enumerate(frame.itertuples(index=False), start=2):
+    known = None if study_ids is None else set(map(str, study_ids))
+    for row in frame.itertuples(index=False):
         if row.dimension not in dims:
-            raise ConfigError(f"unknown dimension {row.dimension!r}", path=path, line=line)
+            known_dims = ", ".join(sorted(dims))
+            raise ConfigError(f"unknown dimension {row.dimension!r} (codebook has: {known_dims})", path=path,
+                              line=row.line)
+        if known is not None and row.study_id not in known:
+            raise ConfigError(f"study_id {row.study_id!r} is not among the coded studies", path=path, line=row.line)
         unknown = [c for c in split_codes(row.human_codes) if c not in dims[row.dimension]]
         if unknown:
-            raise ConfigError(f"unknown code(s) {', '.join(unknown)} for {row.dimension!r}", path=path, line=line)
+            raise ConfigError(f"unknown code(s) {', '.join(unknown)} for {row.dimension!r}", path=path, line=row.line)
         if not str(row.reviewer).strip():
-            raise ConfigError("reviewer is empty: fill in who coded this row", path=path, line=line)
+            raise ConfigError("reviewer is empty: fill in who coded this row", path=path, line=row.line)
     return frame
 
 

@@ -189,7 +189,9 @@ def run_agreement(args: argparse.Namespace) -> int:
     from evreview.reporting import write_csv
 
     codebook = load_codebook(args.codebook)
-    table = agreement(read_table(args.assignments), read_audit(args.audit, codebook), codebook)
+    assignments = read_table(args.assignments)
+    audit = read_audit(args.audit, codebook, study_ids=assignments["study_id"].astype(str))
+    table = agreement(assignments, audit, codebook)
     write_csv(table, args.out)
     for row in table[table["code"] == "(all)"].itertuples(index=False):
         print(f"{row.dimension}: kappa {row.kappa}, precision {row.precision}, recall {row.recall}", file=sys.stderr)
