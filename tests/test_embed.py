@@ -143,6 +143,47 @@ def test_local_folder_without_safetensors_is_refused(tmp_path: Path) -> None:
         SentenceTransformerBackend(str(tmp_path))
 
 
+def _model_copy(tmp_path: Path) -> Path:
+    """The packaged model's folder as symlinks (the 90 MB weights are not copied)."""
+    try:
+        source = packaged_model_dir()
+    except EmbeddingError as exc:
+        pytest.skip(str(exc))
+    copy = tmp_path / "model"
+    for path in source.rglob("*"):
+        if path.is_file():
+            (copy / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / path.relative_to(source)).symlink_to(path)
+    return copy
+
+
+def test_packaged_model_files_beside_the_weights_are_checked(tmp_path: Path, monkeypatch) -> None:
+    # only model.safetensors was hashed: a damaged or missing tokenizer vocabulary loaded
+    # silently, made every word [UNK] and cached noise under the real model's id
+    import evreview.embed.backends as backends
+
+    copy = _model_copy(tmp_path)
+    monkeypatch.setattr(backends, "packaged_model_dir", lambda: copy)
+    (copy / "tokenizer.json").unlink()
+    (copy / "tokenizer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(EmbeddingError, match=r"tokenizer\.json: sha256 mismatch for model file tokenizer\.json"):
+        SentenceTransformerBackend()
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(EmbeddingError, match=r"model file tokenizer\.json is missing; reinstall"):
+        make_backend("minilm-static", cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.ml
+def test_a_model_folder_without_its_vocabulary_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    copy = _model_copy(tmp_path)
+    for name in ("tokenizer.json", "vocab.txt"):
+        (copy / name).unlink()
+    backend = SentenceTransformerBackend(str(copy), sha256=DEFAULT_MODEL_SHA256)
+    with pytest.raises(EmbeddingError, match=r"model: the model's tokenizer reads plain English words as unknown"):
+        backend.encode(["Trust between partners grew."])
+
+
 @pytest.mark.ml
 def test_packaged_minilm_loads_offline_and_embeds(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers")

