@@ -185,6 +185,23 @@ def test_a_model_folder_without_its_vocabulary_is_refused(tmp_path: Path) -> Non
 
 
 @pytest.mark.ml
+def test_a_model_folder_with_broken_json_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    # a damaged modules.json was a JSONDecodeError traceback, a missing config.json a ValueError one
+    pytest.importorskip("sentence_transformers")
+    copy = _model_copy(tmp_path)
+    (copy / "modules.json").unlink()
+    (copy / "modules.json").write_text('[\n  {"idx": 0,}\n]', encoding="utf-8")
+    backend = SentenceTransformerBackend(str(copy), sha256=DEFAULT_MODEL_SHA256)
+    with pytest.raises(EmbeddingError, match=r"modules\.json:2: model file is not valid JSON"):
+        backend.encode(["Trust between partners grew."])
+    (copy / "modules.json").unlink()
+    (copy / "modules.json").symlink_to(packaged_model_dir() / "modules.json")
+    (copy / "config.json").unlink()
+    with pytest.raises(EmbeddingError, match=r"model: cannot load the model: .*config\.json"):
+        SentenceTransformerBackend(str(copy), sha256=DEFAULT_MODEL_SHA256).encode(["Trust grew."])
+
+
+@pytest.mark.ml
 def test_packaged_minilm_loads_offline_and_embeds(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers")
     try:

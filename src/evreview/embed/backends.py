@@ -155,6 +155,18 @@ def verify_weights(model_dir: Path, expected_sha256: str | None, files: dict[str
     return actual
 
 
+def check_json_files(model_dir: Path) -> None:
+    """Each JSON file of a model folder (and its module sub-folders) must parse: the loader's own
+    error says neither which file nor where."""
+    for path in sorted([*model_dir.glob("*.json"), *model_dir.glob("*/*.json")]):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise EmbeddingError("model file is not UTF-8 JSON", path=path) from None
+        except json.JSONDecodeError as exc:
+            raise EmbeddingError(f"model file is not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+
+
 def check_tokenizer(model: Any, model_dir: Path) -> None:
     """Refuse a model whose tokenizer reads plain English as unknown words.
 
@@ -263,7 +275,11 @@ class SentenceTransformerBackend:
             # use (cgroups/affinity); more threads than cores makes OpenMP threads spin
             # against each other, which is what made embedding crawl at a few sentences/s.
             torch.set_num_threads(self.threads)
-            model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            check_json_files(self.model_dir)
+            try:
+                model = SentenceTransformer(str(self.model_dir), device=self.device, local_files_only=True)
+            except (ValueError, KeyError) as exc:  # a damaged or missing config/modules JSON in the folder
+                raise EmbeddingError(f"cannot load the model: {exc}", path=self.model_dir) from exc
             check_tokenizer(model, self.model_dir)
             self._model = model
             self._model.eval()
