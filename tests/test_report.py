@@ -86,6 +86,17 @@ def test_report_command_reads_changes_json_or_names_the_bad_file(tmp_path: Path)
     changes.write_text("{not json", encoding="utf-8")
     with pytest.raises(EvreviewError, match=r"changes\.json: cannot read the changes file"):
         args.func(parser.parse_args(argv))
+    # a truncated stopping.json was a JSONDecodeError traceback, a JSON list an AttributeError one
+    stopping = tmp_path / "stopping.json"
+    argv = [a for a in argv if a not in ("--changes", str(changes))]
+    for text, message in (('{"stopping": {"n_scr', "cannot read the stopping file"),
+                          ("[1, 2]", "the stopping file holds a JSON list, not an object")):
+        stopping.write_text(text, encoding="utf-8")
+        with pytest.raises(EvreviewError, match=rf"stopping\.json: {message}"):
+            args.func(parser.parse_args([*argv, "--stopping", str(stopping)]))
+    changes.write_text("[]", encoding="utf-8")
+    with pytest.raises(EvreviewError, match=r"changes\.json: the changes file holds a JSON list"):
+        args.func(parser.parse_args([*argv, "--changes", str(changes)]))
 
 
 def test_write_atomically_keeps_the_old_file_and_no_temp_when_writing_fails(tmp_path) -> None:

@@ -97,9 +97,22 @@ def dedup_summary(ledger: pd.DataFrame, pairs: dict[str, dict[Any, int]] | None)
     return summary
 
 
+def _json_object(path: Path, what: str) -> dict:
+    """A JSON object from ``path``; unreadable, not JSON or not an object is one line naming the file
+    (a truncated stopping.json was a JSONDecodeError traceback)."""
+    from evreview.errors import EvreviewError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EvreviewError(f"cannot read the {what} file: {exc}", path=path) from exc
+    if not isinstance(data, dict):
+        raise EvreviewError(f"the {what} file holds a JSON {type(data).__name__}, not an object", path=path)
+    return data
+
+
 def run(args: argparse.Namespace) -> int:
     from evreview.config import config_hash, load_config
-    from evreview.errors import EvreviewError
     from evreview.ledger import read_ledger
     from evreview.report import ReportInputs, render_report
     from evreview.rounds import rounds_for
@@ -107,15 +120,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     ledger = read_ledger(args.ledger, columns=LEDGER_COLUMNS)
     rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
-    changes = None
-    if args.changes is not None:
-        try:
-            changes = json.loads(args.changes.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise EvreviewError(f"cannot read the changes file: {exc}", path=args.changes) from exc
-    stopping = None
-    if args.stopping and args.stopping.exists():
-        stopping = json.loads(args.stopping.read_text(encoding="utf-8"))
+    changes = _json_object(args.changes, "changes") if args.changes is not None else None
+    stopping = _json_object(args.stopping, "stopping") if args.stopping and args.stopping.exists() else None
     screening_summary = None
     if stopping is not None:
         screening_summary = {
