@@ -314,3 +314,17 @@ def test_static_map_cuts_a_very_long_label_to_a_few_lines(tmp_path: Path):
     assert len(long_lines) <= 6 and long_lines[-1].endswith("…")
     assert len([t for t in texts if t.startswith("xxx")]) <= 2  # the legend entry
     assert 2 <= len([t for t in texts if "review title" in t]) <= 3 and max(map(len, texts)) <= 90
+
+
+def test_gap_report_says_when_synthesis_gaps_were_not_looked_for():
+    # a review_code the codebook lacks (a typo, or a codebook without reviews) found no reviews and
+    # the report listed "Synthesis gaps (0): none", as if every cell had its review
+    config = {"rows": "theme", "columns": "outcome", "segment": "evidence", "review_dimension": "evidence",
+              "review_code": "reveiw", "synthesis_min_primary": 1}
+    spec = spec_from_config(config, VOCAB)
+    report = gap_report(build_map(_coded(), VOCAB, spec), 6)
+    assert "## Synthesis gaps (primary studies, no review) (not looked for)" in report
+    assert "(0)\n\n- none" not in report.split("## Synthesis")[1].split("##")[0]
+    good = spec_from_config({"rows": "theme", "columns": "outcome", "review_dimension": "evidence",
+                             "review_code": "review", "synthesis_min_primary": 1}, VOCAB)
+    assert "## Synthesis gaps (primary studies, no review) (3)" in gap_report(build_map(_coded(), VOCAB, good), 6)

@@ -64,7 +64,10 @@ def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary, *, source: s
             raise ConfigError(
                 f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})", path=source
             )
-    if spec.review_dimension and spec.review_dimension not in vocab:
+    review_codes = {code for code, _ in vocab.get(spec.review_dimension or "", ())}
+    if spec.review_dimension and (spec.review_dimension not in vocab or spec.review_code not in review_codes):
+        # no review code to tell reviews from primary studies: the gap report says synthesis gaps
+        # were not looked for, rather than listing none
         spec = MapSpec(**{**spec.__dict__, "review_dimension": None, "review_code": None})
     return spec
 
@@ -123,6 +126,11 @@ def gap_report(result: MapResult, n_studies: int) -> str:
         ("segment", "Missing evidence types within a cell"),
     ]
     for kind, heading in sections:
+        if kind == "synthesis" and not (spec.review_dimension and spec.review_code):
+            lines += [f"## {heading} (not looked for)", "",
+                      "- the codebook has no review code to tell reviews from primary studies: set "
+                      "map.review_dimension and map.review_code to a dimension and its code for reviews", ""]
+            continue
         rows = gaps[(gaps["kind"] == kind) & (gaps["filter_dimension"] == "")]
         lines += [f"## {heading} ({len(rows)})", ""]
         lines += [f"- {d}" for d in rows["description"]] or ["- none"]
