@@ -43,6 +43,41 @@ LAYOUT: dict[str, tuple[str, str]] = {
 }
 
 
+#: The CSV tables' columns that are not text (numbers, flags), with the dtype they are read as;
+#: every other column, ids included, stays text with empty cells as "".
+CSV_TYPES: dict[str, dict[str, str]] = {
+    "ingest_report": {c: "Int64" for c in ("found", "parsed", "failed", "warnings", "untitled", "bytes")},
+    "ingest_problems": {"source_index": "Int64", "source_line": "Int64"},
+    "duplicates": {"kept": "boolean"},
+    "screening": {"score": "Float64", "rank": "Int64"},
+    "worklist": {"rank": "Int64", "score": "Float64", "year": "Int64"},
+    "ledger": {"source_index": "Int64", "kept": "boolean", "coded": "boolean"},
+    "map_cells": {"n_studies": "Int64"},
+    "gaps": {"n_studies": "Int64", "n_primary": "Int64", "n_reviews": "Int64"},
+    "cross_gaps": {"n_studies": "Int64"},
+    "topics": {"size": "Int64", "nearest_code_score": "Float64"},
+}
+
+
+def _typed(frame: pd.DataFrame, types: dict[str, str], path: Path) -> pd.DataFrame:
+    """``frame`` (read as text) with the columns of ``types`` as numbers or booleans; "" is missing."""
+    for col, dtype in types.items():
+        if col not in frame.columns:
+            continue
+        text = frame[col].astype(object).where(frame[col] != "", None)
+        try:
+            if dtype == "boolean":
+                bad = text.notna() & ~text.isin(["True", "False"])
+                if bad.any():
+                    raise ValueError(f"{text[bad].iloc[0]!r} is not True or False")
+                frame[col] = text.map({"True": True, "False": False}).astype("boolean")
+            else:
+                frame[col] = pd.to_numeric(text).astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise EvreviewError(f"column {col!r} is not {dtype}: {exc}", path=path) from None
+    return frame
+
+
 def _existing(path: Path, name: str) -> Path:
     """``path``, or a clear error saying which stage's output is missing."""
     if not path.exists():
@@ -50,10 +85,10 @@ def _existing(path: Path, name: str) -> Path:
     return path
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, types: dict[str, str] | None = None) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return _typed(pd.read_csv(path, dtype=str, keep_default_na=False), types or {}, path)
 
 
 @dataclass
@@ -69,8 +104,11 @@ class Results:
         return self.root / base / rel
 
     def table(self, name: str) -> pd.DataFrame:
-        """Any table of :data:`LAYOUT` by name; a clear error when that stage has not run."""
-        return _read(_existing(self.path(name), name))
+        """Any table of :data:`LAYOUT` by name; a clear error when that stage has not run.
+
+        Ids and text are strings ("" when empty); the counts, scores, ranks and flags of the
+        CSV tables are nullable numbers and booleans (:data:`CSV_TYPES`)."""
+        return _read(_existing(self.path(name), name), CSV_TYPES.get(name))
 
     def available(self) -> list[str]:
         return [name for name in LAYOUT if self.path(name).exists()]

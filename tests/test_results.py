@@ -1,0 +1,94 @@
+"""The analysts' API (``evreview.load_results``) on a small project laid out as the workflow leaves it.
+
+The tables are written with the pipeline's own writers (``write_csv``, ``evreview map``), so
+what is read here has the bytes the workflow's outputs have; the demo run itself is covered
+in test_workflow.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import evreview
+from evreview.cli import main
+from evreview.reporting import write_csv
+
+REPO = Path(__file__).resolve().parents[1]
+
+# id, theme, outcome_level, evidence_type, stage, place
+CODED = [
+    ("s01", "approaches", "individual", "participant_perception", "delivery", "uk"),
+    ("s02", "approaches;skills_expertise", "individual;societal", "qualitative_case_study", "delivery", "uk;europe"),
+    ("s03", "skills_expertise", "organisational", "longitudinal", "evaluation_sustainment", "usa"),
+    ("s04", "behaviours_values", "societal", "review", "delivery", "canada"),
+    ("s05", "infrastructure_systems", "organisational", "independent_evaluation", "initiation_setup", "uk"),
+    ("s06", "approaches", "societal", "qualitative_case_study", "evaluation_sustainment", "australia"),
+]
+
+
+def _write_project(root: Path) -> Path:
+    shutil.copytree(REPO / "config", root / "config")
+    coded = pd.DataFrame(CODED, columns=["study_id", "theme", "outcome_level", "evidence_type", "stage", "place"])
+    coded.insert(1, "title", [f"Study {i}" for i in coded["study_id"]])
+    coded.insert(2, "year", pd.array([2008 + i for i in range(len(coded))], dtype="Int64"))
+    coded["topic"] = "topic_0"
+    coded["uncoded_reason"] = ""
+    (root / "data" / "coded").mkdir(parents=True)
+    coded.to_parquet(root / "data" / "coded" / "coded_records.parquet", index=False)
+    studies = coded[["study_id", "title", "year"]].assign(
+        journal="Evidence & Policy", doi=[f"10.1234/{i}" for i in coded["study_id"]],
+        source_databases=[["Scopus"]] * len(coded))
+    (root / "results" / "dedup").mkdir(parents=True)
+    studies.to_parquet(root / "results" / "dedup" / "studies.parquet", index=False)
+    # as screen, ledger and code write them: typed frames through write_csv
+    (root / "results" / "screen").mkdir(parents=True)
+    screening = pd.DataFrame({"study_id": ["s01", "s02", "s07", "s08"],
+                              "status": ["included", "included", "excluded", "undecided"],
+                              "decided_by": ["reviewer", "machine", "rule", ""], "reason": ["", "score>0", "year", ""],
+                              "reviewer": ["ann", "", "", ""], "score": [1.5, 0.25, None, -2.5],
+                              "rank": pd.array([None, 2, None, 10], dtype="Int64"), "evidence": ""})
+    write_csv(screening, root / "results" / "screen" / "screening.csv")
+    ledger = pd.DataFrame({"record_id": ["r01", "r02", "r09"], "source_index": [0, 1, 2],
+                           "study_id": ["s01", "s02", "s01"],
+                           "kept": [True, True, False], "coded": [True, True, False],
+                           "fate": ["included", "included", "duplicate"]})
+    write_csv(ledger, root / "results" / "ledger.csv")
+    topics = pd.DataFrame({"topic": [0, 1], "size": [4, 2], "label": ["0_a", "1_b"],
+                           "nearest_code_score": [0.61, 0.7]})
+    write_csv(topics, root / "data" / "coded" / "topics.csv")
+    assert main(["map", "--coded", str(root / "data" / "coded" / "coded_records.parquet"),
+                 "--studies", str(root / "results" / "dedup" / "studies.parquet"),
+                 "--codebook", str(root / "config" / "codebook.yaml"), "--config", str(root / "config" / "config.yaml"),
+                 "--out-dir", str(root / "results" / "map")]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write_project(tmp_path_factory.mktemp("project"))
+
+
+def test_counts_scores_and_flags_are_numbers_and_booleans_not_text(project: Path):
+    res = evreview.load_results(project)
+    gaps = res.gaps
+    for col in ("n_studies", "n_primary", "n_reviews"):
+        assert pd.api.types.is_integer_dtype(gaps[col]), col
+    assert len(gaps.query("n_studies < 1")) == (gaps["n_studies"] == 0).sum()  # was: TypeError, str vs int
+    screening = res.screening.set_index("study_id")
+    assert pd.api.types.is_float_dtype(screening["score"]) and pd.api.types.is_integer_dtype(screening["rank"])
+    assert screening.loc["s08", "score"] == -2.5 and screening.loc["s08", "rank"] == 10
+    assert pd.isna(screening.loc["s07", "score"]) and pd.isna(screening.loc["s01", "rank"])
+    assert screening["reason"].tolist() == ["", "score>0", "year", ""]  # text stays text, empty stays ""
+    assert res.screening.sort_values("rank")["study_id"].tolist()[:2] == ["s02", "s08"]  # 2 before 10
+    ledger = res.ledger
+    assert ledger["kept"].dtype == "boolean" and ledger["coded"].dtype == "boolean"
+    assert ledger["kept"].sum() == 2  # "False" is not truthy
+    assert pd.api.types.is_integer_dtype(ledger["source_index"])
+    assert pd.api.types.is_integer_dtype(res.topics["size"]) and res.topics["size"].sum() == 6
+    assert res.topics["topic"].tolist() == ["0", "1"]  # an id: text
+    cells = res.table("map_cells")
+    assert pd.api.types.is_integer_dtype(cells["n_studies"])
