@@ -92,3 +92,15 @@ def test_counts_scores_and_flags_are_numbers_and_booleans_not_text(project: Path
     assert res.topics["topic"].tolist() == ["0", "1"]  # an id: text
     cells = res.table("map_cells")
     assert pd.api.types.is_integer_dtype(cells["n_studies"])
+
+
+def test_pairs_and_duplicates_are_attributes_as_the_readme_says(tmp_path: Path):
+    """README: dedup's pair audit is ``evreview.load_results(...).pairs`` (was: AttributeError)."""
+    root = _write_project(tmp_path)
+    pairs = pd.DataFrame({"record_id_a": ["r01"], "record_id_b": ["r09"], "decision": ["duplicate"], "rule": ["doi"]})
+    pairs.to_parquet(root / "results" / "dedup" / "pairs.parquet", index=False)
+    write_csv(pd.DataFrame({"record_id": ["r01", "r09"], "study_id": ["s01", "s01"], "kept": [True, False]}),
+              root / "results" / "dedup" / "duplicates.csv")
+    res = evreview.load_results(root)
+    assert res.pairs.equals(pairs)
+    assert res.duplicates["kept"].tolist() == [True, False]

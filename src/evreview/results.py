@@ -122,6 +122,16 @@ class Results:
         return self.table("studies")
 
     @cached_property
+    def duplicates(self) -> pd.DataFrame:
+        """One row per record: its study, cluster and whether it is the kept one."""
+        return self.table("duplicates")
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        """Every record pair dedup compared, with its field scores, decision and deciding rule."""
+        return self.table("pairs")
+
+    @cached_property
     def screening(self) -> pd.DataFrame:
         return self.table("screening")
 
