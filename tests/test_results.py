@@ -104,3 +104,19 @@ def test_pairs_and_duplicates_are_attributes_as_the_readme_says(tmp_path: Path):
     res = evreview.load_results(root)
     assert res.pairs.equals(pairs)
     assert res.duplicates["kept"].tolist() == [True, False]
+
+
+def test_a_misspelt_map_argument_is_an_error_not_the_unfiltered_map(project: Path):
+    """``matrix(filter={...})`` (for ``filters=``) or ``rows`` misspelt ``row`` gave the config's whole map
+    without a word; years= works on matrix and studies_in_cell as on cells."""
+    from evreview.errors import EvreviewError
+
+    res = evreview.load_results(project)
+    for call in (lambda: res.matrix(filter={"place": "uk"}), lambda: res.cells(row="stage"),
+                 lambda: res.studies_in_cell("approaches", "individual", year=(2000, 2001))):
+        with pytest.raises(EvreviewError, match=r"unknown argument '(filter|row|year)'.*filters=, years="):
+            call()
+    assert res.matrix(filters={"place": "uk"}).loc["Approaches", "Individual"] == 2  # s01, s02
+    assert res.matrix(rows="stage", columns="evidence_type").loc["Delivery", "Review"] == 1
+    assert res.matrix(years=(2008, 2008)).loc["Approaches", "Individual"] == 1  # s01 (2008)
+    assert res.studies_in_cell("approaches", "individual", years=(2009, 2020))["study_id"].tolist() == ["s02"]

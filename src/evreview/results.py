@@ -180,9 +180,16 @@ class Results:
         return vocab_from_codebook(self.codebook)
 
     def spec(self, **overrides: Any):
-        """The map spec from config, with e.g. ``rows="stage"`` overridden."""
+        """The map spec from config, with e.g. ``rows="stage"`` overridden (any key of the
+        config's ``map`` section; another name is an error, not silently the config's map)."""
+        from evreview.config import load_schema
         from evreview.maps import spec_from_config
 
+        known = load_schema()["properties"]["map"]["properties"]
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise EvreviewError(f"unknown argument {unknown[0]!r}: the map takes filters=, years= and "
+                                f"the config's map keys ({', '.join(known)})")
         return spec_from_config({**self.config.get("map", {}), **overrides}, self.vocab)
 
     def filter_coded(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None) -> pd.DataFrame:
@@ -207,9 +214,10 @@ class Results:
 
         return map_cells(self.filter_coded(filters, years), self.spec(**spec_overrides), self.vocab)
 
-    def matrix(self, filters: dict[str, str] | None = None, **spec_overrides: Any) -> pd.DataFrame:
+    def matrix(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None,
+               **spec_overrides: Any) -> pd.DataFrame:
         """The map as a rows x columns table of study counts (segment totals)."""
-        cells = self.cells(filters, **spec_overrides)
+        cells = self.cells(filters, years, **spec_overrides)
         totals = cells[cells["segment"] == ""]
         table = totals.pivot(index="row_label", columns="column_label", values="n_studies")
         spec = self.spec(**spec_overrides)
@@ -218,9 +226,9 @@ class Results:
         return table.reindex(index=order_r, columns=order_c)
 
     def studies_in_cell(self, row: str, column: str, filters: dict[str, str] | None = None,
-                        **spec_overrides: Any) -> pd.DataFrame:
-        """The studies behind one cell (title, year, journal, doi)."""
-        cells = self.cells(filters, **spec_overrides)
+                        years: tuple[int, int] | None = None, **spec_overrides: Any) -> pd.DataFrame:
+        """The studies behind one cell (title, year, journal, doi); ``row`` and ``column`` are code ids."""
+        cells = self.cells(filters, years, **spec_overrides)
         hit = cells[(cells["row"] == row) & (cells["column"] == column) & (cells["segment"] == "")]
         if hit.empty:
             raise EvreviewError(f"no cell {row!r} x {column!r} on this map")
