@@ -120,3 +120,17 @@ def test_a_misspelt_map_argument_is_an_error_not_the_unfiltered_map(project: Pat
     assert res.matrix(rows="stage", columns="evidence_type").loc["Delivery", "Review"] == 1
     assert res.matrix(years=(2008, 2008)).loc["Approaches", "Individual"] == 1  # s01 (2008)
     assert res.studies_in_cell("approaches", "individual", years=(2009, 2020))["study_id"].tolist() == ["s02"]
+
+
+def test_a_filter_code_not_in_the_codebook_is_an_error_and_a_filter_matching_nothing_is_empty(project: Path):
+    """``filters={"place": "UK"}`` (the label, not the code id ``uk``) gave a map of zeros, as if there were
+    no UK evidence."""
+    from evreview.errors import EvreviewError
+
+    res = evreview.load_results(project)
+    with pytest.raises(EvreviewError, match=r"no code 'UK' in dimension 'place'; its codes: uk, australia"):
+        res.matrix(filters={"place": "UK"})
+    assert res.filter_coded({"place": "global_south"}).empty  # a code no study carries: empty, no error
+    assert (res.matrix(filters={"place": "global_south"}) == 0).all().all()
+    assert res.studies_in_cell("approaches", "individual", filters={"place": "global_south"}).empty
+    assert res.filter_coded(years=(1900, 1901)).empty

@@ -193,7 +193,8 @@ class Results:
         return spec_from_config({**self.config.get("map", {}), **overrides}, self.vocab)
 
     def filter_coded(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None) -> pd.DataFrame:
-        """Coded studies carrying every ``{dimension: code}`` in ``filters`` (and in the year range)."""
+        """Coded studies carrying every ``{dimension: code}`` in ``filters`` (code ids, not labels)
+        and with a year in ``years`` (inclusive); none is an empty table, an unknown code an error."""
         from evreview.maps.cells import split_codes
 
         coded = self.coded
@@ -201,6 +202,9 @@ class Results:
         for dim, code in (filters or {}).items():
             if dim not in coded.columns:
                 raise EvreviewError(f"no dimension {dim!r}; known: {', '.join(self.vocab)}")
+            codes = [c for c, _ in self.vocab.get(dim, ())]
+            if codes and code not in codes:
+                raise EvreviewError(f"no code {code!r} in dimension {dim!r}; its codes: {', '.join(codes)}")
             mask &= coded[dim].map(lambda v, c=code: c in split_codes(v))
         if years is not None:
             year = pd.to_numeric(coded["year"], errors="coerce")
