@@ -134,3 +134,25 @@ def test_a_filter_code_not_in_the_codebook_is_an_error_and_a_filter_matching_not
     assert (res.matrix(filters={"place": "global_south"}) == 0).all().all()
     assert res.studies_in_cell("approaches", "individual", filters={"place": "global_south"}).empty
     assert res.filter_coded(years=(1900, 1901)).empty
+
+
+def test_a_missing_output_names_its_file_and_the_workflow_step_that_writes_it(tmp_path: Path):
+    """On a project where only ingest and dedup have run, ``res.coded`` (and the map methods) said only
+    'no such file' and ``res.stopping()`` was a silent ``{}``."""
+    from evreview.errors import EvreviewError
+
+    root = _write_project(tmp_path)
+    for path in ("data/coded/coded_records.parquet", "results/screen/screening.csv"):
+        (root / path).unlink()
+    res = evreview.load_results(root)
+    for call, file, step in ((lambda: res.coded, "coded_records.parquet", "code"),
+                             (lambda: res.matrix(), "coded_records.parquet", "code"),
+                             (lambda: res.screening, "screening.csv", "screen"),
+                             (lambda: res.stopping(), "stopping.json", "screen"),
+                             (lambda: res.changes, "changes.json", "changes"),
+                             (lambda: res.pairs, "pairs.parquet", "deduplicate")):
+        with pytest.raises(EvreviewError, match=rf"{file}: .* the workflow's '{step}' step writes it"):
+            call()
+    with pytest.raises(EvreviewError, match="no table 'changes'; known: records, "):
+        res.table("changes")
+    assert "studies" in res.available() and "coded" not in res.available()

@@ -22,7 +22,8 @@ import pandas as pd
 
 from evreview.errors import EvreviewError
 
-#: Where each table lives, relative to ``paths.results`` (R) or ``paths.coded`` (C).
+#: Where each output lives, relative to ``paths.results`` (R) or ``paths.coded`` (C); the
+#: tables (all but the two JSON files) are what :meth:`Results.table` reads.
 LAYOUT: dict[str, tuple[str, str]] = {
     "records": ("R", "records.parquet"),
     "ingest_report": ("R", "ingest_report.csv"),
@@ -40,6 +41,17 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "coded": ("C", "coded_records.parquet"),
     "assignments": ("C", "assignments.parquet"),
     "topics": ("C", "topics.csv"),
+    "stopping": ("R", "screen/stopping.json"),
+    "changes": ("R", "changes/changes.json"),
+}
+
+#: The workflow rule (``snakemake --until RULE``) that writes each output.
+STEPS: dict[str, str] = {
+    "records": "gather_records", "ingest_report": "gather_records", "ingest_problems": "gather_records",
+    "duplicates": "deduplicate", "studies": "deduplicate", "pairs": "deduplicate",
+    "screening": "screen", "worklist": "screen", "stopping": "screen", "ledger": "ledger", "prisma": "prisma",
+    "map_cells": "evidence_gap_map", "gaps": "evidence_gap_map", "cross_gaps": "evidence_gap_map",
+    "coded": "code", "assignments": "code", "topics": "code", "changes": "changes",
 }
 
 
@@ -81,7 +93,8 @@ def _typed(frame: pd.DataFrame, types: dict[str, str], path: Path) -> pd.DataFra
 def _existing(path: Path, name: str) -> Path:
     """``path``, or a clear error saying which stage's output is missing."""
     if not path.exists():
-        raise EvreviewError(f"{name} not found: has the workflow run this stage? (make run)", path=path)
+        raise EvreviewError(f"{name} not found: the workflow's {STEPS[name]!r} step writes it; has it run? "
+                            "(make run)", path=path)
     return path
 
 
@@ -108,9 +121,13 @@ class Results:
 
         Ids and text are strings ("" when empty); the counts, scores, ranks and flags of the
         CSV tables are nullable numbers and booleans (:data:`CSV_TYPES`)."""
+        tables = [n for n, (_, rel) in LAYOUT.items() if not rel.endswith(".json")]
+        if name not in tables:
+            raise EvreviewError(f"no table {name!r}; known: {', '.join(tables)}")
         return _read(_existing(self.path(name), name), CSV_TYPES.get(name))
 
     def available(self) -> list[str]:
+        """The outputs of :data:`LAYOUT` this project has (the workflow steps that have run)."""
         return [name for name in LAYOUT if self.path(name).exists()]
 
     @cached_property
@@ -156,8 +173,7 @@ class Results:
         """What the latest search round changed (``changes/changes.json``: new records per
         database, new duplicates of earlier studies, new inclusions, changed map cells, gaps
         opened and closed)."""
-        path = _existing(self.root / self.config["paths"]["results"] / "changes" / "changes.json", "changes")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(_existing(self.path("changes"), "changes").read_text(encoding="utf-8"))
 
     @cached_property
     def coded(self) -> pd.DataFrame:
@@ -165,7 +181,7 @@ class Results:
         from evreview.maps.commands import load_coded
 
         studies = self.path("studies")
-        return load_coded(self.path("coded"), studies if studies.exists() else None)
+        return load_coded(_existing(self.path("coded"), "coded"), studies if studies.exists() else None)
 
     @cached_property
     def codebook(self) -> Any:
@@ -241,8 +257,8 @@ class Results:
         return self.coded[self.coded["study_id"].isin(ids)][cols].sort_values("study_id").reset_index(drop=True)
 
     def stopping(self) -> dict[str, Any]:
-        path = self.root / self.config["paths"]["results"] / "screen" / "stopping.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        """Screening's ``stopping.json``: reviewers' agreement (Cohen's kappa) and the stopping estimate."""
+        return json.loads(_existing(self.path("stopping"), "stopping").read_text(encoding="utf-8"))
 
 
 def load_results(project: str | Path = ".", config: str | Path | None = None) -> Results:
