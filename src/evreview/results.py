@@ -166,7 +166,14 @@ class Results:
 
     @cached_property
     def gaps(self) -> pd.DataFrame:
+        """The gap report: ``kind`` (absolute, sparse, synthesis, segment) per cell, on the whole map
+        (``filter_dimension == ""``) or only under one filter value."""
         return self.table("gaps")
+
+    @cached_property
+    def cross_gaps(self) -> pd.DataFrame:
+        """Every combination of the two ``map.cross`` dimensions with its study count (0: none)."""
+        return self.table("cross_gaps")
 
     @cached_property
     def changes(self) -> dict[str, Any]:
