@@ -3,7 +3,7 @@
 >>> import evreview
 >>> res = evreview.load_results(".")            # the project folder (config/config.yaml inside)
 >>> res.coded.head()                            # one row per included, coded study
->>> res.cells(filters={"place": "UK"})          # map cells recomputed under a filter
+>>> res.cells(filters={"place": "uk"})          # map cells under a filter (code ids, not labels)
 >>> res.studies_in_cell("infrastructure_systems", "societal")
 
 Everything is read lazily from the paths in the project's config, so a notebook opens fast
