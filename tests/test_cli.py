@@ -155,3 +155,15 @@ def test_an_output_the_os_refuses_is_one_line_not_a_traceback(tmp_path: Path, ca
     assert f"evreview provenance: error: {taken}" in err and "Traceback" not in err
     with pytest.raises(OSError):
         cli.main(["--debug", "provenance", "--out", str(taken / "p.json")])
+
+
+def test_ingest_list_formats_lists_what_format_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--format``'s help said "see --list-formats", an option that did not exist (exit 2: FILE and --out
+    required); it now prints the reader names, one a line, without FILE or --out."""
+    from evreview.ingest.registry import readers
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["ingest", "--list-formats"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.split() == list(readers())
+    assert {"ris", "wos_tab", "generic_table"} <= set(readers())

@@ -3,7 +3,7 @@
 >>> import evreview
 >>> res = evreview.load_results(".")            # the project folder (config/config.yaml inside)
 >>> res.coded.head()                            # one row per included, coded study
->>> res.cells(filters={"place": "UK"})          # map cells recomputed under a filter
+>>> res.cells(filters={"place": "uk"})          # map cells under a filter (code ids, not labels)
 >>> res.studies_in_cell("infrastructure_systems", "societal")
 
 Everything is read lazily from the paths in the project's config, so a notebook opens fast
@@ -22,7 +22,8 @@ import pandas as pd
 
 from evreview.errors import EvreviewError
 
-#: Where each table lives, relative to ``paths.results`` (R) or ``paths.coded`` (C).
+#: Where each output lives, relative to ``paths.results`` (R) or ``paths.coded`` (C); the
+#: tables (all but the two JSON files) are what :meth:`Results.table` reads.
 LAYOUT: dict[str, tuple[str, str]] = {
     "records": ("R", "records.parquet"),
     "ingest_report": ("R", "ingest_report.csv"),
@@ -40,20 +41,67 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "coded": ("C", "coded_records.parquet"),
     "assignments": ("C", "assignments.parquet"),
     "topics": ("C", "topics.csv"),
+    "stopping": ("R", "screen/stopping.json"),
+    "changes": ("R", "changes/changes.json"),
 }
+
+#: The workflow rule (``snakemake --until RULE``) that writes each output.
+STEPS: dict[str, str] = {
+    "records": "gather_records", "ingest_report": "gather_records", "ingest_problems": "gather_records",
+    "duplicates": "deduplicate", "studies": "deduplicate", "pairs": "deduplicate",
+    "screening": "screen", "worklist": "screen", "stopping": "screen", "ledger": "ledger", "prisma": "prisma",
+    "map_cells": "evidence_gap_map", "gaps": "evidence_gap_map", "cross_gaps": "evidence_gap_map",
+    "coded": "code", "assignments": "code", "topics": "code", "changes": "changes",
+}
+
+
+#: The CSV tables' columns that are not text (numbers, flags), with the dtype they are read as;
+#: every other column, ids included, stays text with empty cells as "".
+CSV_TYPES: dict[str, dict[str, str]] = {
+    "ingest_report": {c: "Int64" for c in ("found", "parsed", "failed", "warnings", "untitled", "bytes")},
+    "ingest_problems": {"source_index": "Int64", "source_line": "Int64"},
+    "duplicates": {"kept": "boolean"},
+    "screening": {"score": "Float64", "rank": "Int64"},
+    "worklist": {"rank": "Int64", "score": "Float64", "year": "Int64"},
+    "ledger": {"source_index": "Int64", "kept": "boolean", "coded": "boolean"},
+    "map_cells": {"n_studies": "Int64"},
+    "gaps": {"n_studies": "Int64", "n_primary": "Int64", "n_reviews": "Int64"},
+    "cross_gaps": {"n_studies": "Int64"},
+    "topics": {"size": "Int64", "nearest_code_score": "Float64"},
+}
+
+
+def _typed(frame: pd.DataFrame, types: dict[str, str], path: Path) -> pd.DataFrame:
+    """``frame`` (read as text) with the columns of ``types`` as numbers or booleans; "" is missing."""
+    for col, dtype in types.items():
+        if col not in frame.columns:
+            continue
+        text = frame[col].astype(object).where(frame[col] != "", None)
+        try:
+            if dtype == "boolean":
+                bad = text.notna() & ~text.isin(["True", "False"])
+                if bad.any():
+                    raise ValueError(f"{text[bad].iloc[0]!r} is not True or False")
+                frame[col] = text.map({"True": True, "False": False}).astype("boolean")
+            else:
+                frame[col] = pd.to_numeric(text).astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise EvreviewError(f"column {col!r} is not {dtype}: {exc}", path=path) from None
+    return frame
 
 
 def _existing(path: Path, name: str) -> Path:
     """``path``, or a clear error saying which stage's output is missing."""
     if not path.exists():
-        raise EvreviewError(f"{name} not found: has the workflow run this stage? (make run)", path=path)
+        raise EvreviewError(f"{name} not found: the workflow's {STEPS[name]!r} step writes it; has it run? "
+                            "(make run)", path=path)
     return path
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, types: dict[str, str] | None = None) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return _typed(pd.read_csv(path, dtype=str, keep_default_na=False), types or {}, path)
 
 
 @dataclass
@@ -69,10 +117,17 @@ class Results:
         return self.root / base / rel
 
     def table(self, name: str) -> pd.DataFrame:
-        """Any table of :data:`LAYOUT` by name; a clear error when that stage has not run."""
-        return _read(_existing(self.path(name), name))
+        """Any table of :data:`LAYOUT` by name; a clear error when that stage has not run.
+
+        Ids and text are strings ("" when empty); the counts, scores, ranks and flags of the
+        CSV tables are nullable numbers and booleans (:data:`CSV_TYPES`)."""
+        tables = [n for n, (_, rel) in LAYOUT.items() if not rel.endswith(".json")]
+        if name not in tables:
+            raise EvreviewError(f"no table {name!r}; known: {', '.join(tables)}")
+        return _read(_existing(self.path(name), name), CSV_TYPES.get(name))
 
     def available(self) -> list[str]:
+        """The outputs of :data:`LAYOUT` this project has (the workflow steps that have run)."""
         return [name for name in LAYOUT if self.path(name).exists()]
 
     @cached_property
@@ -82,6 +137,16 @@ class Results:
     @cached_property
     def studies(self) -> pd.DataFrame:
         return self.table("studies")
+
+    @cached_property
+    def duplicates(self) -> pd.DataFrame:
+        """One row per record: its study, cluster and whether it is the kept one."""
+        return self.table("duplicates")
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        """Every record pair dedup compared, with its field scores, decision and deciding rule."""
+        return self.table("pairs")
 
     @cached_property
     def screening(self) -> pd.DataFrame:
@@ -101,15 +166,21 @@ class Results:
 
     @cached_property
     def gaps(self) -> pd.DataFrame:
+        """The gap report: ``kind`` (absolute, sparse, synthesis, segment) per cell, on the whole map
+        (``filter_dimension == ""``) or only under one filter value."""
         return self.table("gaps")
+
+    @cached_property
+    def cross_gaps(self) -> pd.DataFrame:
+        """Every combination of the two ``map.cross`` dimensions with its study count (0: none)."""
+        return self.table("cross_gaps")
 
     @cached_property
     def changes(self) -> dict[str, Any]:
         """What the latest search round changed (``changes/changes.json``: new records per
         database, new duplicates of earlier studies, new inclusions, changed map cells, gaps
         opened and closed)."""
-        path = _existing(self.root / self.config["paths"]["results"] / "changes" / "changes.json", "changes")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(_existing(self.path("changes"), "changes").read_text(encoding="utf-8"))
 
     @cached_property
     def coded(self) -> pd.DataFrame:
@@ -117,7 +188,7 @@ class Results:
         from evreview.maps.commands import load_coded
 
         studies = self.path("studies")
-        return load_coded(self.path("coded"), studies if studies.exists() else None)
+        return load_coded(_existing(self.path("coded"), "coded"), studies if studies.exists() else None)
 
     @cached_property
     def codebook(self) -> Any:
@@ -132,13 +203,21 @@ class Results:
         return vocab_from_codebook(self.codebook)
 
     def spec(self, **overrides: Any):
-        """The map spec from config, with e.g. ``rows="stage"`` overridden."""
+        """The map spec from config, with e.g. ``rows="stage"`` overridden (any key of the
+        config's ``map`` section; another name is an error, not silently the config's map)."""
+        from evreview.config import load_schema
         from evreview.maps import spec_from_config
 
+        known = load_schema()["properties"]["map"]["properties"]
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise EvreviewError(f"unknown argument {unknown[0]!r}: the map takes filters=, years= and "
+                                f"the config's map keys ({', '.join(known)})")
         return spec_from_config({**self.config.get("map", {}), **overrides}, self.vocab)
 
     def filter_coded(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None) -> pd.DataFrame:
-        """Coded studies carrying every ``{dimension: code}`` in ``filters`` (and in the year range)."""
+        """Coded studies carrying every ``{dimension: code}`` in ``filters`` (code ids, not labels)
+        and with a year in ``years`` (inclusive); none is an empty table, an unknown code an error."""
         from evreview.maps.cells import split_codes
 
         coded = self.coded
@@ -146,6 +225,9 @@ class Results:
         for dim, code in (filters or {}).items():
             if dim not in coded.columns:
                 raise EvreviewError(f"no dimension {dim!r}; known: {', '.join(self.vocab)}")
+            codes = [c for c, _ in self.vocab.get(dim, ())]
+            if codes and code not in codes:
+                raise EvreviewError(f"no code {code!r} in dimension {dim!r}; its codes: {', '.join(codes)}")
             mask &= coded[dim].map(lambda v, c=code: c in split_codes(v))
         if years is not None:
             year = pd.to_numeric(coded["year"], errors="coerce")
@@ -159,9 +241,10 @@ class Results:
 
         return map_cells(self.filter_coded(filters, years), self.spec(**spec_overrides), self.vocab)
 
-    def matrix(self, filters: dict[str, str] | None = None, **spec_overrides: Any) -> pd.DataFrame:
+    def matrix(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None,
+               **spec_overrides: Any) -> pd.DataFrame:
         """The map as a rows x columns table of study counts (segment totals)."""
-        cells = self.cells(filters, **spec_overrides)
+        cells = self.cells(filters, years, **spec_overrides)
         totals = cells[cells["segment"] == ""]
         table = totals.pivot(index="row_label", columns="column_label", values="n_studies")
         spec = self.spec(**spec_overrides)
@@ -170,9 +253,9 @@ class Results:
         return table.reindex(index=order_r, columns=order_c)
 
     def studies_in_cell(self, row: str, column: str, filters: dict[str, str] | None = None,
-                        **spec_overrides: Any) -> pd.DataFrame:
-        """The studies behind one cell (title, year, journal, doi)."""
-        cells = self.cells(filters, **spec_overrides)
+                        years: tuple[int, int] | None = None, **spec_overrides: Any) -> pd.DataFrame:
+        """The studies behind one cell (title, year, journal, doi); ``row`` and ``column`` are code ids."""
+        cells = self.cells(filters, years, **spec_overrides)
         hit = cells[(cells["row"] == row) & (cells["column"] == column) & (cells["segment"] == "")]
         if hit.empty:
             raise EvreviewError(f"no cell {row!r} x {column!r} on this map")
@@ -181,8 +264,8 @@ class Results:
         return self.coded[self.coded["study_id"].isin(ids)][cols].sort_values("study_id").reset_index(drop=True)
 
     def stopping(self) -> dict[str, Any]:
-        path = self.root / self.config["paths"]["results"] / "screen" / "stopping.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        """Screening's ``stopping.json``: reviewers' agreement (Cohen's kappa) and the stopping estimate."""
+        return json.loads(_existing(self.path("stopping"), "stopping").read_text(encoding="utf-8"))
 
 
 def load_results(project: str | Path = ".", config: str | Path | None = None) -> Results:

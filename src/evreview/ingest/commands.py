@@ -12,6 +12,19 @@ from evreview.errors import EvreviewError
 from evreview.outputs import check_output_file
 
 
+class _ListFormats(argparse.Action):
+    """``--list-formats``: print the reader names ``--format`` takes, one a line, and exit (as ``--help``)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from evreview.ingest.registry import readers
+
+        print("\n".join(readers()))
+        parser.exit()
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ingest",
@@ -27,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search", default="", help="search round name written to every record")
     p.add_argument("--root", type=Path, help="folder source_file paths are relative to (default: cwd)")
     p.add_argument("--format", dest="fmt", help="force a reader instead of detecting (see --list-formats)")
+    p.add_argument("--list-formats", action=_ListFormats, help="print the reader names --format takes and exit")
     p.add_argument("--encoding", help="text encoding when not UTF-8/UTF-16 (e.g. cp1252)")
     p.add_argument("--database", help="source database name to record (overrides detection)")
     p.add_argument(
