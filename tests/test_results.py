@@ -16,6 +16,7 @@ import pytest
 
 import evreview
 from evreview.cli import main
+from evreview.errors import EvreviewError
 from evreview.reporting import write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -180,3 +181,15 @@ def test_the_notebook_shows_its_figure_and_the_gaps_through_the_public_api(proje
     shown = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for c in code for o in c.outputs)
     assert re.search(r"Initiation and set-up +Longitudinal study +0\n", shown)  # an empty cross combination
     assert "1 of 6 coded studies are about initiation and set-up" in shown
+
+
+def test_topics_carry_the_code_id_coded_studies_use_and_years_must_be_years(project: Path) -> None:
+    """coded.topic holds code ids ("topic_0") and topics.topic the topic number, so joining them
+    gave no row; topics now carry ``code``. Years given as text were a NumPy UFuncTypeError."""
+    res = evreview.load_results(project)
+    assert res.topics["code"].tolist() == ["topic_0", "topic_1"]
+    joined = res.coded.merge(res.topics, left_on="topic", right_on="code")
+    assert len(joined) == len(res.coded) == 6
+    assert len(res.filter_coded(years=("2009", "2011"))) == 3  # years as text are read as numbers
+    with pytest.raises(EvreviewError, match="years must be two whole years"):
+        res.filter_coded(years=("2009", "later"))

@@ -162,7 +162,13 @@ class Results:
 
     @cached_property
     def topics(self) -> pd.DataFrame:
-        return self.table("topics")
+        """One row per topic, with ``code``: the topic's code id in :attr:`coded` and the
+        assignments (``topic_3`` for topic 3), so ``coded.merge(topics, left_on="topic",
+        right_on="code")`` joins them."""
+        topics = self.table("topics")
+        if "topic" in topics.columns and "code" not in topics.columns:
+            topics.insert(1, "code", "topic_" + topics["topic"].astype(str))
+        return topics
 
     @cached_property
     def gaps(self) -> pd.DataFrame:
@@ -230,8 +236,12 @@ class Results:
                 raise EvreviewError(f"no code {code!r} in dimension {dim!r}; its codes: {', '.join(codes)}")
             mask &= coded[dim].map(lambda v, c=code: c in split_codes(v))
         if years is not None:
+            try:
+                low, high = (int(y) for y in years)
+            except (TypeError, ValueError):
+                raise EvreviewError(f"years must be two whole years (first, last), not {years!r}") from None
             year = pd.to_numeric(coded["year"], errors="coerce")
-            mask &= year.between(*years)
+            mask &= year.between(low, high)
         return coded[mask]
 
     def cells(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None,
