@@ -96,3 +96,57 @@ def test_not_utf8_search_yaml(tmp_path: Path):
     (folder / "search.yaml").write_bytes(b"description: caf\xe9\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_rounds(raw, {})
+
+
+def _ris(*records: tuple[str, str]) -> str:
+    return "".join(f"TY  - JOUR\nTI  - {title}\nDO  - {doi}\nPY  - 2020\nER  - \n\n" for title, doi in records)
+
+
+A, B, C = ("Trust in partnerships", "10.1000/a"), ("Councils and universities", "10.1000/b"), ("Civic labs", "")
+
+
+def _ingest(tmp_path: Path, export: Path) -> int:
+    from evreview.cli import main
+
+    out = tmp_path / "results" / "ingest" / export.parent.name / f"{export.name}.parquet"
+    return main(["ingest", str(export), "--search", export.parent.name, "--root", str(tmp_path), "--out", str(out),
+                 "--id-register", str(tmp_path / "results" / "ingest" / "ids")])
+
+
+def test_an_export_edited_in_place_is_refused_before_its_ids_name_other_records(tmp_path: Path, capsys):
+    """A corrected export that replaced the original with one record fewer near the top gave
+    every later record id, and every reviewer decision on it, to another record, silently
+    (19 of the demo's 46 decisions landed on other studies). Now the file is named and refused."""
+    export = tmp_path / "data" / "raw" / "2024-03_initial" / "scopus.ris"
+    export.parent.mkdir(parents=True)
+    export.write_text(_ris(A, B, C), encoding="utf-8")
+    assert _ingest(tmp_path, export) == 0
+    export.write_text(_ris(B, C), encoding="utf-8")  # the first record removed
+    assert _ingest(tmp_path, export) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("evreview ingest: error: data/raw/2024-03_initial/scopus.ris: this export changed")
+    assert "'Trust in partnerships' and is now 'Councils and universities' (and 1 more)" in err
+    assert not (tmp_path / "results" / "ingest" / "2024-03_initial" / "scopus.ris.parquet").exists()
+    # records appended at the end, or a title corrected with the same DOI, keep every id's record
+    export.write_text(_ris(("Trust in place-based partnerships", "10.1000/a"), B, C, ("New", "")), encoding="utf-8")
+    assert _ingest(tmp_path, export) == 0
+
+
+def test_an_export_moved_to_another_round_is_named_with_its_old_place(tmp_path: Path, capsys):
+    """A renamed round folder (or an export moved between rounds) gave every record a new id and
+    the run stopped later on 'key r... is not a known study_id or record_id', not saying why."""
+    raw = tmp_path / "data" / "raw"
+    export = raw / "2024-03_initial" / "wos.txt.ris"
+    export.parent.mkdir(parents=True)
+    export.write_text(_ris(A, B), encoding="utf-8")
+    assert _ingest(tmp_path, export) == 0
+    copy = raw / "2025-03_update" / "wos.txt.ris"  # the same search exported again: both kept
+    copy.parent.mkdir()
+    copy.write_bytes(export.read_bytes())
+    assert _ingest(tmp_path, copy) == 0
+    renamed = raw / "2024-03_first" / "wos.txt.ris"
+    renamed.parent.mkdir()
+    export.rename(renamed)
+    assert _ingest(tmp_path, renamed) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "data/raw/2024-03_first/wos.txt.ris: this export was data/raw/2024-03_initial/wos.txt.ris (moved" in err

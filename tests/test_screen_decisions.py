@@ -199,3 +199,20 @@ def test_an_unclosed_quote_names_its_line(tmp_path):
     with pytest.raises(ConfigError, match=r"quote .* opened on this line is never closed") as err:
         dec.read_decisions(p)
     assert err.value.line == 2
+
+
+def test_an_id_of_a_removed_export_says_so():
+    """A decision on a record of an export since removed from data/raw stopped the run with
+    "key 'racdc33d44f68e1c' is not a known study_id or record_id (and 7 more)", as for a typo."""
+    from evreview.dedup.decisions import check_known
+
+    d = dec.parse_decisions(HEADER + "racdc33d44f68e1c,include,ann,,t\n")
+    with pytest.raises(ConfigError, match="was an export removed from, or renamed in") as info:
+        dec.resolve(d, {"s1": "s1"}, "screening.csv")
+    assert str(info.value).startswith("screening.csv:2: key 'racdc33d44f68e1c' is not a known")
+    with pytest.raises(ConfigError) as typo:  # a typo gets no such guess
+        dec.resolve(dec.parse_decisions(HEADER + "s9,include,ann,,t\n"), {"s1": "s1"}, "screening.csv")
+    assert "export removed" not in str(typo.value)
+    pairs = pd.DataFrame({"record_id_a": ["rd4cf27ce3abe87b"], "record_id_b": ["r1"], "line": [2]})
+    with pytest.raises(ConfigError, match="was an export removed from, or renamed in"):
+        check_known(pairs, ["r1"], "duplicates.csv")

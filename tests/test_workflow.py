@@ -93,6 +93,20 @@ def test_rerun_is_a_no_op(demo_run: Path):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("how", [["--configfile", "config/config.yaml"], ["--profile", "profiles/local"]])
+def test_rerun_the_way_make_run_or_a_profile_does_is_a_no_op(demo_run: Path, how: list[str]):
+    """`make run` passes --configfile, which Snakemake makes absolute; the config path, an
+    ingest param, then differed from a run without it (a profile, the tests), and switching
+    between the two re-ingested every export and re-ran every stage after it."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if how[0] == "--profile":
+        shutil.copytree(REPO / "profiles", demo_run / "profiles", dirs_exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-n", *how], cwd=demo_run, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Nothing to be done" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+
+
 def test_a_deleted_deliverable_is_rebuilt(demo_run: Path):
     """``rule all`` asks for every deliverable, so a deleted report is planned again (dry run)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -315,6 +315,19 @@ def fold(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def gone_id_hint(key: str) -> str:
+    """What to say after "key ... is not known" when the key has the form of a record or study id.
+
+    A well-formed id that names nothing is rarely a typo: the export its record came from is
+    no longer under ``paths.raw`` (removed, or its round folder renamed), since an id is the
+    record's round folder, file name and position.
+    """
+    if re.fullmatch(r"s?r[0-9a-f]{15}", str(key)):
+        return (": it has the form of an id this review gave, and an id is a record's round folder, export file "
+                "and position; was an export removed from, or renamed in, the raw data folder?")
+    return ""
+
+
 def make_record_id(search: str, source_file: str, source_index: int) -> str:
     """Stable id of one ingested record: its search round, file name and position.
 

@@ -17,7 +17,23 @@ RESULTS = config["paths"]["results"]
 LOGS = config["paths"]["logs"]
 DECISIONS = config["paths"]["decisions"]
 CODED = config["paths"]["coded"]
-CONFIG_FILE = workflow.overwrite_configfiles[0] if workflow.overwrite_configfiles else "config/config.yaml"
+
+
+def project_path(path):
+    """``path`` relative to the working directory when inside it, else absolute.
+
+    Snakemake makes a ``--configfile`` absolute; as a job's param or input it then differs
+    between ``make run`` (which passes one) and a run without it (a profile), and when the
+    project folder moves, and every job that takes it would re-run.
+    """
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
+CONFIG_FILE = project_path(workflow.overwrite_configfiles[0] if workflow.overwrite_configfiles else "config/config.yaml")
 
 CODEBOOK = config.get("code", {}).get("codebook", "config/codebook.yaml")
 

@@ -19,6 +19,9 @@ rule ingest_file:
         # input: adding a search round to the config must not re-ingest every earlier export)
         config=CONFIG_FILE,
         ingest=json.dumps(config.get("ingest", {}), sort_keys=True),
+        # what each record id named on earlier runs: an export edited in place or moved to
+        # another round would give its ids (and the decisions on them) to other records
+        ids=f"{RESULTS}/ingest/ids",
     threads: lambda wildcards, input: 2 if input.size_mb >= 20 else 1
     resources:
         mem_mb=mem_mb(1000, 6),
@@ -26,7 +29,7 @@ rule ingest_file:
     shell:
         "EVREVIEW_INGEST_WORKERS={threads} evreview ingest {input.export:q} --config {params.config:q} "
         "--search {wildcards.search:q} --root . --out {output.records:q} --report {output.report:q} "
-        "--problems {output.problems:q} > {log:q} 2>&1"
+        "--problems {output.problems:q} --id-register {params.ids:q} > {log:q} 2>&1"
 
 
 rule gather_records:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from evreview.decisionfiles import read_rows
 from evreview.errors import ConfigError
+from evreview.records import gone_id_hint
 
 DECISION_COLUMNS = ("record_id_a", "record_id_b", "decision", "reviewer", "timestamp")
 VALID_DECISIONS = frozenset({"same", "different"})
@@ -108,7 +109,8 @@ def check_known(decisions: pd.DataFrame, record_ids: Iterable[str], path: str | 
     if unknown:
         rid, line = min(unknown, key=lambda u: u[1])
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-        raise ConfigError(f"record {rid!r} is not a record_id of this run{more}", path=path, line=line)
+        raise ConfigError(f"record {rid!r} is not a record_id of this run{more}{gone_id_hint(rid)}",
+                          path=path, line=line)
 
 
 def read_previous(path: str | Path) -> dict[str, str]:

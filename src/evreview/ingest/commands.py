@@ -52,6 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--column-map",
         help='JSON object mapping a spreadsheet\'s columns to fields, e.g. \'{"Heading": "title"}\'',
     )
+    p.add_argument(
+        "--id-register",
+        type=Path,
+        metavar="DIR",
+        help="remember what each record id names and refuse an export edited in place or moved, "
+        "whose ids (and the decisions on them) would name other records (the workflow's results/ingest/ids)",
+    )
     p.set_defaults(func=run)
 
     g = sub.add_parser(
@@ -116,9 +123,32 @@ def run(args: argparse.Namespace) -> int:
     for path, option in ((out, "--out"), (report_path, "--report"), (problems_path, "--problems")):
         check_output_file(path, option)
     try:
-        return _run(args, out, report_path, problems_path)
+        code = _run(args, out, report_path, problems_path)
+        if args.id_register is not None:
+            _check_ids(args.id_register, out, args.root or Path.cwd())
+        return code
     except OSError as exc:
         raise _output_error(exc) from exc
+    except EvreviewError:
+        if args.id_register is not None:  # no records table whose ids a later stage would trust
+            for path in (out, report_path, problems_path):
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _check_ids(register: Path, out: Path, root: Path) -> None:
+    """Check each export's record ids against the register (:mod:`evreview.ingest.identity`)."""
+    import pandas as pd
+
+    from evreview.ingest import read_records
+    from evreview.ingest.identity import COLUMNS, check_and_register
+
+    if out.suffix == ".parquet":
+        records = read_records(out, columns=["source_file", *COLUMNS])
+    else:
+        records = pd.read_csv(out, sep="\t" if out.suffix == ".tsv" else ",", dtype=str, keep_default_na=False)
+    for source_file, rows in records.groupby("source_file", sort=True):
+        check_and_register(register, str(source_file), rows, root)
 
 
 def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: Path) -> int:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from evreview.decisionfiles import parse_rows, read_text
 from evreview.errors import ConfigError
+from evreview.records import gone_id_hint
 
 COLUMNS = ("key", "decision", "reviewer", "reason", "timestamp")
 DECISIONS = ("include", "exclude", "maybe")
@@ -119,7 +120,8 @@ def resolve(decisions: pd.DataFrame, keys: Mapping[str, str], path: str | Path =
     if unknown:
         key, line = unknown[0]
         more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-        raise ConfigError(f"key {key!r} is not a known study_id or record_id{more}", path=path, line=int(line))
+        raise ConfigError(f"key {key!r} is not a known study_id or record_id{more}{gone_id_hint(key)}",
+                          path=path, line=int(line))
     out["study_id"] = [keys[k] for k in out["key"]]
     return out
 
