@@ -23,8 +23,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
 	touch $@
 
+# --rerun-incomplete: after a run that was killed, `make run` redoes the jobs it cut short
+# (as profiles/local does) instead of stopping on Snakemake's IncompleteFilesException
 run: install
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --rerun-incomplete
 
 dry-run: install
 	$(BIN)/snakemake -n --cores $(CORES) --configfile config/config.yaml
