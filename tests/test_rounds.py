@@ -150,3 +150,54 @@ def test_an_export_moved_to_another_round_is_named_with_its_old_place(tmp_path: 
     assert _ingest(tmp_path, renamed) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "data/raw/2024-03_first/wos.txt.ris: this export was data/raw/2024-03_initial/wos.txt.ris (moved" in err
+
+
+def test_an_unchanged_export_with_a_record_without_identifiers_ingests_again(tmp_path: Path):
+    """A record with no title, DOI, PMID or database id never matched itself, so the same,
+    unchanged export was refused as "changed" on its second ingest (with its outputs deleted)."""
+    export = tmp_path / "data" / "raw" / "r1" / "a.ris"
+    export.parent.mkdir(parents=True)
+    export.write_text(_ris(A) + "TY  - JOUR\nAU  - Smith, J\nPY  - 2020\nER  - \n\n" + _ris(B), encoding="utf-8")
+    assert _ingest(tmp_path, export) == 0
+    assert _ingest(tmp_path, export) == 0
+
+
+def test_a_damaged_register_entry_or_register_path_is_one_line_and_leaves_no_output(tmp_path: Path, capsys):
+    export = tmp_path / "data" / "raw" / "r1" / "a.ris"
+    export.parent.mkdir(parents=True)
+    export.write_text(_ris(A, B), encoding="utf-8")
+    assert _ingest(tmp_path, export) == 0
+    entry = tmp_path / "results" / "ingest" / "ids" / "data" / "raw" / "r1" / "a.ris.ids.parquet"
+    entry.write_bytes(entry.read_bytes()[:300])  # cut short
+    assert _ingest(tmp_path, export) == 2
+    err = capsys.readouterr().err
+    assert "a.ris.ids.parquet: this id register entry is damaged" in err and "Traceback" not in err
+    assert not (tmp_path / "results" / "ingest" / "r1" / "a.ris.parquet").exists()
+    entry.unlink()
+    assert _ingest(tmp_path, export) == 0  # deleting the entry registers the export again
+    from evreview.cli import main
+
+    taken = tmp_path / "regfile"
+    taken.write_text("x", encoding="utf-8")
+    assert main(["ingest", str(export), "--root", str(tmp_path), "--out", str(tmp_path / "o.parquet"),
+                 "--id-register", str(taken)]) == 2
+    assert f"{taken}: --id-register is a file, not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_an_export_outside_the_root_is_registered_inside_the_register(tmp_path: Path):
+    """An export given outside --root had its entry written beside the export itself."""
+    from evreview.cli import main
+
+    elsewhere = tmp_path / "elsewhere" / "b.ris"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(_ris(A, B), encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    register = project / "ids"
+    args = ["ingest", str(elsewhere), "--root", str(project), "--out", str(project / "o.parquet"),
+            "--id-register", str(register)]
+    assert main(args) == 0
+    assert not list(elsewhere.parent.glob("*.ids.parquet"))
+    assert len(list(register.rglob("*.ids.parquet"))) == 1
+    assert main(args) == 0

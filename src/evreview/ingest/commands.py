@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from evreview.errors import EvreviewError
-from evreview.outputs import check_output_file
+from evreview.outputs import check_output_file, check_output_folder
 
 
 class _ListFormats(argparse.Action):
@@ -122,13 +122,16 @@ def run(args: argparse.Namespace) -> int:
     problems_path = args.problems or Path(f"{stem}_problems.csv")
     for path, option in ((out, "--out"), (report_path, "--report"), (problems_path, "--problems")):
         check_output_file(path, option)
+    if args.id_register is not None:
+        check_output_folder(args.id_register, "--id-register")
     try:
-        code = _run(args, out, report_path, problems_path)
-        if args.id_register is not None:
-            _check_ids(args.id_register, out, args.root or Path.cwd())
-        return code
-    except OSError as exc:
-        raise _output_error(exc) from exc
+        try:
+            code = _run(args, out, report_path, problems_path)
+            if args.id_register is not None:
+                _check_ids(args.id_register, out, args.root or Path.cwd())
+            return code
+        except OSError as exc:
+            raise _output_error(exc) from exc
     except EvreviewError:
         if args.id_register is not None:  # no records table whose ids a later stage would trust
             for path in (out, report_path, problems_path):

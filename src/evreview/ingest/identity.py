@@ -10,9 +10,10 @@ or renamed gets new ids, and its decisions fail as unknown keys without saying w
 ``evreview ingest --id-register DIR`` (the workflow's ``results/ingest/ids``) remembers what
 each record id of each export named (title, DOI, PMID, database id, one small Parquet file per
 export, never a declared output so Snakemake keeps it) and refuses, with one line naming the
-file, an export whose ids now name other records, or an export that is byte-for-byte the
-records of one that has gone from its registered place. Like a cache, the register can be
-deleted: the next run then checks nothing and registers what it finds.
+file, an export whose ids now name other records, or an export that holds the same records
+(positions, titles and identifiers) as one that has gone from its registered place. Like a
+cache, the register can be deleted: the next run then checks nothing and registers what it
+finds.
 """
 
 from __future__ import annotations
@@ -60,9 +61,14 @@ def moved_ids(before: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     b = now.assign(title_key=_title_key(now["title"]))
     both = a.merge(b, on="record_id", suffixes=("_before", "_now"))
     same = pd.Series(False, index=both.index)
+    unchanged = pd.Series(True, index=both.index)
     for col in IDENTIFIERS:
         x, y = both[f"{col}_before"], both[f"{col}_now"]
         same |= (x != "") & (x == y)
+        unchanged &= x == y
+    # a record with no identifier at all (only authors and a year) is the same record when
+    # nothing about it changed: it must not read as "moved" on every later run
+    same |= unchanged
     moved = both[~same].sort_values("source_index_now")
     return pd.DataFrame({"record_id": moved["record_id"], "source_index": moved["source_index_now"],
                          "title_before": moved["title_before"], "title_now": moved["title_now"]})
@@ -74,13 +80,38 @@ def same_records(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     return len(a) == len(b) and len(a) > 0 and a[cols].reset_index(drop=True).equals(b[cols].reset_index(drop=True))
 
 
+#: Register folder for exports given outside ``--root`` (``source_file`` absolute or ``../``).
+OUTSIDE = "_outside_root"
+
+
 def entry_path(register: Path, source_file: str) -> Path:
-    """The register file of the export shown as ``source_file`` (its path below ``--root``)."""
+    """The register file of the export shown as ``source_file`` (its path below ``--root``).
+
+    An export outside the root (an absolute path, or one starting ``..``) is registered under
+    :data:`OUTSIDE` by its absolute path, so the entry stays inside the register.
+    """
+    shown = Path(source_file)
+    if shown.is_absolute() or ".." in shown.parts:
+        return register / OUTSIDE / f"{shown.resolve().as_posix().lstrip('/')}{SUFFIX}"
     return register / f"{source_file}{SUFFIX}"
 
 
+def _registered_path(register: Path, entry: Path, root: Path) -> tuple[str, Path]:
+    """The export an entry registers: (as its records show it, where it should be on disk)."""
+    name = entry.relative_to(register).as_posix()[: -len(SUFFIX)]
+    if name.startswith(OUTSIDE + "/"):
+        where = Path("/" + name[len(OUTSIDE) + 1:])
+        return where.as_posix(), where
+    return name, root / name
+
+
 def _read(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas()
+    """A register entry; a damaged one is an error naming it (deleting it re-registers the export)."""
+    try:
+        return pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise IngestError(f"this id register entry is damaged ({exc}); delete it and the next run registers "
+                          "the export again", path=str(path)) from None
 
 
 def _short(title: str) -> str:
@@ -110,8 +141,8 @@ def check_and_register(register: Path, source_file: str, records: pd.DataFrame, 
             )
     else:
         for other in sorted(register.rglob(f"*{SUFFIX}")):
-            old_source = other.relative_to(register).as_posix()[: -len(SUFFIX)]
-            if (root / old_source).exists() or not same_records(_read(other), now):
+            old_source, old_place = _registered_path(register, other, root)
+            if old_place.exists() or not same_records(_read(other), now):
                 continue
             raise IngestError(
                 f"this export was {old_source} (moved or renamed): a record's id is its round folder, file "

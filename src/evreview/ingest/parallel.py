@@ -136,7 +136,7 @@ def plan(
             return None
         source = Source(path=Path(shown), data=head, text=text, options=dict(options))
         reader = get_reader(fmt) if fmt else detect(source)
-    except EvreviewError:
+    except (EvreviewError, OSError):  # an unreadable file: the single-process path names it
         return None
     if not (hasattr(reader, "next_part_start") and hasattr(reader, "parse_part")):
         return None
