@@ -199,6 +199,9 @@ def test_code_decision_on_a_study_merged_into_another_follows_its_record(codeboo
                                                                       "2026-01-02"]],
         columns=["study_id", "dimension", "code", "action", "reviewer", "timestamp"]), codebook)
     assert resolve_retired(decisions, retired)["study_id"].tolist() == ["s1", "s3"]
+    # a studies CSV (--studies accepts one) holds the member list as "r1; r2", not a list
+    as_csv = studies.assign(member_record_ids=["r1; r2", "r3"])
+    assert retired_study_ids(as_csv) == {"s2": "s1"}
 
 
 def test_term_patterns() -> None:

@@ -216,3 +216,12 @@ def test_an_id_of_a_removed_export_says_so():
     pairs = pd.DataFrame({"record_id_a": ["rd4cf27ce3abe87b"], "record_id_b": ["r1"], "line": [2]})
     with pytest.raises(ConfigError, match="was an export removed from, or renamed in"):
         check_known(pairs, ["r1"], "duplicates.csv")
+
+
+def test_append_to_a_file_of_empty_cells_without_a_newline_starts_the_header_on_its_own_line(tmp_path):
+    """A file holding only Excel's ",,,," with no line end got the header glued onto it
+    (",,,,key,decision,..."), and the next read failed with "expected 9 fields, found 5"."""
+    path = tmp_path / "screening.csv"
+    path.write_bytes(b",,,,")
+    dec.append_decision(path, {"key": "s1", "decision": "include", "reviewer": "ann", "reason": "", "timestamp": "t"})
+    assert dec.read_decisions(path)[["key", "decision"]].values.tolist() == [["s1", "include"]]

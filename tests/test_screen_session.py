@@ -197,7 +197,7 @@ def test_unwritable_decisions_file_is_an_error_before_the_first_key(studies, tmp
         open_session(studies, ro, "ann", None, {"model": "nb"})
     with pytest.raises(EvreviewError, match=r"cannot write the decision \(s1\)"):
         append_decision(taken / "screening.csv", {"key": "s1", "decision": "include", "reviewer": "ann"})
-    with pytest.raises(EvreviewError, match="cannot read the decisions file: Is a directory"):
+    with pytest.raises(EvreviewError, match="cannot read the file: Is a directory"):
         read_decisions(tmp_path)
 
 

@@ -30,7 +30,12 @@ def read_text(path: str | Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:  # a folder, no permission
-        raise ConfigError(f"cannot read the decisions file: {exc.strerror}", path=path) from None
+        raise ConfigError(f"cannot read the file: {exc.strerror}", path=path) from None
+    return decode_text(data, path)
+
+
+def decode_text(data: bytes, path: str | Path) -> str:
+    """``data`` of the file at ``path`` as text (UTF-8, BOM allowed), or an error naming the line."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -99,7 +99,11 @@ def retired_study_ids(studies: pd.DataFrame) -> dict[str, str]:
     current = set(studies["study_id"].astype(str))
     out: dict[str, str] = {}
     for sid, members in zip(studies["study_id"].astype(str), studies["member_record_ids"]):
-        for rid in [] if members is None or isinstance(members, float) else list(members):
+        if members is None or isinstance(members, float):
+            members = []
+        elif isinstance(members, str):  # a studies CSV joins the list with "; "
+            members = [m.strip() for m in members.split(";") if m.strip()]
+        for rid in members:
             old = study_id_for(str(rid))
             if old not in current:
                 out.setdefault(old, sid)

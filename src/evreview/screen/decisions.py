@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from evreview.decisionfiles import parse_rows, read_text
+from evreview.decisionfiles import decode_text, parse_rows, read_text
 from evreview.errors import ConfigError
 from evreview.records import gone_id_hint
 
@@ -74,19 +74,23 @@ def _layout(path: Path) -> tuple[list[str] | None, bool]:
     """An existing file's header (None: no header yet) and whether its last line lacks a line end.
 
     A file written or edited by hand may order the columns differently, add its own (a reader
-    matches them by name) or end without a newline; an appended row must follow it.
+    matches them by name) or end without a newline; an appended row must follow it. This runs
+    at every key pressed and the file grows by a row each time, so only its head (up to the
+    first non-empty line) and its last byte are read.
     """
-    lines = read_text(path).splitlines(keepends=True)
-    # the header row only (and any empty lines above it, so an error names its line): this
-    # runs at every key pressed, and the file grows by a row each time
-    upto = next((n for n, text in enumerate(lines, 1) if text.strip(" ,;\t\r\n")), len(lines))
-    header = parse_rows("".join(lines[:upto]), COLUMNS, path)[0]
-    if not header:
-        return None, False
+    head = b""
     with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 16)
+            head += chunk
+            if not chunk or any(line.strip(b" ,;\t\r") for line in head.split(b"\n")[:-1]):
+                break
         fh.seek(-1, os.SEEK_END)
         unended = fh.read(1) not in (b"\n", b"\r")
-    return header, unended
+    lines = head.split(b"\n")
+    upto = next((n for n, line in enumerate(lines, 1) if line.strip(b" ,;\t\r")), len(lines))
+    header = parse_rows(decode_text(b"\n".join(lines[:upto]), path), COLUMNS, path)[0]
+    return header or None, unended
 
 
 def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, str]:
