@@ -167,3 +167,10 @@ def test_ingest_list_formats_lists_what_format_takes(capsys: pytest.CaptureFixtu
     assert stop.value.code == 0
     assert capsys.readouterr().out.split() == list(readers())
     assert {"ris", "wos_tab", "generic_table"} <= set(readers())
+
+
+def test_errors_name_an_output_as_the_user_knows_it_not_its_temporary_file() -> None:
+    from evreview.atomic import shown_name
+
+    assert shown_name("results/map/egm.png.tmp4242") == "results/map/egm.png"
+    assert shown_name("[Errno 28] No space left: 'out/x.parquet.tmp7'") == "[Errno 28] No space left: 'out/x.parquet'"

@@ -317,11 +317,17 @@ def test_static_map_cuts_a_very_long_label_to_a_few_lines(tmp_path: Path):
 
 
 def test_gap_report_says_when_synthesis_gaps_were_not_looked_for():
-    # a review_code the codebook lacks (a typo, or a codebook without reviews) found no reviews and
-    # the report listed "Synthesis gaps (0): none", as if every cell had its review
-    config = {"rows": "theme", "columns": "outcome", "segment": "evidence", "review_dimension": "evidence",
-              "review_code": "reveiw", "synthesis_min_primary": 1}
-    spec = spec_from_config(config, VOCAB)
+    # a review code the codebook lacks found no reviews and the report listed "Synthesis gaps
+    # (0): none", as if every cell had its review. Set in the config, it is a typo: an error
+    # naming the key; left to its defaults in a codebook without them, "not looked for"
+    typo = {"rows": "theme", "columns": "outcome", "segment": "evidence", "review_dimension": "evidence",
+            "review_code": "reveiw", "synthesis_min_primary": 1}
+    with pytest.raises(ConfigError, match=r"map.review_code: 'reveiw' is not a code of 'evidence'"):
+        spec_from_config(typo, VOCAB)
+    with pytest.raises(ConfigError, match=r"map.review_dimension: 'evidense' is not a codebook dimension"):
+        spec_from_config({**typo, "review_dimension": "evidense"}, VOCAB)
+    config = {"rows": "theme", "columns": "outcome", "segment": "evidence", "synthesis_min_primary": 1}
+    spec = spec_from_config(config, VOCAB)  # the defaults, evidence_type / review: not in this codebook
     report = gap_report(build_map(_coded(), VOCAB, spec), 6)
     assert "## Synthesis gaps (primary studies, no review) (not looked for)" in report
     assert "(0)\n\n- none" not in report.split("## Synthesis")[1].split("##")[0]

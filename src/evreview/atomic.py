@@ -25,3 +25,10 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def shown_name(name: object) -> str:
+    """A path as the user knows it: without the ``.tmp<pid>`` of :func:`write_atomically`."""
+    import re
+
+    return re.sub(r"\.tmp\d+\b", "", str(name))

@@ -165,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # naming the file, as for an EvreviewError; --debug shows where it happened
         if args.debug:
             raise
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"evreview {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        from evreview.atomic import shown_name
+
+        where = f"{shown_name(exc.filename)}: " if exc.filename else ""
+        print(f"evreview {args.command}: error: {where}{shown_name(exc.strerror or exc)}", file=sys.stderr)
         print("  (run with --debug for the traceback)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

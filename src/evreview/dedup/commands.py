@@ -141,9 +141,6 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {args.out}",
         file=sys.stderr,
     )
-    if len(model.unmatched_decisions_):
-        print(f"warning: {len(model.unmatched_decisions_)} reviewer decision(s) name records not in the input",
-              file=sys.stderr)
     if args.cache_dir is not None:
         print(f"cache: {model.cache_stats_.summary()}", file=sys.stderr)
     for note in model.notes_:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -107,8 +106,10 @@ def run_gather(args: argparse.Namespace) -> int:
 
 def _output_error(exc: OSError) -> EvreviewError:
     """An OS error while writing an output, as one line naming the output (not its temporary name)."""
-    name = re.sub(r"\.tmp\d+$", "", str(exc.filename)) if exc.filename else None
-    reason = exc.strerror if name and exc.strerror else re.sub(r"\.tmp\d+\b", "", str(exc))  # pyarrow: no filename
+    from evreview.atomic import shown_name
+
+    name = shown_name(exc.filename) if exc.filename else None
+    reason = exc.strerror if name and exc.strerror else shown_name(exc)  # pyarrow: no filename
     return EvreviewError(f"cannot write: {reason}", path=name)
 
 

@@ -65,6 +65,14 @@ def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary, *, source: s
                 f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})", path=source
             )
     review_codes = {code for code, _ in vocab.get(spec.review_dimension or "", ())}
+    # set in the config, a dimension or code the codebook lacks is a typo ("reveiw") that would
+    # silently switch synthesis gaps off; only the defaults may be absent from a codebook
+    if "review_dimension" in map_config and spec.review_dimension and spec.review_dimension not in vocab:
+        raise ConfigError(f"map.review_dimension: {spec.review_dimension!r} is not a codebook dimension "
+                          f"(known: {', '.join(vocab)})", path=source)
+    if "review_code" in map_config and spec.review_dimension in vocab and spec.review_code not in review_codes:
+        raise ConfigError(f"map.review_code: {spec.review_code!r} is not a code of {spec.review_dimension!r} "
+                          f"(its codes: {', '.join(sorted(review_codes))})", path=source)
     if spec.review_dimension and (spec.review_dimension not in vocab or spec.review_code not in review_codes):
         # no review code to tell reviews from primary studies: the gap report says synthesis gaps
         # were not looked for, rather than listing none
