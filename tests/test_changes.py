@@ -275,6 +275,23 @@ def test_first_round_compares_nothing():
     assert FIRST_ROUND in changes_markdown(changes)
 
 
+def test_rounds_with_the_same_search_date_are_noted():
+    """Two rounds dated alike were ordered by folder name alone, silently: one became "the
+    latest search" and changes.md compared it with the other as if it came later."""
+    records = pd.DataFrame({"record_id": ["r1", "r2", "r3"], "search": ["2024-a", "2024-b", "2025"],
+                            "source_file": ["a.ris", "b.ris", "c.ris"], "source_database": "Scopus",
+                            "source_index": [0, 0, 0]})
+    rounds = pd.DataFrame({"round": ["2024-a", "2024-b", "2025"], "date": ["2024-03-01", "2024-03-01", "2025-03-01"],
+                           "date_source": "config", "description": "", "files": [[], [], []]})
+    changes = compute_changes(build_ledger(StageTables(records)), ["2024-a", "2024-b", "2025"], rounds=rounds)
+    assert changes["notes"] == ["rounds 2024-a, 2024-b have the same search date 2024-03-01: they are ordered by "
+                                "folder name, so 2024-b counts as the later search; if they are one search, put "
+                                "their exports in one round folder"]
+    assert "- note: rounds 2024-a, 2024-b have the same search date" in changes_markdown(changes)
+    rounds.loc[1, "date"] = "2024-06-01"
+    assert "notes" not in compute_changes(build_ledger(StageTables(records)), ["2024-a", "2024-b", "2025"],
+                                          rounds=rounds)
+
 def test_unreadable_inputs_are_user_errors(tmp_path: Path):
     from evreview.errors import EvreviewError
 

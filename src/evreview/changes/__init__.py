@@ -343,6 +343,9 @@ def compute_changes(
         "rounds": round_rows,
         "records_by_round": _records(by_round),
     }
+    notes = same_date_notes(round_rows)
+    if notes:
+        out["notes"] = notes
     if len(order) < 2:
         out.update({"status": "first_round", "message": FIRST_ROUND, "latest_round": order[-1] if order else ""})
         return out
@@ -392,6 +395,21 @@ def compute_changes(
     return out
 
 
+def same_date_notes(round_rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A note per search date shared by several rounds: their order (which one is "latest",
+    what counts as new) then comes from the folder names alone, which the reader should know."""
+    by_date: dict[str, list[str]] = {}
+    for row in round_rows:
+        if row["date"] and row["date"] != "unknown":
+            by_date.setdefault(str(row["date"]), []).append(str(row["round"]))
+    return [
+        f"rounds {', '.join(names)} have the same search date {date}: they are ordered by folder name, so "
+        f"{names[-1]} counts as the later search; if they are one search, put their exports in one round folder"
+        for date, names in by_date.items()
+        if len(names) > 1
+    ]
+
+
 def _cell_name(c: Mapping[str, Any]) -> str:
     name = f"{c['row_label']} x {c['column_label']}"
     return name + (f" [{c['segment_label']}]" if c.get("segment") else "")
@@ -402,6 +420,7 @@ def changes_markdown(changes: Mapping[str, Any], *, max_items: int = 40) -> str:
     lines = ["# What changed since the previous search round", ""]
     for r in changes["rounds"]:
         lines.append(f"- round {r['round']}: searched {r['date']} ({r['date_source']}), {r['records']} records")
+    lines += [f"- note: {note}" for note in changes.get("notes", [])]
     lines.append("")
     if changes["status"] != "compared":
         return "\n".join([*lines, changes.get("message", FIRST_ROUND), ""])
