@@ -333,4 +333,7 @@ def test_gap_report_says_when_synthesis_gaps_were_not_looked_for():
     assert "(0)\n\n- none" not in report.split("## Synthesis")[1].split("##")[0]
     good = spec_from_config({"rows": "theme", "columns": "outcome", "review_dimension": "evidence",
                              "review_code": "review", "synthesis_min_primary": 1}, VOCAB)
-    assert "## Synthesis gaps (primary studies, no review) (3)" in gap_report(build_map(_coded(), VOCAB, good), 6)
+    good_report = gap_report(build_map(_coded(), VOCAB, good), 6)
+    assert "## Synthesis gaps (primary studies, no review) (3)" in good_report
+    synthesis = good_report.split("## Synthesis")[1].split("##")[0]
+    assert "1 primary studies" not in synthesis  # one study is "1 primary study"

@@ -235,7 +235,8 @@ def _gaps_of(
             noun = "study" if len(ids) == 1 else "studies"
             out.append({**base, "kind": "sparse", "description": f"only {len(ids)} {noun} on {name}{under}"})
         if reviews and n_primary >= spec.synthesis_min_primary and n_reviews == 0:
-            out.append({**base, "kind": "synthesis", "description": f"{n_primary} primary studies but no review on "
+            primary = "primary study" if n_primary == 1 else "primary studies"
+            out.append({**base, "kind": "synthesis", "description": f"{n_primary} {primary} but no review on "
                         f"{name}{under}"})
         for s_code, s_label, seg_ids in parts:
             if s_code and not seg_ids and s_code != spec.review_code:

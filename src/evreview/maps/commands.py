@@ -70,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
     )
     write_map(result, args.out_dir, len(coded))
     n_gaps = int((result.gaps["filter_dimension"] == "").sum())
-    print(f"map: {len(coded)} studies, {n_gaps} gaps on the full map, written to {args.out_dir}", file=sys.stderr)
+    studies = "study" if len(coded) == 1 else "studies"
+    print(f"map: {len(coded)} {studies}, {n_gaps} gaps on the full map, written to {args.out_dir}", file=sys.stderr)
     return 0
