@@ -79,8 +79,8 @@
     F.appendChild(l);
   }
   var fdims = S.filters.slice();
-  if (S.segment) {
-    fdims.unshift(S.segment);
+  if (S.segment && fdims.indexOf(S.segment) < 0) {
+    fdims.unshift(S.segment);  // a filter on the segment dimension too: one drop-down, one id
   }
   fdims.forEach(function(dim) {
     addSelect(lab(dim), "f-" + dim, V[dim], function(v) {
