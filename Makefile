@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint dry-run clean-results install demo-data
+.PHONY: run test lint dry-run clean-results install demo-data unlock
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,11 @@ $(VENV)/.installed: pyproject.toml
 # (as profiles/local does) instead of stopping on Snakemake's IncompleteFilesException
 run: install
 	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --rerun-incomplete
+
+# after a run killed hard (kill -9, power loss) Snakemake's lock on the folder remains and the
+# next run refuses to start: release it (only when no other run is going), then `make run`
+unlock: install
+	$(BIN)/snakemake --unlock --cores 1 --configfile config/config.yaml
 
 dry-run: install
 	$(BIN)/snakemake -n --cores $(CORES) --configfile config/config.yaml
