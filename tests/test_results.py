@@ -193,3 +193,13 @@ def test_topics_carry_the_code_id_coded_studies_use_and_years_must_be_years(proj
     assert len(res.filter_coded(years=("2009", "2011"))) == 3  # years as text are read as numbers
     with pytest.raises(EvreviewError, match="years must be two whole years"):
         res.filter_coded(years=("2009", "later"))
+
+
+def test_a_relative_config_is_found_inside_the_project_too(project: Path, tmp_path: Path, monkeypatch) -> None:
+    """load_results('/p', config='conf2/x.yaml') looked for conf2/x.yaml in the current directory only."""
+    alt = project / "conf2" / "x.yaml"
+    alt.parent.mkdir(exist_ok=True)
+    alt.write_text((project / "config" / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # elsewhere: the relative path is not under the current directory
+    res = evreview.load_results(project, config="conf2/x.yaml")
+    assert len(res.coded) == 6

@@ -279,9 +279,15 @@ class Results:
 
 
 def load_results(project: str | Path = ".", config: str | Path | None = None) -> Results:
-    """Open a project's results (``project/config/config.yaml`` unless ``config`` is given)."""
+    """Open a project's results (``project/config/config.yaml`` unless ``config`` is given).
+
+    A relative ``config`` is looked for from the current directory, as a shell would, and
+    then inside ``project`` (``load_results("review", config="config/alt.yaml")``).
+    """
     from evreview.config import load_config
 
     root = Path(project)
     cfg_path = Path(config) if config else root / "config" / "config.yaml"
+    if config and not cfg_path.is_absolute() and not cfg_path.exists() and (root / cfg_path).exists():
+        cfg_path = root / cfg_path
     return Results(root=root, config=load_config(cfg_path))
