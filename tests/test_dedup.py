@@ -221,11 +221,14 @@ def test_reviewers_who_disagree_on_a_pair_are_listed_not_silently_overruled(tmp_
         "r3,r4,different,ana,2026-01-02\n"
         "r5,r6,same,ana,2026-01-01\n"        # both agree
         "r5,r6,same,ben,2026-01-02\n"
+        "r7,r8,same,Ana,2026-01-01\n"        # Ana and ana are one reviewer who changed her mind
+        "r7,r8,different,ana,2026-01-02\n"
     )
     d = read_decisions(path).set_index(["record_id_a", "record_id_b"])
     assert d.loc[("r1", "r2"), "decision"] == "same"
     assert d.loc[("r1", "r2"), "overruled"] == "ana: different (line 2)"
     assert d.loc[("r3", "r4"), "overruled"] == "" and d.loc[("r5", "r6"), "overruled"] == ""
+    assert d.loc[("r7", "r8"), "overruled"] == ""
     records = pd.DataFrame({
         "record_id": [f"r{i}" for i in range(1, 7)], "source_file": "f.ris", "source_index": range(6),
         "title": [f"A distinct study title number {i} about something" for i in range(1, 7)],

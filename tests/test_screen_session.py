@@ -171,6 +171,24 @@ def test_reviewer_name_with_spaces_finds_its_decisions_after_a_restart(studies, 
     assert rows["key"].is_unique and (rows["reviewer"] == "ann").all()
 
 
+def test_a_reviewer_name_in_another_case_is_the_same_reviewer(studies, tmp_path):
+    """"Ann" and "ann" were two reviewers: a session as "ann" showed Ann's studies again, and a
+    study each spelling decided differently was a conflict of one person with themself."""
+    path = tmp_path / "screening.csv"
+    run_session(open_session(studies, path, "Ann", None, {"model": "nb"}), io.StringIO("i\ne\nq\n"), io.StringIO(),
+                clock=clock)
+    again = open_session(studies, path, "ann", None, {"model": "nb"})
+    assert len(again.decided) == 2
+    run_session(again, io.StringIO("i\nq\n"), io.StringIO(), clock=clock)
+    rows = read_decisions(path)
+    assert rows["key"].is_unique and (rows["reviewer"] == "Ann").all()
+    from evreview.screen import decisions as dec
+
+    frame = dec.parse_decisions("key,decision,reviewer,reason,timestamp\ns1,include,Bo,,t1\ns1,exclude,bo ,,t2\n")
+    standing = dec.latest(dec.resolve(frame, {"s1": "s1"}, "screening.csv"))
+    assert standing["decision"].tolist() == ["exclude"]  # Bo changed their mind: no conflict
+    assert dec.conflicts(standing).empty and dec.agreement(standing) == []
+
 @pytest.mark.parametrize("name", ["", "  "])
 def test_blank_reviewer_name_is_refused_before_anything_is_written(studies, tmp_path, name):
     """A blank name was written with the first key; the file then failed to read ("empty reviewer")

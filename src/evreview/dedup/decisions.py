@@ -69,12 +69,13 @@ def _overruled(rows: pd.DataFrame) -> list[str]:
     latest: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
     for a, b, decision, reviewer, line in zip(rows["record_id_a"], rows["record_id_b"], rows["decision"],
                                               rows["reviewer"], rows["line"]):
-        latest.setdefault((a, b), {})[reviewer] = (decision, int(line))
+        # one reviewer whatever the case of the name ("Ana", "ana"), as in screening.csv
+        latest.setdefault((a, b), {})[reviewer.casefold()] = (decision, int(line), reviewer)
     out = []
     for a, b, decision, reviewer in zip(rows["record_id_a"], rows["record_id_b"], rows["decision"], rows["reviewer"]):
         others = latest[(a, b)]
-        out.append("; ".join(f"{who}: {said} (line {line})" for who, (said, line) in others.items()
-                             if who != reviewer and said != decision) if len(others) > 1 else "")
+        out.append("; ".join(f"{name}: {said} (line {line})" for who, (said, line, name) in others.items()
+                             if who != reviewer.casefold() and said != decision) if len(others) > 1 else "")
     return out
 
 

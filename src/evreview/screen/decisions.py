@@ -65,9 +65,20 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
         rows.append({**{c: row[c] for c in COLUMNS}, "decision": decision, "line": line})
     if not rows:
         return empty_decisions()
+    # "Alice" and "alice" are one reviewer (typed twice, or by another tool): as two, one
+    # person disagreed with themself in conflicts.csv and in the kappa; the first spelling stays
+    spelling: dict[str, str] = {}
+    for row in rows:
+        row["reviewer"] = spelling.setdefault(row["reviewer"].casefold(), row["reviewer"])
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
     frame["line"] = frame["line"].astype("int64")
     return frame
+
+
+def reviewer_as_written(frame: pd.DataFrame, reviewer: str) -> str:
+    """``reviewer`` as the decisions already spell it (case aside), so a session adds to its own."""
+    known = {name.casefold(): name for name in frame["reviewer"].unique()} if len(frame) else {}
+    return known.get(reviewer.casefold(), reviewer)
 
 
 def _layout(path: Path) -> tuple[list[str] | None, bool]:

@@ -155,10 +155,11 @@ def open_session(
     learner = Learner(X, opts.model, query=Q)
     path = Path(decisions_path)
     dec.check_appendable(path)
+    frame = dec.read_decisions(path)
+    reviewer = dec.reviewer_as_written(frame, reviewer)
     sess = Session(studies, path, reviewer, learner, eligible, {}, opts.stopping)
     ids = studies["study_id"].tolist()
     pos = {s: i for i, s in enumerate(ids)}
-    frame = dec.read_decisions(path)
     if len(frame):
         resolved = dec.resolve(frame, dec.key_map(duplicates, ids), path)
         standing = dec.latest(resolved)
