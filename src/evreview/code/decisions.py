@@ -85,29 +85,24 @@ def validate_code_decisions(
 
 
 def retired_study_ids(studies: pd.DataFrame) -> dict[str, str]:
-    """Study ids that no longer exist -> the study that now holds their record.
+    """Study ids that no longer exist -> the study that now holds their record
+    (:func:`evreview.dedup.merge.retired_ids`, the rule screening decisions follow too).
 
-    A study id is "s" + a record id; when studies merge (a reviewer's ``same`` in
-    duplicates.csv, or a new round's record bridging two), the merged study keeps one id and
-    the other one's code decisions would otherwise be set aside as about "studies not in this
-    run". ``studies`` needs ``study_id`` and ``member_record_ids``; current ids always win.
+    Without it, a merged study's other id would have its code decisions set aside as about
+    "studies not in this run". ``studies`` needs ``study_id`` and ``member_record_ids``.
     """
-    from evreview.dedup.merge import study_id_for
+    from evreview.dedup.merge import retired_ids
 
     if "member_record_ids" not in studies.columns:
         return {}
-    current = set(studies["study_id"].astype(str))
-    out: dict[str, str] = {}
-    for sid, members in zip(studies["study_id"].astype(str), studies["member_record_ids"]):
-        if members is None or isinstance(members, float):
-            members = []
-        elif isinstance(members, str):  # a studies CSV joins the list with "; "
-            members = [m.strip() for m in members.split(";") if m.strip()]
-        for rid in members:
-            old = study_id_for(str(rid))
-            if old not in current:
-                out.setdefault(old, sid)
-    return out
+    members = []
+    for sid, records in zip(studies["study_id"].astype(str), studies["member_record_ids"]):
+        if records is None or isinstance(records, float):
+            records = []
+        elif isinstance(records, str):  # a studies CSV joins the list with "; "
+            records = [m.strip() for m in records.split(";") if m.strip()]
+        members += [(rid, sid) for rid in records]
+    return retired_ids(members, set(studies["study_id"].astype(str)))
 
 
 def resolve_retired(decisions: pd.DataFrame, retired: dict[str, str]) -> pd.DataFrame:

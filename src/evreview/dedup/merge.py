@@ -9,7 +9,7 @@ lists every member and source database (PRISMA counts per database).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -71,6 +71,23 @@ def completeness(records: pd.DataFrame) -> np.ndarray:
 def study_id_for(record_id: str) -> str:
     """The study id a cluster whose earliest member is ``record_id`` gets: "s" + the id minus its "r"."""
     return "s" + (record_id[1:] if record_id.startswith("r") else record_id)
+
+
+def retired_ids(members: Iterable[tuple[str, str]], current: Collection[str]) -> dict[str, str]:
+    """Study ids that no longer exist -> the study that now holds their record.
+
+    ``members``: (record_id, study_id) of every record. A study id is "s" + a record id
+    (:func:`study_id_for`), so when studies merge (a reviewer's ``same`` in duplicates.csv,
+    or a new round's record bridging two) the retired id is found through its record, and
+    decisions made on it (screening, codes) follow that record. An id in ``current`` is never
+    retired; the first record naming a retired id wins.
+    """
+    out: dict[str, str] = {}
+    for rid, sid in members:
+        old = study_id_for(str(rid))
+        if old not in current:
+            out.setdefault(old, sid)
+    return out
 
 
 def record_order(records: pd.DataFrame, round_order: Sequence[str] | None = None) -> np.ndarray:

@@ -112,7 +112,7 @@ def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, 
     bridging them) the decisions made on the retired id follow its record into the merged
     study instead of stopping the run as an unknown key. Current study and record ids win.
     """
-    from evreview.dedup.merge import study_id_for
+    from evreview.dedup.merge import retired_ids
 
     out = {s: s for s in study_ids}
     if duplicates is not None and len(duplicates):
@@ -120,8 +120,8 @@ def key_map(duplicates: pd.DataFrame | None, study_ids: list[str]) -> dict[str, 
         pairs = list(zip(duplicates["record_id"].astype(str).tolist(), duplicates["study_id"].astype(str).tolist()))
         for rid, sid in pairs:
             out.setdefault(rid, sid)
-        for rid, sid in pairs:
-            out.setdefault(study_id_for(rid), sid)
+        for old, sid in retired_ids(pairs, set(study_ids)).items():
+            out.setdefault(old, sid)
     return out
 
 
