@@ -508,8 +508,8 @@ def _rows_to_dedupe(lists: pa.ListArray, items: pa.Array) -> set[int]:
 
     Large batches: each item gets its dictionary code, and a repeated item is an equal
     neighbour among the sorted ``row * codes + code`` keys. This replaced Arrow's hash
-    grouping, whose first use imports ``pyarrow.acero`` (tens of ms) in every ingest worker
-    and which cost ~0.25 s per 25,000 RIS records against a few ms for the sort.
+    grouping, whose first use imports ``pyarrow.acero`` (~15 ms) in every ingest worker;
+    once warm both take ~2.5 ms for 38,000 items.
     """
     if len(items) == 0:
         return set()

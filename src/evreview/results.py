@@ -208,13 +208,19 @@ class Results:
 
         return vocab_from_codebook(self.codebook)
 
+    @cached_property
+    def _map_keys(self) -> list[str]:
+        """The keys of the config's ``map`` section (from the schema, read once)."""
+        from evreview.config import load_schema
+
+        return list(load_schema()["properties"]["map"]["properties"])
+
     def spec(self, **overrides: Any):
         """The map spec from config, with e.g. ``rows="stage"`` overridden (any key of the
         config's ``map`` section; another name is an error, not silently the config's map)."""
-        from evreview.config import load_schema
         from evreview.maps import spec_from_config
 
-        known = load_schema()["properties"]["map"]["properties"]
+        known = self._map_keys
         unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise EvreviewError(f"unknown argument {unknown[0]!r}: the map takes filters=, years= and "
