@@ -13,7 +13,7 @@ from pathlib import Path
 from evreview.errors import EvreviewError
 
 
-def _first_existing(path: Path) -> Path | None:
+def first_existing(path: Path) -> Path | None:
     """``path`` or its nearest existing parent (what ``mkdir(parents=True)`` would build on)."""
     for candidate in (path, *path.parents):
         if candidate.exists():
@@ -25,14 +25,14 @@ def check_output_file(path: Path, option: str = "--out") -> None:
     """``path`` can become a file: not a folder, and no existing file where a parent folder goes."""
     if path.is_dir():
         raise EvreviewError(f"{option} is a folder: give a file name", path=path)
-    parent = _first_existing(path.parent)
+    parent = first_existing(path.parent)
     if parent is not None and not parent.is_dir():
         raise EvreviewError(f"{option} cannot be written: {parent} is a file, not a folder", path=path)
 
 
 def check_output_folder(path: Path, option: str = "--out") -> None:
     """``path`` can be (or become) a folder: it, or its nearest existing parent, is a folder."""
-    existing = _first_existing(path)
+    existing = first_existing(path)
     if existing is not None and not existing.is_dir():
         what = option if existing == path else f"{option}'s parent {existing}"
         raise EvreviewError(f"{what} is a file, not a folder", path=path)

@@ -245,19 +245,21 @@ def check_appendable(path: str | Path) -> None:
 
     Checked when a session opens, so the reviewer learns it before deciding anything.
     """
+    from evreview.outputs import first_existing
+
     path = Path(path)
-    for p in (path, *path.parents):
-        if not p.exists():
-            continue
-        if p == path and p.is_dir():
-            problem = "it is a folder"
-        elif p != path and not p.is_dir():
-            problem = f"{p} is a file, not a folder"
-        elif not os.access(p, os.W_OK | (os.X_OK if p != path else 0)):
-            problem = "permission denied" if p == path else f"cannot create files in {p}: permission denied"
-        else:
-            return
-        raise ConfigError(f"cannot write decisions here: {problem}", path=path)
+    p = first_existing(path)
+    if p is None:
+        return
+    if p == path and p.is_dir():
+        problem = "it is a folder"
+    elif p != path and not p.is_dir():
+        problem = f"{p} is a file, not a folder"
+    elif not os.access(p, os.W_OK | (os.X_OK if p != path else 0)):
+        problem = "permission denied" if p == path else f"cannot create files in {p}: permission denied"
+    else:
+        return
+    raise ConfigError(f"cannot write decisions here: {problem}", path=path)
 
 
 def append_decision(path: str | Path, row: Mapping[str, str]) -> None:
