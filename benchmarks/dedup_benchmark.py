@@ -19,6 +19,12 @@ Before timing, the evreview package is byte-compiled (``compileall``), as a pip 
 and as the peer's venv is: with PYTHONDONTWRITEBYTECODE set, an editable install would
 otherwise recompile every evreview module on each run (about 0.1 s of start-up).
 ``--list-missed`` prints, per set, the gold groups evreview split (its false negatives).
+The EndNote XML libraries labelled only by per-record "Duplicate" flags (IEBH copper and
+tafenoquine, and the original Respiratory.xml of sra_respiratory; SRA convention, every member
+of a duplicate set flagged) are run through the same command and scored by record: flagged
+records put with another record (sensitivity), and unflagged records grouped (to look at: a
+false merge, or a duplicate the labellers missed). bib-dedupe does not read EndNote XML, so
+these have no peer column.
 Records are matched to the gold groups through ``duplicates.csv``'s ``source_id`` (the CSV's
 ``ID`` column). Nothing from the peer is stored in the repository: its runner script and
 outputs live in a temporary folder.
@@ -38,10 +44,13 @@ from pathlib import Path
 import pandas as pd
 
 from evreview.dedup import Deduplicator
-from evreview.dedup.benchmark import gold_clusters, pair_case_records, score_clustering
+from evreview.dedup.benchmark import caption_flags, gold_clusters, pair_case_records, score_clustering, score_flags
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = ("sra_haematology", "sra_cytology_screening", "sra_respiratory", "digital_work", "bibdedupe_special_cases")
+#: flag-labelled sets: name -> EndNote XML library under the dedup benchmark folder
+FLAG_SETS = {"iebh_copper": "iebh_copper/copper.xml", "iebh_tafenoquine": "iebh_tafenoquine/tafenoquine.xml",
+             "sra_respiratory_xml": "sra_respiratory/Respiratory.xml"}
 BIBDEDUPE_REPORTED = {"sra_haematology": 0.889, "sra_cytology_screening": 0.992, "sra_respiratory": 0.936,
                       "digital_work": 0.997}
 
@@ -150,6 +159,24 @@ def score_peer(ids: pd.Series, sets_json: Path, gold: pd.Series) -> dict:
     return score_clustering(gold, predicted, kept).as_dict()
 
 
+def score_flag_set(xml_path: Path, out: Path) -> dict:
+    """Score ``duplicates.csv`` written for an EndNote XML library against its caption flags.
+
+    The records' file positions come from reading the library again (same path, so the same
+    record ids); every record must be in ``duplicates.csv`` exactly once.
+    """
+    from evreview.ingest import ingest_files
+
+    records = ingest_files([xml_path]).records
+    dup = pd.read_csv(out / "duplicates.csv", dtype=str, keep_default_na=False)
+    if len(dup) != len(records) or set(dup["record_id"]) != set(records["record_id"]):
+        raise SystemExit(f"{out}: duplicates.csv does not hold every record of {xml_path} exactly once")
+    position = dict(zip(records["record_id"], records["source_index"]))
+    dup["position"] = dup["record_id"].map(position)
+    studies = dup.sort_values("position")["study_id"].tolist()
+    return score_flags(caption_flags(xml_path), studies).as_dict()
+
+
 def pair_cases(path: Path) -> tuple[int, int, list[str]]:
     """Run the curated pairs through the matcher: (right, total, ids of wrong cases)."""
     cases = json.loads(path.read_text())["cases"]
@@ -170,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", type=Path, default=Path("/work/peers/bibdedupe/bin/python"),
                         help="python of the bib-dedupe venv (skipped when absent)")
     parser.add_argument("--sets", nargs="*", default=list(SETS))
+    parser.add_argument("--flag-sets", nargs="*", default=list(FLAG_SETS), choices=list(FLAG_SETS),
+                        help="flag-labelled EndNote XML sets to score (none: --flag-sets with no name)")
     parser.add_argument("--no-peer", action="store_true", help="time evreview only")
     parser.add_argument("--repeat", type=int, default=1, help="time each tool N times and report "
                         "the median wall and CPU seconds (a 1.4 s run varies by +-0.1 s on this machine)")
@@ -219,13 +248,31 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"bib-dedupe failed on {name}: {p_done.stderr[-500:]}", file=sys.stderr)
             rows.append(row)
             print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+        flag_rows = []
+        for name in args.flag_sets:
+            xml_path = base / FLAG_SETS[name]
+            if not xml_path.exists():
+                continue
+            wall, peak, cpu, done = _median_run(
+                [peak_of(evreview_cmd(xml_path, tmp / name)) for _ in range(max(args.repeat, 1))])
+            if done.returncode != 0:
+                print(done.stderr, file=sys.stderr)
+                return 1
+            flag_rows.append({"set": name, **score_flag_set(xml_path, tmp / name), "wall_s": wall, "cpu_s": cpu,
+                              "peak_mib": peak})
+            print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in flag_rows[-1].items()),
+                  flush=True)
     cases = base / "bibdedupe_pair_cases" / "test_cases.json"
     if cases.exists():
         right, total, wrong = pair_cases(cases)
         print(f"pair cases: {right}/{total} right; wrong: {', '.join(wrong) or 'none'}")
     frame = pd.DataFrame(rows)
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.float_format", "{:.3f}".format):
-        print(frame.to_string(index=False))
+        if rows:
+            print(frame.to_string(index=False))
+        if flag_rows:
+            print("flag-labelled sets (SRA convention: every member of a duplicate set flagged):")
+            print(pd.DataFrame(flag_rows).to_string(index=False))
     return 0
 
 

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from evreview.dedup import Deduplicator, read_decisions, read_previous, write_outputs
-from evreview.dedup.benchmark import bib_row_to_fields, records_from_bib_csv, score_clustering
+from evreview.dedup.benchmark import (
+    bib_row_to_fields,
+    caption_flags,
+    records_from_bib_csv,
+    score_clustering,
+    score_flags,
+)
 from evreview.dedup.blocking import candidate_pairs, pairs_within_groups
 from evreview.dedup.keys import (
     author_surnames,
@@ -319,6 +325,24 @@ def test_score_clustering_counts_like_asysd() -> None:
     s = score_clustering(gold, pred, kept)
     assert (s.tp, s.fn, s.tn, s.fp) == (1, 1, 2, 1)
     assert s.lost_entities == 1
+
+
+def test_score_flags_counts_each_record_against_its_flag(tmp_path: Path) -> None:
+    """SRA convention: every member of a duplicate set is flagged, so a flagged record left alone
+    is a miss and an unflagged record in a study with others is one to look at."""
+    library = tmp_path / "lib.xml"
+    captions = ["Duplicate", "", "Duplicate", None, "Duplicate "]
+    library.write_text("<xml><records>" + "".join(
+        "<record><titles><title>t</title></titles>" + (f"<caption>{c}</caption>" if c is not None else "") + "</record>"
+        for c in captions) + "</records></xml>")
+    flags = caption_flags(library)
+    assert flags == [True, False, True, False, True]
+    s = score_flags(flags, ["a", "b", "a", "b", "c"])  # 1+3 together; 2+4 together but unflagged; 5 alone
+    assert (s.flagged, s.flagged_grouped, s.flagged_alone, s.grouped_unflagged, s.studies) == (3, 2, 1, 2, 3)
+    assert s.sensitivity == pytest.approx(2 / 3)
+    assert s.specificity == 0.0
+    with pytest.raises(ValueError, match="5 flags for 4 records"):
+        score_flags(flags, ["a"] * 4)
 
 
 # --- the curated pair cases (edge cases a reviewer would check) ---------------------------------

@@ -5,13 +5,17 @@ bib-dedupe style CSVs (``records_pre_merged.csv`` with an ``ID`` column, BibTeX-
 names, ``author`` joined with " and "); :func:`records_from_bib_csv` maps them onto the
 record schema with the shared normalisers, as a stop-gap until the generic CSV reader lands.
 Scores follow the README of the benchmark folder: record-level sensitivity/specificity in the
-ASySD / bib-dedupe removal convention, pairwise precision/recall/F1, and lost entities.
+ASySD / bib-dedupe removal convention, pairwise precision/recall/F1, and lost entities. Sets
+labelled only by a per-record flag (EndNote XML libraries whose ``<caption>`` reads
+"Duplicate" on every member of a duplicate set, the SRA convention) are scored by
+:func:`score_flags`: they say which records have a duplicate, not which one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -150,4 +154,59 @@ def score_clustering(gold: pd.Series, predicted: pd.Series, kept: pd.Series) -> 
         specificity=tn / (tn + fp) if tn + fp else 1.0,
         pair_precision=precision, pair_recall=recall, pair_f1=f1,
         gold_pairs=gold_pairs, predicted_pairs=pred_pairs, lost_entities=fp,
+    )
+
+
+def caption_flags(xml_path: str | Path) -> list[bool]:
+    """Per ``<record>`` of an EndNote XML library, in file order: whether its caption is "Duplicate".
+
+    The order is the reader's ``source_index`` order, so flags and records line up by position.
+    """
+    flags = []
+    for _, element in ET.iterparse(str(xml_path)):
+        if element.tag == "record":
+            caption = element.find("caption")
+            flags.append(caption is not None and "".join(caption.itertext()).strip() == "Duplicate")
+            element.clear()
+    return flags
+
+
+@dataclass
+class FlagScores:
+    """A clustering against per-record duplicate flags (SRA convention: every member is flagged).
+
+    ``sensitivity`` is the share of flagged records put in a study with another record;
+    ``grouped_unflagged`` counts records grouped although unflagged: false merges, or
+    duplicates the labellers missed, to be looked at by hand (there is no gold grouping).
+    """
+
+    records: int
+    flagged: int
+    grouped: int
+    flagged_grouped: int
+    flagged_alone: int
+    grouped_unflagged: int
+    studies: int
+    sensitivity: float
+    specificity: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score_flags(flags: Sequence[bool], study_ids: Sequence[str]) -> FlagScores:
+    """Score study ids (one per record, in the flags' order) against per-record duplicate flags."""
+    if len(flags) != len(study_ids):
+        raise ValueError(f"{len(flags)} flags for {len(study_ids)} records")
+    frame = pd.DataFrame({"flag": list(flags), "study": list(study_ids)})
+    grouped = frame.groupby("study")["study"].transform("size").to_numpy() > 1
+    flag = frame["flag"].to_numpy(bool)
+    n_flagged, n_unflagged = int(flag.sum()), int((~flag).sum())
+    hit = int((flag & grouped).sum())
+    wrong = int((~flag & grouped).sum())
+    return FlagScores(
+        records=len(frame), flagged=n_flagged, grouped=int(grouped.sum()), flagged_grouped=hit,
+        flagged_alone=n_flagged - hit, grouped_unflagged=wrong, studies=int(frame["study"].nunique()),
+        sensitivity=hit / n_flagged if n_flagged else 1.0,
+        specificity=(n_unflagged - wrong) / n_unflagged if n_unflagged else 1.0,
     )
