@@ -24,6 +24,16 @@ from evreview.errors import ConfigError
 Row = tuple[int, dict[str, str]]
 
 
+def reviewer_key(name: str) -> str:
+    """Who a reviewer name is, whatever its case: "Ann" and "ann" are one reviewer.
+
+    The same person types their name differently across sessions and tools; as two
+    reviewers, one person disagreed with themself (screening conflicts, the kappa, the
+    ``overruled`` column of duplicate decisions). Every decision file compares names by this.
+    """
+    return name.casefold()
+
+
 def read_text(path: str | Path) -> str:
     """A decision file's text (UTF-8, BOM allowed); not UTF-8 is an error naming the line."""
     path = Path(path)

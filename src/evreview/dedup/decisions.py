@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from evreview.decisionfiles import read_rows
+from evreview.decisionfiles import read_rows, reviewer_key
 from evreview.errors import ConfigError
 from evreview.records import gone_id_hint
 
@@ -70,12 +70,12 @@ def _overruled(rows: pd.DataFrame) -> list[str]:
     for a, b, decision, reviewer, line in zip(rows["record_id_a"], rows["record_id_b"], rows["decision"],
                                               rows["reviewer"], rows["line"]):
         # one reviewer whatever the case of the name ("Ana", "ana"), as in screening.csv
-        latest.setdefault((a, b), {})[reviewer.casefold()] = (decision, int(line), reviewer)
+        latest.setdefault((a, b), {})[reviewer_key(reviewer)] = (decision, int(line), reviewer)
     out = []
     for a, b, decision, reviewer in zip(rows["record_id_a"], rows["record_id_b"], rows["decision"], rows["reviewer"]):
         others = latest[(a, b)]
         out.append("; ".join(f"{name}: {said} (line {line})" for who, (said, line, name) in others.items()
-                             if who != reviewer.casefold() and said != decision) if len(others) > 1 else "")
+                             if who != reviewer_key(reviewer) and said != decision) if len(others) > 1 else "")
     return out
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from evreview.decisionfiles import decode_text, parse_rows, read_text
+from evreview.decisionfiles import decode_text, parse_rows, read_text, reviewer_key
 from evreview.errors import ConfigError
 from evreview.records import gone_id_hint
 
@@ -69,7 +69,7 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
     # person disagreed with themself in conflicts.csv and in the kappa; the first spelling stays
     spelling: dict[str, str] = {}
     for row in rows:
-        row["reviewer"] = spelling.setdefault(row["reviewer"].casefold(), row["reviewer"])
+        row["reviewer"] = spelling.setdefault(reviewer_key(row["reviewer"]), row["reviewer"])
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "line"])
     frame["line"] = frame["line"].astype("int64")
     return frame
@@ -77,8 +77,8 @@ def parse_decisions(text: str, path: str | Path = "<decisions>") -> pd.DataFrame
 
 def reviewer_as_written(frame: pd.DataFrame, reviewer: str) -> str:
     """``reviewer`` as the decisions already spell it (case aside), so a session adds to its own."""
-    known = {name.casefold(): name for name in frame["reviewer"].unique()} if len(frame) else {}
-    return known.get(reviewer.casefold(), reviewer)
+    known = {reviewer_key(name): name for name in frame["reviewer"].unique()} if len(frame) else {}
+    return known.get(reviewer_key(reviewer), reviewer)
 
 
 def _layout(path: Path) -> tuple[list[str] | None, bool]:
