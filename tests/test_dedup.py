@@ -777,3 +777,26 @@ def test_online_first_year_and_a_typo_in_a_templated_title_still_meet() -> None:
     assert model.n_studies_ == 81
     merged = model.pairs_[model.pairs_["decision"] == "same"]
     assert len(merged) == 1 and "author_volume_page" in merged["blocked_by"].iloc[0]
+
+
+# --- found auditing real multi-database exports (tmp/dedup_audit) -------------------------------
+
+def test_two_short_items_by_one_author_on_one_page_are_not_one_article() -> None:
+    """ASySD's Zotero export (Tierarztl Prax Ausg K 47(2)) holds two commentaries by K Resch on
+    page 133, "Categorization of the Cavalier King Charles Spaniel's Skull Shape" (pages "133")
+    and "Do castrated overweight Dogs die earlier?" (pages "133-134"): journal, volume, issue,
+    start page, year and author agree, the titles have nothing in common. They were merged as
+    a translated title; without the whole page range to agree they are only a pair to check."""
+    base = {"author": "Resch, K", "year": "2019", "journal": "TIERAERZTLICHE PRAXIS AUSGABE KLEINTIERE",
+            "volume": "47", "number": "2"}
+    skull = dict(base, ID="skull", title="Categorization of the Cavalier King Charles Spaniel's Skull Shape",
+                 pages="133", doi="10.1055/a-0870-2016")
+    dogs = dict(base, ID="dogs", title="Do castrated overweight Dogs die earlier?", pages="133-134")
+    model = Deduplicator().fit(make_records(skull, dogs))
+    assert model.n_studies_ == 2
+    assert _rules_of(model) == {"bibliographic_locator_title_differs"}
+    assert len(model.maybe_pairs_) == 1
+    # a translated title on the same pages of the same issue is still one article
+    german = dict(base, ID="de", title="Plattformökonomie und Crowdworking als Herausforderungen", pages="205-226")
+    english = dict(base, ID="en", title="Platform economy and crowdworking as challenges", pages="205-226")
+    assert Deduplicator().fit(make_records(german, english)).n_studies_ == 1

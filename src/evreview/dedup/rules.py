@@ -108,6 +108,10 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         + (vol == AGREE).astype(int)
     )
 
+    # the same authors, journal, volume, issue, start page (not 1) and year
+    same_issue_locator = (~no_authors & (au >= 80) & (surname >= 90) & year_same & bib_page & ~page_one
+                          & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice)
+
     rules: list[tuple[str, str, np.ndarray]] = [
         ("same", "doi_match", (doi == AGREE) & (no_title | (t >= p.title_with_id))),
         ("same", "doi_match_title_contained", (doi == AGREE) & ~notice & ((partial >= 95) | prefix)),
@@ -165,10 +169,15 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          ((t >= 70) | (partial >= 95)) & ~no_authors & (au >= 90)
          & year_same & bib_page & (vol == AGREE) & j_present & jc & ~generic),
         # journal + volume + issue + start page + year locate one article (a translated title);
-        # start page 1 does not (article-numbered journals start every article at 1)
-        ("same", "bibliographic_locator_match",
-         ~no_authors & (au >= 80) & (pairs["surname_score"].to_numpy() >= 90) & year_same & bib_page
-         & ~page_one & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice),
+        # start page 1 does not (article-numbered journals start every article at 1). Titles
+        # that are not alike need the whole page range (2+ pages) to agree: one page holds
+        # several short items by one author (two commentaries by K Resch on page 133 of
+        # Tierarztl Prax 47(2), "Categorization of ... Skull Shape" and "Do castrated overweight
+        # dogs die earlier?", were merged), a translated article has the same range in both
+        ("same", "bibliographic_locator_match", same_issue_locator & (title_similar | range_equal)),
+        # the same locator, titles unlike and no page range to tell one article from two items
+        # on one page: for a reviewer to look at
+        ("maybe", "bibliographic_locator_title_differs", same_issue_locator),
         # "Infrastructure in the wild" vs "Infrastructure in the wild: what mapping ... reveals": a
         # subtitle dropped, on the same pages of the same venue and year by the same authors
         ("same", "title_subtitle_dropped_locator",
