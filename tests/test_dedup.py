@@ -800,3 +800,21 @@ def test_two_short_items_by_one_author_on_one_page_are_not_one_article() -> None
     german = dict(base, ID="de", title="Plattformökonomie und Crowdworking als Herausforderungen", pages="205-226")
     english = dict(base, ID="en", title="Platform economy and crowdworking as challenges", pages="205-226")
     assert Deduplicator().fit(make_records(german, english)).n_studies_ == 1
+
+
+@pytest.mark.parametrize("ovid_issue", ["uj0, 0330500", "6dr, 2985151r", "101616579"])
+def test_ovid_medline_journal_id_in_the_issue_tag_is_no_issue(ovid_issue: str) -> None:
+    """Ovid MEDLINE's RIS (medline_84.ris of CiteSource) writes the NLM journal id in ``IS`` for
+    records without an issue ("IS  - 6dr, 2985151r" for Annu Rev Med). Read as an issue it
+    conflicted with the issue Embase or Scopus gives the same article, a hard contradiction
+    that split it when neither record has a DOI and one lacks pages."""
+    base = {"title": "Wildfire smoke exposure and emergency visits for asthma in children",
+            "author": "Gould, Carlos F and Heft-Neal, Sam", "year": "2015", "journal": "Annual review of medicine",
+            "volume": "66"}
+    ovid = dict(base, ID="ovid", number=ovid_issue)
+    embase = dict(base, ID="embase", number="1", pages="277-292", journal="Annu Rev Med")
+    model = Deduplicator().fit(make_records(ovid, embase))
+    assert model.n_studies_ == 1
+    assert build_keys(make_records(ovid))["issue_key"].iloc[0] == ""
+    # a real issue still conflicts
+    assert issue_key("Suppl 2") == "2" and issue_key("12") == "12"

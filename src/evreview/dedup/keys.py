@@ -237,14 +237,24 @@ MONTHS = {
 }
 
 
+#: An NLM journal id (7-9 digits, some ending in "r"), alone or after Ovid's journal code:
+#: Ovid MEDLINE's RIS writes it in the issue tag of records without an issue.
+_NLM_JOURNAL_ID = re.compile(r"(?:^| )\d{7,9}r?(?: |$)")
+
+
 def issue_key(issue: Any) -> str:
     """Issue as compared: like :func:`volume_key`, and a month name as its number ("May" == "5").
 
     Monthly magazines (Harvard Business Review) are exported with the issue as "May" by one
     database and "5" by another; as text they would conflict and split one article in two.
     Only the leading word counts ("May-Jun" -> "5"), so two different months still conflict.
+    Ovid MEDLINE writes the NLM journal id where a record has no issue ("uj0, 0330500",
+    "6dr, 2985151r", "101616579"): that is no issue ("6dr" would read as issue 6 and split the
+    article from its Embase or Scopus record, which has the real one), so it counts as missing.
     """
     text = fold_text(issue)
+    if _NLM_JOURNAL_ID.search(text):
+        return ""
     head = text.split(" ", 1)[0]
     return MONTHS[head] if head in MONTHS else volume_key(text)
 
