@@ -818,3 +818,29 @@ def test_ovid_medline_journal_id_in_the_issue_tag_is_no_issue(ovid_issue: str) -
     assert build_keys(make_records(ovid))["issue_key"].iloc[0] == ""
     # a real issue still conflicts
     assert issue_key("Suppl 2") == "2" and issue_key("12") == "12"
+
+
+def test_sici_dois_of_one_issue_do_not_make_its_articles_one_study(tmp_path: Path) -> None:
+    """JVIM's SICI DOIs ("10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2") were cut at the "[" on
+    ingest, so every article of JVIM 20(3) got the "DOI" 10.1892/0891-6640(2006)20 (ASySD's
+    Zotero export): a DOI match between any two of them, merged when the titles are alike."""
+    from evreview.ingest import ingest_file
+
+    bib = tmp_path / "jvim.bib"
+    bib.write_text(
+        "@article{a, title = {Immunoglobulin deficiency in Cavalier King Charles Spaniels with Pneumocystis pneumonia},"
+        " author = {Watson, PJ and Wotton, P}, journal = {J Vet Intern Med}, year = {2006}, volume = {20},"
+        " number = {3}, pages = {523--527}, doi = {10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2}}\n"
+        "@article{b, title = {Immunoglobulin deficiency in Cavalier King Charles Spaniels with Bordetella pneumonia},"
+        " author = {Rusbridge, C and Greitz, D}, journal = {J Vet Intern Med}, year = {2006}, volume = {20},"
+        " number = {3}, pages = {469--479}, doi = {10.1892/0891-6640(2006)20[469:SCCIPD]2.0.CO;2}}\n",
+        encoding="utf-8",
+    )
+    records = ingest_file(bib).records
+    assert records["doi"].tolist() == ["10.1892/0891-6640(2006)20[523:idickc]2.0.co;2",
+                                       "10.1892/0891-6640(2006)20[469:sccipd]2.0.co;2"]
+    assert Deduplicator().fit(records).n_studies_ == 2
+    # a DOI already cut that way (another tool's export) names the issue, not the article
+    cut = records.assign(doi="10.1892/0891-6640(2006)20")
+    assert doi_key("10.1892/0891-6640(2006)20") == ""
+    assert Deduplicator().fit(cut).n_studies_ == 2

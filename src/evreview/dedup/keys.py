@@ -25,6 +25,8 @@ _ASCII_PUNCT = bytes(
 )
 _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS = re.compile(r"\d+")
+#: A SICI DOI that ends at its issue part "(year)volume": the item part "[page:code]..." is missing.
+_SICI_ISSUE_ONLY = re.compile(r"\(\d{4}\)\d+$")
 _COCHRANE_VERSION = re.compile(r"^(10\.1002/14651858\.[a-z]{2}\d+)(?:\.pub\d+)?$")
 _LEADING_NUMBER = re.compile(r"^[a-z]{0,3}(\d+)")
 #: Notes databases append to titles: "[Review]", "[Erratum appears in ...", "(vol 142, pg 310, 2003)",
@@ -204,12 +206,14 @@ def doi_key(doi: Any) -> str:
 
     A Cochrane update keeps the review's CD number and only bumps the ``.pubN`` suffix; the
     bib-dedupe curated cases treat these as the same review. Truncated DOIs that end in a
-    dot (a journal landing page) are not DOIs of an item and are ignored.
+    dot (a journal landing page) are not DOIs of an item and are ignored, and so is a SICI DOI
+    cut after its issue ("10.1892/0891-6640(2006)20", from "...(2006)20[523:IDICKC]2.0.CO;2"):
+    it is shared by every article of that issue.
     """
     if not isinstance(doi, str) or not doi:
         return ""
     doi = doi.strip().lower()
-    if doi.endswith(".") or "/" not in doi or doi.endswith("/"):
+    if doi.endswith(".") or "/" not in doi or doi.endswith("/") or _SICI_ISSUE_ONLY.search(doi):
         return ""
     match = _COCHRANE_VERSION.match(doi)
     return match.group(1) if match else doi
