@@ -844,3 +844,50 @@ def test_sici_dois_of_one_issue_do_not_make_its_articles_one_study(tmp_path: Pat
     cut = records.assign(doi="10.1892/0891-6640(2006)20")
     assert doi_key("10.1892/0891-6640(2006)20") == ""
     assert Deduplicator().fit(cut).n_studies_ == 2
+
+
+def test_one_publishers_mistyped_doi_of_one_article_merges() -> None:
+    """IEBH copper: Levin AS, "Nosocomial legionellosis: prevention and management", Expert Rev
+    Anti Infect Ther 2009;7(1):57-68, once as 10.1586/14787210.7.1.57 and once as
+    10.1586/14737140.7.1.57 (the ISSN part mistyped). Title, author, journal, volume, issue,
+    page range and year all agree; the two DOIs were a hard conflict, so the article stayed
+    twice (the one flagged duplicate set of the library left unmerged)."""
+    base = {"title": "Nosocomial legionellosis: prevention and management", "author": "Levin, A. S.",
+            "year": "2009", "volume": "7", "number": "1", "pages": "57-68"}
+    a = dict(base, ID="a", journal="Expert Review of Anti-Infective Therapy", doi="10.1586/14737140.7.1.57")
+    b = dict(base, ID="b", journal="Expert Rev Anti Infect Ther", doi="10.1586/14787210.7.1.57")
+    model = Deduplicator().fit(make_records(a, b))
+    assert model.n_studies_ == 1
+    assert _rules_of(model) == {"doi_typo_same_article"}
+    # another publisher's DOI is another publication (a reprint), and other pages are another article
+    assert Deduplicator().fit(make_records(a, dict(b, doi="10.2217/14787210.7.1.57"))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(a, dict(b, pages="69-75"))).n_studies_ == 2
+    # a third record with yet another DOI does not chain into the study
+    c = dict(b, ID="c", doi="10.1586/14737140.7.1.58")
+    assert Deduplicator().fit(make_records(a, b, c)).n_studies_ == 2
+
+
+def test_other_dois_for_the_same_title_and_authors_are_listed_for_review_not_merged() -> None:
+    """A preprint and its article (Lens: 10.31234/osf.io/fu4mj and BMC Public Health
+    10.1186/s12889-022-13243-4, "Benchmarking gambling screens to health-state utility"), a
+    meeting abstract and its paper (IEBH copper: Sifri et al., Open Forum Infect Dis and Am J
+    Infect Control): other DOIs, so never merged, but a reviewer may call them one study; they
+    were a plain "different" and nobody saw them."""
+    base = {"title": "Benchmarking gambling screens to health-state utility: the PGSI and the SGHS estimate "
+                     "similar levels of population gambling-harm",
+            "author": "Browne, Matthew and Russell, Alex M T and Begg, Stephen and Rockloff, Matthew"}
+    preprint = dict(base, ID="osf", year="2021", doi="10.31234/osf.io/fu4mj")
+    article = dict(base, ID="bmc", year="2022", journal="BMC public health", volume="22", pages="839",
+                   doi="10.1186/s12889-022-13243-4")
+    other = dict(article, ID="other", author="Smith, John and Jones, Mary", doi="10.1186/s12889-022-99999-9")
+    model = Deduplicator().fit(make_records(preprint, article, other))
+    assert model.n_studies_ == 3
+    maybe = model.maybe_pairs_
+    assert maybe["rule"].tolist() == ["doi_conflict_same_title_authors"]
+    by_source = dict(zip(model.duplicates_["record_id"], model.duplicates_["source_id"]))
+    assert {by_source[maybe["record_id_a"].iloc[0]], by_source[maybe["record_id_b"].iloc[0]]} == {"osf", "bmc"}
+    # the "maybe" still keeps them apart when a record without a DOI matches both
+    bare = dict(article, ID="bare", doi=None, journal=None, volume=None, pages=None, year="2021")
+    s = studies_by_source(Deduplicator().fit(make_records(preprint, article, bare)))
+    assert s["osf"] != s["bmc"]
+

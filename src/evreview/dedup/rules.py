@@ -89,6 +89,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     word_prefix = pairs["title_word_prefix"].to_numpy()
     word_suffix = pairs["title_word_suffix"].to_numpy()
     span_equal = pairs["page_span_equal"].to_numpy()
+    registrant = pairs["doi_registrant"].to_numpy()
     long_title = pairs["title_min_length"].to_numpy() >= p.long_title
 
     title_same = t >= p.title_same
@@ -108,6 +109,9 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         + (vol == AGREE).astype(int)
     )
 
+    # the same long title (no generic, recurring or notice title) by the same authors
+    same_work = (title_same & nums & long_title & ~generic & ~recurring & ~notice & ~no_authors
+                 & (surname >= p.surnames_strict))
     # the same authors, journal, volume, issue, start page (not 1) and year
     same_issue_locator = (~no_authors & (au >= 80) & (surname >= 90) & year_same & bib_page & ~page_one
                           & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice)
@@ -132,6 +136,17 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "duplicate_publication_same_length",
          (t >= 99) & nums & long_title & ~generic & ~recurring & ~notice & ~no_authors & (au >= 95)
          & (surname >= p.surnames_strict) & j_present & jc & (yd >= 0) & (yd <= 1) & (page == CONFLICT) & span_equal),
+        # one publisher's two DOIs for one printed article: the same long title and authors in
+        # the same journal, volume, issue, page range and year (IEBH copper: Levin, Expert Rev
+        # Anti Infect Ther 7(1):57-68, as 10.1586/14737140.7.1.57 and 10.1586/14787210.7.1.57,
+        # the ISSN part of one mistyped). Two articles cannot share all of that
+        ("same", "doi_typo_same_article",
+         (doi == CONFLICT) & registrant & same_work & year_same & j_present & jc & (vol == AGREE)
+         & (issue == AGREE) & range_equal),
+        # other DOIs for the same long title by the same authors: a preprint and its article, a
+        # conference paper and its journal version, a reprint. Never merged (a DOI names one
+        # publication), but listed for a reviewer, who may call them one study
+        ("maybe", "doi_conflict_same_title_authors", (doi == CONFLICT) & same_work),
         ("different", "doi_conflict", doi == CONFLICT),
         ("different", "pmid_conflict", pmid == CONFLICT),
         ("different", "notice_vs_item", notice),
