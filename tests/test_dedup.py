@@ -891,3 +891,23 @@ def test_other_dois_for_the_same_title_and_authors_are_listed_for_review_not_mer
     s = studies_by_source(Deduplicator().fit(make_records(preprint, article, bare)))
     assert s["osf"] != s["bmc"]
 
+
+def test_online_first_year_two_years_before_the_issue_year_merges() -> None:
+    """Lens dates Gray et al., "Gamblers' Perceptions of Stakeholder Responsibility for
+    Minimizing Gambling Harm", Int J Ment Health Addict 19(4), by its online-first year 2019
+    (pages "1-17", no DOI); Scopus and PsycINFO by the issue's year 2021 (pages 891-907). Same
+    title, authors, journal, volume and issue, two years apart: a year conflict kept it twice."""
+    base = {"title": "Gamblers' Perceptions of Stakeholder Responsibility for Minimizing Gambling Harm",
+            "journal": "International Journal of Mental Health and Addiction", "volume": "19", "number": "4"}
+    lens = dict(base, ID="lens", year="2019", pages="1-17",
+                author="Gray, Heather and LaPlante, Debi A. and Abarbanel, Brett and Bernhard, Bo J.")
+    scopus = dict(base, ID="scopus", year="2021", pages="891-907", doi="10.1007/s11469-019-0056-4",
+                  author="Gray, H.M. and LaPlante, D.A. and Abarbanel, B. and Bernhard, B.J.")
+    psycinfo = dict(scopus, ID="psycinfo", author="Gray, Heather M. and LaPlante, Debi A. and Abarbanel, Brett"
+                    " and Bernhard, Bo J.")
+    model = Deduplicator().fit(make_records(lens, scopus, psycinfo))
+    assert model.n_studies_ == 1
+    assert "title_same_issue_years_apart" in _rules_of(model)
+    # another issue, or three years apart, is still another item
+    assert Deduplicator().fit(make_records(lens, dict(scopus, number="5"))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(lens, dict(scopus, year="2022"))).n_studies_ == 2

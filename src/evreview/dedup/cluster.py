@@ -32,6 +32,8 @@ ID_RULES = frozenset({"doi_match", "pmid_match"})
 #: Rules that may merge records with different DOIs, one on each side: a correction notice has
 #: a DOI of its own, and one publisher's mistyped DOI of an article.
 DOI_TOLERANT_RULES = frozenset({"erratum_of_item", "doi_typo_same_article"})
+#: Rules that may merge records two years apart (online-first year against the issue's year).
+YEAR_TOLERANT_RULES = frozenset({"title_same_issue_years_apart"})
 #: Rules that may merge records whose start pages differ: an erratum or meeting abstract printed
 #: on other pages of the same volume (the rule itself demands title, authors, journal, volume, year).
 PAGE_TOLERANT_RULES: frozenset[str] = frozenset({"title_same_volume_other_pages", "erratum_of_item"})
@@ -102,7 +104,7 @@ class GuardedUnionFind:
         return int(root)
 
     def blocked(self, a: int, b: int, *, by_identifier: bool, reviewer: bool, pages_may_differ: bool = False,
-                dois_may_differ: bool = False, reprint: bool = False) -> str:
+                dois_may_differ: bool = False, reprint: bool = False, years_may_differ: bool = False) -> str:
         """Why the clusters of ``a`` and ``b`` may not merge ("" when they may)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -124,7 +126,7 @@ class GuardedUnionFind:
         if by_identifier:
             return ""
         years = ca.years | cb.years
-        if years and max(years) - min(years) > 1:
+        if years and max(years) - min(years) > (2 if years_may_differ else 1):
             return "guard_year"
         if ca.volumes and cb.volumes and not ca.volumes & cb.volumes and not one_each:
             return "guard_volume"
@@ -216,7 +218,8 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
         a, b = int(ii[pos]), int(jj[pos])
         why = uf.blocked(a, b, by_identifier=rule in ID_RULES, reviewer=bool(reviewer_same[k]),
                          pages_may_differ=rule in PAGE_TOLERANT_RULES or bool(pages_overlap[k]),
-                         dois_may_differ=rule in DOI_TOLERANT_RULES, reprint=rule in REPRINT_RULES)
+                         dois_may_differ=rule in DOI_TOLERANT_RULES, reprint=rule in REPRINT_RULES,
+                         years_may_differ=rule in YEAR_TOLERANT_RULES)
         if why:
             outcome_same[k] = why
         else:

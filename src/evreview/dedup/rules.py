@@ -158,6 +158,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          ~nums & (t >= p.title_same) & bib_page & ~page_one & (vol == AGREE) & year_same & ~no_authors
          & (au >= 90) & j_present & jc),
         ("different", "title_numbers_differ", ~nums),
+        # the same long title by the same authors in the same journal volume and issue, two
+        # years apart: one database dates the article by its online-first year, the other by
+        # the issue's (Lens 2019 "1-17" against Scopus 2021 "891-907", Int J Ment Health Addict
+        # 19(4)); one issue of a journal does not hold the same article twice
+        ("same", "title_same_issue_years_apart",
+         same_work & (yd == 2) & j_present & jc & (vol == AGREE) & (issue == AGREE) & (page != CONFLICT)),
         ("different", "year_conflict", yd >= 2),
         # the same long title by the same authors in the same journal volume and year, on other
         # pages: an erratum or correction printed later in the volume, or the meeting abstract in
