@@ -911,3 +911,23 @@ def test_online_first_year_two_years_before_the_issue_year_merges() -> None:
     # another issue, or three years apart, is still another item
     assert Deduplicator().fit(make_records(lens, dict(scopus, number="5"))).n_studies_ == 2
     assert Deduplicator().fit(make_records(lens, dict(scopus, year="2022"))).n_studies_ == 2
+
+
+def test_a_journal_named_by_its_acronym_is_the_same_journal() -> None:
+    """Google Scholar (Publish or Perish) writes "MIS Quarterly", the AIS eLibrary "Management
+    Information Systems Quarterly": the same article (Guo et al. 2021, title truncated with an
+    ellipsis by Google Scholar) was only a "title_venue_differs" maybe."""
+    gs = {"ID": "gs", "title": "How Trust Leads to Commitment on Microsourcing Platforms: Unraveling the Effects of "
+          "Governance and Third-Party Mechanisms on Triadic Microsourcing \u2026",
+          "author": "W Guo and D Straub and P Zhang and Z Cai", "year": "2021", "journal": "MIS Quarterly"}
+    ais = {"ID": "ais", "title": "How Trust Leads to Commitment on Microsourcing Platforms: Unraveling the Effects of "
+           "Governance and Third-Party Mechanisms on Triadic Microsourcing Relationships",
+           "author": "Guo, Wenbo and Straub, Detmar W. and Zhang, Pengzhu and Cai, Zhao", "year": "2021",
+           "journal": "Management Information Systems Quarterly", "volume": "45", "number": "3", "pages": "1309-1348"}
+    model = Deduplicator().fit(make_records(gs, ais))
+    assert model.n_studies_ == 1
+    assert journals_compatible("mis quarterly", "management information systems quarterly")
+    assert journals_compatible("jama", "journal american medical association")
+    # initials must spell the whole token, in place
+    assert not journals_compatible("mis quarterly", "marketing science quarterly")
+    assert not journals_compatible("ams review", "management information systems review")

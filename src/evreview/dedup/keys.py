@@ -344,15 +344,24 @@ def journals_compatible(a: str, b: str) -> bool:
 
 
 def _abbreviates(short: list[str], long: list[str]) -> bool:
-    """Every word of ``short`` is a prefix of a word of ``long``, in order."""
+    """Every word of ``short`` is a prefix of a word of ``long``, or the initials of as many
+    words of it ("mis" for "management information systems": Google Scholar's "MIS Quarterly"
+    against the AIS eLibrary's "Management Information Systems Quarterly"), in order."""
     j = 0
     for tok in short:
-        while j < len(long) and not long[j].startswith(tok):
+        while j < len(long) and not long[j].startswith(tok) and not _initials_of(tok, long, j):
             j += 1
         if j == len(long):
             return False
-        j += 1
+        j += len(tok) if not long[j].startswith(tok) else 1
     return True
+
+
+def _initials_of(tok: str, words: list[str], start: int) -> bool:
+    """``tok`` (2+ letters) spells the initials of ``words[start:start + len(tok)]``."""
+    end = start + len(tok)
+    return len(tok) >= 2 and tok.isalpha() and end <= len(words) and all(
+        words[k][0] == tok[k - start] for k in range(start, end))
 
 
 def _as_list(value: Any) -> list[str]:
