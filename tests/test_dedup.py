@@ -801,3 +801,157 @@ def test_online_first_year_and_a_typo_in_a_templated_title_still_meet() -> None:
     assert model.n_studies_ == 81
     merged = model.pairs_[model.pairs_["decision"] == "same"]
     assert len(merged) == 1 and "author_volume_page" in merged["blocked_by"].iloc[0]
+
+
+# --- found auditing real multi-database exports (tmp/dedup_audit) -------------------------------
+
+def test_two_short_items_by_one_author_on_one_page_are_not_one_article() -> None:
+    """ASySD's Zotero export (Tierarztl Prax Ausg K 47(2)) holds two commentaries by K Resch on
+    page 133, "Categorization of the Cavalier King Charles Spaniel's Skull Shape" (pages "133")
+    and "Do castrated overweight Dogs die earlier?" (pages "133-134"): journal, volume, issue,
+    start page, year and author agree, the titles have nothing in common. They were merged as
+    a translated title; without the whole page range to agree they are only a pair to check."""
+    base = {"author": "Resch, K", "year": "2019", "journal": "TIERAERZTLICHE PRAXIS AUSGABE KLEINTIERE",
+            "volume": "47", "number": "2"}
+    skull = dict(base, ID="skull", title="Categorization of the Cavalier King Charles Spaniel's Skull Shape",
+                 pages="133", doi="10.1055/a-0870-2016")
+    dogs = dict(base, ID="dogs", title="Do castrated overweight Dogs die earlier?", pages="133-134")
+    model = Deduplicator().fit(make_records(skull, dogs))
+    assert model.n_studies_ == 2
+    assert _rules_of(model) == {"bibliographic_locator_title_differs"}
+    assert len(model.maybe_pairs_) == 1
+    # a translated title on the same pages of the same issue is still one article
+    german = dict(base, ID="de", title="Plattformökonomie und Crowdworking als Herausforderungen", pages="205-226")
+    english = dict(base, ID="en", title="Platform economy and crowdworking as challenges", pages="205-226")
+    assert Deduplicator().fit(make_records(german, english)).n_studies_ == 1
+
+
+@pytest.mark.parametrize("ovid_issue", ["uj0, 0330500", "6dr, 2985151r", "101616579"])
+def test_ovid_medline_journal_id_in_the_issue_tag_is_no_issue(ovid_issue: str) -> None:
+    """Ovid MEDLINE's RIS (medline_84.ris of CiteSource) writes the NLM journal id in ``IS`` for
+    records without an issue ("IS  - 6dr, 2985151r" for Annu Rev Med). Read as an issue it
+    conflicted with the issue Embase or Scopus gives the same article, a hard contradiction
+    that split it when neither record has a DOI and one lacks pages."""
+    base = {"title": "Wildfire smoke exposure and emergency visits for asthma in children",
+            "author": "Gould, Carlos F and Heft-Neal, Sam", "year": "2015", "journal": "Annual review of medicine",
+            "volume": "66"}
+    ovid = dict(base, ID="ovid", number=ovid_issue)
+    embase = dict(base, ID="embase", number="1", pages="277-292", journal="Annu Rev Med")
+    model = Deduplicator().fit(make_records(ovid, embase))
+    assert model.n_studies_ == 1
+    assert build_keys(make_records(ovid))["issue_key"].iloc[0] == ""
+    # a real issue still conflicts
+    assert issue_key("Suppl 2") == "2" and issue_key("12") == "12"
+
+
+def test_sici_dois_of_one_issue_do_not_make_its_articles_one_study(tmp_path: Path) -> None:
+    """JVIM's SICI DOIs ("10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2") were cut at the "[" on
+    ingest, so every article of JVIM 20(3) got the "DOI" 10.1892/0891-6640(2006)20 (ASySD's
+    Zotero export): a DOI match between any two of them, merged when the titles are alike."""
+    from evreview.ingest import ingest_file
+
+    bib = tmp_path / "jvim.bib"
+    bib.write_text(
+        "@article{a, title = {Immunoglobulin deficiency in Cavalier King Charles Spaniels with Pneumocystis pneumonia},"
+        " author = {Watson, PJ and Wotton, P}, journal = {J Vet Intern Med}, year = {2006}, volume = {20},"
+        " number = {3}, pages = {523--527}, doi = {10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2}}\n"
+        "@article{b, title = {Immunoglobulin deficiency in Cavalier King Charles Spaniels with Bordetella pneumonia},"
+        " author = {Rusbridge, C and Greitz, D}, journal = {J Vet Intern Med}, year = {2006}, volume = {20},"
+        " number = {3}, pages = {469--479}, doi = {10.1892/0891-6640(2006)20[469:SCCIPD]2.0.CO;2}}\n",
+        encoding="utf-8",
+    )
+    records = ingest_file(bib).records
+    assert records["doi"].tolist() == ["10.1892/0891-6640(2006)20[523:idickc]2.0.co;2",
+                                       "10.1892/0891-6640(2006)20[469:sccipd]2.0.co;2"]
+    assert Deduplicator().fit(records).n_studies_ == 2
+    # a DOI already cut that way (another tool's export) names the issue, not the article
+    cut = records.assign(doi="10.1892/0891-6640(2006)20")
+    assert doi_key("10.1892/0891-6640(2006)20") == ""
+    assert Deduplicator().fit(cut).n_studies_ == 2
+
+
+def test_one_publishers_mistyped_doi_of_one_article_merges() -> None:
+    """IEBH copper: Levin AS, "Nosocomial legionellosis: prevention and management", Expert Rev
+    Anti Infect Ther 2009;7(1):57-68, once as 10.1586/14787210.7.1.57 and once as
+    10.1586/14737140.7.1.57 (the ISSN part mistyped). Title, author, journal, volume, issue,
+    page range and year all agree; the two DOIs were a hard conflict, so the article stayed
+    twice (the one flagged duplicate set of the library left unmerged)."""
+    base = {"title": "Nosocomial legionellosis: prevention and management", "author": "Levin, A. S.",
+            "year": "2009", "volume": "7", "number": "1", "pages": "57-68"}
+    a = dict(base, ID="a", journal="Expert Review of Anti-Infective Therapy", doi="10.1586/14737140.7.1.57")
+    b = dict(base, ID="b", journal="Expert Rev Anti Infect Ther", doi="10.1586/14787210.7.1.57")
+    model = Deduplicator().fit(make_records(a, b))
+    assert model.n_studies_ == 1
+    assert _rules_of(model) == {"doi_typo_same_article"}
+    # another publisher's DOI is another publication (a reprint), and other pages are another article
+    assert Deduplicator().fit(make_records(a, dict(b, doi="10.2217/14787210.7.1.57"))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(a, dict(b, pages="69-75"))).n_studies_ == 2
+    # a third record with yet another DOI does not chain into the study
+    c = dict(b, ID="c", doi="10.1586/14737140.7.1.58")
+    assert Deduplicator().fit(make_records(a, b, c)).n_studies_ == 2
+
+
+def test_other_dois_for_the_same_title_and_authors_are_listed_for_review_not_merged() -> None:
+    """A preprint and its article (Lens: 10.31234/osf.io/fu4mj and BMC Public Health
+    10.1186/s12889-022-13243-4, "Benchmarking gambling screens to health-state utility"), a
+    meeting abstract and its paper (IEBH copper: Sifri et al., Open Forum Infect Dis and Am J
+    Infect Control): other DOIs, so never merged, but a reviewer may call them one study; they
+    were a plain "different" and nobody saw them."""
+    base = {"title": "Benchmarking gambling screens to health-state utility: the PGSI and the SGHS estimate "
+                     "similar levels of population gambling-harm",
+            "author": "Browne, Matthew and Russell, Alex M T and Begg, Stephen and Rockloff, Matthew"}
+    preprint = dict(base, ID="osf", year="2021", doi="10.31234/osf.io/fu4mj")
+    article = dict(base, ID="bmc", year="2022", journal="BMC public health", volume="22", pages="839",
+                   doi="10.1186/s12889-022-13243-4")
+    other = dict(article, ID="other", author="Smith, John and Jones, Mary", doi="10.1186/s12889-022-99999-9")
+    model = Deduplicator().fit(make_records(preprint, article, other))
+    assert model.n_studies_ == 3
+    maybe = model.maybe_pairs_
+    assert maybe["rule"].tolist() == ["doi_conflict_same_title_authors"]
+    by_source = dict(zip(model.duplicates_["record_id"], model.duplicates_["source_id"]))
+    assert {by_source[maybe["record_id_a"].iloc[0]], by_source[maybe["record_id_b"].iloc[0]]} == {"osf", "bmc"}
+    # the "maybe" still keeps them apart when a record without a DOI matches both
+    bare = dict(article, ID="bare", doi=None, journal=None, volume=None, pages=None, year="2021")
+    s = studies_by_source(Deduplicator().fit(make_records(preprint, article, bare)))
+    assert s["osf"] != s["bmc"]
+
+
+def test_online_first_year_two_years_before_the_issue_year_merges() -> None:
+    """Lens dates Gray et al., "Gamblers' Perceptions of Stakeholder Responsibility for
+    Minimizing Gambling Harm", Int J Ment Health Addict 19(4), by its online-first year 2019
+    (pages "1-17", no DOI); Scopus and PsycINFO by the issue's year 2021 (pages 891-907). Same
+    title, authors, journal, volume and issue, two years apart: a year conflict kept it twice."""
+    base = {"title": "Gamblers' Perceptions of Stakeholder Responsibility for Minimizing Gambling Harm",
+            "journal": "International Journal of Mental Health and Addiction", "volume": "19", "number": "4"}
+    lens = dict(base, ID="lens", year="2019", pages="1-17",
+                author="Gray, Heather and LaPlante, Debi A. and Abarbanel, Brett and Bernhard, Bo J.")
+    scopus = dict(base, ID="scopus", year="2021", pages="891-907", doi="10.1007/s11469-019-0056-4",
+                  author="Gray, H.M. and LaPlante, D.A. and Abarbanel, B. and Bernhard, B.J.")
+    psycinfo = dict(scopus, ID="psycinfo", author="Gray, Heather M. and LaPlante, Debi A. and Abarbanel, Brett"
+                    " and Bernhard, Bo J.")
+    model = Deduplicator().fit(make_records(lens, scopus, psycinfo))
+    assert model.n_studies_ == 1
+    assert "title_same_issue_years_apart" in _rules_of(model)
+    # another issue, or three years apart, is still another item
+    assert Deduplicator().fit(make_records(lens, dict(scopus, number="5"))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(lens, dict(scopus, year="2022"))).n_studies_ == 2
+
+
+def test_a_journal_named_by_its_acronym_is_the_same_journal() -> None:
+    """Google Scholar (Publish or Perish) writes "MIS Quarterly", the AIS eLibrary "Management
+    Information Systems Quarterly": the same article (Guo et al. 2021, title truncated with an
+    ellipsis by Google Scholar) was only a "title_venue_differs" maybe."""
+    gs = {"ID": "gs", "title": "How Trust Leads to Commitment on Microsourcing Platforms: Unraveling the Effects of "
+          "Governance and Third-Party Mechanisms on Triadic Microsourcing \u2026",
+          "author": "W Guo and D Straub and P Zhang and Z Cai", "year": "2021", "journal": "MIS Quarterly"}
+    ais = {"ID": "ais", "title": "How Trust Leads to Commitment on Microsourcing Platforms: Unraveling the Effects of "
+           "Governance and Third-Party Mechanisms on Triadic Microsourcing Relationships",
+           "author": "Guo, Wenbo and Straub, Detmar W. and Zhang, Pengzhu and Cai, Zhao", "year": "2021",
+           "journal": "Management Information Systems Quarterly", "volume": "45", "number": "3", "pages": "1309-1348"}
+    model = Deduplicator().fit(make_records(gs, ais))
+    assert model.n_studies_ == 1
+    assert journals_compatible("mis quarterly", "management information systems quarterly")
+    assert journals_compatible("jama", "journal american medical association")
+    # initials must spell the whole token, in place
+    assert not journals_compatible("mis quarterly", "marketing science quarterly")
+    assert not journals_compatible("ams review", "management information systems review")

@@ -66,6 +66,7 @@ UNKNOWN_DATABASE = "unknown database"
 
 _WS = re.compile(r"\s+")
 _DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
+_DOI_NOTE = re.compile(r"\[(?:doi|pii|pmid|pmc)\]$", re.IGNORECASE)
 _DOI_PREFIX = re.compile(
     r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|doi\s+|https?://doi\.[a-z]+\.[a-z]+/)", re.IGNORECASE
 )
@@ -137,7 +138,10 @@ def clean_doi(value: Any) -> str:
     match = _DOI_IN_TEXT.search(text)
     if not match:
         return ""
-    doi = match.group(0).split("[", 1)[0]
+    # "10.x/y[doi]": MEDLINE's note glued on; other brackets are part of the DOI (a SICI DOI,
+    # 10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2, cut at its "[" names the journal issue, so
+    # every article of the issue had one "DOI")
+    doi = _DOI_NOTE.sub("", match.group(0))
     return doi.rstrip(".,;)]}>'\"").lower()
 
 

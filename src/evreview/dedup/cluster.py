@@ -20,15 +20,20 @@ import pandas as pd
 
 from evreview.dedup.compare import OVERLAP
 
-#: Rules whose "different" is a hard contradiction: such records never share a cluster.
+#: Rules whose decision is a hard contradiction: such records never share a cluster. All say
+#: "different" but one: different DOIs for the same title and authors is a "maybe" for a
+#: reviewer, and still keeps the two apart (only a reviewer's "same" joins them).
 HARD_RULES = frozenset(
     {"doi_conflict", "pmid_conflict", "notice_vs_item", "title_numbers_differ", "year_conflict",
-     "pages_conflict", "volume_conflict", "issue_conflict"}
+     "pages_conflict", "volume_conflict", "issue_conflict", "doi_conflict_same_title_authors"}
 )
 #: Rules that match on an identifier: the page/volume/year guard does not apply to them.
 ID_RULES = frozenset({"doi_match", "pmid_match"})
-#: Rules that may merge records with different DOIs (a correction notice has a DOI of its own).
-NOTICE_RULES = frozenset({"erratum_of_item"})
+#: Rules that may merge records with different DOIs, one on each side: a correction notice has
+#: a DOI of its own, and one publisher's mistyped DOI of an article.
+DOI_TOLERANT_RULES = frozenset({"erratum_of_item", "doi_typo_same_article"})
+#: Rules that may merge records two years apart (online-first year against the issue's year).
+YEAR_TOLERANT_RULES = frozenset({"title_same_issue_years_apart"})
 #: Rules that may merge records whose start pages differ: an erratum or meeting abstract printed
 #: on other pages of the same volume (the rule itself demands title, authors, journal, volume, year).
 PAGE_TOLERANT_RULES: frozenset[str] = frozenset({"title_same_volume_other_pages", "erratum_of_item"})
@@ -99,7 +104,7 @@ class GuardedUnionFind:
         return int(root)
 
     def blocked(self, a: int, b: int, *, by_identifier: bool, reviewer: bool, pages_may_differ: bool = False,
-                notice: bool = False, reprint: bool = False) -> str:
+                dois_may_differ: bool = False, reprint: bool = False, years_may_differ: bool = False) -> str:
         """Why the clusters of ``a`` and ``b`` may not merge ("" when they may)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
@@ -113,14 +118,15 @@ class GuardedUnionFind:
         if reviewer:
             return ""
         one_each = reprint and max(len(ca.dois), len(cb.dois), len(ca.volumes), len(cb.volumes)) <= 1
-        if len(ca.dois | cb.dois) > 1 and not ((notice or one_each) and len(ca.dois) <= 1 and len(cb.dois) <= 1):
+        if len(ca.dois | cb.dois) > 1 and not ((dois_may_differ or one_each) and len(ca.dois) <= 1
+                                               and len(cb.dois) <= 1):
             return "guard_doi"
         if len(ca.pmids | cb.pmids) > 1:
             return "guard_pmid"
         if by_identifier:
             return ""
         years = ca.years | cb.years
-        if years and max(years) - min(years) > 1:
+        if years and max(years) - min(years) > (2 if years_may_differ else 1):
             return "guard_year"
         if ca.volumes and cb.volumes and not ca.volumes & cb.volumes and not one_each:
             return "guard_volume"
@@ -191,8 +197,8 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
     jj = pairs["j"].to_numpy()
     same = np.flatnonzero(is_same)
     rule_same = pairs["rule"].iloc[same].to_numpy(dtype=object)
-    hard = (pairs["decision"] == "different").to_numpy(dtype=bool) & (
-        is_reviewer | pairs["rule"].isin(HARD_RULES).to_numpy(dtype=bool))
+    hard = ((pairs["decision"] == "different").to_numpy(dtype=bool) & is_reviewer) | pairs["rule"].isin(
+        HARD_RULES).to_numpy(dtype=bool)
     # a cannot-link only matters inside one component of the "same" graph: clusters never cross
     # components, so links between components (most of the millions of "different" pairs) are dropped
     component = components(len(keys), ii[same], jj[same])
@@ -212,7 +218,8 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
         a, b = int(ii[pos]), int(jj[pos])
         why = uf.blocked(a, b, by_identifier=rule in ID_RULES, reviewer=bool(reviewer_same[k]),
                          pages_may_differ=rule in PAGE_TOLERANT_RULES or bool(pages_overlap[k]),
-                         notice=rule in NOTICE_RULES, reprint=rule in REPRINT_RULES)
+                         dois_may_differ=rule in DOI_TOLERANT_RULES, reprint=rule in REPRINT_RULES,
+                         years_may_differ=rule in YEAR_TOLERANT_RULES)
         if why:
             outcome_same[k] = why
         else:

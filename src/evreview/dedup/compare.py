@@ -29,7 +29,7 @@ SCORE_COLUMNS = (
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
-    "first_author",
+    "first_author", "doi_registrant",
 )
 
 
@@ -113,6 +113,16 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
                          ("first_page", "first_page"), ("first_author", "first_author")):
         a, b = side(column)
         out[name] = _agreement(a, b)
+    # two DOIs of one registrant ("10.1586/14737140.7.1.57" and "10.1586/14787210.7.1.57"): a typo
+    # in one publisher's DOI is possible, another publisher's DOI names another publication.
+    # Only pairs whose DOIs differ are looked at (few: most pairs have the same DOI or lack one)
+    registrant = np.zeros(len(pairs), dtype=bool)
+    differ = np.flatnonzero(out["doi"] == CONFLICT)
+    if len(differ):
+        d_a, d_b = side("doi_key")
+        registrant[differ] = [a.split("/", 1)[0] == b.split("/", 1)[0]
+                              for a, b in zip(d_a[differ].tolist(), d_b[differ].tolist())]
+    out["doi_registrant"] = registrant
     len_a = np.fromiter(map(len, tc_a), dtype=np.int64, count=len(tc_a))
     len_b = np.fromiter(map(len, tc_b), dtype=np.int64, count=len(tc_b))
     short = np.minimum(len_a, len_b)

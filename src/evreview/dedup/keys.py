@@ -25,6 +25,8 @@ _ASCII_PUNCT = bytes(
 )
 _NON_WORD = re.compile(r"[^\w]+")
 _DIGITS = re.compile(r"\d+")
+#: A SICI DOI that ends at its issue part "(year)volume": the item part "[page:code]..." is missing.
+_SICI_ISSUE_ONLY = re.compile(r"\(\d{4}\)\d+$")
 _COCHRANE_VERSION = re.compile(r"^(10\.1002/14651858\.[a-z]{2}\d+)(?:\.pub\d+)?$")
 _LEADING_NUMBER = re.compile(r"^[a-z]{0,3}(\d+)")
 #: Notes databases append to titles: "[Review]", "[Erratum appears in ...", "(vol 142, pg 310, 2003)",
@@ -204,12 +206,14 @@ def doi_key(doi: Any) -> str:
 
     A Cochrane update keeps the review's CD number and only bumps the ``.pubN`` suffix; the
     bib-dedupe curated cases treat these as the same review. Truncated DOIs that end in a
-    dot (a journal landing page) are not DOIs of an item and are ignored.
+    dot (a journal landing page) are not DOIs of an item and are ignored, and so is a SICI DOI
+    cut after its issue ("10.1892/0891-6640(2006)20", from "...(2006)20[523:IDICKC]2.0.CO;2"):
+    it is shared by every article of that issue.
     """
     if not isinstance(doi, str) or not doi:
         return ""
     doi = doi.strip().lower()
-    if doi.endswith(".") or "/" not in doi or doi.endswith("/"):
+    if doi.endswith(".") or "/" not in doi or doi.endswith("/") or _SICI_ISSUE_ONLY.search(doi):
         return ""
     match = _COCHRANE_VERSION.match(doi)
     return match.group(1) if match else doi
@@ -237,14 +241,24 @@ MONTHS = {
 }
 
 
+#: An NLM journal id (7-9 digits, some ending in "r"), alone or after Ovid's journal code:
+#: Ovid MEDLINE's RIS writes it in the issue tag of records without an issue.
+_NLM_JOURNAL_ID = re.compile(r"(?:^| )\d{7,9}r?(?: |$)")
+
+
 def issue_key(issue: Any) -> str:
     """Issue as compared: like :func:`volume_key`, and a month name as its number ("May" == "5").
 
     Monthly magazines (Harvard Business Review) are exported with the issue as "May" by one
     database and "5" by another; as text they would conflict and split one article in two.
     Only the leading word counts ("May-Jun" -> "5"), so two different months still conflict.
+    Ovid MEDLINE writes the NLM journal id where a record has no issue ("uj0, 0330500",
+    "6dr, 2985151r", "101616579"): that is no issue ("6dr" would read as issue 6 and split the
+    article from its Embase or Scopus record, which has the real one), so it counts as missing.
     """
     text = fold_text(issue)
+    if _NLM_JOURNAL_ID.search(text):
+        return ""
     head = text.split(" ", 1)[0]
     return MONTHS[head] if head in MONTHS else volume_key(text)
 
@@ -330,15 +344,24 @@ def journals_compatible(a: str, b: str) -> bool:
 
 
 def _abbreviates(short: list[str], long: list[str]) -> bool:
-    """Every word of ``short`` is a prefix of a word of ``long``, in order."""
+    """Every word of ``short`` is a prefix of a word of ``long``, or the initials of as many
+    words of it ("mis" for "management information systems": Google Scholar's "MIS Quarterly"
+    against the AIS eLibrary's "Management Information Systems Quarterly"), in order."""
     j = 0
     for tok in short:
-        while j < len(long) and not long[j].startswith(tok):
+        while j < len(long) and not long[j].startswith(tok) and not _initials_of(tok, long, j):
             j += 1
         if j == len(long):
             return False
-        j += 1
+        j += len(tok) if not long[j].startswith(tok) else 1
     return True
+
+
+def _initials_of(tok: str, words: list[str], start: int) -> bool:
+    """``tok`` (2+ letters) spells the initials of ``words[start:start + len(tok)]``."""
+    end = start + len(tok)
+    return len(tok) >= 2 and tok.isalpha() and end <= len(words) and all(
+        words[k][0] == tok[k - start] for k in range(start, end))
 
 
 def _as_list(value: Any) -> list[str]:

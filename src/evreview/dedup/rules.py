@@ -89,6 +89,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     word_prefix = pairs["title_word_prefix"].to_numpy()
     word_suffix = pairs["title_word_suffix"].to_numpy()
     span_equal = pairs["page_span_equal"].to_numpy()
+    registrant = pairs["doi_registrant"].to_numpy()
     long_title = pairs["title_min_length"].to_numpy() >= p.long_title
 
     title_same = t >= p.title_same
@@ -107,6 +108,13 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         + bib_page.astype(int)
         + (vol == AGREE).astype(int)
     )
+
+    # the same long title (no generic, recurring or notice title) by the same authors
+    same_work = (title_same & nums & long_title & ~generic & ~recurring & ~notice & ~no_authors
+                 & (surname >= p.surnames_strict))
+    # the same authors, journal, volume, issue, start page (not 1) and year
+    same_issue_locator = (~no_authors & (au >= 80) & (surname >= 90) & year_same & bib_page & ~page_one
+                          & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice)
 
     rules: list[tuple[str, str, np.ndarray]] = [
         ("same", "doi_match", (doi == AGREE) & (no_title | (t >= p.title_with_id))),
@@ -128,6 +136,17 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "duplicate_publication_same_length",
          (t >= 99) & nums & long_title & ~generic & ~recurring & ~notice & ~no_authors & (au >= 95)
          & (surname >= p.surnames_strict) & j_present & jc & (yd >= 0) & (yd <= 1) & (page == CONFLICT) & span_equal),
+        # one publisher's two DOIs for one printed article: the same long title and authors in
+        # the same journal, volume, issue, page range and year (IEBH copper: Levin, Expert Rev
+        # Anti Infect Ther 7(1):57-68, as 10.1586/14737140.7.1.57 and 10.1586/14787210.7.1.57,
+        # the ISSN part of one mistyped). Two articles cannot share all of that
+        ("same", "doi_typo_same_article",
+         (doi == CONFLICT) & registrant & same_work & year_same & j_present & jc & (vol == AGREE)
+         & (issue == AGREE) & range_equal),
+        # other DOIs for the same long title by the same authors: a preprint and its article, a
+        # conference paper and its journal version, a reprint. Never merged (a DOI names one
+        # publication), but listed for a reviewer, who may call them one study
+        ("maybe", "doi_conflict_same_title_authors", (doi == CONFLICT) & same_work),
         ("different", "doi_conflict", doi == CONFLICT),
         ("different", "pmid_conflict", pmid == CONFLICT),
         ("different", "notice_vs_item", notice),
@@ -139,6 +158,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          ~nums & (t >= p.title_same) & bib_page & ~page_one & (vol == AGREE) & year_same & ~no_authors
          & (au >= 90) & j_present & jc),
         ("different", "title_numbers_differ", ~nums),
+        # the same long title by the same authors in the same journal volume and issue, two
+        # years apart: one database dates the article by its online-first year, the other by
+        # the issue's (Lens 2019 "1-17" against Scopus 2021 "891-907", Int J Ment Health Addict
+        # 19(4)); one issue of a journal does not hold the same article twice
+        ("same", "title_same_issue_years_apart",
+         same_work & (yd == 2) & j_present & jc & (vol == AGREE) & (issue == AGREE) & (page != CONFLICT)),
         ("different", "year_conflict", yd >= 2),
         # the same long title by the same authors in the same journal volume and year, on other
         # pages: an erratum or correction printed later in the volume, or the meeting abstract in
@@ -165,10 +190,15 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          ((t >= 70) | (partial >= 95)) & ~no_authors & (au >= 90)
          & year_same & bib_page & (vol == AGREE) & j_present & jc & ~generic),
         # journal + volume + issue + start page + year locate one article (a translated title);
-        # start page 1 does not (article-numbered journals start every article at 1)
-        ("same", "bibliographic_locator_match",
-         ~no_authors & (au >= 80) & (pairs["surname_score"].to_numpy() >= 90) & year_same & bib_page
-         & ~page_one & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice),
+        # start page 1 does not (article-numbered journals start every article at 1). Titles
+        # that are not alike need the whole page range (2+ pages) to agree: one page holds
+        # several short items by one author (two commentaries by K Resch on page 133 of
+        # Tierarztl Prax 47(2), "Categorization of ... Skull Shape" and "Do castrated overweight
+        # dogs die earlier?", were merged), a translated article has the same range in both
+        ("same", "bibliographic_locator_match", same_issue_locator & (title_similar | range_equal)),
+        # the same locator, titles unlike and no page range to tell one article from two items
+        # on one page: for a reviewer to look at
+        ("maybe", "bibliographic_locator_title_differs", same_issue_locator),
         # "Infrastructure in the wild" vs "Infrastructure in the wild: what mapping ... reveals": a
         # subtitle dropped, on the same pages of the same venue and year by the same authors
         ("same", "title_subtitle_dropped_locator",
