@@ -30,6 +30,10 @@ from evreview.records import (
         ("10.1000/xyz123.", "10.1000/xyz123"),
         ("10.1002%2fjcc.20289", "10.1002/jcc.20289"),
         ("S0140-6736(20)30183-5 [pii]", ""),
+        ("10.4103/abr.abr_99_17[doi]", "10.4103/abr.abr_99_17"),  # note glued on
+        ("10.1016/j.ajo.2019.01.001[Epub ahead of print]", "10.1016/j.ajo.2019.01.001"),
+        # a SICI DOI keeps its item part: cut at "[", every article of the issue shared one DOI
+        ("10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2", "10.1892/0891-6640(2006)20[523:idickc]2.0.co;2"),
         ("", ""),
         (None, ""),
         (float("nan"), ""),

@@ -66,7 +66,8 @@ UNKNOWN_DATABASE = "unknown database"
 
 _WS = re.compile(r"\s+")
 _DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)
-_DOI_NOTE = re.compile(r"\[(?:doi|pii|pmid|pmc)\]$", re.IGNORECASE)
+#: The item part of a SICI DOI ("[523:IDICKC]"): brackets that belong to the DOI.
+_SICI_ITEM = re.compile(r"\[\d+:[^\]\s]*\]")
 _DOI_PREFIX = re.compile(
     r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|doi\s+|https?://doi\.[a-z]+\.[a-z]+/)", re.IGNORECASE
 )
@@ -138,10 +139,12 @@ def clean_doi(value: Any) -> str:
     match = _DOI_IN_TEXT.search(text)
     if not match:
         return ""
-    # "10.x/y[doi]": MEDLINE's note glued on; other brackets are part of the DOI (a SICI DOI,
-    # 10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2, cut at its "[" names the journal issue, so
-    # every article of the issue had one "DOI")
-    doi = _DOI_NOTE.sub("", match.group(0))
+    # a "[" starts a note glued on ("10.x/y[doi]" in MEDLINE, "[Epub ahead of print]"), except
+    # the item part of a SICI DOI: 10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2 cut at its "["
+    # names the journal issue, so every article of the issue had one "DOI"
+    doi = match.group(0)
+    if not _SICI_ITEM.search(doi):
+        doi = doi.split("[", 1)[0]
     return doi.rstrip(".,;)]}>'\"").lower()
 
 
