@@ -345,6 +345,20 @@ def test_a_tag_in_lower_case_is_read_as_its_tag_with_a_warning() -> None:
     assert "'ti  - A lower-case title'" in warning.reason
 
 
+def test_a_four_letter_pmid_tag_is_its_own_tag_not_part_of_ty() -> None:
+    """APA PsycNET writes ``PMID  - 33355555`` right after ``TY`` (layout of CoLRev's
+    psycinfo_ris.ris test export). Read as a continuation line it vanished into ``TY``
+    ("JOUR\nPMID  - ...") and the PubMed id was lost."""
+    result = parse_text(
+        "TY  - JOUR\nPMID  - 31234567\nID  - 2020-12345-001\nT1  - A title\nA1  - One, A\n"
+        "N2  - An abstract\nXYZ  -\nER  -"
+    )
+    (rec,) = result.records
+    assert (rec.raw["TY"], rec.raw["PMID"], rec.raw["XYZ"]) == ("JOUR", "31234567", "")
+    assert (rec.fields["pmid"], rec.fields["title"], rec.fields["abstract"]) == ("31234567", "A title", "An abstract")
+    assert rec.fields["doc_type"] == "JOUR" and result.problems == []
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"
