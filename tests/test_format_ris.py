@@ -188,6 +188,16 @@ def test_ebsco_crlf_database_codes_and_pmid_only_for_medline() -> None:
     assert medline["pmid"] == "31234567"
 
 
+@pytest.mark.parametrize(
+    ("code", "name"), [("ecn", "EconLit"), ("8gh", "GreenFILE"), ("s3h", "SPORTDiscus with Full Text")]
+)
+def test_more_ebsco_database_codes_are_named(code: str, name: str) -> None:
+    """An EconLit export (``DB  - ecn``, as in CiteSource's econlit_3.ris) was counted under the
+    code: "ecn via EBSCOhost" instead of the database PRISMA names."""
+    result = parse_text(f"TY  - JOUR\nTI  - A title\nDP  - EBSCOhost\nDB  - {code}\nER  - \n")
+    assert result.records[0].fields["source_database"] == f"{name} via EBSCOhost"
+
+
 def test_proquest_accession_pair_journal_and_doi_from_doi_link() -> None:
     (rec,) = ingest("proquest.ris").records.to_dict("records")
     assert rec["source_id"] == "2214991469"  # AN "2214991469; 51887"

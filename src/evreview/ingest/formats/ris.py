@@ -456,6 +456,12 @@ EBSCO_DATABASES = {
     "bth": "Business Source Premier",
     "buh": "Business Source Complete",
     "ehh": "Education Research Complete",
+    "ecn": "EconLit",
+    "eoh": "EconLit with Full Text",
+    "8gh": "GreenFILE",
+    "lxh": "Library, Information Science & Technology Abstracts",
+    "sph": "SPORTDiscus",
+    "s3h": "SPORTDiscus with Full Text",
     "e000xww": "Ebook Collection",
 }
 #: Ovid database codes (``D=`` in Ovid links) by prefix.
