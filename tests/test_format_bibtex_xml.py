@@ -1,4 +1,4 @@
-"""BibTeX and EndNote XML readers: own fixtures (tests/fixtures/structured) and the shared exports."""
+"""BibTeX, EndNote XML and PubMed XML readers: own fixtures (tests/fixtures/structured) and the shared exports."""
 
 from __future__ import annotations
 
@@ -392,6 +392,88 @@ def test_endnote_xml_sniff():
     assert detect(_source(text)).name == "endnote_xml"
     assert reader.sniff(_source((STRUCTURED / "edge_cases.bib").read_text(encoding="utf-8"))) == 0
     assert reader.sniff(_source('<?xml version="1.0"?><PubmedArticleSet></PubmedArticleSet>')) == 0
+
+
+# --------------------------------------------------------------------------- PubMed XML
+
+
+@pytest.fixture(scope="module")
+def pubmed_xml():
+    return ingest_file(STRUCTURED / "pubmed.xml", root=STRUCTURED)
+
+
+def test_pubmed_xml_is_read_not_unrecognised(pubmed_xml):
+    """PubMed XML (efetch / PubMed's XML download; e.g. asreview's tests/demo_data/pubmed.xml)
+    was "unrecognised format": no reader claimed <PubmedArticleSet>."""
+    report = pubmed_xml.report.iloc[0]
+    assert (report["source_format"], report["source_database"]) == ("pubmed_xml", "PubMed")
+    assert (report["found"], report["parsed"], report["failed"]) == (3, 3, 0)
+    assert pubmed_xml.records["source_line"].tolist() == [4, 69, 95]
+
+
+def test_pubmed_xml_fields(pubmed_xml):
+    first, old, book = pubmed_xml.records.to_dict("records")
+    assert first["title"] == "Screening with machine learning: CO2 of reviews."  # inline markup is text
+    assert first["abstract"] == "BACKGROUND: Reviews take long. RESULTS: It took less time."
+    assert first["authors"] == ["M\u00fcller, Anna K", "Okafor, C", "Evidence Synthesis Group"]
+    assert (first["year"], first["journal"], first["volume"], first["issue"], first["pages"]) == (
+        2019,
+        "Journal of evidence synthesis",
+        "12",
+        "3",
+        "101-109",
+    )
+    assert (first["doi"], first["pmid"], first["source_id"], first["issn"]) == (
+        "10.1000/jes.2019.001",
+        "30000001",
+        "30000001",
+        "1234-5678",
+    )
+    assert (first["doc_type"], first["language"], first["keywords"]) == ("review", "eng", ["Machine Learning"])
+    assert (old["year"], old["doi"], old["authors"], old["abstract"]) == (
+        1998,
+        "10.1000/aot.1998.77",
+        [],
+        "One paragraph only.",
+    )
+    assert (book["title"], book["journal"], book["year"], book["authors"]) == (
+        "Chapter on deduplication",
+        "Handbook of reviews",
+        2021,
+        ["Lee, Min"],
+    )
+
+
+def test_pubmed_xml_cut_short_keeps_whole_records_and_reports_the_rest(tmp_path):
+    text = (STRUCTURED / "pubmed.xml").read_text(encoding="utf-8")
+    path = tmp_path / "cut.xml"
+    path.write_text(text[: text.index("<ArticleTitle>An unstructured")], encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    assert result.report.iloc[0][["found", "parsed", "failed"]].tolist() == [2, 1, 1]
+    error = result.problems.iloc[0]
+    assert (error["severity"], error["source_index"], error["source_line"]) == ("error", 1, 69)
+    assert "malformed XML (no element found at line" in error["reason"]
+
+
+def test_pubmed_xml_refuses_a_doctype_with_entities(tmp_path):
+    path = tmp_path / "bomb.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>\n'
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>1</PMID></MedlineCitation>"
+        "</PubmedArticle></PubmedArticleSet>\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError, match="refusing to read this XML") as info:
+        ingest_file(path, root=tmp_path)
+    assert info.value.line == 2
+
+
+def test_pubmed_xml_sniff():
+    reader = readers()["pubmed_xml"]
+    text = (STRUCTURED / "pubmed.xml").read_text(encoding="utf-8")
+    assert detect(_source(text)).name == "pubmed_xml"
+    assert reader.sniff(_source((STRUCTURED / "styled.xml").read_text(encoding="utf-8"))) == 0
+    assert readers()["endnote_xml"].sniff(_source(text)) == 0
 
 
 def test_issn_isbn_routing():

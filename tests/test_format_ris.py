@@ -188,6 +188,16 @@ def test_ebsco_crlf_database_codes_and_pmid_only_for_medline() -> None:
     assert medline["pmid"] == "31234567"
 
 
+@pytest.mark.parametrize(
+    ("code", "name"), [("ecn", "EconLit"), ("8gh", "GreenFILE"), ("s3h", "SPORTDiscus with Full Text")]
+)
+def test_more_ebsco_database_codes_are_named(code: str, name: str) -> None:
+    """An EconLit export (``DB  - ecn``, as in CiteSource's econlit_3.ris) was counted under the
+    code: "ecn via EBSCOhost" instead of the database PRISMA names."""
+    result = parse_text(f"TY  - JOUR\nTI  - A title\nDP  - EBSCOhost\nDB  - {code}\nER  - \n")
+    assert result.records[0].fields["source_database"] == f"{name} via EBSCOhost"
+
+
 def test_proquest_accession_pair_journal_and_doi_from_doi_link() -> None:
     (rec,) = ingest("proquest.ris").records.to_dict("records")
     assert rec["source_id"] == "2214991469"  # AN "2214991469; 51887"
@@ -343,6 +353,20 @@ def test_a_tag_in_lower_case_is_read_as_its_tag_with_a_warning() -> None:
     assert (warning.severity, warning.line, warning.index) == ("warning", 1, 0)
     assert "lower case at line 2 and 1 more line(s)" in warning.reason
     assert "'ti  - A lower-case title'" in warning.reason
+
+
+def test_a_four_letter_pmid_tag_is_its_own_tag_not_part_of_ty() -> None:
+    """APA PsycNET writes ``PMID  - 33355555`` right after ``TY`` (layout of CoLRev's
+    psycinfo_ris.ris test export). Read as a continuation line it vanished into ``TY``
+    ("JOUR\nPMID  - ...") and the PubMed id was lost."""
+    result = parse_text(
+        "TY  - JOUR\nPMID  - 31234567\nID  - 2020-12345-001\nT1  - A title\nA1  - One, A\n"
+        "N2  - An abstract\nXYZ  -\nER  -"
+    )
+    (rec,) = result.records
+    assert (rec.raw["TY"], rec.raw["PMID"], rec.raw["XYZ"]) == ("JOUR", "31234567", "")
+    assert (rec.fields["pmid"], rec.fields["title"], rec.fields["abstract"]) == ("31234567", "A title", "An abstract")
+    assert rec.fields["doc_type"] == "JOUR" and result.problems == []
 
 
 def test_fast_and_line_by_line_paths_agree() -> None:

@@ -22,7 +22,16 @@ from evreview.ingest.registry import Source, detect, readers
 from evreview.ingest.textio import decode, is_container
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "tabular"
-TABULAR = ("scopus_csv", "pubmed_csv", "embase_csv", "openalex_csv", "lens_csv", "wos_tab", "generic_table")
+TABULAR = (
+    "scopus_csv",
+    "pubmed_csv",
+    "embase_csv",
+    "openalex_csv",
+    "lens_csv",
+    "springer_csv",
+    "wos_tab",
+    "generic_table",
+)
 MINE = (*TABULAR, "pop_json")
 
 
@@ -55,6 +64,7 @@ def source_for(path: Path, options: dict | None = None) -> Source:
         ("embase.csv", "embase_csv"),
         ("openalex.csv", "openalex_csv"),
         ("lens.csv", "lens_csv"),
+        ("springer.csv", "springer_csv"),
         ("generic_semicolon.csv", "generic_table"),
         ("generic.tsv", "generic_table"),
         ("generic_malformed.csv", "generic_table"),
@@ -231,6 +241,30 @@ def test_lens_fields() -> None:
 
 
 # --------------------------------------------------------------------------- generic tables
+
+
+def test_springer_link_csv_columns_and_run_together_authors() -> None:
+    """Springer Link's CSV (layout as in CoLRev's tests/.../springer_csv.csv) was refused: no
+    column is called title; its Authors cell runs the names together without a separator."""
+    result = ingest("springer.csv")
+    assert (result.reports[0].source_format, result.reports[0].parsed) == ("springer_csv", 2)
+    article, chapter = result.records.iloc[0], result.records.iloc[1]
+    assert article["title"] == "Screening tools for systematic reviews"
+    assert article["authors"] == ["Mara Lindqvist", "John McDonald", "Wei Zhang"]
+    assert (article["journal"], article["volume"], article["issue"], article["year"]) == (
+        "Research Synthesis Methods",
+        "12",
+        "4",
+        2021,
+    )
+    assert (article["doi"], article["source_database"], article["doc_type"]) == (
+        "10.1007/s00000-021-0001-2",
+        "Springer Link",
+        "article",
+    )
+    assert chapter["journal"] == "Lecture Notes in Computer Science"
+    assert chapter["authors"] == ["Ana DeMarco"]
+    assert raw_of(result, 0)["Authors"] == "Mara LindqvistJohn McDonaldWei Zhang"
 
 
 def test_generic_semicolon_csv() -> None:

@@ -45,7 +45,17 @@ def test_clean_doi(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("2019//", 2019), ("2021 Mar 5", 2021), (2003, 2003), (2003.0, 2003), ("n.d.", None), ("12345", None), ("", None)],
+    [
+        ("2019//", 2019),
+        ("2021 Mar 5", 2021),
+        (2003, 2003),
+        (2003.0, 2003),
+        ("n.d.", None),
+        ("12345", None),
+        ("", None),
+        ("Start date: 20170812", 2017),  # TRID's PY (CoLRev's trid_ris.ris test export)
+        ("20171345", None),
+    ],
 )
 def test_parse_year(raw, expected):
     assert parse_year(raw) == expected
@@ -53,7 +63,16 @@ def test_parse_year(raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("123-9", "123-129"), ("1781\u20131802", "1781-1802"), ("e1234", "e1234"), ("53-53", "53"), ("12--15", "12-15")],
+    [
+        ("123-9", "123-129"),
+        ("1781\u20131802", "1781-1802"),
+        ("e1234", "e1234"),
+        ("53-53", "53"),
+        ("12--15", "12-15"),
+        ("pp 37-64", "37-64"),  # TRID's SP
+        ("p. 12", "12"),
+        ("146p", "146p"),
+    ],
 )
 def test_clean_pages(raw, expected):
     assert clean_pages(raw) == expected

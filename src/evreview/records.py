@@ -71,7 +71,10 @@ _SICI_ITEM = re.compile(r"\[\d+:[^\]\s]*\]")
 _DOI_PREFIX = re.compile(
     r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|doi\s+|https?://doi\.[a-z]+\.[a-z]+/)", re.IGNORECASE
 )
-_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
+#: A year standing alone, or opening a compact ``YYYYMMDD`` date (TRID's "Start date: 20170812").
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?:(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))?(?!\d)")
+#: A page-range prefix ("pp 37-64", "p. 12"), as TRID writes its SP.
+_PAGES_PREFIX = re.compile(r"^pp?\.?\s*(?=\d)", re.IGNORECASE)
 _PMID = re.compile(r"^\d{1,9}$")
 _TAGS = re.compile(r"<[^>]{0,200}>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -149,7 +152,7 @@ def clean_doi(value: Any) -> str:
 
 
 def parse_year(value: Any) -> int | None:
-    """First plausible four-digit year in ``value`` (``"2019//"``, ``"2021 Mar 5"``)."""
+    """First plausible four-digit year in ``value`` (``"2019//"``, ``"2021 Mar 5"``, ``"20170812"``)."""
     if value is None:
         return None
     if isinstance(value, int):
@@ -174,10 +177,12 @@ def clean_pmid(value: Any) -> str:
 
 
 def clean_pages(value: Any) -> str:
-    """Normalise a page range: unify dashes, drop spaces, expand ``123-9`` to ``123-129``."""
+    """Normalise a page range: drop a ``pp``/``p.`` prefix, unify dashes, drop spaces, expand
+    ``123-9`` to ``123-129``."""
     text = clean_text(value)
     if not text:
         return ""
+    text = _PAGES_PREFIX.sub("", text)
     text = text.replace("\u2013", "-").replace("\u2014", "-").replace("--", "-").replace(" ", "")
     if "-" in text:
         start, _, end = text.partition("-")

@@ -151,6 +151,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "medline": lambda head: "PMID-" in head,
     "pop_json": lambda head: _text_start(head).startswith("["),
     "proquest": lambda head: "ProQuest" in head,
+    "pubmed_xml": lambda head: "<Pubmed" in head,
     "ris": lambda head: "TY  -" in head,
     "wos": lambda head: _text_start(head).startswith(("FN ", "PT ")),
 }

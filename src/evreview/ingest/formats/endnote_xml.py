@@ -112,11 +112,13 @@ class _Handler(xml.sax.handler.ContentHandler):
             self.current.values.setdefault(key, []).append(text)
 
 
-def _sax_parse(data: bytes) -> _Handler:
-    """Stream ``data`` through defusedxml's SAX parser; parse errors propagate with the handler."""
+def _sax_parse(data: bytes, handler: Any = None) -> Any:
+    """Stream ``data`` through defusedxml's SAX parser into ``handler`` (an EndNote
+    :class:`_Handler` by default; the PubMed XML reader passes its own), every DTD, entity and
+    external reference forbidden; parse errors propagate with the handler attached."""
     import defusedxml.sax
 
-    handler = _Handler()
+    handler = handler if handler is not None else _Handler()
     try:
         defusedxml.sax.parseString(data, handler, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception as exc:
@@ -245,7 +247,7 @@ def _parser_position(exc: Exception) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _refuse_unsafe(exc: Exception, path: Any) -> None:
+def _refuse_unsafe(exc: Exception, path: Any, kind: str = "EndNote XML exports") -> None:
     """Turn a defusedxml refusal into a clear IngestError (never parse it another way)."""
     from defusedxml import DefusedXmlException
 
@@ -253,11 +255,27 @@ def _refuse_unsafe(exc: Exception, path: Any) -> None:
         line, _column = _parser_position(exc)
         raise IngestError(
             f"refusing to read this XML: it declares a DTD, entities or external references "
-            f"({type(exc).__name__}); EndNote XML exports never do, and such files can be XML bombs "
+            f"({type(exc).__name__}); {kind} never do, and such files can be XML bombs "
             "or read local files",
             path=path,
             line=line,
         ) from None
+
+
+def unreadable(exc: Exception, path: Any, kind: str) -> IngestError:
+    """The error for a file of which not one record could be read, with the parser's position."""
+    line, column = _parser_position(exc)
+    message = exc.getMessage() if isinstance(exc, xml.sax.SAXParseException) else str(exc)
+    return IngestError(
+        f"not readable as {kind}: {message} (column {column}); no record could be read", path=path, line=line
+    )
+
+
+def damaged_tail(exc: Exception) -> Problem:
+    """The warning for XML that breaks only after its last record: nothing lost, but said."""
+    return Problem(
+        f"XML ends badly after the last record: {_describe(exc)}", line=_parser_position(exc)[0], severity="warning"
+    )
 
 
 def _describe(exc: Exception, line_offset: int = 0, column_offset: int = 0) -> str:
@@ -326,21 +344,9 @@ def parse_endnote_xml(text: str, path: Any = None) -> ParseResult:
         kept = [_to_parsed(rec, rec.line) for rec in partial.records]
         recovered, problems = _recover(text, len(kept), exc, path)
         if not kept and not recovered:
-            line, column = _parser_position(exc)
-            message = exc.getMessage() if isinstance(exc, xml.sax.SAXParseException) else str(exc)
-            raise IngestError(
-                f"not readable as EndNote XML: {message} (column {column}); no record could be read",
-                path=path,
-                line=line,
-            ) from None
+            raise unreadable(exc, path, "EndNote XML") from None
         if not problems:  # the error came after the last record: nothing lost, but say so
-            problems = [
-                Problem(
-                    f"XML ends badly after the last record: {_describe(exc)}",
-                    line=_parser_position(exc)[0],
-                    severity="warning",
-                )
-            ]
+            problems = [damaged_tail(exc)]
         return ParseResult(records=kept + recovered, problems=problems)
     return ParseResult(records=[_to_parsed(rec, rec.line) for rec in handler.records])
 

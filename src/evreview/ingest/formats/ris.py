@@ -88,6 +88,9 @@ LIST_TAGS: frozenset[str] = frozenset(LIST_TYPE_TAGS) | {
 
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -(.*)$", re.MULTILINE)
 _TAG = re.compile(r"[A-Z][A-Z0-9]")
+#: A longer tag some exports add beside the two-character ones (APA PsycNET's ``PMID  - 123``).
+#: Read as a continuation line it vanished into the value above it (the record's ``TY``).
+_LONG_TAG = re.compile(r"([A-Z][A-Z0-9]{2,3})  -(?: (.*))?$")
 _TAG_OK: dict[str, bool] = {}
 _OVID_LINK = "Link to the Ovid Full Text or citation:"
 _TRUNCATED = "record not terminated by ER: file may be truncated"
@@ -231,6 +234,11 @@ def _tags_slow(body: str, lower: list[int] | None = None) -> Tags:
             _add(tags, last, line[5:].strip())
             if lower is not None:
                 lower.append(offset)
+            continue
+        long_tag = _LONG_TAG.match(line) if line[3:6] == "  -" or line[4:7] == "  -" else None
+        if long_tag:
+            last = long_tag.group(1)
+            _add(tags, last, (long_tag.group(2) or "").strip())
             continue
         stripped = line.strip()
         if not stripped or not last:
@@ -448,6 +456,12 @@ EBSCO_DATABASES = {
     "bth": "Business Source Premier",
     "buh": "Business Source Complete",
     "ehh": "Education Research Complete",
+    "ecn": "EconLit",
+    "eoh": "EconLit with Full Text",
+    "8gh": "GreenFILE",
+    "lxh": "Library, Information Science & Technology Abstracts",
+    "sph": "SPORTDiscus",
+    "s3h": "SPORTDiscus with Full Text",
     "e000xww": "Ebook Collection",
 }
 #: Ovid database codes (``D=`` in Ovid links) by prefix.
@@ -546,8 +560,12 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
       EndNote from PubMed, EBSCO MEDLINE): ``AN`` (or Ovid's ``UI``) when all digits, else the
       ``AN=`` of an Ovid link (Ovid MEDLINE RIS has no ``AN`` tag);
     * Embase.com: ``C5`` holds the MEDLINE PMID;
-    * Web of Science's MEDLINE: ``AN  - MEDLINE:12345678``.
+    * Web of Science's MEDLINE: ``AN  - MEDLINE:12345678``;
+    * APA PsycNET: a ``PMID  - 12345678`` line (a four-letter tag).
     """
+    labelled = _first(tags, "PMID")
+    if _is_pmid(labelled):
+        return labelled
     for value in _all(tags, "U1"):
         if value.upper().endswith("[PMID]"):
             candidate = value[:-6].strip()
