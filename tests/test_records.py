@@ -71,6 +71,9 @@ def test_parse_year(raw, expected):
         ("12--15", "12-15"),
         ("pp 37-64", "37-64"),  # TRID's SP
         ("p. 12", "12"),
+        ("pp.37-64", "37-64"),
+        ("P123", "P123"),  # a poster or e-page number, not page 123
+        ("P1-P10", "P1-P10"),
         ("146p", "146p"),
     ],
 )

@@ -73,8 +73,9 @@ _DOI_PREFIX = re.compile(
 )
 #: A year standing alone, or opening a compact ``YYYYMMDD`` date (TRID's "Start date: 20170812").
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?:(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))?(?!\d)")
-#: A page-range prefix ("pp 37-64", "p. 12"), as TRID writes its SP.
-_PAGES_PREFIX = re.compile(r"^pp?\.?\s*(?=\d)", re.IGNORECASE)
+#: A page-range prefix ("pp 37-64", "pp.37", "p. 12"), as TRID writes its SP. A bare "P" glued to
+#: the number stays: "P123" is a poster or e-page number, not page 123.
+_PAGES_PREFIX = re.compile(r"^(?:pp\.?\s*|p\.\s*|p\s+)(?=\d)", re.IGNORECASE)
 _PMID = re.compile(r"^\d{1,9}$")
 _TAGS = re.compile(r"<[^>]{0,200}>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
