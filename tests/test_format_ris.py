@@ -132,6 +132,18 @@ def test_ovid_medline_pmid_from_link_and_nlm_code_not_an_issue() -> None:
     assert first["journal"] == "Diabetes care"
 
 
+@pytest.mark.parametrize("value", ["101676033", "0372347", "9439514, b6e", "6dr, 2985151r", "uj0, 0330500"])
+def test_ovid_medline_nlm_id_forms_are_no_issue(tmp_path: Path, value: str) -> None:
+    """Every form Ovid MEDLINE writes its NLM journal id in IS (seen in medline_84.ris): alone,
+    after or before the journal code, with the old "R" suffix; a merged study showed it as the issue."""
+    path = tmp_path / "ovid.ris"
+    path.write_text(f"TY  - JOUR\nTI  - A title\nIS  - {value}\nDB  - Ovid MEDLINE(R)\nER  - \n\n"
+                    "TY  - JOUR\nTI  - Another title\nIS  - 12\nDB  - Ovid MEDLINE(R)\nER  - \n")
+    first, second = ingest_file(path).records.to_dict("records")
+    assert first["issue"] == ""
+    assert second["issue"] == "12"
+
+
 @pytest.mark.parametrize(
     ("db", "name"),
     [

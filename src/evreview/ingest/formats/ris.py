@@ -435,8 +435,10 @@ _OVID_ACCESSION = re.compile(r"[?&]AN=([^&\s]+)")
 _OVID_DB = re.compile(r"[?&]D=([a-z]+)")
 _CLEAR_DOI = re.compile(r"(?:doi\.org/|\bdoi:\s*)(10\.\d{4,9}/\S+)", re.IGNORECASE)
 _BARE_DOI = re.compile(r"10\.\d{4,9}/\S+")
-#: Ovid MEDLINE writes "<journal code>, <NLM unique id>" into IS for some records: not an issue.
-_OVID_IS_CODE = re.compile(r"[a-z0-9]{3}, ?\d{7,8}")
+#: Ovid MEDLINE writes the journal's NLM unique id (7-9 digits, older ones ending in "R"), alone or
+#: beside Ovid's three-character journal code ("eag, 7805975", "9439514, b6e", "101676033",
+#: "6dr, 2985151r") into IS for records without an issue: not an issue.
+_OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", re.IGNORECASE)
 
 #: EBSCOhost database codes (``DB`` when ``DP  - EBSCOhost``) to database names.
 EBSCO_DATABASES = {
