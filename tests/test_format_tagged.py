@@ -397,21 +397,25 @@ def test_ovid_preamble_names_the_database_of_a_single_database_search() -> None:
 
 
 def test_ovid_damaged_file_reports_every_problem_with_its_line(fixtures_dir: Path) -> None:
-    """An unindented value line, an empty record, a skipped record number and a file cut after a
-    field name: every one reported with its line, no record dropped silently."""
+    """Unindented value lines (a sentence, or a name that reads as a field name), an empty
+    record, a skipped record number and a file cut after a field name: every one reported with
+    its line, no record dropped silently."""
     result = ingest_file(tagged(fixtures_dir, "ovid_broken.txt"))
     report = result.report.iloc[0]
     assert (report["found"], report["parsed"], report["failed"]) == (4, 3, 1)
-    assert result.records["source_line"].tolist() == [1, 12, 19]
+    assert result.records["source_line"].tolist() == [1, 12, 20]
     kept = "but this one is not, so it is kept with a caveat."
     assert result.records.iloc[0]["abstract"] == f"The first line is indented. {kept}"
+    assert result.records.iloc[1]["authors"] == ["Nobody, Jane"]  # "Smith, John" lost its indentation
     problems = [(p["source_line"], p["severity"], p["reason"]) for p in result.problems.to_dict("records")]
     assert problems == [
         (1, "warning", f"line 8: untagged line kept as a continuation of Abstract: {kept!r}"),
         (11, "error", "Ovid record 2 has no usable fields (tags: <record>); not ingested"),
+        (12, "warning", "line 17: field name 'Smith, John' has no value (an unindented value line?)"),
         (12, "warning", "record has no title"),
+        (20, "warning", "line 25: field name 'Abstract' has no value (an unindented value line?)"),
         (12, "warning", "record <4> follows <2>: 1 record(s) missing from the file"),
-        (19, "warning", "file ends inside this record (export truncated?); parsed what is there"),
+        (20, "warning", "file ends inside this record (export truncated?); parsed what is there"),
     ]
 
 

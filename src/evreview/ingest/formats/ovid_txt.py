@@ -210,6 +210,8 @@ def map_block(block: Block, database: str = "") -> tuple[dict[str, object], dict
     for entry in block.entries:
         if entry.tag != RECORD and entry.lines and not entry.lines[0]:
             del entry.lines[0]  # the field-name line carries no value
+            if not entry.lines:  # Ovid leaves empty fields out: a value line lost its indentation?
+                block.notes.append((entry.line, f"field name {entry.tag!r} has no value (an unindented value line?)"))
     title = _TITLE_NOTES.sub("", text_of(block, "Title", "Chapter Title", "Book Title")).strip()
     accession = text_of(block, "Accession Number").rstrip(".")
     identifier = text_of(block, "Unique Identifier").rstrip(".")
