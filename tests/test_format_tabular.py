@@ -1,8 +1,9 @@
-"""Tabular readers (Scopus/PubMed/Embase/OpenAlex/Lens CSV, WoS tab-delimited, generic
-CSV/TSV/XLSX) and the Publish or Perish JSON reader.
+"""Tabular readers (Scopus/PubMed/Embase/OpenAlex/Lens/Springer/IEEE CSV, WoS tab-delimited,
+generic CSV/TSV/XLSX) and the Publish or Perish JSON reader.
 
 Own fixtures live in tests/fixtures/tabular/; the shared-data tests read every export of these
-formats listed in ../shared's MANIFEST.csv and the benchmark CSVs.
+formats listed in ../shared's MANIFEST.csv and the benchmark CSVs. ``ieee.csv`` is five rows of
+NLeSC/litstudy's tests/resources/ieee.csv (Apache-2.0), abstracts and term lists shortened.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from evreview.errors import IngestError
 from evreview.ingest import ingest_file
 from evreview.ingest.formats.embase_csv import parse_openurl, parse_source
 from evreview.ingest.formats.generic_table import split_authors
+from evreview.ingest.formats.ieee_csv import ieee_doc_type
 from evreview.ingest.formats.pubmed_csv import parse_citation
 from evreview.ingest.registry import Source, detect, readers
 from evreview.ingest.textio import decode, is_container
+from evreview.records import normalise_doc_type
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "tabular"
 TABULAR = (
@@ -29,6 +32,7 @@ TABULAR = (
     "openalex_csv",
     "lens_csv",
     "springer_csv",
+    "ieee_csv",
     "wos_tab",
     "generic_table",
 )
@@ -65,6 +69,7 @@ def source_for(path: Path, options: dict | None = None) -> Source:
         ("openalex.csv", "openalex_csv"),
         ("lens.csv", "lens_csv"),
         ("springer.csv", "springer_csv"),
+        ("ieee.csv", "ieee_csv"),
         ("generic_semicolon.csv", "generic_table"),
         ("generic.tsv", "generic_table"),
         ("generic_malformed.csv", "generic_table"),
@@ -95,7 +100,12 @@ def test_tabular_readers_never_claim_tagged_or_markup_text(text: str) -> None:
 
 def test_specific_readers_beat_generic_on_their_files() -> None:
     known = readers()
-    for name, reader in [("scopus_old.csv", "scopus_csv"), ("lens.csv", "lens_csv"), ("pubmed.csv", "pubmed_csv")]:
+    for name, reader in [
+        ("scopus_old.csv", "scopus_csv"),
+        ("lens.csv", "lens_csv"),
+        ("pubmed.csv", "pubmed_csv"),
+        ("ieee.csv", "ieee_csv"),
+    ]:
         source = source_for(FIX / name)
         assert known[reader].sniff(source) > known["generic_table"].sniff(source) > 0
 
@@ -265,6 +275,87 @@ def test_springer_link_csv_columns_and_run_together_authors() -> None:
     assert chapter["journal"] == "Lecture Notes in Computer Science"
     assert chapter["authors"] == ["Ana DeMarco"]
     assert raw_of(result, 0)["Authors"] == "Mara LindqvistJohn McDonaldWei Zhang"
+
+
+def test_ieee_xplore_csv_fields_and_database() -> None:
+    """IEEE Xplore's CSV went through the generic reader, with no database: PRISMA counted its
+    records under "unknown database". Pages come from Start/End Page, the content type from
+    Document Identifier, keywords are the author's then IEEE's terms (no repeats)."""
+    result = ingest("ieee.csv")
+    report = result.reports[0]
+    assert (report.source_format, report.source_database) == ("ieee_csv", "IEEE Xplore")
+    assert (report.found, report.parsed) == (5, 5)
+    assert result.problems.empty
+    magazine, conference, journal, ibm = (result.records.iloc[i] for i in (0, 1, 3, 4))
+    assert magazine["title"] == 'Exascale Computing Trends: Adjusting to the "New Normal"\' for Computer Architecture'
+    assert magazine["authors"] == ["P. Kogge", "J. Shalf"]
+    assert (magazine["journal"], magazine["year"], magazine["volume"], magazine["issue"], magazine["pages"]) == (
+        "Computing in Science & Engineering",
+        2013,
+        "15",
+        "6",
+        "16-26",
+    )
+    assert (magazine["doi"], magazine["issn"], magazine["doc_type"], magazine["source_id"]) == (
+        "10.1109/mcse.2013.95",
+        "1558-366X",
+        "article",
+        "6634083",
+    )
+    assert magazine["keywords"] == [  # author keywords, then the IEEE terms not already there
+        "Computer architecture",
+        "Market research",
+        "Transistors",
+        "scientific computing",
+        "exascale",
+    ]
+    assert magazine["url"] == "https://ieeexplore.ieee.org/stamp/stamp.jsp?arnumber=6634083"
+    assert conference["authors"][2] == "J. -P. Nominé"
+    assert (conference["doc_type"], conference["isbn"], conference["pages"], conference["volume"]) == (
+        "conference",
+        "978-1-7281-2451-3",
+        "471-478",
+        "",
+    )
+    comma_list = ["GPGPU computing", "CUDA kernels", "Energy modeling", "Simulation"]  # no ";" in the cell
+    assert result.records.iloc[2]["keywords"][:4] == comma_list
+    assert (journal["journal"], journal["doc_type"]) == ("IEEE Access", "article")
+    assert (ibm["issue"], ibm["pages"], ibm["doc_type"]) == ("3/4", "11:1-11:21", "article")  # "IBM Journals"
+    raw = raw_of(result, 3)
+    assert raw["Document Identifier"] == "IEEE Journals" and raw["License"] == "CCBY"
+
+
+@pytest.mark.parametrize(
+    ("identifier", "kind"),
+    [
+        ("IEEE Conferences", "conference"),
+        ("IEEE Journals", "article"),
+        ("IEEE Magazines", "article"),
+        ("IEEE Early Access Articles", "article"),
+        ("Wiley-IEEE Press eBook Chapters", "chapter"),
+        ("IEEE Standards", "other"),
+        ("", ""),
+    ],
+)
+def test_ieee_document_identifier_types(identifier: str, kind: str) -> None:
+    assert normalise_doc_type(ieee_doc_type(identifier)) == kind
+
+
+def test_ieee_csv_cut_short_reports_the_cut_row_with_its_line(tmp_path: Path) -> None:
+    """A download cut mid-row: the rows before it are read whole; the cut row is kept with what
+    it has and a warning naming its line and the missing fields, never dropped silently."""
+    data = (FIX / "ieee.csv").read_text(encoding="utf-8")
+    path = tmp_path / "ieee_cut.csv"
+    path.write_text(data[: data.index("increasingly relies on heterogeneous")], encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    report = result.reports[0]
+    assert (report.source_format, report.found, report.parsed) == ("ieee_csv", 5, 5)
+    assert (report.failed, report.warnings) == (0, 1)
+    problem = result.problems.iloc[0]
+    assert (problem["severity"], problem["source_line"], problem["source_index"]) == ("warning", 6, 4)
+    assert "row has 11 fields but the header has 30" in problem["reason"]
+    cut = result.records.iloc[4]
+    assert (cut["abstract"], cut["doi"]) == ("High-performance computing (HPC)", "")
 
 
 def test_generic_semicolon_csv() -> None:

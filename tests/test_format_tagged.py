@@ -1,4 +1,5 @@
-"""Readers for tag-per-line exports: Web of Science tagged, MEDLINE, EndNote/Refer, ProQuest text.
+"""Readers for tag-per-line exports: Web of Science tagged, MEDLINE, EndNote/Refer, ProQuest text,
+Ovid "Citation (fields)" text.
 
 Own fixtures (tests/fixtures/tagged) pin the field mapping and every problem path: wrapped
 continuation lines, a record missing its title, a truncated last record, non-ASCII text,
@@ -12,12 +13,14 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evreview.errors import IngestError
 from evreview.ingest import ingest_file
 from evreview.ingest.formats.enw import EndNoteTaggedReader
 from evreview.ingest.formats.medline import MedlineReader, pick_doc_type, pick_issn
+from evreview.ingest.formats.ovid_txt import OvidCitationReader, parse_source, split_authors
 from evreview.ingest.formats.proquest import ProQuestTextReader
 from evreview.ingest.formats.wos import WosTaggedReader, database_for
 from evreview.ingest.registry import Source, detect
@@ -28,6 +31,7 @@ OURS = {
     "medline": MedlineReader(),
     "enw": EndNoteTaggedReader(),
     "proquest": ProQuestTextReader(),
+    "ovid_txt": OvidCitationReader(),
 }
 FIXTURE_FORMATS = {
     "wos_small.ciw": "wos",
@@ -35,6 +39,8 @@ FIXTURE_FORMATS = {
     "medline_small.nbib": "medline",
     "enw_small.enw": "enw",
     "proquest_small.txt": "proquest",
+    "ovid_fields.txt": "ovid_txt",
+    "ovid_broken.txt": "ovid_txt",
 }
 #: Manifest ``format`` values these readers own.
 MANIFEST_FORMATS = {
@@ -315,6 +321,150 @@ def test_proquest_untitled_truncated_and_count_mismatch(fixtures_dir: Path) -> N
     ]
 
 
+# ---- Ovid "Citation (fields)" text -------------------------------------------------------------
+# ovid_fields.txt is written for these tests in the layout of Ovid's export (as in JabRef's
+# OvidImporterTest*.txt, MIT): a search-history preamble over three databases, then a MEDLINE,
+# an Embase, a PsycINFO and a Journals@Ovid record, each with its database's field names.
+
+
+def test_ovid_fields_per_database(fixtures_dir: Path) -> None:
+    result = ingest_file(tagged(fixtures_dir, "ovid_fields.txt"))
+    report = result.report.iloc[0]
+    assert report["source_format"] == "ovid_txt"
+    assert (report["found"], report["parsed"], report["failed"], report["warnings"]) == (4, 4, 0, 0)
+    medline, embase, psycinfo, journals = (result.records.iloc[i] for i in range(4))
+    assert medline["source_line"] == 10  # the preamble is not a record
+    # the "[Review]" note Ovid appends to a title is dropped (it stays in raw)
+    assert medline["title"] == "Rewetting drained peatlands: a systematic review of carbon outcomes."
+    assert medline["authors"] == ["Lindqvist, Mara", "Ørsted, Karen"]  # Authors Full Name over Authors
+    assert (medline["journal"], medline["volume"], medline["issue"], medline["pages"], medline["year"]) == (
+        "Global Change Biology",
+        "30",
+        "2",
+        "e17012",
+        2024,
+    )
+    assert (medline["pmid"], medline["source_id"], medline["doi"], medline["issn"]) == (
+        "38012345",
+        "38012345",
+        "10.1111/gcb.17012",
+        "1354-1013",
+    )
+    assert medline["abstract"].startswith("BACKGROUND: Drained") and "databases and pooled" in medline["abstract"]
+    assert medline["keywords"] == ["peatland", "rewetting", "Carbon Cycle", "Humans", "Wetlands"]
+    assert (medline["doc_type"], medline["language"]) == ("review", "eng")
+    # no Database field and a three-database preamble: named from the link's D=medl, as the RIS reader does
+    assert medline["source_database"] == "Ovid MEDLINE(R)"
+    assert (embase["source_database"], embase["source_id"], embase["pmid"]) == ("Embase via Ovid", "2028765432", "")
+    assert embase["authors"] == ["Weber T.", "Müller J."]
+    assert (embase["journal"], embase["volume"], embase["issue"], embase["pages"], embase["year"]) == (
+        "Ecological Engineering",
+        "188",
+        "4",
+        "106-118",
+        2023,
+    )
+    assert (embase["doc_type"], embase["keywords"]) == ("article", ["methane", "peatland"])
+    assert psycinfo["source_database"] == "APA PsycInfo via Ovid"
+    assert (psycinfo["journal"], psycinfo["volume"], psycinfo["pages"], psycinfo["year"]) == (
+        "Journal of Environmental Psychology",
+        "84",
+        "101-115",
+        2022,
+    )
+    assert psycinfo["doc_type"] == "article"  # "Peer Reviewed Journal" is not a review
+    assert psycinfo["keywords"] == ["place attachment", "wetlands", "restoration"]
+    assert journals["authors"] == ["Dahl, Ingrid", "Nakamura, Ken MD, PhD", "Silva, Ana"]  # affiliation marks dropped
+    assert journals["source_id"] == "00001234-202301000-00007"
+    assert journals["journal"] == "Journal of Occupational Health Nursing"
+    assert journals["doi"] == "10.1097/john.0000000000000421"
+    assert journals["year"] is pd.NA  # ahead of print: the Source has no year and there is no year field
+    assert journals["keywords"] == ["peat smoke", "occupational exposure", "nursing"]
+    assert journals["source_database"] == "Ovid"  # Journals@Ovid's code (ovftq) names no database
+    raw = json.loads(medline["raw"])
+    assert raw["Record Number"] == "1" and raw["MeSH Subject Headings"] == "*Carbon Cycle\nHumans\n*Wetlands"
+    assert raw["Title"].endswith("[Review]")
+
+
+def test_ovid_preamble_names_the_database_of_a_single_database_search() -> None:
+    text = (
+        "Database: Embase <1974 to 2024 March 13>\nSearch Strategy:\n-----\n1     peat*.ti. (12)\n\n"
+        "<1>\nAccession Number\n  2020111\nTitle\n  One.\nSource\n  Soil Use. 12(3):45-67, 2019 Mar.\n"
+    )
+    result = OURS["ovid_txt"].parse(source_of(text))
+    assert (result.found, result.problems, result.database) == (1, [], "Embase via Ovid")
+    assert result.records[0].line == 6 and result.records[0].fields["source_database"] == "Embase via Ovid"
+
+
+def test_ovid_damaged_file_reports_every_problem_with_its_line(fixtures_dir: Path) -> None:
+    """Unindented value lines (a sentence, or a name that reads as a field name), an empty
+    record, a skipped record number and a file cut after a field name: every one reported with
+    its line, no record dropped silently."""
+    result = ingest_file(tagged(fixtures_dir, "ovid_broken.txt"))
+    report = result.report.iloc[0]
+    assert (report["found"], report["parsed"], report["failed"]) == (4, 3, 1)
+    assert result.records["source_line"].tolist() == [1, 12, 20]
+    kept = "but this one is not, so it is kept with a caveat."
+    assert result.records.iloc[0]["abstract"] == f"The first line is indented. {kept}"
+    assert result.records.iloc[1]["authors"] == ["Nobody, Jane"]  # "Smith, John" lost its indentation
+    problems = [(p["source_line"], p["severity"], p["reason"]) for p in result.problems.to_dict("records")]
+    assert problems == [
+        (1, "warning", f"line 8: untagged line kept as a continuation of Abstract: {kept!r}"),
+        (11, "error", "Ovid record 2 has no usable fields (tags: <record>); not ingested"),
+        (12, "warning", "line 17: field name 'Smith, John' has no value (an unindented value line?)"),
+        (12, "warning", "record has no title"),
+        (20, "warning", "line 25: field name 'Abstract' has no value (an unindented value line?)"),
+        (12, "warning", "record <4> follows <2>: 1 record(s) missing from the file"),
+        (20, "warning", "file ends inside this record (export truncated?); parsed what is there"),
+    ]
+
+
+def test_ovid_text_before_the_first_record_that_is_no_search_history_is_reported() -> None:
+    text = "exported by a colleague\n<1>\nAccession Number\n  7\nTitle\n  Seven.\n"
+    result = OURS["ovid_txt"].parse(source_of(text))
+    assert [(p.line, p.severity) for p in result.problems] == [(1, "warning")]
+    assert "line outside any Ovid record" in result.problems[0].reason
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Journal of Things. 12(3):45-67, 2019 Mar.", ("Journal of Things", "12", "3", "45-67", "2019 Mar.")),
+        ("BMJ. 364:l1234, 2019 03 14.", ("BMJ", "364", "", "l1234", "2019 03 14.")),
+        ("PLoS ONE [Electronic Resource]. 14(1):e0209483, 2019.", ("PLoS ONE", "14", "1", "e0209483", "2019.")),
+        (
+            "Lancet. 393 (10170) (pp 423-433), 2019. Date of Publication: 02 Feb 2019.",
+            ("Lancet", "393", "10170", "423-433", "2019. Date of Publication: 02 Feb 2019."),
+        ),
+        (
+            "BMC Proceedings. 12 (Supplement 3) (no pagination), 2018.",
+            ("BMC Proceedings", "12", "Supplement 3", "", "2018."),
+        ),
+        ("Journal X. Vol.128(3), 2019, pp. 234-245.", ("Journal X", "128", "3", "234-245", "2019")),
+        ("Journal X. Vol 12(3) Mar 2019, 45-67.", ("Journal X", "12", "3", "45-67", "Mar 2019")),
+        ("Journal of Orthopaedic Trauma. ", ("Journal of Orthopaedic Trauma", "", "", "", "")),  # ahead of print
+        ("Nursing Open. 2019 Jan 15.", ("Nursing Open", "", "", "", "2019 Jan 15.")),
+        (
+            "Smith, J (Ed). (2019). Handbook of wetland psychology. (pp. 45-67). New York, NY: Wiley.",
+            ("Handbook of wetland psychology", "", "", "45-67", "2019"),
+        ),
+    ],
+)
+def test_ovid_source_citations(source: str, expected: tuple[str, ...]) -> None:
+    parsed = parse_source(source)
+    assert (parsed["journal"], parsed["volume"], parsed["issue"], parsed["pages"], parsed["date"]) == expected
+
+
+def test_ovid_author_layouts() -> None:
+    assert split_authors(["Smith J", "Jones AB"]) == ["Smith J", "Jones AB"]
+    assert split_authors(["Holstiege, Jakob 1;  Mathes, Tim 2;  Pieper, Dawid 2"]) == [
+        "Holstiege, Jakob",
+        "Mathes, Tim",
+        "Pieper, Dawid",
+    ]
+    assert split_authors(["Muller S.  Garda P.  Muller JD."]) == ["Muller S.", "Garda P.", "Muller JD."]
+
+
 # ---- detection ------------------------------------------------------------------------------
 
 NOT_OURS = {
@@ -326,6 +476,7 @@ NOT_OURS = {
     "wos_tab": "PT\tAU\tBA\tTI\tSO\tUT\nJ\tDoe, J\t\tA title\tNATURE\tWOS:0001\n",
     "json": '[{"title": "A title", "year": 2020}]\n',
     "latex": "%% a comment\n% another\n\\documentclass{article}\n",
+    "html_list": "<1>\n<li>Title</li>\n<2>\nSome notes\n",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,8 @@ def _text_start(head: str) -> str:
     return head.lstrip("\ufeff").lstrip()
 
 
+_OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
+
 #: Format modules whose reader can claim only a file whose head (``Source.head``, the first 64
 #: KiB of text; ``""`` for a binary container) passes a cheap test: a necessary condition of the
 #: reader's ``sniff``, never a sufficient one. :func:`detect` imports a listed module only when
@@ -149,6 +152,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "medline": lambda head: "PMID-" in head,
+    "ovid_txt": lambda head: _OVID_RECORD_LINE.search(head) is not None,  # a "<1>" record-number line
     "pop_json": lambda head: _text_start(head).startswith("["),
     "proquest": lambda head: "ProQuest" in head,
     "pubmed_xml": lambda head: "<Pubmed" in head,

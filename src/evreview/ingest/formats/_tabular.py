@@ -414,6 +414,15 @@ def first(values: Sequence[str], indices: Sequence[int]) -> str:
     return ""
 
 
+def take(cells: Sequence[str], plan: dict[str, list[int]], *names: str) -> dict[str, str]:
+    """``{name: first(cells, plan[name])}`` for the fields whose cell goes into the record as is.
+
+    Most columns of a database's CSV map one to one onto record fields (title, journal,
+    volume...); a reader spells out only the ones it transforms.
+    """
+    return {name: first(cells, plan[name]) for name in names}
+
+
 def join_pages(start: str, end: str) -> str:
     """``start-end`` from separate page columns (either may be blank)."""
     start, end = start.strip(), end.strip()

@@ -287,6 +287,17 @@ def collect(
     return records, problems
 
 
+def last_record_warning(records: list[ParsedRecord], last: Block | None, reason: str) -> list[Problem]:
+    """``reason`` as a warning on the last record, when that record is the file's last block.
+
+    Truncation shows at the end of a file: a reader that judged its last block cut off calls
+    this, and gets nothing back when that block was not kept (an error already names it).
+    """
+    if last is None or not records or records[-1].line != last.line:
+        return []
+    return [Problem(reason=reason, index=len(records) - 1, line=last.line, severity="warning")]
+
+
 def first_nonblank_lines(text: str, limit: int = 40) -> list[str]:
     """The first ``limit`` non-blank lines (for sniffing), BOM and leading blank lines skipped."""
     out = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evreview.ingest.formats._tabular import Table, TableReader, first, join_pages, split_on
+from evreview.ingest.formats._tabular import Table, TableReader, first, join_pages, split_on, take
 from evreview.ingest.registry import Source, register
 
 
@@ -52,18 +52,9 @@ class LensCsvReader(TableReader):
         return {
             "source_id": first(cells, p["id"]),
             "source_database": "The Lens",
-            "title": first(cells, p["title"]),
-            "abstract": first(cells, p["abstract"]),
+            **take(cells, p, "title", "abstract", "year", "journal", "volume", "issue", "doi", "pmid", "issn", "isbn"),
             "authors": split_on(first(cells, p["authors"]), ";"),
-            "year": first(cells, p["year"]),
-            "journal": first(cells, p["journal"]),
-            "volume": first(cells, p["volume"]),
-            "issue": first(cells, p["issue"]),
             "pages": join_pages(first(cells, p["start"]), first(cells, p["end"])),
-            "doi": first(cells, p["doi"]),
-            "pmid": first(cells, p["pmid"]),
-            "issn": first(cells, p["issn"]),
-            "isbn": first(cells, p["isbn"]),
             "keywords": split_on(first(cells, p["keywords"]), ";") + split_on(first(cells, p["mesh"]), ";"),
             "doc_type": first(cells, p["type"]),
             "language": first(cells, p["language"]),

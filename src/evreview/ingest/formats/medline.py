@@ -15,6 +15,7 @@ from evreview.ingest.formats._tagged import (
     Scan,
     collect,
     first_nonblank_lines,
+    last_record_warning,
     raw_fields,
     stray_problems,
     text_of,
@@ -224,16 +225,11 @@ def _truncation(text: str, last: Block | None, records: list[ParsedRecord]) -> l
     in every record: a last record without it, when the others have it (or when the file ends
     mid-line), was cut off.
     """
-    if last is None or not records or records[-1].line != last.line:
+    if last is None:
         return []
     others_have_so = any("SO" in record.raw for record in records[:-1])
     if "SO" not in last.tags() and (others_have_so or not text.endswith("\n")):
-        return [
-            Problem(
-                reason="last record looks truncated (file ends mid-record); parsed what is there",
-                index=len(records) - 1,
-                line=last.line,
-                severity="warning",
-            )
-        ]
+        return last_record_warning(
+            records, last, "last record looks truncated (file ends mid-record); parsed what is there"
+        )
     return []

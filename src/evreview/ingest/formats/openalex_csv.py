@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evreview.ingest.formats._tabular import Table, TableReader, first, join_pages, split_on
+from evreview.ingest.formats._tabular import Table, TableReader, first, join_pages, split_on, take
 from evreview.ingest.registry import Source, register
 
 _WORK_ID = re.compile(r"(?:https?://openalex\.org/)?([WwAaSsIi]\d+)\s*$")
@@ -71,15 +71,9 @@ class OpenAlexCsvReader(TableReader):
         return {
             "source_id": short_openalex_id(first(cells, p["id"])),
             "source_database": "OpenAlex",
-            "title": first(cells, p["title"]),
-            "abstract": first(cells, p["abstract"]),
+            **take(cells, p, "title", "abstract", "year", "journal", "volume", "issue", "doi"),
             "authors": split_on(first(cells, p["authors"]), "|"),
-            "year": first(cells, p["year"]),
-            "journal": first(cells, p["journal"]),
-            "volume": first(cells, p["volume"]),
-            "issue": first(cells, p["issue"]),
             "pages": join_pages(first(cells, p["start"]), first(cells, p["end"])),
-            "doi": first(cells, p["doi"]),
             "pmid": pmid_from_url(first(cells, p["pmid"])),
             "issn": first(cells, p["issn"]).split("|")[0],
             "keywords": split_on(first(cells, p["keywords"]), "|"),
