@@ -28,6 +28,7 @@ from evreview.dedup.keys import (
     issue_is_counter,
     issue_key,
     journals_compatible,
+    title_numbers,
     venue_alias,
 )
 from evreview.dedup.merge import merge_studies
@@ -955,3 +956,40 @@ def test_a_journal_named_by_its_acronym_is_the_same_journal() -> None:
     # initials must spell the whole token, in place
     assert not journals_compatible("mis quarterly", "marketing science quarterly")
     assert not journals_compatible("ams review", "management information systems review")
+
+
+# --- red team: distinct studies that a "same" rule merged ---------------------------------------
+
+_RT_AUTHORS = "Zhang, Wei and Li, Na and Wang, Jun and Chen, Hong"
+_RT_TITLE = "Long-term outcomes of laparoscopic versus open surgery for rectal cancer in elderly patients"
+
+
+_RT_BASE = {"title": _RT_TITLE, "author": _RT_AUTHORS, "year": "2019", "journal": "Journal of Surgical Oncology",
+            "volume": "120", "number": "3", "pages": "401-409"}
+
+
+def _rt(**fields: str) -> dict:
+    """A record of the red-team article (see :func:`_row`), ``fields`` replaced ("" drops one)."""
+    return _row(**{**_RT_BASE, **fields})
+
+
+def test_parts_and_phases_in_roman_numerals_are_different_items() -> None:
+    """"...: Part I" and "...: Part II" of a series by the same authors in one volume were merged
+    (title_same_volume_other_pages; title_match when one record has no pages): only digits were
+    title numbers, and "ii" against "i" is one character of a long title. A phase II and a
+    phase III trial abstract of one group in one supplement likewise."""
+    part1, part2 = _rt(title=_RT_TITLE + ": Part I"), _rt(title=_RT_TITLE + ": Part II", pages="410-419")
+    assert Deduplicator().fit(make_records(part1, part2)).n_studies_ == 2
+    assert Deduplicator().fit(make_records(part1, dict(part2, pages="", volume="", number=""))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(_rt(title=_RT_TITLE + ": Part A"),
+                                           _rt(title=_RT_TITLE + ": Part B", pages="", volume=""))).n_studies_ == 2
+    trial = "A randomized phase {} trial of nivolumab plus ipilimumab in advanced gastric cancer"
+    phase2, phase3 = (_rt(title=trial.format(p), number="15 suppl", pages=pg)
+                      for p, pg in (("II", "4010"), ("III", "4021")))
+    assert Deduplicator().fit(make_records(phase2, phase3)).n_studies_ == 2
+    # the same numbers written two ways are the same numbers: "phase 2" is "phase II", "one-year" is "1-year"
+    assert title_numbers("a randomized phase ii trial of x") == title_numbers("a randomized phase 2 trial of x") == "2"
+    assert title_numbers("one year outcomes of stage iv cancer") == title_numbers("1 year outcomes of stage 4 cancer")
+    assert title_numbers("what i learned from x linked disease") == ""  # no sequence word: words, not numbers
+    same = Deduplicator().fit(make_records(_rt(title=trial.format("2")), _rt(title=trial.format("II"))))
+    assert same.n_studies_ == 1 and "title_numbers_differ" not in _rules_of(same)

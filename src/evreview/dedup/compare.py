@@ -29,7 +29,7 @@ SCORE_COLUMNS = (
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
-    "first_author", "doi_registrant",
+    "first_author", "doi_registrant", "title_numbers_cut",
 )
 
 
@@ -142,6 +142,14 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
                                  MISSING, out["first_page"]).astype(np.int8)
     n_a, n_b = side("title_numbers")
     out["title_numbers_equal"] = n_a == n_b
+    # one title cut short (prefix): the numbers it keeps must lead the other's ("...: Part I" is
+    # not "...: Part II" cut short, though it is its compact prefix)
+    cut = np.zeros(len(pairs), dtype=bool)
+    check = np.flatnonzero(prefix & ~out["title_numbers_equal"])
+    cut[check] = [_numbers_lead(a, b) if la <= lb else _numbers_lead(b, a)
+                  for a, b, la, lb in zip(n_a[check].tolist(), n_b[check].tolist(),
+                                          len_a[check].tolist(), len_b[check].tolist())]
+    out["title_numbers_cut"] = cut
     out["journal_present"] = (jo_a != "") & (jo_b != "")
     out["title_missing"] = (tk_a == "") | (tk_b == "")
     out["authors_missing"] = (au_a == "") | (au_b == "")
@@ -184,6 +192,12 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_partial_score"] = partial
     kept = pairs.drop(columns=[col for col in pairs.columns if col in out])  # a score column is replaced
     return pd.concat([kept, pd.DataFrame(out, index=pairs.index)], axis=1)
+
+
+def _numbers_lead(short: str, long: str) -> bool:
+    """The numbers of a cut-short title (``short``) are the leading numbers of the full title's."""
+    kept, full = short.split(), long.split()
+    return full[:len(kept)] == kept
 
 
 def partial_needed(scores: Mapping[str, Any]) -> np.ndarray:

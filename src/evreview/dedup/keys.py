@@ -141,9 +141,56 @@ def title_words(title_key: str) -> str:
     return " ".join(sorted(words[:4]))
 
 
+#: Words that number the items of a series: the word after them is a number however it is
+#: written ("Part II", "phase 2", "stage IV"; after "part" a letter too: "Part B").
+_SEQUENCE_WORDS = ("part", "parts", "phase", "phases", "stage", "stages", "type", "types", "grade", "class",
+                   "chapter", "section", "volume", "vol", "series", "study", "trial", "report", "paper", "wave",
+                   "round", "cycle", "level", "step", "tier", "arm", "cohort", "book")
+#: Number words ("one-year" is "1-year") and Roman numerals (i-xxxix) after a sequence word.
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
+_ROMAN = re.compile(r"^x{0,3}(?:ix|iv|v?i{0,3})$")
+_ROMAN_VALUE = {"i": 1, "v": 5, "x": 10}
+_TITLE_NUMBER = re.compile(
+    r"\d+"
+    r"|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b"
+    r"|\b(?:" + "|".join(_SEQUENCE_WORDS) + r") [ivx]+\b"
+    r"|\bparts? [a-h]\b"
+)
+
+
+def _roman(numeral: str) -> int:
+    """The value of a Roman numeral matched by :data:`_ROMAN` ("iv" -> 4)."""
+    total = 0
+    for k, ch in enumerate(numeral):
+        value = _ROMAN_VALUE[ch]
+        total += -value if k + 1 < len(numeral) and _ROMAN_VALUE[numeral[k + 1]] > value else value
+    return total
+
+
 def title_numbers(folded: str) -> str:
-    """The numbers in a title, in order: "Part 1" and "Part 2" are different items."""
-    return " ".join(_DIGITS.findall(folded))
+    """The numbers in a title, in order: "Part 1" and "Part 2" are different items.
+
+    Numbers are digits, number words up to twelve ("one-year" = "1-year") and, after a word
+    that numbers a series ("part", "phase", "stage", "type" ...), a Roman numeral ("Part II" =
+    "part 2"; "Phase II" and "Phase III" trials differ by one letter of a long title, which
+    the title similarity alone reads as a typo) or a letter ("Part A", "Part B"). A Roman
+    numeral elsewhere is left alone: "i" and "x" are mostly words ("what I learned", "X-linked").
+    """
+    out = []
+    for match in _TITLE_NUMBER.finditer(folded):
+        text = match.group(0)
+        if text[0].isdigit():
+            out.append(text)
+        elif " " not in text:
+            out.append(_NUMBER_WORDS[text])
+        else:
+            mark = text.rsplit(" ", 1)[1]
+            if _ROMAN.match(mark) and mark:
+                out.append(str(_roman(mark)))
+            elif len(mark) == 1 and mark not in _ROMAN_VALUE:
+                out.append(mark)  # "part b": a letter that numbers a part
+    return " ".join(out)
 
 
 def is_generic_title(folded: str) -> bool:

@@ -76,7 +76,8 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     issue = pairs["issue"].to_numpy()
     first_author = pairs["first_author"].to_numpy()
     page_one = pairs["page_one"].to_numpy()
-    nums = pairs["title_numbers_equal"].to_numpy() | prefix
+    # the same numbers, or one title cut short keeping the other's leading numbers
+    nums = pairs["title_numbers_equal"].to_numpy() | pairs["title_numbers_cut"].to_numpy()
     no_title = pairs["title_missing"].to_numpy()
     no_authors = pairs["authors_missing"].to_numpy()
     generic = pairs["title_generic"].to_numpy()
