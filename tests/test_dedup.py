@@ -993,3 +993,22 @@ def test_parts_and_phases_in_roman_numerals_are_different_items() -> None:
     assert title_numbers("what i learned from x linked disease") == ""  # no sequence word: words, not numbers
     same = Deduplicator().fit(make_records(_rt(title=trial.format("2")), _rt(title=trial.format("II"))))
     assert same.n_studies_ == 1 and "title_numbers_differ" not in _rules_of(same)
+
+
+def test_abstracts_under_one_supplement_doi_are_not_merged_by_it() -> None:
+    """Embase writes the DOI of an abstract supplement (Ann Oncol 30 suppl 5) on each of its
+    abstracts: one group's "3-year" and "5-year follow-up" abstracts, or two groups' alike titles,
+    shared a DOI and doi_match merged them. Other numbers or other authors under one DOI are for a
+    reviewer."""
+    title = "Pembrolizumab plus chemotherapy in metastatic NSCLC: {}-year follow-up of KEYNOTE-189"
+    supp = {"doi": "10.1093/annonc/mdz394", "journal": "Annals of Oncology", "volume": "30", "number": "Suppl 5"}
+    three, five = _rt(**supp, title=title.format(3), pages="v851"), _rt(**supp, title=title.format(5), pages="v853")
+    model = Deduplicator().fit(make_records(three, five))
+    assert model.n_studies_ == 2 and _rules_of(model) == {"doi_match_title_differs"}
+    car_t = _rt(**supp, pages="v858",
+                title="Real-world outcomes of CAR T-cell therapy in relapsed or refractory large B-cell lymphoma")
+    other = dict(car_t, title="Real-world outcomes of CAR-T therapy in relapsed large B-cell lymphoma",
+                 author="Smith, John and Brown, Anne", pages="v860")
+    assert Deduplicator().fit(make_records(car_t, other)).n_studies_ == 2
+    # the same abstract twice under its DOI still merges
+    assert Deduplicator().fit(make_records(three, dict(three, author="Zhang, W. and Li, N."))).n_studies_ == 1
