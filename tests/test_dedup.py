@@ -1012,3 +1012,39 @@ def test_abstracts_under_one_supplement_doi_are_not_merged_by_it() -> None:
     assert Deduplicator().fit(make_records(car_t, other)).n_studies_ == 2
     # the same abstract twice under its DOI still merges
     assert Deduplicator().fit(make_records(three, dict(three, author="Zhang, W. and Li, N."))).n_studies_ == 1
+
+
+def test_page_one_and_the_volume_do_not_locate_an_article() -> None:
+    """Article-numbered journals start every article at page 1 (Sci Rep as "1-10"), and most
+    journals have one volume a year: one group's sibling papers ("... in Kenya" / "... in Ghana")
+    in one volume were merged by bibliographic_match_title_variant (page 1), similar_title_bibliographic
+    (the volume), and an ICIS paper and its journal version a year later by
+    title_adjacent_year_bibliographic (page 1 both). Each is now for a reviewer. Two one-page items
+    on one page with titles only somewhat alike were merged too."""
+    title = "Prevalence and risk factors of anaemia among pregnant women in {}"
+    sci = {"journal": "Scientific Reports", "volume": "9", "number": "", "pages": "1-10"}
+    kenya, ghana = _rt(**sci, title=title.format("Kenya")), _rt(**sci, title=title.format("Ghana"))
+    assert Deduplicator().fit(make_records(kenya, ghana)).n_studies_ == 2
+    plos = {"journal": "PLoS ONE", "volume": "14", "number": "5"}
+    assert Deduplicator().fit(make_records(_rt(**plos, title=title.format("Kenya"), pages="e0216789"),
+                                           _rt(**plos, title=title.format("Ghana"), pages=""))).n_studies_ == 2
+    adults = _rt(**plos, title="Prevalence of hypertension among adults in rural Kenya", pages="e0216789")
+    teens = _rt(**plos, title="Prevalence of hypertension among adolescents in rural Kenya", pages="")
+    assert Deduplicator().fit(make_records(adults, teens)).n_studies_ == 2
+    bids = "Call for bids to improve matching efficiency: evidence from online labor markets"
+    icis = {"title": bids, "author": "Guo, Xue and Gong, Jing", "year": "2017", "pages": "1-17",
+            "journal": "International Conference on Information Systems"}
+    isr = dict(icis, year="2018", journal="Information Systems Research", pages="1-20")
+    assert Deduplicator().fit(make_records(icis, isr)).n_studies_ == 2
+    # "Editorial" without authors on page 1 of one volume: one in every issue
+    editorial = {"title": "Editorial", "year": "2019", "journal": "Sustainability", "volume": "11", "pages": "1"}
+    assert Deduplicator().fit(make_records(dict(editorial, number="3"), editorial)).n_studies_ == 2
+    # two one-page commentaries by one author on one page, titles only somewhat alike (70-85):
+    # the start page cannot tell them from one article, the page range is no range (a maybe)
+    resch = {"author": "Resch, K", "pages": "133"}
+    act = _rt(**resch, title="Antibiotic stewardship in primary care: time to act now")
+    reflect = _rt(**resch, title="Antibiotic stewardship in general practice: time to reflect")
+    assert Deduplicator().fit(make_records(act, reflect)).n_studies_ == 2
+    # a start page other than 1 still locates the article
+    same = Deduplicator().fit(make_records(_rt(), _rt(title=_RT_TITLE + ": a retrospective cohort study")))
+    assert same.n_studies_ == 1

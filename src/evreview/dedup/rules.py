@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from evreview.dedup.compare import AGREE, CONFLICT
+from evreview.dedup.compare import AGREE, CONFLICT, OVERLAP
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     authors_ok = no_authors | (au >= p.author_agree)
     authors_clash = ~no_authors & (au < p.author_conflict)
     bib_page = page == AGREE
+    # the same start page locates an article only when it is not page 1: article-numbered journals
+    # (Sci Rep, PLoS ONE, MDPI, JMIR as "1-12") start every article at page 1
+    locator_page = bib_page & ~page_one
     bib_vol = (vol == AGREE) & jc
     year_same = yd == 0
     year_ok = yd <= 0  # equal or unknown
@@ -191,9 +194,11 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          & (first_author == CONFLICT)),
         # journal, volume, start page, year and authors all agree: one article, its title
         # written differently (translated, a section heading prefixed, a subtitle dropped)
+        # Page 1 is no locator (two sibling papers of one group in one Sci Rep volume, "1-10" each),
+        # and titles that are not alike need the whole page range: one page holds several items
         ("same", "bibliographic_match_title_variant",
          ((t >= 70) | (partial >= 95)) & ~no_authors & (au >= 90)
-         & year_same & bib_page & (vol == AGREE) & j_present & jc & ~generic),
+         & year_same & locator_page & (title_similar | range_equal) & (vol == AGREE) & j_present & jc & ~generic),
         # journal + volume + issue + start page + year locate one article (a translated title);
         # start page 1 does not (article-numbered journals start every article at 1). Titles
         # that are not alike need the whole page range (2+ pages) to agree: one page holds
@@ -216,12 +221,16 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          word_suffix & long_title & ~generic & ~notice & ~recurring & ~no_authors & (surname >= p.surnames_strict)
          & year_same & j_present & jc & (issue == AGREE) & (vol != CONFLICT) & (page != CONFLICT)),
         ("different", "title_differs", ~title_similar),
-        ("same", "generic_title_bibliographic", generic & title_same & year_same & bib_page & bib_vol & authors_ok),
+        # "Editorial" on page 1 of one volume: every issue of an article-numbered journal has one;
+        # page 1 locates it only with its authors
+        ("same", "generic_title_bibliographic",
+         generic & title_same & year_same & (locator_page | (bib_page & ~no_authors & (au >= 90))) & bib_vol
+         & authors_ok),
         ("maybe", "generic_title", generic & title_same & year_ok & ~authors_clash),
         ("different", "generic_title_differs", generic),
         ("maybe", "authors_differ", authors_clash),
         ("same", "title_adjacent_year_bibliographic",
-         title_same & (yd == 1) & (bib_page | bib_vol) & ~no_authors & (au >= p.author_agree)),
+         title_same & (yd == 1) & (locator_page | bib_vol) & ~no_authors & (au >= p.author_agree)),
         ("same", "title_online_first",
          title_same & (yd == 1) & online & ~no_authors & (au >= 90) & j_present & jc),
         # a conference paper indexed under the meeting year and the proceedings year (ICIS in
@@ -230,7 +239,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          title_same & (yd == 1) & both_conf & j_present & jc & long_title & ~generic & ~recurring & ~notice
          & ~no_authors & (surname >= p.surnames_strict)),
         ("maybe", "title_adjacent_year", title_same & (yd == 1)),
-        ("same", "title_bibliographic", title_same & year_ok & ~jc & bib_page & (vol == AGREE)),
+        ("same", "title_bibliographic", title_same & year_ok & ~jc & locator_page & (vol == AGREE)),
         # one journal under two names (a transliterated and a translated name): the same long title,
         # year, volume, issue and authors
         ("same", "title_locator_venue_renamed",
@@ -239,8 +248,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("maybe", "title_venue_differs", title_same & ~jc),
         ("same", "title_match", title_same & year_ok & authors_ok & (support >= 2)),
         ("maybe", "title_match_little_support", title_same),
+        # a similar title needs the same start page (not 1), or overlapping pages of the same
+        # volume (a start page mistyped: "2141-2147" vs "2142-2147"): the same volume alone is the
+        # same year in most journals, and one group's sibling papers ("... in Kenya" / "... in
+        # Ghana", "... in adults" / "... in adolescents") share journal, volume, year and authors
         ("same", "similar_title_bibliographic",
-         title_similar & year_same & ~no_authors & (au >= 80) & (bib_page | bib_vol)),
+         title_similar & year_same & ~no_authors & (au >= 80) & (locator_page | ((page == OVERLAP) & bib_vol))),
         ("maybe", "similar_title",
          title_similar & year_same & ~no_authors & (au >= 90) & j_present & jc),
         ("different", "similar_title_unsupported", np.ones(len(pairs), dtype=bool)),
