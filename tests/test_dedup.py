@@ -1048,3 +1048,16 @@ def test_page_one_and_the_volume_do_not_locate_an_article() -> None:
     # a start page other than 1 still locates the article
     same = Deduplicator().fit(make_records(_rt(), _rt(title=_RT_TITLE + ": a retrospective cohort study")))
     assert same.n_studies_ == 1
+
+
+def test_two_abstracts_on_one_supplement_page_with_other_numbers_stay_apart() -> None:
+    """A supplement page holds several abstracts: one group's "3-year" and "5-year horizon"
+    models on page S512 of Value Health 22 suppl 3 were merged as a digit typo
+    (title_numbers_typo_bibliographic), which now needs the whole page range (2+ pages) to agree."""
+    title = "Cost-effectiveness of dapagliflozin in heart failure in China: a {}-year horizon Markov model"
+    vih = {"journal": "Value in Health", "volume": "22", "number": "Suppl 3", "pages": "S512"}
+    assert Deduplicator().fit(make_records(_rt(**vih, title=title.format(3)),
+                                           _rt(**vih, title=title.format(5)))).n_studies_ == 2
+    # "p6INK4a" for "p16(INK4a)" on the same pages 1099-1103 is still a typo
+    typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + " p16(INK4a)"), _rt(title=_RT_TITLE + " p6INK4a")))
+    assert typo.n_studies_ == 1 and "title_numbers_typo_bibliographic" in _rules_of(typo)

@@ -161,9 +161,11 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("maybe", "no_title_bibliographic_match",
          no_title & ~no_authors & (au >= 90) & year_same & bib_page & (vol == AGREE)),
         ("different", "no_title", no_title),
-        # "p6INK4a" vs "p16(INK4a)": a digit typo, when journal, volume, start page, year and authors agree
+        # "p6INK4a" vs "p16(INK4a)": a digit typo, when journal, volume, page range, year and authors
+        # agree; the whole range (2+ pages), not the start page: a supplement page holds several
+        # abstracts, and one group's "3-year" and "5-year" results may share it
         ("same", "title_numbers_typo_bibliographic",
-         ~nums & (t >= p.title_same) & bib_page & ~page_one & (vol == AGREE) & year_same & ~no_authors
+         ~nums & (t >= p.title_same) & range_equal & ~page_one & (vol == AGREE) & year_same & ~no_authors
          & (au >= 90) & j_present & jc),
         ("different", "title_numbers_differ", ~nums),
         # the same long title by the same authors in the same journal volume and issue, two
