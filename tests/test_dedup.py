@@ -1061,3 +1061,18 @@ def test_two_abstracts_on_one_supplement_page_with_other_numbers_stay_apart() ->
     # "p6INK4a" for "p16(INK4a)" on the same pages 1099-1103 is still a typo
     typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + " p16(INK4a)"), _rt(title=_RT_TITLE + " p6INK4a")))
     assert typo.n_studies_ == 1 and "title_numbers_typo_bibliographic" in _rules_of(typo)
+
+
+def test_only_a_correction_of_the_article_itself_joins_it() -> None:
+    """erratum_of_item merged "Erratum to: <title>: Part 2" with Part 1 (the rule never read the
+    numbers), and a reply, comment or retraction notice by the article's authors with the article
+    (a retraction merged into its article is hidden)."""
+    part1 = _rt(title=_RT_TITLE + ": part 1", doi="10.1002/jso.1")
+    erratum2 = _rt(title="Erratum to: " + _RT_TITLE + ": part 2", doi="10.1002/jso.9", pages="999")
+    assert Deduplicator().fit(make_records(part1, erratum2)).n_studies_ == 2
+    article = _rt(doi="10.1002/jso.1")
+    for notice in ("Reply to: ", "Comment on: ", "Retraction: "):
+        other = _rt(title=notice + _RT_TITLE, doi="10.1002/jso.9", pages="999")
+        assert Deduplicator().fit(make_records(article, other)).n_studies_ == 2, notice
+    erratum = _rt(title="Erratum to: " + _RT_TITLE, doi="10.1002/jso.9", pages="999")
+    assert Deduplicator().fit(make_records(article, erratum)).n_studies_ == 1

@@ -29,7 +29,7 @@ SCORE_COLUMNS = (
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
-    "first_author", "doi_registrant", "title_numbers_cut",
+    "first_author", "doi_registrant", "title_numbers_cut", "correction_differs",
 )
 
 
@@ -157,6 +157,9 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_generic"] = g_a.astype(bool) | g_b.astype(bool)
     no_a, no_b = side("title_notice")
     out["notice_differs"] = no_a.astype(bool) != no_b.astype(bool)
+    # a correction notice ("Erratum to: <title>") against an item: the one notice grouped with its item
+    cr_a, cr_b = side("title_correction")
+    out["correction_differs"] = out["notice_differs"] & (cr_a.astype(bool) | cr_b.astype(bool))
     of_a, of_b = side("online_first")
     out["online_first"] = of_a.astype(bool) | of_b.astype(bool)
     va_a, va_b = side("venue_alias")

@@ -61,6 +61,8 @@ NOTICE_PREFIXES = (
     "retracted", "notice of retraction", "comment on", "in reply", "expression of concern",
     "withdrawn",
 )
+#: Notice prefixes of a correction of the item itself (not a reply, comment or retraction).
+CORRECTION_PREFIXES = ("erratum", "errata", "correction", "corrigendum")
 
 #: Conference acronyms and the folded long names databases write for them ("ICIS : Transforming
 #: Society with Digital Innovation" and "International Conference on Information Systems" are
@@ -90,7 +92,7 @@ ISSUE_COUNTER_MIN_RECORDS = 50
 ISSUE_COUNTER_UNIQUE_SHARE = 0.9
 
 KEY_COLUMNS = (
-    "title_key", "title_compact", "title_numbers", "title_generic", "title_notice",
+    "title_key", "title_compact", "title_numbers", "title_generic", "title_notice", "title_correction",
     "author_key", "first_author", "surname_key", "year_key", "volume_key",
     "issue_key", "first_page", "online_first", "page_first", "page_last",
     "journal_key", "doi_key", "pmid_key", "venue_alias", "conference", "title_recurring",
@@ -479,6 +481,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             "title_numbers": text([title_numbers(t) for t in titles]),
             "title_generic": [is_generic_title(t) for t in titles],
             "title_notice": [is_notice_title(t) for t in titles],
+            "title_correction": [t.startswith(CORRECTION_PREFIXES) for t in titles],
             "author_key": text([author_key(a) for a in authors]),
             "first_author": text([(s[0] if s else "") for s in surnames]),
             "surname_key": text([" ".join(s) for s in surnames]),

@@ -82,6 +82,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     no_authors = pairs["authors_missing"].to_numpy()
     generic = pairs["title_generic"].to_numpy()
     notice = pairs["notice_differs"].to_numpy()
+    correction = pairs["correction_differs"].to_numpy()
     online = pairs["online_first"].to_numpy()
     surname = pairs["surname_score"].to_numpy()
     both_conf = pairs["both_conference"].to_numpy()
@@ -135,9 +136,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "pmid_match", (pmid == AGREE) & (no_title | (t >= p.title_with_id))),
         # "Erratum to: <title>": the correction notice of an article, by its authors, in its journal
         # volume and year; the labelled sets group it with the article (it has a DOI of its own)
+        # Only a correction of the article itself: the erratum of its "Part 2" has other numbers,
+        # and a reply, comment or retraction notice by its authors is another item (a retraction
+        # merged into its article would hide it)
         ("same", "erratum_of_item",
-         notice & ((partial >= 98) | (t >= 95)) & long_title & ~no_authors & (au >= 90) & (surname >= p.surnames_strict)
-         & year_same & (vol == AGREE) & j_present & jc),
+         correction & nums & ((partial >= 98) | (t >= 95)) & long_title & ~no_authors & (au >= 90)
+         & (surname >= p.surnames_strict) & year_same & (vol == AGREE) & j_present & jc),
         # a duplicate publication: the journal printed the article twice (another year, volume,
         # pages and DOI); the same long title by the same authors in the same journal within a
         # year, on as many pages (5+). A recurring column or a one-page notice differs in length.
