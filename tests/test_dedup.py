@@ -1004,7 +1004,7 @@ def test_abstracts_under_one_supplement_doi_are_not_merged_by_it() -> None:
     supp = {"doi": "10.1093/annonc/mdz394", "journal": "Annals of Oncology", "volume": "30", "number": "Suppl 5"}
     three, five = _rt(**supp, title=title.format(3), pages="v851"), _rt(**supp, title=title.format(5), pages="v853")
     model = Deduplicator().fit(make_records(three, five))
-    assert model.n_studies_ == 2 and _rules_of(model) == {"doi_match_title_differs"}
+    assert model.n_studies_ == 2 and _rules_of(model) == {"doi_shared_other_item"}
     car_t = _rt(**supp, pages="v858",
                 title="Real-world outcomes of CAR T-cell therapy in relapsed or refractory large B-cell lymphoma")
     other = dict(car_t, title="Real-world outcomes of CAR-T therapy in relapsed large B-cell lymphoma",
@@ -1076,3 +1076,16 @@ def test_only_a_correction_of_the_article_itself_joins_it() -> None:
         assert Deduplicator().fit(make_records(article, other)).n_studies_ == 2, notice
     erratum = _rt(title="Erratum to: " + _RT_TITLE, doi="10.1002/jso.9", pages="999")
     assert Deduplicator().fit(make_records(article, erratum)).n_studies_ == 1
+
+
+def test_a_record_with_only_the_shared_doi_does_not_chain_two_abstracts() -> None:
+    """A record with only a DOI (no title) matches every record with that DOI (doi_match), and an
+    identifier match skips the page guard: with a supplement's DOI on two abstracts it joined both
+    in one study. Two items under one DOI are now a hard "maybe" (doi_shared_other_item)."""
+    title = "Pembrolizumab plus chemotherapy in metastatic NSCLC: {}-year follow-up of KEYNOTE-189"
+    supp = {"doi": "10.1093/annonc/mdz394", "journal": "Annals of Oncology", "volume": "30", "number": "Suppl 5"}
+    three = dict(_rt(**supp, title=title.format(3), pages="v851"), ID="three")
+    five = dict(_rt(**supp, title=title.format(5), pages="v853"), ID="five")
+    for bare in ({"ID": "bare", "doi": supp["doi"]}, {"ID": "bare", "doi": supp["doi"], "author": _RT_AUTHORS}):
+        s = studies_by_source(Deduplicator().fit(make_records(three, bare, five)))
+        assert s["three"] != s["five"] and s["bare"] in (s["three"], s["five"])

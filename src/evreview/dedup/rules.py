@@ -124,10 +124,14 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     rules: list[tuple[str, str, np.ndarray]] = [
         # a DOI names one item, but a supplement's or proceedings' DOI is written on each of its
         # abstracts: titles with other numbers ("3-year" / "5-year follow-up of KEYNOTE-189") or by
-        # other authors under one DOI are two items, for a reviewer (doi_match_title_differs)
+        # other authors under one DOI are two items, for a reviewer (doi_shared_other_item) ...
         ("same", "doi_match", (doi == AGREE) & (no_title | ((t >= p.title_with_id) & nums & ~authors_clash))),
         ("same", "doi_match_title_contained",
          (doi == AGREE) & ~notice & ((partial >= 95) | prefix) & nums & ~authors_clash),
+        # ... and they stay apart (a hard rule in cluster.py): a record with only that DOI (no title)
+        # matches both by doi_match and would otherwise join them in one study. One PMID names one item
+        ("maybe", "doi_shared_other_item",
+         (doi == AGREE) & ~notice & ~no_title & (~nums | authors_clash) & (pmid != AGREE)),
         # a translated title: the DOI plus the PMID, or the DOI plus the full locator, and the same authors
         ("same", "doi_match_translated_title",
          (doi == AGREE) & ~notice & (no_authors | (surname >= p.surnames_strict))
