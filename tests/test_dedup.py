@@ -1089,3 +1089,19 @@ def test_a_record_with_only_the_shared_doi_does_not_chain_two_abstracts() -> Non
     for bare in ({"ID": "bare", "doi": supp["doi"]}, {"ID": "bare", "doi": supp["doi"], "author": _RT_AUTHORS}):
         s = studies_by_source(Deduplicator().fit(make_records(three, bare, five)))
         assert s["three"] != s["five"] and s["bare"] in (s["three"], s["five"])
+
+
+@pytest.mark.parametrize("case", ["volume_and_pages", "years", "numbers"])
+def test_a_record_matching_two_conflicting_records_joins_one_of_them(case: str) -> None:
+    """Anti-chaining: A~B and B~C, A and C in conflict (other volume and pages a year later, three
+    years apart, "Part I" / "Part II" with B's title cut short): A and C never end in one study."""
+    bare = {"title": _RT_TITLE, "author": _RT_AUTHORS, "journal": "Journal of Surgical Oncology", "ID": "B"}
+    a, c = dict(_rt(), ID="A"), dict(_rt(year="2020", volume="121", number="1", pages="55-70"), ID="C")
+    if case == "years":
+        a, c = dict(a, volume=None, number=None), dict(c, year="2022", volume=None, number=None)
+    elif case == "numbers":
+        a = dict(_rt(title=_RT_TITLE + ": Part I", pages=""), ID="A")
+        c = dict(_rt(title=_RT_TITLE + ": Part II"), ID="C")
+        bare = dict(_rt(), ID="B")
+    s = studies_by_source(Deduplicator().fit(make_records(a, bare, c)))
+    assert s["A"] != s["C"] and s["B"] in (s["A"], s["C"])
