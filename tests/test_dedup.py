@@ -1105,3 +1105,15 @@ def test_a_record_matching_two_conflicting_records_joins_one_of_them(case: str) 
         bare = dict(_rt(), ID="B")
     s = studies_by_source(Deduplicator().fit(make_records(a, bare, c)))
     assert s["A"] != s["C"] and s["B"] in (s["A"], s["C"])
+
+
+def test_sibling_papers_printed_back_to_back_are_not_one_article() -> None:
+    """One group's "... among adults" and "... among adolescents" on pages 401-409 and 409-415 of
+    one volume: the ranges touch (one page shared), which the start-page check reads as a typo, and
+    similar_title_bibliographic merged them. A mistyped start page shares the article's pages."""
+    adults = _rt(title="Prevalence of hypertension among adults in rural Kenya", pages="401-409")
+    teens = _rt(title="Prevalence of hypertension among adolescents in rural Kenya", pages="409-415")
+    assert Deduplicator().fit(make_records(adults, teens)).n_studies_ == 2
+    typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + ": brief communication", pages="2141-2147"),
+                                           _rt(pages="2142-2147")))
+    assert typo.n_studies_ == 1 and _rules_of(typo) == {"similar_title_bibliographic"}

@@ -29,7 +29,7 @@ SCORE_COLUMNS = (
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
-    "first_author", "doi_registrant", "title_numbers_cut", "correction_differs",
+    "first_author", "doi_registrant", "title_numbers_cut", "correction_differs", "pages_shared",
 )
 
 
@@ -136,6 +136,9 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     pl_a, pl_b = side("page_last")
     overlap = (out["first_page"] == CONFLICT) & (pf_a >= 0) & (pf_b >= 0) & (pf_a <= pl_b) & (pf_b <= pl_a)
     out["first_page"] = np.where(overlap, OVERLAP, out["first_page"]).astype(np.int8)
+    # overlapping ranges that share two or more pages ("2141-2147" / "2142-2147", a start page
+    # mistyped), not two articles printed back to back ("401-409" / "409-415": one page shared)
+    out["pages_shared"] = overlap & (np.minimum(pl_a, pl_b) > np.maximum(pf_a, pf_b))
     out["page_one"] = (pf_a == 1) | (pf_b == 1)
     # "1-6" against "e12724": per-article pagination against an article number, not a conflict
     out["first_page"] = np.where((out["first_page"] == CONFLICT) & out["page_one"],

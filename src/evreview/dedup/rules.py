@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from evreview.dedup.compare import AGREE, CONFLICT, OVERLAP
+from evreview.dedup.compare import AGREE, CONFLICT
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     word_prefix = pairs["title_word_prefix"].to_numpy()
     word_suffix = pairs["title_word_suffix"].to_numpy()
     span_equal = pairs["page_span_equal"].to_numpy()
+    pages_shared = pairs["pages_shared"].to_numpy()
     registrant = pairs["doi_registrant"].to_numpy()
     long_title = pairs["title_min_length"].to_numpy() >= p.long_title
 
@@ -258,12 +259,13 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("maybe", "title_venue_differs", title_same & ~jc),
         ("same", "title_match", title_same & year_ok & authors_ok & (support >= 2)),
         ("maybe", "title_match_little_support", title_same),
-        # a similar title needs the same start page (not 1), or overlapping pages of the same
-        # volume (a start page mistyped: "2141-2147" vs "2142-2147"): the same volume alone is the
-        # same year in most journals, and one group's sibling papers ("... in Kenya" / "... in
-        # Ghana", "... in adults" / "... in adolescents") share journal, volume, year and authors
+        # a similar title needs the same start page (not 1), or page ranges of the same volume that
+        # share 2+ pages (a start page mistyped: "2141-2147" vs "2142-2147"): the same volume alone
+        # is the same year in most journals, and one group's sibling papers ("... in Kenya" / "... in
+        # Ghana", "... in adults" / "... in adolescents") share journal, volume, year and authors,
+        # and may be printed back to back ("401-409" / "409-415")
         ("same", "similar_title_bibliographic",
-         title_similar & year_same & ~no_authors & (au >= 80) & (locator_page | ((page == OVERLAP) & bib_vol))),
+         title_similar & year_same & ~no_authors & (au >= 80) & (locator_page | (pages_shared & bib_vol))),
         ("maybe", "similar_title",
          title_similar & year_same & ~no_authors & (au >= 90) & j_present & jc),
         ("different", "similar_title_unsupported", np.ones(len(pairs), dtype=bool)),
