@@ -991,6 +991,12 @@ def test_parts_and_phases_in_roman_numerals_are_different_items() -> None:
     assert title_numbers("a randomized phase ii trial of x") == title_numbers("a randomized phase 2 trial of x") == "2"
     assert title_numbers("one year outcomes of stage iv cancer") == title_numbers("1 year outcomes of stage 4 cancer")
     assert title_numbers("what i learned from x linked disease") == ""  # no sequence word: words, not numbers
+    # and in other languages ("Teil II", "partie II", "часть II")
+    assert title_numbers("behandlung teil ii") == title_numbers("la prise en charge partie ii") == "2"
+    assert title_numbers(fold_text("Платформенная занятость: часть II")) == "2"
+    teil = "Die chirurgische Behandlung des Rektumkarzinoms bei älteren Patienten: Teil {}"
+    assert Deduplicator().fit(make_records(_rt(title=teil.format("I")),
+                                           _rt(title=teil.format("II"), pages="501-509"))).n_studies_ == 2
     same = Deduplicator().fit(make_records(_rt(title=trial.format("2")), _rt(title=trial.format("II"))))
     assert same.n_studies_ == 1 and "title_numbers_differ" not in _rules_of(same)
 

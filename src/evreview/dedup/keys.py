@@ -144,10 +144,12 @@ def title_words(title_key: str) -> str:
 
 
 #: Words that number the items of a series: the word after them is a number however it is
-#: written ("Part II", "phase 2", "stage IV"; after "part" a letter too: "Part B").
+#: written ("Part II", "phase 2", "stage IV"; after "part" a letter too: "Part B"). Titles of
+#: other languages number parts too ("Teil II", "partie II", "parte II", "часть II").
 _SEQUENCE_WORDS = ("part", "parts", "phase", "phases", "stage", "stages", "type", "types", "grade", "class",
                    "chapter", "section", "volume", "vol", "series", "study", "trial", "report", "paper", "wave",
-                   "round", "cycle", "level", "step", "tier", "arm", "cohort", "book")
+                   "round", "cycle", "level", "step", "tier", "arm", "cohort", "book",
+                   "teil", "partie", "parte", "fase", "typ", "tipo", "часть")
 #: Number words ("one-year" is "1-year") and Roman numerals (i-xxxix) after a sequence word.
 _NUMBER_WORDS = {word: str(n) for n, word in enumerate(
     ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
