@@ -28,6 +28,7 @@ from evreview.dedup.keys import (
     issue_is_counter,
     issue_key,
     journals_compatible,
+    title_numbers,
     venue_alias,
 )
 from evreview.dedup.merge import merge_studies
@@ -955,3 +956,170 @@ def test_a_journal_named_by_its_acronym_is_the_same_journal() -> None:
     # initials must spell the whole token, in place
     assert not journals_compatible("mis quarterly", "marketing science quarterly")
     assert not journals_compatible("ams review", "management information systems review")
+
+
+# --- red team: distinct studies that a "same" rule merged ---------------------------------------
+
+_RT_AUTHORS = "Zhang, Wei and Li, Na and Wang, Jun and Chen, Hong"
+_RT_TITLE = "Long-term outcomes of laparoscopic versus open surgery for rectal cancer in elderly patients"
+
+
+_RT_BASE = {"title": _RT_TITLE, "author": _RT_AUTHORS, "year": "2019", "journal": "Journal of Surgical Oncology",
+            "volume": "120", "number": "3", "pages": "401-409"}
+
+
+def _rt(**fields: str) -> dict:
+    """A record of the red-team article (see :func:`_row`), ``fields`` replaced ("" drops one)."""
+    return _row(**{**_RT_BASE, **fields})
+
+
+def test_parts_and_phases_in_roman_numerals_are_different_items() -> None:
+    """"...: Part I" and "...: Part II" of a series by the same authors in one volume were merged
+    (title_same_volume_other_pages; title_match when one record has no pages): only digits were
+    title numbers, and "ii" against "i" is one character of a long title. A phase II and a
+    phase III trial abstract of one group in one supplement likewise."""
+    part1, part2 = _rt(title=_RT_TITLE + ": Part I"), _rt(title=_RT_TITLE + ": Part II", pages="410-419")
+    assert Deduplicator().fit(make_records(part1, part2)).n_studies_ == 2
+    assert Deduplicator().fit(make_records(part1, dict(part2, pages="", volume="", number=""))).n_studies_ == 2
+    assert Deduplicator().fit(make_records(_rt(title=_RT_TITLE + ": Part A"),
+                                           _rt(title=_RT_TITLE + ": Part B", pages="", volume=""))).n_studies_ == 2
+    trial = "A randomized phase {} trial of nivolumab plus ipilimumab in advanced gastric cancer"
+    phase2, phase3 = (_rt(title=trial.format(p), number="15 suppl", pages=pg)
+                      for p, pg in (("II", "4010"), ("III", "4021")))
+    assert Deduplicator().fit(make_records(phase2, phase3)).n_studies_ == 2
+    # the same numbers written two ways are the same numbers: "phase 2" is "phase II", "one-year" is "1-year"
+    assert title_numbers("a randomized phase ii trial of x") == title_numbers("a randomized phase 2 trial of x") == "2"
+    assert title_numbers("one year outcomes of stage iv cancer") == title_numbers("1 year outcomes of stage 4 cancer")
+    assert title_numbers("what i learned from x linked disease") == ""  # no sequence word: words, not numbers
+    # and in other languages ("Teil II", "partie II", "часть II")
+    assert title_numbers("behandlung teil ii") == title_numbers("la prise en charge partie ii") == "2"
+    assert title_numbers(fold_text("Платформенная занятость: часть II")) == "2"
+    teil = "Die chirurgische Behandlung des Rektumkarzinoms bei älteren Patienten: Teil {}"
+    assert Deduplicator().fit(make_records(_rt(title=teil.format("I")),
+                                           _rt(title=teil.format("II"), pages="501-509"))).n_studies_ == 2
+    same = Deduplicator().fit(make_records(_rt(title=trial.format("2")), _rt(title=trial.format("II"))))
+    assert same.n_studies_ == 1 and "title_numbers_differ" not in _rules_of(same)
+
+
+def test_abstracts_under_one_supplement_doi_are_not_merged_by_it() -> None:
+    """Embase writes the DOI of an abstract supplement (Ann Oncol 30 suppl 5) on each of its
+    abstracts: one group's "3-year" and "5-year follow-up" abstracts, or two groups' alike titles,
+    shared a DOI and doi_match merged them. Other numbers or other authors under one DOI are for a
+    reviewer."""
+    title = "Pembrolizumab plus chemotherapy in metastatic NSCLC: {}-year follow-up of KEYNOTE-189"
+    supp = {"doi": "10.1093/annonc/mdz394", "journal": "Annals of Oncology", "volume": "30", "number": "Suppl 5"}
+    three, five = _rt(**supp, title=title.format(3), pages="v851"), _rt(**supp, title=title.format(5), pages="v853")
+    model = Deduplicator().fit(make_records(three, five))
+    assert model.n_studies_ == 2 and _rules_of(model) == {"doi_shared_other_item"}
+    car_t = _rt(**supp, pages="v858",
+                title="Real-world outcomes of CAR T-cell therapy in relapsed or refractory large B-cell lymphoma")
+    other = dict(car_t, title="Real-world outcomes of CAR-T therapy in relapsed large B-cell lymphoma",
+                 author="Smith, John and Brown, Anne", pages="v860")
+    assert Deduplicator().fit(make_records(car_t, other)).n_studies_ == 2
+    # the same abstract twice under its DOI still merges
+    assert Deduplicator().fit(make_records(three, dict(three, author="Zhang, W. and Li, N."))).n_studies_ == 1
+
+
+def test_page_one_and_the_volume_do_not_locate_an_article() -> None:
+    """Article-numbered journals start every article at page 1 (Sci Rep as "1-10"), and most
+    journals have one volume a year: one group's sibling papers ("... in Kenya" / "... in Ghana")
+    in one volume were merged by bibliographic_match_title_variant (page 1), similar_title_bibliographic
+    (the volume), and an ICIS paper and its journal version a year later by
+    title_adjacent_year_bibliographic (page 1 both). Each is now for a reviewer. Two one-page items
+    on one page with titles only somewhat alike were merged too."""
+    title = "Prevalence and risk factors of anaemia among pregnant women in {}"
+    sci = {"journal": "Scientific Reports", "volume": "9", "number": "", "pages": "1-10"}
+    kenya, ghana = _rt(**sci, title=title.format("Kenya")), _rt(**sci, title=title.format("Ghana"))
+    assert Deduplicator().fit(make_records(kenya, ghana)).n_studies_ == 2
+    plos = {"journal": "PLoS ONE", "volume": "14", "number": "5"}
+    assert Deduplicator().fit(make_records(_rt(**plos, title=title.format("Kenya"), pages="e0216789"),
+                                           _rt(**plos, title=title.format("Ghana"), pages=""))).n_studies_ == 2
+    adults = _rt(**plos, title="Prevalence of hypertension among adults in rural Kenya", pages="e0216789")
+    teens = _rt(**plos, title="Prevalence of hypertension among adolescents in rural Kenya", pages="")
+    assert Deduplicator().fit(make_records(adults, teens)).n_studies_ == 2
+    bids = "Call for bids to improve matching efficiency: evidence from online labor markets"
+    icis = {"title": bids, "author": "Guo, Xue and Gong, Jing", "year": "2017", "pages": "1-17",
+            "journal": "International Conference on Information Systems"}
+    isr = dict(icis, year="2018", journal="Information Systems Research", pages="1-20")
+    assert Deduplicator().fit(make_records(icis, isr)).n_studies_ == 2
+    # "Editorial" without authors on page 1 of one volume: one in every issue
+    editorial = {"title": "Editorial", "year": "2019", "journal": "Sustainability", "volume": "11", "pages": "1"}
+    assert Deduplicator().fit(make_records(dict(editorial, number="3"), editorial)).n_studies_ == 2
+    # two one-page commentaries by one author on one page, titles only somewhat alike (70-85):
+    # the start page cannot tell them from one article, the page range is no range (a maybe)
+    resch = {"author": "Resch, K", "pages": "133"}
+    act = _rt(**resch, title="Antibiotic stewardship in primary care: time to act now")
+    reflect = _rt(**resch, title="Antibiotic stewardship in general practice: time to reflect")
+    assert Deduplicator().fit(make_records(act, reflect)).n_studies_ == 2
+    # a start page other than 1 still locates the article
+    same = Deduplicator().fit(make_records(_rt(), _rt(title=_RT_TITLE + ": a retrospective cohort study")))
+    assert same.n_studies_ == 1
+
+
+def test_two_abstracts_on_one_supplement_page_with_other_numbers_stay_apart() -> None:
+    """A supplement page holds several abstracts: one group's "3-year" and "5-year horizon"
+    models on page S512 of Value Health 22 suppl 3 were merged as a digit typo
+    (title_numbers_typo_bibliographic), which now needs the whole page range (2+ pages) to agree."""
+    title = "Cost-effectiveness of dapagliflozin in heart failure in China: a {}-year horizon Markov model"
+    vih = {"journal": "Value in Health", "volume": "22", "number": "Suppl 3", "pages": "S512"}
+    assert Deduplicator().fit(make_records(_rt(**vih, title=title.format(3)),
+                                           _rt(**vih, title=title.format(5)))).n_studies_ == 2
+    # "p6INK4a" for "p16(INK4a)" on the same pages 1099-1103 is still a typo
+    typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + " p16(INK4a)"), _rt(title=_RT_TITLE + " p6INK4a")))
+    assert typo.n_studies_ == 1 and "title_numbers_typo_bibliographic" in _rules_of(typo)
+
+
+def test_only_a_correction_of_the_article_itself_joins_it() -> None:
+    """erratum_of_item merged "Erratum to: <title>: Part 2" with Part 1 (the rule never read the
+    numbers), and a reply, comment or retraction notice by the article's authors with the article
+    (a retraction merged into its article is hidden)."""
+    part1 = _rt(title=_RT_TITLE + ": part 1", doi="10.1002/jso.1")
+    erratum2 = _rt(title="Erratum to: " + _RT_TITLE + ": part 2", doi="10.1002/jso.9", pages="999")
+    assert Deduplicator().fit(make_records(part1, erratum2)).n_studies_ == 2
+    article = _rt(doi="10.1002/jso.1")
+    for notice in ("Reply to: ", "Comment on: ", "Retraction: "):
+        other = _rt(title=notice + _RT_TITLE, doi="10.1002/jso.9", pages="999")
+        assert Deduplicator().fit(make_records(article, other)).n_studies_ == 2, notice
+    erratum = _rt(title="Erratum to: " + _RT_TITLE, doi="10.1002/jso.9", pages="999")
+    assert Deduplicator().fit(make_records(article, erratum)).n_studies_ == 1
+
+
+def test_a_record_with_only_the_shared_doi_does_not_chain_two_abstracts() -> None:
+    """A record with only a DOI (no title) matches every record with that DOI (doi_match), and an
+    identifier match skips the page guard: with a supplement's DOI on two abstracts it joined both
+    in one study. Two items under one DOI are now a hard "maybe" (doi_shared_other_item)."""
+    title = "Pembrolizumab plus chemotherapy in metastatic NSCLC: {}-year follow-up of KEYNOTE-189"
+    supp = {"doi": "10.1093/annonc/mdz394", "journal": "Annals of Oncology", "volume": "30", "number": "Suppl 5"}
+    three = dict(_rt(**supp, title=title.format(3), pages="v851"), ID="three")
+    five = dict(_rt(**supp, title=title.format(5), pages="v853"), ID="five")
+    for bare in ({"ID": "bare", "doi": supp["doi"]}, {"ID": "bare", "doi": supp["doi"], "author": _RT_AUTHORS}):
+        s = studies_by_source(Deduplicator().fit(make_records(three, bare, five)))
+        assert s["three"] != s["five"] and s["bare"] in (s["three"], s["five"])
+
+
+@pytest.mark.parametrize("case", ["volume_and_pages", "years", "numbers"])
+def test_a_record_matching_two_conflicting_records_joins_one_of_them(case: str) -> None:
+    """Anti-chaining: A~B and B~C, A and C in conflict (other volume and pages a year later, three
+    years apart, "Part I" / "Part II" with B's title cut short): A and C never end in one study."""
+    bare = {"title": _RT_TITLE, "author": _RT_AUTHORS, "journal": "Journal of Surgical Oncology", "ID": "B"}
+    a, c = dict(_rt(), ID="A"), dict(_rt(year="2020", volume="121", number="1", pages="55-70"), ID="C")
+    if case == "years":
+        a, c = dict(a, volume=None, number=None), dict(c, year="2022", volume=None, number=None)
+    elif case == "numbers":
+        a = dict(_rt(title=_RT_TITLE + ": Part I", pages=""), ID="A")
+        c = dict(_rt(title=_RT_TITLE + ": Part II"), ID="C")
+        bare = dict(_rt(), ID="B")
+    s = studies_by_source(Deduplicator().fit(make_records(a, bare, c)))
+    assert s["A"] != s["C"] and s["B"] in (s["A"], s["C"])
+
+
+def test_sibling_papers_printed_back_to_back_are_not_one_article() -> None:
+    """One group's "... among adults" and "... among adolescents" on pages 401-409 and 409-415 of
+    one volume: the ranges touch (one page shared), which the start-page check reads as a typo, and
+    similar_title_bibliographic merged them. A mistyped start page shares the article's pages."""
+    adults = _rt(title="Prevalence of hypertension among adults in rural Kenya", pages="401-409")
+    teens = _rt(title="Prevalence of hypertension among adolescents in rural Kenya", pages="409-415")
+    assert Deduplicator().fit(make_records(adults, teens)).n_studies_ == 2
+    typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + ": brief communication", pages="2141-2147"),
+                                           _rt(pages="2142-2147")))
+    assert typo.n_studies_ == 1 and _rules_of(typo) == {"similar_title_bibliographic"}

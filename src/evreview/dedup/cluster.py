@@ -21,11 +21,13 @@ import pandas as pd
 from evreview.dedup.compare import OVERLAP
 
 #: Rules whose decision is a hard contradiction: such records never share a cluster. All say
-#: "different" but one: different DOIs for the same title and authors is a "maybe" for a
-#: reviewer, and still keeps the two apart (only a reviewer's "same" joins them).
+#: "different" but two "maybe"s for a reviewer that still keep the two apart (only a reviewer's
+#: "same" joins them): different DOIs for the same title and authors, and one DOI on two items
+#: (other title numbers or other authors: a supplement's DOI on each of its abstracts).
 HARD_RULES = frozenset(
     {"doi_conflict", "pmid_conflict", "notice_vs_item", "title_numbers_differ", "year_conflict",
-     "pages_conflict", "volume_conflict", "issue_conflict", "doi_conflict_same_title_authors"}
+     "pages_conflict", "volume_conflict", "issue_conflict", "doi_conflict_same_title_authors",
+     "doi_shared_other_item"}
 )
 #: Rules that match on an identifier: the page/volume/year guard does not apply to them.
 ID_RULES = frozenset({"doi_match", "pmid_match"})

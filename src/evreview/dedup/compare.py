@@ -29,7 +29,7 @@ SCORE_COLUMNS = (
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
-    "first_author", "doi_registrant",
+    "first_author", "doi_registrant", "title_numbers_cut", "correction_differs", "pages_shared",
 )
 
 
@@ -136,12 +136,23 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     pl_a, pl_b = side("page_last")
     overlap = (out["first_page"] == CONFLICT) & (pf_a >= 0) & (pf_b >= 0) & (pf_a <= pl_b) & (pf_b <= pl_a)
     out["first_page"] = np.where(overlap, OVERLAP, out["first_page"]).astype(np.int8)
+    # overlapping ranges that share two or more pages ("2141-2147" / "2142-2147", a start page
+    # mistyped), not two articles printed back to back ("401-409" / "409-415": one page shared)
+    out["pages_shared"] = overlap & (np.minimum(pl_a, pl_b) > np.maximum(pf_a, pf_b))
     out["page_one"] = (pf_a == 1) | (pf_b == 1)
     # "1-6" against "e12724": per-article pagination against an article number, not a conflict
     out["first_page"] = np.where((out["first_page"] == CONFLICT) & out["page_one"],
                                  MISSING, out["first_page"]).astype(np.int8)
     n_a, n_b = side("title_numbers")
     out["title_numbers_equal"] = n_a == n_b
+    # one title cut short (prefix): the numbers it keeps must lead the other's ("...: Part I" is
+    # not "...: Part II" cut short, though it is its compact prefix)
+    cut = np.zeros(len(pairs), dtype=bool)
+    check = np.flatnonzero(prefix & ~out["title_numbers_equal"])
+    cut[check] = [_numbers_lead(a, b) if la <= lb else _numbers_lead(b, a)
+                  for a, b, la, lb in zip(n_a[check].tolist(), n_b[check].tolist(),
+                                          len_a[check].tolist(), len_b[check].tolist())]
+    out["title_numbers_cut"] = cut
     out["journal_present"] = (jo_a != "") & (jo_b != "")
     out["title_missing"] = (tk_a == "") | (tk_b == "")
     out["authors_missing"] = (au_a == "") | (au_b == "")
@@ -149,6 +160,9 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_generic"] = g_a.astype(bool) | g_b.astype(bool)
     no_a, no_b = side("title_notice")
     out["notice_differs"] = no_a.astype(bool) != no_b.astype(bool)
+    # a correction notice ("Erratum to: <title>") against an item: the one notice grouped with its item
+    cr_a, cr_b = side("title_correction")
+    out["correction_differs"] = out["notice_differs"] & (cr_a.astype(bool) | cr_b.astype(bool))
     of_a, of_b = side("online_first")
     out["online_first"] = of_a.astype(bool) | of_b.astype(bool)
     va_a, va_b = side("venue_alias")
@@ -184,6 +198,12 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_partial_score"] = partial
     kept = pairs.drop(columns=[col for col in pairs.columns if col in out])  # a score column is replaced
     return pd.concat([kept, pd.DataFrame(out, index=pairs.index)], axis=1)
+
+
+def _numbers_lead(short: str, long: str) -> bool:
+    """The numbers of a cut-short title (``short``) are the leading numbers of the full title's."""
+    kept, full = short.split(), long.split()
+    return full[:len(kept)] == kept
 
 
 def partial_needed(scores: Mapping[str, Any]) -> np.ndarray:

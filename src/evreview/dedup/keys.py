@@ -61,6 +61,8 @@ NOTICE_PREFIXES = (
     "retracted", "notice of retraction", "comment on", "in reply", "expression of concern",
     "withdrawn",
 )
+#: Notice prefixes of a correction of the item itself (not a reply, comment or retraction).
+CORRECTION_PREFIXES = ("erratum", "errata", "correction", "corrigendum")
 
 #: Conference acronyms and the folded long names databases write for them ("ICIS : Transforming
 #: Society with Digital Innovation" and "International Conference on Information Systems" are
@@ -90,7 +92,7 @@ ISSUE_COUNTER_MIN_RECORDS = 50
 ISSUE_COUNTER_UNIQUE_SHARE = 0.9
 
 KEY_COLUMNS = (
-    "title_key", "title_compact", "title_numbers", "title_generic", "title_notice",
+    "title_key", "title_compact", "title_numbers", "title_generic", "title_notice", "title_correction",
     "author_key", "first_author", "surname_key", "year_key", "volume_key",
     "issue_key", "first_page", "online_first", "page_first", "page_last",
     "journal_key", "doi_key", "pmid_key", "venue_alias", "conference", "title_recurring",
@@ -141,9 +143,58 @@ def title_words(title_key: str) -> str:
     return " ".join(sorted(words[:4]))
 
 
+#: Words that number the items of a series: the word after them is a number however it is
+#: written ("Part II", "phase 2", "stage IV"; after "part" a letter too: "Part B"). Titles of
+#: other languages number parts too ("Teil II", "partie II", "parte II", "часть II").
+_SEQUENCE_WORDS = ("part", "parts", "phase", "phases", "stage", "stages", "type", "types", "grade", "class",
+                   "chapter", "section", "volume", "vol", "series", "study", "trial", "report", "paper", "wave",
+                   "round", "cycle", "level", "step", "tier", "arm", "cohort", "book",
+                   "teil", "partie", "parte", "fase", "typ", "tipo", "часть")
+#: Number words ("one-year" is "1-year") and Roman numerals (i-xxxix) after a sequence word.
+_NUMBER_WORDS = {word: str(n) for n, word in enumerate(
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
+_ROMAN = re.compile(r"^x{0,3}(?:ix|iv|v?i{0,3})$")
+_ROMAN_VALUE = {"i": 1, "v": 5, "x": 10}
+_TITLE_NUMBER = re.compile(
+    r"\d+"
+    r"|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b"
+    r"|\b(?:" + "|".join(_SEQUENCE_WORDS) + r") [ivx]+\b"
+    r"|\bparts? [a-h]\b"
+)
+
+
+def _roman(numeral: str) -> int:
+    """The value of a Roman numeral matched by :data:`_ROMAN` ("iv" -> 4)."""
+    total = 0
+    for k, ch in enumerate(numeral):
+        value = _ROMAN_VALUE[ch]
+        total += -value if k + 1 < len(numeral) and _ROMAN_VALUE[numeral[k + 1]] > value else value
+    return total
+
+
 def title_numbers(folded: str) -> str:
-    """The numbers in a title, in order: "Part 1" and "Part 2" are different items."""
-    return " ".join(_DIGITS.findall(folded))
+    """The numbers in a title, in order: "Part 1" and "Part 2" are different items.
+
+    Numbers are digits, number words up to twelve ("one-year" = "1-year") and, after a word
+    that numbers a series ("part", "phase", "stage", "type" ...), a Roman numeral ("Part II" =
+    "part 2"; "Phase II" and "Phase III" trials differ by one letter of a long title, which
+    the title similarity alone reads as a typo) or a letter ("Part A", "Part B"). A Roman
+    numeral elsewhere is left alone: "i" and "x" are mostly words ("what I learned", "X-linked").
+    """
+    out = []
+    for match in _TITLE_NUMBER.finditer(folded):
+        text = match.group(0)
+        if text[0].isdigit():
+            out.append(text)
+        elif " " not in text:
+            out.append(_NUMBER_WORDS[text])
+        else:
+            mark = text.rsplit(" ", 1)[1]
+            if _ROMAN.match(mark) and mark:
+                out.append(str(_roman(mark)))
+            elif len(mark) == 1 and mark not in _ROMAN_VALUE:
+                out.append(mark)  # "part b": a letter that numbers a part
+    return " ".join(out)
 
 
 def is_generic_title(folded: str) -> bool:
@@ -432,6 +483,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             "title_numbers": text([title_numbers(t) for t in titles]),
             "title_generic": [is_generic_title(t) for t in titles],
             "title_notice": [is_notice_title(t) for t in titles],
+            "title_correction": [t.startswith(CORRECTION_PREFIXES) for t in titles],
             "author_key": text([author_key(a) for a in authors]),
             "first_author": text([(s[0] if s else "") for s in surnames]),
             "surname_key": text([" ".join(s) for s in surnames]),

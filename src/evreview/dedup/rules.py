@@ -76,11 +76,13 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     issue = pairs["issue"].to_numpy()
     first_author = pairs["first_author"].to_numpy()
     page_one = pairs["page_one"].to_numpy()
-    nums = pairs["title_numbers_equal"].to_numpy() | prefix
+    # the same numbers, or one title cut short keeping the other's leading numbers
+    nums = pairs["title_numbers_equal"].to_numpy() | pairs["title_numbers_cut"].to_numpy()
     no_title = pairs["title_missing"].to_numpy()
     no_authors = pairs["authors_missing"].to_numpy()
     generic = pairs["title_generic"].to_numpy()
     notice = pairs["notice_differs"].to_numpy()
+    correction = pairs["correction_differs"].to_numpy()
     online = pairs["online_first"].to_numpy()
     surname = pairs["surname_score"].to_numpy()
     both_conf = pairs["both_conference"].to_numpy()
@@ -89,6 +91,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     word_prefix = pairs["title_word_prefix"].to_numpy()
     word_suffix = pairs["title_word_suffix"].to_numpy()
     span_equal = pairs["page_span_equal"].to_numpy()
+    pages_shared = pairs["pages_shared"].to_numpy()
     registrant = pairs["doi_registrant"].to_numpy()
     long_title = pairs["title_min_length"].to_numpy() >= p.long_title
 
@@ -97,6 +100,9 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     authors_ok = no_authors | (au >= p.author_agree)
     authors_clash = ~no_authors & (au < p.author_conflict)
     bib_page = page == AGREE
+    # the same start page locates an article only when it is not page 1: article-numbered journals
+    # (Sci Rep, PLoS ONE, MDPI, JMIR as "1-12") start every article at page 1
+    locator_page = bib_page & ~page_one
     bib_vol = (vol == AGREE) & jc
     year_same = yd == 0
     year_ok = yd <= 0  # equal or unknown
@@ -117,8 +123,16 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
                           & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice)
 
     rules: list[tuple[str, str, np.ndarray]] = [
-        ("same", "doi_match", (doi == AGREE) & (no_title | (t >= p.title_with_id))),
-        ("same", "doi_match_title_contained", (doi == AGREE) & ~notice & ((partial >= 95) | prefix)),
+        # a DOI names one item, but a supplement's or proceedings' DOI is written on each of its
+        # abstracts: titles with other numbers ("3-year" / "5-year follow-up of KEYNOTE-189") or by
+        # other authors under one DOI are two items, for a reviewer (doi_shared_other_item) ...
+        ("same", "doi_match", (doi == AGREE) & (no_title | ((t >= p.title_with_id) & nums & ~authors_clash))),
+        ("same", "doi_match_title_contained",
+         (doi == AGREE) & ~notice & ((partial >= 95) | prefix) & nums & ~authors_clash),
+        # ... and they stay apart (a hard rule in cluster.py): a record with only that DOI (no title)
+        # matches both by doi_match and would otherwise join them in one study. One PMID names one item
+        ("maybe", "doi_shared_other_item",
+         (doi == AGREE) & ~notice & ~no_title & (~nums | authors_clash) & (pmid != AGREE)),
         # a translated title: the DOI plus the PMID, or the DOI plus the full locator, and the same authors
         ("same", "doi_match_translated_title",
          (doi == AGREE) & ~notice & (no_authors | (surname >= p.surnames_strict))
@@ -127,9 +141,12 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("same", "pmid_match", (pmid == AGREE) & (no_title | (t >= p.title_with_id))),
         # "Erratum to: <title>": the correction notice of an article, by its authors, in its journal
         # volume and year; the labelled sets group it with the article (it has a DOI of its own)
+        # Only a correction of the article itself: the erratum of its "Part 2" has other numbers,
+        # and a reply, comment or retraction notice by its authors is another item (a retraction
+        # merged into its article would hide it)
         ("same", "erratum_of_item",
-         notice & ((partial >= 98) | (t >= 95)) & long_title & ~no_authors & (au >= 90) & (surname >= p.surnames_strict)
-         & year_same & (vol == AGREE) & j_present & jc),
+         correction & nums & ((partial >= 98) | (t >= 95)) & long_title & ~no_authors & (au >= 90)
+         & (surname >= p.surnames_strict) & year_same & (vol == AGREE) & j_present & jc),
         # a duplicate publication: the journal printed the article twice (another year, volume,
         # pages and DOI); the same long title by the same authors in the same journal within a
         # year, on as many pages (5+). A recurring column or a one-page notice differs in length.
@@ -153,9 +170,11 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("maybe", "no_title_bibliographic_match",
          no_title & ~no_authors & (au >= 90) & year_same & bib_page & (vol == AGREE)),
         ("different", "no_title", no_title),
-        # "p6INK4a" vs "p16(INK4a)": a digit typo, when journal, volume, start page, year and authors agree
+        # "p6INK4a" vs "p16(INK4a)": a digit typo, when journal, volume, page range, year and authors
+        # agree; the whole range (2+ pages), not the start page: a supplement page holds several
+        # abstracts, and one group's "3-year" and "5-year" results may share it
         ("same", "title_numbers_typo_bibliographic",
-         ~nums & (t >= p.title_same) & bib_page & ~page_one & (vol == AGREE) & year_same & ~no_authors
+         ~nums & (t >= p.title_same) & range_equal & ~page_one & (vol == AGREE) & year_same & ~no_authors
          & (au >= 90) & j_present & jc),
         ("different", "title_numbers_differ", ~nums),
         # the same long title by the same authors in the same journal volume and issue, two
@@ -186,9 +205,11 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          & (first_author == CONFLICT)),
         # journal, volume, start page, year and authors all agree: one article, its title
         # written differently (translated, a section heading prefixed, a subtitle dropped)
+        # Page 1 is no locator (two sibling papers of one group in one Sci Rep volume, "1-10" each),
+        # and titles that are not alike need the whole page range: one page holds several items
         ("same", "bibliographic_match_title_variant",
          ((t >= 70) | (partial >= 95)) & ~no_authors & (au >= 90)
-         & year_same & bib_page & (vol == AGREE) & j_present & jc & ~generic),
+         & year_same & locator_page & (title_similar | range_equal) & (vol == AGREE) & j_present & jc & ~generic),
         # journal + volume + issue + start page + year locate one article (a translated title);
         # start page 1 does not (article-numbered journals start every article at 1). Titles
         # that are not alike need the whole page range (2+ pages) to agree: one page holds
@@ -211,12 +232,16 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          word_suffix & long_title & ~generic & ~notice & ~recurring & ~no_authors & (surname >= p.surnames_strict)
          & year_same & j_present & jc & (issue == AGREE) & (vol != CONFLICT) & (page != CONFLICT)),
         ("different", "title_differs", ~title_similar),
-        ("same", "generic_title_bibliographic", generic & title_same & year_same & bib_page & bib_vol & authors_ok),
+        # "Editorial" on page 1 of one volume: every issue of an article-numbered journal has one;
+        # page 1 locates it only with its authors
+        ("same", "generic_title_bibliographic",
+         generic & title_same & year_same & (locator_page | (bib_page & ~no_authors & (au >= 90))) & bib_vol
+         & authors_ok),
         ("maybe", "generic_title", generic & title_same & year_ok & ~authors_clash),
         ("different", "generic_title_differs", generic),
         ("maybe", "authors_differ", authors_clash),
         ("same", "title_adjacent_year_bibliographic",
-         title_same & (yd == 1) & (bib_page | bib_vol) & ~no_authors & (au >= p.author_agree)),
+         title_same & (yd == 1) & (locator_page | bib_vol) & ~no_authors & (au >= p.author_agree)),
         ("same", "title_online_first",
          title_same & (yd == 1) & online & ~no_authors & (au >= 90) & j_present & jc),
         # a conference paper indexed under the meeting year and the proceedings year (ICIS in
@@ -225,7 +250,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          title_same & (yd == 1) & both_conf & j_present & jc & long_title & ~generic & ~recurring & ~notice
          & ~no_authors & (surname >= p.surnames_strict)),
         ("maybe", "title_adjacent_year", title_same & (yd == 1)),
-        ("same", "title_bibliographic", title_same & year_ok & ~jc & bib_page & (vol == AGREE)),
+        ("same", "title_bibliographic", title_same & year_ok & ~jc & locator_page & (vol == AGREE)),
         # one journal under two names (a transliterated and a translated name): the same long title,
         # year, volume, issue and authors
         ("same", "title_locator_venue_renamed",
@@ -234,8 +259,13 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         ("maybe", "title_venue_differs", title_same & ~jc),
         ("same", "title_match", title_same & year_ok & authors_ok & (support >= 2)),
         ("maybe", "title_match_little_support", title_same),
+        # a similar title needs the same start page (not 1), or page ranges of the same volume that
+        # share 2+ pages (a start page mistyped: "2141-2147" vs "2142-2147"): the same volume alone
+        # is the same year in most journals, and one group's sibling papers ("... in Kenya" / "... in
+        # Ghana", "... in adults" / "... in adolescents") share journal, volume, year and authors,
+        # and may be printed back to back ("401-409" / "409-415")
         ("same", "similar_title_bibliographic",
-         title_similar & year_same & ~no_authors & (au >= 80) & (bib_page | bib_vol)),
+         title_similar & year_same & ~no_authors & (au >= 80) & (locator_page | (pages_shared & bib_vol))),
         ("maybe", "similar_title",
          title_similar & year_same & ~no_authors & (au >= 90) & j_present & jc),
         ("different", "similar_title_unsupported", np.ones(len(pairs), dtype=bool)),
