@@ -28,6 +28,7 @@ from evreview.dedup.keys import (
     issue_is_counter,
     issue_key,
     journals_compatible,
+    title_contrast,
     title_numbers,
     venue_alias,
 )
@@ -1123,3 +1124,40 @@ def test_sibling_papers_printed_back_to_back_are_not_one_article() -> None:
     typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + ": brief communication", pages="2141-2147"),
                                            _rt(pages="2142-2147")))
     assert typo.n_studies_ == 1 and _rules_of(typo) == {"similar_title_bibliographic"}
+
+
+# --- titles that differ only in who the study is about -------------------------------------------
+
+@pytest.mark.parametrize(("a", "b", "contrast"), [
+    ("effect of x on y in men", "effect of x on y in women", True),
+    ("x in adults", "x in adolescents", True),
+    ("acute kidney injury after x", "chronic kidney injury after x", True),
+    ("x in young men", "x in older men", True),
+    ("paediatric x", "pediatric x", False),  # spelling: one member
+    ("x in child", "x in children", False),  # plural: one member
+    ("x in men and women", "x in women", False),  # "and" differs too
+    ("x in older adults", "x in adults", False),  # a word added, none swapped
+    ("x in kenya", "x in ghana", False),  # places are not in the list
+])
+def test_title_contrast(a: str, b: str, contrast: bool) -> None:
+    assert title_contrast(a, b) is contrast
+
+
+def test_sibling_abstracts_for_men_and_women_stay_two_studies() -> None:
+    """One group's abstracts in one supplement, for men and for women, with no pages (as many
+    abstract exports): every field agrees but the population, and they were merged by
+    title_match. They are now a maybe for the reviewer that keeps them apart, also against a
+    third record that matches both (the men's abstract with its title cut)."""
+    base = {"author": "Lee, K. and Park, J. and Kim, S.", "year": "2019", "journal": "Ann Oncol",
+            "volume": "30", "number": "Suppl 5"}
+    recs = make_records(
+        {**base, "ID": "men", "title": "Long-term survival after adjuvant chemotherapy for gastric cancer in men"},
+        {**base, "ID": "women", "title": "Long-term survival after adjuvant chemotherapy for gastric cancer in women"},
+        {**base, "ID": "men2", "title": "Long-term survival after adjuvant chemotherapy for gastric cancer in men."},
+    )
+    model = Deduplicator().fit(recs)
+    s = studies_by_source(model)
+    assert s["men"] == s["men2"] != s["women"]
+    rules = set(model.pairs_.loc[model.pairs_["decision"] == "maybe", "rule"])
+    assert rules == {"title_population_differs"}
+    assert len(model.maybe_pairs_) == 2

@@ -21,13 +21,14 @@ import pandas as pd
 from evreview.dedup.compare import OVERLAP
 
 #: Rules whose decision is a hard contradiction: such records never share a cluster. All say
-#: "different" but two "maybe"s for a reviewer that still keep the two apart (only a reviewer's
-#: "same" joins them): different DOIs for the same title and authors, and one DOI on two items
-#: (other title numbers or other authors: a supplement's DOI on each of its abstracts).
+#: "different" but three "maybe"s for a reviewer that still keep the two apart (only a reviewer's
+#: "same" joins them): different DOIs for the same title and authors, one DOI on two items
+#: (other title numbers or other authors: a supplement's DOI on each of its abstracts), and
+#: titles that differ only in who the study is about ("in men" / "in women").
 HARD_RULES = frozenset(
     {"doi_conflict", "pmid_conflict", "notice_vs_item", "title_numbers_differ", "year_conflict",
      "pages_conflict", "volume_conflict", "issue_conflict", "doi_conflict_same_title_authors",
-     "doi_shared_other_item"}
+     "doi_shared_other_item", "title_population_differs"}
 )
 #: Rules that match on an identifier: the page/volume/year guard does not apply to them.
 ID_RULES = frozenset({"doi_match", "pmid_match"})

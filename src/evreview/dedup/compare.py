@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from evreview.dedup.keys import journals_compatible
+from evreview.dedup.keys import journals_compatible, title_contrast
 
 #: Agreement codes of exact fields: both present and equal / both present and different / a side missing.
 AGREE, CONFLICT, MISSING = 1, -1, 0
@@ -30,6 +30,7 @@ SCORE_COLUMNS = (
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
     "page_range_equal", "title_word_prefix", "title_min_length", "title_word_suffix", "page_span_equal",
     "first_author", "doi_registrant", "title_numbers_cut", "correction_differs", "pages_shared",
+    "title_contrast",
 )
 
 
@@ -153,6 +154,12 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
                   for a, b, la, lb in zip(n_a[check].tolist(), n_b[check].tolist(),
                                           len_a[check].tolist(), len_b[check].tolist())]
     out["title_numbers_cut"] = cut
+    # titles alike but for who the study is about ("... in men" / "... in women"): only alike,
+    # different titles can be merged on their title, so only they are looked at
+    contrast = np.zeros(len(pairs), dtype=bool)
+    check = np.flatnonzero((out["title_score"] >= 80) & (tk_a != tk_b))
+    contrast[check] = [title_contrast(a, b) for a, b in zip(tk_a[check].tolist(), tk_b[check].tolist())]
+    out["title_contrast"] = contrast
     out["journal_present"] = (jo_a != "") & (jo_b != "")
     out["title_missing"] = (tk_a == "") | (tk_b == "")
     out["authors_missing"] = (au_a == "") | (au_b == "")

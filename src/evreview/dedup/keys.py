@@ -86,6 +86,49 @@ _MEETING_WORDS = frozenset({"conference", "proceedings", "symposium", "workshop"
 #: Words of a title that mark a recurring item (one per conference year), never a study's version.
 RECURRING_TITLE_WORDS = frozenset({"minitrack", "track", "introduction", "editorial", "preface", "foreword"})
 
+#: Words that name who or what a study is about, by group: two titles that differ only in such
+#: words of one group ("... in men" / "... in women", "... in adults" / "... in adolescents",
+#: "acute" / "chronic") name two studies, typically one group's sibling papers or abstracts, even
+#: when every other field agrees. Spelling variants and plurals map to one member
+#: ("paediatric" / "pediatric", "child" / "children") and stay a typo-level difference.
+CONTRAST_WORDS: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("men", "man", "male", "males", "boys", "boy", "fathers", "father"), ("sex", "male")),
+    **dict.fromkeys(("women", "woman", "female", "females", "girls", "girl", "mothers", "mother"), ("sex", "female")),
+    **dict.fromkeys(("adult", "adults"), ("age", "adult")),
+    **dict.fromkeys(("adolescent", "adolescents", "teenagers", "teenager", "youth", "youths"), ("age", "adolescent")),
+    **dict.fromkeys(("child", "children", "childhood", "paediatric", "pediatric", "kids"), ("age", "child")),
+    **dict.fromkeys(("infant", "infants", "infancy", "neonate", "neonates", "neonatal", "newborn", "newborns"),
+                    ("age", "infant")),
+    **dict.fromkeys(("elderly", "older"), ("age", "old")),
+    **dict.fromkeys(("younger", "young"), ("age", "young")),
+    "acute": ("course", "acute"),
+    "chronic": ("course", "chronic"),
+}
+
+
+def title_contrast(a: str, b: str) -> bool:
+    """Whether two folded titles differ only in :data:`CONTRAST_WORDS`, naming other groups.
+
+    Each title must have a word the other lacks, every such word must be a contrast word, and
+    in one group the two sides must name different members ("men" against "women"; not
+    "children" against "child", nor "men and women" against "women", where "and" differs too).
+    """
+    if a == b:
+        return False
+    wa, wb = set(a.split()), set(b.split())
+    only_a, only_b = wa - wb, wb - wa
+    if not only_a or not only_b:
+        return False
+    try:
+        side_a = {CONTRAST_WORDS[w] for w in only_a}
+        side_b = {CONTRAST_WORDS[w] for w in only_b}
+    except KeyError:
+        return False
+    groups_a = {group: {m for g, m in side_a if g == group} for group, _ in side_a}
+    groups_b = {group: {m for g, m in side_b if g == group} for group, _ in side_b}
+    return any(groups_a[g] != groups_b[g] for g in groups_a.keys() & groups_b.keys())
+
+
 #: With fewer distinct values than this share of records, an issue column holds issues; a column
 #: unique on (almost) every record of a large file is a record counter (EndNote's "number").
 ISSUE_COUNTER_MIN_RECORDS = 50
