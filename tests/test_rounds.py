@@ -201,3 +201,43 @@ def test_an_export_outside_the_root_is_registered_inside_the_register(tmp_path: 
     assert not list(elsewhere.parent.glob("*.ids.parquet"))
     assert len(list(register.rglob("*.ids.parquet"))) == 1
     assert main(args) == 0
+
+
+def test_exports_outside_a_round_folder_are_refused_not_skipped(tmp_path: Path):
+    """An export dropped in data/raw/ itself or in a folder inside a round was never ingested
+    and nothing said so: its records were missing from every count of a run that succeeded."""
+    from evreview.rounds import check_raw_layout, misplaced_exports
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", files=("scopus.ris", "README.md", ".DS_Store"))
+    (raw / "README.md").write_text("notes", encoding="utf-8")
+    (raw / ".hidden").write_text("x", encoding="utf-8")
+    (raw / "2024-03_initial" / ".git").mkdir()
+    (raw / "2024-03_initial" / ".git" / "config").write_text("x", encoding="utf-8")
+    check_raw_layout(raw)  # READMEs and hidden files are not exports
+    assert misplaced_exports(raw) == []
+
+    (raw / "embase.ris").write_text("TY  - JOUR\nER  - \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"raw/embase\.ris: it is not in a search-round folder.*<round>/embase\.ris"):
+        check_raw_layout(raw)
+    (raw / "embase.ris").unlink()
+
+    nested = raw / "2024-03_initial" / "extra" / "deeper"
+    nested.mkdir(parents=True)
+    (nested / "lens.csv").write_text("Title\nx\n", encoding="utf-8")
+    (nested.parent / "wos.txt").write_text("FN x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"extra/deeper/lens\.csv: it is in a folder inside round "
+                                          r"'2024-03_initial'.*\(1 more file\(s\) like it\)"):
+        check_raw_layout(raw)
+    assert [p.name for p in misplaced_exports(raw)] == ["lens.csv", "wos.txt"]
+    assert load_rounds(raw).set_index("round").loc["2024-03_initial", "files"] == ["scopus.ris"]
+
+
+def test_a_round_or_export_named_with_braces_is_refused_by_name(tmp_path: Path):
+    """Snakemake read ``scholar{1}.json`` as a wildcard and stopped with a WildcardError."""
+    from evreview.rounds import check_raw_layout
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", files=("scholar{1}.json",))
+    with pytest.raises(ConfigError, match=r"2024-03_initial/scholar\{1\}\.json: a folder or file name with \{"):
+        check_raw_layout(raw)

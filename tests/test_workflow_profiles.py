@@ -86,3 +86,17 @@ def test_malformed_codebook_stops_the_run(tmp_path: Path):
     proc = _snakemake(project, "-n")
     assert proc.returncode != 0
     assert "config/codebook.yaml" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("place", ["embase.ris", "2024-03_initial/embase/embase.ris"])
+def test_an_export_outside_a_round_folder_stops_the_run_naming_it(tmp_path: Path, place: str):
+    """It was skipped silently: the run succeeded without its records in any count."""
+    project = _project(tmp_path)
+    stray = project / "data" / "raw" / place
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(project / "data" / "raw" / "2024-03_initial" / "scopus.ris", stray)
+    proc = _snakemake(project, "-n", "--cores", "1")
+    err = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"evreview: data/raw/{place}: it is " in err and "would not be ingested" in err
+    assert not (project / "results").exists()

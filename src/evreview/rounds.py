@@ -99,6 +99,61 @@ def export_files(round_dir: Path) -> list[str]:
     )
 
 
+def misplaced_exports(raw_dir: str | Path) -> list[Path]:
+    """Files under ``raw_dir`` that the workflow would never ingest because of where they are.
+
+    Only the files directly inside a round folder are exports (:func:`export_files`). A file
+    dropped in ``raw_dir`` itself (``data/raw/scopus.ris``) or in a folder inside a round
+    (``data/raw/2024-03/scopus/a.ris``) used to be skipped without a word, so its records were
+    missing from every count while the run looked complete. Hidden files and READMEs are not
+    exports; anything else is returned, sorted, for the run to refuse.
+    """
+    root = Path(raw_dir)
+    if not root.is_dir():
+        return []
+
+    def visible(p: Path) -> bool:
+        return not p.name.startswith(".") and p.name not in NOT_EXPORTS - {SEARCH_FILE}
+
+    out = [p for p in root.iterdir() if p.is_file() and visible(p)]
+    for sub in (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for inner in (p for p in sub.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            out += [p for p in inner.rglob("*") if p.is_file() and visible(p)
+                    and not any(part.startswith(".") for part in p.relative_to(inner).parts)]
+    return sorted(out)
+
+
+def check_raw_layout(raw_dir: str | Path) -> None:
+    """Refuse a raw folder the workflow cannot read whole: exports outside the round folders
+    (see :func:`misplaced_exports`), or a round or export named with braces.
+
+    Raises :class:`ConfigError` naming the first such file and what to do.
+    """
+    root = Path(raw_dir)
+    if root.is_dir():
+        for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for name in [sub.name, *export_files(sub)]:
+                if "{" in name or "}" in name:
+                    # Snakemake reads braces in an input path as a wildcard, whatever the quoting:
+                    # the run stopped with "WildcardError ... cannot be determined: '1'"
+                    where = sub if name == sub.name else sub / name
+                    raise ConfigError("a folder or file name with { or } cannot be a workflow input: rename it "
+                                      "before its first run (braces are Snakemake wildcards)", path=where.as_posix())
+    stray = misplaced_exports(raw_dir)
+    if not stray:
+        return
+    first = stray[0]
+    more = f" ({len(stray) - 1} more file(s) like it)" if len(stray) > 1 else ""
+    rel = first.relative_to(root)
+    if len(rel.parts) == 1:
+        how = (f"it is not in a search-round folder, so it would not be ingested: move it to "
+               f"{root.as_posix()}/<round>/{first.name}")
+    else:
+        how = (f"it is in a folder inside round {rel.parts[0]!r}, so it would not be ingested: exports go "
+               f"directly in {(root / rel.parts[0]).as_posix()}/ (or keep this file outside {root.as_posix()}/)")
+    raise ConfigError(how + more, path=first.as_posix())
+
+
 def order_key(name: str, date: str) -> tuple[int, str, str]:
     """Sort key of a round: dated rounds by date (then name), then undated rounds by name."""
     return (0, date, name) if date else (1, "", name)

@@ -10,7 +10,7 @@ from evreview.checks import DECISION_FILES, check_inputs
 from evreview.errors import EvreviewError
 from evreview.provenance import ENV_VAR as PROVENANCE_ENV
 from evreview.provenance import dumps, run_provenance
-from evreview.rounds import SEARCH_FILE, load_rounds
+from evreview.rounds import SEARCH_FILE, check_raw_layout, load_rounds
 
 RAW = config["paths"]["raw"]
 RESULTS = config["paths"]["results"]
@@ -46,7 +46,9 @@ except EvreviewError as exc:
 
 # Search rounds (sub-folders of paths.raw) in date order (config `searches` or the round's
 # search.yaml), so the earliest search's record names a study when a later round re-finds it.
+# An export outside the round folders would never be ingested: refused, not skipped.
 try:
+    check_raw_layout(RAW)
     ROUNDS = load_rounds(RAW, config.get("searches", {}))
 except EvreviewError as exc:
     raise WorkflowError(f"evreview: {exc}") from None
