@@ -70,6 +70,13 @@ def ingested_tables():
     return [f"{RESULTS}/ingest/{search}/{name}.parquet" for search, name in raw_exports()]
 
 
+def settings(*sections):
+    """The config ``sections`` a job reads, as a param: an edit there re-runs the job (Snakemake
+    compares params), an edit elsewhere does not. With the config file itself as the input, a
+    changed map threshold re-ran screening, and after it embedding and coding."""
+    return json.dumps({name: config.get(name, {}) for name in sections}, sort_keys=True)
+
+
 def optional_decisions(name):
     """A reviewers' decision file as an input when it exists (its edits then trigger a re-run)."""
     path = Path(DECISIONS) / name
