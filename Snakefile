@@ -2,17 +2,14 @@
 # ingest -> deduplicate -> screen -> embed -> code -> map
 # Every rule calls the `evreview` CLI, a thin shell over functions in src/evreview/.
 
-from snakemake.utils import min_version, validate
-
-from evreview.config import schema_path
+from snakemake.utils import min_version
 
 min_version("8.10")
 
 
+# validated against src/evreview/schemas/config.schema.yaml by workflow/rules/common.smk
 configfile: "config/config.yaml"
 
-
-validate(config, schema=str(schema_path()))
 
 
 include: "workflow/rules/common.smk"

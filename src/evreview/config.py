@@ -7,6 +7,7 @@ path named, before any output is touched.
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
 import hashlib
 import json
@@ -47,6 +48,21 @@ def _fill_defaults(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
+def _dates_as_text(config: dict[str, Any]) -> None:
+    """``searches.<round>.date`` written unquoted (``date: 2025-03-10``) as the text it was.
+
+    YAML reads an unquoted date as a date, and the schema's string check then stopped the run
+    with "datetime.date(2025, 3, 10) is not of type 'string'", while the same line in a round's
+    search.yaml was accepted. Changed in place, as the Snakefile's ``config`` must be.
+    """
+    searches = config.get("searches")
+    if not isinstance(searches, dict):
+        return
+    for entry in searches.values():
+        if isinstance(entry, dict) and type(entry.get("date")) is _dt.date:
+            entry["date"] = entry["date"].isoformat()
+
+
 def validate_config(config: dict[str, Any], source: str | Path = "config", *, partial: bool = False) -> dict[str, Any]:
     """Validate ``config`` against the schema, fill defaults, and return it.
 
@@ -56,6 +72,7 @@ def validate_config(config: dict[str, Any], source: str | Path = "config", *, pa
     """
     import jsonschema
 
+    _dates_as_text(config)
     schema = load_schema()
     if partial:
         schema = {k: v for k, v in schema.items() if k != "required"}

@@ -6,17 +6,12 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from evreview.checks import DECISION_FILES, check_inputs
+from evreview.checks import DECISION_FILES, check_inputs, check_settings
+from evreview.config import validate_config
 from evreview.errors import EvreviewError
 from evreview.provenance import ENV_VAR as PROVENANCE_ENV
 from evreview.provenance import dumps, run_provenance
 from evreview.rounds import SEARCH_FILE, check_raw_layout, load_rounds
-
-RAW = config["paths"]["raw"]
-RESULTS = config["paths"]["results"]
-LOGS = config["paths"]["logs"]
-DECISIONS = config["paths"]["decisions"]
-CODED = config["paths"]["coded"]
 
 
 def project_path(path):
@@ -34,6 +29,22 @@ def project_path(path):
 
 
 CONFIG_FILE = project_path(workflow.overwrite_configfiles[0] if workflow.overwrite_configfiles else "config/config.yaml")
+
+# The config against the schema (defaults filled in), then what only a stage's own parser or
+# the codebook can check (ranker options, map axes, embedding backend): one line naming the
+# file and key, while the workflow is parsed, instead of Snakemake's schema dump or a job
+# failing after ingest, deduplication and embedding.
+try:
+    validate_config(config, CONFIG_FILE)
+    check_settings(config, CONFIG_FILE)
+except EvreviewError as exc:
+    raise WorkflowError(f"evreview: {exc}") from None
+
+RAW = config["paths"]["raw"]
+RESULTS = config["paths"]["results"]
+LOGS = config["paths"]["logs"]
+DECISIONS = config["paths"]["decisions"]
+CODED = config["paths"]["coded"]
 
 CODEBOOK = config.get("code", {}).get("codebook", "config/codebook.yaml")
 
