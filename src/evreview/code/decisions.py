@@ -3,8 +3,9 @@
 Columns: ``study_id, dimension, code, action (add|remove), reviewer, timestamp``. Decisions
 are applied in timestamp order (file order breaks ties), so the latest decision on a
 (study, dimension, code) wins. Machine rows a reviewer removes are kept with status
-``removed`` (audit trail), never deleted. Decisions naming studies that are not in this run
-(e.g. excluded since) are returned as ``unmatched`` for the report rather than dropped.
+``removed`` (audit trail), never deleted. Decisions naming studies of the run that are not
+coded (e.g. excluded since) are returned as ``unmatched`` for the report rather than dropped;
+``evreview code`` refuses one naming no study of the run (:func:`check_known_studies`).
 The pipeline only reads this file.
 """
 
@@ -110,6 +111,24 @@ def resolve_retired(decisions: pd.DataFrame, retired: dict[str, str]) -> pd.Data
     if decisions.empty or not retired:
         return decisions
     return decisions.assign(study_id=[retired.get(s, s) for s in decisions["study_id"]])
+
+
+def check_known_studies(decisions: pd.DataFrame, study_ids: set[str], path: str | Path) -> None:
+    """A decision naming no study of the run at all (a typo, an export removed) is an error
+    naming its line, as in the screening and duplicate decision files.
+
+    Only a study that exists but is not coded (excluded since) is set aside as ``unmatched``;
+    a typo was set aside the same way, so the run succeeded without the reviewer's decision.
+    ``decisions`` have retired ids resolved (:func:`resolve_retired`).
+    """
+    from evreview.records import gone_id_hint
+
+    unknown = decisions[~decisions["study_id"].isin(study_ids)]
+    if len(unknown):
+        row = unknown.sort_values("line", kind="stable").iloc[0]
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise ConfigError(f"study_id {row['study_id']!r} is not a study of this run{more}"
+                          f"{gone_id_hint(row['study_id'])}", path=path, line=int(row["line"]))
 
 
 def parse_timestamps(values: pd.Series) -> pd.Series:
