@@ -280,3 +280,15 @@ def test_one_line_fast_path_is_the_split_join() -> None:
     samples = ["", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "x\u3000y", "x\x1cy", "é ü", "a\u200bb"]
     samples += [f"a{c}b" for c in spaces] + [f"{c}a" for c in spaces] + [f"a{c}" for c in spaces]
     assert [one_line(t) for t in samples] == [_one_line(t) for t in samples] == _folded(samples)
+
+
+def test_a_rule_exclusion_shows_the_value_that_failed(studies):
+    """Evidence of a rule exclusion named only the rule ("failed: doc_type"): a reviewer
+    auditing it had to look the study up to see what made it fail."""
+    studies = studies.copy()
+    studies.loc[studies["study_id"] == "s009", ["year", "language"]] = [1990, "ger"]
+    t = screen_studies(studies, RULES, None, {"model": "nb"}).table.set_index("study_id")
+    assert t.loc["s008", "evidence"] == "failed: doc_type (erratum)"
+    assert t.loc["s007", "evidence"] == "failed: language (fre)"
+    t = screen_studies(studies, {**RULES, "years": [1995, None]}, None, {"model": "nb"}).table.set_index("study_id")
+    assert t.loc["s009", ["reason", "evidence"]].tolist() == ["year", "failed: year (1990); language (ger)"]

@@ -29,7 +29,7 @@ from evreview.screen import decisions as dec
 from evreview.screen.features import FeatureConfig, build_features
 from evreview.screen.options import section
 from evreview.screen.ranker import Learner, ModelConfig
-from evreview.screen.rules import apply_rules
+from evreview.screen.rules import VALUE_RULES, apply_rules, rule_evidence_text
 from evreview.screen.stopping import StoppingConfig, hypergeometric_test
 
 TABLE_COLUMNS = ("study_id", "status", "decided_by", "reason", "reviewer", "score", "rank", "evidence")
@@ -190,7 +190,8 @@ def screen_studies(
             evidence[i] = f"{c['decision']} at {c['timestamp']}"
         elif rule_excluded[i]:
             status[i], decided_by[i] = "excluded", "rule"
-            reason[i], evidence[i] = rule_reason[i], "failed: " + rule_evidence[i]
+            values = {f: studies.at[i, f] for f in VALUE_RULES.values() if f in studies.columns}
+            reason[i], evidence[i] = rule_reason[i], "failed: " + rule_evidence_text(rule_evidence[i], values)
         elif c is not None:
             reason[i], reviewer[i] = "reviewer_conflict", c["reviewer"]
 
