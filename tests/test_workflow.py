@@ -134,6 +134,24 @@ def test_a_config_edit_reruns_only_the_jobs_that_read_its_section(demo_run: Path
     assert "Nothing to be done" in _dry_run(demo_run)
 
 
+def test_an_ingest_setting_for_one_export_reingests_only_that_export(demo_run: Path):
+    """Every ingest job took the whole ``ingest`` section as a param: a database glob added for
+    one file (say, a new round's export) re-ingested every export of every round."""
+    config = demo_run / "config" / "config.yaml"
+    text, stat = config.read_text(encoding="utf-8"), config.stat()
+    glob = '"*/scholar.bib": "Google Scholar"'
+    try:
+        config.write_text(text.replace(glob, f'{glob}\n    "2024-03_initial/wos.txt": "Web of Science"'),
+                          encoding="utf-8")
+        plan = _dry_run(demo_run)
+        assert plan.count("rule ingest_file:") == 1, plan[-3000:]
+        assert "file=wos.txt" in plan
+    finally:
+        config.write_text(text, encoding="utf-8")
+        os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "Nothing to be done" in _dry_run(demo_run)
+
+
 def test_a_deleted_deliverable_is_rebuilt(demo_run: Path):
     """``rule all`` asks for every deliverable, so a deleted report is planned again (dry run)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

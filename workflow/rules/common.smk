@@ -7,7 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from evreview.checks import DECISION_FILES, check_inputs, check_settings
-from evreview.config import validate_config
+from evreview.config import file_options, validate_config
 from evreview.errors import EvreviewError
 from evreview.provenance import ENV_VAR as PROVENANCE_ENV
 from evreview.provenance import dumps, run_provenance
