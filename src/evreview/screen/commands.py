@@ -199,6 +199,11 @@ def run_report(args: argparse.Namespace) -> int:
     write_csv(res.conflicts, out / "conflicts.csv")
     summary = {"stopping": res.stopping, "agreement": res.agreement}
     (out / "stopping.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    overrules = int(res.table["evidence"].astype(str).str.contains("; overrules ", regex=False).sum())
+    if overrules:
+        print(f"note: on {overrules} stud{'y' if overrules == 1 else 'ies'} a reviewer's standing decision overrules "
+              "their own decision under another key (a study since merged into it, or a member record id); see "
+              "'overrules' in screening.csv's evidence", file=sys.stderr)
     counts = res.table.groupby(["status", "decided_by"]).size()
     for (status, by), k in counts.items():
         print(f"{status:>10} {by or '-':>9}: {k}", file=sys.stderr)
