@@ -241,3 +241,20 @@ def test_a_round_or_export_named_with_braces_is_refused_by_name(tmp_path: Path):
     _round(raw, "2024-03_initial", files=("scholar{1}.json",))
     with pytest.raises(ConfigError, match=r"2024-03_initial/scholar\{1\}\.json: a folder or file name with \{"):
         check_raw_layout(raw)
+
+
+def test_a_misspelt_round_in_the_config_is_refused_a_planned_one_is_not(tmp_path: Path):
+    """`searches: {2024-03_intial: ...}` left the real round undated, so the first search was
+    ordered last and reported as the update; a round listed before its folder exists is fine."""
+    from evreview.rounds import check_round_names
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial")
+    _round(raw, "2025-03_update", search_yaml="date: 2025-03-10\n")
+    searches = {"2024-03_intial": {"date": "2024-03-15"}, "2026-03_planned": {"date": "2026-03-01"}}
+    with pytest.raises(ConfigError, match=r"^config.yaml: searches.2024-03_intial: no round folder .* did you mean "
+                                          r"'2024-03_initial'\?"):
+        check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
+    searches = {"2024-03_initial": {"date": "2024-03-15"}, "2026-03_planned": {"date": "2026-03-01"},
+                "2025-03_updte": {"description": "a typo of a dated round changes no order"}}
+    check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)

@@ -113,6 +113,9 @@ def test_an_export_outside_a_round_folder_stops_the_run_naming_it(tmp_path: Path
     ("rows: theme", "rows: themes", "config/config.yaml: map.rows: 'themes' is not a codebook dimension"),
     ('date: "2024-03-15"', "date: 2024-02-30",
      "config/config.yaml: config is not valid YAML: day is out of range for month"),
+    ("  2024-03_initial:", "  2024-03_intial:",
+     "config/config.yaml: searches.2024-03_intial: no round folder of that name in data/raw/; did you mean "
+     "'2024-03_initial'?"),
 ])
 def test_a_config_mistake_stops_the_run_in_one_line_before_any_job(tmp_path: Path, old: str, new: str, message: str):
     """A misspelt ranker option stopped the run only at screening, a map axis or embedding

@@ -154,6 +154,30 @@ def check_raw_layout(raw_dir: str | Path) -> None:
     raise ConfigError(how + more, path=first.as_posix())
 
 
+def check_round_names(rounds: pd.DataFrame, searches_config: Mapping[str, Any] | None, source: str | Path,
+                      raw_dir: str | Path = "data/raw") -> None:
+    """Refuse a ``searches`` entry that looks like a misspelt round folder name.
+
+    A round listed in the config without a folder is allowed (a search planned, its exports
+    to come), and a round folder without a date is allowed (ordered last). Together, with
+    names this close, they are one round whose name was mistyped: the run went ahead with the
+    real round undated, so the first search counted as the latest one (changes.md and the
+    PRISMA diagram described it as the update). ``rounds`` is :func:`load_rounds`'s table.
+    """
+    import difflib
+
+    folders = {r.round for r in rounds.itertuples() if r.files}
+    undated = sorted(r.round for r in rounds.itertuples() if r.files and not r.date)
+    for name in sorted(searches_config or {}):
+        if name in folders:
+            continue
+        close = difflib.get_close_matches(name, undated, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"searches.{name}: no round folder of that name in {Path(raw_dir).as_posix()}/; did you mean "
+                f"{close[0]!r}? (that folder has no date, so it would count as the latest search)", path=source)
+
+
 def order_key(name: str, date: str) -> tuple[int, str, str]:
     """Sort key of a round: dated rounds by date (then name), then undated rounds by name."""
     return (0, date, name) if date else (1, "", name)

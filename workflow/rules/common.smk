@@ -11,7 +11,7 @@ from evreview.config import file_options, validate_config
 from evreview.errors import EvreviewError
 from evreview.provenance import ENV_VAR as PROVENANCE_ENV
 from evreview.provenance import dumps, run_provenance
-from evreview.rounds import SEARCH_FILE, check_raw_layout, load_rounds
+from evreview.rounds import SEARCH_FILE, check_raw_layout, check_round_names, load_rounds
 
 
 def project_path(path):
@@ -61,6 +61,7 @@ except EvreviewError as exc:
 try:
     check_raw_layout(RAW)
     ROUNDS = load_rounds(RAW, config.get("searches", {}))
+    check_round_names(ROUNDS, config.get("searches", {}), CONFIG_FILE, RAW)
 except EvreviewError as exc:
     raise WorkflowError(f"evreview: {exc}") from None
 SEARCH_FILES = [str(p) for p in sorted(Path(RAW).glob(f"*/{SEARCH_FILE}"))]
