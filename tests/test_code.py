@@ -598,3 +598,9 @@ def test_a_code_decision_on_no_study_of_the_run_stops_it_naming_the_line(studies
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"{decisions}:3: study_id 's00l' is not a study of this run")
     assert len(err.splitlines()) == 1
+    member = "r" + excluded[1:]  # a record id where a study id goes: the error names its study
+    decisions.write_text(header + f"{member},theme,approaches,add,ana,2026-01-02\n", encoding="utf-8")
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"{decisions}:2: study_id '{member}' is not a study of this run: it is a record id, of study {excluded!r}; "
+        "codes.csv names studies")
