@@ -146,5 +146,7 @@ def file_options(ingest_config: dict[str, Any], rel_path: str) -> dict[str, Any]
                 out[key] = value
                 break
     if ingest_config.get("column_map"):
-        out["column_map"] = dict(ingest_config["column_map"])
+        from evreview.ingest.registry import ConfigColumnMap
+
+        out["column_map"] = ConfigColumnMap(ingest_config["column_map"])
     return out
