@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evreview.errors import ConfigError
@@ -258,3 +259,28 @@ def test_a_misspelt_round_in_the_config_is_refused_a_planned_one_is_not(tmp_path
     searches = {"2024-03_initial": {"date": "2024-03-15"}, "2026-03_planned": {"date": "2026-03-01"},
                 "2025-03_updte": {"description": "a typo of a dated round changes no order"}}
     check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
+
+
+def test_a_search_round_that_found_nothing_is_the_latest_search(tmp_path: Path):
+    """A round folder with its search.yaml and no export (the update search found nothing
+    new) was left out, so the round before it was reported as the latest search; a round only
+    planned in the config, or an empty folder without a search.yaml, is not a search."""
+    from evreview.ledger import ordered_rounds
+    from evreview.prisma import prisma_counts
+    from evreview.rounds import searched_rounds
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", search_yaml="date: 2024-03-15\n")
+    _round(raw, "2025-03_update", files=(), search_yaml="date: 2025-03-10\n")
+    (raw / "scratch").mkdir()
+    rounds = load_rounds(raw, {"2026-03_planned": {"date": "2026-03-01"}})
+    searched = searched_rounds(rounds, raw, ["2024-03_initial"])
+    assert searched == ["2024-03_initial", "2025-03_update"]
+    ledger = pd.DataFrame({"record_id": ["r1", "r2"], "search": "2024-03_initial", "source_database": "Scopus",
+                           "study_id": ["s1", "s1"], "kept": [True, False], "fate": ["included", "duplicate"],
+                           "screen_reason": ["", ""]})
+    order = round_order(rounds, searched)
+    assert ordered_rounds(ledger, order) == ["2024-03_initial", "2025-03_update"]
+    counts = prisma_counts(ledger, order=order)
+    assert counts["template"] == "updated" and counts["latest_round"] == "2025-03_update"
+    assert (counts["database_results"], counts["previous_studies"], counts["total_studies"]) == (0, 1, 1)

@@ -243,6 +243,19 @@ def round_order(rounds: pd.DataFrame | None, present: Iterable[str]) -> list[str
     return sorted(names, key=lambda n: order_key(n, str(dates.get(n, "") or "")))
 
 
+def searched_rounds(rounds: pd.DataFrame, raw_dir: str | Path | None, present: Iterable[str]) -> list[str]:
+    """The rounds searched: ``present`` (a ledger's rounds) and every round folder under
+    ``raw_dir`` with a search.yaml and no export (a search that found nothing new), but not a
+    round only listed in the config (planned) nor an empty folder without a search.yaml.
+    A round without records was left out, so the round before it was reported as the latest
+    search, in changes.md and the PRISMA diagram alike."""
+    names = {str(r) for r in present}
+    if raw_dir is not None:  # a round with exports is searched when the ledger has it (it may be given one round)
+        names |= {str(r.round) for r in rounds.itertuples()
+                  if not r.files and (Path(raw_dir) / str(r.round) / SEARCH_FILE).is_file()}
+    return sorted(names)
+
+
 def rounds_for(config: Mapping[str, Any], raw_dir: str | Path | None = None,
                extra_rounds: Iterable[str] = ()) -> pd.DataFrame:
     """:func:`load_rounds` for a loaded config (``raw_dir`` defaults to ``paths.raw``)."""
