@@ -568,3 +568,39 @@ def test_multi_label_code_needs_a_sentence_of_its_own() -> None:
     again = _multi_label_case(keyword_line=False)
     assert set(zip(again["study_id"], again["code"])) == {("t0", "a"), ("t0", "b"), ("t1", "a"), ("t1", "b")}
     assert again.set_index(["study_id", "code"]).loc[("t0", "b"), "evidence"].startswith('"b; b" (leads')
+
+
+def test_a_code_decision_on_no_study_of_the_run_stops_it_naming_the_line(studies, tmp_path, capsys) -> None:
+    """README: a study id that is not in the run stops the run naming the file and line. For
+    codes.csv a typo was set aside as "not among the studies coded in this run" and the run
+    succeeded without the reviewer's decision; a study that exists but is not coded still is."""
+    from evreview.cli import main
+
+    table = studies.assign(member_record_ids=[["r" + s[1:]] for s in studies["study_id"]])
+    table.to_parquet(tmp_path / "studies.parquet", index=False)
+    screening = pd.DataFrame({"study_id": studies["study_id"],
+                              "status": ["excluded"] + ["included"] * (len(studies) - 1)})
+    screening.to_csv(tmp_path / "screening.csv", index=False)
+    excluded = studies["study_id"].iloc[0]
+    decisions = tmp_path / "codes.csv"
+    header = "study_id,dimension,code,action,reviewer,timestamp\n"
+    decisions.write_text(header + f"{excluded},theme,approaches,add,ana,2026-01-02\n", encoding="utf-8")
+    args = ["code", "--studies", str(tmp_path / "studies.parquet"), "--included", str(tmp_path / "screening.csv"),
+            "--codebook", str(REPO / "config" / "codebook.yaml"), "--backend", "tfidf", "--no-topics", "--no-progress",
+            "--cache-dir", str(tmp_path / "cache"), "--decisions", str(decisions), "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    unmatched = pd.read_csv(tmp_path / "out" / "unmatched_decisions.csv")
+    assert unmatched["study_id"].tolist() == [excluded]
+    capsys.readouterr()
+    decisions.write_text(header + f"{excluded},theme,approaches,add,ana,2026-01-02\n"
+                         "s00l,theme,approaches,add,ana,2026-01-02\n", encoding="utf-8")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"{decisions}:3: study_id 's00l' is not a study of this run")
+    assert len(err.splitlines()) == 1
+    member = "r" + excluded[1:]  # a record id where a study id goes: the error names its study
+    decisions.write_text(header + f"{member},theme,approaches,add,ana,2026-01-02\n", encoding="utf-8")
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"{decisions}:2: study_id '{member}' is not a study of this run: it is a record id, of study {excluded!r}; "
+        "codes.csv names studies")

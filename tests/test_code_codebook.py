@@ -79,3 +79,10 @@ def test_version_tracks_content_not_formatting(tmp_path: Path) -> None:
     base = load_codebook(_write(tmp_path, SMALL)).version
     assert load_codebook(_write(tmp_path, "# a comment\n" + SMALL)).version == base
     assert load_codebook(_write(tmp_path, SMALL.replace("[funding]", "[funding, grant]"))).version != base
+
+
+def test_an_impossible_date_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """YAML builds an unquoted date while parsing; 2024-02-30 raised a bare ValueError."""
+    with pytest.raises(ConfigError, match=r"codebook.yaml: codebook is not valid YAML: day is out of range"):
+        load_codebook(_write(tmp_path, SMALL.replace("name: ", "reviewed: 2024-02-30\nname: ", 1)))
+

@@ -646,3 +646,24 @@ def test_shared_screening_benchmarks_all_read(shared_dir: Path) -> None:
         assert (report.source_format, report.found, report.parsed) == ("generic_table", rows, rows), path
         raw = json.loads(result.records["raw"].iloc[0])
         assert any(key.lower() in {"label", "label_included", "included"} for key in raw), path
+
+
+def test_the_configs_column_map_serves_tables_of_different_layouts(tmp_path: Path) -> None:
+    """``ingest.column_map`` is one map for every generic table of a review: a second
+    spreadsheet without the first one's columns stopped with "column_map names column
+    'Heading', which is not in the file". A map given for one file (--column-map) stays strict."""
+    from evreview.cli import main
+    from evreview.ingest import read_records
+
+    raw = tmp_path / "data" / "raw" / "r1"
+    raw.mkdir(parents=True)
+    (raw / "a.csv").write_bytes((FIX / "generic_mapped.csv").read_bytes())
+    (raw / "b.csv").write_text("Article,Year\nGambling venues and harm,2020\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("review: {title: x}\npaths: {raw: " + str(tmp_path / "data" / "raw") + "}\n"
+                      "ingest:\n  column_map: {Heading: title, Article: title, Writers: authors}\n", encoding="utf-8")
+    out = tmp_path / "records.parquet"
+    assert main(["ingest", str(raw / "a.csv"), str(raw / "b.csv"), "--config", str(config), "--out", str(out)]) == 0
+    assert read_records(out)["title"].tolist() == ["Coffee and sleep", "Tea and sleep", "Gambling venues and harm"]
+    with pytest.raises(IngestError, match=r"'Article'.*columns found: Ref, Heading"):
+        ingest("generic_mapped.csv", column_map={"Heading": "title", "Article": "title"})

@@ -203,3 +203,18 @@ def test_a_relative_config_is_found_inside_the_project_too(project: Path, tmp_pa
     monkeypatch.chdir(tmp_path)  # elsewhere: the relative path is not under the current directory
     res = evreview.load_results(project, config="conf2/x.yaml")
     assert len(res.coded) == 6
+
+
+def test_a_cell_of_the_matrix_is_named_by_its_labels_too(project: Path):
+    """``matrix()`` is indexed by code labels; passing them on to ``studies_in_cell`` said
+    "no cell 'Approaches' x 'Individual' on this map" although the cell holds studies."""
+    res = evreview.load_results(project)
+    m = res.matrix()
+    row = m.index[m.index.str.startswith("Approaches")][0]
+    column = m.columns[m.columns.str.startswith("Individual")][0]
+    by_label = res.studies_in_cell(row, column)
+    assert by_label["study_id"].tolist() == ["s01", "s02"] == res.studies_in_cell("approaches", "individual")[
+        "study_id"].tolist()
+    assert len(by_label) == m.loc[row, column]
+    with pytest.raises(EvreviewError, match="no cell 'Nowhere' x 'individual'"):
+        res.studies_in_cell("Nowhere", "individual")

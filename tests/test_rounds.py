@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evreview.errors import ConfigError
@@ -201,3 +202,85 @@ def test_an_export_outside_the_root_is_registered_inside_the_register(tmp_path: 
     assert not list(elsewhere.parent.glob("*.ids.parquet"))
     assert len(list(register.rglob("*.ids.parquet"))) == 1
     assert main(args) == 0
+
+
+def test_exports_outside_a_round_folder_are_refused_not_skipped(tmp_path: Path):
+    """An export dropped in data/raw/ itself or in a folder inside a round was never ingested
+    and nothing said so: its records were missing from every count of a run that succeeded."""
+    from evreview.rounds import check_raw_layout, misplaced_exports
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", files=("scopus.ris", "README.md", ".DS_Store"))
+    (raw / "README.md").write_text("notes", encoding="utf-8")
+    (raw / ".hidden").write_text("x", encoding="utf-8")
+    (raw / "2024-03_initial" / ".git").mkdir()
+    (raw / "2024-03_initial" / ".git" / "config").write_text("x", encoding="utf-8")
+    check_raw_layout(raw)  # READMEs and hidden files are not exports
+    assert misplaced_exports(raw) == []
+
+    (raw / "embase.ris").write_text("TY  - JOUR\nER  - \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"raw/embase\.ris: it is not in a search-round folder.*<round>/embase\.ris"):
+        check_raw_layout(raw)
+    (raw / "embase.ris").unlink()
+
+    nested = raw / "2024-03_initial" / "extra" / "deeper"
+    nested.mkdir(parents=True)
+    (nested / "lens.csv").write_text("Title\nx\n", encoding="utf-8")
+    (nested.parent / "wos.txt").write_text("FN x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"extra/deeper/lens\.csv: it is in a folder inside round "
+                                          r"'2024-03_initial'.*\(1 more file\(s\) like it\)"):
+        check_raw_layout(raw)
+    assert [p.name for p in misplaced_exports(raw)] == ["lens.csv", "wos.txt"]
+    assert load_rounds(raw).set_index("round").loc["2024-03_initial", "files"] == ["scopus.ris"]
+
+
+def test_a_round_or_export_named_with_braces_is_refused_by_name(tmp_path: Path):
+    """Snakemake read ``scholar{1}.json`` as a wildcard and stopped with a WildcardError."""
+    from evreview.rounds import check_raw_layout
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", files=("scholar{1}.json",))
+    with pytest.raises(ConfigError, match=r"2024-03_initial/scholar\{1\}\.json: a folder or file name with \{"):
+        check_raw_layout(raw)
+
+
+def test_a_misspelt_round_in_the_config_is_refused_a_planned_one_is_not(tmp_path: Path):
+    """`searches: {2024-03_intial: ...}` left the real round undated, so the first search was
+    ordered last and reported as the update; a round listed before its folder exists is fine."""
+    from evreview.rounds import check_round_names
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial")
+    _round(raw, "2025-03_update", search_yaml="date: 2025-03-10\n")
+    searches = {"2024-03_intial": {"date": "2024-03-15"}, "2026-03_planned": {"date": "2026-03-01"}}
+    with pytest.raises(ConfigError, match=r"^config.yaml: searches.2024-03_intial: no round folder .* did you mean "
+                                          r"'2024-03_initial'\?"):
+        check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
+    searches = {"2024-03_initial": {"date": "2024-03-15"}, "2026-03_planned": {"date": "2026-03-01"},
+                "2025-03_updte": {"description": "a typo of a dated round changes no order"}}
+    check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
+
+
+def test_a_search_round_that_found_nothing_is_the_latest_search(tmp_path: Path):
+    """A round folder with its search.yaml and no export (the update search found nothing
+    new) was left out, so the round before it was reported as the latest search; a round only
+    planned in the config, or an empty folder without a search.yaml, is not a search."""
+    from evreview.ledger import ordered_rounds
+    from evreview.prisma import prisma_counts
+    from evreview.rounds import searched_rounds
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", search_yaml="date: 2024-03-15\n")
+    _round(raw, "2025-03_update", files=(), search_yaml="date: 2025-03-10\n")
+    (raw / "scratch").mkdir()
+    rounds = load_rounds(raw, {"2026-03_planned": {"date": "2026-03-01"}})
+    searched = searched_rounds(rounds, raw, ["2024-03_initial"])
+    assert searched == ["2024-03_initial", "2025-03_update"]
+    ledger = pd.DataFrame({"record_id": ["r1", "r2"], "search": "2024-03_initial", "source_database": "Scopus",
+                           "study_id": ["s1", "s1"], "kept": [True, False], "fate": ["included", "duplicate"],
+                           "screen_reason": ["", ""]})
+    order = round_order(rounds, searched)
+    assert ordered_rounds(ledger, order) == ["2024-03_initial", "2025-03_update"]
+    counts = prisma_counts(ledger, order=order)
+    assert counts["template"] == "updated" and counts["latest_round"] == "2025-03_update"
+    assert (counts["database_results"], counts["previous_studies"], counts["total_studies"]) == (0, 1, 1)

@@ -280,3 +280,30 @@ def test_one_line_fast_path_is_the_split_join() -> None:
     samples = ["", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "x\u3000y", "x\x1cy", "é ü", "a\u200bb"]
     samples += [f"a{c}b" for c in spaces] + [f"{c}a" for c in spaces] + [f"a{c}" for c in spaces]
     assert [one_line(t) for t in samples] == [_one_line(t) for t in samples] == _folded(samples)
+
+
+def test_a_rule_exclusion_shows_the_value_that_failed(studies):
+    """Evidence of a rule exclusion named only the rule ("failed: doc_type"): a reviewer
+    auditing it had to look the study up to see what made it fail."""
+    studies = studies.copy()
+    studies.loc[studies["study_id"] == "s009", ["year", "language"]] = [1990, "ger"]
+    t = screen_studies(studies, RULES, None, {"model": "nb"}).table.set_index("study_id")
+    assert t.loc["s008", "evidence"] == "failed: doc_type (erratum)"
+    assert t.loc["s007", "evidence"] == "failed: language (fre)"
+    t = screen_studies(studies, {**RULES, "years": [1995, None]}, None, {"model": "nb"}).table.set_index("study_id")
+    assert t.loc["s009", ["reason", "evidence"]].tolist() == ["year", "failed: year (1990); language (ger)"]
+
+
+def test_a_reviewer_overruling_their_own_decision_on_a_merged_study_is_in_the_evidence(studies):
+    """ann included s001 and excluded s002; then the two merged (s002's record r002 now in
+    s001). Her later row wins, and her include of the other study vanished without a trace."""
+    studies = studies[studies["study_id"] != "s002"]
+    dups = pd.DataFrame({"record_id": ["r001", "r002", "r003"], "study_id": ["s001", "s001", "s003"]})
+    d = decisions("s001,include,ann,,2024-01-01T00:00:01Z\n"
+                  "s002,exclude,ann,off topic,2024-01-01T00:00:02Z\n"
+                  "s003,include,ann,,2024-01-01T00:00:03Z\n"
+                  "s003,exclude,ann,changed my mind,2024-01-01T00:00:04Z\n")  # same key: no note
+    t = screen_studies(studies, None, d, None, duplicates=dups).table.set_index("study_id")
+    assert t.loc["s001", ["status", "reason"]].tolist() == ["excluded", "off topic"]  # the later row still wins
+    assert t.loc["s001", "evidence"].endswith("; overrules ann's include of s001 (line 2)")
+    assert t.loc["s003", ["status", "evidence"]].tolist() == ["excluded", "exclude at 2024-01-01T00:00:04Z"]

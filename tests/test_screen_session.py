@@ -157,6 +157,30 @@ def test_session_defaults_to_the_project_config(studies, tmp_path):
     assert first[0] not in nudge
 
 
+def test_session_appends_where_the_config_keeps_the_decisions(studies, tmp_path):
+    """With ``paths.decisions: reviews`` in the config, the session still wrote to
+    data/decisions/screening.csv, which no run reads: the reviewer's decisions were lost."""
+    src = tmp_path / "studies.csv"
+    studies.to_csv(src, index=False)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(
+        "review:\n  title: Nudges\npaths:\n  decisions: reviews\n  results: out\n", encoding="utf-8")
+    (tmp_path / "out" / "dedup").mkdir(parents=True)
+    pd.DataFrame({"record_id": ["r001"], "study_id": ["s001"]}).to_csv(tmp_path / "out" / "dedup" / "duplicates.csv",
+                                                                       index=False)
+    (tmp_path / "reviews").mkdir()
+    # keyed by a record id: readable only through the duplicates table under paths.results
+    (tmp_path / "reviews" / "screening.csv").write_text(
+        "key,decision,reviewer,reason,timestamp\nr001,include,ann,,2024-01-01T00:00:00Z\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", CLI, "screen", "--studies", str(src), "--reviewer", "ann"],
+                         input="e\nq\n", capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "recorded in reviews/screening.csv" in out.stderr
+    assert not (tmp_path / "data").exists()
+    keys = read_decisions(tmp_path / "reviews" / "screening.csv")["key"].tolist()
+    assert keys[0] == "r001" and len(keys) == 2 and keys[1] != "s001"  # s001 was decided already
+
+
 @pytest.mark.parametrize("name", ["ann ", " ann", "ann\n"])
 def test_reviewer_name_with_spaces_finds_its_decisions_after_a_restart(studies, tmp_path, name):
     """The file's reader strips names, so "ann " wrote rows a restart did not recognise as its own:

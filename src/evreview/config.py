@@ -7,6 +7,7 @@ path named, before any output is touched.
 
 from __future__ import annotations
 
+import datetime as _dt
 import fnmatch
 import hashlib
 import json
@@ -47,6 +48,21 @@ def _fill_defaults(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
+def _dates_as_text(config: dict[str, Any]) -> None:
+    """``searches.<round>.date`` written unquoted (``date: 2025-03-10``) as the text it was.
+
+    YAML reads an unquoted date as a date, and the schema's string check then stopped the run
+    with "datetime.date(2025, 3, 10) is not of type 'string'", while the same line in a round's
+    search.yaml was accepted. Changed in place, as the Snakefile's ``config`` must be.
+    """
+    searches = config.get("searches")
+    if not isinstance(searches, dict):
+        return
+    for entry in searches.values():
+        if isinstance(entry, dict) and type(entry.get("date")) is _dt.date:
+            entry["date"] = entry["date"].isoformat()
+
+
 def validate_config(config: dict[str, Any], source: str | Path = "config", *, partial: bool = False) -> dict[str, Any]:
     """Validate ``config`` against the schema, fill defaults, and return it.
 
@@ -56,6 +72,7 @@ def validate_config(config: dict[str, Any], source: str | Path = "config", *, pa
     """
     import jsonschema
 
+    _dates_as_text(config)
     schema = load_schema()
     if partial:
         schema = {k: v for k, v in schema.items() if k != "required"}
@@ -69,16 +86,41 @@ def validate_config(config: dict[str, Any], source: str | Path = "config", *, pa
     return _fill_defaults(schema, config)
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and validate a YAML config file."""
+def parse_yaml(text: str, path: str | Path, what: str = "") -> Any:
+    """``text`` of the YAML file at ``path``, parsed; a mistake is one :class:`ConfigError` line.
+
+    Besides YAML's own errors, an impossible unquoted date (``date: 2024-02-30``) raises a
+    ValueError while YAML builds it: that ended the run, or the command, in a traceback.
+    ``what`` prefixes the message (``"codebook "``).
+    """
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{what}is not valid YAML: {problem}", path=path,
+                          line=None if mark is None else mark.line + 1) from None
+    except ValueError as exc:  # YAML reads 2024-02-30 as a date and fails building it
+        raise ConfigError(f"{what}is not valid YAML: {exc} (a date is written YYYY-MM-DD and must exist)",
+                          path=path) from None
+
+
+def read_config_yaml(path: str | Path) -> Any:
+    """The parsed YAML of the config file at ``path`` (not validated), or a one-line error."""
     path = Path(path)
     if not path.exists():
         raise ConfigError("config file not found", path=path)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(f"not valid YAML: {exc}", path=path, line=None if line is None else line + 1) from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", path=path) from None
+    return parse_yaml(text, path, "config ")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    config = read_config_yaml(path) or {}
     if not isinstance(config, dict):
         raise ConfigError("config must be a mapping of sections", path=path)
     return validate_config(config, path)
@@ -104,5 +146,7 @@ def file_options(ingest_config: dict[str, Any], rel_path: str) -> dict[str, Any]
                 out[key] = value
                 break
     if ingest_config.get("column_map"):
-        out["column_map"] = dict(ingest_config["column_map"])
+        from evreview.ingest.registry import ConfigColumnMap
+
+        out["column_map"] = ConfigColumnMap(ingest_config["column_map"])
     return out

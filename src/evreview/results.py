@@ -270,14 +270,29 @@ class Results:
 
     def studies_in_cell(self, row: str, column: str, filters: dict[str, str] | None = None,
                         years: tuple[int, int] | None = None, **spec_overrides: Any) -> pd.DataFrame:
-        """The studies behind one cell (title, year, journal, doi); ``row`` and ``column`` are code ids."""
+        """The studies behind one cell (title, year, journal, doi).
+
+        ``row`` and ``column`` are code ids or their labels: :meth:`matrix` is indexed by labels,
+        and ``studies_in_cell(m.index[0], m.columns[0])`` said there was no such cell.
+        """
         cells = self.cells(filters, years, **spec_overrides)
+        row = self._code_id(cells, "row", row)
+        column = self._code_id(cells, "column", column)
         hit = cells[(cells["row"] == row) & (cells["column"] == column) & (cells["segment"] == "")]
         if hit.empty:
             raise EvreviewError(f"no cell {row!r} x {column!r} on this map")
         ids = [i for i in hit["study_ids"].iloc[0].split(";") if i]
         cols = [c for c in ("study_id", "title", "year", "journal", "doi") if c in self.coded.columns]
         return self.coded[self.coded["study_id"].isin(ids)][cols].sort_values("study_id").reset_index(drop=True)
+
+    @staticmethod
+    def _code_id(cells: pd.DataFrame, axis: str, value: str) -> str:
+        """The code id of ``value`` on ``axis`` ("row"/"column") of ``cells``: itself if an id, else the
+        id of the code labelled so (labels are what :meth:`matrix` shows)."""
+        if (cells[axis] == value).any():
+            return value
+        ids = cells.loc[cells[f"{axis}_label"] == value, axis]
+        return str(ids.iloc[0]) if len(ids) else value
 
     def stopping(self) -> dict[str, Any]:
         """Screening's ``stopping.json``: reviewers' agreement (Cohen's kappa) and the stopping estimate."""

@@ -99,6 +99,85 @@ def export_files(round_dir: Path) -> list[str]:
     )
 
 
+def misplaced_exports(raw_dir: str | Path) -> list[Path]:
+    """Files under ``raw_dir`` that the workflow would never ingest because of where they are.
+
+    Only the files directly inside a round folder are exports (:func:`export_files`). A file
+    dropped in ``raw_dir`` itself (``data/raw/scopus.ris``) or in a folder inside a round
+    (``data/raw/2024-03/scopus/a.ris``) used to be skipped without a word, so its records were
+    missing from every count while the run looked complete. Hidden files and READMEs are not
+    exports; anything else is returned, sorted, for the run to refuse.
+    """
+    root = Path(raw_dir)
+    if not root.is_dir():
+        return []
+
+    def visible(p: Path) -> bool:
+        return not p.name.startswith(".") and p.name not in NOT_EXPORTS - {SEARCH_FILE}
+
+    out = [p for p in root.iterdir() if p.is_file() and visible(p)]
+    for sub in (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for inner in (p for p in sub.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            out += [p for p in inner.rglob("*") if p.is_file() and visible(p)
+                    and not any(part.startswith(".") for part in p.relative_to(inner).parts)]
+    return sorted(out)
+
+
+def check_raw_layout(raw_dir: str | Path) -> None:
+    """Refuse a raw folder the workflow cannot read whole: exports outside the round folders
+    (see :func:`misplaced_exports`), or a round or export named with braces.
+
+    Raises :class:`ConfigError` naming the first such file and what to do.
+    """
+    root = Path(raw_dir)
+    if root.is_dir():
+        for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for name in [sub.name, *export_files(sub)]:
+                if "{" in name or "}" in name:
+                    # Snakemake reads braces in an input path as a wildcard, whatever the quoting:
+                    # the run stopped with "WildcardError ... cannot be determined: '1'"
+                    where = sub if name == sub.name else sub / name
+                    raise ConfigError("a folder or file name with { or } cannot be a workflow input: rename it "
+                                      "before its first run (braces are Snakemake wildcards)", path=where.as_posix())
+    stray = misplaced_exports(raw_dir)
+    if not stray:
+        return
+    first = stray[0]
+    more = f" ({len(stray) - 1} more file(s) like it)" if len(stray) > 1 else ""
+    rel = first.relative_to(root)
+    if len(rel.parts) == 1:
+        how = (f"it is not in a search-round folder, so it would not be ingested: move it to "
+               f"{root.as_posix()}/<round>/{first.name}")
+    else:
+        how = (f"it is in a folder inside round {rel.parts[0]!r}, so it would not be ingested: exports go "
+               f"directly in {(root / rel.parts[0]).as_posix()}/ (or keep this file outside {root.as_posix()}/)")
+    raise ConfigError(how + more, path=first.as_posix())
+
+
+def check_round_names(rounds: pd.DataFrame, searches_config: Mapping[str, Any] | None, source: str | Path,
+                      raw_dir: str | Path = "data/raw") -> None:
+    """Refuse a ``searches`` entry that looks like a misspelt round folder name.
+
+    A round listed in the config without a folder is allowed (a search planned, its exports
+    to come), and a round folder without a date is allowed (ordered last). Together, with
+    names this close, they are one round whose name was mistyped: the run went ahead with the
+    real round undated, so the first search counted as the latest one (changes.md and the
+    PRISMA diagram described it as the update). ``rounds`` is :func:`load_rounds`'s table.
+    """
+    import difflib
+
+    folders = {r.round for r in rounds.itertuples() if r.files}
+    undated = sorted(r.round for r in rounds.itertuples() if r.files and not r.date)
+    for name in sorted(searches_config or {}):
+        if name in folders:
+            continue
+        close = difflib.get_close_matches(name, undated, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"searches.{name}: no round folder of that name in {Path(raw_dir).as_posix()}/; did you mean "
+                f"{close[0]!r}? (that folder has no date, so it would count as the latest search)", path=source)
+
+
 def order_key(name: str, date: str) -> tuple[int, str, str]:
     """Sort key of a round: dated rounds by date (then name), then undated rounds by name."""
     return (0, date, name) if date else (1, "", name)
@@ -162,6 +241,19 @@ def round_order(rounds: pd.DataFrame | None, present: Iterable[str]) -> list[str
     dates = dict(zip(rounds["round"], rounds["date"])) if rounds is not None and len(rounds) else {}
     names = {str(r) for r in present}
     return sorted(names, key=lambda n: order_key(n, str(dates.get(n, "") or "")))
+
+
+def searched_rounds(rounds: pd.DataFrame, raw_dir: str | Path | None, present: Iterable[str]) -> list[str]:
+    """The rounds searched: ``present`` (a ledger's rounds) and every round folder under
+    ``raw_dir`` with a search.yaml and no export (a search that found nothing new), but not a
+    round only listed in the config (planned) nor an empty folder without a search.yaml.
+    A round without records was left out, so the round before it was reported as the latest
+    search, in changes.md and the PRISMA diagram alike."""
+    names = {str(r) for r in present}
+    if raw_dir is not None:  # a round with exports is searched when the ledger has it (it may be given one round)
+        names |= {str(r.round) for r in rounds.itertuples()
+                  if not r.files and (Path(raw_dir) / str(r.round) / SEARCH_FILE).is_file()}
+    return sorted(names)
 
 
 def rounds_for(config: Mapping[str, Any], raw_dir: str | Path | None = None,

@@ -6,17 +6,12 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from evreview.checks import DECISION_FILES, check_inputs
+from evreview.checks import DECISION_FILES, check_inputs, check_settings
+from evreview.config import file_options, validate_config
 from evreview.errors import EvreviewError
 from evreview.provenance import ENV_VAR as PROVENANCE_ENV
 from evreview.provenance import dumps, run_provenance
-from evreview.rounds import SEARCH_FILE, load_rounds
-
-RAW = config["paths"]["raw"]
-RESULTS = config["paths"]["results"]
-LOGS = config["paths"]["logs"]
-DECISIONS = config["paths"]["decisions"]
-CODED = config["paths"]["coded"]
+from evreview.rounds import SEARCH_FILE, check_raw_layout, check_round_names, load_rounds
 
 
 def project_path(path):
@@ -35,6 +30,22 @@ def project_path(path):
 
 CONFIG_FILE = project_path(workflow.overwrite_configfiles[0] if workflow.overwrite_configfiles else "config/config.yaml")
 
+# The config against the schema (defaults filled in), then what only a stage's own parser or
+# the codebook can check (ranker options, map axes, embedding backend): one line naming the
+# file and key, while the workflow is parsed, instead of Snakemake's schema dump or a job
+# failing after ingest, deduplication and embedding.
+try:
+    validate_config(config, CONFIG_FILE)
+    check_settings(config, CONFIG_FILE)
+except EvreviewError as exc:
+    raise WorkflowError(f"evreview: {exc}") from None
+
+RAW = config["paths"]["raw"]
+RESULTS = config["paths"]["results"]
+LOGS = config["paths"]["logs"]
+DECISIONS = config["paths"]["decisions"]
+CODED = config["paths"]["coded"]
+
 CODEBOOK = config.get("code", {}).get("codebook", "config/codebook.yaml")
 
 # Decision files are inputs only; a malformed one stops the run here, while the workflow is
@@ -46,8 +57,11 @@ except EvreviewError as exc:
 
 # Search rounds (sub-folders of paths.raw) in date order (config `searches` or the round's
 # search.yaml), so the earliest search's record names a study when a later round re-finds it.
+# An export outside the round folders would never be ingested: refused, not skipped.
 try:
+    check_raw_layout(RAW)
     ROUNDS = load_rounds(RAW, config.get("searches", {}))
+    check_round_names(ROUNDS, config.get("searches", {}), CONFIG_FILE, RAW)
 except EvreviewError as exc:
     raise WorkflowError(f"evreview: {exc}") from None
 SEARCH_FILES = [str(p) for p in sorted(Path(RAW).glob(f"*/{SEARCH_FILE}"))]
@@ -66,6 +80,13 @@ def raw_exports():
 
 def ingested_tables():
     return [f"{RESULTS}/ingest/{search}/{name}.parquet" for search, name in raw_exports()]
+
+
+def settings(*sections):
+    """The config ``sections`` a job reads, as a param: an edit there re-runs the job (Snakemake
+    compares params), an edit elsewhere does not. With the config file itself as the input, a
+    changed map threshold re-ran screening, and after it embedding and coding."""
+    return json.dumps({name: config.get(name, {}) for name in sections}, sort_keys=True)
 
 
 def optional_decisions(name):

@@ -15,10 +15,13 @@ rule ingest_file:
     log:
         f"{LOGS}/ingest/{{search}}/{{file}}.log",
     params:
-        # only the config's ingest section matters here (a param, not the config file as an
-        # input: adding a search round to the config must not re-ingest every earlier export)
+        # only this export's own ingest options matter here (a param, not the config file as an
+        # input: adding a search round to the config must not re-ingest every earlier export,
+        # nor a database or encoding glob for a new round's file)
         config=CONFIG_FILE,
-        ingest=json.dumps(config.get("ingest", {}), sort_keys=True),
+        ingest=lambda wildcards: json.dumps(
+            file_options(config.get("ingest", {}), f"{wildcards.search}/{wildcards.file}"), sort_keys=True
+        ),
         # what each record id named on earlier runs: an export edited in place or moved to
         # another round would give its ids (and the decisions on them) to other records
         ids=f"{RESULTS}/ingest/ids",

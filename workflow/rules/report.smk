@@ -56,7 +56,6 @@ rule evidence_gap_map:
         coded=f"{CODED}/coded_records.parquet",
         studies=f"{RESULTS}/dedup/studies.parquet",
         codebook=config.get("code", {}).get("codebook", "config/codebook.yaml"),
-        config=CONFIG_FILE,
     output:
         html=f"{RESULTS}/map/egm.html",
         svg=f"{RESULTS}/map/egm.svg",
@@ -72,13 +71,16 @@ rule evidence_gap_map:
         f"{LOGS}/evidence_gap_map.log",
     params:
         out=folder_of("html"),
+        # the sections it reads (axes and thresholds; the review title names the map)
+        config=CONFIG_FILE,
+        settings=settings("review", "map"),
     threads: 1
     resources:
         mem_mb=mem_mb(2000, 10),
         runtime=60,
     shell:
         "evreview map --coded {input.coded:q} --studies {input.studies:q} --codebook {input.codebook:q} "
-        "--config {input.config:q} --out-dir {params.out:q} > {log:q} 2>&1"
+        "--config {params.config:q} --out-dir {params.out:q} > {log:q} 2>&1"
 
 
 rule changes:

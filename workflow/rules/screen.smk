@@ -6,7 +6,6 @@ rule screen:
         studies=f"{RESULTS}/dedup/studies.parquet",
         duplicates=f"{RESULTS}/dedup/duplicates.csv",
         decisions=optional_decisions("screening.csv"),
-        config=CONFIG_FILE,
     output:
         screening=f"{RESULTS}/screen/screening.csv",
         worklist=f"{RESULTS}/screen/worklist.csv",
@@ -22,6 +21,9 @@ rule screen:
         # per-study term counts (content-hashed): not an output, or Snakemake would delete it before each run
         cache=f"{RESULTS}/screen/cache",
         decisions=lambda wildcards, input: decisions_flag(input.decisions),
+        # the sections it reads (rules and ranker; the review question orders a cold start)
+        config=CONFIG_FILE,
+        settings=settings("review", "screening"),
     threads: 1
     resources:
         # 164k studies: 2.5 GB peak on a first run (term-count cache being built)
@@ -29,5 +31,5 @@ rule screen:
         runtime=60,
     shell:
         "evreview screen-report --studies {input.studies:q} --duplicates {input.duplicates:q} "
-        "--config {input.config:q} {params.decisions} --out {params.out:q} "
+        "--config {params.config:q} {params.decisions} --out {params.out:q} "
         "--cache-dir {params.cache:q} > {log:q} 2>&1"

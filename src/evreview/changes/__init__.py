@@ -28,7 +28,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evreview.ledger import FATES, as_text, database_names, lookup_rows, study_fates, study_first_round
+from evreview.ledger import (
+    FATES,
+    as_text,
+    database_names,
+    lookup_rows,
+    ordered_rounds,
+    study_fates,
+    study_first_round,
+)
 
 ASSUMPTION = (
     "Compared with the same results restricted to the search rounds before the latest one; "
@@ -70,13 +78,6 @@ class MapInputs:
     spec: Any
     vocab: Mapping[str, Sequence[tuple[str, str]]]
     cross: tuple[str, str] | None = None
-
-
-def ordered_rounds(ledger: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
-    """The ledger's rounds, earliest first: ``order`` (by date) first, then any others by name."""
-    present = set(as_text(ledger["search"]))
-    out = [r for r in (order or sorted(present)) if r in present]
-    return out + sorted(present - set(out))
 
 
 def records_by_round(ledger: pd.DataFrame, order: Sequence[str], first: pd.Series | None = None) -> pd.DataFrame:

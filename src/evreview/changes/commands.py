@@ -56,12 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from evreview.config import load_config
     from evreview.errors import EvreviewError
     from evreview.ledger import read_ledger
-    from evreview.rounds import round_order, rounds_for
+    from evreview.rounds import round_order, rounds_for, searched_rounds
 
     config = load_config(args.config)
     ledger = read_ledger(args.ledger, columns=LEDGER_COLUMNS)
     rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
-    order = round_order(rounds, ledger["search"])
+    raw = args.raw if args.raw is not None else config["paths"]["raw"]
+    order = round_order(rounds, searched_rounds(rounds, raw, ledger["search"]))
     studies = _study_titles(args.studies) if args.studies is not None else None
     map_inputs = None
     if args.coded is not None:

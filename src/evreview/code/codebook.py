@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from evreview.config import parse_yaml
 from evreview.errors import ConfigError
 
 #: Assignment settings used when the codebook leaves them out (tuned on MiniLM).
@@ -204,11 +205,11 @@ def load_codebook(path: str | Path) -> Codebook:
         raise ConfigError(f"cannot read codebook: {exc}", path=path) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(f"codebook is not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=line) from None
+    data = parse_yaml(text, path, "codebook ")  # composed already: only a value YAML cannot build fails here
     if not isinstance(data, dict):
         raise ConfigError("codebook must be a YAML mapping with 'name' and 'dimensions'", path=path, line=1)
     return build_codebook(data, source=str(path), node=node)

@@ -132,10 +132,12 @@ def run_code(args: argparse.Namespace) -> int:
     studies = load_studies(args.studies, args.included, CODE_COLUMNS)
     decisions = read_code_decisions(args.decisions, codebook)
     if len(decisions):
-        from evreview.code.decisions import resolve_retired, retired_study_ids
+        from evreview.code.decisions import check_known_studies, member_pairs, resolve_retired, retired_study_ids
 
         members = read_table(args.studies, ("study_id", "member_record_ids"))
         decisions = resolve_retired(decisions, retired_study_ids(members))
+        check_known_studies(decisions, set(members["study_id"].astype(str)), args.decisions,
+                            dict(member_pairs(members)))
     backend = prepare_backend(args, studies, codebook)
     emb = embed_studies(studies, backend, args.cache_dir, batch_size=args.batch_size, progress=not args.no_progress)
     result = code_studies(

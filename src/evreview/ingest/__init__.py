@@ -300,7 +300,9 @@ class _FileIngest:
         self.size = size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise IngestError(f"file is {size / 1024**3:.1f} GiB; split the export", path=shown)
-        options: dict[str, Any] = {"column_map": dict(column_map or {}), "display_path": shown}
+        # a copy of the same kind: a config's map (ConfigColumnMap) tolerates columns a file lacks
+        mapping = type(column_map)(column_map) if isinstance(column_map, dict) else dict(column_map or {})
+        options: dict[str, Any] = {"column_map": mapping, "display_path": shown}
         self.parsed = 0
         self.untitled = 0
         self.databases: set[str] = set()

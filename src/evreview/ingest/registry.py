@@ -119,6 +119,16 @@ class Reader(Protocol):
 # part should give, so workers can number them); see :mod:`evreview.ingest.parallel`.
 
 
+class ConfigColumnMap(dict):  # type: ignore[type-arg]
+    """``ingest.column_map`` from the config: one map for every generic table of the review.
+
+    Unlike ``--column-map`` given for one file, it is not about any one file: a column the
+    table being read lacks is not an error (the map names another table's columns). A
+    review with two hand-made spreadsheets of different layouts could not be ingested: each
+    stopped on the other's column names.
+    """
+
+
 _READERS: dict[str, Reader] = {}
 _LOADED = False
 

@@ -23,7 +23,7 @@ Fates, in pipeline order:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -406,6 +406,14 @@ def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes = np.where(indices >= 0, rank[indices], -1) if len(order) else np.full(len(indices), -1, dtype=np.intp)
     uniques = np.asarray(encoded.dictionary.take(order).to_pylist(), dtype=object)
     return codes.astype(np.intp), uniques
+
+
+def ordered_rounds(ledger: pd.DataFrame, order: Sequence[str] | None = None) -> list[str]:
+    """The rounds, earliest first: ``order`` (by date; it may hold a round searched without a
+    record, :func:`evreview.rounds.searched_rounds`), then any other round of the ledger by name."""
+    present = set(as_text(ledger["search"]))
+    out = list(dict.fromkeys(order)) if order else sorted(present)
+    return out + sorted(present - set(out))
 
 
 def study_first_round(ledger: pd.DataFrame, order: list[str]) -> pd.Series:

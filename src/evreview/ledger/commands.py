@@ -88,14 +88,17 @@ def run_prisma(args: argparse.Namespace) -> int:
     order = None
     if args.config is not None:
         from evreview.config import load_config
-        from evreview.rounds import round_order, rounds_for
+        from evreview.rounds import round_order, rounds_for, searched_rounds
 
-        rounds = rounds_for(load_config(args.config), args.raw, extra_rounds=set(ledger["search"]))
-        order = round_order(rounds, ledger["search"])
+        config = load_config(args.config)
+        rounds = rounds_for(config, args.raw, extra_rounds=set(ledger["search"]))
+        raw = args.raw if args.raw is not None else config["paths"]["raw"]
+        order = round_order(rounds, searched_rounds(rounds, raw, ledger["search"]))
     elif args.raw is not None:
-        from evreview.rounds import load_rounds, round_order
+        from evreview.rounds import load_rounds, round_order, searched_rounds
 
-        order = round_order(load_rounds(args.raw), ledger["search"])
+        rounds = load_rounds(args.raw)
+        order = round_order(rounds, searched_rounds(rounds, args.raw, ledger["search"]))
     counts = prisma_counts(ledger, order=order, template=args.template)
     check_reconciles(counts, ledger)
     out: Path = args.out_dir

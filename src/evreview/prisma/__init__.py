@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from evreview.ledger import as_text, database_names, fate_counts, study_fates, study_first_round
+from evreview.ledger import as_text, database_names, fate_counts, ordered_rounds, study_fates, study_first_round
 
 PRISMA_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
 #: ``new``: PRISMA 2020 for new reviews; ``updated``: for updated reviews; ``auto``: updated when 2+ rounds.
@@ -97,9 +97,7 @@ def prisma_counts(
     """
     if template not in TEMPLATES:
         raise ValueError(f"template must be one of {', '.join(TEMPLATES)}, not {template!r}")
-    present = set(as_text(ledger["search"]))
-    order = [r for r in (order or sorted(present)) if r in present]
-    order += sorted(present - set(order))
+    order = ordered_rounds(ledger, order)  # a latest round that found nothing stays the latest
     if template == "auto":
         template = "updated" if len(order) > 1 else "new"
     if template == "new":

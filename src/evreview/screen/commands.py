@@ -16,6 +16,17 @@ from evreview.reporting import read_table
 #: it ranks as the pipeline's worklist does (same rules, model settings and question).
 DEFAULT_CONFIG = Path("config/config.yaml")
 DEFAULT_DUPLICATES = Path("results/dedup/duplicates.csv")
+DEFAULT_DECISIONS = Path("data/decisions/screening.csv")
+
+
+def workflow_files(config: dict[str, Any]) -> tuple[Path, Path]:
+    """(screening decisions file, dedup's duplicates table) where the workflow keeps them under
+    ``config``'s ``paths``: the session's defaults. With fixed defaults, a project whose config
+    moved ``paths.decisions`` had its session's decisions written where no run reads them."""
+    paths = config.get("paths") or {}
+    decisions = Path(paths["decisions"]) / DEFAULT_DECISIONS.name if paths.get("decisions") else DEFAULT_DECISIONS
+    results = Path(paths["results"]) if paths.get("results") else Path("results")
+    return decisions, results / DEFAULT_DUPLICATES.relative_to("results")
 
 
 def present_or_none(given: Path | None, default: Path) -> Path | None:
@@ -34,10 +45,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(each appended and fsynced to the decisions file; undo appends a retraction).",
     )
     p.add_argument("--studies", type=Path, required=True, help="studies table (.parquet or .csv) from dedup")
-    p.add_argument("--decisions", type=Path, default=Path("data/decisions/screening.csv"))
+    p.add_argument("--decisions", type=Path,
+                   help=f"the decisions file to append to (default: screening.csv in the config's paths.decisions, "
+                   f"{DEFAULT_DECISIONS})")
     p.add_argument("--reviewer", required=True, help="your name or initials, written with every decision")
     p.add_argument("--duplicates", type=Path,
-                   help=f"dedup's duplicates.csv (lets keys be record ids; default: {DEFAULT_DUPLICATES} when present)")
+                   help=f"dedup's duplicates.csv (lets keys be record ids; default: the one under the config's "
+                   f"paths.results, {DEFAULT_DUPLICATES}, when present)")
     p.add_argument("--config", type=Path,
                    help=f"review config YAML: its screening rules and model, and the review question "
                    f"(default: {DEFAULT_CONFIG} when present)")
@@ -84,14 +98,9 @@ def load_config(path: Path | None) -> dict[str, Any]:
         return {}
     import copy
 
-    import yaml
+    from evreview.config import read_config_yaml, validate_config
 
-    from evreview.config import validate_config
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config: {exc}", path=path) from None
+    data = read_config_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError("config must be a mapping of sections", path=path)
     validate_config(copy.deepcopy(data), path, partial=True)  # checked only: defaults are the stages' own
@@ -142,8 +151,10 @@ def run_screen(args: argparse.Namespace) -> int:
     from evreview.screen.session import open_session, rule_terms, run_session
 
     config = present_or_none(args.config, DEFAULT_CONFIG)
-    duplicates = present_or_none(args.duplicates, DEFAULT_DUPLICATES)
     data = load_config(config)
+    default_decisions, default_duplicates = workflow_files(data)
+    args.decisions = args.decisions or default_decisions
+    duplicates = present_or_none(args.duplicates, default_duplicates)
     cfg = screening_section(data, config)
     studies = read_table(args.studies)
     dups = read_duplicates(duplicates)
@@ -183,6 +194,11 @@ def run_report(args: argparse.Namespace) -> int:
     write_csv(res.conflicts, out / "conflicts.csv")
     summary = {"stopping": res.stopping, "agreement": res.agreement}
     (out / "stopping.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    overrules = int(res.table["evidence"].astype(str).str.contains("; overrules ", regex=False).sum())
+    if overrules:
+        print(f"note: on {overrules} stud{'y' if overrules == 1 else 'ies'} a reviewer's standing decision overrules "
+              "their own decision under another key (a study since merged into it, or a member record id); see "
+              "'overrules' in screening.csv's evidence", file=sys.stderr)
     counts = res.table.groupby(["status", "decided_by"]).size()
     for (status, by), k in counts.items():
         print(f"{status:>10} {by or '-':>9}: {k}", file=sys.stderr)

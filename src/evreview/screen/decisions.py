@@ -164,6 +164,29 @@ def latest(decisions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def self_overruled(resolved: pd.DataFrame, standing: pd.DataFrame) -> dict[str, list[str]]:
+    """study_id -> a note for each reviewer's own decision, made under another key, that their
+    standing decision on the study overrules (``"ann's exclude of s0bc5... (line 9)"``).
+
+    Keys are resolved to today's studies, so when two studies merge (a reviewer's ``same``, a
+    new round's bridging record), one reviewer's include of the one and exclude of the other
+    meet on one study and the later row wins (:func:`latest`). Which row is later says
+    nothing about the merged study, and the other decision vanished without a trace: the note
+    keeps it in the audit trail. ``resolved`` is :func:`resolve`'s output, ``standing`` :func:`latest`'s.
+    """
+    if len(resolved) == 0:
+        return {}
+    per_key = latest(resolved.assign(study_id=resolved["study_id"] + "\x00" + resolved["key"].astype(str)))
+    per_key = per_key.assign(study_id=per_key["study_id"].str.split("\x00").str[0])
+    won = {(r.study_id, r.reviewer): (r.key, r.decision) for r in standing.itertuples(index=False)}
+    notes: dict[str, list[str]] = {}
+    for row in per_key.sort_values("line", kind="stable").itertuples(index=False):
+        key, decision = won.get((row.study_id, row.reviewer), (row.key, row.decision))
+        if row.key != key and row.decision != decision:
+            notes.setdefault(row.study_id, []).append(f"{row.reviewer}'s {row.decision} of {row.key} (line {row.line})")
+    return notes
+
+
 def conflicts(standing: pd.DataFrame) -> pd.DataFrame:
     """Studies on which reviewers disagree (one row per study, decisions listed by reviewer)."""
     rows = []

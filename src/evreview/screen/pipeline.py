@@ -29,7 +29,7 @@ from evreview.screen import decisions as dec
 from evreview.screen.features import FeatureConfig, build_features
 from evreview.screen.options import section
 from evreview.screen.ranker import Learner, ModelConfig
-from evreview.screen.rules import apply_rules
+from evreview.screen.rules import VALUE_RULES, apply_rules, rule_evidence_text
 from evreview.screen.stopping import StoppingConfig, hypergeometric_test
 
 TABLE_COLUMNS = ("study_id", "status", "decided_by", "reason", "reviewer", "score", "rank", "evidence")
@@ -95,17 +95,18 @@ def parse_options(cfg: Mapping[str, Any] | None) -> ScreenOptions:
 
 def _reviewer_view(
     decisions: pd.DataFrame, duplicates: pd.DataFrame | None, study_ids: list[str], path: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(standing decisions per reviewer, one consensus row per study)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """(standing decisions per reviewer, one consensus row per study, study_id -> the reviewers'
+    own decisions under other keys that their standing ones overrule: :func:`dec.self_overruled`)."""
     if decisions is None or len(decisions) == 0:
         standing = dec.latest(dec.resolve(dec.empty_decisions(), {}, path).assign(study_id=[]))
-        return standing, dec.consensus(standing)
+        return standing, dec.consensus(standing), {}
     frame = decisions.copy()
     if "line" not in frame.columns:
         frame["line"] = np.arange(2, len(frame) + 2)
     resolved = dec.resolve(frame, dec.key_map(duplicates, study_ids), path)
     standing = dec.latest(resolved)
-    return standing, dec.consensus(standing)
+    return standing, dec.consensus(standing), dec.self_overruled(resolved, standing)
 
 
 def _screening_sequence(standing: pd.DataFrame, eligible: set[str]) -> list[int]:
@@ -169,7 +170,7 @@ def screen_studies(
     studies = study_table(studies)
     ids = studies["study_id"].tolist()
     rules = apply_rules(studies, rules_config)
-    standing, cons = _reviewer_view(decisions, duplicates, ids, decisions_path)
+    standing, cons, overruled = _reviewer_view(decisions, duplicates, ids, decisions_path)
     by_study = cons.set_index("study_id").to_dict("index") if len(cons) else {}
 
     n = len(studies)
@@ -188,9 +189,12 @@ def screen_studies(
             status[i], decided_by[i] = names[c["decision"]], "reviewer"
             reason[i], reviewer[i] = c["reason"], c["reviewer"]
             evidence[i] = f"{c['decision']} at {c['timestamp']}"
+            if sid in overruled:
+                evidence[i] += "; overrules " + "; ".join(overruled[sid])
         elif rule_excluded[i]:
             status[i], decided_by[i] = "excluded", "rule"
-            reason[i], evidence[i] = rule_reason[i], "failed: " + rule_evidence[i]
+            values = {f: studies.at[i, f] for f in VALUE_RULES.values() if f in studies.columns}
+            reason[i], evidence[i] = rule_reason[i], "failed: " + rule_evidence_text(rule_evidence[i], values)
         elif c is not None:
             reason[i], reviewer[i] = "reviewer_conflict", c["reviewer"]
 

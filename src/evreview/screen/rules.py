@@ -366,6 +366,27 @@ def _value_mask(column: pd.Series, test: Any) -> np.ndarray:
     return out
 
 
+#: the rules that test one metadata field: the evidence of a failure shows the field's value
+VALUE_RULES: dict[str, str] = {"year": "year", "language": "language", "doc_type": "doc_type"}
+
+
+def rule_evidence_text(codes: str, row: Mapping[str, Any]) -> str:
+    """``"doc_type (note); year (1998)"`` for the failed rule ``codes`` (``"doc_type; year"``) of a study.
+
+    Evidence of a rule exclusion named only the rule ("failed: doc_type"), so a reviewer
+    auditing it had to look the record up to see what made it fail.
+    """
+    out = []
+    for code in (c.strip() for c in codes.split(";") if c.strip()):
+        field = VALUE_RULES.get(code)
+        value = row.get(field) if field else None
+        if field is None or _blank(value):
+            out.append(code)
+        else:
+            out.append(f"{code} ({_year(value) if code == 'year' else str(value).lower()})")
+    return "; ".join(out)
+
+
 def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) -> pd.DataFrame:
     """One row per study: ``study_id``, ``rule_excluded`` (bool), ``rule_reason``, ``rule_evidence``.
 

@@ -29,7 +29,7 @@ from evreview.ingest.formats._tabular import (
     source_header,
     split_on,
 )
-from evreview.ingest.registry import Source, register
+from evreview.ingest.registry import ConfigColumnMap, Source, register
 from evreview.records import RECORD_FIELDS
 
 #: Recognised column names per record field, in preference order (compared by column_key).
@@ -123,11 +123,13 @@ def split_keywords(value: str) -> list[str]:
     return split_on(value, "\n")
 
 
-def resolve_columns(table: Table, column_map: dict[str, str], path: str) -> dict[str, list[int]]:
+def resolve_columns(
+    table: Table, column_map: dict[str, str], path: str, *, partial: bool = False
+) -> dict[str, list[int]]:
     """Column indices per record field: explicit ``column_map`` first, then recognised names.
 
-    Raises :class:`IngestError` for a map naming an unknown field or a column not in the file,
-    and when no title column is found.
+    Raises :class:`IngestError` for a map naming an unknown field or (unless ``partial``: the
+    config's one map for every table) a column not in the file, and when no title column is found.
     """
     plan: dict[str, list[int]] = {}
     for theirs, ours in column_map.items():
@@ -138,6 +140,8 @@ def resolve_columns(table: Table, column_map: dict[str, str], path: str) -> dict
                 path=path,
             )
         found = table.index(theirs)
+        if not found and partial:
+            continue
         if not found:
             raise IngestError(
                 f"column_map names column {theirs!r}, which is not in the file; "
@@ -194,8 +198,9 @@ class GenericTableReader(TableReader):
         return 0.1 if len(header) >= 2 else 0.0
 
     def prepare(self, table: Table, source: Source) -> _Plan:
-        column_map = {str(k): str(v) for k, v in (source.options.get("column_map") or {}).items()}
-        columns = resolve_columns(table, column_map, display_path(source))
+        given = source.options.get("column_map") or {}
+        column_map = {str(k): str(v) for k, v in given.items()}
+        columns = resolve_columns(table, column_map, display_path(source), partial=isinstance(given, ConfigColumnMap))
         single = [(name, idx[0]) for name, idx in columns.items() if name in _FIELD_SET and len(idx) == 1]
         several = [(name, idx) for name, idx in columns.items() if name in _FIELD_SET and len(idx) > 1]
         pages = (columns["page_start"], columns["page_end"]) if "page_start" in columns else None
