@@ -667,3 +667,28 @@ def test_the_configs_column_map_serves_tables_of_different_layouts(tmp_path: Pat
     assert read_records(out)["title"].tolist() == ["Coffee and sleep", "Tea and sleep", "Gambling venues and harm"]
     with pytest.raises(IngestError, match=r"'Article'.*columns found: Ref, Heading"):
         ingest("generic_mapped.csv", column_map={"Heading": "title", "Article": "title"})
+
+
+def test_generic_table_names_columns_it_did_not_read(tmp_path: Path) -> None:
+    """A spreadsheet whose abstract or DOI column has a name we do not know ingested with those
+    fields empty and no word said; such columns are now named in a warning with a ready map, and
+    common spellings ("Abstract Text", "Digital Object Identifier", "DOI Link") are recognised."""
+    path = tmp_path / "refs.csv"
+    path.write_text(
+        "Article Title,Abstract Text,Digital Object Identifier,Abstract (English),Author Affiliations,"
+        "Author ID,Times Cited,Notes,label\n"
+        "A study,An abstract,10.1000/x1,Ein Abstract,Uni A,123,3,n,1\n"
+    )
+    result = ingest_file(path)
+    record = result.records.iloc[0]
+    assert (record["abstract"], record["doi"]) == ("An abstract", "10.1000/x1")
+    warnings = result.problems["reason"].tolist()
+    assert len(warnings) == 1
+    assert "'Abstract (English)'" in warnings[0]
+    assert '{"Abstract (English)": "abstract"}' in warnings[0]
+    # affiliations, ids, counts and columns of the reviewer's own are not record fields
+    assert not any(name in warnings[0] for name in ("Affiliations", "Author ID", "Times Cited", "Notes", "label"))
+    # the suggested map works as given
+    mapped = ingest_file(path, column_map={"Abstract (English)": "abstract"})
+    assert mapped.records.iloc[0]["abstract"] == "Ein Abstract"
+    assert mapped.problems.empty

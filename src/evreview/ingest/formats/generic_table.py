@@ -14,6 +14,7 @@ guessing would fill the record table with untitled rows.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +37,8 @@ from evreview.records import RECORD_FIELDS
 ALIASES: dict[str, tuple[str, ...]] = {
     "source_id": ("id", "key", "record id", "recordid", "record_id", "accession number", "an", "uid"),
     "title": ("title", "document title", "article title", "primary title", "ti", "titles"),
-    "abstract": ("abstract", "abstract note", "abstractnote", "ab", "summary"),
-    "authors": ("authors", "author", "author(s)", "author names", "au", "creators"),
+    "abstract": ("abstract", "abstract note", "abstractnote", "ab", "summary", "abstract text"),
+    "authors": ("authors", "author", "author(s)", "author names", "au", "creators", "author full names"),
     "year": ("year", "publication year", "py", "pubyear", "year published", "date", "publication date"),
     "journal": (
         "journal",
@@ -54,8 +55,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "volume": ("volume", "vol", "vl"),
     "issue": ("issue", "number", "issue number", "is"),
     "pages": ("pages", "page", "pagination", "page range"),
-    "doi": ("doi", "di"),
-    "pmid": ("pmid", "pubmed id", "pubmedid", "pubmed"),
+    "doi": ("doi", "di", "digital object identifier", "doi number", "article doi", "doi link", "doi url"),
+    "pmid": ("pmid", "pubmed id", "pubmedid", "pubmed", "pubmed identifier"),
     "issn": ("issn", "issns", "eissn"),
     "isbn": ("isbn", "isbns"),
     "keywords": ("keywords", "keyword", "author keywords", "manual tags", "tags", "kw", "de"),
@@ -64,6 +65,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "url": ("url", "link", "links", "ur", "pdf link", "full text link"),
     "source_database": ("database", "source database", "db"),
 }
+
+#: Words in a column name that say it holds a record field: such a column left unrecognised is
+#: named in a warning (its values reach only ``raw``, so abstracts or DOIs were silently missing).
+_FIELD_WORDS = {"abstract": "abstract", "doi": "doi", "title": "title", "keyword": "keywords", "pmid": "pmid",
+                "author": "authors"}
+#: ... unless the name says it is about something else ("Author Affiliations", "Author ID",
+#: "Times Cited"): a word of the name starts with one of these, or is "id".
+_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TITLE_KEYS = frozenset(column_key(name) for name in ALIASES["title"])
@@ -172,6 +181,21 @@ def resolve_columns(
     return plan
 
 
+def unrecognised_field_columns(table: Table, columns: dict[str, list[int]]) -> dict[str, str]:
+    """Columns no field reads whose names say they hold one (:data:`_FIELD_WORDS`), with that field."""
+    used = {i for indices in columns.values() for i in indices}
+    out = {}
+    for i, name in enumerate(table.columns):
+        words = re.findall(r"[a-z]+", name.lower())
+        if i in used or not words or any(w.startswith(_OTHER_WORDS) or w in ("id", "ids") for w in words):
+            continue
+        joined = "".join(words)
+        field = next((f for w, f in _FIELD_WORDS.items() if w in joined), None)
+        if field is not None:
+            out[name] = field
+    return out
+
+
 @register
 class GenericTableReader(TableReader):
     """Generic CSV/TSV/semicolon-CSV/XLSX table of records."""
@@ -201,6 +225,16 @@ class GenericTableReader(TableReader):
         given = source.options.get("column_map") or {}
         column_map = {str(k): str(v) for k, v in given.items()}
         columns = resolve_columns(table, column_map, display_path(source), partial=isinstance(given, ConfigColumnMap))
+        # a field the user mapped is settled: its other look-alike columns are theirs to leave out
+        unread = {name: field for name, field in unrecognised_field_columns(table, columns).items()
+                  if field not in column_map.values()}
+        if unread:
+            example = json.dumps({name: field for name, field in unread.items()}, ensure_ascii=False)
+            table.notes.append(
+                f"column(s) {', '.join(repr(c) for c in unread)} look like record fields but were not "
+                f"recognised: their values are only in raw. Map them with --column-map or ingest.column_map, "
+                f"e.g. '{example}'"
+            )
         single = [(name, idx[0]) for name, idx in columns.items() if name in _FIELD_SET and len(idx) == 1]
         several = [(name, idx) for name, idx in columns.items() if name in _FIELD_SET and len(idx) > 1]
         pages = (columns["page_start"], columns["page_end"]) if "page_start" in columns else None
