@@ -246,6 +246,11 @@ def test_reviewers_who_disagree_on_a_pair_are_listed_not_silently_overruled(tmp_
     assert conflicts == ["reviewers disagree on r1 / r2: ben's 'same' (line 3) is applied over "
                          "ana: different (line 2); add a row to resolve it"]
     assert model.n_studies_ == 4  # the two "same" pairs are merged: ben's word on r1 / r2 is applied
+    # and the audit table keeps ana's word beside ben's, for the report and the reviewers
+    pairs = model.pairs_.set_index(["record_id_a", "record_id_b"])
+    assert pairs.loc[("r1", "r2"), "overruled"] == "ana: different (line 2)"
+    assert pairs.loc[("r1", "r2"), "reviewer"] == "ben"
+    assert (pairs.drop(index=[("r1", "r2")])["overruled"] == "").all()
 
 @pytest.mark.parametrize(
     ("content", "message"),

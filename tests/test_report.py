@@ -144,6 +144,13 @@ def test_pair_counts_are_pandas_value_counts_for_parquet_and_csv(tmp_path: Path)
     summary = dedup_summary(build_ledger(_tables()), pair_counts(tmp_path / "pairs.parquet"))
     assert summary["pairs compared, by decision"] == expected["decision"]
     assert "pairs compared, by decision" not in dedup_summary(build_ledger(_tables()), {})
+    # pairs reviewers disagree on (the dedup pairs table's overruled column) are counted
+    frame["overruled"] = ["", "", "ana: different (line 2)", "", "", "", ""] * 50
+    frame.to_parquet(tmp_path / "disagree.parquet", index=False)
+    summary = dedup_summary(build_ledger(_tables()), pair_counts(tmp_path / "disagree.parquet"))
+    assert summary["pairs reviewers disagree on (latest decision applied; see the pairs' overruled column)"] == 50
+    assert not any(key.startswith("pairs reviewers disagree") for key in dedup_summary(
+        build_ledger(_tables()), pair_counts(tmp_path / "pairs.parquet")))
 
 
 def test_stopping_estimate_reads_as_words_with_agreement_and_nested_details():

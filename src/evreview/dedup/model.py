@@ -39,7 +39,7 @@ PAIR_COLUMNS = (
     "journal_compatible", "year_diff", "doi", "pmid", "volume", "issue", "first_page", "first_author",
     "title_numbers_equal", "title_prefix", "title_word_prefix", "title_min_length", "title_recurring",
     "page_range_equal", "same_venue_alias", "both_conference", "score", "decision", "rule", "outcome", "reviewer",
-    "timestamp", "method",
+    "timestamp", "overruled", "method",
 )
 REQUIRED_COLUMNS = ("record_id",)
 #: Every record column deduplication reads (keys, order, merged rows, duplicates.csv): a record
@@ -195,6 +195,7 @@ def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Seri
     out["reviewer"] = False
     out["reviewer_name"] = ""
     out["timestamp"] = ""
+    out["overruled"] = ""  # other reviewers' differing decisions on the pair, so the audit shows them
     if decisions.empty or not len(out):
         return out
     n = len(ids)
@@ -214,6 +215,8 @@ def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Seri
         ("reviewer", np.ones(len(rows), dtype=bool)),
         ("reviewer_name", dec["reviewer"].to_numpy(dtype=object)),
         ("timestamp", dec["timestamp"].to_numpy(dtype=object)),
+        ("overruled", dec["overruled"].fillna("").to_numpy(dtype=object) if "overruled" in dec
+         else np.full(len(rows), "", dtype=object)),
     ):
         column = out[col].copy()
         column.iloc[rows] = values

@@ -36,7 +36,7 @@ def _csv(path: Path | None) -> pd.DataFrame | None:
 
 
 #: The columns of the dedup pairs table the report counts.
-PAIR_COUNTED = ("decision", "rule")
+PAIR_COUNTED = ("decision", "rule", "overruled")
 #: The ledger columns the report reads (counts per fate, round, database; studies).
 LEDGER_COLUMNS = ("record_id", "search", "source_database", "study_id", "fate")
 
@@ -94,6 +94,11 @@ def dedup_summary(ledger: pd.DataFrame, pairs: dict[str, dict[Any, int]] | None)
             summary["pairs compared, by decision"] = pairs["decision"]
         if "rule" in pairs:
             summary["pairs by deciding rule"] = pairs["rule"]
+        disagreements = sum(n for said, n in pairs.get("overruled", {}).items() if said)
+        if disagreements:
+            # the latest row of duplicates.csv was applied; the others' decisions are in the pairs table
+            summary["pairs reviewers disagree on (latest decision applied; see the pairs' overruled column)"] = (
+                disagreements)
     return summary
 
 
