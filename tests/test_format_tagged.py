@@ -380,7 +380,7 @@ def test_ovid_fields_per_database(fixtures_dir: Path) -> None:
     assert journals["doi"] == "10.1097/john.0000000000000421"
     assert journals["year"] is pd.NA  # ahead of print: the Source has no year and there is no year field
     assert journals["keywords"] == ["peat smoke", "occupational exposure", "nursing"]
-    assert journals["source_database"] == "Ovid"  # Journals@Ovid's code (ovftq) names no database
+    assert journals["source_database"] == "Journals@Ovid Full Text"  # from its link code (ovftq)
     raw = json.loads(medline["raw"])
     assert raw["Record Number"] == "1" and raw["MeSH Subject Headings"] == "*Carbon Cycle\nHumans\n*Wetlands"
     assert raw["Title"].endswith("[Review]")

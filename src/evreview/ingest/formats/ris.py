@@ -478,6 +478,7 @@ OVID_DATABASES = (
     ("cctr", "Cochrane CENTRAL via Ovid"),
     ("amed", "AMED via Ovid"),
     ("gh", "Global Health via Ovid"),
+    ("ovft", "Journals@Ovid Full Text"),
 )
 #: Accession-number prefixes that identify the database on their own.
 ACCESSION_DATABASES = (
