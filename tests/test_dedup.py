@@ -1126,6 +1126,14 @@ def test_sibling_papers_printed_back_to_back_are_not_one_article() -> None:
     adults = _rt(title="Prevalence of hypertension among adults in rural Kenya", pages="401-409")
     teens = _rt(title="Prevalence of hypertension among adolescents in rural Kenya", pages="409-415")
     assert Deduplicator().fit(make_records(adults, teens)).n_studies_ == 2
+    # titles that differ in other words than who the study is about (title_population_differs
+    # keeps adults / adolescents apart before any page is read): the touching ranges alone
+    rural, urban = (_rt(title=f"Prevalence of hypertension among adults in {where} Kenya", pages=pages)
+                    for where, pages in (("rural", "401-409"), ("urban", "409-415")))
+    assert Deduplicator().fit(make_records(rural, urban)).n_studies_ == 2
+    # the same title on touching ranges is one article with one range wrong (sra_cytology_screening:
+    # Zanotti, Cleve Clin J Med 69, "945-948" 2003 / "948-961" 2002)
+    assert Deduplicator().fit(make_records(rural, dict(rural, pages="409-415"))).n_studies_ == 1
     typo = Deduplicator().fit(make_records(_rt(title=_RT_TITLE + ": brief communication", pages="2141-2147"),
                                            _rt(pages="2142-2147")))
     assert typo.n_studies_ == 1 and _rules_of(typo) == {"similar_title_bibliographic"}

@@ -583,3 +583,29 @@ def test_shared_pubmed_pmids_reappear_in_endnote_xml(shared_dir):
         if row["doi"] and doi_by_id[row["pmid"]] and row["doi"] != doi_by_id[row["pmid"]]
     ]
     assert mismatched == []
+
+
+def test_pubmed_xml_most_specific_type_and_no_editors_as_authors(tmp_path):
+    """PubMed lists "Journal Article" first and "Review" after it (as MEDLINE's PT lines): the
+    record's type is the most specific one, as the MEDLINE reader picks it, not the first. A
+    book's editors (``<AuthorList Type="editors">``: the Type is the list's, not the Author's)
+    are not the chapter's authors."""
+    path = tmp_path / "pm.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<PubmedArticleSet>\n<PubmedArticle><MedlineCitation><PMID>31111111</PMID>'
+        "<Article><Journal><Title>J X</Title><JournalIssue><PubDate><Year>2020</Year></PubDate></JournalIssue>"
+        "</Journal><ArticleTitle>A review of things.</ArticleTitle><PublicationTypeList>"
+        "<PublicationType>Journal Article</PublicationType>"
+        "<PublicationType>Research Support, Non-U.S. Gov't</PublicationType>"
+        "<PublicationType>Review</PublicationType></PublicationTypeList></Article></MedlineCitation>"
+        "</PubmedArticle>\n<PubmedBookArticle><BookDocument><PMID>20301300</PMID><Book>"
+        "<BookTitle>GeneReviews</BookTitle><PubDate><Year>1993</Year></PubDate>"
+        '<AuthorList Type="editors"><Author><LastName>Adam</LastName><ForeName>Margaret P</ForeName></Author>'
+        "</AuthorList></Book><ArticleTitle>Some syndrome</ArticleTitle>"
+        '<AuthorList Type="authors"><Author><LastName>Lee</LastName><ForeName>Min</ForeName></Author>'
+        "</AuthorList></BookDocument></PubmedBookArticle>\n</PubmedArticleSet>\n",
+        encoding="utf-8",
+    )
+    review, chapter = ingest_file(path, root=tmp_path).records.to_dict("records")
+    assert review["doc_type"] == "review"
+    assert chapter["authors"] == ["Lee, Min"]

@@ -34,6 +34,10 @@ from evreview.records import (
         ("10.1016/j.ajo.2019.01.001[Epub ahead of print]", "10.1016/j.ajo.2019.01.001"),
         # a SICI DOI keeps its item part: cut at "[", every article of the issue shared one DOI
         ("10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2", "10.1892/0891-6640(2006)20[523:idickc]2.0.co;2"),
+        # ... and loses a note glued on after it, as any DOI does
+        ("10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2[doi]", "10.1892/0891-6640(2006)20[523:idickc]2.0.co;2"),
+        ("10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2[Epub ahead of print]",
+         "10.1892/0891-6640(2006)20[523:idickc]2.0.co;2"),
         ("", ""),
         (None, ""),
         (float("nan"), ""),

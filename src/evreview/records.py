@@ -147,8 +147,9 @@ def clean_doi(value: Any) -> str:
     # the item part of a SICI DOI: 10.1892/0891-6640(2006)20[523:IDICKC]2.0.CO;2 cut at its "["
     # names the journal issue, so every article of the issue had one "DOI"
     doi = match.group(0)
-    if not _SICI_ITEM.search(doi):
-        doi = doi.split("[", 1)[0]
+    item = _SICI_ITEM.search(doi)
+    start = item.end() if item else 0  # a note glued on after a SICI DOI is a note all the same
+    doi = doi[:start] + doi[start:].split("[", 1)[0]
     return doi.rstrip(".,;)]}>'\"").lower()
 
 

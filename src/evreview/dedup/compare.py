@@ -135,7 +135,14 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_prefix"] = prefix
     pf_a, pf_b = side("page_first")
     pl_a, pl_b = side("page_last")
-    overlap = (out["first_page"] == CONFLICT) & (pf_a >= 0) & (pf_b >= 0) & (pf_a <= pl_b) & (pf_b <= pl_a)
+    # two ranges that only touch ("401-409" / "409-415") under titles that differ are two articles
+    # printed back to back (one group's "... in rural Kenya" / "... in urban Kenya"), not one with
+    # a mistyped range: other pages (a conflict), not an overlap. The same title on touching
+    # ranges is one article with one database's range wrong (Zanotti 2003, "945-948" / "948-961")
+    touching = ((pl_a > pf_a) & (pl_b > pf_b) & (np.minimum(pl_a, pl_b) == np.maximum(pf_a, pf_b))
+                & (tc_a != tc_b))
+    overlap = ((out["first_page"] == CONFLICT) & (pf_a >= 0) & (pf_b >= 0) & (pf_a <= pl_b) & (pf_b <= pl_a)
+               & ~touching)
     out["first_page"] = np.where(overlap, OVERLAP, out["first_page"]).astype(np.int8)
     # overlapping ranges that share two or more pages ("2141-2147" / "2142-2147", a start page
     # mistyped), not two articles printed back to back ("401-409" / "409-415": one page shared)

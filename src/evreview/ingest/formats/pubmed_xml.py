@@ -36,6 +36,7 @@ from evreview.ingest.formats.endnote_xml import (
     damaged_tail,
     unreadable,
 )
+from evreview.ingest.formats.medline import pick_doc_type
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 
 #: The elements that are one record each.
@@ -114,7 +115,8 @@ class _Handler(xml.sax.handler.ContentHandler):
         self.path.pop()
         if name in ("LastName", "ForeName", "Initials", "CollectiveName") and self.path[-1:] == ["Author"]:
             self.author[name] = text
-        elif name == "Author" and self.path[-1:] == ["AuthorList"] and "Editor" not in attrs.get("Type", ""):
+        elif (name == "Author" and self.path[-1:] == ["AuthorList"]
+              and "editor" not in self.attrs[-1].get("Type", "").lower()):  # the list's Type: "editors"
             self.current.authors.append(_author_name(self.author))
         elif name == "AbstractText" and self.path[-1:] == ["Abstract"] and text:
             label = attrs.get("Label", "")
@@ -249,7 +251,7 @@ def record_fields(rec: _Record) -> dict[str, Any]:
         "isbn": isbn,
         "keywords": list(keywords),
         "language": language,
-        "doc_type": types[0] if types else "",
+        "doc_type": pick_doc_type(types),  # the most specific: "Review" after "Journal Article"
     }
 
 
