@@ -1174,3 +1174,16 @@ def test_sibling_abstracts_for_men_and_women_stay_two_studies() -> None:
     rules = set(model.pairs_.loc[model.pairs_["decision"] == "maybe", "rule"])
     assert rules == {"title_population_differs"}
     assert len(model.maybe_pairs_) == 2
+
+
+@pytest.mark.parametrize(("title", "notice"), [
+    ("correction x", True), ("corrections to x", True), ("erratum", True), ("retractions x", True),
+    ("correctional officers stress and burnout", False),  # a study, not a notice
+    ("replying to patients questions online", False),
+    ("reply to smith", True), ("in reply", True),
+])
+def test_notice_titles_are_whole_words(title: str, notice: bool) -> None:
+    from evreview.dedup.keys import is_notice_title
+
+    assert is_notice_title(title) is notice
+

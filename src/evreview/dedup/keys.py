@@ -252,7 +252,28 @@ def is_generic_title(folded: str) -> bool:
 
 def is_notice_title(folded: str) -> bool:
     """True for errata, replies and retraction notices, which repeat the title they concern."""
-    return folded.startswith(NOTICE_PREFIXES)
+    return starts_with_words(folded, NOTICE_PREFIXES)
+
+
+def is_correction_title(folded: str) -> bool:
+    """True for a correction of the item itself (:data:`CORRECTION_PREFIXES`)."""
+    return starts_with_words(folded, CORRECTION_PREFIXES)
+
+
+def starts_with_words(folded: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``folded`` starts with one of ``prefixes`` as whole words (a plural "s" allowed).
+
+    "Corrections to ..." is a notice, "Correctional officers' health" is not: as a bare
+    prefix, "correction" made such a study a notice, which rules treat as another item.
+    """
+    if not folded.startswith(prefixes):
+        return False
+    for prefix in prefixes:
+        if folded.startswith(prefix):
+            rest = folded[len(prefix):]
+            if not rest or rest[0] == " " or (rest[0] == "s" and (len(rest) == 1 or rest[1] == " ")):
+                return True
+    return False
 
 
 def author_surnames(authors: Any) -> list[str]:
@@ -526,7 +547,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             "title_numbers": text([title_numbers(t) for t in titles]),
             "title_generic": [is_generic_title(t) for t in titles],
             "title_notice": [is_notice_title(t) for t in titles],
-            "title_correction": [t.startswith(CORRECTION_PREFIXES) for t in titles],
+            "title_correction": [is_correction_title(t) for t in titles],
             "author_key": text([author_key(a) for a in authors]),
             "first_author": text([(s[0] if s else "") for s in surnames]),
             "surname_key": text([" ".join(s) for s in surnames]),
