@@ -1187,3 +1187,29 @@ def test_notice_titles_are_whole_words(title: str, notice: bool) -> None:
 
     assert is_notice_title(title) is notice
 
+
+
+def test_a_reviewers_same_on_a_question_carries_to_the_records_own_duplicates(tmp_path: Path) -> None:
+    """a = "... in men", b = "... in women", c = b again from another database. Left to the
+    rules: {a}, {b, c}. A reviewer says a and b are one study: before, the a / c question of the
+    same kind still stood and split c off b ({a, b}, {c}, worse than before the answer); now the
+    answer covers that question, and a reviewer's "different" on a pair is never lifted."""
+    title = "Effects of resistance training on bone mineral density in {} with osteopenia"
+    a = dict(_rt(title=title.format("men"), pages="401-409"), ID="a")
+    b = dict(_rt(title=title.format("women"), pages="410-418"), ID="b")
+    c = dict(_rt(title=title.format("women"), pages="410-418", journal="J Surg Oncol"), ID="c")
+    recs = make_records(a, b, c)
+    s = studies_by_source(Deduplicator().fit(recs))
+    assert s["b"] == s["c"] != s["a"]
+    ids = dict(zip(recs["source_id"], recs["record_id"]))
+    path = tmp_path / "duplicates.csv"
+    header = "record_id_a,record_id_b,decision,reviewer,timestamp\n"
+    path.write_text(header + f"{ids['a']},{ids['b']},same,ann,2026-01-01\n")
+    s = studies_by_source(Deduplicator().fit(recs, decisions=read_decisions(path)))
+    assert s["a"] == s["b"] == s["c"]
+    # the reviewer's "different" on a / c stands: b and c stay one study, a joins neither
+    path.write_text(header + f"{ids['a']},{ids['b']},same,ann,2026-01-01\n"
+                    f"{ids['a']},{ids['c']},different,ann,2026-01-01\n")
+    model = Deduplicator().fit(recs, decisions=read_decisions(path))
+    s = studies_by_source(model)
+    assert s["a"] != s["c"]

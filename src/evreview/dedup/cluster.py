@@ -30,6 +30,11 @@ HARD_RULES = frozenset(
      "pages_conflict", "volume_conflict", "issue_conflict", "doi_conflict_same_title_authors",
      "doi_shared_other_item", "title_population_differs"}
 )
+#: The hard rules that say "maybe": questions put to a reviewer. A reviewer's "same" on such a
+#: pair answers that question for its two records: their other cannot-links of the same rule are
+#: lifted, so the records' own duplicates follow them (a = "... in men", b = "... in women", c = b
+#: again: after "a same b", the a / c link of the same question no longer splits c off b).
+DEFERRED_RULES = frozenset({"doi_conflict_same_title_authors", "doi_shared_other_item", "title_population_differs"})
 #: Rules that match on an identifier: the page/volume/year guard does not apply to them.
 ID_RULES = frozenset({"doi_match", "pmid_match"})
 #: Rules that may merge records with different DOIs, one on each side: a correction notice has
@@ -185,6 +190,25 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         labels = new
 
 
+def _answered(pairs: pd.DataFrame, reviewer_same: np.ndarray, reviewer: np.ndarray, ii: np.ndarray,
+              jj: np.ndarray) -> np.ndarray:
+    """Per pair: a :data:`DEFERRED_RULES` question a reviewer's "same" already answered for one of
+    its records (the same rule on a pair the reviewer joined), so its cannot-link is lifted. A
+    pair a reviewer decided keeps their word ("different" stays a cannot-link)."""
+    machine = pairs["machine_rule"].to_numpy(dtype=object)
+    asked = np.fromiter((r in DEFERRED_RULES for r in machine.tolist()), dtype=bool, count=len(machine))
+    answered = {(int(x), rule) for x, y, rule in zip(ii[reviewer_same & asked].tolist(),
+                                                      jj[reviewer_same & asked].tolist(),
+                                                      machine[reviewer_same & asked].tolist()) for x in (x, y)}
+    out = np.zeros(len(pairs), dtype=bool)
+    if not answered:
+        return out
+    for pos in np.flatnonzero(asked & ~reviewer).tolist():
+        rule = machine[pos]
+        out[pos] = (int(ii[pos]), rule) in answered or (int(jj[pos]), rule) in answered
+    return out
+
+
 def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, pd.Series]:
     """Cluster labels per record position, and the guard outcome per pair (categorical).
 
@@ -206,6 +230,8 @@ def cluster_pairs(keys: pd.DataFrame, pairs: pd.DataFrame) -> tuple[np.ndarray, 
     # components, so links between components (most of the millions of "different" pairs) are dropped
     component = components(len(keys), ii[same], jj[same])
     hard &= component[ii] == component[jj]
+    if "machine_rule" in pairs and (is_reviewer & is_same).any():
+        hard &= ~_answered(pairs, is_reviewer & is_same, is_reviewer, ii, jj)
     cannot = zip(ii[hard].tolist(), jj[hard].tolist())
     uf = GuardedUnionFind(keys, cannot)
 

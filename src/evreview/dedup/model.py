@@ -196,6 +196,7 @@ def _apply_decisions(scored: pd.DataFrame, decisions: pd.DataFrame, ids: pd.Seri
     out["reviewer_name"] = ""
     out["timestamp"] = ""
     out["overruled"] = ""  # other reviewers' differing decisions on the pair, so the audit shows them
+    out["machine_rule"] = scored["rule"]  # the rule's word before a reviewer's (what the reviewer answered)
     if decisions.empty or not len(out):
         return out
     n = len(ids)
