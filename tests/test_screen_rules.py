@@ -53,8 +53,10 @@ def test_bad_queries_are_config_errors(bad):
 
 def test_query_parser_does_not_evaluate_code():
     # a query is data: Python syntax is just words
-    assert match("__import__('os')", "__import__ os") is True
-    assert match("__import__('os')", "import") is False
+    assert match("__import__ ('os')", "__import__ os") is True
+    assert match("__import__ ('os')", "import") is False
+    with pytest.raises(ConfigError):  # a call is read as a database's field tag: refused, never run
+        parse_query("__import__('os')")
     assert terms_of(parse_query('a OR (b AND NOT c) "d e"')) == ["a", "b", "d e"]
 
 
@@ -182,3 +184,82 @@ def test_year_rule_reads_years_written_as_text_or_floats():
     table = apply_rules(studies, rules)
     assert table["rule_excluded"].tolist() == [False, False, True, False, True]
     assert [bool(failed_rules(r, rules)) for r in studies.to_dict("records")] == table["rule_excluded"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        # a wildcard inside a phrase keeps the phrase's spaces (it required one word "behavio...change")
+        ('"behavio* change"', "Behaviour change interventions", True),
+        ('"behavio* change"', "behavioural-change", True),
+        ('"nudg* theory"', "nudge theory", True),
+        ('"nudg* theory"', "nudgetheory", False),
+        ('"public partner*"', "Public partnerships", True),
+        ('"* partnership"', "public partnership", True),
+        # ? is one letter (Scopus, Web of Science): British and American spelling in one term
+        ("organi?ation", "organisation", True),
+        ("organi?ation", "Organization", True),
+        ("organi?ation", "organiation", False),
+        ("wom?n", "women and men", True),
+        # curly quotes pasted from a word processor are a phrase, not two ANDed words
+        ("\u201cnudge theory\u201d", "theory of nudge", False),
+        ("\u201cnudge theory\u201d", "Nudge theory", True),
+        ("\u201eco-production\u201c", "co production", True),
+        # words of scripts written without spaces are found inside longer runs
+        ("\u5065\u5eb7", "\u516c\u5171\u5065\u5eb7\u653f\u7b56", True),  # 健康 in 公共健康政策
+        ("\u5065\u5eb7 AND policy", "\u516c\u5171\u5065\u5eb7 policy", True),
+        ("art", "participatory arts", False),  # Latin words stay whole words
+        ("\uff23\uff2f\uff36\uff29\uff24", "COVID-19", True),  # full-width folds to covid
+        ("\uff23\uff2f\uff36\uff29\uff24", "COVID19", False),  # a whole word
+        ("\u00e4rzte", "\u00c4RZTE", True),
+        ('"co-production"', "Co production", True),
+        ("NOT NOT nudge", "nudge", True),
+        ("a AND NOT (b OR NOT c)", "a c", True),
+    ],
+)
+def test_query_wildcards_phrases_and_scripts(query, text, expected):
+    """Attempts from the red-team of wrong exclusions: each False here was a True that excluded a study."""
+    assert match(query, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("nudge or nudging", "'or' is read as a word"),  # lower-case operators required the word "or"
+        ("nudge and health", "'and' is read as a word"),
+        ("nudge Not rats", "'Not' is read as a word"),
+        ("nudge W/3 health", "proximity operator 'W/3'"),  # Scopus
+        ("nudge NEAR/3 health", "proximity operator 'NEAR/3'"),  # Web of Science
+        ("nudge ADJ3 health", "proximity operator 'ADJ3'"),  # Ovid
+        ("nudge[tiab]", "field syntax"),  # PubMed
+        ('"choice architecture"[tiab] OR nudge', "field syntax"),
+        ("TITLE-ABS-KEY(nudge)", "field syntax"),  # Scopus
+        ("TS=(nudge)", "field syntax"),  # Web of Science
+        ('"nudge theory', "a quote that is never closed at character 1"),
+        ("nudge AND \u201cchoice architecture", "a quote that is never closed at character 11"),
+    ],
+)
+def test_other_tools_syntax_is_a_config_error_not_a_term(query, says):
+    """Each of these was a term no study contains: a ``require`` rule with it excluded every study."""
+    with pytest.raises(ConfigError, match=says.replace("(", r"\(").replace("[", r"\[")):
+        parse_query(query)
+    assert parse_query('"nudge and health"').matches(fold("nudge and health"))  # quoted, "and" is a word
+    assert match("N95 AND respirator*", "N95 respirators")  # not a proximity operator
+
+
+@pytest.mark.parametrize(
+    ("cfg", "says"),
+    [
+        ({"require": "(nudge OR default"}, "screening rule 'require': bad query '(nudge OR default': missing ')'"),
+        ({"require": "nudge", "exclude": "rats)"}, "screening rule 'exclude': bad query 'rats)': unexpected ')'"),
+        ({"exclude": '"in vitro'}, "screening rule 'exclude': bad query"),
+        ({"require": ["nudge"]}, "screening rule 'require': a term query must be a string"),
+        ({"require": "   "}, "screening rule 'require': bad query '   ': empty query"),
+    ],
+)
+def test_a_bad_query_is_one_config_error_naming_its_rule(cfg, says):
+    """Which of a config's two queries is wrong was left to the reader."""
+    with pytest.raises(ConfigError) as info:
+        parse_rules(cfg)
+    assert str(info.value).startswith(says)
+    assert "\n" not in str(info.value)

@@ -15,10 +15,16 @@ apart from reviewers' exclusions. The first failing rule (in that order) is the 
 failing rules are listed as evidence. Missing metadata never excludes: a rule can only act
 on what the record says.
 
-Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"``, ``*``
-wildcards (``nudg*``, ``behavio*r``), ``AND``/``OR``/``NOT`` (upper case; also ``&``, ``|``,
-``-`` prefix) and parentheses. Juxtaposition means AND. Matching is on folded text (lower
-case, accents and punctuation removed) of title + abstract + keywords, on word boundaries.
+Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"`` (straight or
+curly quotes), ``*`` wildcards for any run of letters (``nudg*``, ``behavio*r``, also inside a
+phrase: ``"behavio* change"``) and ``?`` for exactly one (``organi?ation``), ``AND``/``OR``/``NOT``
+(upper case; also ``&``, ``|``, ``-`` prefix) and parentheses. Juxtaposition means AND; AND
+binds tighter than OR. Matching is on folded text (lower case, accents and punctuation
+removed) of title + abstract + keywords, on word boundaries; words in scripts written
+without spaces (Chinese, Japanese, Korean, Thai) match inside longer runs. What a query
+cannot mean here is a ConfigError naming the rule, never a term that silently matches
+nothing: lower-case ``and``/``or``/``not``, and other tools' syntax
+(``NEAR/3``, ``W/2``, ``ADJ3``, ``[tiab]``, ``TITLE-ABS-KEY(...)``, ``TS=``).
 """
 
 from __future__ import annotations
@@ -40,7 +46,17 @@ RULE_KEYS = frozenset({"years", "languages", "doc_types", "exclude_doc_types", "
 
 # ---------------------------------------------------------------- query parser
 
-_TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<op>\(|\)|&|\|)|(?P<neg>-(?=\S))|(?P<word>[^\s()"&|]+))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<phrase>"[^"]*"|“[^”"]*”|„[^“”"]*[“”])|(?P<op>\(|\)|&|\|)'
+    r'|(?P<neg>-(?=\S))|(?P<word>[^\s()"“”„&|]+))'
+)
+#: Proximity operators of Scopus (W/n, PRE/n), Web of Science (NEAR/n, SAME) and Ovid (ADJn):
+#: read as words, each would be a required term no study contains.
+_PROXIMITY = re.compile(r"(?:NEAR|W|PRE)/\d+|NEAR|SAME|ADJ\d*")
+#: Field tags (PubMed ``[tiab]``, Web of Science ``TS=``, Scopus ``TITLE-ABS-KEY(``): the same.
+_FIELD_SYNTAX = re.compile(r"[\[\]{}=<>]")
+#: Scripts written without spaces between words: a term in them matches inside a longer run.
+_NO_SPACE_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "HALFWIDTH KATAKANA")
 
 
 @dataclass(frozen=True)
@@ -81,14 +97,68 @@ class Or:
 Query = Term | Not | And | Or
 
 
+def _unspaced(ch: str) -> bool:
+    """Whether ``ch`` belongs to a script written without spaces (so no word boundary around it)."""
+    import unicodedata
+
+    return not ch.isascii() and unicodedata.name(ch, "").startswith(_NO_SPACE_SCRIPTS)
+
+
 def _term(raw: str, query: str) -> Term:
-    """Compile a word/phrase: folded like the text; ``*`` matches any run of word characters."""
-    parts = [fold(p) for p in raw.split("*")]
-    if not any(parts):
+    """Compile a word/phrase, folded like the text: ``*`` matches any run of word characters, ``?`` one.
+
+    Each piece between wildcards keeps its word boundaries: ``"behavio* change"`` is a word
+    starting "behavio" and then "change" (folding the pieces alone dropped the space, so the
+    phrase required "behavio...change" as one word and excluded every study). A term edge in a
+    script written without spaces has no boundary: Chinese "健康" is found in "公共健康政策".
+    """
+    parts: list[str] = []  # regex pieces; " " marks a word boundary inside the term
+    literal = False
+    for piece in re.split(r"([*?])", raw):
+        if piece in ("*", "?"):
+            parts.append(r"\w*" if piece == "*" else r"\w")
+            continue
+        folded = fold(piece)
+        if re.match(r"[^\w]", piece) or (piece and not folded):
+            parts.append(" ")
+        if folded:
+            literal = True
+            parts.append(re.escape(folded))
+            if re.search(r"[^\w]$", piece):
+                parts.append(" ")
+    while parts and parts[0] == " ":
+        parts.pop(0)
+    while parts and parts[-1] == " ":
+        parts.pop()
+    parts = [p for i, p in enumerate(parts) if not (p == " " and i and parts[i - 1] == " ")]
+    if not literal:
         raise ConfigError(f"empty term {raw!r} in query {query!r}")
-    body = r"\w*".join(re.escape(p) for p in parts)
+    body = "".join(r"\ " if p == " " else p for p in parts)
+    folded_raw = fold(raw.replace("*", "").replace("?", ""))
+    before = "" if _unspaced(folded_raw[0]) and not raw.startswith(("*", "?")) else r"(?<!\w)"
+    after = "" if _unspaced(folded_raw[-1]) and not raw.endswith(("*", "?")) else r"(?!\w)"
     # folded text has single spaces between words, so a phrase's spaces match literally
-    return Term(raw, re.compile(rf"(?<!\w){body}(?!\w)"))
+    return Term(raw, re.compile(before + body + after))
+
+
+def _check_word(word: str, query: str, end: int) -> None:
+    """ConfigError for a word that is meant as syntax this grammar does not have.
+
+    Each of these used to become a required term that no study contains, so a ``require``
+    rule excluded every study (or an ``exclude`` rule's alternative never fired), silently.
+    """
+    if word.lower() in ("and", "or", "not") and word not in ("AND", "OR", "NOT"):
+        raise ConfigError(
+            f"bad query {query!r}: {word!r} is read as a word to find; write {word.upper()} for the operator "
+            f'(operators are upper case), or "{word}" in quotes to search for the word'
+        )
+    if _PROXIMITY.fullmatch(word):
+        raise ConfigError(f"bad query {query!r}: proximity operator {word!r} is not supported; use AND or a \"phrase\"")
+    if _FIELD_SYNTAX.search(word) or query[end:end + 1] == "(":
+        raise ConfigError(
+            f"bad query {query!r}: {word!r} looks like a database's field syntax, which is not supported: "
+            "terms are always searched in title, abstract and keywords"
+        )
 
 
 def _tokens(query: str) -> list[tuple[str, str]]:
@@ -99,7 +169,9 @@ def _tokens(query: str) -> list[tuple[str, str]]:
             break
         m = _TOKEN.match(query, pos)
         if not m or m.end() == pos:
-            raise ConfigError(f"cannot parse query {query!r} at character {pos + 1}")
+            at = len(query[pos:]) - len(query[pos:].lstrip()) + pos
+            what = "a quote that is never closed" if query[at] in '"\u201c\u201e' else "cannot parse"
+            raise ConfigError(f"bad query {query!r}: {what} at character {at + 1}")
         pos = m.end()
         if m.group("phrase") is not None:
             out.append(("term", m.group("phrase")[1:-1]))
@@ -110,6 +182,7 @@ def _tokens(query: str) -> list[tuple[str, str]]:
             out.append(("op", "NOT"))
         else:
             w = m.group("word")
+            _check_word(w, query, pos)
             out.append(("op", w) if w in ("AND", "OR", "NOT") else ("term", w))
     return out
 
@@ -186,6 +259,18 @@ def parse_query(query: str) -> Query:
     return _Parser(query).parse()
 
 
+def _rule_query(cfg: Mapping[str, Any], key: str) -> Query | None:
+    """The ``require``/``exclude`` query, or None; its ConfigError names the rule, so a config
+    with both says which one is wrong."""
+    value = cfg.get(key)
+    if value is None or (isinstance(value, str) and value == ""):
+        return None
+    try:
+        return parse_query(value)
+    except ConfigError as exc:
+        raise ConfigError(f"screening rule {key!r}: {exc.message}") from None
+
+
 def terms_of(node: Query) -> list[str]:
     """The positive terms of a query (for highlighting in the screening session)."""
     if isinstance(node, Term):
@@ -245,8 +330,8 @@ def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
         languages=_str_set(cfg, "languages"),
         doc_types=_str_set(cfg, "doc_types"),
         exclude_doc_types=_str_set(cfg, "exclude_doc_types"),
-        require=parse_query(cfg["require"]) if cfg.get("require") else None,
-        exclude=parse_query(cfg["exclude"]) if cfg.get("exclude") else None,
+        require=_rule_query(cfg, "require"),
+        exclude=_rule_query(cfg, "exclude"),
         source=cfg,
     )
 
