@@ -263,3 +263,55 @@ def test_a_bad_query_is_one_config_error_naming_its_rule(cfg, says):
         parse_rules(cfg)
     assert str(info.value).startswith(says)
     assert "\n" not in str(info.value)
+
+
+LANGS = pd.DataFrame(
+    {
+        "study_id": [f"l{i}" for i in range(9)],
+        "language": ["eng", "fre", "", "en-us", "French; English", "English", "und", "ger", "mul"],
+    }
+)
+
+
+@pytest.mark.parametrize("allowed", [["eng"], ["English"], ["en"], ["ENG"], ["english "]])
+def test_a_language_rule_reads_every_way_of_naming_english(allowed):
+    """``languages: [English]`` (or ``[en]``) excluded every English study: records say "eng"."""
+    out = apply_rules(LANGS, {"languages": allowed})
+    # excluded: only the French-only and German-only studies; "French; English" has an English
+    # version, "en-us" (Zotero) and "English" (a studies table from another tool) are English,
+    # "und"/"mul" say nothing, like a missing language
+    assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["l1", "l7"]
+    rules = parse_rules({"languages": allowed})
+    assert [bool(failed_rules(r, rules)) for r in LANGS.to_dict("records")] == out["rule_excluded"].tolist()
+
+
+def test_language_region_tags_are_their_language():
+    from evreview.records import normalise_language
+
+    assert [normalise_language(v) for v in ("en-US", "en_GB", "pt-BR", "zh-Hans", "xx-YY")] == [
+        "eng", "eng", "por", "chi", "xx-yy"]
+
+
+DOCS = pd.DataFrame(
+    {
+        "study_id": [f"d{i}" for i in range(7)],
+        "doc_type": ["article", "review", "conference", "other", "", "Journal Article", "Erratum"],
+    }
+)
+
+
+def test_doc_type_rules_use_the_records_vocabulary():
+    """A config value records are never given matched nothing: it is a ConfigError naming the rule."""
+    with pytest.raises(ConfigError, match=r"screening rule 'doc_types': 'journal article' is not a document type.*"
+                                          r"did you mean 'article'\?"):
+        parse_rules({"doc_types": ["Journal Article", "review"]})
+    with pytest.raises(ConfigError, match="screening rule 'exclude_doc_types': 'conference paper'"):
+        parse_rules({"exclude_doc_types": ["Conference Paper"]})
+    with pytest.raises(ConfigError, match="'short survey' is not a document type"):
+        parse_rules({"doc_types": ["short survey"]})
+    out = apply_rules(DOCS, {"doc_types": ["Article", "review"]})
+    # a conference paper and an erratum fail the allow-list; an unknown type ("other") and a
+    # missing one are the reviewers' call; "Journal Article" from another tool is an article
+    assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["d2", "d6"]
+    out = apply_rules(DOCS, {"exclude_doc_types": ["erratum", "other"]})
+    assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["d3", "d6"]  # "other" only when named

@@ -3,8 +3,14 @@
 Rules come from the review's config (a plain dict)::
 
     {"years": [2000, 2024],                    # inclusive; a missing year is not excluded
-     "languages": ["eng", "ger"],              # ISO 639-2; a missing language is not excluded
-     "doc_types": ["article", "review"],       # records.normalise_doc_type vocabulary
+     "languages": ["eng", "ger"],              # ISO 639-2 or any form records.normalise_language
+                                               # reads ("English", "en"); a missing language is
+                                               # not excluded, nor one in any allowed language
+                                               # ("French; English")
+     "doc_types": ["article", "review"],       # records.DOC_TYPES; a type records are not given
+                                               # is a ConfigError; "other" (a type the export
+                                               # named but evreview does not know) is excluded
+                                               # only by exclude_doc_types
      "exclude_doc_types": ["erratum"],         # alternative to an allow-list
      "require": "nudg* AND (health OR \\"public administration\\")",
      "exclude": "rat OR mice OR \\"in vitro\\""}
@@ -38,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from evreview.errors import ConfigError
-from evreview.records import fold, parse_year
+from evreview.records import DOC_TYPES, fold, normalise_doc_type, normalise_language, parse_year
 from evreview.screen.options import section
 
 REASONS = ("year", "language", "doc_type", "required_terms", "excluded_terms")
@@ -310,6 +316,72 @@ def _str_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
     return frozenset(v.strip().lower() for v in value)
 
 
+def _language_set(cfg: Mapping[str, Any]) -> frozenset[str] | None:
+    """The allowed languages as the codes records carry: ``English``, ``en`` and ``eng`` are all ``eng``.
+
+    Records' languages are normalised at ingest; the config's were only lower-cased, so
+    ``languages: [English]`` (or ``[en]``) excluded every English study.
+    """
+    values = _str_set(cfg, "languages")
+    return None if values is None else frozenset(normalise_language(v) or v for v in values)
+
+
+def _doc_type_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
+    """The document types of a rule, each one of :data:`DOC_TYPES`; any other is a ConfigError.
+
+    Records' types are normalised at ingest ("Journal Article" is ``article``); a config value
+    outside that vocabulary matched no record, so ``doc_types: [journal article]`` excluded
+    every article and ``exclude_doc_types: [Conference Paper]`` excluded nothing.
+    """
+    values = _str_set(cfg, key)
+    if values is None:
+        return None
+    for v in sorted(values):
+        if v not in DOC_TYPES:
+            near = normalise_doc_type(v)
+            hint = f"; did you mean {near!r}?" if near not in ("", "other") else ""
+            raise ConfigError(
+                f"screening rule {key!r}: {v!r} is not a document type records are given "
+                f"(they are: {', '.join(sorted(DOC_TYPES))}){hint}"
+            )
+    return values
+
+
+#: Language values that say the language is not known: like a missing one, never excluded.
+_UNKNOWN_LANGUAGES = frozenset({"und", "undetermined", "unknown", "mul", "multiple", "multiple languages"})
+
+
+def _bad_language(value: Any, allowed: frozenset[str]) -> bool:
+    """Whether a study's language fails the rule: it names languages and none is allowed.
+
+    Every language listed counts ("French; English" is allowed in an English-only review),
+    each read as ingest reads one (a studies table written by another tool may hold "English"
+    or "en-GB"); "und"/"mul" say nothing and are left to reviewers like a missing language.
+    """
+    if _blank(value):
+        return False
+    named = [normalise_language(p) for p in re.split(r"[;,/|]", str(value))]
+    named = [n for n in named if n and n not in _UNKNOWN_LANGUAGES]
+    return bool(named) and not any(n in allowed for n in named)
+
+
+def _bad_doc_type(value: Any, rules: Rules) -> bool:
+    """Whether a study's document type fails the rule (a type another tool wrote is read as ingest would).
+
+    An allow-list never excludes ``other``: the record names a type evreview cannot place
+    (Scopus "Short Survey", "Data Paper", "Working Paper"), so whether it is eligible is the
+    reviewers' call unless ``exclude_doc_types`` lists ``other``.
+    """
+    if _blank(value):
+        return False
+    dt = str(value).strip().lower()
+    if dt not in DOC_TYPES:
+        dt = normalise_doc_type(dt)
+    if rules.exclude_doc_types is not None and dt in rules.exclude_doc_types:
+        return True
+    return rules.doc_types is not None and dt != "other" and dt not in rules.doc_types
+
+
 def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
     """Validate the rules config; any mistake is a ConfigError naming the rule."""
     cfg = section(cfg, "screening rules")
@@ -327,9 +399,9 @@ def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
         years = (y[0], y[1])
     return Rules(
         years=years,
-        languages=_str_set(cfg, "languages"),
-        doc_types=_str_set(cfg, "doc_types"),
-        exclude_doc_types=_str_set(cfg, "exclude_doc_types"),
+        languages=_language_set(cfg),
+        doc_types=_doc_type_set(cfg, "doc_types"),
+        exclude_doc_types=_doc_type_set(cfg, "exclude_doc_types"),
         require=_rule_query(cfg, "require"),
         exclude=_rule_query(cfg, "exclude"),
         source=cfg,
@@ -390,16 +462,10 @@ def failed_rules(row: Mapping[str, Any], rules: Rules) -> list[str]:
         lo, hi = rules.years
         if (lo is not None and y < lo) or (hi is not None and y > hi):
             out.append("year")
-    lang = row.get("language")
-    if rules.languages is not None and not _blank(lang) and str(lang).lower() not in rules.languages:
+    if rules.languages is not None and _bad_language(row.get("language"), rules.languages):
         out.append("language")
-    dt = row.get("doc_type")
-    if not _blank(dt):
-        dt = str(dt).lower()
-        if (rules.doc_types is not None and dt not in rules.doc_types) or (
-            rules.exclude_doc_types is not None and dt in rules.exclude_doc_types
-        ):
-            out.append("doc_type")
+    if _bad_doc_type(row.get("doc_type"), rules):
+        out.append("doc_type")
     if rules.require is not None or rules.exclude is not None:
         text = _text(row)
         if rules.require is not None and not rules.require.matches(text):
@@ -497,18 +563,9 @@ def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) 
         fails["year"] = _value_mask(column("year"), bad_year)
     if rules.languages is not None:
         langs = rules.languages
-        fails["language"] = _value_mask(column("language"), lambda v: not _blank(v) and str(v).lower() not in langs)
+        fails["language"] = _value_mask(column("language"), lambda v: _bad_language(v, langs))
     if rules.doc_types is not None or rules.exclude_doc_types is not None:
-
-        def bad_type(v: Any) -> bool:
-            if _blank(v):
-                return False
-            dt = str(v).lower()
-            return (rules.doc_types is not None and dt not in rules.doc_types) or (
-                rules.exclude_doc_types is not None and dt in rules.exclude_doc_types
-            )
-
-        fails["doc_type"] = _value_mask(column("doc_type"), bad_type)
+        fails["doc_type"] = _value_mask(column("doc_type"), lambda v: _bad_doc_type(v, rules))
     if rules.require is not None or rules.exclude is not None:
         texts = [
             _fold(" ".join(p for p in (_joined(t), _joined(a), _joined(k)) if p))
