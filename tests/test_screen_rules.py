@@ -88,9 +88,25 @@ def test_rules_give_reason_codes_and_missing_metadata_never_excludes():
 
 
 def test_required_terms_rule_and_keywords_are_searched():
-    out = apply_rules(STUDIES, {"require": "health"})
+    studies = STUDIES.assign(abstract=["a trial"] * 6)
+    out = apply_rules(studies, {"require": "health"})
     assert out["rule_reason"].tolist() == ["", "required_terms", "", "required_terms", "required_terms",
                                            "required_terms"]
+
+
+def test_required_terms_never_exclude_a_study_without_an_abstract():
+    """A title-only record ("Nudge trial": a letter, a conference paper, an old record) failed
+    ``require: health`` although its missing abstract is where the word would be; a rule acts
+    only on what the record says, so such studies are left to reviewers. ``exclude`` still
+    acts on the title, and a study whose abstract lacks the words is still excluded."""
+    out = apply_rules(STUDIES, {"require": "health"})
+    assert out["rule_reason"].tolist() == ["", "", "", "", "", "required_terms"]  # only s6 has an abstract
+    out = apply_rules(STUDIES, {"require": "health", "exclude": "mice"})
+    assert out["rule_reason"].tolist() == ["", "", "", "excluded_terms", "", "required_terms"]
+    frame = pd.DataFrame({"study_id": ["a", "b", "c"], "title": ["Nudge", "Nudge", "Nudge"],
+                          "abstract": [None, np.array([], dtype=object), "Nudges in schools"]})
+    out = apply_rules(frame, {"require": "health"})
+    assert out["rule_excluded"].tolist() == [False, False, True]
 
 
 @pytest.mark.parametrize(
@@ -163,7 +179,7 @@ def test_vectorised_rules_spot_checks():
     assert out.loc["t8", "rule_evidence"] == "excluded_terms"  # keyword phrase "In Vitro"
     assert out.loc["t7", "rule_evidence"] == "required_terms; excluded_terms"
     out = apply_rules(TRICKY, TRICKY_RULES[1]).set_index("study_id")
-    assert out.loc["t2", "rule_evidence"] == "year; required_terms"  # a missing language never excludes
+    assert out.loc["t2", "rule_evidence"] == "year"  # a missing language (or abstract) never excludes
     assert out.loc["t3", "rule_evidence"] == "language; required_terms"  # missing year never excludes
     assert out.loc["t9", "rule_reason"] == ""  # naïve folds, behavior matches behavio*r
 

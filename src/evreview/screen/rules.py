@@ -19,7 +19,9 @@ A record failing a rule gets a reason code (``year``, ``language``, ``doc_type``
 ``required_terms``, ``excluded_terms``): PRISMA counts these as "excluded by automation",
 apart from reviewers' exclusions. The first failing rule (in that order) is the reason; all
 failing rules are listed as evidence. Missing metadata never excludes: a rule can only act
-on what the record says.
+on what the record says. So ``require`` never excludes a study without an abstract (its
+required words are most often there, and a title alone cannot show they are absent: letters,
+conference papers and older records have none); ``exclude`` acts on whatever text there is.
 
 Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"`` (straight or
 curly quotes), ``*`` wildcards for any run of letters (``nudg*``, ``behavio*r``, also inside a
@@ -437,6 +439,11 @@ def _text(row: Mapping[str, Any]) -> str:
     return fold(" ".join(parts))
 
 
+def _blank_text(v: Any) -> bool:
+    """Whether a text field (a string, or a list from Parquet) holds no word to search."""
+    return not _fold(_joined(v))
+
+
 def _blank(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
@@ -468,7 +475,7 @@ def failed_rules(row: Mapping[str, Any], rules: Rules) -> list[str]:
         out.append("doc_type")
     if rules.require is not None or rules.exclude is not None:
         text = _text(row)
-        if rules.require is not None and not rules.require.matches(text):
+        if rules.require is not None and not _blank_text(row.get("abstract")) and not rules.require.matches(text):
             out.append("required_terms")
         if rules.exclude is not None and rules.exclude.matches(text):
             out.append("excluded_terms")
@@ -572,7 +579,8 @@ def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) 
             for t, a, k in zip(column("title").tolist(), column("abstract").tolist(), column("keywords").tolist())
         ]
         if rules.require is not None:
-            fails["required_terms"] = ~_query_mask(rules.require, texts)
+            has_abstract = np.fromiter((not _blank_text(a) for a in column("abstract").tolist()), dtype=bool, count=n)
+            fails["required_terms"] = ~_query_mask(rules.require, texts) & has_abstract
         if rules.exclude is not None:
             fails["excluded_terms"] = _query_mask(rules.exclude, texts)
     reason = np.full(n, "", dtype=object)
