@@ -331,3 +331,12 @@ def test_doc_type_rules_use_the_records_vocabulary():
     assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["d2", "d6"]
     out = apply_rules(DOCS, {"exclude_doc_types": ["erratum", "other"]})
     assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["d3", "d6"]  # "other" only when named
+
+
+def test_a_number_that_is_no_year_never_fails_the_year_rule():
+    """0 (a spreadsheet's fill for "no year") and 19 (a two-digit year) were years before 2000."""
+    studies = pd.DataFrame({"study_id": list("abcdef"), "year": [0, 19, "19", "2019-2020", "c. 1998", 1999]})
+    rules = parse_rules({"years": [2000, 2024]})
+    out = apply_rules(studies, rules)
+    assert out["rule_excluded"].tolist() == [False, False, False, False, True, True]
+    assert [bool(failed_rules(r, rules)) for r in studies.to_dict("records")] == out["rule_excluded"].tolist()

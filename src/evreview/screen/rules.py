@@ -452,11 +452,13 @@ def _year(v: Any) -> int | None:
     """A study's year as a number; None when missing or not a year ("n.d."), which no year rule excludes.
 
     A studies CSV may hold "2019.0" (written from a float column) or "n.d."; ``int`` alone raised.
+    A number that is no year (0 or 19 from a spreadsheet's fill or a two-digit year) is read as
+    ingest reads it, as none: taken as a year, it failed every ``years`` rule.
     """
     if _blank(v):
         return None
     try:
-        return int(v)
+        return parse_year(int(v))
     except (TypeError, ValueError):
         return parse_year(v)
 
