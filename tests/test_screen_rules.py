@@ -35,10 +35,12 @@ def match(query: str, text: str) -> bool:
         ('"public administration"', "administration of public goods", False),
         ("(nudge OR default) AND NOT (mice OR rat)", "Default options in rats", True),
         ("(nudge OR default) AND NOT (mice OR rat)", "Default options in rat", False),
-        ("a OR b AND c", "a", True),  # AND binds tighter than OR
-        ("a OR b AND c", "b", False),
+        ("a OR (b AND c)", "a", True),
+        ("a OR (b AND c)", "b", False),
+        ("(a OR b) AND c", "b c", True),
+        ("(a b) OR c", "c", True),
         ("café", "Cafe culture", True),  # accents fold
-        ("x & y | z", "z", True),
+        ("(x & y) | z", "z", True),
     ],
 )
 def test_query_semantics(query, text, expected):
@@ -57,7 +59,7 @@ def test_query_parser_does_not_evaluate_code():
     assert match("__import__ ('os')", "import") is False
     with pytest.raises(ConfigError):  # a call is read as a database's field tag: refused, never run
         parse_query("__import__('os')")
-    assert terms_of(parse_query('a OR (b AND NOT c) "d e"')) == ["a", "b", "d e"]
+    assert terms_of(parse_query('a OR (b AND NOT c) OR "d e"')) == ["a", "b", "d e"]
 
 
 STUDIES = pd.DataFrame(
@@ -340,3 +342,18 @@ def test_a_number_that_is_no_year_never_fails_the_year_rule():
     out = apply_rules(studies, rules)
     assert out["rule_excluded"].tolist() == [False, False, False, False, True, True]
     assert [bool(failed_rules(r, rules)) for r in studies.to_dict("records")] == out["rule_excluded"].tolist()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["rat OR mice AND model", "a OR b AND c", "x & y | z", "choice architecture OR nudge", "a NOT b OR c",
+     "(a AND b) OR a AND b", "((a OR b c))"],
+)
+def test_and_beside_or_without_parentheses_is_a_config_error(query):
+    """``exclude: rat OR mice AND model`` means (rat OR mice) AND model in Scopus; read AND-first
+    it excluded every study mentioning rats. Databases disagree, so the query must say."""
+    with pytest.raises(ConfigError, match="without parentheses"):
+        parse_query(query)
+    for fine in ("(rat OR mice) AND model", "rat OR (mice AND model)", "a b c", "a OR b OR c", "NOT a OR b",
+                 '"choice architecture" OR nudge', "(a b) OR (a b)"):
+        parse_query(fine)

@@ -27,12 +27,13 @@ Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"`` 
 curly quotes), ``*`` wildcards for any run of letters (``nudg*``, ``behavio*r``, also inside a
 phrase: ``"behavio* change"``) and ``?`` for exactly one (``organi?ation``), ``AND``/``OR``/``NOT``
 (upper case; also ``&``, ``|``, ``-`` prefix) and parentheses. Juxtaposition means AND; AND
-binds tighter than OR. Matching is on folded text (lower case, accents and punctuation
-removed) of title + abstract + keywords, on word boundaries; words in scripts written
-without spaces (Chinese, Japanese, Korean, Thai) match inside longer runs. What a query
-cannot mean here is a ConfigError naming the rule, never a term that silently matches
-nothing: lower-case ``and``/``or``/``not``, and other tools' syntax
-(``NEAR/3``, ``W/2``, ``ADJ3``, ``[tiab]``, ``TITLE-ABS-KEY(...)``, ``TS=``).
+and OR at one level need parentheses (databases disagree on which binds first). Matching is
+on folded text (lower case, accents and punctuation removed) of title + abstract + keywords,
+on word boundaries; words in scripts written without spaces (Chinese, Japanese, Korean,
+Thai) match inside longer runs. What a query cannot mean here is a ConfigError naming the
+rule, never a term that silently matches nothing (or everything): lower-case
+``and``/``or``/``not``, AND beside OR, and other tools' syntax (``NEAR/3``, ``W/2``,
+``ADJ3``, ``[tiab]``, ``TITLE-ABS-KEY(...)``, ``TS=``).
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ class _Parser:
         self.query = query
         self.toks = _tokens(query)
         self.i = 0
+        self.grouped: list[Query] = []  # nodes written in parentheses (compared by identity below)
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -218,10 +220,21 @@ class _Parser:
         return node
 
     def or_(self) -> Query:
+        """Alternatives; an unparenthesised AND (or juxtaposition) beside an OR is refused.
+
+        Databases read ``rat OR mice AND model`` differently (Scopus: OR first, Web of
+        Science: AND first, PubMed: left to right); read AND-first here, an ``exclude`` query
+        written for Scopus excluded every study that mentions rats.
+        """
         nodes = [self.and_()]
         while self.peek() == ("op", "OR"):
             self.i += 1
             nodes.append(self.and_())
+        if len(nodes) > 1 and any(isinstance(n, And) and not any(n is g for g in self.grouped) for n in nodes):
+            raise self.fail(
+                "AND (or words side by side) mixed with OR without parentheses, which databases read "
+                'differently: write (a AND b) OR c, or a AND (b OR c); quote a "phrase"'
+            )
         return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
 
     def and_(self) -> Query:
@@ -256,6 +269,7 @@ class _Parser:
             if self.peek() != ("op", ")"):
                 raise self.fail("missing ')'")
             self.i += 1
+            self.grouped.append(node)
             return node
         raise self.fail(f"unexpected {tok[1]!r}")
 
