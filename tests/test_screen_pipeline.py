@@ -307,3 +307,20 @@ def test_a_reviewer_overruling_their_own_decision_on_a_merged_study_is_in_the_ev
     assert t.loc["s001", ["status", "reason"]].tolist() == ["excluded", "off topic"]  # the later row still wins
     assert t.loc["s001", "evidence"].endswith("; overrules ann's include of s001 (line 2)")
     assert t.loc["s003", ["status", "evidence"]].tolist() == ["excluded", "exclude at 2024-01-01T00:00:04Z"]
+
+
+def test_reviewers_who_disagree_are_not_overruled_by_a_rule(studies):
+    """ann included the erratum s008, bob excluded it: the rule excluded it all the same, so
+    ann's include vanished and the study left the worklist. Reviewers' decisions beat rules,
+    disagreeing ones too: the conflict stays open for them, with what the rules would do."""
+    d = decisions("s008,include,ann,,2024-01-01T00:00:01Z\ns008,exclude,bob,,2024-01-01T00:00:02Z\n"
+                  "s007,maybe,ann,,2024-01-01T00:00:03Z\n")  # French: a maybe beats the language rule
+    res = screen_studies(studies, RULES, d, {"model": "nb"})
+    t = res.table.set_index("study_id")
+    assert t.loc["s008", ["status", "decided_by", "reason"]].tolist() == ["undecided", "", "reviewer_conflict"]
+    assert t.loc["s008", "evidence"] == "rules would exclude: doc_type (erratum)"
+    assert pd.notna(t.loc["s008", "rank"]) and "s008" in res.worklist["study_id"].tolist()
+    assert res.conflicts["study_id"].tolist() == ["s008"]
+    assert t.loc["s007", ["status", "decided_by"]].tolist() == ["maybe", "reviewer"]
+    # every rule exclusion is one the rules made on a study no reviewer decided
+    assert (t["decided_by"] == "rule").sum() == (t["reason"].isin(["language", "doc_type"])).sum()

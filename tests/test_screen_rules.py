@@ -35,10 +35,12 @@ def match(query: str, text: str) -> bool:
         ('"public administration"', "administration of public goods", False),
         ("(nudge OR default) AND NOT (mice OR rat)", "Default options in rats", True),
         ("(nudge OR default) AND NOT (mice OR rat)", "Default options in rat", False),
-        ("a OR b AND c", "a", True),  # AND binds tighter than OR
-        ("a OR b AND c", "b", False),
+        ("a OR (b AND c)", "a", True),
+        ("a OR (b AND c)", "b", False),
+        ("(a OR b) AND c", "b c", True),
+        ("(a b) OR c", "c", True),
         ("café", "Cafe culture", True),  # accents fold
-        ("x & y | z", "z", True),
+        ("(x & y) | z", "z", True),
     ],
 )
 def test_query_semantics(query, text, expected):
@@ -53,9 +55,11 @@ def test_bad_queries_are_config_errors(bad):
 
 def test_query_parser_does_not_evaluate_code():
     # a query is data: Python syntax is just words
-    assert match("__import__('os')", "__import__ os") is True
-    assert match("__import__('os')", "import") is False
-    assert terms_of(parse_query('a OR (b AND NOT c) "d e"')) == ["a", "b", "d e"]
+    assert match("__import__ ('os')", "__import__ os") is True
+    assert match("__import__ ('os')", "import") is False
+    with pytest.raises(ConfigError):  # a call is read as a database's field tag: refused, never run
+        parse_query("__import__('os')")
+    assert terms_of(parse_query('a OR (b AND NOT c) OR "d e"')) == ["a", "b", "d e"]
 
 
 STUDIES = pd.DataFrame(
@@ -86,9 +90,25 @@ def test_rules_give_reason_codes_and_missing_metadata_never_excludes():
 
 
 def test_required_terms_rule_and_keywords_are_searched():
-    out = apply_rules(STUDIES, {"require": "health"})
+    studies = STUDIES.assign(abstract=["a trial"] * 6)
+    out = apply_rules(studies, {"require": "health"})
     assert out["rule_reason"].tolist() == ["", "required_terms", "", "required_terms", "required_terms",
                                            "required_terms"]
+
+
+def test_required_terms_never_exclude_a_study_without_an_abstract():
+    """A title-only record ("Nudge trial": a letter, a conference paper, an old record) failed
+    ``require: health`` although its missing abstract is where the word would be; a rule acts
+    only on what the record says, so such studies are left to reviewers. ``exclude`` still
+    acts on the title, and a study whose abstract lacks the words is still excluded."""
+    out = apply_rules(STUDIES, {"require": "health"})
+    assert out["rule_reason"].tolist() == ["", "", "", "", "", "required_terms"]  # only s6 has an abstract
+    out = apply_rules(STUDIES, {"require": "health", "exclude": "mice"})
+    assert out["rule_reason"].tolist() == ["", "", "", "excluded_terms", "", "required_terms"]
+    frame = pd.DataFrame({"study_id": ["a", "b", "c"], "title": ["Nudge", "Nudge", "Nudge"],
+                          "abstract": [None, np.array([], dtype=object), "Nudges in schools"]})
+    out = apply_rules(frame, {"require": "health"})
+    assert out["rule_excluded"].tolist() == [False, False, True]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +181,7 @@ def test_vectorised_rules_spot_checks():
     assert out.loc["t8", "rule_evidence"] == "excluded_terms"  # keyword phrase "In Vitro"
     assert out.loc["t7", "rule_evidence"] == "required_terms; excluded_terms"
     out = apply_rules(TRICKY, TRICKY_RULES[1]).set_index("study_id")
-    assert out.loc["t2", "rule_evidence"] == "year; required_terms"  # a missing language never excludes
+    assert out.loc["t2", "rule_evidence"] == "year"  # a missing language (or abstract) never excludes
     assert out.loc["t3", "rule_evidence"] == "language; required_terms"  # missing year never excludes
     assert out.loc["t9", "rule_reason"] == ""  # naïve folds, behavior matches behavio*r
 
@@ -182,3 +202,158 @@ def test_year_rule_reads_years_written_as_text_or_floats():
     table = apply_rules(studies, rules)
     assert table["rule_excluded"].tolist() == [False, False, True, False, True]
     assert [bool(failed_rules(r, rules)) for r in studies.to_dict("records")] == table["rule_excluded"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "expected"),
+    [
+        # a wildcard inside a phrase keeps the phrase's spaces (it required one word "behavio...change")
+        ('"behavio* change"', "Behaviour change interventions", True),
+        ('"behavio* change"', "behavioural-change", True),
+        ('"nudg* theory"', "nudge theory", True),
+        ('"nudg* theory"', "nudgetheory", False),
+        ('"public partner*"', "Public partnerships", True),
+        ('"* partnership"', "public partnership", True),
+        # ? is one letter (Scopus, Web of Science): British and American spelling in one term
+        ("organi?ation", "organisation", True),
+        ("organi?ation", "Organization", True),
+        ("organi?ation", "organiation", False),
+        ("wom?n", "women and men", True),
+        # curly quotes pasted from a word processor are a phrase, not two ANDed words
+        ("\u201cnudge theory\u201d", "theory of nudge", False),
+        ("\u201cnudge theory\u201d", "Nudge theory", True),
+        ("\u201eco-production\u201c", "co production", True),
+        # words of scripts written without spaces are found inside longer runs
+        ("\u5065\u5eb7", "\u516c\u5171\u5065\u5eb7\u653f\u7b56", True),  # 健康 in 公共健康政策
+        ("\u5065\u5eb7 AND policy", "\u516c\u5171\u5065\u5eb7 policy", True),
+        ("art", "participatory arts", False),  # Latin words stay whole words
+        ("\uff23\uff2f\uff36\uff29\uff24", "COVID-19", True),  # full-width folds to covid
+        ("\uff23\uff2f\uff36\uff29\uff24", "COVID19", False),  # a whole word
+        ("\u00e4rzte", "\u00c4RZTE", True),
+        ('"co-production"', "Co production", True),
+        ("NOT NOT nudge", "nudge", True),
+        ("a AND NOT (b OR NOT c)", "a c", True),
+    ],
+)
+def test_query_wildcards_phrases_and_scripts(query, text, expected):
+    """Attempts from the red-team of wrong exclusions: each False here was a True that excluded a study."""
+    assert match(query, text) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("nudge or nudging", "'or' is read as a word"),  # lower-case operators required the word "or"
+        ("nudge and health", "'and' is read as a word"),
+        ("nudge Not rats", "'Not' is read as a word"),
+        ("nudge W/3 health", "proximity operator 'W/3'"),  # Scopus
+        ("nudge NEAR/3 health", "proximity operator 'NEAR/3'"),  # Web of Science
+        ("nudge ADJ3 health", "proximity operator 'ADJ3'"),  # Ovid
+        ("nudge[tiab]", "field syntax"),  # PubMed
+        ('"choice architecture"[tiab] OR nudge', "field syntax"),
+        ("TITLE-ABS-KEY(nudge)", "field syntax"),  # Scopus
+        ("TS=(nudge)", "field syntax"),  # Web of Science
+        ('"nudge theory', "a quote that is never closed at character 1"),
+        ("nudge AND \u201cchoice architecture", "a quote that is never closed at character 11"),
+    ],
+)
+def test_other_tools_syntax_is_a_config_error_not_a_term(query, says):
+    """Each of these was a term no study contains: a ``require`` rule with it excluded every study."""
+    with pytest.raises(ConfigError, match=says.replace("(", r"\(").replace("[", r"\[")):
+        parse_query(query)
+    assert parse_query('"nudge and health"').matches(fold("nudge and health"))  # quoted, "and" is a word
+    assert match("N95 AND respirator*", "N95 respirators")  # not a proximity operator
+
+
+@pytest.mark.parametrize(
+    ("cfg", "says"),
+    [
+        ({"require": "(nudge OR default"}, "screening rule 'require': bad query '(nudge OR default': missing ')'"),
+        ({"require": "nudge", "exclude": "rats)"}, "screening rule 'exclude': bad query 'rats)': unexpected ')'"),
+        ({"exclude": '"in vitro'}, "screening rule 'exclude': bad query"),
+        ({"require": ["nudge"]}, "screening rule 'require': a term query must be a string"),
+        ({"require": "   "}, "screening rule 'require': bad query '   ': empty query"),
+    ],
+)
+def test_a_bad_query_is_one_config_error_naming_its_rule(cfg, says):
+    """Which of a config's two queries is wrong was left to the reader."""
+    with pytest.raises(ConfigError) as info:
+        parse_rules(cfg)
+    assert str(info.value).startswith(says)
+    assert "\n" not in str(info.value)
+
+
+LANGS = pd.DataFrame(
+    {
+        "study_id": [f"l{i}" for i in range(9)],
+        "language": ["eng", "fre", "", "en-us", "French; English", "English", "und", "ger", "mul"],
+    }
+)
+
+
+@pytest.mark.parametrize("allowed", [["eng"], ["English"], ["en"], ["ENG"], ["english "]])
+def test_a_language_rule_reads_every_way_of_naming_english(allowed):
+    """``languages: [English]`` (or ``[en]``) excluded every English study: records say "eng"."""
+    out = apply_rules(LANGS, {"languages": allowed})
+    # excluded: only the French-only and German-only studies; "French; English" has an English
+    # version, "en-us" (Zotero) and "English" (a studies table from another tool) are English,
+    # "und"/"mul" say nothing, like a missing language
+    assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["l1", "l7"]
+    rules = parse_rules({"languages": allowed})
+    assert [bool(failed_rules(r, rules)) for r in LANGS.to_dict("records")] == out["rule_excluded"].tolist()
+
+
+def test_language_region_tags_are_their_language():
+    from evreview.records import normalise_language
+
+    assert [normalise_language(v) for v in ("en-US", "en_GB", "pt-BR", "zh-Hans", "xx-YY")] == [
+        "eng", "eng", "por", "chi", "xx-yy"]
+
+
+DOCS = pd.DataFrame(
+    {
+        "study_id": [f"d{i}" for i in range(7)],
+        "doc_type": ["article", "review", "conference", "other", "", "Journal Article", "Erratum"],
+    }
+)
+
+
+def test_doc_type_rules_use_the_records_vocabulary():
+    """A config value records are never given matched nothing: it is a ConfigError naming the rule."""
+    with pytest.raises(ConfigError, match=r"screening rule 'doc_types': 'journal article' is not a document type.*"
+                                          r"did you mean 'article'\?"):
+        parse_rules({"doc_types": ["Journal Article", "review"]})
+    with pytest.raises(ConfigError, match="screening rule 'exclude_doc_types': 'conference paper'"):
+        parse_rules({"exclude_doc_types": ["Conference Paper"]})
+    with pytest.raises(ConfigError, match="'short survey' is not a document type"):
+        parse_rules({"doc_types": ["short survey"]})
+    out = apply_rules(DOCS, {"doc_types": ["Article", "review"]})
+    # a conference paper and an erratum fail the allow-list; an unknown type ("other") and a
+    # missing one are the reviewers' call; "Journal Article" from another tool is an article
+    assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["d2", "d6"]
+    out = apply_rules(DOCS, {"exclude_doc_types": ["erratum", "other"]})
+    assert out.loc[out["rule_excluded"], "study_id"].tolist() == ["d3", "d6"]  # "other" only when named
+
+
+def test_a_number_that_is_no_year_never_fails_the_year_rule():
+    """0 (a spreadsheet's fill for "no year") and 19 (a two-digit year) were years before 2000."""
+    studies = pd.DataFrame({"study_id": list("abcdef"), "year": [0, 19, "19", "2019-2020", "c. 1998", 1999]})
+    rules = parse_rules({"years": [2000, 2024]})
+    out = apply_rules(studies, rules)
+    assert out["rule_excluded"].tolist() == [False, False, False, False, True, True]
+    assert [bool(failed_rules(r, rules)) for r in studies.to_dict("records")] == out["rule_excluded"].tolist()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["rat OR mice AND model", "a OR b AND c", "x & y | z", "choice architecture OR nudge", "a NOT b OR c",
+     "(a AND b) OR a AND b", "((a OR b c))"],
+)
+def test_and_beside_or_without_parentheses_is_a_config_error(query):
+    """``exclude: rat OR mice AND model`` means (rat OR mice) AND model in Scopus; read AND-first
+    it excluded every study mentioning rats. Databases disagree, so the query must say."""
+    with pytest.raises(ConfigError, match="without parentheses"):
+        parse_query(query)
+    for fine in ("(rat OR mice) AND model", "rat OR (mice AND model)", "a b c", "a OR b OR c", "NOT a OR b",
+                 '"choice architecture" OR nudge', "(a b) OR (a b)"):
+        parse_query(fine)

@@ -266,6 +266,10 @@ _DOC_TYPES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: What :func:`normalise_doc_type` returns for a non-empty value: the words eligibility rules use.
+DOC_TYPES: frozenset[str] = frozenset({kind for _, kind in _DOC_TYPES} | {"other"})
+
+
 def normalise_doc_type(value: Any) -> str:
     """Map a database's document type (``JOUR``, ``Article``, ``Conference Paper``...) to a small vocabulary.
 
@@ -318,6 +322,11 @@ def normalise_language(value: Any) -> str:
     if not text:
         return ""
     first = re.split(r"[;,/|]", text)[0].strip()
+    # a language tag with a region ("en-US", "en_GB": Zotero, Crossref) is its language; kept as
+    # "en-us", an English-only screening rule excluded the record
+    tag = re.fullmatch(r"([a-z]{2,3})[-_][a-z0-9]{2,8}", first)
+    if tag and tag.group(1) in _LANGUAGES:
+        first = tag.group(1)
     return _LANGUAGES.get(first, first)
 
 

@@ -191,12 +191,17 @@ def screen_studies(
             evidence[i] = f"{c['decision']} at {c['timestamp']}"
             if sid in overruled:
                 evidence[i] += "; overrules " + "; ".join(overruled[sid])
+        elif c is not None:
+            # reviewers disagree: theirs to settle, before any rule. A rule exclusion here hid
+            # one reviewer's include (the study left the worklist and conflicts.csv's count)
+            reason[i], reviewer[i] = "reviewer_conflict", c["reviewer"]
+            if rule_excluded[i]:
+                evidence[i] = "rules would exclude: " + rule_evidence_text(
+                    rule_evidence[i], {f: studies.at[i, f] for f in VALUE_RULES.values() if f in studies.columns})
         elif rule_excluded[i]:
             status[i], decided_by[i] = "excluded", "rule"
             values = {f: studies.at[i, f] for f in VALUE_RULES.values() if f in studies.columns}
             reason[i], evidence[i] = rule_reason[i], "failed: " + rule_evidence_text(rule_evidence[i], values)
-        elif c is not None:
-            reason[i], reviewer[i] = "reviewer_conflict", c["reviewer"]
 
     scores = np.full(n, np.nan)
     label_of = {"included": 1, "excluded": 0}

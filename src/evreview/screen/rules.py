@@ -3,8 +3,14 @@
 Rules come from the review's config (a plain dict)::
 
     {"years": [2000, 2024],                    # inclusive; a missing year is not excluded
-     "languages": ["eng", "ger"],              # ISO 639-2; a missing language is not excluded
-     "doc_types": ["article", "review"],       # records.normalise_doc_type vocabulary
+     "languages": ["eng", "ger"],              # ISO 639-2 or any form records.normalise_language
+                                               # reads ("English", "en"); a missing language is
+                                               # not excluded, nor one in any allowed language
+                                               # ("French; English")
+     "doc_types": ["article", "review"],       # records.DOC_TYPES; a type records are not given
+                                               # is a ConfigError; "other" (a type the export
+                                               # named but evreview does not know) is excluded
+                                               # only by exclude_doc_types
      "exclude_doc_types": ["erratum"],         # alternative to an allow-list
      "require": "nudg* AND (health OR \\"public administration\\")",
      "exclude": "rat OR mice OR \\"in vitro\\""}
@@ -13,12 +19,21 @@ A record failing a rule gets a reason code (``year``, ``language``, ``doc_type``
 ``required_terms``, ``excluded_terms``): PRISMA counts these as "excluded by automation",
 apart from reviewers' exclusions. The first failing rule (in that order) is the reason; all
 failing rules are listed as evidence. Missing metadata never excludes: a rule can only act
-on what the record says.
+on what the record says. So ``require`` never excludes a study without an abstract (its
+required words are most often there, and a title alone cannot show they are absent: letters,
+conference papers and older records have none); ``exclude`` acts on whatever text there is.
 
-Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"``, ``*``
-wildcards (``nudg*``, ``behavio*r``), ``AND``/``OR``/``NOT`` (upper case; also ``&``, ``|``,
-``-`` prefix) and parentheses. Juxtaposition means AND. Matching is on folded text (lower
-case, accents and punctuation removed) of title + abstract + keywords, on word boundaries.
+Term queries use a tiny, safe grammar (no ``eval``): words, ``"exact phrases"`` (straight or
+curly quotes), ``*`` wildcards for any run of letters (``nudg*``, ``behavio*r``, also inside a
+phrase: ``"behavio* change"``) and ``?`` for exactly one (``organi?ation``), ``AND``/``OR``/``NOT``
+(upper case; also ``&``, ``|``, ``-`` prefix) and parentheses. Juxtaposition means AND; AND
+and OR at one level need parentheses (databases disagree on which binds first). Matching is
+on folded text (lower case, accents and punctuation removed) of title + abstract + keywords,
+on word boundaries; words in scripts written without spaces (Chinese, Japanese, Korean,
+Thai) match inside longer runs. What a query cannot mean here is a ConfigError naming the
+rule, never a term that silently matches nothing (or everything): lower-case
+``and``/``or``/``not``, AND beside OR, and other tools' syntax (``NEAR/3``, ``W/2``,
+``ADJ3``, ``[tiab]``, ``TITLE-ABS-KEY(...)``, ``TS=``).
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from evreview.errors import ConfigError
-from evreview.records import fold, parse_year
+from evreview.records import DOC_TYPES, fold, normalise_doc_type, normalise_language, parse_year
 from evreview.screen.options import section
 
 REASONS = ("year", "language", "doc_type", "required_terms", "excluded_terms")
@@ -40,7 +55,17 @@ RULE_KEYS = frozenset({"years", "languages", "doc_types", "exclude_doc_types", "
 
 # ---------------------------------------------------------------- query parser
 
-_TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*")|(?P<op>\(|\)|&|\|)|(?P<neg>-(?=\S))|(?P<word>[^\s()"&|]+))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<phrase>"[^"]*"|“[^”"]*”|„[^“”"]*[“”])|(?P<op>\(|\)|&|\|)'
+    r'|(?P<neg>-(?=\S))|(?P<word>[^\s()"“”„&|]+))'
+)
+#: Proximity operators of Scopus (W/n, PRE/n), Web of Science (NEAR/n, SAME) and Ovid (ADJn):
+#: read as words, each would be a required term no study contains.
+_PROXIMITY = re.compile(r"(?:NEAR|W|PRE)/\d+|NEAR|SAME|ADJ\d*")
+#: Field tags (PubMed ``[tiab]``, Web of Science ``TS=``, Scopus ``TITLE-ABS-KEY(``): the same.
+_FIELD_SYNTAX = re.compile(r"[\[\]{}=<>]")
+#: Scripts written without spaces between words: a term in them matches inside a longer run.
+_NO_SPACE_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "HALFWIDTH KATAKANA")
 
 
 @dataclass(frozen=True)
@@ -81,14 +106,68 @@ class Or:
 Query = Term | Not | And | Or
 
 
+def _unspaced(ch: str) -> bool:
+    """Whether ``ch`` belongs to a script written without spaces (so no word boundary around it)."""
+    import unicodedata
+
+    return not ch.isascii() and unicodedata.name(ch, "").startswith(_NO_SPACE_SCRIPTS)
+
+
 def _term(raw: str, query: str) -> Term:
-    """Compile a word/phrase: folded like the text; ``*`` matches any run of word characters."""
-    parts = [fold(p) for p in raw.split("*")]
-    if not any(parts):
+    """Compile a word/phrase, folded like the text: ``*`` matches any run of word characters, ``?`` one.
+
+    Each piece between wildcards keeps its word boundaries: ``"behavio* change"`` is a word
+    starting "behavio" and then "change" (folding the pieces alone dropped the space, so the
+    phrase required "behavio...change" as one word and excluded every study). A term edge in a
+    script written without spaces has no boundary: Chinese "健康" is found in "公共健康政策".
+    """
+    parts: list[str] = []  # regex pieces; " " marks a word boundary inside the term
+    literal = False
+    for piece in re.split(r"([*?])", raw):
+        if piece in ("*", "?"):
+            parts.append(r"\w*" if piece == "*" else r"\w")
+            continue
+        folded = fold(piece)
+        if re.match(r"[^\w]", piece) or (piece and not folded):
+            parts.append(" ")
+        if folded:
+            literal = True
+            parts.append(re.escape(folded))
+            if re.search(r"[^\w]$", piece):
+                parts.append(" ")
+    while parts and parts[0] == " ":
+        parts.pop(0)
+    while parts and parts[-1] == " ":
+        parts.pop()
+    parts = [p for i, p in enumerate(parts) if not (p == " " and i and parts[i - 1] == " ")]
+    if not literal:
         raise ConfigError(f"empty term {raw!r} in query {query!r}")
-    body = r"\w*".join(re.escape(p) for p in parts)
+    body = "".join(r"\ " if p == " " else p for p in parts)
+    folded_raw = fold(raw.replace("*", "").replace("?", ""))
+    before = "" if _unspaced(folded_raw[0]) and not raw.startswith(("*", "?")) else r"(?<!\w)"
+    after = "" if _unspaced(folded_raw[-1]) and not raw.endswith(("*", "?")) else r"(?!\w)"
     # folded text has single spaces between words, so a phrase's spaces match literally
-    return Term(raw, re.compile(rf"(?<!\w){body}(?!\w)"))
+    return Term(raw, re.compile(before + body + after))
+
+
+def _check_word(word: str, query: str, end: int) -> None:
+    """ConfigError for a word that is meant as syntax this grammar does not have.
+
+    Each of these used to become a required term that no study contains, so a ``require``
+    rule excluded every study (or an ``exclude`` rule's alternative never fired), silently.
+    """
+    if word.lower() in ("and", "or", "not") and word not in ("AND", "OR", "NOT"):
+        raise ConfigError(
+            f"bad query {query!r}: {word!r} is read as a word to find; write {word.upper()} for the operator "
+            f'(operators are upper case), or "{word}" in quotes to search for the word'
+        )
+    if _PROXIMITY.fullmatch(word):
+        raise ConfigError(f"bad query {query!r}: proximity operator {word!r} is not supported; use AND or a \"phrase\"")
+    if _FIELD_SYNTAX.search(word) or query[end:end + 1] == "(":
+        raise ConfigError(
+            f"bad query {query!r}: {word!r} looks like a database's field syntax, which is not supported: "
+            "terms are always searched in title, abstract and keywords"
+        )
 
 
 def _tokens(query: str) -> list[tuple[str, str]]:
@@ -99,7 +178,9 @@ def _tokens(query: str) -> list[tuple[str, str]]:
             break
         m = _TOKEN.match(query, pos)
         if not m or m.end() == pos:
-            raise ConfigError(f"cannot parse query {query!r} at character {pos + 1}")
+            at = len(query[pos:]) - len(query[pos:].lstrip()) + pos
+            what = "a quote that is never closed" if query[at] in '"\u201c\u201e' else "cannot parse"
+            raise ConfigError(f"bad query {query!r}: {what} at character {at + 1}")
         pos = m.end()
         if m.group("phrase") is not None:
             out.append(("term", m.group("phrase")[1:-1]))
@@ -110,6 +191,7 @@ def _tokens(query: str) -> list[tuple[str, str]]:
             out.append(("op", "NOT"))
         else:
             w = m.group("word")
+            _check_word(w, query, pos)
             out.append(("op", w) if w in ("AND", "OR", "NOT") else ("term", w))
     return out
 
@@ -121,6 +203,7 @@ class _Parser:
         self.query = query
         self.toks = _tokens(query)
         self.i = 0
+        self.grouped: list[Query] = []  # nodes written in parentheses (compared by identity below)
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -137,10 +220,21 @@ class _Parser:
         return node
 
     def or_(self) -> Query:
+        """Alternatives; an unparenthesised AND (or juxtaposition) beside an OR is refused.
+
+        Databases read ``rat OR mice AND model`` differently (Scopus: OR first, Web of
+        Science: AND first, PubMed: left to right); read AND-first here, an ``exclude`` query
+        written for Scopus excluded every study that mentions rats.
+        """
         nodes = [self.and_()]
         while self.peek() == ("op", "OR"):
             self.i += 1
             nodes.append(self.and_())
+        if len(nodes) > 1 and any(isinstance(n, And) and not any(n is g for g in self.grouped) for n in nodes):
+            raise self.fail(
+                "AND (or words side by side) mixed with OR without parentheses, which databases read "
+                'differently: write (a AND b) OR c, or a AND (b OR c); quote a "phrase"'
+            )
         return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
 
     def and_(self) -> Query:
@@ -175,6 +269,7 @@ class _Parser:
             if self.peek() != ("op", ")"):
                 raise self.fail("missing ')'")
             self.i += 1
+            self.grouped.append(node)
             return node
         raise self.fail(f"unexpected {tok[1]!r}")
 
@@ -184,6 +279,18 @@ def parse_query(query: str) -> Query:
     if not isinstance(query, str):
         raise ConfigError(f"a term query must be a string, not {type(query).__name__}")
     return _Parser(query).parse()
+
+
+def _rule_query(cfg: Mapping[str, Any], key: str) -> Query | None:
+    """The ``require``/``exclude`` query, or None; its ConfigError names the rule, so a config
+    with both says which one is wrong."""
+    value = cfg.get(key)
+    if value is None or (isinstance(value, str) and value == ""):
+        return None
+    try:
+        return parse_query(value)
+    except ConfigError as exc:
+        raise ConfigError(f"screening rule {key!r}: {exc.message}") from None
 
 
 def terms_of(node: Query) -> list[str]:
@@ -225,6 +332,72 @@ def _str_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
     return frozenset(v.strip().lower() for v in value)
 
 
+def _language_set(cfg: Mapping[str, Any]) -> frozenset[str] | None:
+    """The allowed languages as the codes records carry: ``English``, ``en`` and ``eng`` are all ``eng``.
+
+    Records' languages are normalised at ingest; the config's were only lower-cased, so
+    ``languages: [English]`` (or ``[en]``) excluded every English study.
+    """
+    values = _str_set(cfg, "languages")
+    return None if values is None else frozenset(normalise_language(v) or v for v in values)
+
+
+def _doc_type_set(cfg: Mapping[str, Any], key: str) -> frozenset[str] | None:
+    """The document types of a rule, each one of :data:`DOC_TYPES`; any other is a ConfigError.
+
+    Records' types are normalised at ingest ("Journal Article" is ``article``); a config value
+    outside that vocabulary matched no record, so ``doc_types: [journal article]`` excluded
+    every article and ``exclude_doc_types: [Conference Paper]`` excluded nothing.
+    """
+    values = _str_set(cfg, key)
+    if values is None:
+        return None
+    for v in sorted(values):
+        if v not in DOC_TYPES:
+            near = normalise_doc_type(v)
+            hint = f"; did you mean {near!r}?" if near not in ("", "other") else ""
+            raise ConfigError(
+                f"screening rule {key!r}: {v!r} is not a document type records are given "
+                f"(they are: {', '.join(sorted(DOC_TYPES))}){hint}"
+            )
+    return values
+
+
+#: Language values that say the language is not known: like a missing one, never excluded.
+_UNKNOWN_LANGUAGES = frozenset({"und", "undetermined", "unknown", "mul", "multiple", "multiple languages"})
+
+
+def _bad_language(value: Any, allowed: frozenset[str]) -> bool:
+    """Whether a study's language fails the rule: it names languages and none is allowed.
+
+    Every language listed counts ("French; English" is allowed in an English-only review),
+    each read as ingest reads one (a studies table written by another tool may hold "English"
+    or "en-GB"); "und"/"mul" say nothing and are left to reviewers like a missing language.
+    """
+    if _blank(value):
+        return False
+    named = [normalise_language(p) for p in re.split(r"[;,/|]", str(value))]
+    named = [n for n in named if n and n not in _UNKNOWN_LANGUAGES]
+    return bool(named) and not any(n in allowed for n in named)
+
+
+def _bad_doc_type(value: Any, rules: Rules) -> bool:
+    """Whether a study's document type fails the rule (a type another tool wrote is read as ingest would).
+
+    An allow-list never excludes ``other``: the record names a type evreview cannot place
+    (Scopus "Short Survey", "Data Paper", "Working Paper"), so whether it is eligible is the
+    reviewers' call unless ``exclude_doc_types`` lists ``other``.
+    """
+    if _blank(value):
+        return False
+    dt = str(value).strip().lower()
+    if dt not in DOC_TYPES:
+        dt = normalise_doc_type(dt)
+    if rules.exclude_doc_types is not None and dt in rules.exclude_doc_types:
+        return True
+    return rules.doc_types is not None and dt != "other" and dt not in rules.doc_types
+
+
 def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
     """Validate the rules config; any mistake is a ConfigError naming the rule."""
     cfg = section(cfg, "screening rules")
@@ -242,11 +415,11 @@ def parse_rules(cfg: Mapping[str, Any] | None) -> Rules:
         years = (y[0], y[1])
     return Rules(
         years=years,
-        languages=_str_set(cfg, "languages"),
-        doc_types=_str_set(cfg, "doc_types"),
-        exclude_doc_types=_str_set(cfg, "exclude_doc_types"),
-        require=parse_query(cfg["require"]) if cfg.get("require") else None,
-        exclude=parse_query(cfg["exclude"]) if cfg.get("exclude") else None,
+        languages=_language_set(cfg),
+        doc_types=_doc_type_set(cfg, "doc_types"),
+        exclude_doc_types=_doc_type_set(cfg, "exclude_doc_types"),
+        require=_rule_query(cfg, "require"),
+        exclude=_rule_query(cfg, "exclude"),
         source=cfg,
     )
 
@@ -280,6 +453,11 @@ def _text(row: Mapping[str, Any]) -> str:
     return fold(" ".join(parts))
 
 
+def _blank_text(v: Any) -> bool:
+    """Whether a text field (a string, or a list from Parquet) holds no word to search."""
+    return not _fold(_joined(v))
+
+
 def _blank(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
 
@@ -288,11 +466,13 @@ def _year(v: Any) -> int | None:
     """A study's year as a number; None when missing or not a year ("n.d."), which no year rule excludes.
 
     A studies CSV may hold "2019.0" (written from a float column) or "n.d."; ``int`` alone raised.
+    A number that is no year (0 or 19 from a spreadsheet's fill or a two-digit year) is read as
+    ingest reads it, as none: taken as a year, it failed every ``years`` rule.
     """
     if _blank(v):
         return None
     try:
-        return int(v)
+        return parse_year(int(v))
     except (TypeError, ValueError):
         return parse_year(v)
 
@@ -305,19 +485,13 @@ def failed_rules(row: Mapping[str, Any], rules: Rules) -> list[str]:
         lo, hi = rules.years
         if (lo is not None and y < lo) or (hi is not None and y > hi):
             out.append("year")
-    lang = row.get("language")
-    if rules.languages is not None and not _blank(lang) and str(lang).lower() not in rules.languages:
+    if rules.languages is not None and _bad_language(row.get("language"), rules.languages):
         out.append("language")
-    dt = row.get("doc_type")
-    if not _blank(dt):
-        dt = str(dt).lower()
-        if (rules.doc_types is not None and dt not in rules.doc_types) or (
-            rules.exclude_doc_types is not None and dt in rules.exclude_doc_types
-        ):
-            out.append("doc_type")
+    if _bad_doc_type(row.get("doc_type"), rules):
+        out.append("doc_type")
     if rules.require is not None or rules.exclude is not None:
         text = _text(row)
-        if rules.require is not None and not rules.require.matches(text):
+        if rules.require is not None and not _blank_text(row.get("abstract")) and not rules.require.matches(text):
             out.append("required_terms")
         if rules.exclude is not None and rules.exclude.matches(text):
             out.append("excluded_terms")
@@ -412,25 +586,17 @@ def apply_rules(studies: pd.DataFrame, rules: Rules | Mapping[str, Any] | None) 
         fails["year"] = _value_mask(column("year"), bad_year)
     if rules.languages is not None:
         langs = rules.languages
-        fails["language"] = _value_mask(column("language"), lambda v: not _blank(v) and str(v).lower() not in langs)
+        fails["language"] = _value_mask(column("language"), lambda v: _bad_language(v, langs))
     if rules.doc_types is not None or rules.exclude_doc_types is not None:
-
-        def bad_type(v: Any) -> bool:
-            if _blank(v):
-                return False
-            dt = str(v).lower()
-            return (rules.doc_types is not None and dt not in rules.doc_types) or (
-                rules.exclude_doc_types is not None and dt in rules.exclude_doc_types
-            )
-
-        fails["doc_type"] = _value_mask(column("doc_type"), bad_type)
+        fails["doc_type"] = _value_mask(column("doc_type"), lambda v: _bad_doc_type(v, rules))
     if rules.require is not None or rules.exclude is not None:
         texts = [
             _fold(" ".join(p for p in (_joined(t), _joined(a), _joined(k)) if p))
             for t, a, k in zip(column("title").tolist(), column("abstract").tolist(), column("keywords").tolist())
         ]
         if rules.require is not None:
-            fails["required_terms"] = ~_query_mask(rules.require, texts)
+            has_abstract = np.fromiter((not _blank_text(a) for a in column("abstract").tolist()), dtype=bool, count=n)
+            fails["required_terms"] = ~_query_mask(rules.require, texts) & has_abstract
         if rules.exclude is not None:
             fails["excluded_terms"] = _query_mask(rules.exclude, texts)
     reason = np.full(n, "", dtype=object)
