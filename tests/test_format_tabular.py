@@ -723,3 +723,11 @@ def test_cochrane_csv_reads_database_pmid_and_central_id(tmp_path: Path) -> None
     assert list(row["keywords"]) == ["Walking", "Back pain"]
     assert result.reports[0].source_database == "Cochrane Central Register of Controlled Trials (CENTRAL)"
 
+
+def test_google_scholar_csv_publication_column_is_the_journal(tmp_path: Path) -> None:
+    """Google Scholar's CSV (Authors,Title,Publication,Volume,Number,Pages,Year,Publisher)."""
+    header = "Authors,Title,Publication,Volume,Number,Pages,Year,Publisher\n"
+    row_text = '"Doe, Jane; Roe, Rick; ",A study of things,Journal of Things,7,2,11-19,2001,Some Press\n'
+    row = ingest_file(_written(tmp_path, "scholar.csv", header + row_text), root=tmp_path).records.iloc[0]
+    assert (row["journal"], row["volume"], row["issue"], row["pages"]) == ("Journal of Things", "7", "2", "11-19")
+    assert list(row["authors"]) == ["Doe, Jane", "Roe, Rick"]
