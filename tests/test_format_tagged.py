@@ -607,3 +607,21 @@ def test_medline_doi_from_citation_when_no_doi_identifier(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     assert ingest_file(path).records["doi"].tolist() == ["10.1371/journal.pone.0000001"]
+
+
+def test_wos_medline_records_split_one_line_authors_and_read_ps_pages_and_pmid() -> None:
+    """MEDLINE records exported from the old ISI platform: all authors on one ``;``-separated
+    ``AU`` line, the page span in ``PS`` and the PMID only in ``UT  MEDLINE:...`` (self-written
+    in that layout)."""
+    text = (
+        "FN ISI Export Format\nVR 1.0\nPT J\nTI A trial of things.\n"
+        "AU Doe, Jane A; Roe, Rick; Poe, E\nSO Curr Things\nVL 12\nIS 20\nPS 2457-71\nPY 2006\n"
+        "UT MEDLINE:16842170\nER\n\nPT J\nTI Another.\nAU Single, Author\nSO Things\nPY 2007\n"
+        "UT MEDLINE:16735938\nPM 16735938\nER\n\nEF"
+    )
+    result = WosTaggedReader().parse(source_of(text, "medline.isi"))
+    first, second = (r.fields for r in result.records)
+    assert first["authors"] == ["Doe, Jane A", "Roe, Rick", "Poe, E"]
+    assert first["pages"] == "2457-71" and first["pmid"] == "16842170"
+    assert first["source_database"] == "MEDLINE"
+    assert second["authors"] == ["Single, Author"] and second["pmid"] == "16735938"

@@ -77,19 +77,37 @@ def database_for(accession: str) -> str:
 
 
 def _pages(block: Block) -> str:
+    """``BP``-``EP``, else the article number ``AR``, else ``PS``: the page span ("2457-71") of
+    MEDLINE records exported from the WoS platform, which have no ``BP``/``EP``."""
     start, end = text_of(block, "BP"), text_of(block, "EP")
     if start and end:
         return f"{start}-{end}"
-    return start or text_of(block, "AR")
+    return start or text_of(block, "AR") or text_of(block, "PS")
+
+
+def _authors(block: Block) -> list[str]:
+    """One author per line; MEDLINE records from the WoS platform put them all on one ``AU``
+    line, ``;``-separated ("Joffe, Hadine; Hall, Janet E"), which read as a single author."""
+    for tag in ("AF", "AU", "BF", "BA", "CA", "GP"):
+        authors = lines_of(block, tag)
+        if authors:
+            if tag in ("AF", "AU") and any("; " in name for name in authors):
+                return [part.strip() for name in authors for part in name.split(";") if part.strip()]
+            return authors
+    return []
+
+
+def _pmid(block: Block, accession: str) -> str:
+    """``PM``, else the number of a ``UT  MEDLINE:16842170`` accession (a MEDLINE record)."""
+    pmid = text_of(block, "PM")
+    if not pmid and accession.upper().startswith("MEDLINE:") and accession[8:].strip().isdigit():
+        return accession[8:].strip()
+    return pmid
 
 
 def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
     """Record fields and raw tags of one ``PT ... ER`` block."""
-    authors: list[str] = []
-    for tag in ("AF", "AU", "BF", "BA", "CA", "GP"):
-        authors = lines_of(block, tag)
-        if authors:
-            break
+    authors = _authors(block)
     accession = text_of(block, "UT")
     keywords = split_items([text_of(block, "DE"), text_of(block, "ID")])
     doc_type = text_of(block, "DT") or _PT_TYPES.get(text_of(block, "PT"), text_of(block, "PT"))
@@ -105,7 +123,7 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "issue": text_of(block, "IS"),
         "pages": _pages(block),
         "doi": text_of(block, "DI", "D2"),
-        "pmid": text_of(block, "PM"),
+        "pmid": _pmid(block, accession),
         "issn": text_of(block, "SN", "EI"),
         "isbn": text_of(block, "BN"),
         "keywords": keywords,
