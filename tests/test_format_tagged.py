@@ -625,3 +625,18 @@ def test_wos_medline_records_split_one_line_authors_and_read_ps_pages_and_pmid()
     assert first["pages"] == "2457-71" and first["pmid"] == "16842170"
     assert first["source_database"] == "MEDLINE"
     assert second["authors"] == ["Single, Author"] and second["pmid"] == "16735938"
+
+
+def test_wos_inspec_records_take_the_doi_from_id_and_no_keywords_from_it() -> None:
+    """Inspec on the WoS platform writes identifiers, not Keywords Plus, in ``ID`` (self-written
+    in that layout)."""
+    text = (
+        "FN ISI Export Format\nVR 1.0\nPT J\nTI Lasers.\nAU Doe, J.\n   Roe, R.\nSO Appl Things\nPY 2006\n"
+        "DE Experimental/ lasers; optics\n"
+        "ID 0003-6951/2006/89(4)/041103-1(3)/$23.00],[0003-6951(20060724)89:4L.41103:SHGC;1-T],"
+        "[S0003-6951(06)22430-6],[10.1063/1.2234275]\nUT INSPEC:9027814\nER\n\nEF"
+    )
+    fields = WosTaggedReader().parse(source_of(text, "inspec.isi")).records[0].fields
+    assert fields["doi"] == "10.1063/1.2234275"
+    assert fields["keywords"] == ["Experimental/ lasers", "optics"]
+    assert fields["source_database"] == "Inspec"

@@ -105,11 +105,25 @@ def _pmid(block: Block, accession: str) -> str:
     return pmid
 
 
+#: A DOI among the ``],[``-separated identifiers of an Inspec record's ``ID`` line.
+_BRACKETED_DOI = re.compile(r"(?:^|\[)(10\.\d{4,9}/[^\]\s]+)\]?")
+
+
+def _inspec_doi(identifiers: str) -> str:
+    """The DOI in Inspec's ``ID`` ("0003-6951/2006/...],[S0003-6951(06)22430-6],[10.1063/1.2234275]")."""
+    match = _BRACKETED_DOI.search(identifiers)
+    return match.group(1) if match else ""
+
+
 def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
     """Record fields and raw tags of one ``PT ... ER`` block."""
     authors = _authors(block)
     accession = text_of(block, "UT")
-    keywords = split_items([text_of(block, "DE"), text_of(block, "ID")])
+    # Inspec records (UT INSPEC:...) use ID for the article's identifiers (CODEN, SICI, PII,
+    # DOI), not for Keywords Plus: read as keywords they added "1-T],[S0003-..." fragments.
+    inspec = accession.upper().startswith("INSPEC:")
+    keywords = split_items([text_of(block, "DE")] if inspec else [text_of(block, "DE"), text_of(block, "ID")])
+    doi = text_of(block, "DI", "D2") or (_inspec_doi(text_of(block, "ID")) if inspec else "")
     doc_type = text_of(block, "DT") or _PT_TYPES.get(text_of(block, "PT"), text_of(block, "PT"))
     fields: dict[str, object] = {
         "source_id": accession,
@@ -122,7 +136,7 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "volume": text_of(block, "VL"),
         "issue": text_of(block, "IS"),
         "pages": _pages(block),
-        "doi": text_of(block, "DI", "D2"),
+        "doi": doi,
         "pmid": _pmid(block, accession),
         "issn": text_of(block, "SN", "EI"),
         "isbn": text_of(block, "BN"),
