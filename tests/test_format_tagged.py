@@ -640,3 +640,9 @@ def test_wos_inspec_records_take_the_doi_from_id_and_no_keywords_from_it() -> No
     assert fields["doi"] == "10.1063/1.2234275"
     assert fields["keywords"] == ["Experimental/ lasers", "optics"]
     assert fields["source_database"] == "Inspec"
+
+
+def test_wos_old_isi_accession_is_the_core_collection() -> None:
+    assert database_for("ISI:000238592600006") == "Web of Science Core Collection"
+    assert database_for("WOS:000238592600006") == "Web of Science Core Collection"
+

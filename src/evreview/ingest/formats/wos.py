@@ -37,6 +37,7 @@ DEFAULT_DATABASE = "Web of Science Core Collection"
 #: Accession-number prefixes (``UT``) of the databases searchable on the WoS platform.
 _UT_DATABASES = {
     "WOS": DEFAULT_DATABASE,
+    "ISI": DEFAULT_DATABASE,  # the Core Collection's accession before Clarivate ("ISI:000238592600006")
     "MEDLINE": "MEDLINE",
     "BCI": "BIOSIS Citation Index",
     "BIOSIS": "BIOSIS Previews",
