@@ -646,3 +646,25 @@ def test_wos_old_isi_accession_is_the_core_collection() -> None:
     assert database_for("ISI:000238592600006") == "Web of Science Core Collection"
     assert database_for("WOS:000238592600006") == "Web of Science Core Collection"
 
+
+# ---- Ovid direct export (Citavi .ovd / EndNote .cgi) -----------------------------------------
+
+def test_ovid_direct_export_reads_fields_database_and_untagged_abstract_lines(fixtures_dir: Path) -> None:
+    """``ovid_direct.ovd`` is self-written in the layout of Ovid's direct export to Citavi/EndNote:
+    "<N. >" record lines, two-letter tags, an indented continuation (IN) and, as in the EndNote
+    variant, an untagged abstract line."""
+    path = tagged(fixtures_dir, "ovid_direct.ovd")
+    text = path.read_text(encoding="utf-8")
+    source = Source(path=path, data=text.encode(), text=text)
+    assert detect(source).name == "ovid_tagged"
+    result = detect(source).parse(source)
+    first, second = (r.fields for r in result.records)
+    assert first["title"] == "A trial of walking." and first["authors"] == ["Doe J.", "Roe R.S."]
+    assert first["abstract"] == "Background: first part. Method(s): second part."
+    citation = (first["journal"], first["volume"], first["issue"], first["pages"])
+    assert citation == ("Journal of Things", "12", "3", "45-67")
+    assert (first["issn"], first["source_id"]) == ("1234-5678", "620000001")
+    assert first["source_database"] == "Embase via Ovid"
+    assert first["doi"] == "http://dx.doi.org/10.1000/walk.12"  # cleaned to the bare DOI by the driver
+    assert second["source_database"] == "Ovid MEDLINE(R)" and second["pmid"] == "29000001"
+    assert result.problems == [] and result.found == 2
