@@ -733,3 +733,16 @@ def test_ovid_numbered_record_with_undated_db_is_named_via_ovid() -> None:
     assert result.database == "ERIC via Ovid"
     unnumbered = parse_text("TY  - JOUR\nDB  - ERIC\nT1  - Elsewhere\nER  - \n")
     assert unnumbered.records[0].fields["source_database"] == "ERIC"
+
+
+def test_pubmed_provider_under_another_db_does_not_split_the_database() -> None:
+    """Inciteful writes its PubMed-derived records with ``DB  - Inciteful`` and ``DP  - Nlm``
+    (self-written in that layout); they are Inciteful's, like its other records."""
+    text = (
+        "TY  - JOUR\nTI  - One\nDB  - Inciteful\nID  - 1\nER  - \n\n"
+        "TY  - JOUR\nTI  - Two\nAN  - 36037647\nDB  - Inciteful\nDP  - Nlm\nID  - 2\nER  - \n"
+    )
+    result = parse_text(text)
+    assert [r.fields["source_database"] for r in result.records] == ["Inciteful", "Inciteful"]
+    assert result.records[1].fields["pmid"] == "36037647"
+    assert parse_text("TY  - JOUR\nTI  - Three\nDP  - NLM\nER  - \n").records[0].fields["source_database"] == "PubMed"

@@ -664,7 +664,10 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
     if db:
         if not platform and "proquest.com" in link:
             platform = "ProQuest"
-        if platform and platform.lower() not in db.lower():
+        # DP "NLM" is where a PubMed record came from, not a platform the search ran on: a tool
+        # that re-exports PubMed records under its own DB ("DB  - Inciteful", "DP  - Nlm") was
+        # split into "Inciteful" and "Inciteful via Nlm"
+        if platform and platform.lower() not in db.lower() and platform.lower() not in PROVIDER_DATABASES:
             return f"{db} via {platform}"
         return db
     if platform:
