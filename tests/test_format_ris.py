@@ -746,3 +746,9 @@ def test_pubmed_provider_under_another_db_does_not_split_the_database() -> None:
     assert [r.fields["source_database"] for r in result.records] == ["Inciteful", "Inciteful"]
     assert result.records[1].fields["pmid"] == "36037647"
     assert parse_text("TY  - JOUR\nTI  - Three\nDP  - NLM\nER  - \n").records[0].fields["source_database"] == "PubMed"
+
+
+def test_provider_web_address_is_not_a_platform() -> None:
+    """SciELO writes ``DP  - http://www.scielo.org/`` beside ``DB  - SciELO Brazil`` (self-written)."""
+    result = parse_text("TY  - JOUR\nTI  - Aves\nDB  - SciELO Brazil\nDP  - http://www.scielo.org/\nER  -\n")
+    assert result.records[0].fields["source_database"] == "SciELO Brazil"

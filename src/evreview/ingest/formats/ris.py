@@ -667,6 +667,9 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
         # DP "NLM" is where a PubMed record came from, not a platform the search ran on: a tool
         # that re-exports PubMed records under its own DB ("DB  - Inciteful", "DP  - Nlm") was
         # split into "Inciteful" and "Inciteful via Nlm"
+        # nor is a provider's web address (SciELO: "DB  - SciELO Brazil", "DP  - http://www.scielo.org/")
+        if platform.startswith(("http://", "https://", "www.")):
+            platform = ""
         if platform and platform.lower() not in db.lower() and platform.lower() not in PROVIDER_DATABASES:
             return f"{db} via {platform}"
         return db
