@@ -731,3 +731,25 @@ def test_google_scholar_csv_publication_column_is_the_journal(tmp_path: Path) ->
     row = ingest_file(_written(tmp_path, "scholar.csv", header + row_text), root=tmp_path).records.iloc[0]
     assert (row["journal"], row["volume"], row["issue"], row["pages"]) == ("Journal of Things", "7", "2", "11-19")
     assert list(row["authors"]) == ["Doe, Jane", "Roe, Rick"]
+
+
+#: Self-written in the layout of EBSCOhost's CSV export (its columns, Excel guards, PLink).
+EBSCO_CSV = (
+    "Article Title,Author,Journal Title,ISSN,ISBN,Publication Date,Volume,Issue,First Page,Page Count,"
+    "Accession Number,DOI,Publisher,Doctype,Subjects,Keywords,Abstract,PLink\n"
+    '"Walking and back pain.","Doe, Jane; Roe, Rick","Spine Things",="08912963",,="Jun2023","35","6","924","11",'
+    '"163764290","10.1000/walk.1","A Press","Article","WALKING; BACK pain","exercise","An abstract.",'
+    '"https://search.ebscohost.com/login.aspx?direct=true&db=rzh&AN=163764290&site=ehost-live"\n'
+)
+
+
+def test_ebsco_csv_unguards_values_and_names_database_and_pages(tmp_path: Path) -> None:
+    path = _written(tmp_path, "ebsco.csv", EBSCO_CSV)
+    assert detect(source_for(path)).name == "ebsco_csv"
+    row = ingest_file(path, root=tmp_path).records.iloc[0]
+    assert (row["issn"], row["year"], row["pages"]) == ("0891-2963", 2023, "924-934")
+    assert row["source_database"] == "CINAHL Plus via EBSCOhost"
+    assert (row["source_id"], row["doi"]) == ("163764290", "10.1000/walk.1")
+    assert list(row["keywords"]) == ["WALKING", "BACK pain", "exercise"]
+    assert list(row["authors"]) == ["Doe, Jane", "Roe, Rick"]
+    assert json.loads(row["raw"])["ISSN"] == '="08912963"'  # raw keeps the export's own text
