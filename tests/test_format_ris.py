@@ -656,3 +656,99 @@ def test_blue_light_ris_agrees_with_pubmed_nbib(shared_dir: Path) -> None:
             assert mine["doi"] == row["doi"], row["pmid"]
             compared += 1
     assert compared >= 50
+
+
+# --------------------------------------------------------------------------- Cochrane Library RIS
+
+#: Self-written in the layout of a Cochrane Library (Wiley) RIS download: a "Record #N of M /
+#: Provider / Content" header before every record, "TY  -  " with two spaces after the dash,
+#: no DB or DP tag, the PubMed id in C3 and a Unicode hyphen (U+2010) in SP.
+COCHRANE_RIS = """Record #1 of 2
+Provider: John Wiley & Sons, Ltd.
+Content: text/plain; charset="UTF-8"
+
+TY  -  JOUR
+AN  -  CN-01234567
+A1  -  Doe, J
+T1  -  A trial of walking for back pain
+JA  -  Spine
+PY  -  2020
+SP  -  10\u201020
+C3  -  PUBMED 31234567,EMBASE 612345678
+DO  -  10.1000/walk.1
+UR  -  https://www.cochranelibrary.com/central/doi/10.1002/central/CN-01234567/full
+ER  -  {end}
+
+
+Record #2 of 2
+Provider: John Wiley & Sons, Ltd.
+Content: text/plain; charset="UTF-8"
+
+TY  -  JOUR
+AN  -  CN-07654321
+AU  -  Roe, R
+TI  -  A second trial
+PY  -  2021
+ER  -  {end}
+
+""".format(end="")  # keeps the export's "ER  -  " (trailing spaces) out of the source line
+
+
+def test_cochrane_ris_names_central_reads_pmid_and_skips_its_record_headers() -> None:
+    result = parse_text(COCHRANE_RIS)
+    fields = [r.fields for r in result.records]
+    assert [f["title"] for f in fields] == ["A trial of walking for back pain", "A second trial"]
+    assert {f["source_database"] for f in fields} == {"Cochrane Central Register of Controlled Trials (CENTRAL)"}
+    assert fields[0]["pmid"] == "31234567" and fields[1]["pmid"] == ""
+    assert fields[0]["source_id"] == "CN-01234567"
+    assert result.problems == []  # the per-record header is boilerplate, not lost content
+    assert result.found == 2
+
+
+def test_cochrane_ris_through_the_driver_unifies_its_unicode_hyphen_pages(tmp_path: Path) -> None:
+    path = tmp_path / "cochrane.ris"
+    path.write_text(COCHRANE_RIS, encoding="utf-8")
+    records = ingest_file(path, root=tmp_path).records
+    assert list(records["pages"]) == ["10-20", ""]
+    assert list(records["pmid"]) == ["31234567", ""]
+
+
+def test_other_content_between_records_is_still_reported() -> None:
+    text = COCHRANE_RIS.replace("Record #2 of 2", "Something else entirely")
+    result = parse_text(text)
+    assert len(result.records) == 2
+    assert [p.severity for p in result.problems] == ["warning"]
+    assert "Something else entirely" in result.problems[0].reason
+
+
+def test_ovid_numbered_record_with_undated_db_is_named_via_ovid() -> None:
+    """Ovid ERIC: "DB  - ERIC" (pre-1992 file) beside "DB  - ERIC <1992 to June 2024>" in one
+    export; both are ERIC via Ovid, not two databases."""
+    text = (
+        "1. \nTY  - JOUR\nDB  - ERIC\nID  - EJ1\nT1  - Old record\nER  -  \n\n \n\n"
+        "2. \nTY  - JOUR\nDB  - ERIC <1992 to June 2024>\nID  - EJ2\nT1  - New record\nER  -  \n"
+    )
+    result = parse_text(text)
+    assert [r.fields["source_database"] for r in result.records] == ["ERIC via Ovid", "ERIC via Ovid"]
+    assert result.database == "ERIC via Ovid"
+    unnumbered = parse_text("TY  - JOUR\nDB  - ERIC\nT1  - Elsewhere\nER  - \n")
+    assert unnumbered.records[0].fields["source_database"] == "ERIC"
+
+
+def test_pubmed_provider_under_another_db_does_not_split_the_database() -> None:
+    """Inciteful writes its PubMed-derived records with ``DB  - Inciteful`` and ``DP  - Nlm``
+    (self-written in that layout); they are Inciteful's, like its other records."""
+    text = (
+        "TY  - JOUR\nTI  - One\nDB  - Inciteful\nID  - 1\nER  - \n\n"
+        "TY  - JOUR\nTI  - Two\nAN  - 36037647\nDB  - Inciteful\nDP  - Nlm\nID  - 2\nER  - \n"
+    )
+    result = parse_text(text)
+    assert [r.fields["source_database"] for r in result.records] == ["Inciteful", "Inciteful"]
+    assert result.records[1].fields["pmid"] == "36037647"
+    assert parse_text("TY  - JOUR\nTI  - Three\nDP  - NLM\nER  - \n").records[0].fields["source_database"] == "PubMed"
+
+
+def test_provider_web_address_is_not_a_platform() -> None:
+    """SciELO writes ``DP  - http://www.scielo.org/`` beside ``DB  - SciELO Brazil`` (self-written)."""
+    result = parse_text("TY  - JOUR\nTI  - Aves\nDB  - SciELO Brazil\nDP  - http://www.scielo.org/\nER  -\n")
+    assert result.records[0].fields["source_database"] == "SciELO Brazil"

@@ -692,3 +692,64 @@ def test_generic_table_names_columns_it_did_not_read(tmp_path: Path) -> None:
     mapped = ingest_file(path, column_map={"Abstract (English)": "abstract"})
     assert mapped.records.iloc[0]["abstract"] == "Ein Abstract"
     assert mapped.problems.empty
+
+
+# --------------------------------------------------------------------------- Cochrane Library CSV
+
+#: Self-written in the Cochrane Library CSV layout (column names as the Library writes them).
+COCHRANE_CSV = (
+    "CENTRAL ID,Author(s),Title,Source,Year,Abstract,Volume,Issue,Pages,Database Name,PubMed ID,"
+    "Embase ID,CTgov ID,CINAHL ID,ICTRP ID,Publication Type,Keywords,DOI,URL,Cochrane Review Group Code\n"
+    '"CN-01234567","Doe, J; Roe, R","A trial of walking","Spine","2020","Background.","12",,"10\u201020",'
+    '"Cochrane Central Register of Controlled Trials (CENTRAL)","PUBMED 31234567","EMBASE 612345678",,,,'
+    '"Journal article","Walking; Back pain","10.1000/walk.1","https://www.cochranelibrary.com/central/doi/'
+    '10.1002/central/CN-01234567/full","Back and Neck"\n'
+)
+
+
+def _written(tmp_path: Path, name: str, text: str) -> Path:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path / name
+
+
+def test_cochrane_csv_reads_database_pmid_and_central_id(tmp_path: Path) -> None:
+    path = _written(tmp_path, "cochrane.csv", COCHRANE_CSV)
+    assert detect(source_for(path)).name == "cochrane_csv"
+    result = ingest_file(path, root=tmp_path)
+    row = result.records.iloc[0]
+    assert row["source_database"] == "Cochrane Central Register of Controlled Trials (CENTRAL)"
+    assert (row["pmid"], row["source_id"], row["pages"]) == ("31234567", "CN-01234567", "10-20")
+    assert list(row["authors"]) == ["Doe, J", "Roe, R"]
+    assert list(row["keywords"]) == ["Walking", "Back pain"]
+    assert result.reports[0].source_database == "Cochrane Central Register of Controlled Trials (CENTRAL)"
+
+
+def test_google_scholar_csv_publication_column_is_the_journal(tmp_path: Path) -> None:
+    """Google Scholar's CSV (Authors,Title,Publication,Volume,Number,Pages,Year,Publisher)."""
+    header = "Authors,Title,Publication,Volume,Number,Pages,Year,Publisher\n"
+    row_text = '"Doe, Jane; Roe, Rick; ",A study of things,Journal of Things,7,2,11-19,2001,Some Press\n'
+    row = ingest_file(_written(tmp_path, "scholar.csv", header + row_text), root=tmp_path).records.iloc[0]
+    assert (row["journal"], row["volume"], row["issue"], row["pages"]) == ("Journal of Things", "7", "2", "11-19")
+    assert list(row["authors"]) == ["Doe, Jane", "Roe, Rick"]
+
+
+#: Self-written in the layout of EBSCOhost's CSV export (its columns, Excel guards, PLink).
+EBSCO_CSV = (
+    "Article Title,Author,Journal Title,ISSN,ISBN,Publication Date,Volume,Issue,First Page,Page Count,"
+    "Accession Number,DOI,Publisher,Doctype,Subjects,Keywords,Abstract,PLink\n"
+    '"Walking and back pain.","Doe, Jane; Roe, Rick","Spine Things",="08912963",,="Jun2023","35","6","924","11",'
+    '"163764290","10.1000/walk.1","A Press","Article","WALKING; BACK pain","exercise","An abstract.",'
+    '"https://search.ebscohost.com/login.aspx?direct=true&db=rzh&AN=163764290&site=ehost-live"\n'
+)
+
+
+def test_ebsco_csv_unguards_values_and_names_database_and_pages(tmp_path: Path) -> None:
+    path = _written(tmp_path, "ebsco.csv", EBSCO_CSV)
+    assert detect(source_for(path)).name == "ebsco_csv"
+    row = ingest_file(path, root=tmp_path).records.iloc[0]
+    assert (row["issn"], row["year"], row["pages"]) == ("0891-2963", 2023, "924-934")
+    assert row["source_database"] == "CINAHL Plus via EBSCOhost"
+    assert (row["source_id"], row["doi"]) == ("163764290", "10.1000/walk.1")
+    assert list(row["keywords"]) == ["WALKING", "BACK pain", "exercise"]
+    assert list(row["authors"]) == ["Doe, Jane", "Roe, Rick"]
+    assert json.loads(row["raw"])["ISSN"] == '="08912963"'  # raw keeps the export's own text

@@ -607,3 +607,64 @@ def test_medline_doi_from_citation_when_no_doi_identifier(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     assert ingest_file(path).records["doi"].tolist() == ["10.1371/journal.pone.0000001"]
+
+
+def test_wos_medline_records_split_one_line_authors_and_read_ps_pages_and_pmid() -> None:
+    """MEDLINE records exported from the old ISI platform: all authors on one ``;``-separated
+    ``AU`` line, the page span in ``PS`` and the PMID only in ``UT  MEDLINE:...`` (self-written
+    in that layout)."""
+    text = (
+        "FN ISI Export Format\nVR 1.0\nPT J\nTI A trial of things.\n"
+        "AU Doe, Jane A; Roe, Rick; Poe, E\nSO Curr Things\nVL 12\nIS 20\nPS 2457-71\nPY 2006\n"
+        "UT MEDLINE:16842170\nER\n\nPT J\nTI Another.\nAU Single, Author\nSO Things\nPY 2007\n"
+        "UT MEDLINE:16735938\nPM 16735938\nER\n\nEF"
+    )
+    result = WosTaggedReader().parse(source_of(text, "medline.isi"))
+    first, second = (r.fields for r in result.records)
+    assert first["authors"] == ["Doe, Jane A", "Roe, Rick", "Poe, E"]
+    assert first["pages"] == "2457-71" and first["pmid"] == "16842170"
+    assert first["source_database"] == "MEDLINE"
+    assert second["authors"] == ["Single, Author"] and second["pmid"] == "16735938"
+
+
+def test_wos_inspec_records_take_the_doi_from_id_and_no_keywords_from_it() -> None:
+    """Inspec on the WoS platform writes identifiers, not Keywords Plus, in ``ID`` (self-written
+    in that layout)."""
+    text = (
+        "FN ISI Export Format\nVR 1.0\nPT J\nTI Lasers.\nAU Doe, J.\n   Roe, R.\nSO Appl Things\nPY 2006\n"
+        "DE Experimental/ lasers; optics\n"
+        "ID 0003-6951/2006/89(4)/041103-1(3)/$23.00],[0003-6951(20060724)89:4L.41103:SHGC;1-T],"
+        "[S0003-6951(06)22430-6],[10.1063/1.2234275]\nUT INSPEC:9027814\nER\n\nEF"
+    )
+    fields = WosTaggedReader().parse(source_of(text, "inspec.isi")).records[0].fields
+    assert fields["doi"] == "10.1063/1.2234275"
+    assert fields["keywords"] == ["Experimental/ lasers", "optics"]
+    assert fields["source_database"] == "Inspec"
+
+
+def test_wos_old_isi_accession_is_the_core_collection() -> None:
+    assert database_for("ISI:000238592600006") == "Web of Science Core Collection"
+    assert database_for("WOS:000238592600006") == "Web of Science Core Collection"
+
+
+# ---- Ovid direct export (Citavi .ovd / EndNote .cgi) -----------------------------------------
+
+def test_ovid_direct_export_reads_fields_database_and_untagged_abstract_lines(fixtures_dir: Path) -> None:
+    """``ovid_direct.ovd`` is self-written in the layout of Ovid's direct export to Citavi/EndNote:
+    "<N. >" record lines, two-letter tags, an indented continuation (IN) and, as in the EndNote
+    variant, an untagged abstract line."""
+    path = tagged(fixtures_dir, "ovid_direct.ovd")
+    text = path.read_text(encoding="utf-8")
+    source = Source(path=path, data=text.encode(), text=text)
+    assert detect(source).name == "ovid_tagged"
+    result = detect(source).parse(source)
+    first, second = (r.fields for r in result.records)
+    assert first["title"] == "A trial of walking." and first["authors"] == ["Doe J.", "Roe R.S."]
+    assert first["abstract"] == "Background: first part. Method(s): second part."
+    citation = (first["journal"], first["volume"], first["issue"], first["pages"])
+    assert citation == ("Journal of Things", "12", "3", "45-67")
+    assert (first["issn"], first["source_id"]) == ("1234-5678", "620000001")
+    assert first["source_database"] == "Embase via Ovid"
+    assert first["doi"] == "http://dx.doi.org/10.1000/walk.12"  # cleaned to the bare DOI by the driver
+    assert second["source_database"] == "Ovid MEDLINE(R)" and second["pmid"] == "29000001"
+    assert result.problems == [] and result.found == 2

@@ -524,10 +524,10 @@ def test_parallel_errors_are_the_single_process_errors(tmp_path: Path, monkeypat
     nul_only.write_bytes(big[:at_nul] + b"\x00" + big[at_nul:])
     real = ris.record_fields
 
-    def buggy(tags):
+    def buggy(tags, ovid=False):
         if "Unterminated" in str(tags.get("TI")):
             raise ZeroDivisionError("bug")
-        return real(tags)
+        return real(tags, ovid)
 
     for path, expected in ((damaged, "not valid utf-8"), (nul_only, "NUL character"), (None, "ZeroDivisionError")):
         if path is None:

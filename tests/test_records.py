@@ -79,6 +79,9 @@ def test_parse_year(raw, expected):
         ("P123", "P123"),  # a poster or e-page number, not page 123
         ("P1-P10", "P1-P10"),
         ("146p", "146p"),
+        ("1279\u20101297", "1279-1297"),  # the Cochrane Library's Unicode hyphen
+        ("43\u201158", "43-58"),  # non-breaking hyphen
+        ("12\u221215", "12-15"),  # minus sign
     ],
 )
 def test_clean_pages(raw, expected):
@@ -96,6 +99,8 @@ def test_clean_pmid():
     assert clean_pmid("PMID: 29657938") == "29657938"
     assert clean_pmid("pmid:29657938") == "29657938"
     assert clean_pmid("WOS:000123") == ""
+    assert clean_pmid("PUBMED 21314913") == "21314913"  # the Cochrane Library's CSV
+    assert clean_pmid("EMBASE 643589775") == ""
 
 
 def test_split_list_dedupes_and_cleans():

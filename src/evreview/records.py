@@ -174,8 +174,16 @@ def clean_pmid(value: Any) -> str:
         return ""
     if text[:5].lower() == "pmid:":
         text = text[5:].strip()
+    elif text[:7].upper() == "PUBMED ":  # the Cochrane Library's CSV: "PUBMED 21314913"
+        text = text[7:].strip()
     text = text.split()[0].rstrip(".;,") if text else ""
     return text if _PMID.match(text) else ""
+
+
+#: Dashes written between page numbers: en and em dash, and the Unicode hyphen, non-breaking
+#: hyphen, figure dash and minus the Cochrane Library writes ("1279\u20101297"), which left the
+#: range unparsed and unlike the same pages from another database.
+_DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2212]")
 
 
 def clean_pages(value: Any) -> str:
@@ -185,7 +193,7 @@ def clean_pages(value: Any) -> str:
     if not text:
         return ""
     text = _PAGES_PREFIX.sub("", text)
-    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("--", "-").replace(" ", "")
+    text = _DASHES.sub("-", text).replace("--", "-").replace(" ", "")
     if "-" in text:
         start, _, end = text.partition("-")
         if start.isdigit() and end.isdigit() and len(end) < len(start):

@@ -163,6 +163,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "medline": lambda head: "PMID-" in head,
     "ovid_txt": lambda head: _OVID_RECORD_LINE.search(head) is not None,  # a "<1>" record-number line
+    "ovid_tagged": lambda head: _text_start(head).startswith("<"),  # a "<3001. >" record-number line
     "pop_json": lambda head: _text_start(head).startswith("["),
     "proquest": lambda head: "ProQuest" in head,
     "pubmed_xml": lambda head: "<Pubmed" in head,

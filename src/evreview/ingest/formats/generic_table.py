@@ -51,6 +51,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "source",
         "booktitle",
         "so",
+        "publication",  # Google Scholar's CSV: Authors,Title,Publication,Volume,Number,Pages,Year,Publisher
     ),
     "volume": ("volume", "vol", "vl"),
     "issue": ("issue", "number", "issue number", "is"),

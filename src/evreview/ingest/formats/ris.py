@@ -133,6 +133,13 @@ def _is_number_line(stripped: str) -> bool:
     return len(stripped) > 1 and stripped[-1] == "." and stripped[:-1].isdigit()
 
 
+#: The header the Cochrane Library (Wiley) and JSTOR write before every record of a RIS
+#: download: "Record #3 of 18", "Provider: John Wiley & Sons, Ltd.", "Database: JSTOR",
+#: "Content: text/plain; charset="UTF-8"". It is export boilerplate, not a lost record, so it
+#: is skipped without a warning (one per record drowned the file's real problems).
+_EXPORT_HEADER = re.compile(r"Record #\d+ of \d+|(?:Provider|Database): .*|Content: text/plain\b.*")
+
+
 def _excerpt(text: str, limit: int = 60) -> str:
     text = text.strip()
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
@@ -147,13 +154,20 @@ class _Scan:
         self.errors = 0
         #: tags of the record the last ``ER`` closed, if it was kept (Ovid trailer lines join it)
         self.previous: Tags | None = None
+        #: an Ovid record-number line ("12.") was seen since the last record: the next one is Ovid's
+        self.numbered = False
+        #: first lines of records preceded by an Ovid record-number line
+        self.ovid_lines: set[int] = set()
 
     def close(self, line: int, tags: Tags, end_line: int) -> None:
         """Keep a finished TY..ER block, or report it as an error when it has no field at all."""
+        numbered, self.numbered = self.numbered, False
         for tag, values in tags.items():
             if tag != "TY" and (values if type(values) is str else any(values)):
                 self.records.append((line, tags))
                 self.previous = tags
+                if numbered:
+                    self.ovid_lines.add(line)
                 return
         self.previous = None
         self.errors += 1
@@ -183,6 +197,10 @@ class _Scan:
                 contiguous = contiguous and offset == 0
                 continue
             if _is_number_line(stripped):
+                contiguous = False
+                self.numbered = True
+                continue
+            if _EXPORT_HEADER.fullmatch(stripped):
                 contiguous = False
                 continue
             tagged = line[2:5] == "  -" and _is_tag(line[:2])
@@ -487,6 +505,13 @@ ACCESSION_DATABASES = (
     ("MEDLINE:", "MEDLINE (Web of Science)"),
     ("pub.", "Dimensions"),
 )
+#: The Cochrane Library's own RIS has no DB or DP tag: CENTRAL records are known by their
+#: accession number (``AN  - CN-00778158``) or their link, reviews by their link. The names are
+#: those the Library's CSV export writes in its "Database Name" column, so both exports agree.
+CENTRAL = "Cochrane Central Register of Controlled Trials (CENTRAL)"
+CDSR = "Cochrane Database of Systematic Reviews"
+_CENTRAL_AN = re.compile(r"CN-\d{6,}")
+_COCHRANE_PMID = re.compile(r"\bPUBMED (\d{1,9})\b")
 #: Data providers (``DP``) that name the database themselves.
 PROVIDER_DATABASES = {"nlm": "PubMed", "pubmed": "PubMed", "ncbi": "PubMed"}
 _PMID_DATABASES = ("medline", "pubmed", "nlm", "ncbi")
@@ -564,11 +589,16 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
       ``AN=`` of an Ovid link (Ovid MEDLINE RIS has no ``AN`` tag);
     * Embase.com: ``C5`` holds the MEDLINE PMID;
     * Web of Science's MEDLINE: ``AN  - MEDLINE:12345678``;
-    * APA PsycNET: a ``PMID  - 12345678`` line (a four-letter tag).
+    * APA PsycNET: a ``PMID  - 12345678`` line (a four-letter tag);
+    * the Cochrane Library (CENTRAL): ``C3  - PUBMED 21314913,EMBASE 643589775``.
     """
     labelled = _first(tags, "PMID")
     if _is_pmid(labelled):
         return labelled
+    for value in _all(tags, "C3"):  # the Cochrane Library: "PUBMED 21314913,EMBASE 643589775"
+        match = _COCHRANE_PMID.search(value)
+        if match:
+            return match.group(1)
     for value in _all(tags, "U1"):
         if value.upper().endswith("[PMID]"):
             candidate = value[:-6].strip()
@@ -634,11 +664,21 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
     if db:
         if not platform and "proquest.com" in link:
             platform = "ProQuest"
-        if platform and platform.lower() not in db.lower():
+        # DP "NLM" is where a PubMed record came from, not a platform the search ran on: a tool
+        # that re-exports PubMed records under its own DB ("DB  - Inciteful", "DP  - Nlm") was
+        # split into "Inciteful" and "Inciteful via Nlm"
+        # nor is a provider's web address (SciELO: "DB  - SciELO Brazil", "DP  - http://www.scielo.org/")
+        if platform.startswith(("http://", "https://", "www.")):
+            platform = ""
+        if platform and platform.lower() not in db.lower() and platform.lower() not in PROVIDER_DATABASES:
             return f"{db} via {platform}"
         return db
     if platform:
         return PROVIDER_DATABASES.get(platform.lower(), platform)
+    if _CENTRAL_AN.fullmatch(accession) or "cochranelibrary.com/central/" in link:
+        return CENTRAL
+    if "cochranelibrary.com/cdsr/" in link:
+        return CDSR
     if "ovid.com" in link:
         match = _OVID_DB.search(link)
         code = match.group(1) if match else ""
@@ -732,8 +772,13 @@ def _split(*held: str | list[str] | None) -> list[str]:
     return out
 
 
-def record_fields(tags: Tags) -> dict[str, Any]:
-    """Map one record's tags to :data:`evreview.records.RECORD_FIELDS` (normalised later)."""
+def record_fields(tags: Tags, ovid: bool = False) -> dict[str, Any]:
+    """Map one record's tags to :data:`evreview.records.RECORD_FIELDS` (normalised later).
+
+    ``ovid``: the record was preceded by an Ovid record-number line. Ovid writes ``DB`` with
+    the segment's coverage ("ERIC <1992 to June 2024>") except for some segments ("ERIC", its
+    pre-1992 file), which alone do not say Ovid: one ERIC search came out as two databases.
+    """
     title = _first(tags, "TI", "T1")
     from_tag = bool(title)
     if not title:
@@ -745,6 +790,8 @@ def record_fields(tags: Tags) -> dict[str, Any]:
     databases = tuple(_all(tags, "DB")) + tuple(_all(tags, "DP"))
     db = _first(tags, "DB")
     dp = _first(tags, "DP")
+    if ovid and db and not dp:
+        dp = "Ovid"
     accession = _first(tags, "AN")
     url = link = _first(tags, "UR", "L2")
     if ";" in url or " " in url:
@@ -844,7 +891,7 @@ class RisReader:
         for line, tags in iter_scan(text, scanned, first_line):
             line_to_index[line] = kept
             kept += 1
-            fields = record_fields(tags)
+            fields = record_fields(tags, line in scanned.ovid_lines)
             if fields["source_database"]:
                 counts[fields["source_database"]] += 1
             yield ParsedRecord(fields=fields, raw=tags, line=line)

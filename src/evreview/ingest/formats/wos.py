@@ -37,6 +37,7 @@ DEFAULT_DATABASE = "Web of Science Core Collection"
 #: Accession-number prefixes (``UT``) of the databases searchable on the WoS platform.
 _UT_DATABASES = {
     "WOS": DEFAULT_DATABASE,
+    "ISI": DEFAULT_DATABASE,  # the Core Collection's accession before Clarivate ("ISI:000238592600006")
     "MEDLINE": "MEDLINE",
     "BCI": "BIOSIS Citation Index",
     "BIOSIS": "BIOSIS Previews",
@@ -77,21 +78,53 @@ def database_for(accession: str) -> str:
 
 
 def _pages(block: Block) -> str:
+    """``BP``-``EP``, else the article number ``AR``, else ``PS``: the page span ("2457-71") of
+    MEDLINE records exported from the WoS platform, which have no ``BP``/``EP``."""
     start, end = text_of(block, "BP"), text_of(block, "EP")
     if start and end:
         return f"{start}-{end}"
-    return start or text_of(block, "AR")
+    return start or text_of(block, "AR") or text_of(block, "PS")
+
+
+def _authors(block: Block) -> list[str]:
+    """One author per line; MEDLINE records from the WoS platform put them all on one ``AU``
+    line, ``;``-separated ("Joffe, Hadine; Hall, Janet E"), which read as a single author."""
+    for tag in ("AF", "AU", "BF", "BA", "CA", "GP"):
+        authors = lines_of(block, tag)
+        if authors:
+            if tag in ("AF", "AU") and any("; " in name for name in authors):
+                return [part.strip() for name in authors for part in name.split(";") if part.strip()]
+            return authors
+    return []
+
+
+def _pmid(block: Block, accession: str) -> str:
+    """``PM``, else the number of a ``UT  MEDLINE:16842170`` accession (a MEDLINE record)."""
+    pmid = text_of(block, "PM")
+    if not pmid and accession.upper().startswith("MEDLINE:") and accession[8:].strip().isdigit():
+        return accession[8:].strip()
+    return pmid
+
+
+#: A DOI among the ``],[``-separated identifiers of an Inspec record's ``ID`` line.
+_BRACKETED_DOI = re.compile(r"(?:^|\[)(10\.\d{4,9}/[^\]\s]+)\]?")
+
+
+def _inspec_doi(identifiers: str) -> str:
+    """The DOI in Inspec's ``ID`` ("0003-6951/2006/...],[S0003-6951(06)22430-6],[10.1063/1.2234275]")."""
+    match = _BRACKETED_DOI.search(identifiers)
+    return match.group(1) if match else ""
 
 
 def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
     """Record fields and raw tags of one ``PT ... ER`` block."""
-    authors: list[str] = []
-    for tag in ("AF", "AU", "BF", "BA", "CA", "GP"):
-        authors = lines_of(block, tag)
-        if authors:
-            break
+    authors = _authors(block)
     accession = text_of(block, "UT")
-    keywords = split_items([text_of(block, "DE"), text_of(block, "ID")])
+    # Inspec records (UT INSPEC:...) use ID for the article's identifiers (CODEN, SICI, PII,
+    # DOI), not for Keywords Plus: read as keywords they added "1-T],[S0003-..." fragments.
+    inspec = accession.upper().startswith("INSPEC:")
+    keywords = split_items([text_of(block, "DE")] if inspec else [text_of(block, "DE"), text_of(block, "ID")])
+    doi = text_of(block, "DI", "D2") or (_inspec_doi(text_of(block, "ID")) if inspec else "")
     doc_type = text_of(block, "DT") or _PT_TYPES.get(text_of(block, "PT"), text_of(block, "PT"))
     fields: dict[str, object] = {
         "source_id": accession,
@@ -104,8 +137,8 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "volume": text_of(block, "VL"),
         "issue": text_of(block, "IS"),
         "pages": _pages(block),
-        "doi": text_of(block, "DI", "D2"),
-        "pmid": text_of(block, "PM"),
+        "doi": doi,
+        "pmid": _pmid(block, accession),
         "issn": text_of(block, "SN", "EI"),
         "isbn": text_of(block, "BN"),
         "keywords": keywords,
