@@ -170,7 +170,21 @@ VARIED: list[dict] = [
     {"authors": ["One, A", "One,\u00a0A", "Two, B"], "keywords": ("k1", "k2;k3")},
     {"authors": float("nan"), "keywords": "&amp;amp; once", "source_database": " Scopus\n"},
     {"url": "http://x.org/?a=1&amp;b=2  ", "source_id": "\tWOS:000123 ", "issn": "1234-5678", "isbn": 9781234567890},
+    {"title": "NA", "abstract": " NA ", "journal": "N/A", "volume": "NULL", "issue": "NA", "pages": "n/a"},
+    {"title": "NASA", "issue": "Na", "journal": "NA Journal", "authors": ["NA"], "keywords": ["NA"]},
 ]
+
+
+def test_a_missing_value_marker_is_no_value():
+    """R-based tools (revtools, synthesisr, CiteSource) write a missing field as "NA": an issue
+    "NA" showed in merged studies and a title "NA" read as a title. Whole values only; lists
+    keep theirs (an author may be called Na)."""
+    record = finalise_record({"title": "NA", "abstract": "N/A", "journal": "NULL", "volume": "NA", "issue": " NA ",
+                              "pages": "n/a", "authors": ["Na, J."]})
+    assert [record[f] for f in ("title", "abstract", "journal", "volume", "issue", "pages")] == [""] * 6
+    assert record["authors"] == ["Na, J."]
+    kept = finalise_record({"title": "NASA missions", "journal": "NA Journal", "issue": "Na"})
+    assert (kept["title"], kept["journal"], kept["issue"]) == ("NASA missions", "NA Journal", "Na")
 
 
 def test_columnar_normalisation_equals_finalise_record():

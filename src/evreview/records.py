@@ -369,6 +369,14 @@ def make_record_id(search: str, source_file: str, source_index: int) -> str:
     return "r" + hashlib.sha1(key).hexdigest()[:15]
 
 
+#: Whole values that mean "no value": R-based tools (revtools, synthesisr, CiteSource) write a
+#: missing field as ``NA``, and some databases ``N/A`` or ``NULL``. As text, an issue "NA" showed
+#: in merged studies and a title "NA" read as a title.
+MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "NULL", "null"})
+#: The single-value text fields where such a marker is read as missing.
+MARKER_FIELDS = ("title", "abstract", "journal", "volume", "issue", "pages")
+
+
 def finalise_record(fields: dict[str, Any]) -> dict[str, Any]:
     """Apply the shared normalisers to a reader's raw-ish record dict (in place) and return it.
 
@@ -394,6 +402,9 @@ def finalise_record(fields: dict[str, Any]) -> dict[str, Any]:
     out["source_database"] = clean_text(out.get("source_database"))
     out["authors"] = split_list(out.get("authors"))
     out["keywords"] = split_list(out.get("keywords"))
+    for name in MARKER_FIELDS:
+        if out[name] in MISSING_MARKERS:
+            out[name] = ""
     return out
 
 
@@ -636,4 +647,7 @@ def normalise_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, pa.Arra
     out["doc_type"] = pa.array([_cached(_doc_type, v) for v in column("doc_type")], type=pa.large_string())
     out["authors"] = _list_array(column("authors"))
     out["keywords"] = _list_array(column("keywords"))
+    markers = pa.array(sorted(MISSING_MARKERS), type=pa.large_string())
+    for name in MARKER_FIELDS:
+        out[name] = pc.if_else(pc.is_in(out[name], value_set=markers), "", out[name]).cast(pa.large_string())
     return {name: out[name] for name in RECORD_FIELDS}
