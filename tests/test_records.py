@@ -114,6 +114,11 @@ def test_doc_type_and_language_vocabularies():
     assert normalise_doc_type("Review") == "review"
     assert normalise_doc_type("Erratum") == "erratum"
     assert normalise_doc_type("Something odd") == "other"
+    # Web of Science: a journal article also given at a meeting is an article (an [article]
+    # allow-list excluded it as a conference paper); a proceedings paper alone is not
+    assert normalise_doc_type("Article; Proceedings Paper") == "article"
+    assert normalise_doc_type("Proceedings Paper") == "conference"
+    assert normalise_doc_type("Review; Proceedings Paper") == "review"
     assert normalise_language("English") == "eng"
     assert normalise_language("en; fr") == "eng"
     assert normalise_language("Klingon") == "klingon"

@@ -237,6 +237,9 @@ _DOC_TYPES: tuple[tuple[str, str], ...] = (
     ("systematic review", "review"),
     ("meta-analysis", "review"),
     ("review", "review"),
+    # Web of Science: a journal article also presented at a meeting is a journal article (an
+    # [article] allow-list excluded it as "conference"); a "Proceedings Paper" alone stays one
+    ("article; proceedings paper", "article"),
     ("english abstract", "article"),
     ("case report", "article"),
     ("conference", "conference"),
