@@ -294,3 +294,19 @@ def test_the_last_decision_can_be_undone_when_nothing_is_left(studies, tmp_path)
     assert run_session(open_session(few, done, "ann", None, {"model": "nb"}), io.StringIO("u\n"), out) == 0
     assert out.getvalue().strip() == "Nothing left to screen."
     assert len(read_decisions(done)) == 2
+
+
+def test_a_study_a_reviewer_decided_stays_in_the_other_reviewers_queue_whatever_the_rules(studies, tmp_path):
+    """The pipeline lets a reviewer's decision beat the rules; the session hid a rule-excluded
+    study from the second reviewer although the first had included it, so the two could never
+    disagree on it (no conflict, no kappa pair). A study nobody decided stays hidden."""
+    path = tmp_path / "screening.csv"
+    rules = {"years": [2100, None]}  # every study fails
+    append_decision(path, {"key": "s001", "decision": "include", "reviewer": "ann", "reason": "",
+                           "timestamp": "2024-01-01T00:00:00Z"})
+    bob = open_session(studies, path, "bob", rules, {"model": "nb"})
+    assert np.flatnonzero(bob.eligible).tolist() == [0]
+    out = io.StringIO()
+    run_session(bob, io.StringIO("e\nq\n"), out, clock=clock)
+    rows = read_decisions(path)
+    assert rows[rows["reviewer"] == "bob"]["key"].tolist() == ["s001"]

@@ -163,6 +163,11 @@ def open_session(
     if len(frame):
         resolved = dec.resolve(frame, dec.key_map(duplicates, ids), path)
         standing = dec.latest(resolved)
+        # a reviewer's word beats the rules (the pipeline's order): a study another reviewer
+        # decided stays in this reviewer's queue though a rule fails it, so double screening
+        # can agree or disagree on it (hidden, a disagreement could never show)
+        for sid in set(standing["study_id"]):
+            sess.eligible[pos[sid]] = True
         # every reviewer's agreed decisions train the model; only this reviewer's hide studies
         for row in dec.consensus(standing).to_dict("records"):
             if row["decision"] in ("include", "exclude"):
