@@ -752,3 +752,13 @@ def test_provider_web_address_is_not_a_platform() -> None:
     """SciELO writes ``DP  - http://www.scielo.org/`` beside ``DB  - SciELO Brazil`` (self-written)."""
     result = parse_text("TY  - JOUR\nTI  - Aves\nDB  - SciELO Brazil\nDP  - http://www.scielo.org/\nER  -\n")
     assert result.records[0].fields["source_database"] == "SciELO Brazil"
+
+
+def test_a_record_without_db_or_dp_is_named_from_its_embase_link(tmp_path: Path) -> None:
+    """EPPI-Reviewer re-exports Embase records without DB or DP; their embase.com links say
+    where they were found (before: no database, "unknown database" in PRISMA)."""
+    path = tmp_path / "eppi.ris"
+    path.write_text("TY  - JOUR\nTI  - A title\nUR  - https://www.embase.com/search/results?subaction=viewrecord"
+                    "&id=L2001234567\nER  - \n")
+    (record,) = ingest_file(path).records.to_dict("records")
+    assert record["source_database"] == "Embase"

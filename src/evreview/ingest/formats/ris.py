@@ -688,6 +688,9 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
         return "Ovid"
     if "proquest.com" in link:
         return "ProQuest"
+    # a record re-exported without DB or DP (EPPI-Reviewer) still links to where it was found
+    if "embase.com" in link:
+        return "Embase"
     return ""
 
 
