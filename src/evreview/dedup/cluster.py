@@ -195,16 +195,19 @@ def _answered(pairs: pd.DataFrame, reviewer_same: np.ndarray, reviewer: np.ndarr
     """Per pair: a :data:`DEFERRED_RULES` question a reviewer's "same" already answered for one of
     its records (the same rule on a pair the reviewer joined), so its cannot-link is lifted. A
     pair a reviewer decided keeps their word ("different" stays a cannot-link)."""
-    machine = pairs["machine_rule"].to_numpy(dtype=object)
-    asked = np.fromiter((r in DEFERRED_RULES for r in machine.tolist()), dtype=bool, count=len(machine))
-    answered = {(int(x), rule) for x, y, rule in zip(ii[reviewer_same & asked].tolist(),
-                                                      jj[reviewer_same & asked].tolist(),
-                                                      machine[reviewer_same & asked].tolist()) for x in (x, y)}
+    # vectorised on the (categorical) rule column: this runs over every pair, millions at scale,
+    # and only the few deferred ones are looked at in Python
+    asked = pairs["machine_rule"].isin(DEFERRED_RULES).to_numpy(dtype=bool)
     out = np.zeros(len(pairs), dtype=bool)
-    if not answered:
+    joined = np.flatnonzero(reviewer_same & asked)
+    if not len(joined):
         return out
-    for pos in np.flatnonzero(asked & ~reviewer).tolist():
-        rule = machine[pos]
+    rule_at = pairs["machine_rule"]
+    answered = set()
+    for pos, rule in zip(joined.tolist(), rule_at.iloc[joined].tolist()):
+        answered.update(((int(ii[pos]), rule), (int(jj[pos]), rule)))
+    open_ = np.flatnonzero(asked & ~reviewer)
+    for pos, rule in zip(open_.tolist(), rule_at.iloc[open_].tolist()):
         out[pos] = (int(ii[pos]), rule) in answered or (int(jj[pos]), rule) in answered
     return out
 
