@@ -230,7 +230,7 @@ class GenericTableReader(TableReader):
         unread = {name: field for name, field in unrecognised_field_columns(table, columns).items()
                   if field not in column_map.values()}
         if unread:
-            example = json.dumps({name: field for name, field in unread.items()}, ensure_ascii=False)
+            example = json.dumps(unread, ensure_ascii=False)
             table.notes.append(
                 f"column(s) {', '.join(repr(c) for c in unread)} look like record fields but were not "
                 f"recognised: their values are only in raw. Map them with --column-map or ingest.column_map, "

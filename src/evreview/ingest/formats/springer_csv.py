@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evreview.ingest.formats._tabular import Table, TableReader, first
+from evreview.ingest.formats._tabular import Table, TableReader, first, take
 from evreview.ingest.registry import Source, register
 
 _NAME_BOUNDARY = re.compile(r"(?<=[a-z\u00df-\u00ff])(?=[A-Z\u00c0-\u00de])")
@@ -69,13 +69,9 @@ class SpringerCsvReader(TableReader):
         return {
             "source_id": doi,
             "source_database": "Springer Link",
-            "title": first(cells, p["title"]),
+            **take(cells, p, "title", "year", "volume", "issue", "url"),
             "authors": split_run_together(first(cells, p["authors"])),
-            "year": first(cells, p["year"]),
             "journal": first(cells, p["journal"]) or first(cells, p["series"]),
-            "volume": first(cells, p["volume"]),
-            "issue": first(cells, p["issue"]),
             "doi": doi,
             "doc_type": first(cells, p["type"]),
-            "url": first(cells, p["url"]),
         }
