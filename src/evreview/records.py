@@ -63,6 +63,10 @@ LIST_FIELDS = frozenset({"authors", "keywords"})
 #: What ingest's summary, the PRISMA diagram, the report and What changed call a record's
 #: database when the export names none.
 UNKNOWN_DATABASE = "unknown database"
+#: The Cochrane Library's database names, as its CSV export writes them in "Database Name"; its
+#: RIS has no DB or DP tag, so the RIS reader names its records with these, and both exports agree.
+CENTRAL = "Cochrane Central Register of Controlled Trials (CENTRAL)"
+CDSR = "Cochrane Database of Systematic Reviews"
 
 _WS = re.compile(r"\s+")
 _DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/\S+", re.IGNORECASE)

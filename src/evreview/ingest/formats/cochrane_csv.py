@@ -14,10 +14,7 @@ from typing import Any
 
 from evreview.ingest.formats._tabular import Table, TableReader, first, split_on
 from evreview.ingest.registry import Source, register
-
-#: What the Cochrane RIS reader names CENTRAL too (a record without ``Database Name``).
-CENTRAL = "Cochrane Central Register of Controlled Trials (CENTRAL)"
-
+from evreview.records import CENTRAL
 
 #: Record field -> the Library's column. ``authors`` and ``keywords`` are ``;``-separated.
 COLUMNS: dict[str, str] = {

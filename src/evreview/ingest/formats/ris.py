@@ -67,7 +67,7 @@ from typing import Any
 from rispy.config import LIST_TYPE_TAGS
 
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
-from evreview.records import clean_doi, normalise_doc_type, ovid_database, parse_year
+from evreview.records import CDSR, CENTRAL, clean_doi, normalise_doc_type, ovid_database, parse_year
 
 #: Tags whose continuation lines are separate items rather than the same value's next line.
 #: rispy's list tags plus those EndNote writes one-per-line without repeating the tag.
@@ -506,10 +506,8 @@ ACCESSION_DATABASES = (
     ("pub.", "Dimensions"),
 )
 #: The Cochrane Library's own RIS has no DB or DP tag: CENTRAL records are known by their
-#: accession number (``AN  - CN-00778158``) or their link, reviews by their link. The names are
-#: those the Library's CSV export writes in its "Database Name" column, so both exports agree.
-CENTRAL = "Cochrane Central Register of Controlled Trials (CENTRAL)"
-CDSR = "Cochrane Database of Systematic Reviews"
+#: accession number (``AN  - CN-00778158``) or their link, reviews by their link (named
+#: :data:`evreview.records.CENTRAL` and ``CDSR``, as the Library's CSV export names them).
 _CENTRAL_AN = re.compile(r"CN-\d{6,}")
 _COCHRANE_PMID = re.compile(r"\bPUBMED (\d{1,9})\b")
 #: Data providers (``DP``) that name the database themselves.
