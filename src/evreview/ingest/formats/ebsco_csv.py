@@ -49,14 +49,12 @@ def page_range(first_page: str, count: str) -> str:
 
 
 def database_of(link: str) -> str:
-    """The database named by the ``db=`` code of an EBSCOhost link, "via EBSCOhost"."""
-    from evreview.ingest.formats.ris import EBSCO_DATABASES  # imported on use: sniffing a CSV stays light
+    """The database named by the ``db=`` code of an EBSCOhost link, "via EBSCOhost", as the RIS
+    reader names an EBSCOhost ``DB`` code (:func:`~evreview.ingest.formats.ris.name_database`)."""
+    from evreview.ingest.formats.ris import name_database  # imported on use: sniffing a CSV stays light
 
     match = _DB_CODE.search(link)
-    if not match:
-        return PLATFORM
-    code = match.group(1)
-    return f"{EBSCO_DATABASES.get(code.lower(), code)} via {PLATFORM}"
+    return name_database(match.group(1), PLATFORM, "", "") if match else PLATFORM
 
 
 @register
