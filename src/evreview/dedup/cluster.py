@@ -24,7 +24,8 @@ from evreview.dedup.compare import OVERLAP
 #: "different" but three "maybe"s for a reviewer that still keep the two apart (only a reviewer's
 #: "same" joins them): different DOIs for the same title and authors, one DOI on two items
 #: (other title numbers or other authors: a supplement's DOI on each of its abstracts), and
-#: titles that differ only in who the study is about ("in men" / "in women").
+#: titles that differ only in who or where the study is about ("in men" / "in women", "in Kenya" /
+#: "in Ghana").
 HARD_RULES = frozenset(
     {"doi_conflict", "pmid_conflict", "notice_vs_item", "title_numbers_differ", "year_conflict",
      "pages_conflict", "volume_conflict", "issue_conflict", "doi_conflict_same_title_authors",

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evreview.dedup.places import join_places, place_of
+
 #: ASCII punctuation and whitespace as a space, as a byte table: ``bytes.translate`` is a table
 #: lookup per byte, 2-3x faster than ``str.translate`` with a mapping (folding is most of the key
 #: building). ``\x1c``-``\x1f`` are whitespace to ``str.split`` but not to ``bytes.split``, hence here.
@@ -107,26 +109,40 @@ CONTRAST_WORDS: dict[str, tuple[str, str]] = {
 
 
 def title_contrast(a: str, b: str) -> bool:
-    """Whether two folded titles differ only in :data:`CONTRAST_WORDS`, naming other groups.
+    """Whether two folded titles differ only in who or where the study is about, naming other groups.
 
-    Each title must have a word the other lacks, every such word must be a contrast word, and
-    in one group the two sides must name different members ("men" against "women"; not
-    "children" against "child", nor "men and women" against "women", where "and" differs too).
+    Each title must have a word the other lacks, every such word must be a contrast word
+    (:data:`CONTRAST_WORDS`) or a place (:data:`~evreview.dedup.places.PLACES`, names of several
+    words taken as one), and in one group the two sides must name different members ("men"
+    against "women", "kenya" against "ghana"; not "children" against "child" or "uk" against
+    "united kingdom", nor "men and women" against "women", where "and" differs too).
     """
     if a == b:
         return False
-    wa, wb = set(a.split()), set(b.split())
+    wa, wb = set(join_places(a).split()), set(join_places(b).split())
     only_a, only_b = wa - wb, wb - wa
     if not only_a or not only_b:
         return False
-    try:
-        side_a = {CONTRAST_WORDS[w] for w in only_a}
-        side_b = {CONTRAST_WORDS[w] for w in only_b}
-    except KeyError:
+    side_a, side_b = _contrast_members(only_a), _contrast_members(only_b)
+    if side_a is None or side_b is None:
         return False
     groups_a = {group: {m for g, m in side_a if g == group} for group, _ in side_a}
     groups_b = {group: {m for g, m in side_b if g == group} for group, _ in side_b}
     return any(groups_a[g] != groups_b[g] for g in groups_a.keys() & groups_b.keys())
+
+
+def _contrast_members(words: set[str]) -> set[tuple[str, str]] | None:
+    """(group, member) of each word, or None when a word names no group or place."""
+    members = set()
+    for word in words:
+        member = CONTRAST_WORDS.get(word)
+        if member is None:
+            place = place_of(word)
+            if place is None:
+                return None
+            member = ("place", place)
+        members.add(member)
+    return members
 
 
 #: With fewer distinct values than this share of records, an issue column holds issues; a column

@@ -123,10 +123,11 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
                           & (vol == AGREE) & (issue == AGREE) & j_present & jc & ~notice)
 
     rules: list[tuple[str, str, np.ndarray]] = [
-        # titles alike but for who the study is about ("... in men" / "... in women", adults /
-        # adolescents, acute / chronic): one group's sibling papers or abstracts agree on every
-        # other field, a shared supplement DOI included, so no other rule may merge them. A
-        # maybe that keeps them apart, unless the PMID says they are one record
+        # titles alike but for who or where the study is about ("... in men" / "... in women",
+        # adults / adolescents, acute / chronic, "in Kenya" / "in Ghana"): one group's sibling
+        # papers or abstracts agree on every other field, a shared supplement DOI included, so no
+        # other rule may merge them. A maybe that keeps them apart, unless the PMID says they are
+        # one record
         ("maybe", "title_population_differs", pairs["title_contrast"].to_numpy() & (pmid != AGREE)),
         # a DOI names one item, but a supplement's or proceedings' DOI is written on each of its
         # abstracts: titles with other numbers ("3-year" / "5-year follow-up of KEYNOTE-189") or by
