@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evreview.errors import IngestError
@@ -667,6 +669,71 @@ def test_the_configs_column_map_serves_tables_of_different_layouts(tmp_path: Pat
     assert read_records(out)["title"].tolist() == ["Coffee and sleep", "Tea and sleep", "Gambling venues and harm"]
     with pytest.raises(IngestError, match=r"'Article'.*columns found: Ref, Heading"):
         ingest("generic_mapped.csv", column_map={"Heading": "title", "Article": "title"})
+
+
+def test_a_config_column_map_column_in_no_table_is_warned_about_once(tmp_path: Path, capsys) -> None:
+    """The config's map skips a column a table lacks (it may be another table's), so a
+    misspelt one ("Sumary Text") was skipped in every table without a word, its field empty
+    in every record. A column in none of the tables of one ingest is now one warning in the
+    problems (naming it, the config key and the nearest actual column) and on stderr: from
+    `evreview ingest` given the files, and from `evreview gather --config` after the
+    workflow's one-file ingest jobs (each sees one table: no warning there)."""
+    from openpyxl import Workbook
+
+    from evreview.cli import main
+
+    root = tmp_path / "data" / "raw"
+    raw = root / "r1"
+    raw.mkdir(parents=True)
+    (raw / "a.csv").write_text("Title,Year\nCoffee and sleep,2020\n", encoding="utf-8")
+    (raw / "b.csv").write_text("Heading,Summary Text\nTea and sleep,Tea keeps you up\n", encoding="utf-8")
+    book = Workbook()
+    book.active.append(["Article", "Writers"])
+    book.active.append(["Gambling venues and harm", "Smith, J"])
+    book.save(raw / "c.xlsx")
+    (raw / "d.ris").write_text("TY  - JOUR\nTI  - Sleep hygiene\nER  - \n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("review: {title: x}\npaths: {raw: " + str(root) + "}\ningest:\n  column_map:\n"
+                      "    Heading: title\n    Sumary Text: abstract\n    Article: title\n    Writers: authors\n",
+                      encoding="utf-8")
+    files = [raw / name for name in ("a.csv", "b.csv", "c.xlsx", "d.ris")]
+
+    def warnings(problems: Path) -> list[str]:
+        frame = pd.read_csv(problems, dtype=str, keep_default_na=False)
+        return [f"{r.source_file} | {r.source_line} | {r.reason}" for r in frame.itertuples()
+                if r.severity == "warning"]
+
+    want = (rf"^{config.as_posix()} \| 6 \| ingest.column_map names column 'Sumary Text' \(-> abstract\), which is "
+            r"in none of the tables read \(r1/a.csv, r1/b.csv, r1/c.xlsx\), so it was not used; did you mean "
+            r"'Summary Text' \(in r1/b.csv\)\?$")
+    out = tmp_path / "all.parquet"
+    assert main(["ingest", *map(str, files), "--config", str(config), "--root", str(root), "--out", str(out)]) == 0
+    found = warnings(tmp_path / "all_problems.csv")
+    assert len(found) == 1 and re.match(want, found[0]), found
+    assert "warning: " in capsys.readouterr().err
+
+    # the workflow: one ingest job per file (no warning: each sees one table), then gather
+    tables = []
+    for path in files:
+        table = tmp_path / "per_file" / f"{path.name}.parquet"
+        assert main(["ingest", str(path), "--config", str(config), "--root", str(root), "--out", str(table)]) == 0
+        assert warnings(tmp_path / "per_file" / f"{path.name}_problems.csv") == []
+        tables.append(str(table))
+    gathered = ["gather", *tables, "--out", str(tmp_path / "g.parquet"), "--report", str(tmp_path / "g_report.csv"),
+                "--problems", str(tmp_path / "g_problems.csv")]
+    assert main(gathered) == 0
+    assert warnings(tmp_path / "g_problems.csv") == []  # no config given: nothing to check
+    capsys.readouterr()
+    assert main([*gathered, "--config", str(config), "--root", str(root)]) == 0
+    found = warnings(tmp_path / "g_problems.csv")
+    assert len(found) == 1 and re.match(want, found[0]), found
+    err = capsys.readouterr().err
+    assert err.count("warning: ") == 1 and f"{config.as_posix()}:6: ingest.column_map names column 'Sumary Text'" in err
+
+    # every mapped column in some table (none in all of them): nothing to say
+    config.write_text(config.read_text(encoding="utf-8").replace("Sumary", "Summary"), encoding="utf-8")
+    assert main([*gathered, "--config", str(config), "--root", str(root)]) == 0
+    assert warnings(tmp_path / "g_problems.csv") == []
 
 
 def test_generic_table_names_columns_it_did_not_read(tmp_path: Path) -> None:

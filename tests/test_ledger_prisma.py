@@ -107,6 +107,60 @@ def test_prisma_counts_reconcile_with_ledger(tmp_path: Path):
         assert a == b
 
 
+def test_maybe_studies_are_awaiting_classification_in_the_csv_as_in_the_diagram(tmp_path: Path):
+    """A study a reviewer marked "maybe" is undecided: the diagram shows it as awaiting a
+    decision, but the CSV counted it under "Reports excluded" (dbr_excluded, and assessed -
+    excluded = included only held because of it). Both now say "Studies awaiting
+    classification" (PRISMA 2020's term) with its own row, and no report is excluded."""
+    ledger = build_ledger(_tables())
+    counts = prisma_counts(ledger)
+    check_reconciles(counts, ledger)
+    table = prisma_table(counts).set_index("data")
+    assert table.loc["dbr_excluded", "n"] == 0  # was "awaiting decision (maybe), 1": a report excluded
+    assert table.loc["awaiting_classification", "n"] == 1
+    assert "awaiting classification" in table.loc["awaiting_classification", "description"].lower()
+    assert counts["awaiting_classification"] == 1 and counts["dbr_excluded"] == 0
+    assert counts["dbr_assessed"] == 3 and counts["new_studies"] == 2
+    draw_prisma(counts, tmp_path / "a.svg")
+    svg = (tmp_path / "a.svg").read_text()
+    assert "Reports excluded (n = 0)" in svg and "awaiting classification (maybe) (n = 1)" in svg
+    assert "excluded / awaiting" not in svg
+
+    # the updated template: the latest round's maybes only (none in round 2; s007 is round 1's)
+    two = build_ledger(_two_round_tables())
+    updated = prisma_counts(two, order=["2024-01_a", "2023-12_b"])
+    check_reconciles(updated, two)
+    assert updated["awaiting_classification"] == 0 and updated["dbr_excluded"] == 0
+
+
+def _terminal_boxes(counts: dict) -> int:
+    """The boxes a record ends in: each record identified is in exactly one of them."""
+    return sum(counts[k] for k in ("duplicates", "excluded_automatic", "excluded_other", "awaiting_screening",
+                                   "records_excluded", "dbr_notretrieved_reports", "dbr_excluded",
+                                   "awaiting_classification", "new_studies"))
+
+
+@pytest.mark.parametrize("template", ["new", "updated"])
+def test_every_record_is_in_one_box_at_every_step(template: str):
+    """Nothing is lost: what enters each box leaves it into the next ones, and the boxes a
+    record ends in add up to the records identified (and, with every round, to the ledger)."""
+    for tables, order in ((_tables(), None), (_two_round_tables(), ["2024-01_a", "2023-12_b"])):
+        ledger = build_ledger(tables)
+        counts = prisma_counts(ledger, order=order, template=template)
+        check_reconciles(counts, ledger)
+        assert counts["records_screened"] == counts["records_excluded"] + counts["dbr_sought_reports"]
+        assert counts["dbr_sought_reports"] == counts["dbr_notretrieved_reports"] + counts["dbr_assessed"]
+        assert counts["dbr_assessed"] == (counts["dbr_excluded"] + counts["awaiting_classification"]
+                                          + counts["new_studies"])
+        assert _terminal_boxes(counts) == counts["database_results"]
+        assert _terminal_boxes(counts) + counts.get("previous_records", 0) == len(ledger)
+    counts = prisma_counts(build_ledger(_tables()))
+    for key, message in (("awaiting_classification", "assessed"), ("dbr_assessed", "sought"),
+                         ("records_excluded", "screened")):
+        with pytest.raises(AssertionError, match=message):
+            check_reconciles({**counts, key: counts[key] + 1})
+
+
 def test_ledger_refuses_inconsistent_stage_outputs():
     tables = _tables()
     broken = StageTables(tables.records, None, tables.duplicates.iloc[1:], None, None)
@@ -401,7 +455,8 @@ def _many_counts(updated: bool) -> dict:
         "excluded_other": 2, "records_excluded": 50,
         "records_excluded_reasons": {f"not a place-based partnership, variant {i}": 5 for i in range(10)},
         "records_screened": 600, "awaiting_screening": 40, "dbr_sought_reports": 80, "dbr_notretrieved_reports": 0,
-        "dbr_assessed": 80, "dbr_excluded": 20, "new_studies": 60, "new_reports": 60,
+        "dbr_assessed": 80, "dbr_excluded": 0, "awaiting_classification": 20, "new_studies": 60,
+        "new_reports": 60,
     }
     if updated:
         counts.update(template="updated", latest_round="2025-03_update", duplicates_of_previous=9,

@@ -193,3 +193,30 @@ def test_stopping_estimate_survives_missing_and_null_values():
     assert "Method: ." not in nulls
     empty = stopping_html({"stopping": {"n_screened": 0, "n_total": 0, "stop": False}, "agreement": []})
     assert "No study is waiting for screening." in empty
+
+
+def test_report_screening_summary_tells_the_prisma_story(tmp_path: Path):
+    """The run report's screening summary counted maybes as "awaiting screening" (4), beside a
+    PRISMA diagram showing 3 awaiting screening and the maybe awaiting classification."""
+    import argparse
+    import json
+
+    from evreview.prisma import prisma_counts
+    from evreview.report.commands import register
+    from evreview.reporting import write_csv
+
+    ledger = build_ledger(_tables())
+    counts = prisma_counts(ledger)
+    write_csv(ledger, tmp_path / "ledger.csv")
+    stopping = tmp_path / "stopping.json"
+    stopping.write_text(json.dumps({"stopping": {"n_screened": 4, "n_total": 7, "stop": False}}), encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    config = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+    args = parser.parse_args(["report", "--config", str(config), "--ledger", str(tmp_path / "ledger.csv"),
+                              "--raw", str(tmp_path), "--stopping", str(stopping), "--out", str(tmp_path / "r.html")])
+    assert args.func(args) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<tr><th>awaiting screening</th><td>3</td></tr>" in page  # was 4: the maybe too
+    assert "<tr><th>awaiting classification (maybe)</th><td>1</td></tr>" in page
+    assert counts["awaiting_screening"] == 3 and counts["awaiting_classification"] == 1

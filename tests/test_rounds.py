@@ -261,6 +261,30 @@ def test_a_misspelt_round_in_the_config_is_refused_a_planned_one_is_not(tmp_path
     check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
 
 
+def test_a_planned_round_with_its_own_folder_is_never_taken_for_a_misspelt_one(tmp_path: Path):
+    """An undated round folder (``2025-03_update``) and a new round planned in the config
+    (``2025-04_update``) whose folder is made but holds no export yet (only its search.yaml,
+    or nothing): the names are close, but the planned round has a folder of its own, so it is
+    no typo of the other. The run was refused ("did you mean '2025-03_update'?"). A config
+    round with no folder at all, this close to an undated folder, is still refused, and the
+    message says how to keep it if it is planned."""
+    from evreview.rounds import check_round_names
+
+    raw = tmp_path / "raw"
+    _round(raw, "2024-03_initial", search_yaml="date: 2024-03-15\n")
+    _round(raw, "2025-03_update")  # undated: ordered last
+    _round(raw, "2025-04_update", files=(), search_yaml="description: exports to come\n")
+    (raw / "2025-05_update").mkdir()  # an empty folder made for the round, no search.yaml either
+    searches = {"2025-04_update": {"date": "2025-04-01"}, "2025-05_update": {"date": "2025-05-01"}}
+    check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
+
+    searches = {"2025-06_update": {"date": "2025-06-01"}}  # no folder: a typo of 2025-03_update, or planned
+    with pytest.raises(ConfigError, match=r"^config.yaml: searches.2025-06_update: no round folder .* did you mean "
+                                          r"'2025-03_update'\?.*if 2025-06_update is a round planned, make its "
+                                          r"folder"):
+        check_round_names(load_rounds(raw, searches), searches, "config.yaml", raw)
+
+
 def test_a_search_round_that_found_nothing_is_the_latest_search(tmp_path: Path):
     """A round folder with its search.yaml and no export (the update search found nothing
     new) was left out, so the round before it was reported as the latest search; a round only

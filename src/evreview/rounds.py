@@ -163,10 +163,18 @@ def check_round_names(rounds: pd.DataFrame, searches_config: Mapping[str, Any] |
     names this close, they are one round whose name was mistyped: the run went ahead with the
     real round undated, so the first search counted as the latest one (changes.md and the
     PRISMA diagram described it as the update). ``rounds`` is :func:`load_rounds`'s table.
+
+    Only a config round with no folder of its own under ``raw_dir`` can be a typo: one whose
+    folder exists (empty, or holding only its search.yaml while the exports are awaited) is a
+    round of its own, however close its name to an undated folder's (``2025-04_update`` beside
+    ``2025-03_update``); such a planned round was refused as a misspelling.
     """
     import difflib
 
+    root = Path(raw_dir)
     folders = {r.round for r in rounds.itertuples() if r.files}
+    if root.is_dir():
+        folders |= {p.name for p in root.iterdir() if p.is_dir()}
     undated = sorted(r.round for r in rounds.itertuples() if r.files and not r.date)
     for name in sorted(searches_config or {}):
         if name in folders:
@@ -174,8 +182,10 @@ def check_round_names(rounds: pd.DataFrame, searches_config: Mapping[str, Any] |
         close = difflib.get_close_matches(name, undated, n=1, cutoff=0.8)
         if close:
             raise ConfigError(
-                f"searches.{name}: no round folder of that name in {Path(raw_dir).as_posix()}/; did you mean "
-                f"{close[0]!r}? (that folder has no date, so it would count as the latest search)", path=source)
+                f"searches.{name}: no round folder of that name in {root.as_posix()}/; did you mean "
+                f"{close[0]!r}? (that folder has no date, so it would count as the latest search; "
+                f"if {name} is a round planned, make its folder {(root / name).as_posix()}/ for its exports)",
+                path=source)
 
 
 def order_key(name: str, date: str) -> tuple[int, str, str]:

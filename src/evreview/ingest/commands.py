@@ -71,6 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", "-o", type=Path, required=True)
     g.add_argument("--report", type=Path, required=True)
     g.add_argument("--problems", type=Path, required=True)
+    g.add_argument(
+        "--config",
+        type=Path,
+        help="review config: warn (in the problems) about an ingest.column_map column found in none of the "
+        "generic tables gathered (only their header lines are read again)",
+    )
+    g.add_argument("--root", type=Path, help="folder the reports' source_file paths are relative to (default: cwd)")
     g.set_defaults(func=run_gather)
 
 
@@ -98,11 +105,49 @@ def run_gather(args: argparse.Namespace) -> int:
     empty_report = pd.DataFrame(columns=list(FileReport.__annotations__))
     report = pd.concat(reports, ignore_index=True) if reports else empty_report
     problem = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    if args.config is not None:
+        from evreview.config import load_config
+
+        problem = _with_column_map_warnings(problem, load_config(args.config), args.config, report,
+                                            args.root or Path.cwd())
     count = gather_record_tables(tables, args.out)
     write_csv(report, args.report)
     write_csv(problem, args.problems)
     print(f"gathered {count} records from {len(tables)} file(s) into {args.out}", file=sys.stderr)
     return 0
+
+
+def _config_file_options(config: dict, path: Path) -> dict:
+    """The config's ingest options for the export at ``path`` (its globs match the path below ``paths.raw``)."""
+    from evreview.config import file_options
+
+    raw_root = Path(config["paths"]["raw"])
+    try:
+        rel = path.resolve().relative_to(raw_root.resolve()).as_posix()
+    except ValueError:
+        rel = path.name
+    return file_options(config.get("ingest", {}), rel)
+
+
+def _with_column_map_warnings(problems, config: dict, config_path: Path, report, root: Path):
+    """``problems`` plus a warning for each config column_map column found in no generic table
+    of ``report``, each also printed (the job's log); see :mod:`evreview.ingest.column_map`."""
+    import pandas as pd
+
+    from evreview.ingest import PROBLEM_COLUMNS
+    from evreview.ingest.column_map import column_map_warnings
+
+    rows = column_map_warnings(
+        (config.get("ingest") or {}).get("column_map") or {}, report, root, config_path,
+        encoding_of=lambda path: _config_file_options(config, path).get("encoding"),
+    )
+    for row in rows:
+        where = row["source_file"] + (f":{row['source_line']}" if row["source_line"] else "")
+        print(f"warning: {where}: {row['reason']}", file=sys.stderr)
+    if not rows:
+        return problems
+    warnings = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    return pd.concat([problems, warnings], ignore_index=True) if len(problems) else warnings
 
 
 def _output_error(exc: OSError) -> EvreviewError:
@@ -171,19 +216,15 @@ def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: 
             raise EvreviewError("--column-map must be a JSON object {column: field}")
     options = {"fmt": args.fmt, "encoding": args.encoding, "database": args.database, "column_map": column_map}
     per_file = None
+    config = None
     if args.config:
-        from evreview.config import file_options, load_config
+        from evreview.config import load_config
 
         config = load_config(args.config)
-        raw_root = Path(config["paths"]["raw"])
 
         def per_file(path: Path) -> dict:
             """Config options for one file; options given on the command line win."""
-            try:
-                rel = path.resolve().relative_to(raw_root.resolve()).as_posix()
-            except ValueError:
-                rel = path.name
-            return {**file_options(config.get("ingest", {}), rel), **{k: v for k, v in options.items() if v}}
+            return {**_config_file_options(config, path), **{k: v for k, v in options.items() if v}}
 
     if out.suffix == ".parquet":
         result = ingest_to_parquet(args.files, out, search=args.search, root=args.root, per_file=per_file, **options)
@@ -198,8 +239,13 @@ def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: 
             result = ingest_files(args.files, search=args.search, root=args.root, **options)
         write_records(result.records, out)
         count = len(result.records)
+    problems = result.problems
+    # the config's map across these files; one file alone cannot tell (the map may name another
+    # file's columns): the workflow ingests one file a job, and its gather step checks them all
+    if config is not None and column_map is None and len(args.files) > 1:
+        problems = _with_column_map_warnings(problems, config, args.config, result.report, args.root or Path.cwd())
     write_csv(result.report, report_path)
-    write_csv(result.problems, problems_path)
+    write_csv(problems, problems_path)
     for rep in result.reports:
         flag = "" if rep.failed == 0 else f"  ({rep.failed} NOT parsed: see problems)"
         print(

@@ -13,8 +13,13 @@ Mapping of ledger fates to boxes (new-review template, databases arm):
 * ``records_screened`` = the rest that a reviewer has decided on; records still awaiting
   screening (undecided) are shown in a note, not hidden;
 * ``records_excluded`` = excluded by reviewers; reports assessed = included + maybe (no
-  separate full-text stage is tracked: ``dbr_excluded`` lists the maybes awaiting decision);
+  separate full-text stage is tracked, so ``dbr_excluded`` is 0);
+* ``awaiting_classification`` = the maybes: assessed, not yet decided (PRISMA 2020's "studies
+  awaiting classification"; a row of its own in the CSV, a line in the diagram's box beside
+  "Reports assessed"). They were counted in ``dbr_excluded``, so the CSV called them excluded;
 * ``new_studies`` = included studies.
+
+Every record identified ends in exactly one box (:func:`check_reconciles` checks each step).
 
 Updated reviews (more than one search round, or ``template="updated"``): the PRISMA 2020
 template for updated reviews. The latest round is the new search; the boxes above count its
@@ -70,7 +75,8 @@ def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
         "dbr_sought_reports": fates["maybe"] + fates["included"],
         "dbr_notretrieved_reports": 0,
         "dbr_assessed": fates["maybe"] + fates["included"],
-        "dbr_excluded": fates["maybe"],
+        "dbr_excluded": 0,
+        "awaiting_classification": fates["maybe"],
         "new_studies": fates["included"],
         "new_reports": int(ledger.loc[ledger["fate"] == "included", "study_id"].nunique()),
     }
@@ -144,7 +150,10 @@ def _require(ok: bool, message: str) -> None:
 
 
 def check_reconciles(counts: dict[str, Any], ledger: pd.DataFrame | None = None) -> None:
-    """Raise ``AssertionError`` unless the boxes add up (identified = removed + screened + waiting).
+    """Raise ``AssertionError`` unless the boxes add up: what enters each box leaves it into the
+    next ones (identified = removed + screened + awaiting screening; screened = excluded +
+    sought; sought = not retrieved + assessed; assessed = excluded + awaiting classification +
+    included), so every record identified ends in exactly one box.
 
     With the ``ledger`` the counts came from, also check them against it: every record in one
     box, and the total of included studies equal to the ledger's.
@@ -156,8 +165,10 @@ def check_reconciles(counts: dict[str, Any], ledger: pd.DataFrame | None = None)
              "per-database records do not add up to the records identified")
     _require(counts["records_screened"] - counts["records_excluded"] == counts["dbr_sought_reports"],
              "screened - excluded != reports sought")
-    _require(counts["dbr_assessed"] - counts["dbr_excluded"] == counts["new_studies"],
-             "assessed - excluded != new studies")
+    _require(counts["dbr_sought_reports"] - counts["dbr_notretrieved_reports"] == counts["dbr_assessed"],
+             "sought - not retrieved != reports assessed")
+    _require(counts["dbr_assessed"] - counts["dbr_excluded"] - counts["awaiting_classification"]
+             == counts["new_studies"], "assessed - excluded - awaiting classification != new studies")
     previous = counts.get("previous_studies", 0)
     _require(counts["total_studies"] == previous + counts["new_studies"], "total != previous + new studies")
     if counts.get("template") == "updated":
@@ -210,7 +221,11 @@ def prisma_table(counts: dict[str, Any]) -> pd.DataFrame:
         ("dbr_assessed", "node13", "box8", "Reports assessed for eligibility", "Reports assessed for eligibility",
          counts["dbr_assessed"]),
         ("dbr_excluded", "node14", "box9", "Reports excluded (reasons)", "Reports excluded",
-         f"awaiting decision (maybe), {counts['dbr_excluded']}" if counts["dbr_excluded"] else 0),
+         counts["dbr_excluded"]),
+        # not in the PRISMA2020 package's template (it reads the rows it knows): PRISMA 2020's
+        # "studies awaiting classification", drawn in the box beside the reports assessed
+        ("awaiting_classification", "NA", "box9", "Studies awaiting classification (reviewer's maybe)",
+         "Studies awaiting classification", counts["awaiting_classification"]),
         ("new_studies", "node15", "box10", "New studies included in review", "New studies included in review",
          counts["new_studies"]),
         ("new_reports", "NA", "box10", "Reports of new included studies", "Reports of new included studies",
@@ -245,6 +260,9 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
         f"  {r}: {n}" for r, n in counts["records_excluded_reasons"].items()
     ]
     screened = [f"Records screened (n = {counts['records_screened']})"]
+    assessed_excluded = [f"Reports excluded (n = {counts['dbr_excluded']})"]
+    if counts["awaiting_classification"]:
+        assessed_excluded.append(f"Studies awaiting classification (maybe) (n = {counts['awaiting_classification']})")
     if counts["awaiting_screening"]:
         screened.append(f"Awaiting screening (n = {counts['awaiting_screening']})")
     if updated:
@@ -268,7 +286,7 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
         "sought": [f"Reports sought for retrieval (n = {counts['dbr_sought_reports']})"],
         "notretrieved": [f"Reports not retrieved (n = {counts['dbr_notretrieved_reports']})"],
         "assessed": [f"Reports assessed for eligibility (n = {counts['dbr_assessed']})"],
-        "assessed_excluded": [f"Reports excluded / awaiting (maybe) (n = {counts['dbr_excluded']})"],
+        "assessed_excluded": assessed_excluded,
         "included": included,
     }
     if updated:

@@ -133,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
             "included": int((ledger["fate"] == "included").sum()),
             "excluded by rules": int((ledger["fate"] == "excluded_automation").sum()),
             "excluded by reviewers": int((ledger["fate"] == "excluded_reviewer").sum()),
-            "awaiting screening": int((ledger["fate"].isin(["undecided", "maybe"])).sum()),
+            # as the PRISMA diagram counts them: a reviewer's maybe is assessed, awaiting classification
+            "awaiting screening": int((ledger["fate"] == "undecided").sum()),
+            "awaiting classification (maybe)": int((ledger["fate"] == "maybe").sum()),
         }
     map_name = None
     if args.map_html and args.map_html.exists():
