@@ -103,6 +103,9 @@ def test_new_duplicates_of_old_studies_counted(demo):
     assert s["new_studies_included"] == expected["new_on_topic"] == 24
     assert s["previous_studies_included"] == demo["expected"]["round1"]["include_expected"] == 217
     assert s["total_studies_included"] == 241
+    # every new study in one line of the summary (a maybe is awaiting classification, as in PRISMA)
+    assert (s["new_studies_included"] + s["new_studies_excluded"] + s["new_studies_awaiting"]
+            + s["new_studies_awaiting_classification"]) == s["new_studies"]
     # exactly the planted re-exports, each pointing at a round-1 study
     truth = demo["truth_records"]
     re_exports = set(truth.loc[truth["variations"].str.contains("re_export"), "record_id"])

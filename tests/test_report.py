@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from test_ledger_prisma import _tables
@@ -219,4 +220,9 @@ def test_report_screening_summary_tells_the_prisma_story(tmp_path: Path):
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<tr><th>awaiting screening</th><td>3</td></tr>" in page  # was 4: the maybe too
     assert "<tr><th>awaiting classification (maybe)</th><td>1</td></tr>" in page
+    # the summary's lines add up to every record that reached screening (model exclusions too)
+    rows = dict(re.findall(r"<tr><th>([^<]+)</th><td>(\d+)</td></tr>", page))
+    lines = ("included", "excluded by rules", "excluded by reviewers", "excluded by the model",
+             "awaiting screening", "awaiting classification (maybe)")
+    assert sum(int(rows[k]) for k in lines) == int((~ledger["fate"].isin(["duplicate", "unparsed"])).sum())
     assert counts["awaiting_screening"] == 3 and counts["awaiting_classification"] == 1

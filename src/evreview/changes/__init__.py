@@ -58,6 +58,7 @@ SUMMARY_LABELS: tuple[tuple[str, str], ...] = (
     ("new_studies_included", "new studies included"),
     ("new_studies_excluded", "new studies excluded"),
     ("new_studies_awaiting", "new studies awaiting screening"),
+    ("new_studies_awaiting_classification", "new studies awaiting classification (maybe)"),
     ("previous_studies", "studies from earlier searches"),
     ("previous_studies_included", "studies from earlier searches included"),
     ("total_studies_included", "studies included in total"),
@@ -370,7 +371,9 @@ def compute_changes(
         "new_studies": len(new_ids),
         "new_studies_included": new_fates["included"],
         "new_studies_excluded": sum(new_fates[f] for f in EXCLUDED),
-        "new_studies_awaiting": new_fates["maybe"] + new_fates["undecided"],
+        # as the PRISMA diagram counts them: a reviewer's maybe is assessed, awaiting classification
+        "new_studies_awaiting": new_fates["undecided"],
+        "new_studies_awaiting_classification": new_fates["maybe"],
         "previous_studies": len(previous),
         "previous_studies_included": prev_fates["included"],
         "total_studies_included": prev_fates["included"] + new_fates["included"],
@@ -436,7 +439,8 @@ def changes_markdown(changes: Mapping[str, Any], *, max_items: int = 40) -> str:
         f"- new records that are duplicates of previously found studies: {s['new_duplicates_of_previous_studies']}",
         f"- new records that are duplicates of other new records: {s['new_duplicates_within_new_studies']}",
         f"- new studies: {s['new_studies']}: included {s['new_studies_included']}, excluded "
-        f"{s['new_studies_excluded']}, awaiting screening {s['new_studies_awaiting']}",
+        f"{s['new_studies_excluded']}, awaiting screening {s['new_studies_awaiting']}, awaiting "
+        f"classification (maybe) {s['new_studies_awaiting_classification']}",
         f"- studies included from earlier rounds: {s['previous_studies_included']}; in total: "
         f"{s['total_studies_included']}",
     ]

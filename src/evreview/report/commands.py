@@ -133,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
             "included": int((ledger["fate"] == "included").sum()),
             "excluded by rules": int((ledger["fate"] == "excluded_automation").sum()),
             "excluded by reviewers": int((ledger["fate"] == "excluded_reviewer").sum()),
+            # predicted below the config's threshold and marked as machine decisions: without this
+            # line the summary did not add up to the studies screened
+            "excluded by the model": int((ledger["fate"] == "excluded_machine").sum()),
             # as the PRISMA diagram counts them: a reviewer's maybe is assessed, awaiting classification
             "awaiting screening": int((ledger["fate"] == "undecided").sum()),
             "awaiting classification (maybe)": int((ledger["fate"] == "maybe").sum()),
