@@ -604,3 +604,39 @@ def test_a_code_decision_on_no_study_of_the_run_stops_it_naming_the_line(studies
     assert capsys.readouterr().err.strip().endswith(
         f"{decisions}:2: study_id '{member}' is not a study of this run: it is a record id, of study {excluded!r}; "
         "codes.csv names studies")
+
+
+def test_two_reviewers_disagreeing_on_a_code_both_stay_in_the_audit_trail(codebook) -> None:
+    """The later decision wins, but ana's remove that ben's add overruled was in no output,
+    and ana's single-label code that ben replaced was listed as ben's ("removed", reviewer
+    ben, evidence "added by reviewer (decisions line 4)", ana's line)."""
+    from evreview.code.assign import ASSIGNMENT_COLUMNS
+    from evreview.code.decisions import apply_decisions
+
+    cols = ["study_id", "dimension", "code", "action", "reviewer", "timestamp"]
+    decisions = validate_code_decisions(pd.DataFrame([
+        ["s1", "theme", "approaches", "remove", "ana", "2026-01-01"],
+        ["s1", "theme", "approaches", "add", "ben", "2026-01-02"],
+        ["s1", "evidence_type", "review", "add", "ana", "2026-01-01"],
+        ["s1", "evidence_type", "longitudinal", "add", "ben", "2026-01-02"],
+        ["s1", "theme", "skills_expertise", "add", "ana", "2026-01-01"],
+        ["s1", "theme", "skills_expertise", "add", "ben", "2026-01-02"],  # agreement: nothing overruled
+    ], columns=cols), codebook)
+    machine = pd.DataFrame([
+        ["s1", "theme", "approaches", "zero-shot", "assigned", 0.3, "q", "m", codebook.version, "", ""],
+        ["s1", "evidence_type", "qualitative_case_study", "zero-shot", "assigned", 0.3, "q", "m", codebook.version,
+         "", ""],
+    ], columns=list(ASSIGNMENT_COLUMNS))
+    out, _ = apply_decisions(machine, decisions, codebook, {"s1"})
+    rows = {(r.code, r.method): r for r in out.itertuples(index=False)}
+    added = rows[("approaches", "reviewer")]
+    assert (added.status, added.reviewer) == ("assigned", "ben")
+    assert added.evidence == "added by reviewer (decisions line 3); overrules ana's remove (line 2)"
+    assert rows[("skills_expertise", "reviewer")].evidence == "added by reviewer (decisions line 7)"
+    replaced = rows[("review", "reviewer")]
+    assert (replaced.status, replaced.reviewer, replaced.timestamp) == ("removed", "ana", "2026-01-01")
+    assert replaced.evidence == ("added by reviewer (decisions line 4); replaced by ben's longitudinal "
+                                 "(decisions line 5)")
+    machine_row = rows[("qualitative_case_study", "zero-shot")]
+    assert (machine_row.status, machine_row.reviewer) == ("removed", "ana")  # the reviewer who took it away
+    assert rows[("longitudinal", "reviewer")].status == "assigned"
