@@ -640,3 +640,44 @@ def test_two_reviewers_disagreeing_on_a_code_both_stay_in_the_audit_trail(codebo
     machine_row = rows[("qualitative_case_study", "zero-shot")]
     assert (machine_row.status, machine_row.reviewer) == ("removed", "ana")  # the reviewer who took it away
     assert rows[("longitudinal", "reviewer")].status == "assigned"
+
+
+def test_a_code_decision_on_a_study_excluded_since_says_so_and_reaches_the_run_report(studies, tmp_path) -> None:
+    """A reviewer coded a study that a later screening decision excluded: the decision was set
+    aside as "not among the studies coded in this run", in a CSV no report or README named."""
+    from test_ledger_prisma import _tables
+
+    from evreview.cli import main
+    from evreview.ledger import build_ledger
+    from evreview.reporting import write_csv
+
+    table = studies.assign(member_record_ids=[["r" + s[1:]] for s in studies["study_id"]])
+    table.to_parquet(tmp_path / "studies.parquet", index=False)
+    excluded = studies["study_id"].iloc[1]
+    pd.DataFrame({"study_id": studies["study_id"],
+                  "status": ["included", "excluded"] + ["included"] * (len(studies) - 2)}).to_csv(
+        tmp_path / "screening.csv", index=False)
+    decisions = tmp_path / "codes.csv"
+    decisions.write_text("study_id,dimension,code,action,reviewer,timestamp\n"
+                         f"{excluded},theme,approaches,add,ana,2026-01-02\n", encoding="utf-8")
+    assert main(["code", "--studies", str(tmp_path / "studies.parquet"), "--included", str(tmp_path / "screening.csv"),
+                 "--codebook", str(REPO / "config" / "codebook.yaml"), "--backend", "tfidf", "--no-topics",
+                 "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--decisions", str(decisions),
+                 "--out", str(tmp_path / "out")]) == 0
+    unmatched = pd.read_csv(tmp_path / "out" / "unmatched_decisions.csv", dtype=str)
+    assert unmatched[["study_id", "line", "reason"]].values.tolist() == [
+        [excluded, "2", "study is excluded in screening, so it is not coded"]]
+    write_csv(build_ledger(_tables()), tmp_path / "ledger.csv")
+    report = tmp_path / "report.html"
+    assert main(["report", "--config", str(REPO / "config" / "config.yaml"), "--ledger", str(tmp_path / "ledger.csv"),
+                 "--raw", str(tmp_path), "--unmatched-decisions", str(tmp_path / "out" / "unmatched_decisions.csv"),
+                 "--out", str(report)]) == 0
+    page = report.read_text(encoding="utf-8")
+    assert "<h2>Reviewers&#x27; code decisions set aside</h2><p>1 decision of the code decisions file is about" in page
+    assert (f"<td>2</td><td>{excluded}</td><td>theme</td><td>approaches</td><td>add</td><td>ana</td>"
+            "<td>2026-01-02</td><td>study is excluded in screening, so it is not coded</td>") in page
+    write_csv(unmatched.iloc[0:0], tmp_path / "none.csv")
+    assert main(["report", "--config", str(REPO / "config" / "config.yaml"), "--ledger", str(tmp_path / "ledger.csv"),
+                 "--raw", str(tmp_path), "--unmatched-decisions", str(tmp_path / "none.csv"),
+                 "--out", str(report)]) == 0
+    assert "None: every reviewer's code decision is about a coded study" in report.read_text(encoding="utf-8")

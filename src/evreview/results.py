@@ -41,6 +41,7 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "coded": ("C", "coded_records.parquet"),
     "assignments": ("C", "assignments.parquet"),
     "topics": ("C", "topics.csv"),
+    "unmatched_decisions": ("C", "unmatched_decisions.csv"),
     "stopping": ("R", "screen/stopping.json"),
     "changes": ("R", "changes/changes.json"),
 }
@@ -51,7 +52,7 @@ STEPS: dict[str, str] = {
     "duplicates": "deduplicate", "studies": "deduplicate", "pairs": "deduplicate",
     "screening": "screen", "worklist": "screen", "stopping": "screen", "ledger": "ledger", "prisma": "prisma",
     "map_cells": "evidence_gap_map", "gaps": "evidence_gap_map", "cross_gaps": "evidence_gap_map",
-    "coded": "code", "assignments": "code", "topics": "code", "changes": "changes",
+    "coded": "code", "assignments": "code", "topics": "code", "unmatched_decisions": "code", "changes": "changes",
 }
 
 
@@ -68,6 +69,7 @@ CSV_TYPES: dict[str, dict[str, str]] = {
     "gaps": {"n_studies": "Int64", "n_primary": "Int64", "n_reviews": "Int64"},
     "cross_gaps": {"n_studies": "Int64"},
     "topics": {"size": "Int64", "nearest_code_score": "Float64"},
+    "unmatched_decisions": {"line": "Int64"},
 }
 
 

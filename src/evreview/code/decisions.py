@@ -148,6 +148,22 @@ def check_known_studies(decisions: pd.DataFrame, study_ids: set[str], path: str 
         raise ConfigError(f"study_id {key!r} is not a study of this run{more}{hint}", path=path, line=int(row["line"]))
 
 
+def explain_unmatched(unmatched: pd.DataFrame, statuses: dict[str, str]) -> pd.DataFrame:
+    """``unmatched`` decisions with their ``reason`` naming the study's screening status
+    (``statuses``: study id -> status), e.g. "study is excluded in screening, so it is not coded".
+
+    Why: "not among the studies coded in this run" left the reviewer to find out what became of
+    the study; a code decision on a study excluded since is the usual case and says what to do.
+    """
+    if unmatched.empty or not statuses:
+        return unmatched
+    reasons = [
+        f"study is {statuses[sid]} in screening, so it is not coded" if statuses.get(sid) else reason
+        for sid, reason in zip(unmatched["study_id"], unmatched["reason"])
+    ]
+    return unmatched.assign(reason=reasons)
+
+
 def parse_timestamps(values: pd.Series) -> pd.Series:
     """ISO 8601 date/times as UTC (a date alone is midnight; no zone is UTC); anything else NaT.
 
