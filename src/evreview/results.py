@@ -192,11 +192,18 @@ class Results:
 
     @cached_property
     def coded(self) -> pd.DataFrame:
-        """Included, coded studies with their metadata (title, year, journal, doi, databases)."""
+        """Included, coded studies with their metadata (title, year, journal, doi, databases).
+
+        A code the project's codebook no longer has is an error (the codebook was edited since
+        the code step ran): the map would show its studies nowhere, a gap that is not there."""
+        from evreview.maps.cells import check_codes_known
         from evreview.maps.commands import load_coded
 
         studies = self.path("studies")
-        return load_coded(_existing(self.path("coded"), "coded"), studies if studies.exists() else None)
+        path = _existing(self.path("coded"), "coded")
+        coded = load_coded(path, studies if studies.exists() else None)
+        check_codes_known(coded, self.vocab, path)
+        return coded
 
     @cached_property
     def codebook(self) -> Any:
