@@ -681,3 +681,26 @@ def test_a_code_decision_on_a_study_excluded_since_says_so_and_reaches_the_run_r
                  "--raw", str(tmp_path), "--unmatched-decisions", str(tmp_path / "none.csv"),
                  "--out", str(report)]) == 0
     assert "None: every reviewer's code decision is about a coded study" in report.read_text(encoding="utf-8")
+
+
+def test_a_code_decisions_file_saved_by_excel(codebook, tmp_path) -> None:
+    """Red team: Excel's "CSV UTF-8" (BOM, CRLF, header in another case, a notes column) reads;
+    its "CSV" in a ';' locale is refused naming the file and line, as are a code the codebook
+    does not have (a decision kept from before a code was renamed) and a dimension it lacks."""
+    path = tmp_path / "codes.csv"
+    path.write_bytes("\ufeffStudy_ID,Dimension,Code,Action,Reviewer,Timestamp,Notes\r\n"
+                     "s1,theme,approaches,add,Åsa,2026-01-02,co-design «workshop»\r\n".encode())
+    frame = read_code_decisions(path, codebook)
+    assert frame[["study_id", "code", "reviewer", "line"]].values.tolist() == [["s1", "approaches", "Åsa", 2]]
+    path.write_bytes(b"\xef\xbb\xbfstudy_id;dimension;code;action;reviewer;timestamp\r\n"
+                     b"s1;theme;approaches;add;ana;2026-01-02\r\n")
+    with pytest.raises(ConfigError, match=rf"{path}:1: the columns are separated by semicolons"):
+        read_code_decisions(path, codebook)
+    header = "study_id,dimension,code,action,reviewer,timestamp\n"
+    path.write_text(header + "s1,theme,approaches,add,ana,2026-01-02\ns1,outcome_level,society,add,ana,2026-01-03\n")
+    with pytest.raises(ConfigError, match=rf"{path}:3: unknown code 'society' for dimension 'outcome_level' "
+                       r"\(codes: individual, organisational, societal\)"):
+        read_code_decisions(path, codebook)
+    path.write_text(header + "s1,themes,approaches,add,ana,2026-01-02\n")
+    with pytest.raises(ConfigError, match=rf"{path}:2: unknown dimension 'themes'"):
+        read_code_decisions(path, codebook)
