@@ -604,3 +604,103 @@ def test_a_code_decision_on_no_study_of_the_run_stops_it_naming_the_line(studies
     assert capsys.readouterr().err.strip().endswith(
         f"{decisions}:2: study_id '{member}' is not a study of this run: it is a record id, of study {excluded!r}; "
         "codes.csv names studies")
+
+
+def test_two_reviewers_disagreeing_on_a_code_both_stay_in_the_audit_trail(codebook) -> None:
+    """The later decision wins, but ana's remove that ben's add overruled was in no output,
+    and ana's single-label code that ben replaced was listed as ben's ("removed", reviewer
+    ben, evidence "added by reviewer (decisions line 4)", ana's line)."""
+    from evreview.code.assign import ASSIGNMENT_COLUMNS
+    from evreview.code.decisions import apply_decisions
+
+    cols = ["study_id", "dimension", "code", "action", "reviewer", "timestamp"]
+    decisions = validate_code_decisions(pd.DataFrame([
+        ["s1", "theme", "approaches", "remove", "ana", "2026-01-01"],
+        ["s1", "theme", "approaches", "add", "ben", "2026-01-02"],
+        ["s1", "evidence_type", "review", "add", "ana", "2026-01-01"],
+        ["s1", "evidence_type", "longitudinal", "add", "ben", "2026-01-02"],
+        ["s1", "theme", "skills_expertise", "add", "ana", "2026-01-01"],
+        ["s1", "theme", "skills_expertise", "add", "ben", "2026-01-02"],  # agreement: nothing overruled
+    ], columns=cols), codebook)
+    machine = pd.DataFrame([
+        ["s1", "theme", "approaches", "zero-shot", "assigned", 0.3, "q", "m", codebook.version, "", ""],
+        ["s1", "evidence_type", "qualitative_case_study", "zero-shot", "assigned", 0.3, "q", "m", codebook.version,
+         "", ""],
+    ], columns=list(ASSIGNMENT_COLUMNS))
+    out, _ = apply_decisions(machine, decisions, codebook, {"s1"})
+    rows = {(r.code, r.method): r for r in out.itertuples(index=False)}
+    added = rows[("approaches", "reviewer")]
+    assert (added.status, added.reviewer) == ("assigned", "ben")
+    assert added.evidence == "added by reviewer (decisions line 3); overrules ana's remove (line 2)"
+    assert rows[("skills_expertise", "reviewer")].evidence == "added by reviewer (decisions line 7)"
+    replaced = rows[("review", "reviewer")]
+    assert (replaced.status, replaced.reviewer, replaced.timestamp) == ("removed", "ana", "2026-01-01")
+    assert replaced.evidence == ("added by reviewer (decisions line 4); replaced by ben's longitudinal "
+                                 "(decisions line 5)")
+    machine_row = rows[("qualitative_case_study", "zero-shot")]
+    assert (machine_row.status, machine_row.reviewer) == ("removed", "ana")  # the reviewer who took it away
+    assert rows[("longitudinal", "reviewer")].status == "assigned"
+
+
+def test_a_code_decision_on_a_study_excluded_since_says_so_and_reaches_the_run_report(studies, tmp_path) -> None:
+    """A reviewer coded a study that a later screening decision excluded: the decision was set
+    aside as "not among the studies coded in this run", in a CSV no report or README named."""
+    from test_ledger_prisma import _tables
+
+    from evreview.cli import main
+    from evreview.ledger import build_ledger
+    from evreview.reporting import write_csv
+
+    table = studies.assign(member_record_ids=[["r" + s[1:]] for s in studies["study_id"]])
+    table.to_parquet(tmp_path / "studies.parquet", index=False)
+    excluded = studies["study_id"].iloc[1]
+    pd.DataFrame({"study_id": studies["study_id"],
+                  "status": ["included", "excluded"] + ["included"] * (len(studies) - 2)}).to_csv(
+        tmp_path / "screening.csv", index=False)
+    decisions = tmp_path / "codes.csv"
+    decisions.write_text("study_id,dimension,code,action,reviewer,timestamp\n"
+                         f"{excluded},theme,approaches,add,ana,2026-01-02\n", encoding="utf-8")
+    assert main(["code", "--studies", str(tmp_path / "studies.parquet"), "--included", str(tmp_path / "screening.csv"),
+                 "--codebook", str(REPO / "config" / "codebook.yaml"), "--backend", "tfidf", "--no-topics",
+                 "--no-progress", "--cache-dir", str(tmp_path / "cache"), "--decisions", str(decisions),
+                 "--out", str(tmp_path / "out")]) == 0
+    unmatched = pd.read_csv(tmp_path / "out" / "unmatched_decisions.csv", dtype=str)
+    assert unmatched[["study_id", "line", "reason"]].values.tolist() == [
+        [excluded, "2", "study is excluded in screening, so it is not coded"]]
+    write_csv(build_ledger(_tables()), tmp_path / "ledger.csv")
+    report = tmp_path / "report.html"
+    assert main(["report", "--config", str(REPO / "config" / "config.yaml"), "--ledger", str(tmp_path / "ledger.csv"),
+                 "--raw", str(tmp_path), "--unmatched-decisions", str(tmp_path / "out" / "unmatched_decisions.csv"),
+                 "--out", str(report)]) == 0
+    page = report.read_text(encoding="utf-8")
+    assert "<h2>Reviewers&#x27; code decisions set aside</h2><p>1 decision of the code decisions file is about" in page
+    assert (f"<td>2</td><td>{excluded}</td><td>theme</td><td>approaches</td><td>add</td><td>ana</td>"
+            "<td>2026-01-02</td><td>study is excluded in screening, so it is not coded</td>") in page
+    write_csv(unmatched.iloc[0:0], tmp_path / "none.csv")
+    assert main(["report", "--config", str(REPO / "config" / "config.yaml"), "--ledger", str(tmp_path / "ledger.csv"),
+                 "--raw", str(tmp_path), "--unmatched-decisions", str(tmp_path / "none.csv"),
+                 "--out", str(report)]) == 0
+    assert "None: every reviewer's code decision is about a coded study" in report.read_text(encoding="utf-8")
+
+
+def test_a_code_decisions_file_saved_by_excel(codebook, tmp_path) -> None:
+    """Red team: Excel's "CSV UTF-8" (BOM, CRLF, header in another case, a notes column) reads;
+    its "CSV" in a ';' locale is refused naming the file and line, as are a code the codebook
+    does not have (a decision kept from before a code was renamed) and a dimension it lacks."""
+    path = tmp_path / "codes.csv"
+    path.write_bytes("\ufeffStudy_ID,Dimension,Code,Action,Reviewer,Timestamp,Notes\r\n"
+                     "s1,theme,approaches,add,Åsa,2026-01-02,co-design «workshop»\r\n".encode())
+    frame = read_code_decisions(path, codebook)
+    assert frame[["study_id", "code", "reviewer", "line"]].values.tolist() == [["s1", "approaches", "Åsa", 2]]
+    path.write_bytes(b"\xef\xbb\xbfstudy_id;dimension;code;action;reviewer;timestamp\r\n"
+                     b"s1;theme;approaches;add;ana;2026-01-02\r\n")
+    with pytest.raises(ConfigError, match=rf"{path}:1: the columns are separated by semicolons"):
+        read_code_decisions(path, codebook)
+    header = "study_id,dimension,code,action,reviewer,timestamp\n"
+    path.write_text(header + "s1,theme,approaches,add,ana,2026-01-02\ns1,outcome_level,society,add,ana,2026-01-03\n")
+    with pytest.raises(ConfigError, match=rf"{path}:3: unknown code 'society' for dimension 'outcome_level' "
+                       r"\(codes: individual, organisational, societal\)"):
+        read_code_decisions(path, codebook)
+    path.write_text(header + "s1,themes,approaches,add,ana,2026-01-02\n")
+    with pytest.raises(ConfigError, match=rf"{path}:2: unknown dimension 'themes'"):
+        read_code_decisions(path, codebook)

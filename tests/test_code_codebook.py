@@ -75,6 +75,19 @@ def test_duplicate_code_and_bad_yaml(tmp_path: Path) -> None:
         load_codebook(_write(tmp_path, SMALL + "assignment:\n  topic_dimension: nope\n"))
 
 
+def test_two_codes_of_a_dimension_with_one_label_name_the_line(tmp_path: Path) -> None:
+    """A copied code whose label was not changed gave the map two indistinguishable rows, and
+    ``load_results(...).matrix()`` failed with pandas' "Index contains duplicate entries"."""
+    with pytest.raises(ConfigError, match=r"codebook.yaml:12: codebook dimensions\[0\]\.codes\[1\]\.label: code "
+                       r"'funding' has the label 'trust ' of code 'trust' in dimension 'theme'"):
+        load_codebook(_write(tmp_path, SMALL.replace("label: Funding", "label: 'trust '")))
+    # the same label in two dimensions is fine (each axis has its own), and so are non-ASCII labels
+    other = SMALL + SMALL.split("dimensions:\n")[1].replace("id: theme", "id: stage").replace(
+        "label: Funding", "label: Förderung – «Finanzen»")
+    book = load_codebook(_write(tmp_path, other))
+    assert [c.label for c in book.dimension("stage").codes] == ["Trust", "Förderung – «Finanzen»"]
+
+
 def test_version_tracks_content_not_formatting(tmp_path: Path) -> None:
     base = load_codebook(_write(tmp_path, SMALL)).version
     assert load_codebook(_write(tmp_path, "# a comment\n" + SMALL)).version == base

@@ -337,3 +337,19 @@ def test_gap_report_says_when_synthesis_gaps_were_not_looked_for():
     assert "## Synthesis gaps (primary studies, no review) (3)" in good_report
     synthesis = good_report.split("## Synthesis")[1].split("##")[0]
     assert "1 primary studies" not in synthesis  # one study is "1 primary study"
+
+
+def test_a_study_listed_twice_counts_once_and_odd_titles_stay_data(tmp_path: Path):
+    """Red team: a cell counts distinct studies even when a table lists a study twice (as a join
+    with records would); a very long, non-ASCII title is data in the page, and the page names no
+    https:// resource either (a CDN would be https)."""
+    coded = pd.concat([_coded(), _coded().iloc[[1]]], ignore_index=True)
+    coded.loc[0, "title"] = "Partenariats « territoriaux » & Gemeinschaft – " + "x" * 5000
+    result = build_map(coded, VOCAB, SPEC)
+    cells = result.cells.set_index(["row", "column", "segment"])["n_studies"]
+    assert cells[("infra", "ind", "")] == 4 and cells[("skills", "ind", "")] == 1  # s2 in two themes, once in each
+    data = re.search(r'<script type="application/json" id="egm-data">(.*?)</script>', result.html, re.S).group(1)
+    assert json.loads(data)["studies"][0]["t"].startswith("Partenariats « territoriaux » & Gemeinschaft")
+    urls = set(re.findall(r"https?://[^\s\"'<>)]*", result.html))
+    assert urls <= {"http://www.w3.org/2000/svg", "https://doi.org/"}, urls  # an SVG namespace and a link prefix
+    write_map(result, tmp_path, 6)  # the static map draws the long title without error

@@ -218,3 +218,28 @@ def test_a_cell_of_the_matrix_is_named_by_its_labels_too(project: Path):
     assert len(by_label) == m.loc[row, column]
     with pytest.raises(EvreviewError, match="no cell 'Nowhere' x 'individual'"):
         res.studies_in_cell("Nowhere", "individual")
+
+
+def test_a_codebook_edited_since_coding_is_an_error_not_an_empty_column(tmp_path: Path, capsys):
+    """A code renamed in the codebook (``societal`` -> ``society``) before the code step ran again:
+    ``matrix()`` and ``evreview map`` showed the Societal column with 0 studies in every cell, a gap
+    that is not there, because the studies still carried the old code id."""
+    from evreview.errors import EvreviewError
+
+    root = _write_project(tmp_path)
+    book = root / "config" / "codebook.yaml"
+    book.write_text(book.read_text(encoding="utf-8").replace("- id: societal", "- id: society"), encoding="utf-8")
+    message = (r"coded_records\.parquet: outcome_level code 'societal' of study s02 is not in the codebook \(its "
+               r"outcome_level codes: individual, organisational, society\): the codebook changed since the studies "
+               r"were coded; run the code step again")
+    with pytest.raises(EvreviewError, match=message):
+        evreview.load_results(root).matrix()
+    capsys.readouterr()
+    assert main(["map", "--coded", str(root / "data" / "coded" / "coded_records.parquet"),
+                 "--codebook", str(book), "--config", str(root / "config" / "config.yaml"),
+                 "--out-dir", str(tmp_path / "map")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(message, err)
+    # the codebook put back: s02 and s06 are on Approaches x Societal again
+    book.write_text(book.read_text(encoding="utf-8").replace("- id: society", "- id: societal"), encoding="utf-8")
+    assert evreview.load_results(root).matrix().loc["Approaches", "Societal"] == 2

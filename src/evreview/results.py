@@ -41,6 +41,7 @@ LAYOUT: dict[str, tuple[str, str]] = {
     "coded": ("C", "coded_records.parquet"),
     "assignments": ("C", "assignments.parquet"),
     "topics": ("C", "topics.csv"),
+    "unmatched_decisions": ("C", "unmatched_decisions.csv"),
     "stopping": ("R", "screen/stopping.json"),
     "changes": ("R", "changes/changes.json"),
 }
@@ -51,7 +52,7 @@ STEPS: dict[str, str] = {
     "duplicates": "deduplicate", "studies": "deduplicate", "pairs": "deduplicate",
     "screening": "screen", "worklist": "screen", "stopping": "screen", "ledger": "ledger", "prisma": "prisma",
     "map_cells": "evidence_gap_map", "gaps": "evidence_gap_map", "cross_gaps": "evidence_gap_map",
-    "coded": "code", "assignments": "code", "topics": "code", "changes": "changes",
+    "coded": "code", "assignments": "code", "topics": "code", "unmatched_decisions": "code", "changes": "changes",
 }
 
 
@@ -68,6 +69,7 @@ CSV_TYPES: dict[str, dict[str, str]] = {
     "gaps": {"n_studies": "Int64", "n_primary": "Int64", "n_reviews": "Int64"},
     "cross_gaps": {"n_studies": "Int64"},
     "topics": {"size": "Int64", "nearest_code_score": "Float64"},
+    "unmatched_decisions": {"line": "Int64"},
 }
 
 
@@ -190,11 +192,18 @@ class Results:
 
     @cached_property
     def coded(self) -> pd.DataFrame:
-        """Included, coded studies with their metadata (title, year, journal, doi, databases)."""
+        """Included, coded studies with their metadata (title, year, journal, doi, databases).
+
+        A code the project's codebook no longer has is an error (the codebook was edited since
+        the code step ran): the map would show its studies nowhere, a gap that is not there."""
+        from evreview.maps.cells import check_codes_known
         from evreview.maps.commands import load_coded
 
         studies = self.path("studies")
-        return load_coded(_existing(self.path("coded"), "coded"), studies if studies.exists() else None)
+        path = _existing(self.path("coded"), "coded")
+        coded = load_coded(path, studies if studies.exists() else None)
+        check_codes_known(coded, self.vocab, path)
+        return coded
 
     @cached_property
     def codebook(self) -> Any:

@@ -76,6 +76,7 @@ rule code:
         assignments=f"{CODED}/assignments.parquet",
         assignments_csv=f"{CODED}/assignments.csv",
         topics=f"{CODED}/topics.csv",
+        unmatched=f"{CODED}/unmatched_decisions.csv",
     benchmark:
         f"{LOGS}/benchmarks/code.tsv"
     log:

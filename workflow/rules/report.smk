@@ -120,6 +120,7 @@ rule run_report:
         pairs=f"{RESULTS}/dedup/pairs.parquet",
         stopping=f"{RESULTS}/screen/stopping.json",
         topics=f"{CODED}/topics.csv",
+        unmatched=f"{CODED}/unmatched_decisions.csv",
         prisma=f"{RESULTS}/prisma/prisma.png",
         map_png=f"{RESULTS}/map/egm.png",
         map_html=f"{RESULTS}/map/egm.html",
@@ -143,5 +144,5 @@ rule run_report:
         "--ingest-report {input.ingest_report:q} --inputs {input.exports:q} --pairs {input.pairs:q} "
         "--stopping {input.stopping:q} --topics {input.topics:q} --prisma-png {input.prisma:q} "
         "--map-png {input.map_png:q} --map-html {input.map_html:q} --gaps {input.gaps:q} "
-        "--changes {input.changes:q} --raw {params.raw:q} "
+        "--changes {input.changes:q} --unmatched-decisions {input.unmatched:q} --raw {params.raw:q} "
         "--out {output:q} > {log:q} 2>&1"

@@ -143,6 +143,9 @@ def validate_codebook_data(data: Any, *, source: str = "codebook", node: yaml.No
             )
         seen_dims.add(dim["id"])
         seen_codes: set[str] = set()
+        # labels name the map's rows and columns (and index ``Results.matrix``): two codes
+        # labelled alike were two indistinguishable rows and made the matrix a pandas error
+        seen_labels: dict[str, str] = {}
         for c_index, code in enumerate(dim["codes"]):
             if code["id"] in seen_codes:
                 path = ["dimensions", d_index, "codes", c_index, "id"]
@@ -152,6 +155,16 @@ def validate_codebook_data(data: Any, *, source: str = "codebook", node: yaml.No
                     line=_line_of(node, path),
                 )
             seen_codes.add(code["id"])
+            label = " ".join(str(code["label"]).split()).casefold()
+            if label in seen_labels:
+                path = ["dimensions", d_index, "codes", c_index, "label"]
+                raise ConfigError(
+                    f"codebook {_format_path(path)}: code {code['id']!r} has the label {code['label']!r} of code "
+                    f"{seen_labels[label]!r} in dimension {dim['id']!r}: the map could not tell them apart",
+                    path=source,
+                    line=_line_of(node, path),
+                )
+            seen_labels[label] = code["id"]
     topic_dim = (data.get("assignment") or {}).get("topic_dimension", DEFAULT_ASSIGNMENT["topic_dimension"])
     if topic_dim is not None and topic_dim not in seen_dims and "topic_dimension" in (data.get("assignment") or {}):
         path = ["assignment", "topic_dimension"]

@@ -153,6 +153,13 @@ def run_code(args: argparse.Namespace) -> int:
         saved_topics=None if args.no_topics or args.refit_topics else load_saved_topics(args.out / "topic_model"),
         refit_topics=args.refit_topics,
     )
+    if len(result.unmatched_decisions) and args.included is not None:
+        from evreview.code.decisions import explain_unmatched
+
+        screening = read_table(args.included, ("study_id", "status"))
+        if "status" in screening.columns:
+            statuses = dict(zip(screening["study_id"].astype(str), screening["status"].astype(str)))
+            result.unmatched_decisions = explain_unmatched(result.unmatched_decisions, statuses)
     write_coding(result, args.out)
     st = result.stats
     print(f"topic model: {st['topic_model']}", file=sys.stderr)

@@ -2,8 +2,11 @@
 
 Columns: ``study_id, dimension, code, action (add|remove), reviewer, timestamp``. Decisions
 are applied in timestamp order (file order breaks ties), so the latest decision on a
-(study, dimension, code) wins. Machine rows a reviewer removes are kept with status
-``removed`` (audit trail), never deleted. Decisions naming studies of the run that are not
+(study, dimension, code) wins, and its evidence names the earlier decisions it overrules
+(``; overrules ann's remove (line 3)``): two reviewers' disagreement stays visible. Machine
+rows a reviewer removes are kept with status ``removed`` (audit trail), never deleted; so is
+a reviewer's code that a later one replaces in a single-label dimension, with its author and
+``; replaced by ben's ...``. Decisions naming studies of the run that are not
 coded (e.g. excluded since) are returned as ``unmatched`` for the report rather than dropped;
 ``evreview code`` refuses one naming no study of the run (:func:`check_known_studies`).
 The pipeline only reads this file.
@@ -145,6 +148,22 @@ def check_known_studies(decisions: pd.DataFrame, study_ids: set[str], path: str 
         raise ConfigError(f"study_id {key!r} is not a study of this run{more}{hint}", path=path, line=int(row["line"]))
 
 
+def explain_unmatched(unmatched: pd.DataFrame, statuses: dict[str, str]) -> pd.DataFrame:
+    """``unmatched`` decisions with their ``reason`` naming the study's screening status
+    (``statuses``: study id -> status), e.g. "study is excluded in screening, so it is not coded".
+
+    Why: "not among the studies coded in this run" left the reviewer to find out what became of
+    the study; a code decision on a study excluded since is the usual case and says what to do.
+    """
+    if unmatched.empty or not statuses:
+        return unmatched
+    reasons = [
+        f"study is {statuses[sid]} in screening, so it is not coded" if statuses.get(sid) else reason
+        for sid, reason in zip(unmatched["study_id"], unmatched["reason"])
+    ]
+    return unmatched.assign(reason=reasons)
+
+
 def parse_timestamps(values: pd.Series) -> pd.Series:
     """ISO 8601 date/times as UTC (a date alone is midnight; no zone is UTC); anything else NaT.
 
@@ -154,6 +173,25 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     spreadsheet's ``02/04/2026`` is 2 April or 4 February depending on who typed it.
     """
     return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+
+
+def overruled_decisions(ordered: pd.DataFrame) -> dict[int, list[str]]:
+    """File line of each standing decision -> the earlier decisions on the same (study,
+    dimension, code) that said otherwise (``"ann's remove (line 3)"``), oldest first.
+
+    ``ordered``: the decisions in the order they apply (time, then file line). Why: when two
+    reviewers disagree the later decision wins, and the other one vanished from the outputs;
+    screening names the decision its standing one overrules, and so do code decisions now.
+    """
+    out: dict[int, list[str]] = {}
+    for _, group in ordered.groupby(["study_id", "dimension", "code"], sort=False):
+        if len(group) < 2:
+            continue
+        *earlier, last = group.itertuples(index=False)
+        said = [f"{d.reviewer}'s {d.action} (line {d.line})" for d in earlier if d.action != last.action]
+        if said:
+            out[int(last.line)] = said
+    return out
 
 
 def apply_decisions(
@@ -167,6 +205,7 @@ def apply_decisions(
     order = decisions.assign(_t=parse_timestamps(decisions["timestamp"]))
     order = order.sort_values(["_t", "line"], kind="stable")
     latest = order.groupby(["study_id", "dimension", "code"], sort=True).tail(1)
+    overrules = overruled_decisions(order)
     known = latest["study_id"].isin(study_ids)
     unmatched = latest[~known].drop(columns="_t").assign(reason="study is not among the studies coded in this run")
     for row in latest[known].sort_values(["_t", "line"], kind="stable").itertuples(index=False):
@@ -178,7 +217,13 @@ def apply_decisions(
             if not codebook.dimension(row.dimension).multi_label:
                 # single-label: the reviewer's code replaces whatever was chosen before
                 hit |= same & (out["status"] == "assigned") & (out["code"] != row.code)
-        out.loc[hit, ["status", "reviewer", "timestamp"]] = ["removed", row.reviewer, row.timestamp]
+        # a machine row names the reviewer who took it away; a reviewer's own code replaced by a
+        # later one keeps its author (it named the later reviewer, as if they had added it)
+        by_reviewer = hit & (out["method"] == "reviewer")
+        out.loc[hit & ~by_reviewer, ["status", "reviewer", "timestamp"]] = ["removed", row.reviewer, row.timestamp]
+        out.loc[by_reviewer, "status"] = "removed"
+        out.loc[by_reviewer, "evidence"] = out.loc[by_reviewer, "evidence"] + (
+            f"; replaced by {row.reviewer}'s {row.code} (decisions line {row.line})")
         verb = "added" if row.action == "add" else "removed"
         new_row = {
             "study_id": row.study_id,
@@ -187,7 +232,8 @@ def apply_decisions(
             "method": "reviewer",
             "status": "assigned" if row.action == "add" else "removed",
             "score": 1.0,
-            "evidence": f"{verb} by reviewer (decisions line {row.line})",
+            "evidence": f"{verb} by reviewer (decisions line {row.line})"
+            + "".join(f"; overrules {o}" for o in overrules.get(int(row.line), [])),
             "model_id": "",
             "codebook_version": codebook.version,
             "reviewer": row.reviewer,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,31 @@ def _add_members(members: dict[str, set[str]], sids: np.ndarray, values: list, *
 def _is_nan(value: object) -> bool:
     """None or a float NaN: the missing cells :func:`split_codes` reads as no code."""
     return value is None or (isinstance(value, float) and value != value)
+
+
+def check_codes_known(coded: pd.DataFrame, vocab: Vocabulary, source: str | Path | None = None) -> None:
+    """Refuse coded studies carrying a code the codebook lacks: they were coded with another codebook.
+
+    Why: the map's rows and columns come from the codebook, so after a code is renamed or
+    removed (and before the code step has run again) its studies sat in no cell, and the map
+    and ``load_results(...).matrix()`` showed an empty row or column, a gap that is not there.
+    ``source``: the coded table, named in the error.
+    """
+    from evreview.errors import EvreviewError
+
+    dims = [dim for dim in vocab if dim in coded.columns]
+    for dim, members in explode_codes(coded, dims).items():
+        known = {code for code, _ in vocab[dim]}
+        stale = sorted(set(members) - known)
+        if stale:
+            sid = sorted(members[stale[0]])[0]
+            more = f" (and {len(stale) - 1} more such code{'s' if len(stale) > 2 else ''})" if len(stale) > 1 else ""
+            raise EvreviewError(
+                f"{dim} code {stale[0]!r} of study {sid} is not in the codebook{more} (its {dim} codes: "
+                f"{', '.join(sorted(known))}): the codebook changed since the studies were coded; run the code "
+                "step again (make run) before drawing the map",
+                path=source,
+            )
 
 
 def as_plain_strings(coded: pd.DataFrame) -> pd.DataFrame:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from evreview.code.codebook import load_codebook
     from evreview.config import load_config
     from evreview.maps import build_map, dimension_labels, spec_from_config, vocab_from_codebook, write_map
-    from evreview.maps.cells import as_plain_strings
+    from evreview.maps.cells import as_plain_strings, check_codes_known
 
     config = load_config(args.config)
     codebook = load_codebook(args.codebook)
@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_config(map_config, vocab, source=args.config)
     # object columns: the map's many subsets and per-study loops are slow on Arrow strings
     coded = as_plain_strings(load_coded(args.coded, args.studies))
+    check_codes_known(coded, vocab, args.coded)
     cross = tuple(map_config["cross"]) if map_config.get("cross") else None
     result = build_map(
         coded,

@@ -46,6 +46,8 @@ class ReportInputs:
     screening_summary: dict[str, Any] | None = None
     dedup_summary: dict[str, Any] | None = None
     topics: pd.DataFrame | None = None
+    #: reviewers' code decisions on studies the run did not code (``unmatched_decisions.csv``)
+    unmatched_decisions: pd.DataFrame | None = None
     changes_md: str | None = None
     rounds: pd.DataFrame | None = None
     changes: dict[str, Any] | None = None
@@ -243,6 +245,22 @@ def changes_html(changes: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def unmatched_html(unmatched: pd.DataFrame) -> str:
+    """Code decisions (``codes.csv``) about studies that are not coded, e.g. excluded since.
+
+    Why here: the code step sets them aside (the study is on no map), and they were listed only
+    in ``unmatched_decisions.csv`` and the code log, so a reviewer's decision silently had no effect.
+    """
+    if unmatched.empty:
+        return "<p>None: every reviewer's code decision is about a coded study and was applied.</p>"
+    n = len(unmatched)
+    cols = [c for c in ("line", "study_id", "dimension", "code", "action", "reviewer", "timestamp", "reason")
+            if c in unmatched.columns]
+    return (f"<p>{n} decision{'' if n == 1 else 's'} of the code decisions file "
+            f"{'is' if n == 1 else 'are'} about studies this run did not code, so "
+            f"{'it has' if n == 1 else 'they have'} no effect on the map:</p>" + _table(unmatched[cols]))
+
+
 def render_report(inputs: ReportInputs) -> str:
     """The report page (deterministic: no clock, sorted inputs)."""
     ledger = inputs.ledger
@@ -295,6 +313,8 @@ def render_report(inputs: ReportInputs) -> str:
         sections.append(("Screening", body))
     if inputs.topics is not None and len(inputs.topics):
         sections.append(("Topics", _table(inputs.topics, max_rows=60)))
+    if inputs.unmatched_decisions is not None:
+        sections.append(("Reviewers' code decisions set aside", unmatched_html(inputs.unmatched_decisions)))
     map_link = (
         f'<p>Interactive map: <a href="{_e(inputs.map_html_name)}">{_e(inputs.map_html_name)}</a></p>'
         if inputs.map_html_name else ""

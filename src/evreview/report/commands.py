@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--map-png", type=Path)
     p.add_argument("--map-html", type=Path, help="the interactive map (linked relative to the report)")
     p.add_argument("--gaps", type=Path, help="gaps.md")
+    p.add_argument("--unmatched-decisions", type=Path,
+                   help="unmatched_decisions.csv from coding: reviewers' code decisions on studies not coded")
     p.add_argument("--changes", type=Path, help="changes.json from `evreview changes` (the What changed section)")
     p.add_argument("--raw", type=Path, help="folder of the search rounds, for the Inputs table's rounds, dates "
                    "and files (default: the config's paths.raw)")
@@ -160,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         screening_summary=screening_summary,
         dedup_summary=dedup_summary(ledger, pair_counts(args.pairs)),
         topics=_csv(args.topics),
+        unmatched_decisions=_csv(args.unmatched_decisions),
         rounds=rounds,
         changes=changes,
     )
