@@ -231,7 +231,7 @@ def test_gaps_under_a_filter_are_the_gaps_of_that_filters_studies():
             new = [k not in seen for k in zip(alone["kind"], alone["row"], alone["column"], alone["segment"])]
             alone = alone[(alone["kind"] != "sparse").to_numpy() & np.array(new, dtype=bool)]
             alone = alone.assign(filter_dimension=dim, filter_code=code, filter_label=label,
-                                 description=alone["description"] + f" (only where {dim} = {code})")
+                                 description=alone["description"] + f" (only where {dim} = {label})")
             got = gaps[(gaps["filter_dimension"] == dim) & (gaps["filter_code"] == code)]
             pd.testing.assert_frame_equal(got.reset_index(drop=True), alone.reset_index(drop=True))
             checked += len(got)

@@ -215,12 +215,12 @@ def find_gaps(coded: pd.DataFrame, spec: MapSpec, vocab: Vocabulary) -> pd.DataF
             if len(studies) < spec.min_filter_studies:
                 continue
             subset = {d: {c: m & studies for c, m in members[d].items()} for d in used}
-            for gap in _gaps_of(subset, spec, vocab, filter_dim=dim, filter_code=code, listed=listed):
+            for gap in _gaps_of(subset, spec, vocab, filter_dim=dim, filter_code=code,
+                                filter_label=labels.get(code, code), listed=listed):
                 if gap["kind"] == "sparse":
                     continue  # a subset is sparse everywhere by construction; report only holes
                 if (gap["kind"], gap["row"], gap["column"], gap["segment"]) in seen:
                     continue
-                gap["filter_label"] = labels.get(code, code)
                 gaps.append(gap)
     columns = [
         "kind", "row", "row_label", "column", "column_label", "segment", "segment_label",
@@ -236,13 +236,17 @@ def _listed(ids: set[str]) -> set[str]:
 
 def _gaps_of(
     members: Members, spec: MapSpec, vocab: Vocabulary, *, filter_dim: str, filter_code: str,
-    listed: Callable[[set[str]], set[str]] | None = None,
+    filter_label: str = "", listed: Callable[[set[str]], set[str]] | None = None,
 ) -> list:
-    """The gaps of the map whose studies' codes are ``members`` (one dict per gap, map order)."""
+    """The gaps of the map whose studies' codes are ``members`` (one dict per gap, map order).
+
+    Descriptions name the filter value by its label, as they name rows and columns (``gaps.md``
+    is read by people; the code is in the ``filter_code`` column).
+    """
     reviews: set[str] = set()
     if spec.review_dimension and spec.review_code:
         reviews = members.get(spec.review_dimension, {}).get(spec.review_code, set())
-    under = f" (only where {filter_dim} = {filter_code})" if filter_dim else ""
+    under = f" (only where {filter_dim} = {filter_label or filter_code})" if filter_dim else ""
     out = []
     for r_code, r_label, c_code, c_label, cell, parts in _cells(members, spec, vocab):
         ids = listed(cell) if listed else cell
@@ -251,7 +255,7 @@ def _gaps_of(
         base = {
             "row": r_code, "row_label": r_label, "column": c_code, "column_label": c_label,
             "segment": "", "segment_label": "", "filter_dimension": filter_dim, "filter_code": filter_code,
-            "filter_label": "", "n_studies": len(ids), "n_primary": n_primary, "n_reviews": n_reviews,
+            "filter_label": filter_label, "n_studies": len(ids), "n_primary": n_primary, "n_reviews": n_reviews,
         }
         name = f"{r_label} x {c_label}"
         if not ids:
