@@ -381,6 +381,18 @@ def test_a_four_letter_pmid_tag_is_its_own_tag_not_part_of_ty() -> None:
     assert rec.fields["doc_type"] == "JOUR" and result.problems == []
 
 
+def test_inspec_article_number_pages_keep_first_and_last_page(tmp_path: Path) -> None:
+    """Inspec's pages of an article number (``SP  - 41103-1``, ``EP  - 41103-3``) were the start
+    page alone, normalised to "41103-41101"."""
+    path = tmp_path / "inspec.ris"
+    path.write_text(
+        "TY  - JOUR\nTI  - Lasers\nSP  - 41103-1\nEP  - 41103-3\nER  - \n\n"
+        "TY  - JOUR\nTI  - Optics\nSP  - 123-145\nEP  - 145\nER  - \n",
+        encoding="utf-8",
+    )
+    assert ingest_file(path, root=tmp_path).records["pages"].tolist() == ["41103-1-41103-3", "123-145"]
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"

@@ -743,12 +743,19 @@ def _year(tags: Tags) -> int | None:
 
 
 def _pages(tags: Tags) -> str:
+    """``SP``-``EP``; ``SP`` alone when it holds the whole range already.
+
+    An ``SP`` with a hyphen is a range, except an article-number page (Inspec's ``SP  - 41103-1``
+    with ``EP  - 41103-3``: pages 1-3 of article 41103), whose end page names the same article.
+    """
     start = _first(tags, "SP")
     end = _first(tags, "EP")
     if start.lower() == "no" and end.lower() == "specified":  # Ovid: "No pagination specified"
         return ""
     if end and "-" not in start:
         return f"{start}-{end}" if start else end
+    if end and end != start and end.partition("-")[0] == start.partition("-")[0]:
+        return f"{start}-{end}"
     return start
 
 
