@@ -17,7 +17,14 @@ import pytest
 import rispy
 
 from evreview.ingest import ingest_file
-from evreview.ingest.formats.ris import RisReader, classify_sn, find_doi, next_part_start, sniff_text
+from evreview.ingest.formats.ris import (
+    RisReader,
+    classify_sn,
+    find_doi,
+    header_names,
+    next_part_start,
+    sniff_text,
+)
 from evreview.ingest.registry import Source, readers
 from evreview.ingest.textio import decode, decode_part, pick_encoding
 from evreview.records import clean_doi, clean_text, split_list
@@ -393,6 +400,53 @@ def test_inspec_article_number_pages_keep_first_and_last_page(tmp_path: Path) ->
     assert ingest_file(path, root=tmp_path).records["pages"].tolist() == ["41103-1-41103-3", "123-145"]
 
 
+def test_psycnet_header_names_the_database_of_its_records() -> None:
+    """``psycnet.ris`` is self-written in APA PsycNET's layout (CoLRev's psycinfo_ris.ris, a
+    ris2bib test's PsycNET chapter): a Provider/Database/Content header, records without DB or
+    DP. They were 'unknown database', with a warning about the header's Content line."""
+    result = ingest("psycnet.ris")
+    rows = result.records.to_dict("records")
+    assert [r["source_database"] for r in rows] == ["APA PsycInfo via APA PsycNet"] * 2
+    assert result.problems.empty
+    assert rows[0]["pmid"] == "30000001" and rows[0]["doi"] == "10.1000/tp0000001"
+    # PsycNET's DESCRIPTORS line is a tag of its own, not part of TY
+    raw = json.loads(rows[1]["raw"])
+    assert raw["TY"] == "CHAP" and raw["DESCRIPTORS"] == "*Memory; Recall (Learning)"
+    assert rows[1]["doc_type"] == "chapter"
+
+
+def test_a_header_names_only_records_without_their_own_database() -> None:
+    """JSTOR writes its header before every record (CoLRev's jstor_ris.ris), older downloads
+    without a DB tag; a later header names the records after it; DB or DP wins over a header."""
+    text = (
+        "Provider: JSTOR http://www.jstor.org\nDatabase: JSTOR\nContent: text/plain\n\n\n\n"
+        "TY  - JOUR\nTI  - Old JSTOR\nER  - \n\n"
+        "Provider: Elsevier Engineering Information, Inc.\r\nDatabase: Inspec\r\n"
+        "Content: application/x-research-info-systems\n\n"
+        "TY  - JOUR\nTI  - From Inspec\nER  - \n\n"
+        "TY  - JOUR\nTI  - Own database\nDB  - Compendex\nER  - \n"
+    )
+    result = parse_text(text.replace("\r\n", "\n"))
+    assert [r.fields["source_database"] for r in result.records] == [
+        "JSTOR",
+        "Inspec via Engineering Village",
+        "Compendex",
+    ]
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("header", "names"),
+    [
+        (("American Psychological Association", "PsycARTICLES"), ("APA PsycArticles", "APA PsycNet")),
+        (("JSTOR http://www.jstor.org", "JSTOR"), ("JSTOR", "JSTOR")),
+        (("Ingenta Connect", "Ingenta Connect"), ("Ingenta Connect", "Ingenta Connect")),
+    ],
+)
+def test_header_names(header: tuple[str, str], names: tuple[str, str]) -> None:
+    assert header_names(header) == names
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"
@@ -460,9 +514,11 @@ def parse_in_parts(data: bytes, cuts: list[int]) -> tuple[list, list, int, dict]
     found = 0
     counts: dict[str, int] = {}
     line = 1
+    context = None  # the export header in force, carried from part to part as the driver does
     for start, end in itertools.pairwise(bounds):
         text = decode_part(data[start:end], "x.ris", encoding, offset=start, line=line)
-        result = RisReader().parse_part(Source(path=Path("x.ris"), data=b"", text=text), line)
+        result = RisReader().parse_part(Source(path=Path("x.ris"), data=b"", text=text), line, context)
+        context = RisReader.part_context(data[start:end], context)
         part = list(result.records)
         for problem in result.problems:
             if problem.index is not None:
@@ -513,6 +569,8 @@ def test_own_fixtures_cut_at_every_point_parse_as_the_whole() -> None:
     cuts = cut_points(data)
     assert len(cuts) > 20
     assert_parts_parse_as_whole(data, cuts)
+    header_parts = parse_in_parts(data, cuts)[0]
+    assert sum(r.fields["source_database"] == "APA PsycInfo via APA PsycNet" for r in header_parts) > 10
     rng = random.Random(7)
     for _ in range(10):
         assert_parts_parse_as_whole(data, sorted(rng.sample(cuts, rng.randint(1, 5))))
