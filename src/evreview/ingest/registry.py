@@ -165,6 +165,7 @@ _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
 #: every fixture file.
 SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "bibtex": lambda head: "@" in head,  # an "@type{" entry line
+    "csl_json": lambda head: _text_start(head).startswith("["),
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "medline": lambda head: "PMID-" in head,
