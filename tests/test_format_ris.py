@@ -447,6 +447,21 @@ def test_header_names(header: tuple[str, str], names: tuple[str, str]) -> None:
     assert header_names(header) == names
 
 
+def test_citavi_re_export_is_named_from_its_scopus_or_lens_link() -> None:
+    """Citavi re-exports records without DB or DP (asreview's ris_issue_1099.txt, records from
+    Scopus and the Lens): they were 'unknown database'; their link names where they were found."""
+    text = (
+        "TY  - JOUR\nT1  - A\nU3  - Cited By :9\n\nExport Date: 12 May 2022\n\nArticle\n"
+        "UR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-85054091539&partnerID=40\n"
+        "M4  - Citavi\nER  -\n\n"
+        "TY  - GEN\nT1  - B\nUR  - https://lens.org/190-777-589-117-351\nL2  - https://arxiv.org/abs/2111.09920\n"
+        "M4  - Citavi\nER  -\n\n"
+        "TY  - JOUR\nT1  - C\nUR  - https://example.org/lens.org/\nDB  - Own\nER  -\n"
+    )
+    names = [r.fields["source_database"] for r in parse_text(text).records]
+    assert names == ["Scopus", "The Lens", "Own"]
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"

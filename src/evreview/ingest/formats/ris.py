@@ -530,6 +530,15 @@ OVID_DATABASES = (
     ("gh", "Global Health via Ovid"),
     ("ovft", "Journals@Ovid Full Text"),
 )
+#: Sites whose record link names the database of a record that names none (no DB, DP or
+#: header): EPPI-Reviewer's re-export of Embase records, Citavi's of Scopus and Lens records
+#: (asreview's ris_issue_1099.txt: ``UR  - https://www.scopus.com/inward/record.uri?eid=...``,
+#: ``UR  - https://lens.org/190-777-589-117-351``), which were "unknown database".
+LINK_DATABASES = (
+    ("embase.com", "Embase"),
+    ("scopus.com/", "Scopus"),
+    ("lens.org/", "The Lens"),
+)
 #: Accession-number prefixes that identify the database on their own.
 ACCESSION_DATABASES = (
     ("rayyan-", "Rayyan"),
@@ -718,9 +727,10 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
         return "Ovid"
     if "proquest.com" in link:
         return "ProQuest"
-    # a record re-exported without DB or DP (EPPI-Reviewer) still links to where it was found
-    if "embase.com" in link:
-        return "Embase"
+    # a record re-exported without DB or DP (EPPI-Reviewer, Citavi) still links to where it was found
+    for site, name in LINK_DATABASES:
+        if site in link:
+            return name
     return ""
 
 
