@@ -585,6 +585,18 @@ def test_pop_json_is_not_read_as_csl_json() -> None:
     assert readers()["csl_json"].sniff(source_for(FIX / "pop.json")) == 0.0
 
 
+def test_csl_json_cut_short_is_invalid_json_at_its_line(tmp_path: Path) -> None:
+    """A download cut before the first ``type`` (Zotero sorts keys: ``type`` comes last) is
+    still CSL-JSON; it was an unrecognised format."""
+    cut = tmp_path / "cut.json"
+    text = '[\n  {\n    "DOI": "10.1/x",\n    "author": [\n      {\n        "family": "Doe",\n'
+    text += '        "given": "Jane"\n      }\n    ],\n    "container-title": "Journal of Thi'
+    cut.write_text(text, encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        ingest_file(cut)
+    assert caught.value.line is not None and "invalid JSON" in caught.value.message
+
+
 # --------------------------------------------------------------------------- shared data
 
 MANIFEST_FORMATS = {

@@ -96,10 +96,12 @@ class CslJsonReader:
     priority = 10
 
     def sniff(self, source: Source) -> float:
-        """A JSON array whose first objects carry CSL's ``type`` and record variables."""
+        """A JSON array whose first objects carry CSL's ``type`` and record variables, or three
+        of those variables: a download cut before its first ``type`` (Zotero sorts keys, so
+        ``type`` comes last) is then named invalid JSON at its line, not an unknown format."""
         is_array = source.head.lstrip("\ufeff \t\r\n").startswith("[")
-        hits = sum(key in source.head for key in _CSL_KEYS) if is_array and '"type"' in source.head else 0
-        return 0.9 if hits >= 2 else 0.0
+        hits = sum(key in source.head for key in _CSL_KEYS) if is_array else 0
+        return 0.9 if hits >= 3 or (hits == 2 and '"type"' in source.head) else 0.0
 
     def parse(self, source: Source) -> ParseResult:
         problems: list[Problem] = []
