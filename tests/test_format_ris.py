@@ -462,6 +462,21 @@ def test_citavi_re_export_is_named_from_its_scopus_or_lens_link() -> None:
     assert names == ["Scopus", "The Lens", "Own"]
 
 
+@pytest.mark.parametrize(
+    ("issue", "kept"),
+    [
+        ("Achenbach, T. (1991). Child Behavior Checklist/4-18. Burlington, VT: University Associates.", ""),
+        ("4 (Supplement 1)", "4 (Supplement 1)"),
+        ("Special Issue: Child development (2019)", "Special Issue: Child development (2019)"),
+    ],
+)
+def test_a_cited_reference_in_is_is_no_issue(issue: str, kept: str) -> None:
+    """Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris) put a record's
+    first cited reference in IS; deduplication read it as issue 1991."""
+    (record,) = parse_text(f"TY  - JOUR\nTI  - A\nVL  - 119\nIS  - {issue}\nER  - \n").records
+    assert record.fields["issue"] == kept and record.raw["IS"] == issue
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"

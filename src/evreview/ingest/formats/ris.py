@@ -489,6 +489,10 @@ _BARE_DOI = re.compile(r"10\.\d{4,9}/\S+")
 #: beside Ovid's three-character journal code ("eag, 7805975", "9439514, b6e", "101676033",
 #: "6dr, 2985151r") into IS for records without an issue: not an issue.
 _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", re.IGNORECASE)
+#: A cited reference in IS ("Achenbach, T. (1991). Child Behavior Checklist/4-18. Burlington,
+#: VT: ..."), which Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris)
+#: writes for an article without an issue: no issue, and deduplication read it as issue 1991.
+_REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
 
 #: EBSCOhost database codes (``DB`` when ``DP  - EBSCOhost``) to database names.
 EBSCO_DATABASES = {
@@ -868,7 +872,7 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         title = _first(tags, "CT", "BT", "ST")
     journal = _first(tags, "JF", "T2", "JO", "JA", "J2", *(("BT",) if from_tag else ()), "NL")
     issue = _first(tags, "IS", "CP")
-    if issue and _OVID_IS_CODE.fullmatch(issue):
+    if issue and (_OVID_IS_CODE.fullmatch(issue) or _REFERENCE_IN_IS.fullmatch(issue)):
         issue = ""
     databases = tuple(_all(tags, "DB")) + tuple(_all(tags, "DP"))
     db = _first(tags, "DB")
