@@ -17,7 +17,14 @@ import pytest
 import rispy
 
 from evreview.ingest import ingest_file
-from evreview.ingest.formats.ris import RisReader, classify_sn, find_doi, next_part_start, sniff_text
+from evreview.ingest.formats.ris import (
+    RisReader,
+    classify_sn,
+    find_doi,
+    header_names,
+    next_part_start,
+    sniff_text,
+)
 from evreview.ingest.registry import Source, readers
 from evreview.ingest.textio import decode, decode_part, pick_encoding
 from evreview.records import clean_doi, clean_text, split_list
@@ -381,6 +388,95 @@ def test_a_four_letter_pmid_tag_is_its_own_tag_not_part_of_ty() -> None:
     assert rec.fields["doc_type"] == "JOUR" and result.problems == []
 
 
+def test_inspec_article_number_pages_keep_first_and_last_page(tmp_path: Path) -> None:
+    """Inspec's pages of an article number (``SP  - 41103-1``, ``EP  - 41103-3``) were the start
+    page alone, normalised to "41103-41101"."""
+    path = tmp_path / "inspec.ris"
+    path.write_text(
+        "TY  - JOUR\nTI  - Lasers\nSP  - 41103-1\nEP  - 41103-3\nER  - \n\n"
+        "TY  - JOUR\nTI  - Optics\nSP  - 123-145\nEP  - 145\nER  - \n",
+        encoding="utf-8",
+    )
+    assert ingest_file(path, root=tmp_path).records["pages"].tolist() == ["41103-1-41103-3", "123-145"]
+
+
+def test_psycnet_header_names_the_database_of_its_records() -> None:
+    """``psycnet.ris`` is self-written in APA PsycNET's layout (CoLRev's psycinfo_ris.ris, a
+    ris2bib test's PsycNET chapter): a Provider/Database/Content header, records without DB or
+    DP. They were 'unknown database', with a warning about the header's Content line."""
+    result = ingest("psycnet.ris")
+    rows = result.records.to_dict("records")
+    assert [r["source_database"] for r in rows] == ["APA PsycInfo via APA PsycNet"] * 2
+    assert result.problems.empty
+    assert rows[0]["pmid"] == "30000001" and rows[0]["doi"] == "10.1000/tp0000001"
+    # PsycNET's DESCRIPTORS line is a tag of its own, not part of TY
+    raw = json.loads(rows[1]["raw"])
+    assert raw["TY"] == "CHAP" and raw["DESCRIPTORS"] == "*Memory; Recall (Learning)"
+    assert rows[1]["doc_type"] == "chapter"
+
+
+def test_a_header_names_only_records_without_their_own_database() -> None:
+    """JSTOR writes its header before every record (CoLRev's jstor_ris.ris), older downloads
+    without a DB tag; a later header names the records after it; DB or DP wins over a header."""
+    text = (
+        "Provider: JSTOR http://www.jstor.org\nDatabase: JSTOR\nContent: text/plain\n\n\n\n"
+        "TY  - JOUR\nTI  - Old JSTOR\nER  - \n\n"
+        "Provider: Elsevier Engineering Information, Inc.\r\nDatabase: Inspec\r\n"
+        "Content: application/x-research-info-systems\n\n"
+        "TY  - JOUR\nTI  - From Inspec\nER  - \n\n"
+        "TY  - JOUR\nTI  - Own database\nDB  - Compendex\nER  - \n"
+    )
+    result = parse_text(text.replace("\r\n", "\n"))
+    assert [r.fields["source_database"] for r in result.records] == [
+        "JSTOR",
+        "Inspec via Engineering Village",
+        "Compendex",
+    ]
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("header", "names"),
+    [
+        (("American Psychological Association", "PsycARTICLES"), ("APA PsycArticles", "APA PsycNet")),
+        (("JSTOR http://www.jstor.org", "JSTOR"), ("JSTOR", "JSTOR")),
+        (("Ingenta Connect", "Ingenta Connect"), ("Ingenta Connect", "Ingenta Connect")),
+    ],
+)
+def test_header_names(header: tuple[str, str], names: tuple[str, str]) -> None:
+    assert header_names(header) == names
+
+
+def test_citavi_re_export_is_named_from_its_scopus_or_lens_link() -> None:
+    """Citavi re-exports records without DB or DP (asreview's ris_issue_1099.txt, records from
+    Scopus and the Lens): they were 'unknown database'; their link names where they were found."""
+    text = (
+        "TY  - JOUR\nT1  - A\nU3  - Cited By :9\n\nExport Date: 12 May 2022\n\nArticle\n"
+        "UR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-85054091539&partnerID=40\n"
+        "M4  - Citavi\nER  -\n\n"
+        "TY  - GEN\nT1  - B\nUR  - https://lens.org/190-777-589-117-351\nL2  - https://arxiv.org/abs/2111.09920\n"
+        "M4  - Citavi\nER  -\n\n"
+        "TY  - JOUR\nT1  - C\nUR  - https://example.org/lens.org/\nDB  - Own\nER  -\n"
+    )
+    names = [r.fields["source_database"] for r in parse_text(text).records]
+    assert names == ["Scopus", "The Lens", "Own"]
+
+
+@pytest.mark.parametrize(
+    ("issue", "kept"),
+    [
+        ("Achenbach, T. (1991). Child Behavior Checklist/4-18. Burlington, VT: University Associates.", ""),
+        ("4 (Supplement 1)", "4 (Supplement 1)"),
+        ("Special Issue: Child development (2019)", "Special Issue: Child development (2019)"),
+    ],
+)
+def test_a_cited_reference_in_is_is_no_issue(issue: str, kept: str) -> None:
+    """Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris) put a record's
+    first cited reference in IS; deduplication read it as issue 1991."""
+    (record,) = parse_text(f"TY  - JOUR\nTI  - A\nVL  - 119\nIS  - {issue}\nER  - \n").records
+    assert record.fields["issue"] == kept and record.raw["IS"] == issue
+
+
 def test_fast_and_line_by_line_paths_agree() -> None:
     """A blank line inside a record sends it down the line-by-line path: same tags either way."""
     body = "TY  - JOUR\nTI  - Title \nAU  - One, A\nAU  - Two, B\nKW  - k1\nPY  - 2020\nER  - \n"
@@ -448,9 +544,11 @@ def parse_in_parts(data: bytes, cuts: list[int]) -> tuple[list, list, int, dict]
     found = 0
     counts: dict[str, int] = {}
     line = 1
+    context = None  # the export header in force, carried from part to part as the driver does
     for start, end in itertools.pairwise(bounds):
         text = decode_part(data[start:end], "x.ris", encoding, offset=start, line=line)
-        result = RisReader().parse_part(Source(path=Path("x.ris"), data=b"", text=text), line)
+        result = RisReader().parse_part(Source(path=Path("x.ris"), data=b"", text=text), line, context)
+        context = RisReader.part_context(data[start:end], context)
         part = list(result.records)
         for problem in result.problems:
             if problem.index is not None:
@@ -501,6 +599,8 @@ def test_own_fixtures_cut_at_every_point_parse_as_the_whole() -> None:
     cuts = cut_points(data)
     assert len(cuts) > 20
     assert_parts_parse_as_whole(data, cuts)
+    header_parts = parse_in_parts(data, cuts)[0]
+    assert sum(r.fields["source_database"] == "APA PsycInfo via APA PsycNet" for r in header_parts) > 10
     rng = random.Random(7)
     for _ in range(10):
         assert_parts_parse_as_whole(data, sorted(rng.sample(cuts, rng.randint(1, 5))))

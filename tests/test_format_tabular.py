@@ -76,6 +76,7 @@ def source_for(path: Path, options: dict | None = None) -> Source:
         ("generic.tsv", "generic_table"),
         ("generic_malformed.csv", "generic_table"),
         ("pop.json", "pop_json"),
+        ("zotero.csl.json", "csl_json"),
     ],
 )
 def test_detects_format_from_content(name: str, reader: str) -> None:
@@ -558,6 +559,44 @@ def test_pop_invalid_json_names_line_and_column() -> None:
     with pytest.raises(IngestError) as caught:
         ingest("pop_invalid.json", fmt="pop_json")
     assert caught.value.line == 3 and "column" in caught.value.message
+
+
+# --------------------------------------------------------------------------- CSL-JSON
+
+
+def test_csl_json_records_names_dates_and_a_bad_element() -> None:
+    """``zotero.csl.json`` is self-written in the CSL-JSON layout of Zotero and Better BibTeX
+    exports (as retorquere/zotero-better-bibtex's test fixtures write it: date-parts with a
+    string year, en dashes in page and issue); CSL-JSON was refused as an unrecognised format."""
+    result = ingest("zotero.csl.json")
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed) == (3, 2, 1)
+    first, second = result.records.iloc[0], result.records.iloc[1]
+    assert first["authors"] == ["Doe, Jane", "van Beethoven, Ludwig", "The Sleep Study Group"]
+    citation = (first["year"], first["journal"], first["volume"], first["pages"])
+    assert citation == (2023, "Journal of Things", "64", "797-810")
+    assert (first["doi"], first["pmid"], first["source_database"]) == ("10.1000/things.2023.1", "37000001", "PubMed")
+    assert first["keywords"] == ["sleep", "mood"] and first["source_id"] == "doe2023"
+    assert (second["year"], second["doc_type"], second["isbn"]) == (2019, "chapter", "9780262210123")
+    assert second["source_database"] == ""
+    error = result.problems[result.problems.severity == "error"].iloc[0]
+    assert error["source_line"] == 33 and "not a record" in error["reason"]
+
+
+def test_pop_json_is_not_read_as_csl_json() -> None:
+    assert readers()["csl_json"].sniff(source_for(FIX / "pop.json")) == 0.0
+
+
+def test_csl_json_cut_short_is_invalid_json_at_its_line(tmp_path: Path) -> None:
+    """A download cut before the first ``type`` (Zotero sorts keys: ``type`` comes last) is
+    still CSL-JSON; it was an unrecognised format."""
+    cut = tmp_path / "cut.json"
+    text = '[\n  {\n    "DOI": "10.1/x",\n    "author": [\n      {\n        "family": "Doe",\n'
+    text += '        "given": "Jane"\n      }\n    ],\n    "container-title": "Journal of Thi'
+    cut.write_text(text, encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        ingest_file(cut)
+    assert caught.value.line is not None and "invalid JSON" in caught.value.message
 
 
 # --------------------------------------------------------------------------- shared data

@@ -642,6 +642,16 @@ def test_wos_inspec_records_take_the_doi_from_id_and_no_keywords_from_it() -> No
     assert fields["source_database"] == "Inspec"
 
 
+def test_wos_inspec_article_number_pages_are_first_and_last_page(fixtures_dir: Path) -> None:
+    """``wos_inspec.isi`` is self-written in the layout of Inspec records on the WoS platform
+    (JabRef's IsiImporterTestInspec.isi): article 041103's pages 1-3 come as ``BP 41103-1`` and
+    ``EP 41103-41103-3``. They were "41103-1-41103-41103-3"; a lone "41103-1" became "41103-41101"."""
+    result = ingest_file(tagged(fixtures_dir, "wos_inspec.isi"))
+    pages = result.records["pages"].tolist()
+    assert pages == ["41103-1-41103-3", "5323-5331"]
+    assert result.records["source_database"].tolist() == ["Inspec", "Inspec"]
+
+
 def test_wos_old_isi_accession_is_the_core_collection() -> None:
     assert database_for("ISI:000238592600006") == "Web of Science Core Collection"
     assert database_for("WOS:000238592600006") == "Web of Science Core Collection"

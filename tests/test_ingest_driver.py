@@ -503,6 +503,32 @@ def test_parallel_ingest_is_byte_identical_to_one_process(tmp_path: Path, monkey
     assert records["source_index"].tolist() == list(range(len(records)))
 
 
+def test_parallel_parts_get_the_header_of_the_file(tmp_path: Path, monkeypatch, forced_parallel):
+    """APA PsycNET names its database once, in a header above the first record: parts parsed in
+    workers never saw it, so all but the first part's records were 'unknown database'. A header
+    that changes mid-file holds from there on, and a header-like line inside a record (which the
+    parent's guess from the bytes reads as a header) does not mislead the parts after it."""
+    from evreview.ingest import parallel
+
+    psycnet = (RIS_FIXTURES / "psycnet.ris").read_text(encoding="utf-8")
+    header, _, records = psycnet.partition("\n\n")
+    body = records + "\n"
+    tricky = "TY  - JOUR\nTI  - Note\nN2  - a paragraph\nProvider: X\nDatabase: Y\nContent: text/plain\nER  - \n\n"
+    text = header + "\n\n" + body * 40 + tricky + body * 40
+    text += header.replace("PsycINFO", "PsycARTICLES") + "\n\n" + body * 40
+    path = tmp_path / "psycnet_big.ris"
+    path.write_text(text, encoding="utf-8")
+    outputs = {}
+    for name, min_bytes in (("parallel", 0), ("single", 10**12)):
+        monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", min_bytes)
+        records, _, problems = _cli_parquet(tmp_path, [path], name)
+        outputs[name] = (records.drop(columns=["raw"]).to_dict("records"), problems.to_dict("records"))
+    assert forced_parallel[0] is not None and len(forced_parallel[0].parts) > 3
+    databases = [r["source_database"] for r in outputs["parallel"][0]]
+    assert databases == ["APA PsycInfo via APA PsycNet"] * 161 + ["APA PsycArticles via APA PsycNet"] * 80
+    assert outputs["parallel"] == outputs["single"]
+
+
 def _error(path: Path) -> str:
     with pytest.raises(IngestError) as info:
         ingest_file(path)
@@ -524,10 +550,10 @@ def test_parallel_errors_are_the_single_process_errors(tmp_path: Path, monkeypat
     nul_only.write_bytes(big[:at_nul] + b"\x00" + big[at_nul:])
     real = ris.record_fields
 
-    def buggy(tags, ovid=False):
+    def buggy(tags, ovid=False, header=None):
         if "Unterminated" in str(tags.get("TI")):
             raise ZeroDivisionError("bug")
-        return real(tags, ovid)
+        return real(tags, ovid, header)
 
     for path, expected in ((damaged, "not valid utf-8"), (nul_only, "NUL character"), (None, "ZeroDivisionError")):
         if path is None:

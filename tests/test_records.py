@@ -82,10 +82,27 @@ def test_parse_year(raw, expected):
         ("1279\u20101297", "1279-1297"),  # the Cochrane Library's Unicode hyphen
         ("43\u201158", "43-58"),  # non-breaking hyphen
         ("12\u221215", "12-15"),  # minus sign
+        # Inspec's article-number pages (article 041103, pages 1-3): never "41103-41101"
+        ("41103-1", "41103-1"),
+        ("41103-1 - 41103-3", "41103-1-41103-3"),
+        ("41103-1-41103-3", "41103-1-41103-3"),
+        ("41103-1-41103-41103-3", "41103-1-41103-3"),  # WoS's BP 41103-1, EP 41103-41103-3
+        ("41103-1-41103-41103-1", "41103-1"),
+        ("129-3", "129-3"),  # no abbreviation: it would end before it starts
     ],
 )
 def test_clean_pages(raw, expected):
     assert clean_pages(raw) == expected
+
+
+def test_inspec_article_pages_keep_the_dedup_page_keys_of_the_article_number() -> None:
+    """Deduplication compares the first page and the page range: Inspec's "41103-1-41103-3"
+    must key as article 41103, as Scopus's and Crossref's "041103" for the same article do."""
+    from evreview.dedup.keys import first_page, page_range
+
+    for raw in ("41103-1", "41103-1 - 41103-3", "41103-1-41103-41103-3", "041103"):
+        assert first_page(clean_pages(raw)) == "41103"
+        assert page_range(clean_pages(raw)) == (41103, 41103)
 
 
 def test_clean_text_collapses_whitespace_and_entities():

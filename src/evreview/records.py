@@ -190,18 +190,37 @@ def clean_pmid(value: Any) -> str:
 _DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2212]")
 
 
+#: Inspec's end page repeats the article number (Web of Science and Engineering Village write
+#: ``BP 41103-1`` / ``EP 41103-41103-3`` for pages 1-3 of article 041103), so the joined range
+#: reads "41103-1-41103-41103-3": the repeated number is dropped.
+_ARTICLE_PAGES_DOUBLED = re.compile(r"(\d+)-(\d+)-\1-\1-(\d+)")
+
+
 def clean_pages(value: Any) -> str:
     """Normalise a page range: drop a ``pp``/``p.`` prefix, unify dashes, drop spaces, expand
-    ``123-9`` to ``123-129``."""
+    ``123-9`` to ``123-129``.
+
+    Only a real abbreviation is expanded: Inspec's article-number pages ("41103-1", page 1 of
+    article 41103) became "41103-41101", a range that ends before it starts, so a value whose
+    expansion would not end after its start is kept as it is. A range of such pages keeps both
+    ("41103-1-41103-3"), and Inspec's doubled end page is repaired (:data:`_ARTICLE_PAGES_DOUBLED`).
+    """
     text = clean_text(value)
     if not text:
         return ""
     text = _PAGES_PREFIX.sub("", text)
     text = _DASHES.sub("-", text).replace("--", "-").replace(" ", "")
     if "-" in text:
+        doubled = _ARTICLE_PAGES_DOUBLED.fullmatch(text)
+        if doubled:
+            article, first, last = doubled.groups()
+            return f"{article}-{first}" if first == last else f"{article}-{first}-{article}-{last}"
         start, _, end = text.partition("-")
         if start.isdigit() and end.isdigit() and len(end) < len(start):
-            end = start[: len(start) - len(end)] + end
+            expanded = start[: len(start) - len(end)] + end
+            if int(expanded) <= int(start):  # "41103-1": an article's page, not a range
+                return text
+            end = expanded
         if start == end:
             return start
         return f"{start}-{end}" if end else start

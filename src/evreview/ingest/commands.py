@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read database exports into one normalised record table",
         description="Read exports (RIS, WoS, MEDLINE, Scopus/PubMed/Embase/OpenAlex/Lens/Springer/IEEE Xplore/"
         "Cochrane/EBSCOhost CSV, BibTeX, EndNote XML/tagged, PubMed XML, ProQuest text, Ovid Citation (fields) "
-        "text and direct export, Publish or Perish JSON, generic CSV/TSV/XLSX), "
+        "text and direct export, Publish or Perish JSON, CSL-JSON, generic CSV/TSV/XLSX), "
         "detected from content, into one table. Writes a found-vs-parsed report beside it.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")

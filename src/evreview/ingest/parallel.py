@@ -25,7 +25,7 @@ import sys
 import traceback
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +89,10 @@ class Part:
     line: int
     byte_line: int
     first_index: int | None = None
+    #: the reader's state where the part starts, for readers with ``part_context`` (the RIS
+    #: export header naming the database, written once at the top of the file): the parent
+    #: reads it from the bytes before the part, as the reader says
+    context: Any = None
 
 
 @dataclass
@@ -158,6 +162,8 @@ def _parts(plan_: Plan, give_up_after: int | None = None) -> Iterator[Part]:
     size = plan_.size
     start, line, byte_line = 0, 1, 1
     count = getattr(reader, "record_starts", None)
+    carry = getattr(reader, "part_context", None)
+    context: Any = None
     expected: int | None = 0 if count else None
     with plan_.path.open("rb") as handle:
         while start < size:
@@ -178,7 +184,7 @@ def _parts(plan_: Plan, give_up_after: int | None = None) -> Iterator[Part]:
             end = start + (at if at != -1 else len(block))
             piece = block[: end - start]
             del block
-            part = Part(start=start, end=end, line=line, byte_line=byte_line, first_index=expected)
+            part = Part(start=start, end=end, line=line, byte_line=byte_line, first_index=expected, context=context)
             plan_.parts.append(part)
             yield part
             # a part ends with a line break and the next starts a line: no \r\n is split
@@ -189,6 +195,8 @@ def _parts(plan_: Plan, give_up_after: int | None = None) -> Iterator[Part]:
                 line += piece.count(b"\r") - piece.count(b"\r\n")
             if count:
                 expected += count(piece)
+            if carry:
+                context = carry(piece, context)
             start = end
 
 
@@ -241,10 +249,12 @@ def parse_part(
         return {"failure": _failure(kind, exc)}
     del data
     reader = get_reader(reader_name)
+    source = Source(path=Path(path), data=b"", text=text, options={"display_path": shown})
     try:
-        result: ParseResult = reader.parse_part(  # type: ignore[attr-defined]
-            Source(path=Path(path), data=b"", text=text, options={"display_path": shown}), part.line
-        )
+        if hasattr(reader, "part_context"):
+            result: ParseResult = reader.parse_part(source, part.line, part.context)  # type: ignore[attr-defined]
+        else:
+            result = reader.parse_part(source, part.line)  # type: ignore[attr-defined]
         tables = []
         records = iter(result.records)
         while True:
@@ -268,6 +278,7 @@ def parse_part(
         "problems": result.problems,
         "found": result.found,
         "counts": result.database_counts,
+        "context": result.part_context,
     }
 
 
@@ -334,7 +345,9 @@ def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[p
     failures: dict[str, Mapping[str, Any]] = {}
     parts = _parts(plan_)
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        inflight: deque[Future[dict[str, Any]]] = deque()
+        inflight: deque[tuple[Part, Future[dict[str, Any]]]] = deque()
+        #: the reader's state where the next part starts, as the parts before it ended
+        context: Any = None
 
         def top_up() -> None:
             """Keep each worker busy with one part and one queued (bounded memory for results)."""
@@ -343,12 +356,12 @@ def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[p
                 if part is None:
                     return
                 args = (str(plan_.path), plan_.shown, plan_.reader.name, plan_.encoding, part, search, batch)
-                inflight.append(pool.submit(parse_part, *args))
+                inflight.append((part, pool.submit(parse_part, *args)))
 
         try:
             top_up()
             while inflight:
-                future = inflight.popleft()
+                part, future = inflight.popleft()
                 top_up()
                 try:
                     done = future.result()
@@ -357,6 +370,13 @@ def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[p
                         "a worker process parsing this file died (out of memory?)", path=plan_.shown
                     ) from None
                 del future
+                if "failure" not in done and part.context != context:
+                    # the bytes before the part misled the guess of its context (a header-like
+                    # line inside a record): parse it again here, with the parts' own
+                    redo = replace(part, context=context)
+                    args = (str(plan_.path), plan_.shown, plan_.reader.name, plan_.encoding, redo, search, batch)
+                    done = parse_part(*args)
+                context = done.get("context")
                 if "failure" in done:
                     failures.setdefault(done["failure"]["kind"], done["failure"])
                     continue
@@ -382,7 +402,7 @@ def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[p
                     pending = [rest] if rest.num_rows else []
                     rows -= batch
         finally:
-            for future in inflight:
+            for _, future in inflight:
                 future.cancel()
     for kind in ("decode", "nul", "parse"):
         if kind in failures:

@@ -83,6 +83,9 @@ class ParseResult:
     #: records per database name, in first-seen order, where the reader tallies them to pick
     #: ``database`` (the most common); the parallel driver adds up its parts' tallies
     database_counts: dict[str, int] = field(default_factory=dict)
+    #: a reader's state at the end of a part of a file, which the next part starts from (the
+    #: RIS reader's export header in force); see :mod:`evreview.ingest.parallel`
+    part_context: Any = None
 
     def __post_init__(self) -> None:
         if self.found is None and isinstance(self.records, list):
@@ -116,7 +119,10 @@ class Reader(Protocol):
 # the UTF-8 bytes can be cut so that the parts parse exactly as the whole, or -1) and
 # ``parse_part(source, first_line) -> ParseResult`` (parse a part starting at that file line,
 # filling ``database_counts``), optionally ``record_starts(data: bytes) -> int`` (records a
-# part should give, so workers can number them); see :mod:`evreview.ingest.parallel`.
+# part should give, so workers can number them) and ``part_context(data: bytes, context) ->
+# context`` with ``parse_part(source, first_line, context)`` (state a part carries into the
+# next, such as a header that names the database of every record after it, which a worker
+# parsing a later part never sees); see :mod:`evreview.ingest.parallel`.
 
 
 class ConfigColumnMap(dict):  # type: ignore[type-arg]
@@ -159,6 +165,7 @@ _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
 #: every fixture file.
 SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "bibtex": lambda head: "@" in head,  # an "@type{" entry line
+    "csl_json": lambda head: _text_start(head).startswith("["),
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "medline": lambda head: "PMID-" in head,

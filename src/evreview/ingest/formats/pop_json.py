@@ -107,10 +107,11 @@ def record_fields(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def iter_array(text: str, path: str) -> list[tuple[int, Any]]:
+def iter_array(text: str, path: str, kind: str = "Publish or Perish") -> list[tuple[int, Any]]:
     """``(line, element)`` for each element of the top-level JSON array in ``text``.
 
-    Invalid JSON raises :class:`IngestError` with the line and column of the fault.
+    Invalid JSON raises :class:`IngestError` with the line and column of the fault; ``kind``
+    names the export expected (the CSL-JSON reader uses this too).
     """
     try:
         data = json.loads(text)
@@ -118,7 +119,7 @@ def iter_array(text: str, path: str) -> list[tuple[int, Any]]:
         raise IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
     if not isinstance(data, list):
         raise IngestError(
-            f"expected a JSON array of records (Publish or Perish export), found a {type(data).__name__}",
+            f"expected a JSON array of records ({kind} export), found a {type(data).__name__}",
             path=path,
         )
     decoder = json.JSONDecoder()
@@ -135,6 +136,23 @@ def iter_array(text: str, path: str) -> list[tuple[int, Any]]:
         line += text.count("\n", pos, end)
         pos = end
     return out
+
+
+def json_objects(source: Source, kind: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
+    """``(line, object)`` for each record object of a JSON-array export; any other element is
+    an error in ``problems`` (counted in ``found``, never dropped silently). ``kind`` names
+    the export in messages ("Publish or Perish", "CSL-JSON")."""
+    path = display_path(source)
+    if source.text is None:
+        raise IngestError(f"not a text file (expected a {kind} JSON export)", path=path)
+    objects: list[tuple[int, dict[str, Any]]] = []
+    for ordinal, (line, item) in enumerate(iter_array(source.text, path, kind)):
+        if isinstance(item, dict):
+            objects.append((line, item))
+        else:
+            reason = f"line {line}: array element {ordinal + 1} is a {type(item).__name__}, not a record object"
+            problems.append(Problem(reason, index=ordinal, line=line))
+    return objects
 
 
 @register
@@ -155,16 +173,9 @@ class PublishOrPerishJsonReader:
         return 0.0
 
     def parse(self, source: Source) -> ParseResult:
-        path = display_path(source)
-        if source.text is None:
-            raise IngestError("not a text file (expected a Publish or Perish JSON export)", path=path)
         records: list[ParsedRecord] = []
         problems: list[Problem] = []
-        for ordinal, (line, item) in enumerate(iter_array(source.text, path)):
-            if not isinstance(item, dict):
-                reason = f"line {line}: array element {ordinal + 1} is a {type(item).__name__}, not a record object"
-                problems.append(Problem(reason, index=ordinal, line=line))
-                continue
+        for line, item in json_objects(source, "Publish or Perish", problems):
             fields = record_fields(item)
             index = len(records)
             if is_truncated(fields["title"]):

@@ -88,9 +88,10 @@ LIST_TAGS: frozenset[str] = frozenset(LIST_TYPE_TAGS) | {
 
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -(.*)$", re.MULTILINE)
 _TAG = re.compile(r"[A-Z][A-Z0-9]")
-#: A longer tag some exports add beside the two-character ones (APA PsycNET's ``PMID  - 123``).
-#: Read as a continuation line it vanished into the value above it (the record's ``TY``).
-_LONG_TAG = re.compile(r"([A-Z][A-Z0-9]{2,3})  -(?: (.*))?$")
+#: A longer tag some exports add beside the two-character ones (APA PsycNET's ``PMID  - 123``
+#: and ``DESCRIPTORS  - *Memory; Recall``). Read as a continuation line it vanished into the
+#: value above it (the record's ``TY``).
+_LONG_TAG = re.compile(r"([A-Z][A-Z0-9]{2,14})  -(?: (.*))?$")
 _TAG_OK: dict[str, bool] = {}
 _OVID_LINK = "Link to the Ovid Full Text or citation:"
 _TRUNCATED = "record not terminated by ER: file may be truncated"
@@ -134,10 +135,32 @@ def _is_number_line(stripped: str) -> bool:
 
 
 #: The header the Cochrane Library (Wiley) and JSTOR write before every record of a RIS
-#: download: "Record #3 of 18", "Provider: John Wiley & Sons, Ltd.", "Database: JSTOR",
-#: "Content: text/plain; charset="UTF-8"". It is export boilerplate, not a lost record, so it
-#: is skipped without a warning (one per record drowned the file's real problems).
-_EXPORT_HEADER = re.compile(r"Record #\d+ of \d+|(?:Provider|Database): .*|Content: text/plain\b.*")
+#: download, and APA PsycNET, Engineering Village and Ingenta Connect once before the first:
+#: "Record #3 of 18", "Provider: John Wiley & Sons, Ltd.", "Database: JSTOR",
+#: "Content: text/plain; charset="UTF-8"" or "Content: application/x-research-info-systems".
+#: It is not a lost record, so it is skipped without a warning (one per record drowned the
+#: file's real problems); its Provider and Database lines name the database of the records
+#: after it (see :data:`Header`).
+_EXPORT_HEADER = re.compile(
+    r"Record #\d+ of \d+|(?:Provider|Database): .*|Content: (?:text/plain|application/x-research-info-systems)\b.*"
+)
+#: The header's ``(Provider, Database)`` in force: a Provider line starts a new header (its
+#: Database still unknown), a Database line completes it. APA PsycNET writes no DB or DP tag
+#: in its records (``Database: PsycINFO`` in the header is the only word on it), nor do older
+#: JSTOR downloads: their records were "unknown database" without ``--database``.
+Header = tuple[str, str]
+_NO_HEADER: Header = ("", "")
+#: A header in a part's bytes (:meth:`RisReader.part_context`): Provider, Database (the
+#: Cochrane Library has none), Content lines, as every export seen writes them.
+_HEADER_BYTES = re.compile(
+    rb"^Provider: ([^\r\n]*)\r?\n(?:Database: ([^\r\n]*)\r?\n)?Content: ", re.MULTILINE
+)
+
+
+def _next_header(header: Header, kind: str, value: str) -> Header:
+    """The header in force after a ``Provider: value`` or ``Database: value`` line."""
+    value = value.strip()
+    return (value, "") if kind == "Provider" else (header[0], value)
 
 
 def _excerpt(text: str, limit: int = 60) -> str:
@@ -158,6 +181,10 @@ class _Scan:
         self.numbered = False
         #: first lines of records preceded by an Ovid record-number line
         self.ovid_lines: set[int] = set()
+        #: the export header in force (a part of a file starts with the one before it)
+        self.header: Header = _NO_HEADER
+        #: first lines of records with a header that names a database -> that header
+        self.headers: dict[int, Header] = {}
 
     def close(self, line: int, tags: Tags, end_line: int) -> None:
         """Keep a finished TY..ER block, or report it as an error when it has no field at all."""
@@ -168,6 +195,8 @@ class _Scan:
                 self.previous = tags
                 if numbered:
                     self.ovid_lines.add(line)
+                if self.header[1]:
+                    self.headers[line] = self.header
                 return
         self.previous = None
         self.errors += 1
@@ -202,6 +231,9 @@ class _Scan:
                 continue
             if _EXPORT_HEADER.fullmatch(stripped):
                 contiguous = False
+                if stripped.startswith(("Provider: ", "Database: ")):
+                    kind, _, value = stripped.partition(": ")
+                    self.header = _next_header(self.header, kind, value)
                 continue
             tagged = line[2:5] == "  -" and _is_tag(line[:2])
             if contiguous and tagged and prev is not None:
@@ -253,7 +285,7 @@ def _tags_slow(body: str, lower: list[int] | None = None) -> Tags:
             if lower is not None:
                 lower.append(offset)
             continue
-        long_tag = _LONG_TAG.match(line) if line[3:6] == "  -" or line[4:7] == "  -" else None
+        long_tag = _LONG_TAG.match(line) if line.find("  -", 3, 18) != -1 else None
         if long_tag:
             last = long_tag.group(1)
             _add(tags, last, (long_tag.group(2) or "").strip())
@@ -457,6 +489,10 @@ _BARE_DOI = re.compile(r"10\.\d{4,9}/\S+")
 #: beside Ovid's three-character journal code ("eag, 7805975", "9439514, b6e", "101676033",
 #: "6dr, 2985151r") into IS for records without an issue: not an issue.
 _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", re.IGNORECASE)
+#: A cited reference in IS ("Achenbach, T. (1991). Child Behavior Checklist/4-18. Burlington,
+#: VT: ..."), which Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris)
+#: writes for an article without an issue: no issue, and deduplication read it as issue 1991.
+_REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
 
 #: EBSCOhost database codes (``DB`` when ``DP  - EBSCOhost``) to database names.
 EBSCO_DATABASES = {
@@ -497,6 +533,15 @@ OVID_DATABASES = (
     ("amed", "AMED via Ovid"),
     ("gh", "Global Health via Ovid"),
     ("ovft", "Journals@Ovid Full Text"),
+)
+#: Sites whose record link names the database of a record that names none (no DB, DP or
+#: header): EPPI-Reviewer's re-export of Embase records, Citavi's of Scopus and Lens records
+#: (asreview's ris_issue_1099.txt: ``UR  - https://www.scopus.com/inward/record.uri?eid=...``,
+#: ``UR  - https://lens.org/190-777-589-117-351``), which were "unknown database".
+LINK_DATABASES = (
+    ("embase.com", "Embase"),
+    ("scopus.com/", "Scopus"),
+    ("lens.org/", "The Lens"),
 )
 #: Accession-number prefixes that identify the database on their own.
 ACCESSION_DATABASES = (
@@ -686,10 +731,42 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
         return "Ovid"
     if "proquest.com" in link:
         return "ProQuest"
-    # a record re-exported without DB or DP (EPPI-Reviewer) still links to where it was found
-    if "embase.com" in link:
-        return "Embase"
+    # a record re-exported without DB or DP (EPPI-Reviewer, Citavi) still links to where it was found
+    for site, name in LINK_DATABASES:
+        if site in link:
+            return name
     return ""
+
+
+#: Export-header providers (lower case) that are a platform under another name.
+HEADER_PLATFORMS = {
+    "american psychological association": "APA PsycNet",
+    "elsevier engineering information, inc.": "Engineering Village",
+}
+#: APA PsycNET's header names its databases as they were called before 2019 (``PsycINFO``);
+#: named as EBSCOhost's and Ovid's records of them are ("APA PsycInfo via EBSCOhost").
+HEADER_DATABASES = {
+    "psycinfo": "APA PsycInfo",
+    "psycarticles": "APA PsycArticles",
+    "psycbooks": "APA PsycBooks",
+    "psycextra": "APA PsycExtra",
+    "psyctests": "APA PsycTests",
+}
+
+
+@lru_cache(maxsize=64)
+def header_names(header: Header) -> tuple[str, str]:
+    """``(database, platform)`` of an export header, as a record's ``DB`` and ``DP`` would be.
+
+    The provider is the platform without its web address ("JSTOR http://www.jstor.org" is
+    JSTOR), so :func:`name_database` gives "APA PsycInfo via APA PsycNet", "Inspec via
+    Engineering Village", "JSTOR" (the platform named in the database).
+    """
+    provider, database = header
+    platform = HEADER_PLATFORMS.get(provider.lower())
+    if platform is None:
+        platform = " ".join(word for word in provider.split() if not word.startswith(("http://", "https://", "www.")))
+    return HEADER_DATABASES.get(database.lower(), database), platform
 
 
 def _doc_type(tags: Tags) -> str:
@@ -743,12 +820,19 @@ def _year(tags: Tags) -> int | None:
 
 
 def _pages(tags: Tags) -> str:
+    """``SP``-``EP``; ``SP`` alone when it holds the whole range already.
+
+    An ``SP`` with a hyphen is a range, except an article-number page (Inspec's ``SP  - 41103-1``
+    with ``EP  - 41103-3``: pages 1-3 of article 41103), whose end page names the same article.
+    """
     start = _first(tags, "SP")
     end = _first(tags, "EP")
     if start.lower() == "no" and end.lower() == "specified":  # Ovid: "No pagination specified"
         return ""
     if end and "-" not in start:
         return f"{start}-{end}" if start else end
+    if end and end != start and end.partition("-")[0] == start.partition("-")[0]:
+        return f"{start}-{end}"
     return start
 
 
@@ -773,12 +857,14 @@ def _split(*held: str | list[str] | None) -> list[str]:
     return out
 
 
-def record_fields(tags: Tags, ovid: bool = False) -> dict[str, Any]:
+def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) -> dict[str, Any]:
     """Map one record's tags to :data:`evreview.records.RECORD_FIELDS` (normalised later).
 
     ``ovid``: the record was preceded by an Ovid record-number line. Ovid writes ``DB`` with
     the segment's coverage ("ERIC <1992 to June 2024>") except for some segments ("ERIC", its
     pre-1992 file), which alone do not say Ovid: one ERIC search came out as two databases.
+    ``header``: the export header in force, whose database a record without ``DB`` and ``DP``
+    is from (:func:`header_names`).
     """
     title = _first(tags, "TI", "T1")
     from_tag = bool(title)
@@ -786,13 +872,15 @@ def record_fields(tags: Tags, ovid: bool = False) -> dict[str, Any]:
         title = _first(tags, "CT", "BT", "ST")
     journal = _first(tags, "JF", "T2", "JO", "JA", "J2", *(("BT",) if from_tag else ()), "NL")
     issue = _first(tags, "IS", "CP")
-    if issue and _OVID_IS_CODE.fullmatch(issue):
+    if issue and (_OVID_IS_CODE.fullmatch(issue) or _REFERENCE_IN_IS.fullmatch(issue)):
         issue = ""
     databases = tuple(_all(tags, "DB")) + tuple(_all(tags, "DP"))
     db = _first(tags, "DB")
     dp = _first(tags, "DP")
     if ovid and db and not dp:
         dp = "Ovid"
+    if header and not db and not dp:
+        db, dp = header_names(header)
     accession = _first(tags, "AN")
     url = link = _first(tags, "UR", "L2")
     if ";" in url or " " in url:
@@ -863,17 +951,36 @@ class RisReader:
         """
         return self.parse_part(source, 1)
 
-    def parse_part(self, source: Source, first_line: int) -> ParseResult:
+    def parse_part(self, source: Source, first_line: int, context: Header | None = None) -> ParseResult:
         """:meth:`parse` of a part of a file that starts at file line ``first_line``.
 
         The parallel driver cuts a large file at :func:`next_part_start` offsets and parses
         the parts in worker processes: lines (in records and in problem messages) are the
         file's; record indices (``Problem.index``) count from 0 in the part, and
         ``database_counts`` lets the driver name the file's main database from all parts.
+        ``context`` is the export header in force where the part starts (a part after the
+        first never sees the file's header): :meth:`part_context` of the bytes before it; the
+        header in force at the part's end is ``ParseResult.part_context``.
         """
         result = ParseResult(records=iter(()), problems=[], found=None)
-        result.records = self._stream(source.text or "", result, first_line)
+        result.records = self._stream(source.text or "", result, first_line, context or _NO_HEADER)
         return result
+
+    @staticmethod
+    def part_context(data: bytes, context: Header | None) -> Header:
+        """The export header in force after a part's UTF-8 bytes, given the one before them.
+
+        What the next part starts from, guessed from the last Provider/Database/Content block
+        (:data:`_HEADER_BYTES`) without parsing. The scan reads header lines one by one, and
+        only between records: where that differs (a record holding such lines, a header
+        without its Content line; in no real export seen), the driver finds it out from the
+        part's ``ParseResult.part_context`` and parses the next part again with the right one.
+        """
+        header = context or _NO_HEADER
+        for match in _HEADER_BYTES.finditer(data):
+            provider = match.group(1).decode("utf-8", "replace").strip()
+            header = (provider, (match.group(2) or b"").decode("utf-8", "replace").strip())
+        return header
 
     #: Where a file may be cut for :meth:`parse_part` (see :func:`next_part_start`).
     next_part_start = staticmethod(next_part_start)
@@ -884,15 +991,19 @@ class RisReader:
         parallel driver numbers a part's records from the count before it, checked later)."""
         return data.count(b"\nTY  -") + data.startswith(b"TY  -")
 
-    def _stream(self, text: str, result: ParseResult, first_line: int = 1) -> Iterator[ParsedRecord]:
+    def _stream(
+        self, text: str, result: ParseResult, first_line: int = 1, header: Header = _NO_HEADER
+    ) -> Iterator[ParsedRecord]:
         scanned = _Scan()
+        scanned.header = header
+        headers = scanned.headers
         line_to_index: dict[int, int] = {}
         counts: Counter[str] = Counter()
         kept = 0
         for line, tags in iter_scan(text, scanned, first_line):
             line_to_index[line] = kept
             kept += 1
-            fields = record_fields(tags, line in scanned.ovid_lines)
+            fields = record_fields(tags, line in scanned.ovid_lines, headers.pop(line, None) if headers else None)
             if fields["source_database"]:
                 counts[fields["source_database"]] += 1
             yield ParsedRecord(fields=fields, raw=tags, line=line)
@@ -903,3 +1014,4 @@ class RisReader:
         result.found = kept + scanned.errors
         result.database = counts.most_common(1)[0][0] if counts else ""
         result.database_counts = dict(counts)
+        result.part_context = scanned.header
