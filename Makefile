@@ -24,9 +24,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # --rerun-incomplete: after a run that was killed, `make run` redoes the jobs it cut short
-# (as profiles/local does) instead of stopping on Snakemake's IncompleteFilesException
+# (as profiles/local does) instead of stopping on Snakemake's IncompleteFilesException.
+# --show-failed-logs: a job that fails prints its log, where evreview's one-line error
+# (file, line, what to do) is; without it the terminal says only "check log file(s)"
 run: install
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --rerun-incomplete
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --rerun-incomplete --show-failed-logs
 
 # after a run killed hard (kill -9, power loss) Snakemake's lock on the folder remains and the
 # next run refuses to start: release it (only when no other run is going), then `make run`

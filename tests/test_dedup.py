@@ -917,6 +917,13 @@ def test_other_dois_for_the_same_title_and_authors_are_listed_for_review_not_mer
     assert maybe["rule"].tolist() == ["doi_conflict_same_title_authors"]
     by_source = dict(zip(model.duplicates_["record_id"], model.duplicates_["source_id"]))
     assert {by_source[maybe["record_id_a"].iloc[0]], by_source[maybe["record_id_b"].iloc[0]]} == {"osf", "bmc"}
+    # a reviewer reads the two records' titles, years and databases beside their ids (they had
+    # only ids and scores, to be looked up in records.parquet)
+    row = maybe.iloc[0]
+    assert row["title_a"] == row["title_b"] == base["title"]
+    assert {str(row["year_a"]), str(row["year_b"])} == {"2021", "2022"}
+    assert list(maybe.columns[4:10]) == ["title_a", "title_b", "year_a", "year_b",
+                                         "source_database_a", "source_database_b"]
     # the "maybe" still keeps them apart when a record without a DOI matches both
     bare = dict(article, ID="bare", doi=None, journal=None, volume=None, pages=None, year="2021")
     s = studies_by_source(Deduplicator().fit(make_records(preprint, article, bare)))

@@ -125,6 +125,11 @@ def test_maybe_studies_are_awaiting_classification_in_the_csv_as_in_the_diagram(
     svg = (tmp_path / "a.svg").read_text()
     assert "Reports excluded (n = 0)" in svg and "awaiting classification (maybe) (n = 1)" in svg
     assert "excluded / awaiting" not in svg
+    # s008 was included by the ranker (machine_include_above), no reviewer saw it: the boxes say
+    # so, as they say the ranker's exclusions ("automation tools"); s000 was a reviewer's
+    assert counts["new_studies_included_by_machine"] == 1
+    assert "of which included by the ranker, not a reviewer (n = 1)" in svg
+    assert "of which decided by the ranker, not a reviewer (n = 1)" in svg
 
     # the updated template: the latest round's maybes only (none in round 2; s007 is round 1's)
     two = build_ledger(_two_round_tables())

@@ -90,6 +90,13 @@ def test_gap_kinds():
     assert "No study is included yet" in empty and "no study on Values x Individual" in empty
 
 
+def test_gap_report_heading_names_the_review_once():
+    """The heading read "# Evidence gaps: Evidence-gap map: <review title>" with the map's default title."""
+    report = gap_report(build_map(_coded(), VOCAB, SPEC, title="Evidence-gap map: Restoration"), 6)
+    assert report.splitlines()[0] == "# Evidence gaps: Restoration"
+    assert gap_report(build_map(_coded(), VOCAB, SPEC, title="My map"), 6).startswith("# Evidence gaps: My map\n")
+
+
 def test_config_spec_checks_dimensions():
     spec = spec_from_config({"rows": "theme", "columns": "outcome", "segment": "evidence"}, VOCAB)
     assert spec.rows == "theme"

@@ -226,3 +226,5 @@ def test_report_screening_summary_tells_the_prisma_story(tmp_path: Path):
              "awaiting screening", "awaiting classification (maybe)")
     assert sum(int(rows[k]) for k in lines) == int((~ledger["fate"].isin(["duplicate", "unparsed"])).sum())
     assert counts["awaiting_screening"] == 3 and counts["awaiting_classification"] == 1
+    # the ranker's inclusions are named (a part of "included"): s008 was the machine's
+    assert rows["of which included by the model"] == "1" and rows["included"] == "2"

@@ -210,6 +210,8 @@ def test_an_id_of_a_removed_export_says_so():
     with pytest.raises(ConfigError, match="was an export removed from, or renamed in") as info:
         dec.resolve(d, {"s1": "s1"}, "screening.csv")
     assert str(info.value).startswith("screening.csv:2: key 'racdc33d44f68e1c' is not a known")
+    # a new user who swapped the demo's exports for their own but kept its decisions file is told so
+    assert "the bundled demo's decisions: remove them when you start your own review" in str(info.value)
     with pytest.raises(ConfigError) as typo:  # a typo gets no such guess
         dec.resolve(dec.parse_decisions(HEADER + "s9,include,ann,,t\n"), {"s1": "s1"}, "screening.csv")
     assert "export removed" not in str(typo.value)

@@ -151,3 +151,20 @@ def test_an_unquoted_search_date_in_the_config_is_a_date(tmp_path: Path):
     from evreview.config import load_config
 
     assert load_config(config)["searches"]["2024-03_initial"]["date"] == "2024-03-15"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+@pytest.mark.parametrize("how", ["make", "profile"])
+def test_a_failed_job_prints_its_log(how: str):
+    """evreview's one-line error (file, line, what to do) is in the failed job's log: `make run`
+    and the local profile must print it, not only "check log file(s) for error details"."""
+    if how == "make":
+        # -n prints the recipes without running them (nor the install)
+        proc = subprocess.run(["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True)
+        run = [line for line in proc.stdout.splitlines() if "snakemake --cores" in line]
+        assert run and "--show-failed-logs" in run[-1], proc.stdout
+    else:
+        import yaml
+
+        profile = yaml.safe_load((REPO / "profiles" / "local" / "config.yaml").read_text(encoding="utf-8"))
+        assert profile.get("show-failed-logs") is True

@@ -377,11 +377,14 @@ def gone_id_hint(key: str) -> str:
 
     A well-formed id that names nothing is rarely a typo: the export its record came from is
     no longer under ``paths.raw`` (removed, or its round folder renamed), since an id is the
-    record's round folder, file name and position.
+    record's round folder, file name and position. Or the decisions file is not this review's:
+    the bundled demo's ``data/decisions/screening.csv`` left in place when a new user swaps the
+    demo's exports for their own names 42 demo records.
     """
     if re.fullmatch(r"s?r[0-9a-f]{15}", str(key)):
         return (": it has the form of an id this review gave, and an id is a record's round folder, export file "
-                "and position; was an export removed from, or renamed in, the raw data folder?")
+                "and position; was an export removed from, or renamed in, the raw data folder? Or is the file "
+                "another review's (the bundled demo's decisions: remove them when you start your own review)?")
     return ""
 
 

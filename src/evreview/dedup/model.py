@@ -155,7 +155,7 @@ class Deduplicator:
         for_review = (self.pairs_["decision"] == "maybe") | (
             (self.pairs_["decision"] == "same") & ~self.pairs_["outcome"].isin(["merged", ""])
         )
-        self.maybe_pairs_ = self.pairs_[for_review].reset_index(drop=True)
+        self.maybe_pairs_ = _with_record_text(self.pairs_[for_review].reset_index(drop=True), records)
         return self
 
     @property
@@ -277,6 +277,29 @@ def _text_column(values: pd.Series, order: np.ndarray):  # -> pa.LargeStringArra
     else:
         codes, uniques = pd.factorize(values.fillna(""), sort=False)
     return pa.array(np.asarray(uniques, dtype=object), type=pa.large_string()).take(codes[order])
+
+
+#: what a reviewer reads to decide a pair, beside its record ids in maybe_pairs.csv
+REVIEW_TEXT_COLUMNS = ("title", "year", "source_database")
+
+
+def _with_record_text(maybe: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """``maybe`` with each record's title, year and database beside its study id.
+
+    The pairs a reviewer is asked to decide held only ids and scores: to tell whether two
+    records are one study, the reviewer had to look both ids up in records.parquet.
+    """
+    by_id = records.set_index(records["record_id"].astype(str))
+    text: dict[str, pd.Series] = {}
+    for side in ("a", "b"):
+        ids = maybe[f"record_id_{side}"].astype(str)
+        for col in REVIEW_TEXT_COLUMNS:
+            values = by_id[col].reindex(ids).to_numpy() if col in by_id else [None] * len(ids)
+            text[f"{col}_{side}"] = pd.Series(values, index=maybe.index, dtype=object)
+    at = maybe.columns.get_loc("study_id_b") + 1 if "study_id_b" in maybe else len(maybe.columns)
+    order = [f"{col}_{side}" for col in REVIEW_TEXT_COLUMNS for side in ("a", "b")]
+    head, tail = maybe.iloc[:, :at], maybe.iloc[:, at:]
+    return pd.concat([head, pd.DataFrame({c: text[c] for c in order}), tail], axis=1)
 
 
 def write_outputs(model: Deduplicator, out_dir: str | Path) -> dict[str, Path]:

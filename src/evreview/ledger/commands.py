@@ -14,7 +14,7 @@ RECORD_FIELDS = ("record_id", "search", "source_file", "source_database", "sourc
 DUPLICATE_FIELDS = ("record_id", "study_id", "kept")
 SCREENING_FIELDS = ("study_id", "status", "decided_by", "reason")
 #: The ledger columns the PRISMA counts read (not record ids, files or duplicate links).
-PRISMA_FIELDS = ("search", "source_database", "study_id", "kept", "screen_reason", "fate")
+PRISMA_FIELDS = ("search", "source_database", "study_id", "kept", "screen_reason", "screen_decided_by", "fate")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -102,7 +102,9 @@ def gap_report(result: MapResult, n_studies: int) -> str:
     """The gap report in Markdown: absolute, sparse, synthesis, segment and filtered gaps."""
     spec = result.spec
     lines = [
-        f"# Evidence gaps: {result.title}",
+        # the map's default title is "Evidence-gap map: <review title>": the heading said
+        # "Evidence gaps: Evidence-gap map: ..." with it
+        f"# Evidence gaps: {result.title.removeprefix('Evidence-gap map: ')}",
         "",
         f"Map of {n_studies} included studies: rows = {spec.rows}, columns = {spec.columns}"
         + (f", segments = {spec.segment}" if spec.segment else "")

@@ -59,6 +59,11 @@ def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
     reviewer = ledger[ledger["fate"] == "excluded_reviewer"]
     reviewer_reasons = Counter(r or "unspecified" for r in as_text(reviewer["screen_reason"]))
     excluded_automatic = fates["excluded_automation"] + fates["excluded_machine"]
+    # the ranker's inclusions (config screening.model.machine_include_above): no reviewer saw
+    # them, which the boxes must say, as they say the ranker's exclusions ("automation tools")
+    included = ledger[ledger["fate"] == "included"]
+    by_machine = (int((as_text(included["screen_decided_by"]) == "machine").sum())
+                  if "screen_decided_by" in ledger else 0)
     screened = fates["excluded_reviewer"] + fates["maybe"] + fates["included"]
     counts: dict[str, Any] = {
         "database_results": identified,
@@ -79,6 +84,7 @@ def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
         "awaiting_classification": fates["maybe"],
         "new_studies": fates["included"],
         "new_reports": int(ledger.loc[ledger["fate"] == "included", "study_id"].nunique()),
+        "new_studies_included_by_machine": by_machine,
     }
     return counts
 
@@ -265,17 +271,23 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
         assessed_excluded.append(f"Studies awaiting classification (maybe) (n = {counts['awaiting_classification']})")
     if counts["awaiting_screening"]:
         screened.append(f"Awaiting screening (n = {counts['awaiting_screening']})")
+    by_machine = counts.get("new_studies_included_by_machine", 0)
+    if by_machine:
+        screened.insert(1, f"  of which decided by the ranker, not a reviewer (n = {by_machine})")
+    machine = [f"  of which included by the ranker, not a reviewer (n = {by_machine})"] if by_machine else []
     if updated:
         identified = ["Records identified from databases", f"in search {counts['latest_round']}",
                       f"(n = {counts['database_results']}):", *dbs]
         included = [
             f"New studies included in review (n = {counts['new_studies']})",
+            *machine,
             f"Reports of new included studies (n = {counts['new_reports']})",
         ]
     else:
         identified = ["Records identified from databases", f"(n = {counts['database_results']}):", *dbs]
         included = [
             f"Studies included in review (n = {counts['new_studies']})",
+            *machine,
             f"Reports of included studies (n = {counts['new_reports']})",
         ]
     lines = {

@@ -40,7 +40,7 @@ def _csv(path: Path | None) -> pd.DataFrame | None:
 #: The columns of the dedup pairs table the report counts.
 PAIR_COUNTED = ("decision", "rule", "overruled")
 #: The ledger columns the report reads (counts per fate, round, database; studies).
-LEDGER_COLUMNS = ("record_id", "search", "source_database", "study_id", "fate")
+LEDGER_COLUMNS = ("record_id", "search", "source_database", "study_id", "screen_decided_by", "fate")
 
 
 def pair_counts(path: Path | None) -> dict[str, dict[Any, int]] | None:
@@ -133,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
     if stopping is not None:
         screening_summary = {
             "included": int((ledger["fate"] == "included").sum()),
+            # a part of the line above, not another fate: the ranker's inclusions
+            # (screening.model.machine_include_above), which no reviewer has seen
+            "of which included by the model": int(((ledger["fate"] == "included")
+                                                   & (ledger.get("screen_decided_by") == "machine")).sum()),
             "excluded by rules": int((ledger["fate"] == "excluded_automation").sum()),
             "excluded by reviewers": int((ledger["fate"] == "excluded_reviewer").sum()),
             # predicted below the config's threshold and marked as machine decisions: without this
