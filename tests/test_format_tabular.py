@@ -736,6 +736,30 @@ def test_a_config_column_map_column_in_no_table_is_warned_about_once(tmp_path: P
     assert warnings(tmp_path / "g_problems.csv") == []
 
 
+def test_the_column_map_warning_names_the_line_of_that_column(tmp_path: Path) -> None:
+    """The warning's config line was the first line after ``column_map:`` holding the column's
+    name anywhere: "Abstract" pointed at an earlier ``Abstract Note: abstract`` (a Zotero
+    column the tables do have), not at its own entry."""
+    from evreview.cli import main
+
+    root = tmp_path / "raw"
+    (root / "r1").mkdir(parents=True)
+    (root / "r1" / "a.csv").write_text("Title,Abstract Note\nCoffee and sleep,Coffee keeps you up\n",
+                                       encoding="utf-8")
+    (root / "r1" / "b.csv").write_text("Title,Year\nTea and sleep,2021\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("review: {title: x}\n# column_map: Abstract is the other tool's name\npaths: {raw: "
+                      + str(root) + "}\ningest:\n  column_map:\n    Abstract Note: abstract   # Zotero\n"
+                      '    "Abstract": abstract\n', encoding="utf-8")
+    out = tmp_path / "all.parquet"
+    files = [str(root / "r1" / name) for name in ("a.csv", "b.csv")]
+    assert main(["ingest", *files, "--config", str(config), "--root", str(root), "--out", str(out)]) == 0
+    problems = pd.read_csv(tmp_path / "all_problems.csv", dtype=str, keep_default_na=False)
+    warned = problems[problems["reason"].str.contains("ingest.column_map names column")]
+    assert warned["source_line"].tolist() == ["7"], warned.to_dict("records")
+    assert "'Abstract' (-> abstract)" in warned["reason"].iloc[0]
+
+
 def test_generic_table_names_columns_it_did_not_read(tmp_path: Path) -> None:
     """A spreadsheet whose abstract or DOI column has a name we do not know ingested with those
     fields empty and no word said; such columns are now named in a warning with a ready map, and
