@@ -772,6 +772,28 @@ def test_columns_named_in_another_script_are_told_apart(tmp_path: Path) -> None:
     assert "did you mean 'Аннотация' (in ru.csv)?" in warned["reason"].iloc[0]
 
 
+def test_the_column_map_check_reads_headers_in_the_encoding_given_on_the_command_line(tmp_path: Path) -> None:
+    """`evreview ingest --encoding cp1252 a.csv b.csv --config ...` read the tables in cp1252
+    but the column_map check read their headers as UTF-8, so "Résumé" (mapped, and used) was
+    "R?sum?" there and was warned about as a column in none of the tables."""
+    from evreview.cli import main
+
+    for name, title in (("a.csv", "Café et sommeil"), ("b.csv", "Thé et sommeil")):
+        (tmp_path / name).write_bytes(f"Titre;Résumé\n{title};Le café empêche de dormir\n".encode("cp1252"))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"review: {{title: x}}\npaths: {{raw: {tmp_path}}}\ningest:\n  column_map:\n"
+                      "    Titre: title\n    Résumé: abstract\n", encoding="utf-8")
+    files = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    out = tmp_path / "all.parquet"
+    assert main(["ingest", *files, "--encoding", "cp1252", "--config", str(config), "--root", str(tmp_path),
+                 "--out", str(out)]) == 0
+    problems = pd.read_csv(tmp_path / "all_problems.csv", dtype=str, keep_default_na=False)
+    assert not problems["reason"].str.contains("ingest.column_map names column").any(), problems.to_dict("records")
+    from evreview.ingest import read_records
+
+    assert read_records(out)["abstract"].tolist() == ["Le café empêche de dormir"] * 2
+
+
 def test_the_column_map_warning_names_the_line_of_that_column(tmp_path: Path) -> None:
     """The warning's config line was the first line after ``column_map:`` holding the column's
     name anywhere: "Abstract" pointed at an earlier ``Abstract Note: abstract`` (a Zotero
