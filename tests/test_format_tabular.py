@@ -775,6 +775,88 @@ def test_a_config_column_map_column_in_no_table_is_warned_about_once(tmp_path: P
     assert warnings(tmp_path / "g_problems.csv") == []
 
 
+def test_columns_named_in_another_script_are_told_apart(tmp_path: Path) -> None:
+    """Column names were compared by their ASCII letters only, so every Cyrillic or Chinese
+    name was the same empty key: mapping a Russian table's "Заголовок" to title and
+    "Аннотация" to abstract put the title in the abstract as well, and a misspelt mapped
+    column of that script matched every such column instead of being warned about."""
+    from evreview.cli import main
+
+    table = tmp_path / "ru.csv"
+    table.write_text("Заголовок,Аннотация,作者\nКофе и сон,Кофе мешает спать,王伟\n", encoding="utf-8")
+    result = ingest_file(table, root=tmp_path, column_map={"Заголовок": "title", "Аннотация": "abstract",
+                                                            "作者": "authors"})
+    record = result.records.iloc[0]
+    assert (record["title"], record["abstract"], list(record["authors"])) == ("Кофе и сон", "Кофе мешает спать",
+                                                                             ["王伟"])
+    with pytest.raises(IngestError, match="column_map names column 'Аннотацыя', which is not in the file"):
+        ingest_file(table, root=tmp_path, column_map={"Заголовок": "title", "Аннотацыя": "abstract"})
+    # accents aside, as before: "Resume" is the column "Résumé"
+    accented = tmp_path / "fr.csv"
+    accented.write_text("Titre,Résumé\nCafé et sommeil,Le café empêche de dormir\n", encoding="utf-8")
+    fr = ingest_file(accented, root=tmp_path, column_map={"Titre": "title", "Resume": "abstract"})
+    assert fr.records.iloc[0]["abstract"] == "Le café empêche de dormir"
+
+    # the config's map across tables: the misspelt column is warned about
+    (tmp_path / "other.csv").write_text("Title,Year\nTea and sleep,2021\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"review: {{title: x}}\npaths: {{raw: {tmp_path}}}\ningest:\n  column_map:\n"
+                      "    Заголовок: title\n    Аннотацыя: abstract\n", encoding="utf-8")
+    out = tmp_path / "all.parquet"
+    assert main(["ingest", str(table), str(tmp_path / "other.csv"), "--config", str(config), "--root",
+                 str(tmp_path), "--out", str(out)]) == 0
+    problems = pd.read_csv(tmp_path / "all_problems.csv", dtype=str, keep_default_na=False)
+    warned = problems[problems["reason"].str.contains("ingest.column_map names column")]
+    assert len(warned) == 1 and "'Аннотацыя'" in warned["reason"].iloc[0], problems.to_dict("records")
+    assert "did you mean 'Аннотация' (in ru.csv)?" in warned["reason"].iloc[0]
+
+
+def test_the_column_map_check_reads_headers_in_the_encoding_given_on_the_command_line(tmp_path: Path) -> None:
+    """`evreview ingest --encoding cp1252 a.csv b.csv --config ...` read the tables in cp1252
+    but the column_map check read their headers as UTF-8, so "Résumé" (mapped, and used) was
+    "R?sum?" there and was warned about as a column in none of the tables."""
+    from evreview.cli import main
+
+    for name, title in (("a.csv", "Café et sommeil"), ("b.csv", "Thé et sommeil")):
+        (tmp_path / name).write_bytes(f"Titre;Résumé\n{title};Le café empêche de dormir\n".encode("cp1252"))
+    config = tmp_path / "config.yaml"
+    config.write_text(f"review: {{title: x}}\npaths: {{raw: {tmp_path}}}\ningest:\n  column_map:\n"
+                      "    Titre: title\n    Résumé: abstract\n", encoding="utf-8")
+    files = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    out = tmp_path / "all.parquet"
+    assert main(["ingest", *files, "--encoding", "cp1252", "--config", str(config), "--root", str(tmp_path),
+                 "--out", str(out)]) == 0
+    problems = pd.read_csv(tmp_path / "all_problems.csv", dtype=str, keep_default_na=False)
+    assert not problems["reason"].str.contains("ingest.column_map names column").any(), problems.to_dict("records")
+    from evreview.ingest import read_records
+
+    assert read_records(out)["abstract"].tolist() == ["Le café empêche de dormir"] * 2
+
+
+def test_the_column_map_warning_names_the_line_of_that_column(tmp_path: Path) -> None:
+    """The warning's config line was the first line after ``column_map:`` holding the column's
+    name anywhere: "Abstract" pointed at an earlier ``Abstract Note: abstract`` (a Zotero
+    column the tables do have), not at its own entry."""
+    from evreview.cli import main
+
+    root = tmp_path / "raw"
+    (root / "r1").mkdir(parents=True)
+    (root / "r1" / "a.csv").write_text("Title,Abstract Note\nCoffee and sleep,Coffee keeps you up\n",
+                                       encoding="utf-8")
+    (root / "r1" / "b.csv").write_text("Title,Year\nTea and sleep,2021\n", encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text("review: {title: x}\n# column_map: Abstract is the other tool's name\npaths: {raw: "
+                      + str(root) + "}\ningest:\n  column_map:\n    Abstract Note: abstract   # Zotero\n"
+                      '    "Abstract": abstract\n', encoding="utf-8")
+    out = tmp_path / "all.parquet"
+    files = [str(root / "r1" / name) for name in ("a.csv", "b.csv")]
+    assert main(["ingest", *files, "--config", str(config), "--root", str(root), "--out", str(out)]) == 0
+    problems = pd.read_csv(tmp_path / "all_problems.csv", dtype=str, keep_default_na=False)
+    warned = problems[problems["reason"].str.contains("ingest.column_map names column")]
+    assert warned["source_line"].tolist() == ["7"], warned.to_dict("records")
+    assert "'Abstract' (-> abstract)" in warned["reason"].iloc[0]
+
+
 def test_generic_table_names_columns_it_did_not_read(tmp_path: Path) -> None:
     """A spreadsheet whose abstract or DOI column has a name we do not know ingested with those
     fields empty and no word said; such columns are now named in a warning with a ready map, and

@@ -152,6 +152,25 @@ def test_an_ingest_setting_for_one_export_reingests_only_that_export(demo_run: P
     assert "Nothing to be done" in _dry_run(demo_run)
 
 
+def test_an_ingest_setting_for_no_export_yet_reruns_nothing(demo_run: Path):
+    """The gather job took the whole ``ingest`` section as a param (for its column_map check):
+    an encoding glob written for the next round's exports, before they arrive, re-gathered the
+    records and re-ran dedup, screening, coding and every stage after them for nothing."""
+    config = demo_run / "config" / "config.yaml"
+    text, stat = config.read_text(encoding="utf-8"), config.stat()
+    try:
+        config.write_text(text.replace("encodings: {}", 'encodings: {"2025-01_update/*.csv": cp1252}'),
+                          encoding="utf-8")
+        plan = _dry_run(demo_run)
+        # (prisma and changes read the config file itself: cheap, and not this test's concern)
+        for rule in ("ingest_file", "gather_records", "deduplicate", "screen", "embed_shard", "code"):
+            assert f"rule {rule}:" not in plan, (rule, plan[-3000:])
+    finally:
+        config.write_text(text, encoding="utf-8")
+        os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "Nothing to be done" in _dry_run(demo_run)
+
+
 def test_a_deleted_deliverable_is_rebuilt(demo_run: Path):
     """``rule all`` asks for every deliverable, so a deleted report is planned again (dry run)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")

@@ -49,10 +49,11 @@ rule gather_records:
     params:
         # the config's ingest.column_map is one map for every table, and each ingest_file job
         # sees one: a mapped column found in none of the tables (misspelt) is warned about here,
-        # in ingest_problems.csv, from the tables' header lines (the ingest section as a param:
-        # a changed map re-runs this check)
+        # in ingest_problems.csv, from the tables' header lines. Only the map is a param (a
+        # changed map re-runs this check): the whole ingest section re-gathered the records, and
+        # re-ran dedup, screening and coding, when a glob for exports not yet there was added
         config=CONFIG_FILE,
-        ingest=settings("ingest"),
+        column_map=lambda wildcards: json.dumps(config.get("ingest", {}).get("column_map") or {}, sort_keys=True),
     threads: 1
     resources:
         mem_mb=mem_mb(1000, 20),

@@ -79,15 +79,27 @@ def unmatched_columns(
 
 
 def _config_line(config_path: str | Path, column: str) -> int | None:
-    """The line of ``config_path`` naming ``column`` in its column_map (for the message), or ``None``."""
+    """The line of ``config_path`` where ``ingest.column_map`` names ``column`` (for the message),
+    or ``None``.
+
+    Read from the YAML node tree, not by searching the text: the first line after
+    ``column_map:`` holding the name as a substring named the wrong entry when an earlier key
+    contained it ("Abstract" in "Abstract Note: abstract"), or a line past the map.
+    """
+    import yaml
+
     try:
-        lines = Path(config_path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        root = yaml.compose(Path(config_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
-    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("column_map:")), None)
-    if start is None:
+    node = root
+    for step in ("ingest", "column_map"):
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        node = next((v for k, v in node.value if getattr(k, "value", None) == step), None)
+    if not isinstance(node, yaml.MappingNode):
         return None
-    return next((i + 1 for i, line in enumerate(lines[start:], start) if column in line), None)
+    return next((k.start_mark.line + 1 for k, _ in node.value if str(getattr(k, "value", "")) == column), None)
 
 
 def column_map_warnings(

@@ -129,9 +129,15 @@ def _config_file_options(config: dict, path: Path) -> dict:
     return file_options(config.get("ingest", {}), rel)
 
 
-def _with_column_map_warnings(problems, config: dict, config_path: Path, report, root: Path):
+def _with_column_map_warnings(problems, config: dict, config_path: Path, report, root: Path,
+                              encoding: str | None = None):
     """``problems`` plus a warning for each config column_map column found in no generic table
-    of ``report``, each also printed (the job's log); see :mod:`evreview.ingest.column_map`."""
+    of ``report``, each also printed (the job's log); see :mod:`evreview.ingest.column_map`.
+
+    ``encoding``: the command line's ``--encoding``, which wins over the config's as it did
+    when the tables were read (headers read in another encoding than their records were a
+    mapped, used "Résumé" warned about as in no table).
+    """
     import pandas as pd
 
     from evreview.ingest import PROBLEM_COLUMNS
@@ -139,7 +145,7 @@ def _with_column_map_warnings(problems, config: dict, config_path: Path, report,
 
     rows = column_map_warnings(
         (config.get("ingest") or {}).get("column_map") or {}, report, root, config_path,
-        encoding_of=lambda path: _config_file_options(config, path).get("encoding"),
+        encoding_of=lambda path: encoding or _config_file_options(config, path).get("encoding"),
     )
     for row in rows:
         where = row["source_file"] + (f":{row['source_line']}" if row["source_line"] else "")
@@ -243,7 +249,8 @@ def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: 
     # the config's map across these files; one file alone cannot tell (the map may name another
     # file's columns): the workflow ingests one file a job, and its gather step checks them all
     if config is not None and column_map is None and len(args.files) > 1:
-        problems = _with_column_map_warnings(problems, config, args.config, result.report, args.root or Path.cwd())
+        problems = _with_column_map_warnings(problems, config, args.config, result.report, args.root or Path.cwd(),
+                                             args.encoding)
     write_csv(result.report, report_path)
     write_csv(problems, problems_path)
     for rep in result.reports:

@@ -10,8 +10,8 @@ names and a few quirks, so the work is split in two:
 * :class:`TableReader` holds the common sniff/parse loop: a subclass names its signature
   columns, maps columns to record fields, and may repair rows (the Scopus shifted-column quirk).
 
-Column names are compared by :func:`column_key` (lower-case letters and digits only), so
-``"Author(s) ID"``, ``"author_s_id"`` and ``"AUTHORS ID"`` are the same column.
+Column names are compared by :func:`column_key` (lower-case letters and digits only, accents
+aside), so ``"Author(s) ID"``, ``"author_s_id"`` and ``"AUTHORS ID"`` are the same column.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,8 +46,16 @@ _NOT_A_TABLE = re.compile(
 
 
 def column_key(name: str) -> str:
-    """Comparison form of a column name: lower-case letters and digits only."""
-    return _KEY.sub("", name.lower())
+    """Comparison form of a column name: lower-case letters and digits only, accents aside.
+
+    Letters of any script count: with ASCII ones only, every Cyrillic, Greek or Chinese column
+    name had the key ``""``, so they were all one column (``{"Заголовок": "title",
+    "Аннотация": "abstract"}`` put the title in the abstract too).
+    """
+    if name.isascii():
+        return _KEY.sub("", name.lower())
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in folded if ch.isalnum() and not unicodedata.combining(ch))
 
 
 @dataclass(slots=True)
