@@ -289,12 +289,17 @@ def _with_record_text(maybe: pd.DataFrame, records: pd.DataFrame) -> pd.DataFram
     The pairs a reviewer is asked to decide held only ids and scores: to tell whether two
     records are one study, the reviewer had to look both ids up in records.parquet.
     """
-    by_id = records.set_index(records["record_id"].astype(str))
     text: dict[str, pd.Series] = {}
+    lookup = pd.Index(records["record_id"].astype(str)) if len(maybe) else None
     for side in ("a", "b"):
         ids = maybe[f"record_id_{side}"].astype(str)
+        # only the few rows named are taken from the record table (a million records at scale)
+        at_rows = lookup.get_indexer(ids) if lookup is not None else np.array([], dtype=np.intp)
+        found = at_rows >= 0
         for col in REVIEW_TEXT_COLUMNS:
-            values = by_id[col].reindex(ids).to_numpy() if col in by_id else [None] * len(ids)
+            values = np.full(len(ids), None, dtype=object)
+            if col in records and found.any():
+                values[found] = records[col].iloc[at_rows[found]].to_numpy(dtype=object)
             text[f"{col}_{side}"] = pd.Series(values, index=maybe.index, dtype=object)
     at = maybe.columns.get_loc("study_id_b") + 1 if "study_id_b" in maybe else len(maybe.columns)
     order = [f"{col}_{side}" for col in REVIEW_TEXT_COLUMNS for side in ("a", "b")]
