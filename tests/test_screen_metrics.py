@@ -106,3 +106,17 @@ def test_fast_stop_decision_on_the_hand_computed_cases():
     assert should_stop([1] * 20 + [0] * 400, 1000) is False
     assert should_stop([0] * 50, 1000) is False  # nothing found yet: never stop
     assert should_stop([1, 0, 0], 3) is True  # nothing left unseen
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_estimate_of_relevant_unseen_never_exceeds_its_upper_bound(seed: int) -> None:
+    """The point estimate came from the last 50 decisions and the bound from the test's own
+    sample: ten relevant records then 40 irrelevant of 1,000 gave "190 unseen, at most 70"."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 400))
+    labels = (rng.random(n) < np.linspace(0.6, 0.0, n)).astype(int)
+    labels[0] = 1
+    for seen in ([1] * 10 + [0] * 40, labels.tolist()):
+        out = hypergeometric_test(seen, len(seen) + int(rng.integers(1, 2000)))
+        assert out["estimated_relevant_unseen"] <= out["upper_bound_relevant_unseen"]
+        assert out["estimated_recall"] >= out["recall_lower_bound"]
