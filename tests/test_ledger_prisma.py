@@ -291,6 +291,9 @@ def test_prisma_updated_review_template_reconciles_with_ledger(tmp_path: Path):
     assert counts["previous_studies"] == 2 and counts["previous_reports"] == 2  # s000 and s008
     assert counts["new_studies"] == 1 and counts["new_reports"] == 1  # s102
     assert counts["total_studies"] == 3 == int((ledger["fate"] == "included").sum())
+    # the first search's studies a reviewer has not finished with (s007 maybe; s009, s010, s011
+    # undecided) were in no box of the updated template; the previous box counts them
+    assert counts["previous_studies_awaiting"] == 4
 
     table = prisma_table(counts).set_index("data")
     assert list(prisma_table(counts).columns) == ["data", "node", "box", "description", "boxtext", "tooltips",
@@ -304,6 +307,8 @@ def test_prisma_updated_review_template_reconciles_with_ledger(tmp_path: Path):
     svg = (tmp_path / "u.svg").read_text()
     assert "Studies included in previous" in svg and "Total studies included in review (n = 3)" in svg
     assert "of studies found in earlier searches: 2" in svg
+    assert "still awaiting screening (n = 4)" in svg
+    assert table.loc["previous_studies_awaiting", "n"] == 4 and table.loc["previous_studies_awaiting", "box"] == "box1"
 
     # name order would make 2024-01_a the latest search: different boxes, still reconciling
     by_name = prisma_counts(ledger)

@@ -132,9 +132,17 @@ def prisma_counts(
         included_previous = sorted(previous & set(fates.index[(fates == "included").to_numpy()]))
     else:
         included_previous = sorted(s for s in previous if fates.get(s) == "included")
+    # earlier rounds' studies no reviewer has finished with: a previous version of the review
+    # is finished, but a run between rounds may not be, and these studies were in no box
+    waiting = fates.isin(["undecided", "maybe"]).to_numpy()
+    if fates.index.is_unique:
+        awaiting_previous = len(previous & set(fates.index[waiting]))
+    else:
+        awaiting_previous = sum(1 for s in previous if fates.get(s) in ("undecided", "maybe"))
     counts.update(
         {
             "template": "updated",
+            "previous_studies_awaiting": int(awaiting_previous),
             "rounds": order,
             "latest_round": latest,
             "previous_rounds": order[:-1],
@@ -202,6 +210,9 @@ def prisma_table(counts: dict[str, Any]) -> pd.DataFrame:
              "", counts["previous_studies"]),
             ("previous_reports", "NA", "box1", "Reports of studies included in previous version of review",
              "", counts["previous_reports"]),
+            # not in the PRISMA2020 package's template: earlier searches' studies not yet decided
+            ("previous_studies_awaiting", "NA", "box1", "Studies of previous searches still awaiting screening",
+             "", counts.get("previous_studies_awaiting", 0)),
         ]
     rows = [
         *previous_rows,
@@ -311,6 +322,11 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
             f"(n = {counts['previous_reports']})",
             f"Searches: {rounds}",
         ]
+        if counts.get("previous_studies_awaiting"):
+            lines["previous"][-1:-1] = [
+                "Studies of previous searches",
+                f"still awaiting screening (n = {counts['previous_studies_awaiting']})",
+            ]
         lines["total"] = [
             f"Total studies included in review (n = {counts['total_studies']})",
             f"Reports of total included studies (n = {counts['total_reports']})",
