@@ -471,7 +471,7 @@ def _many_counts(updated: bool) -> dict:
     if updated:
         counts.update(template="updated", latest_round="2025-03_update", duplicates_of_previous=9,
                       previous_rounds=["2023-03_initial", "2024-03_update"], previous_studies=40,
-                      previous_reports=44, total_studies=100, total_reports=104)
+                      previous_reports=44, total_studies=100, total_reports=104, previous_studies_awaiting=265)
     return counts
 
 
