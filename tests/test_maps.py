@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evreview.errors import ConfigError
+from evreview.errors import ConfigError, EvreviewError
 from evreview.maps import MapSpec, build_map, gap_report, spec_from_config, write_map
 from evreview.maps.html import safe_json
 
@@ -88,6 +88,23 @@ def test_gap_kinds():
     # before any study is included every cell is an "absolute gap": the report says why
     empty = gap_report(build_map(_coded().iloc[:0], VOCAB, SPEC), 0)
     assert "No study is included yet" in empty and "no study on Values x Individual" in empty
+
+
+def test_gap_report_says_how_many_studies_still_await_screening(tmp_path: Path) -> None:
+    """With most studies unscreened, "no study on X" said nothing of the evidence and gaps.md did
+    not say so; evreview map --screening counts the undecided and maybe studies for it."""
+    from evreview.maps.commands import count_awaiting
+
+    screening = tmp_path / "screening.csv"
+    screening.write_text("study_id,status,decided_by\na,included,reviewer\nb,undecided,\nc,maybe,reviewer\n"
+                         "d,excluded,rule\ne,undecided,\n", encoding="utf-8")
+    assert count_awaiting(screening) == 3 and count_awaiting(None) == 0
+    report = gap_report(build_map(_coded(), VOCAB, SPEC), 6, awaiting=3)
+    assert "3 studies are still awaiting screening or classification, against 6 included" in report
+    assert "awaiting screening" not in gap_report(build_map(_coded(), VOCAB, SPEC), 6)
+    (tmp_path / "bad.csv").write_text("study_id,decision\na,include\n", encoding="utf-8")
+    with pytest.raises(EvreviewError, match=r"bad\.csv.*status"):
+        count_awaiting(tmp_path / "bad.csv")
 
 
 def test_gap_report_heading_names_the_review_once():

@@ -56,6 +56,8 @@ rule evidence_gap_map:
         coded=f"{CODED}/coded_records.parquet",
         studies=f"{RESULTS}/dedup/studies.parquet",
         codebook=config.get("code", {}).get("codebook", "config/codebook.yaml"),
+        # how many studies still await screening, said in gaps.md
+        screening=f"{RESULTS}/screen/screening.csv",
     output:
         html=f"{RESULTS}/map/egm.html",
         svg=f"{RESULTS}/map/egm.svg",
@@ -80,7 +82,7 @@ rule evidence_gap_map:
         runtime=60,
     shell:
         "evreview map --coded {input.coded:q} --studies {input.studies:q} --codebook {input.codebook:q} "
-        "--config {params.config:q} --out-dir {params.out:q} > {log:q} 2>&1"
+        "--config {params.config:q} --screening {input.screening:q} --out-dir {params.out:q} > {log:q} 2>&1"
 
 
 rule changes:

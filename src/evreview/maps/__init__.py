@@ -98,8 +98,13 @@ def build_map(
     return MapResult(spec, {k: list(v) for k, v in vocab.items()}, cells, gaps, cross_gaps, html_text, title)
 
 
-def gap_report(result: MapResult, n_studies: int) -> str:
-    """The gap report in Markdown: absolute, sparse, synthesis, segment and filtered gaps."""
+def gap_report(result: MapResult, n_studies: int, awaiting: int = 0) -> str:
+    """The gap report in Markdown: absolute, sparse, synthesis, segment and filtered gaps.
+
+    ``awaiting``: studies still awaiting screening or a reviewer's maybe; the report says how
+    many, as its gaps may close when they are screened (with 11 of 286 studies screened, "no
+    study on X" said little about the evidence, and nothing said so).
+    """
     spec = result.spec
     lines = [
         # the map's default title is "Evidence-gap map: <review title>": the heading said
@@ -119,6 +124,12 @@ def gap_report(result: MapResult, n_studies: int) -> str:
         lines += [
             f"{unplaced} included stud{'y has' if unplaced == 1 else 'ies have'} no {spec.rows} or no {spec.columns} "
             "code and so appear in no cell (their uncoded_reason is in the coded records).",
+            "",
+        ]
+    if awaiting and n_studies:
+        lines += [
+            f"{awaiting} stud{'y is' if awaiting == 1 else 'ies are'} still awaiting screening or classification, "
+            f"against {n_studies} included: the gaps below may close as they are screened.",
             "",
         ]
     if n_studies == 0:
@@ -168,9 +179,10 @@ def gap_report(result: MapResult, n_studies: int) -> str:
     return "\n".join(lines)
 
 
-def write_map(result: MapResult, outdir: str | Path, n_studies: int) -> dict[str, Path]:
+def write_map(result: MapResult, outdir: str | Path, n_studies: int, awaiting: int = 0) -> dict[str, Path]:
     """Write egm.html, egm.svg, egm.png, egm_cells.csv/.json, gaps.csv, gaps.md and cross_gaps.csv
-    (every combination of the two ``map.cross`` dimensions with its study count) into ``outdir``."""
+    (every combination of the two ``map.cross`` dimensions with its study count) into ``outdir``;
+    ``awaiting`` studies not yet screened are noted in gaps.md (:func:`gap_report`)."""
     from evreview.maps.static import draw_map
 
     out = Path(outdir)
@@ -194,5 +206,5 @@ def write_map(result: MapResult, outdir: str | Path, n_studies: int) -> dict[str
     )
     write_csv(result.gaps, paths["gaps_csv"])
     write_csv(result.cross_gaps, paths["cross_csv"])
-    paths["gaps_md"].write_text(gap_report(result, n_studies), encoding="utf-8")
+    paths["gaps_md"].write_text(gap_report(result, n_studies, awaiting), encoding="utf-8")
     return paths

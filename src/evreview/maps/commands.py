@@ -25,7 +25,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codebook", type=Path, required=True)
     p.add_argument("--config", type=Path, required=True)
     p.add_argument("--out-dir", type=Path, required=True)
+    p.add_argument("--screening", type=Path,
+                   help="screening.csv from screen: the gap report says how many studies still await screening")
     p.set_defaults(func=run)
+
+
+def count_awaiting(screening_path: Path | None) -> int:
+    """Studies of screening.csv still undecided or a reviewer's maybe (0 without the file)."""
+    if screening_path is None:
+        return 0
+    from evreview.reporting import read_table
+
+    screening = read_table(screening_path, columns=("status",))
+    if "status" not in screening:
+        raise EvreviewError("lacks column 'status' (is it screen's screening.csv?)", path=screening_path)
+    return int(screening["status"].isin(["undecided", "maybe"]).sum())
 
 
 def load_coded(coded_path: Path, studies_path: Path | None) -> pd.DataFrame:
@@ -69,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         labels=dimension_labels(codebook),
         cross=cross,
     )
-    write_map(result, args.out_dir, len(coded))
+    write_map(result, args.out_dir, len(coded), count_awaiting(args.screening))
     n_gaps = int((result.gaps["filter_dimension"] == "").sum())
     studies = "study" if len(coded) == 1 else "studies"
     print(f"map: {len(coded)} {studies}, {n_gaps} gaps on the full map, written to {args.out_dir}", file=sys.stderr)
