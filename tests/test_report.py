@@ -166,7 +166,9 @@ def test_stopping_estimate_reads_as_words_with_agreement_and_nested_details():
     }
     agreement = [{"reviewers": ["ann", "bob"], "n_common": 50, "n_agree": 45, "kappa": 0.78}]
     page = stopping_html({"stopping": stopping, "agreement": agreement})
-    assert "Screened 400 of 1,000 studies; 38 relevant found; at most 12 relevant studies may still be unseen." in page
+    assert ("Screened 400 of 1,000 studies (included or excluded by consensus, of those the eligibility rules "
+            "leave; maybes and conflicts not counted); 38 relevant found; at most 12 relevant studies may still "
+            "be unseen.") in page
     assert "Keep screening" in page and "95%" in page
     assert "<td>ann / bob</td><td>50</td><td>45</td><td>0.78</td>" in page
     assert "{" not in page  # nested settings as nested tables
@@ -189,7 +191,8 @@ def test_stopping_estimate_survives_missing_and_null_values():
                                         "parameters": None, "relevant_found": None, "method": None},
                            "agreement": [{"reviewers": ["a", "b"], "n_common": 0, "n_agree": 0, "kappa": None},
                                          {"reviewers": ["a", "c"], "n_common": 4, "n_agree": 4, "kappa": 1.0}]})
-    assert "Screened 5 of 10 studies; 0 relevant found." in nulls and "Keep screening" in nulls
+    assert "maybes and conflicts not counted); 0 relevant found." in nulls and "Keep screening" in nulls
+    assert "Screened 5 of 10 studies" in nulls
     assert "<td>a / b</td><td>0</td><td>0</td><td>n/a</td>" in nulls and "nan" not in nulls
     assert "Method: ." not in nulls
     empty = stopping_html({"stopping": {"n_screened": 0, "n_total": 0, "stop": False}, "agreement": []})

@@ -163,7 +163,11 @@ def stopping_html(summary: dict[str, Any]) -> str:
                        f"(p = {_number(stopping.get('p_value'), 1):.3g}).")
         unseen = stopping.get("upper_bound_relevant_unseen")
         bound = f"; at most {unseen} relevant studies may still be unseen" if unseen is not None and n else ""
-        out += f"<p>Screened {n:,} of {total:,} studies; {found:,} relevant found{bound}. {_e(verdict)}</p>"
+        # the test's own count: studies with a consensus include or exclude among those the rules
+        # leave; "Screened" alone read as PRISMA's records screened (maybes and conflicts too)
+        out += (f"<p>Screened {n:,} of {total:,} studies (included or excluded by consensus, of those the "
+                f"eligibility rules leave; maybes and conflicts not counted); {found:,} relevant found{bound}. "
+                f"{_e(verdict)}</p>")
         said = [f"{label}: {_e(stopping[key])}." for key, label in (("method", "Method"), ("assumptions", "Assumes"))
                 if stopping.get(key)]
         if said:
