@@ -501,3 +501,17 @@ def test_prisma_boxes_grow_with_their_text_and_never_overlap(updated):
             assert not patches[a].overlaps(patches[b]), f"boxes {a} and {b} overlap"
     # the identification box holds all 40 databases, so the screening row starts below it
     assert patches["screened"].y1 < patches["identified"].y0
+
+
+def test_the_diagram_says_what_an_eligibility_rule_reason_means(tmp_path: Path):
+    """The diagram listed the rules' reason codes ("required_terms: 1") under "Marked ineligible by
+    automation tools"; it now says what they mean, and the counts keep the codes."""
+    tables = _tables()
+    screening = tables.screening.copy()
+    screening.loc[screening["study_id"] == "s003", "reason"] = "required_terms"
+    counts = prisma_counts(build_ledger(StageTables(tables.records, tables.problems, tables.duplicates,
+                                                    screening, tables.coded)))
+    assert counts["excluded_automatic_reasons"]["required_terms"] == 1
+    draw_prisma(counts, tmp_path / "r.svg")
+    svg = (tmp_path / "r.svg").read_text()
+    assert "required terms absent: 1" in svg and "required_terms" not in svg

@@ -260,6 +260,17 @@ def prisma_table(counts: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
+#: What each eligibility rule's reason code (:data:`evreview.screen.rules.REASONS`) means, as
+#: the diagram says it; the counts keep the codes, which the screening table and config use.
+RULE_REASON_LABELS = {
+    "year": "publication year outside the range",
+    "language": "language not eligible",
+    "doc_type": "document type not eligible",
+    "required_terms": "required terms absent",
+    "excluded_terms": "excluded terms present",
+}
+
+
 def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
     updated = counts.get("template") == "updated"
     dbs = [f"  {db} (n = {n})" for db, n in counts["database_specific_results"].items()]
@@ -270,7 +281,7 @@ def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
         "Records removed before screening:",
         *duplicates,
         f"  Marked ineligible by automation tools (n = {counts['excluded_automatic']})",
-        *[f"    {r}: {n}" for r, n in counts["excluded_automatic_reasons"].items()],
+        *[f"    {RULE_REASON_LABELS.get(r, r)}: {n}" for r, n in counts["excluded_automatic_reasons"].items()],
         f"  Removed for other reasons: unparsable (n = {counts['excluded_other']})",
     ]
     excluded = [f"Records excluded by reviewers (n = {counts['records_excluded']})"] + [
