@@ -26,17 +26,19 @@ $(VENV)/.installed: pyproject.toml
 # --rerun-incomplete: after a run that was killed, `make run` redoes the jobs it cut short
 # (as profiles/local does) instead of stopping on Snakemake's IncompleteFilesException.
 # --show-failed-logs: a job that fails prints its log, where evreview's one-line error
-# (file, line, what to do) is; without it the terminal says only "check log file(s)"
+# (file, line, what to do) is; without it the terminal says only "check log file(s)".
+# The Snakefile names config/config.yaml itself: passing it again made Snakemake print
+# "Config file config/config.yaml is extended by additional config" on every run.
 run: install
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml --rerun-incomplete --show-failed-logs
+	$(BIN)/snakemake --cores $(CORES) --rerun-incomplete --show-failed-logs
 
 # after a run killed hard (kill -9, power loss) Snakemake's lock on the folder remains and the
 # next run refuses to start: release it (only when no other run is going), then `make run`
 unlock: install
-	$(BIN)/snakemake --unlock --cores 1 --configfile config/config.yaml
+	$(BIN)/snakemake --unlock --cores 1
 
 dry-run: install
-	$(BIN)/snakemake -n --cores $(CORES) --configfile config/config.yaml
+	$(BIN)/snakemake -n --cores $(CORES)
 
 test: install
 	$(BIN)/python -m pytest -q

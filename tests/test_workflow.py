@@ -95,7 +95,7 @@ def test_rerun_is_a_no_op(demo_run: Path):
 
 @pytest.mark.parametrize("how", [["--configfile", "config/config.yaml"], ["--profile", "profiles/local"]])
 def test_rerun_the_way_make_run_or_a_profile_does_is_a_no_op(demo_run: Path, how: list[str]):
-    """`make run` passes --configfile, which Snakemake makes absolute; the config path, an
+    """--configfile (as `make run` passed it) is made absolute by Snakemake; the config path, an
     ingest param, then differed from a run without it (a profile, the tests), and switching
     between the two re-ingested every export and re-ran every stage after it."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
