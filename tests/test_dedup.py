@@ -1007,6 +1007,23 @@ def test_parts_and_phases_in_roman_numerals_are_different_items() -> None:
     assert same.n_studies_ == 1 and "title_numbers_differ" not in _rules_of(same)
 
 
+def test_title_numbers_word_by_word_equals_the_pattern() -> None:
+    """The word-by-word reading of plain ASCII titles gives what the pattern (the definition) gives."""
+    import random
+
+    from evreview.dedup.keys import _title_numbers_by_pattern
+
+    vocab = ["part", "parts", "phase", "stage", "type", "teil", "study", "one", "two", "twelve", "zero",
+             "i", "ii", "iv", "iiii", "vx", "x", "xl", "ivy", "a", "b", "h", "j", "c", "covid19", "2x2", "19th",
+             "one1", "2", "007", "trial", "of", "the", "Part", "II", "phases", "ten", "in", "men", "v"]
+    rng = random.Random(5)
+    titles = [" ".join(rng.choice(vocab) for _ in range(rng.randint(1, 8))) for _ in range(5000)]
+    titles += ["", "part", "part  ii", " part ii", "part ii ", "phase ii-iii", "part b c", "parts h", "part i b",
+               "stage iv iv", "type 2 diabetes part a", "part é", "x\x01 one", "one_two", "part\tii"]
+    for title in titles:
+        assert title_numbers(title) == _title_numbers_by_pattern(title), title
+
+
 def test_abstracts_under_one_supplement_doi_are_not_merged_by_it() -> None:
     """Embase writes the DOI of an abstract supplement (Ann Oncol 30 suppl 5) on each of its
     abstracts: one group's "3-year" and "5-year follow-up" abstracts, or two groups' alike titles,

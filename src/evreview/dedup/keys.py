@@ -223,7 +223,45 @@ def title_numbers(folded: str) -> str:
     "part 2"; "Phase II" and "Phase III" trials differ by one letter of a long title, which
     the title similarity alone reads as a typo) or a letter ("Part A", "Part B"). A Roman
     numeral elsewhere is left alone: "i" and "x" are mostly words ("what I learned", "X-linked").
+
+    :func:`_title_numbers_by_pattern` is the definition; a title of ASCII letters and digits in
+    single-space-separated words (what :func:`fold_text` makes of almost every title) is read
+    here word by word, with the same result: the pattern tries its ~50 alternatives at every
+    word start, 7 of the 27 ms of the keys of a 1,400-record set, 2.5x this loop's time.
     """
+    words = folded.split(" ")
+    if not folded.isascii() or not all(map(str.isalnum, words)):  # "" (no title, double spaces) too
+        return _title_numbers_by_pattern(folded)
+    out = []
+    k, n = 0, len(words)
+    while k < n:
+        word = words[k]
+        k += 1
+        if word.isalpha():
+            if word in _NUMBER_WORDS:
+                out.append(_NUMBER_WORDS[word])
+            elif k < n and word in _SEQUENCE_WORD_SET:
+                mark = words[k]
+                if _ROMAN_LETTERS.issuperset(mark):  # the pattern's "<sequence word> [ivx]+" (mark is not "")
+                    k += 1
+                    if _ROMAN.match(mark):
+                        out.append(str(_roman(mark)))
+                elif word in ("part", "parts") and len(mark) == 1 and "a" <= mark <= "h":  # "parts? [a-h]"
+                    k += 1
+                    out.append(mark)
+        elif word.isdigit():
+            out.append(word)
+        else:  # letters and digits ("covid19", "2x2"): each run of digits
+            out.extend(_DIGITS.findall(word))
+    return " ".join(out)
+
+
+_SEQUENCE_WORD_SET = frozenset(_SEQUENCE_WORDS)
+_ROMAN_LETTERS = frozenset("ivx")
+
+
+def _title_numbers_by_pattern(folded: str) -> str:
+    """:func:`title_numbers` of any text, by :data:`_TITLE_NUMBER` (the definition of the numbers)."""
     out = []
     for match in _TITLE_NUMBER.finditer(folded):
         text = match.group(0)
