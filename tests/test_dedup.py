@@ -962,6 +962,10 @@ def test_a_journal_named_by_its_acronym_is_the_same_journal() -> None:
     # initials must spell the whole token, in place
     assert not journals_compatible("mis quarterly", "marketing science quarterly")
     assert not journals_compatible("ams review", "management information systems review")
+    # a first word found nowhere in the other name settles it; other whitespace still separates words
+    assert not journals_compatible("lancet oncol", "journal clinical oncology")
+    assert journals_compatible("j\tclin oncol", "journal clinical oncology")
+    assert journals_compatible("clin  oncol", "journal\tclinical oncology")
 
 
 # --- red team: distinct studies that a "same" rule merged ---------------------------------------
