@@ -1234,3 +1234,13 @@ def test_a_reviewers_same_on_a_question_carries_to_the_records_own_duplicates(tm
     model = Deduplicator().fit(recs, decisions=read_decisions(path))
     s = studies_by_source(model)
     assert s["a"] != s["c"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]", object])
+def test_empty_fields_are_found_alike_in_every_text_dtype(dtype: object) -> None:
+    """Arrow-backed text takes a kernel of its own in _is_empty: missing and "" are empty, as elsewhere."""
+    from evreview.dedup.merge import _is_empty
+
+    values = pd.Series([None, "", "a", " ", None], dtype=dtype)
+    assert _is_empty(values).tolist() == [True, True, False, False, True]
+    assert _is_empty(values.iloc[:0]).tolist() == []

