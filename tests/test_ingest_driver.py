@@ -634,3 +634,15 @@ def test_gather_concatenates_record_tables_in_the_order_given(tmp_path: Path):
         (tmp_path / "t" / f"bogus{side}").write_text(tables[0].with_name(f"ovid.ris{side}").read_text())
     assert main(["gather", str(bogus), "--out", str(tmp_path / "x.parquet"), "--report", str(tmp_path / "r.csv"),
                  "--problems", str(tmp_path / "p.csv")]) == 2
+
+
+def test_raw_column_is_compact_sorted_json_and_a_lone_surrogate_stays_visible():
+    """The raw column built into one buffer: each record's JSON (keys sorted, non-ASCII kept), and
+    a value orjson refuses (a lone surrogate) shown backslash-escaped rather than failing the file."""
+    from evreview.ingest import _raw_array
+
+    assert _raw_array(iter([])).to_pylist() == []
+    array = _raw_array(iter([{"b": "é", "a": 1}, {}, {"t": "x" * 5000}]))
+    assert array.to_pylist() == ['{"a":1,"b":"é"}', "{}", '{"t":"' + "x" * 5000 + '"}']
+    lone = _raw_array(iter([{"a": "\ud800"}, {"b": "ok"}])).to_pylist()
+    assert lone == ['{"a":"\\xed\\xa0\\x80"}', '{"b":"ok"}']

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -207,15 +207,27 @@ def _raw_json(raw: Mapping[str, Any]) -> bytes:
 
 
 def _raw_array(raws: Iterable[Mapping[str, Any]]) -> pa.Array:
-    """The ``raw`` column straight from JSON bytes: one join and an offsets array, no Python
-    ``str`` (nor Arrow conversion) per record."""
-    chunks = [_raw_json(raw) for raw in raws]
-    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks)), out=offsets[1:])
-    array = pa.LargeStringArray.from_buffers(len(chunks), pa.py_buffer(offsets), pa.py_buffer(b"".join(chunks)))
+    """The ``raw`` column straight from JSON bytes: one buffer and an offsets array, no Python
+    ``str`` (nor Arrow conversion) per record.
+
+    Each record's JSON is appended to one ``bytearray`` and dropped at once, not kept until a
+    final join: orjson sizes its output generously and shrinks it in place, so every retained
+    result pinned a fresh page of its own (a page fault per record: 1,400 of a small dedup
+    run's 3,900, and 2.4 ms against 0.5 ms to serialise them cold); a result dropped at once
+    leaves its memory to the next.
+    """
+    data = bytearray()
+    ends = [0]
+    for raw in raws:
+        data += _raw_json(raw)
+        ends.append(len(data))
+    offsets = np.array(ends, dtype=np.int64)
+    count = len(ends) - 1
+    array = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
     try:
         array.validate(full=True)
     except pa.ArrowInvalid:  # a lone surrogate kept by the fallback: make it visible, not fatal
+        chunks = (bytes(data[start:end]) for start, end in pairwise(ends))
         array = pa.array([chunk.decode("utf-8", "backslashreplace") for chunk in chunks], type=pa.large_string())
     return array
 
