@@ -260,11 +260,13 @@ def pairs_table(scored: pd.DataFrame, record_ids: np.ndarray, study_ids: np.ndar
     for col in PAIR_COLUMNS:
         if col in derived:
             columns[col] = pd.Series(derived[col], dtype="str")
-        elif scored[col].dtype == object or isinstance(scored[col].dtype, pd.CategoricalDtype) or (
-                pd.api.types.is_string_dtype(scored[col].dtype)):
-            columns[col] = pd.Series(_text_column(scored[col], sort), dtype="str")
+            continue
+        values = scored[col]  # looked up once (a DataFrame column lookup is several microseconds)
+        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype) or (
+                pd.api.types.is_string_dtype(values.dtype)):
+            columns[col] = pd.Series(_text_column(values, sort), dtype="str")
         else:
-            columns[col] = scored[col].to_numpy()[sort]
+            columns[col] = values.to_numpy()[sort]
     return pd.DataFrame(columns)
 
 
