@@ -33,6 +33,9 @@ class Source:
     data: bytes
     text: str | None
     options: dict[str, Any] = field(default_factory=dict)
+    #: what sniffing derived from the content, kept so that it is derived once: every tabular
+    #: reader sniffs on the same header row (see ``_tabular.source_header``)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def head(self) -> str:
