@@ -241,7 +241,12 @@ def text_header(source: Source) -> tuple[list[str], str] | None:
     MEDLINE, BibTeX, XML, JSON or WoS/EndNote tagged text are rejected outright, so no
     tabular reader ever claims them.
     """
-    head, hinted = without_sep_line(source.head)
+    return header_of(source.head)
+
+
+def header_of(head: str) -> tuple[list[str], str] | None:
+    """:func:`text_header` of a source whose :attr:`~evreview.ingest.registry.Source.head` is ``head``."""
+    head, hinted = without_sep_line(head)
     if not head:
         return None
     _, line = _first_line(head)
