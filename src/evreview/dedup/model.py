@@ -148,7 +148,8 @@ class Deduplicator:
             }
         ).sort_values(["study_id", "record_id"], kind="stable").reset_index(drop=True)
         self.studies_ = merge_studies(records, study_ids, kept, order, complete)
-        self.clusters_ = dict(zip(self.studies_["study_id"], self.studies_["member_record_ids"]))
+        # lists, not the Series: iterating an Arrow-backed Series boxes each value (0.7 -> 0.1 ms here)
+        self.clusters_ = dict(zip(self.studies_["study_id"].tolist(), self.studies_["member_record_ids"].tolist()))
 
         self.pairs_ = pairs_table(scored, ids.to_numpy(dtype=object), study_ids, method)
         # for a reviewer: uncertain pairs, and "same" pairs the anti-chaining guard refused
