@@ -553,6 +553,15 @@ def _cached(fn: Any, values: list[Any]) -> list[Any]:
     return out
 
 
+def _title_keys(folded: str) -> tuple[str, str, str, bool, bool, bool, bool]:
+    """The title keys of one folded title: compact form, longest words, numbers, and whether it
+    is generic, a notice, a correction and a recurring item's (the columns of :func:`build_keys`)."""
+    return (
+        folded.replace(" ", ""), title_words(folded), title_numbers(folded), is_generic_title(folded),
+        is_notice_title(folded), is_correction_title(folded), bool(RECURRING_TITLE_WORDS.intersection(folded.split())),
+    )
+
+
 def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     """One row of matching keys per record (same index as ``records``)."""
     n = len(records)
@@ -562,7 +571,13 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             return [None] * n
         return records[name].tolist()
 
-    titles = [fold_text(clean_title(t)) for t in col("title")]
+    titles = _cached(lambda t: fold_text(clean_title(t)), col("title"))
+    # every key of a title, once per distinct title: duplicates share titles (a tenth of the
+    # records of sra_haematology, two fifths of sra_cytology_screening's)
+    of_title = {t: _title_keys(t) for t in dict.fromkeys(titles)}
+    compact, words, numbers, generic, notice, correction, recurring = (
+        list(column) for column in zip(*map(of_title.__getitem__, titles))
+    ) if n else ([] for _ in range(7))
     authors = [_as_list(a) for a in col("authors")]
     names = sorted({name for names in authors for name in names})
     surname_of = dict(zip(names, (_surname(name) for name in names)))
@@ -593,12 +608,12 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame(
         {
             "title_key": text(titles),
-            "title_compact": text([t.replace(" ", "") for t in titles]),
-            "title_words": text([title_words(t) for t in titles]),
-            "title_numbers": text([title_numbers(t) for t in titles]),
-            "title_generic": [is_generic_title(t) for t in titles],
-            "title_notice": [is_notice_title(t) for t in titles],
-            "title_correction": [is_correction_title(t) for t in titles],
+            "title_compact": text(compact),
+            "title_words": text(words),
+            "title_numbers": text(numbers),
+            "title_generic": generic,
+            "title_notice": notice,
+            "title_correction": correction,
             "author_key": text([author_key(a) for a in authors]),
             "first_author": text([(s[0] if s else "") for s in surnames]),
             "surname_key": text([" ".join(s) for s in surnames]),
@@ -612,7 +627,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             "journal_key": text(journals),
             "venue_alias": text(aliases),
             "conference": [is_conference(d, j, a) for d, j, a in zip(col("doc_type"), journals, aliases)],
-            "title_recurring": [bool(RECURRING_TITLE_WORDS.intersection(t.split())) for t in titles],
+            "title_recurring": recurring,
             "doi_key": text([doi_key(d) for d in col("doi")]),
             "pmid_key": text([("" if p is None or p != p else str(p)) for p in col("pmid")]),
         },
