@@ -200,7 +200,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
 #: reader's ``sniff``, never a sufficient one. :func:`detect` imports a listed module only when
 #: its test passes, so a CSV export does not import (and sniff with) the eight tagged, XML and
 #: JSON readers: about 5 ms of a 0.5 s ``evreview dedup`` run; nor, by :data:`TABLE_GATES`, eight
-#: database-specific table readers (~3 ms more; the header is parsed once for all of them).
+#: database-specific table readers (~2 ms more; the header is parsed once for all of them).
 #: A module not listed here is always imported, so a new format is still one module (listing it
 #: only saves start-up time). A test must fail only where ``sniff`` returns 0:
 #: tests/test_ingest_driver.py checks this on every fixture file.
