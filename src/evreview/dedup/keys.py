@@ -571,7 +571,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
             return [None] * n
         return records[name].tolist()
 
-    titles = _cached(lambda t: fold_text(clean_title(t)), col("title"))
+    titles = [fold_text(clean_title(t)) for t in col("title")]
     # every key of a title, once per distinct title: duplicates share titles (a tenth of the
     # records of sra_haematology, two fifths of sra_cytology_screening's)
     of_title = {t: _title_keys(t) for t in dict.fromkeys(titles)}
