@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -553,13 +554,17 @@ def _cached(fn: Any, values: list[Any]) -> list[Any]:
     return out
 
 
-def _title_keys(folded: str) -> tuple[str, str, str, bool, bool, bool, bool]:
-    """The title keys of one folded title: compact form, longest words, numbers, and whether it
-    is generic, a notice, a correction and a recurring item's (the columns of :func:`build_keys`)."""
-    return (
-        folded.replace(" ", ""), title_words(folded), title_numbers(folded), is_generic_title(folded),
-        is_notice_title(folded), is_correction_title(folded), bool(RECURRING_TITLE_WORDS.intersection(folded.split())),
-    )
+def is_recurring_title(folded: str) -> bool:
+    """True when a title word marks a recurring item (:data:`RECURRING_TITLE_WORDS`)."""
+    return bool(RECURRING_TITLE_WORDS.intersection(folded.split()))
+
+
+#: The keys of a folded title, in :func:`build_keys`'s order: compact form, longest words,
+#: numbers, and whether it is generic, a notice, a correction and a recurring item's.
+_TITLE_KEYS: tuple[Callable[[str], Any], ...] = (
+    lambda folded: folded.replace(" ", ""), title_words, title_numbers, is_generic_title, is_notice_title,
+    is_correction_title, is_recurring_title,
+)
 
 
 def build_keys(records: pd.DataFrame) -> pd.DataFrame:
@@ -573,11 +578,12 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
 
     titles = [fold_text(clean_title(t)) for t in col("title")]
     # every key of a title, once per distinct title: duplicates share titles (a tenth of the
-    # records of sra_haematology, two fifths of sra_cytology_screening's)
-    of_title = {t: _title_keys(t) for t in dict.fromkeys(titles)}
+    # records of sra_haematology, two fifths of sra_cytology_screening's). One dict per key, not
+    # a tuple per title: a million tuples set off collections of the whole heap (+10 % GC time)
+    distinct = list(dict.fromkeys(titles))
     compact, words, numbers, generic, notice, correction, recurring = (
-        list(column) for column in zip(*map(of_title.__getitem__, titles))
-    ) if n else ([] for _ in range(7))
+        list(map(dict(zip(distinct, map(key, distinct))).__getitem__, titles)) for key in _TITLE_KEYS
+    )
     authors = [_as_list(a) for a in col("authors")]
     names = sorted({name for names in authors for name in names})
     surname_of = dict(zip(names, (_surname(name) for name in names)))
