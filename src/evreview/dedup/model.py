@@ -24,6 +24,7 @@ from evreview.dedup.decisions import empty_decisions, normalise_previous
 from evreview.dedup.merge import MERGE_FIELDS, assign_study_ids, choose_kept, completeness, merge_studies, record_order
 from evreview.dedup.rules import RuleParams, decide
 from evreview.errors import EvreviewError
+from evreview.gcpause import gc_paused
 
 __all__ = [
     "DUPLICATE_COLUMNS", "INPUT_COLUMNS", "METHOD", "PAIR_COLUMNS", "Deduplicator", "pairs_table", "write_outputs",
@@ -91,7 +92,18 @@ class Deduplicator:
         guard outcome), ``maybe_pairs_``, ``duplicates_`` (one row per record), ``studies_``,
         ``clusters_`` (study_id -> member record ids), ``notes_``, ``unmatched_decisions_`` and
         ``cache_stats_`` (what came from the cache).
+
+        The cyclic GC is paused meanwhile (:mod:`evreview.gcpause`): its collections, set off by
+        the keys and pairs' many small objects, found nothing to free and took 0.8 of 12 s at
+        300,000 records, at the same peak memory.
         """
+        with gc_paused():
+            return self._fit(records, decisions, previous)
+
+    def _fit(
+        self, records: pd.DataFrame, decisions: pd.DataFrame | None, previous: Mapping[str, str] | None
+    ) -> Deduplicator:
+        """:meth:`fit` with the GC paused."""
         missing = [c for c in REQUIRED_COLUMNS if c not in records]
         if missing:
             raise EvreviewError(f"record table lacks column(s) {', '.join(missing)}")

@@ -8,11 +8,9 @@ reader cannot parse is listed in the report with its reason.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice, pairwise
@@ -27,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from evreview.errors import EvreviewError, IngestError
+from evreview.gcpause import gc_paused
 from evreview.ingest import parallel
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, detect, get_reader, readers
 from evreview.ingest.textio import decode, is_container
@@ -478,19 +477,6 @@ class _FileIngest:
         return frame
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: parsing and normalising allocate millions of small acyclic objects,
-    and its collections (finding nothing to free) cost ~20 % of an ingest."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def ingest_file(
     path: str | Path,
     *,
@@ -508,7 +494,7 @@ def ingest_file(
     content), ``database`` overrides the detected source database, and ``column_map`` maps a
     spreadsheet's own column names to record fields.
     """
-    with _gc_paused():
+    with gc_paused():
         job = _FileIngest(
             Path(path),
             search=search,
@@ -556,7 +542,7 @@ def ingest_to_parquet(
     fills: list[str] = []  # per row group: the database default to apply afterwards, or ""
     schema = record_schema()
     try:
-        with pq.ParquetWriter(tmp, schema) as writer, _gc_paused():
+        with pq.ParquetWriter(tmp, schema) as writer, gc_paused():
             for path in paths:
                 path = Path(path)
                 round_name = search or _round_of(path, root_path)
