@@ -969,6 +969,10 @@ def test_a_journal_named_by_its_acronym_is_the_same_journal() -> None:
     # initials must spell the whole token, in place
     assert not journals_compatible("mis quarterly", "marketing science quarterly")
     assert not journals_compatible("ams review", "management information systems review")
+    # a first word found nowhere in the other name settles it; other whitespace still separates words
+    assert not journals_compatible("lancet oncol", "journal clinical oncology")
+    assert journals_compatible("j\tclin oncol", "journal clinical oncology")
+    assert journals_compatible("clin  oncol", "journal\tclinical oncology")
 
 
 # --- red team: distinct studies that a "same" rule merged ---------------------------------------
@@ -1012,6 +1016,23 @@ def test_parts_and_phases_in_roman_numerals_are_different_items() -> None:
                                            _rt(title=teil.format("II"), pages="501-509"))).n_studies_ == 2
     same = Deduplicator().fit(make_records(_rt(title=trial.format("2")), _rt(title=trial.format("II"))))
     assert same.n_studies_ == 1 and "title_numbers_differ" not in _rules_of(same)
+
+
+def test_title_numbers_word_by_word_equals_the_pattern() -> None:
+    """The word-by-word reading of plain ASCII titles gives what the pattern (the definition) gives."""
+    import random
+
+    from evreview.dedup.keys import _title_numbers_by_pattern
+
+    vocab = ["part", "parts", "phase", "stage", "type", "teil", "study", "one", "two", "twelve", "zero",
+             "i", "ii", "iv", "iiii", "vx", "x", "xl", "ivy", "a", "b", "h", "j", "c", "covid19", "2x2", "19th",
+             "one1", "2", "007", "trial", "of", "the", "Part", "II", "phases", "ten", "in", "men", "v"]
+    rng = random.Random(5)
+    titles = [" ".join(rng.choice(vocab) for _ in range(rng.randint(1, 8))) for _ in range(5000)]
+    titles += ["", "part", "part  ii", " part ii", "part ii ", "phase ii-iii", "part b c", "parts h", "part i b",
+               "stage iv iv", "type 2 diabetes part a", "part é", "x\x01 one", "one_two", "part\tii"]
+    for title in titles:
+        assert title_numbers(title) == _title_numbers_by_pattern(title), title
 
 
 def test_abstracts_under_one_supplement_doi_are_not_merged_by_it() -> None:
@@ -1251,3 +1272,13 @@ def test_a_reviewers_same_on_a_question_carries_to_the_records_own_duplicates(tm
     model = Deduplicator().fit(recs, decisions=read_decisions(path))
     s = studies_by_source(model)
     assert s["a"] != s["c"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]", object])
+def test_empty_fields_are_found_alike_in_every_text_dtype(dtype: object) -> None:
+    """Arrow-backed text takes a kernel of its own in _is_empty: missing and "" are empty, as elsewhere."""
+    from evreview.dedup.merge import _is_empty
+
+    values = pd.Series([None, "", "a", " ", None], dtype=dtype)
+    assert _is_empty(values).tolist() == [True, True, False, False, True]
+    assert _is_empty(values.iloc[:0]).tolist() == []

@@ -131,9 +131,21 @@ def test_sniff_gates_fail_only_where_the_reader_scores_zero():
     assert all(claimed.values()), claimed
 
 
+def test_table_gates_name_a_group_of_their_readers_signature():
+    """A table export's gate asks for a column of one of its reader's signature groups (every
+    group must be present for the reader to claim a file), so it never hides a file it claims."""
+    from evreview.ingest.registry import SNIFF_GATES, TABLE_GATES
+
+    known = readers()
+    for name, names in TABLE_GATES.items():
+        assert name in SNIFF_GATES
+        assert tuple(names) in tuple(map(tuple, known[name].signature)), name
+
+
 def test_detection_imports_only_the_formats_a_file_can_be(tmp_path: Path):
-    """A CSV export does not import the tagged, XML or JSON readers; an unrecognised file still
-    gets the error that lists every format (run in a fresh interpreter: imports are global)."""
+    """A CSV export does not import the tagged, XML or JSON readers, nor other databases' table
+    readers; an unrecognised file still gets the error that lists every format (run in a fresh
+    interpreter: imports are global)."""
     notes = tmp_path / "notes.txt"
     notes.write_text("Dear colleague,\nplease find the minutes attached.\n", encoding="utf-8")
     script = f"""
@@ -154,7 +166,7 @@ print(", ".join(readers()))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     fmt, loaded, error, every = done.stdout.strip().split("\n")
     assert fmt == "pubmed_csv"
-    assert loaded == "[]"
+    assert loaded == "['pubmed_csv']"  # of the gated readers, only the one whose table it is
     assert "unrecognised format" in error and f"({every})" in error and "ris" in every.split(", ")
 
 
@@ -660,3 +672,15 @@ def test_gather_concatenates_record_tables_in_the_order_given(tmp_path: Path):
         (tmp_path / "t" / f"bogus{side}").write_text(tables[0].with_name(f"ovid.ris{side}").read_text())
     assert main(["gather", str(bogus), "--out", str(tmp_path / "x.parquet"), "--report", str(tmp_path / "r.csv"),
                  "--problems", str(tmp_path / "p.csv")]) == 2
+
+
+def test_raw_column_is_compact_sorted_json_and_a_lone_surrogate_stays_visible():
+    """The raw column built into one buffer: each record's JSON (keys sorted, non-ASCII kept), and
+    a value orjson refuses (a lone surrogate) shown backslash-escaped rather than failing the file."""
+    from evreview.ingest import _raw_array
+
+    assert _raw_array(iter([])).to_pylist() == []
+    array = _raw_array(iter([{"b": "é", "a": 1}, {}, {"t": "x" * 5000}]))
+    assert array.to_pylist() == ['{"a":1,"b":"é"}', "{}", '{"t":"' + "x" * 5000 + '"}']
+    lone = _raw_array(iter([{"a": "\ud800"}, {"b": "ok"}])).to_pylist()
+    assert lone == ['{"a":"\\xed\\xa0\\x80"}', '{"b":"ok"}']

@@ -118,3 +118,14 @@ def test_read_table_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(EvreviewError, match="cannot read table"):
         read_table(tmp_path / "bad.parquet", columns=("id",))
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", "string[python]", object])
+def test_formula_cells_are_found_alike_in_every_text_dtype(dtype: object) -> None:
+    """Arrow-backed text is tested with one RE2 pattern: the same cells as ``str.startswith``."""
+    from evreview.reporting import _FORMULA_START, _formula_starts
+
+    values = pd.Series(["=1+1", "+x", "-5", "-abc", "@a", "\tt", "\rr", "ok", "", None, " =x", "a=b", "\u2212x"],
+                       dtype=dtype)
+    expected = values.str.startswith(_FORMULA_START, na=False).to_numpy(dtype=bool)
+    assert _formula_starts(values).tolist() == expected.tolist() == [True] * 7 + [False] * 6

@@ -102,11 +102,14 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     check = np.flatnonzero(~compatible)
     if len(check):
         seen: dict[tuple[str, str], bool] = {}
+        found = []  # the few compatible ones, set at once: a NumPy item assignment per pair cost more
         for pos, a, b in zip(check.tolist(), jo_a[check].tolist(), jo_b[check].tolist()):
             hit = seen.get((a, b))
             if hit is None:
                 hit = seen[(a, b)] = journals_compatible(a, b)
-            compatible[pos] = hit
+            if hit:
+                found.append(pos)
+        compatible[found] = True
     out["journal_compatible"] = compatible
     y_a, y_b = side("year_key")
     out["year_diff"] = np.where((y_a < 0) | (y_b < 0), -1, np.abs(y_a - y_b)).astype(np.int16)
@@ -195,13 +198,18 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     word_prefix = np.zeros(len(pairs), dtype=bool)
     word_suffix = np.zeros(len(pairs), dtype=bool)
     check = np.flatnonzero((len_a != len_b) & (short >= 3))
+    prefixes, suffixes = [], []  # positions of the (few) hits, set at once after the loop
     for pos, a, b in zip(check.tolist(), tk_a[check].tolist(), tk_b[check].tolist()):
         # inline _word_prefix / _word_suffix: this loop sees most pairs
         if len(a) > len(b):
             a, b = b, a
         if a and a != b and a.count(" ") >= 2:
-            word_prefix[pos] = b.startswith(a + " ")
-            word_suffix[pos] = b.endswith(" " + a)
+            if b.startswith(a + " "):
+                prefixes.append(pos)
+            if b.endswith(" " + a):
+                suffixes.append(pos)
+    word_prefix[prefixes] = True
+    word_suffix[suffixes] = True
     out["title_word_prefix"] = word_prefix
     out["title_word_suffix"] = word_suffix
     # partial_ratio is the costly scorer and only the rules in `partial_needed` read it: score

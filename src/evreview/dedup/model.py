@@ -24,6 +24,7 @@ from evreview.dedup.decisions import empty_decisions, normalise_previous
 from evreview.dedup.merge import MERGE_FIELDS, assign_study_ids, choose_kept, completeness, merge_studies, record_order
 from evreview.dedup.rules import RuleParams, decide
 from evreview.errors import EvreviewError
+from evreview.gcpause import gc_paused
 
 __all__ = [
     "DUPLICATE_COLUMNS", "INPUT_COLUMNS", "METHOD", "PAIR_COLUMNS", "Deduplicator", "pairs_table", "write_outputs",
@@ -91,7 +92,18 @@ class Deduplicator:
         guard outcome), ``maybe_pairs_``, ``duplicates_`` (one row per record), ``studies_``,
         ``clusters_`` (study_id -> member record ids), ``notes_``, ``unmatched_decisions_`` and
         ``cache_stats_`` (what came from the cache).
+
+        The cyclic GC is paused meanwhile (:mod:`evreview.gcpause`): its collections, set off by
+        the keys and pairs' many small objects, found nothing to free and took 0.8 of 12 s at
+        300,000 records, at the same peak memory.
         """
+        with gc_paused():
+            return self._fit(records, decisions, previous)
+
+    def _fit(
+        self, records: pd.DataFrame, decisions: pd.DataFrame | None, previous: Mapping[str, str] | None
+    ) -> Deduplicator:
+        """:meth:`fit` with the GC paused."""
         missing = [c for c in REQUIRED_COLUMNS if c not in records]
         if missing:
             raise EvreviewError(f"record table lacks column(s) {', '.join(missing)}")
@@ -148,7 +160,8 @@ class Deduplicator:
             }
         ).sort_values(["study_id", "record_id"], kind="stable").reset_index(drop=True)
         self.studies_ = merge_studies(records, study_ids, kept, order, complete)
-        self.clusters_ = dict(zip(self.studies_["study_id"], self.studies_["member_record_ids"]))
+        # lists, not the Series: iterating an Arrow-backed Series boxes each value (0.7 -> 0.1 ms here)
+        self.clusters_ = dict(zip(self.studies_["study_id"].tolist(), self.studies_["member_record_ids"].tolist()))
 
         self.pairs_ = pairs_table(scored, ids.to_numpy(dtype=object), study_ids, method)
         # for a reviewer: uncertain pairs, and "same" pairs the anti-chaining guard refused
@@ -260,11 +273,13 @@ def pairs_table(scored: pd.DataFrame, record_ids: np.ndarray, study_ids: np.ndar
     for col in PAIR_COLUMNS:
         if col in derived:
             columns[col] = pd.Series(derived[col], dtype="str")
-        elif scored[col].dtype == object or isinstance(scored[col].dtype, pd.CategoricalDtype) or (
-                pd.api.types.is_string_dtype(scored[col].dtype)):
-            columns[col] = pd.Series(_text_column(scored[col], sort), dtype="str")
+            continue
+        values = scored[col]  # looked up once (a DataFrame column lookup is several microseconds)
+        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype) or (
+                pd.api.types.is_string_dtype(values.dtype)):
+            columns[col] = pd.Series(_text_column(values, sort), dtype="str")
         else:
-            columns[col] = scored[col].to_numpy()[sort]
+            columns[col] = values.to_numpy()[sort]
     return pd.DataFrame(columns)
 
 

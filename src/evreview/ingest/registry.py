@@ -14,6 +14,7 @@ import pkgutil
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +34,9 @@ class Source:
     data: bytes
     text: str | None
     options: dict[str, Any] = field(default_factory=dict)
+    #: what sniffing derived from the content, kept so that it is derived once: every tabular
+    #: reader sniffs on the same header row (see ``_tabular.source_header``)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def head(self) -> str:
@@ -155,14 +159,57 @@ def _text_start(head: str) -> str:
 
 _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
 
+
+def _names_a_column(head: str, *names: str) -> bool:
+    """Whether the table whose text starts with ``head`` has a column called one of ``names``,
+    compared as the tabular readers compare column names; true without text (``""``: an .xlsx
+    workbook, whose header only the readers read, from its bytes)."""
+    if not head:
+        return True
+    keys = _column_keys(head)
+    if keys is None:
+        return False
+    from evreview.ingest.formats._tabular import column_key
+
+    return any(column_key(name) in keys for name in names)
+
+
+@lru_cache(maxsize=1)
+def _column_keys(head: str) -> frozenset[str] | None:
+    """The compared names of the columns of the table in ``head`` (``None``: not a table), found
+    once for all the tabular gates (the one head they are asked about is kept)."""
+    from evreview.ingest.formats._tabular import column_key, header_of
+
+    found = header_of(head)
+    return None if found is None else frozenset(map(column_key, found[0]))
+
+
+#: Database table exports and one group of their reader's ``signature`` (the most distinctive):
+#: every file the reader claims has a column of that group, so its gate in :data:`SNIFF_GATES`
+#: asks the head's header row for one (tests/test_ingest_driver.py checks each group is the
+#: reader's own). Only readers with fixture files, on which the gates are tested; the Cochrane
+#: and EBSCOhost table readers (~0.3 ms to import) are not gated.
+TABLE_GATES: dict[str, tuple[str, ...]] = {
+    "embase_csv": ("Emtree Drug Index Terms", "Emtree Medical Index Terms", "Emtree Drug Index Terms (Major Focus)",
+                   "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
+    "ieee_csv": ("Document Title",),
+    "lens_csv": ("Lens ID",),
+    "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
+    "pubmed_csv": ("Citation", "Details"),
+    "scopus_csv": ("EID",),
+    "springer_csv": ("Item DOI",),
+    "wos_tab": ("UT", "UT (Unique WOS ID)"),
+}
+
 #: Format modules whose reader can claim only a file whose head (``Source.head``, the first 64
 #: KiB of text; ``""`` for a binary container) passes a cheap test: a necessary condition of the
 #: reader's ``sniff``, never a sufficient one. :func:`detect` imports a listed module only when
 #: its test passes, so a CSV export does not import (and sniff with) the eight tagged, XML and
-#: JSON readers: about 5 ms of a 0.5 s ``evreview dedup`` run. A module not listed here is
-#: always imported, so a new format is still one module (listing it only saves start-up time).
-#: A test must fail only where ``sniff`` returns 0: tests/test_ingest_driver.py checks this on
-#: every fixture file.
+#: JSON readers: about 5 ms of a 0.5 s ``evreview dedup`` run; nor, by :data:`TABLE_GATES`, eight
+#: database-specific table readers (~2 ms more; the header is parsed once for all of them).
+#: A module not listed here is always imported, so a new format is still one module (listing it
+#: only saves start-up time). A test must fail only where ``sniff`` returns 0:
+#: tests/test_ingest_driver.py checks this on every fixture file.
 SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "bibtex": lambda head: "@" in head,  # an "@type{" entry line
     "csl_json": lambda head: _text_start(head).startswith("["),
@@ -176,6 +223,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "pubmed_xml": lambda head: "<Pubmed" in head,
     "ris": lambda head: "TY  -" in head,
     "wos": lambda head: _text_start(head).startswith(("FN ", "PT ")),
+    **{name: (lambda head, names=names: _names_a_column(head, *names)) for name, names in TABLE_GATES.items()},
 }
 
 
