@@ -1282,3 +1282,12 @@ def test_empty_fields_are_found_alike_in_every_text_dtype(dtype: object) -> None
     values = pd.Series([None, "", "a", " ", None], dtype=dtype)
     assert _is_empty(values).tolist() == [True, True, False, False, True]
     assert _is_empty(values.iloc[:0]).tolist() == []
+
+
+def test_a_missing_value_and_the_text_nan_are_keyed_apart() -> None:
+    """keys._cached keyed a NaN by its repr, "nan", the key of the text "nan" too: after a record
+    whose volume was the text "nan", a record without a volume got volume key "nan"."""
+    from evreview.dedup.keys import _cached, volume_key
+
+    assert _cached(volume_key, ["nan", float("nan")]) == [volume_key("nan"), ""]
+    assert _cached(volume_key, [float("nan"), "nan"]) == ["", volume_key("nan")]

@@ -194,6 +194,7 @@ VARIED: list[dict] = [
     {"url": "http://x.org/?a=1&amp;b=2  ", "source_id": "\tWOS:000123 ", "issn": "1234-5678", "isbn": 9781234567890},
     {"title": "NA", "abstract": " NA ", "journal": "N/A", "volume": "NULL", "issue": "NA", "pages": "n/a"},
     {"title": "NASA", "issue": "Na", "journal": "NA Journal", "authors": ["NA"], "keywords": ["NA"]},
+    {"title": "nan", "volume": "NaN", "issue": "nan", "journal": "Nano Letters", "pages": "nan"},
 ]
 
 
@@ -205,6 +206,9 @@ def test_a_missing_value_marker_is_no_value():
                               "pages": "n/a", "authors": ["Na, J."]})
     assert [record[f] for f in ("title", "abstract", "journal", "volume", "issue", "pages")] == [""] * 6
     assert record["authors"] == ["Na, J."]
+    # a Python script's astype(str) writes a missing value as "nan"
+    assert finalise_record({"volume": "nan", "issue": "NaN", "journal": "Nano"})["volume"] == ""
+    assert finalise_record({"issue": "NaN"})["issue"] == ""
     kept = finalise_record({"title": "NASA missions", "journal": "NA Journal", "issue": "Na"})
     assert (kept["title"], kept["journal"], kept["issue"]) == ("NASA missions", "NA Journal", "Na")
 

@@ -399,9 +399,10 @@ def make_record_id(search: str, source_file: str, source_index: int) -> str:
 
 
 #: Whole values that mean "no value": R-based tools (revtools, synthesisr, CiteSource) write a
-#: missing field as ``NA``, and some databases ``N/A`` or ``NULL``. As text, an issue "NA" showed
-#: in merged studies and a title "NA" read as a title.
-MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "NULL", "null"})
+#: missing field as ``NA``, and some databases ``N/A`` or ``NULL``; Python scripts that build a
+#: table with ``astype(str)`` write ``nan``. As text, an issue "NA" showed in merged studies and
+#: a title "NA" read as a title.
+MISSING_MARKERS = frozenset({"NA", "N/A", "n/a", "NULL", "null", "nan", "NaN"})
 #: The single-value text fields where such a marker is read as missing.
 MARKER_FIELDS = ("title", "abstract", "journal", "volume", "issue", "pages")
 

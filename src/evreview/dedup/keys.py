@@ -558,11 +558,16 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _cached(fn: Any, values: list[Any]) -> list[Any]:
-    """``fn`` over ``values``, computed once per distinct value (journals, volumes, author names repeat)."""
+    """``fn`` over ``values``, computed once per distinct value (journals, volumes, author names repeat).
+
+    Other values are keyed by their type and text: by text alone a missing value (NaN, whose
+    ``repr`` is ``"nan"``) and the text ``"nan"`` shared one entry, so whichever came first
+    decided both (a record without a volume got volume "nan", agreeing with another such record).
+    """
     cache: dict[Any, Any] = {}
     out = []
     for value in values:
-        key = value if isinstance(value, (str, int, type(None))) else repr(value)
+        key = value if isinstance(value, (str, int, type(None))) else (type(value), repr(value))
         hit = cache.get(key, cache)
         if hit is cache:
             hit = cache[key] = fn(value)
