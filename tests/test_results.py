@@ -234,6 +234,9 @@ def test_a_codebook_edited_since_coding_is_an_error_not_an_empty_column(tmp_path
                r"were coded; run the code step again")
     with pytest.raises(EvreviewError, match=message):
         evreview.load_results(root).matrix()
+    # the table itself still loads, so a notebook can see which studies carry the stale code
+    stale = evreview.load_results(root).coded
+    assert "societal" in set(stale.loc[stale["study_id"] == "s02", "outcome_level"].str.split(";").explode())
     capsys.readouterr()
     assert main(["map", "--coded", str(root / "data" / "coded" / "coded_records.parquet"),
                  "--codebook", str(book), "--config", str(root / "config" / "config.yaml"),

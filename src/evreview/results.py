@@ -192,18 +192,24 @@ class Results:
 
     @cached_property
     def coded(self) -> pd.DataFrame:
-        """Included, coded studies with their metadata (title, year, journal, doi, databases).
-
-        A code the project's codebook no longer has is an error (the codebook was edited since
-        the code step ran): the map would show its studies nowhere, a gap that is not there."""
-        from evreview.maps.cells import check_codes_known
+        """Included, coded studies with their metadata (title, year, journal, doi, databases),
+        as the code step wrote them (also when the codebook was edited since: see :meth:`matrix`)."""
         from evreview.maps.commands import load_coded
 
         studies = self.path("studies")
         path = _existing(self.path("coded"), "coded")
-        coded = load_coded(path, studies if studies.exists() else None)
-        check_codes_known(coded, self.vocab, path)
-        return coded
+        return load_coded(path, studies if studies.exists() else None)
+
+    @cached_property
+    def _mapped(self) -> pd.DataFrame:
+        """:attr:`coded` for the map's views (matrix, cells, filters): a code the project's
+        codebook no longer has is an error there (the codebook was edited since the code step
+        ran), as the map would show its studies nowhere, a gap that is not there. ``coded``
+        itself still loads, so a notebook can look at the stale codes."""
+        from evreview.maps.cells import check_codes_known
+
+        check_codes_known(self.coded, self.vocab, self.path("coded"))
+        return self.coded
 
     @cached_property
     def codebook(self) -> Any:
@@ -241,7 +247,7 @@ class Results:
         and with a year in ``years`` (inclusive); none is an empty table, an unknown code an error."""
         from evreview.maps.cells import split_codes
 
-        coded = self.coded
+        coded = self._mapped
         mask = pd.Series(True, index=coded.index)
         for dim, code in (filters or {}).items():
             if dim not in coded.columns:
@@ -291,8 +297,9 @@ class Results:
         if hit.empty:
             raise EvreviewError(f"no cell {row!r} x {column!r} on this map")
         ids = [i for i in hit["study_ids"].iloc[0].split(";") if i]
-        cols = [c for c in ("study_id", "title", "year", "journal", "doi") if c in self.coded.columns]
-        return self.coded[self.coded["study_id"].isin(ids)][cols].sort_values("study_id").reset_index(drop=True)
+        coded = self._mapped
+        cols = [c for c in ("study_id", "title", "year", "journal", "doi") if c in coded.columns]
+        return coded[coded["study_id"].isin(ids)][cols].sort_values("study_id").reset_index(drop=True)
 
     @staticmethod
     def _code_id(cells: pd.DataFrame, axis: str, value: str) -> str:
