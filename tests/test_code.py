@@ -680,7 +680,7 @@ def test_a_code_decision_on_a_study_excluded_since_says_so_and_reaches_the_run_r
     assert main(["report", "--config", str(REPO / "config" / "config.yaml"), "--ledger", str(tmp_path / "ledger.csv"),
                  "--raw", str(tmp_path), "--unmatched-decisions", str(tmp_path / "none.csv"),
                  "--out", str(report)]) == 0
-    assert "None: every reviewer's code decision is about a coded study" in report.read_text(encoding="utf-8")
+    assert "None: no reviewer's code decision was set aside." in report.read_text(encoding="utf-8")
 
 
 def test_a_code_decisions_file_saved_by_excel(codebook, tmp_path) -> None:

@@ -256,7 +256,8 @@ def unmatched_html(unmatched: pd.DataFrame) -> str:
     in ``unmatched_decisions.csv`` and the code log, so a reviewer's decision silently had no effect.
     """
     if unmatched.empty:
-        return "<p>None: every reviewer's code decision is about a coded study and was applied.</p>"
+        # also said with no codes.csv at all: it claims nothing about decisions that may not exist
+        return "<p>None: no reviewer's code decision was set aside.</p>"
     n = len(unmatched)
     cols = [c for c in ("line", "study_id", "dimension", "code", "action", "reviewer", "timestamp", "reason")
             if c in unmatched.columns]
