@@ -325,6 +325,17 @@ def test_static_map_draws_dollar_signs_as_text(tmp_path: Path):
     assert {"US$ and AU$", "$5 {$", "Costs from $1 to $2"} <= set(texts)
 
 
+@pytest.mark.parametrize("segment", ["evidence", None])
+def test_static_map_says_how_to_read_its_bubbles(tmp_path: Path, segment: str | None):
+    """The static map had no key to its bubble sizes; it now says what they count, with and
+    without segments (the largest bubble is the largest segment count, or cell count)."""
+    from dataclasses import replace
+
+    paths = write_map(build_map(_coded(), VOCAB, replace(SPEC, segment=segment)), tmp_path, 6)
+    text = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", paths["svg"].read_text(encoding="utf-8")))
+    assert "Bubble area grows with the number of studies (the largest bubble:" in text
+
+
 def test_static_map_cuts_a_very_long_label_to_a_few_lines(tmp_path: Path):
     # a 400-character code label was wrapped into 25 lines running over the next rows' labels and
     # the legend, and a long review title ran off both edges of the figure

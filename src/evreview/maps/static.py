@@ -73,11 +73,17 @@ def draw_map(
                                             color=PALETTE[k % len(PALETTE)], alpha=0.85))
                 ax.text(j + 0.5, i + 0.9, str(total) if total else "gap", ha="center", va="center", fontsize=7,
                         color="#333" if total else "#a33")
+        # how to read a bubble: without it the figure said nothing of what its sizes count
+        key = (f"Bubble area grows with the number of studies (the largest bubble: {vmax}); "
+               "the number under the bubbles is the cell's studies, 'gap' none")
         if spec.segment:
             handles = [plt.Line2D([], [], marker="o", ls="", color=PALETTE[k % len(PALETTE)], label=_wrap(label, 24, 2))
                        for k, (_, label) in enumerate(segs)]
             ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=min(len(segs), 5),
-                      fontsize=7, frameon=False)
+                      fontsize=7, frameon=False, title=_wrap(key, max(40, int(width * 13)), 3), title_fontsize=7)
+        else:
+            ax.text(0.5, -0.03, _wrap(key, max(40, int(width * 13)), 3), transform=ax.transAxes, ha="center",
+                    va="top", fontsize=7, color="#333")
         # a long review title is wrapped to the figure's width (it was cut off at both edges)
         ax.set_title(_wrap(title, max(40, int(width * 10.5)), 3), fontsize=10, pad=28)
         fig.tight_layout()
