@@ -388,3 +388,17 @@ def test_a_study_listed_twice_counts_once_and_odd_titles_stay_data(tmp_path: Pat
     urls = set(re.findall(r"https?://[^\s\"'<>)]*", result.html))
     assert urls <= {"http://www.w3.org/2000/svg", "https://doi.org/"}, urls  # an SVG namespace and a link prefix
     write_map(result, tmp_path, 6)  # the static map draws the long title without error
+
+
+def test_the_codebooks_map_role_of_a_dimension_is_kept(tmp_path: Path):
+    """The codebook's per-dimension ``map: axis | filter | none`` was read by nothing: the demo's
+    evidence type said ``filter`` and was the map's segment. A filter dimension is now refused as
+    rows, columns or segment, a ``none`` one anywhere on the map; an axis may also filter."""
+    roles = {"theme": "axis", "outcome": "axis", "evidence": "filter", "stage": "none"}
+    with pytest.raises(ConfigError, match=r"map\.segment: dimension 'evidence' has map: filter in the codebook"):
+        spec_from_config({"rows": "theme", "columns": "outcome", "segment": "evidence"}, VOCAB, roles=roles)
+    with pytest.raises(ConfigError, match=r"map\.filters: dimension 'stage' has map: none"):
+        spec_from_config({"rows": "theme", "columns": "outcome", "filters": ["stage"]}, VOCAB, roles=roles)
+    spec = spec_from_config({"rows": "theme", "columns": "outcome", "filters": ["evidence", "theme"]}, VOCAB,
+                            roles=roles)
+    assert spec.filters == ("evidence", "theme")

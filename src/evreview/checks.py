@@ -80,7 +80,7 @@ def check_settings(config: dict[str, Any], source: str | Path) -> None:
     """
     from evreview.code.codebook import load_codebook
     from evreview.embed.backends import check_backend_name
-    from evreview.maps import spec_from_config, vocab_from_codebook
+    from evreview.maps import map_roles, spec_from_config, vocab_from_codebook
     from evreview.screen.commands import screening_section
 
     screening_section(config, Path(source))
@@ -91,7 +91,8 @@ def check_settings(config: dict[str, Any], source: str | Path) -> None:
     except EvreviewError as exc:
         raise ConfigError(exc.message, path=source) from None
     codebook = load_codebook(code.get("codebook", "config/codebook.yaml"))
-    spec_from_config(config.get("map") or {}, vocab_from_codebook(codebook), source=source)
+    spec_from_config(config.get("map") or {}, vocab_from_codebook(codebook), source=source,
+                     roles=map_roles(codebook))
 
 
 def check_ingest_settings(ingest: dict[str, Any], source: str | Path) -> None:

@@ -233,14 +233,14 @@ class Results:
     def spec(self, **overrides: Any):
         """The map spec from config, with e.g. ``rows="stage"`` overridden (any key of the
         config's ``map`` section; another name is an error, not silently the config's map)."""
-        from evreview.maps import spec_from_config
+        from evreview.maps import map_roles, spec_from_config
 
         known = self._map_keys
         unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise EvreviewError(f"unknown argument {unknown[0]!r}: the map takes filters=, years= and "
                                 f"the config's map keys ({', '.join(known)})")
-        return spec_from_config({**self.config.get("map", {}), **overrides}, self.vocab)
+        return spec_from_config({**self.config.get("map", {}), **overrides}, self.vocab, roles=map_roles(self.codebook))
 
     def filter_coded(self, filters: dict[str, str] | None = None, years: tuple[int, int] | None = None) -> pd.DataFrame:
         """Coded studies carrying every ``{dimension: code}`` in ``filters`` (code ids, not labels)

@@ -69,15 +69,16 @@ def run(args: argparse.Namespace) -> int:
         if args.codebook is None:
             raise EvreviewError("--coded needs --codebook (the map's vocabulary)")
         from evreview.code.codebook import load_codebook
-        from evreview.maps import spec_from_config, vocab_from_codebook
+        from evreview.maps import map_roles, spec_from_config, vocab_from_codebook
         from evreview.maps.commands import load_coded
 
-        vocab = vocab_from_codebook(load_codebook(args.codebook))
+        codebook = load_codebook(args.codebook)
+        vocab = vocab_from_codebook(codebook)
         map_config = config.get("map", {})
         cross = tuple(map_config["cross"]) if map_config.get("cross") else None
         map_inputs = MapInputs(
             coded=load_coded(args.coded, None),
-            spec=spec_from_config(map_config, vocab, source=args.config),
+            spec=spec_from_config(map_config, vocab, source=args.config, roles=map_roles(codebook)),
             vocab=vocab,
             cross=cross,  # type: ignore[arg-type]
         )

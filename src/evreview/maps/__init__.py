@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,14 +39,26 @@ def vocab_from_codebook(codebook: Any) -> dict[str, list[tuple[str, str]]]:
     return {dim.id: [(code.id, code.label) for code in dim.codes] for dim in codebook.dimensions}
 
 
+def map_roles(codebook: Any) -> dict[str, str]:
+    """Each codebook dimension's ``map`` (axis, filter or none), for :func:`spec_from_config`."""
+    return {d.id: d.map for d in codebook.dimensions}
+
+
 def dimension_labels(codebook: Any) -> dict[str, str]:
     return {dim.id: dim.label for dim in codebook.dimensions}
 
 
-def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary, *, source: str | Path | None = None) -> MapSpec:
+def spec_from_config(
+    map_config: dict[str, Any], vocab: Vocabulary, *, source: str | Path | None = None,
+    roles: Mapping[str, str] | None = None,
+) -> MapSpec:
     """The map spec from config, checked against the codebook's dimensions (``map.cross`` too).
 
-    ``source``: the config file, named in the error.
+    ``source``: the config file, named in the error. ``roles``: each dimension's ``map`` in the
+    codebook (:func:`map_roles`): an ``axis`` dimension may be rows, columns or segment, a
+    ``filter`` one only a filter (or a ``cross`` dimension), a ``none`` one nothing on the map.
+    Without the check the codebook's ``map`` was read by nothing, and said otherwise than the map
+    drawn (the demo's evidence type, ``map: filter``, was the map's segment).
     """
     spec = MapSpec(
         rows=map_config.get("rows", "theme"),
@@ -63,6 +76,17 @@ def spec_from_config(map_config: dict[str, Any], vocab: Vocabulary, *, source: s
         if dim and dim not in vocab:
             raise ConfigError(
                 f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})", path=source
+            )
+    allowed = {"rows": ("axis",), "columns": ("axis",), "segment": ("axis",), "filters": ("axis", "filter"),
+               "cross": ("axis", "filter")}
+    for name, dim in (("rows", spec.rows), ("columns", spec.columns), ("segment", spec.segment),
+                      *(("filters", f) for f in spec.filters), *(("cross", c) for c in map_config.get("cross") or ())):
+        role = (roles or {}).get(dim or "")
+        if role is not None and role not in allowed[name]:
+            raise ConfigError(
+                f"map.{name}: dimension {dim!r} has map: {role} in the codebook, so it cannot be the map's {name}; "
+                f"set its map to {' or '.join(allowed[name])} in the codebook, or choose another dimension",
+                path=source,
             )
     review_codes = {code for code, _ in vocab.get(spec.review_dimension or "", ())}
     # set in the config, a dimension or code the codebook lacks is a typo ("reveiw") that would

@@ -63,14 +63,14 @@ def load_coded(coded_path: Path, studies_path: Path | None) -> pd.DataFrame:
 def run(args: argparse.Namespace) -> int:
     from evreview.code.codebook import load_codebook
     from evreview.config import load_config
-    from evreview.maps import build_map, dimension_labels, spec_from_config, vocab_from_codebook, write_map
+    from evreview.maps import build_map, dimension_labels, map_roles, spec_from_config, vocab_from_codebook, write_map
     from evreview.maps.cells import as_plain_strings, check_codes_known
 
     config = load_config(args.config)
     codebook = load_codebook(args.codebook)
     vocab = vocab_from_codebook(codebook)
     map_config = config.get("map", {})
-    spec = spec_from_config(map_config, vocab, source=args.config)
+    spec = spec_from_config(map_config, vocab, source=args.config, roles=map_roles(codebook))
     # object columns: the map's many subsets and per-study loops are slow on Arrow strings
     coded = as_plain_strings(load_coded(args.coded, args.studies))
     check_codes_known(coded, vocab, args.coded)
