@@ -6,6 +6,7 @@ Format-specific parsing is tested per reader; here we check what every file goes
 from __future__ import annotations
 
 import codecs
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -211,6 +212,31 @@ def test_an_unreadable_export_is_a_clear_error(tmp_path: Path, monkeypatch, caps
     assert main(["ingest", str(export), "--out", str(tmp_path / "out.parquet")]) == 2
     err = capsys.readouterr().err
     assert "locked.ris: cannot read the file: Permission denied" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes and /dev/zero are POSIX")
+def test_a_pipe_a_device_or_a_link_loop_is_a_clear_error(tmp_path: Path, capsys):
+    """Found by fuzzing: a named pipe called ``x.ris`` hung the ingest (the read waits for a
+    writer), a link to ``/dev/zero`` read until memory ran out (MemoryError traceback), and a
+    loop of symbolic links was a RuntimeError traceback from ``Path.resolve``."""
+    import os
+
+    os.mkfifo(tmp_path / "pipe.ris")
+    (tmp_path / "zero.ris").symlink_to("/dev/zero")
+    (tmp_path / "loop_a.ris").symlink_to(tmp_path / "loop_b.ris")
+    (tmp_path / "loop_b.ris").symlink_to(tmp_path / "loop_a.ris")
+    for name, message in [
+        ("pipe.ris", "not a regular file (a pipe, socket or device)"),
+        ("zero.ris", "not a regular file (a pipe, socket or device)"),
+        ("loop_a.ris", "a symbolic link to no file"),
+    ]:
+        with pytest.raises(IngestError, match=re.escape(message)) as info:
+            ingest_file(tmp_path / name, root=tmp_path)
+        assert name in str(info.value)
+        argv = ["ingest", str(tmp_path / name), "--root", str(tmp_path), "--out", str(tmp_path / "o.parquet")]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{name}: {message}" in err and "Traceback" not in err
 
 def test_a_file_given_twice_is_a_clear_error(tmp_path: Path, capsys):
     """``evreview ingest a.ris ./a.ris`` ingested every record twice under the same record_id,

@@ -100,7 +100,10 @@ class IngestResult:
 def _display_path(path: Path, root: Path | None) -> str:
     """Path as written into ``source_file``: relative to ``root`` (or cwd) when inside it."""
     base = (root or Path.cwd()).resolve()
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        return path.as_posix()
     try:
         return resolved.relative_to(base).as_posix()
     except ValueError:
@@ -294,9 +297,18 @@ class _FileIngest:
         self.database = database
         self.shown = shown = _display_path(path, root)
         if not path.exists():
+            if path.is_symlink():
+                raise IngestError("a symbolic link to no file (its target is missing, or the links loop)", path=shown)
             raise IngestError("no such file", path=shown)
         if path.is_dir():
             raise IngestError("is a folder, not an export file", path=shown)
+        if not path.is_file():
+            # a named pipe would block the read for ever and a device (/dev/zero) never ends:
+            # its size (0) says nothing of what reading it gives
+            raise IngestError(
+                "not a regular file (a pipe, socket or device): save the export as a file and ingest that",
+                path=shown,
+            )
         self.size = size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise IngestError(f"file is {size / 1024**3:.1f} GiB; split the export", path=shown)
@@ -653,7 +665,7 @@ def _round_of(path: Path, root: Path | None) -> str:
         return ""
     try:
         rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside root, or a loop of links (named by the driver)
         return ""
     return rel.parts[-2] if len(rel.parts) > 1 else ""
 
