@@ -599,6 +599,35 @@ def test_csl_json_cut_short_is_invalid_json_at_its_line(tmp_path: Path) -> None:
     assert caught.value.line is not None and "invalid JSON" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("pop.json", '"article_url": "https://x.org/a", "cites_url": "", "authors": ["R Zuna"]'),
+        ("csl.json", '"type": "article-journal", "container-title": "J", "author": [{"family": "Zuna"}]'),
+    ],
+)
+def test_json_exports_with_a_lone_surrogate_or_a_huge_number_keep_their_records(
+    tmp_path: Path, name: str, fields: str
+) -> None:
+    """Found by fuzzing damaged exports: a ``\\ud800`` escape without its pair (half a
+    character) was a UnicodeEncodeError traceback when Arrow wrote the title, and a number
+    of 5,000 digits failed the whole file as "a bug in evreview" (Python's int conversion
+    limit). Each record is kept: the lone half as U+FFFD with a warning at its line, the
+    number as its digits."""
+    text = (
+        f'[\n  {{"title": "Trust \\ud800in place", {fields}, "issued": {{"date-parts": [[2020]]}}}},\n'
+        f'  {{"title": "Second", {fields}, "page": {"9" * 5000}}}\n]\n'
+    )
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = ingest_file(path)
+    assert result.records["title"].tolist() == ["Trust \ufffdin place", "Second"]
+    problems = result.problems
+    warned = problems[problems["reason"].str.contains("half of a character pair")]
+    assert warned["source_line"].tolist() == [2] and warned["severity"].tolist() == ["warning"]
+    assert (problems["severity"] == "error").sum() == 0
+
+
 # --------------------------------------------------------------------------- shared data
 
 MANIFEST_FORMATS = {
