@@ -513,6 +513,36 @@ def test_xlsx_other_sheets_with_data_are_reported(tmp_path: Path) -> None:
     assert "'More records'" in result.problems["reason"].iloc[0]
 
 
+def test_a_workbook_that_expands_a_thousandfold_is_refused(tmp_path: Path) -> None:
+    """Found by fuzzing: a zip bomb named .xlsx (a sheet of 1.5 GB of cells in 4 MB) was read
+    cell by cell until the job's time ran out. Here 80 MB of cells in about 100 KB: refused
+    from the sizes the zip declares, before any cell is read."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Title", "Year"])
+    saved = io.BytesIO()
+    book.save(saved)
+    path = tmp_path / "bomb.xlsx"
+    row = b"<row>" + b'<c t="inlineStr"><is><t>A title</t></is></c>' * 1000 + b"</row>"
+    with zipfile.ZipFile(saved) as small, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in small.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(info, small.read(info))
+                continue
+            with bomb.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                for _ in range(80 * 1024**2 // len(row)):
+                    sheet.write(row)
+                sheet.write(b"</sheetData></worksheet>")
+    assert path.stat().st_size < 1024**2
+    with pytest.raises(IngestError, match=r"bomb\.xlsx: refusing to read this zip file: .* would expand to 80 MB"):
+        ingest_file(path, root=tmp_path)
+
+
 def test_legacy_xls_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))

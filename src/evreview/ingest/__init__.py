@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from evreview.errors import EvreviewError, IngestError
 from evreview.ingest import parallel
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, detect, get_reader, readers
-from evreview.ingest.textio import decode, is_container
+from evreview.ingest.textio import check_container, decode, is_container
 from evreview.provenance import parquet_metadata
 from evreview.records import (
     LIST_FIELD_TYPE,
@@ -332,7 +332,11 @@ class _FileIngest:
             data = path.read_bytes()
         except OSError as exc:  # no permission, a device or socket: the user's to fix, not a traceback
             raise IngestError(f"cannot read the file: {exc.strerror or exc}", path=shown) from None
-        text = None if is_container(data) else decode(data, shown, encoding)
+        if is_container(data):
+            check_container(data, shown)
+            text = None
+        else:
+            text = decode(data, shown, encoding)
         source = Source(path=path, data=data, text=text, options=options)
         shown_source = Source(path=Path(shown), data=data, text=text, options=options)
         if fmt:
