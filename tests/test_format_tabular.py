@@ -436,6 +436,18 @@ def test_table_without_title_column_lists_columns() -> None:
     assert "generic_notitle.csv" in message and "columns found: Heading, Writers, When" in message
 
 
+def test_a_header_with_a_huge_cell_gives_a_short_error(tmp_path: Path) -> None:
+    """Found by fuzzing: 10 MB of text pasted into the header line made the "no title
+    column ... columns found:" error a 10 MB line; each name is cut, and so is a long list."""
+    path = tmp_path / "damaged.csv"
+    path.write_text("Heading," + "y" * 1_000_000 + "," + ",".join(f"c{i}" for i in range(100)) + "\nA,b\n")
+    with pytest.raises(IngestError) as caught:
+        ingest_file(path)
+    message = str(caught.value)
+    assert len(message) < 3000 and "damaged.csv" in message
+    assert "columns found: Heading, " + "y" * 59 + "\u2026, c0, c1" in message and "and 62 more" in message
+
+
 def test_malformed_rows_become_problems_with_lines() -> None:
     result = ingest("generic_malformed.csv")
     report = result.reports[0]
