@@ -22,6 +22,30 @@ from evreview.ingest.textio import decode
 RIS_ONE = "TY  - JOUR\nTI  - Trust in place-based partnerships\nPY  - 2020\nER  - \n"
 
 
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (b"TY  - JOUR\nTI  - Caf\xc3\xa9 caf\xc3", "b'\\xc3' at offset 26"),
+        (codecs.BOM_UTF8 + b"TY  - JOUR\nTI  - Caf\xc3\xa9 caf\xc3", "b'\\xc3' at offset 29"),
+        ("TY  - JOUR\nTI  - Caf\u00e9\n".encode("utf-16")[:-1], "at offset 44"),
+    ],
+)
+def test_a_file_cut_inside_a_character_says_it_was_cut_short(data: bytes, shown: str):
+    """Found by fuzzing: a download cut inside a UTF-8 (or UTF-16) character was "not valid
+    utf-8 text ... say which with --encoding (e.g. cp1252)", sending the user to the wrong fix;
+    and after a UTF-8 byte-order mark the offset and bytes shown were 3 bytes early."""
+    with pytest.raises(IngestError) as info:
+        decode(data, "cut.ris")
+    message = str(info.value)
+    assert message.startswith("cut.ris:2: the file ends inside a character")
+    assert "cut short" in message and shown in message and "--encoding" not in message
+
+
+def test_decode_names_the_byte_after_a_bom():
+    with pytest.raises(IngestError, match=r"cut\.ris:2: not valid utf-8-sig text \(byte b'\\xe9 ok' at offset 23\)"):
+        decode(codecs.BOM_UTF8 + b"TY  - JOUR\nTI  - Caf\xe9 ok\n", "cut.ris")
+
+
 def test_decode_handles_boms_and_line_ends():
     assert decode(codecs.BOM_UTF8 + b"a\r\nb\rc\n", "f") == "a\nb\nc\n"
     assert decode("caf\u00e9\n".encode("utf-16"), "f") == "caf\u00e9\n"

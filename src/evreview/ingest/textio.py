@@ -146,13 +146,27 @@ def decode_part(
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.start + 4]
+        # the utf-8-sig codec counts its positions after the byte-order mark it skipped: the
+        # offset and the bytes shown were 3 bytes early
+        skipped = len(exc.object) != len(data) and data.startswith(codecs.BOM_UTF8)
+        start = exc.start + (len(codecs.BOM_UTF8) if skipped else 0)
+        bad = data[start : start + 4]
+        where = (line if byte_line is None else byte_line) + data.count(b"\n", 0, start)
+        if exc.reason in ("unexpected end of data", "truncated data") and exc.end == len(exc.object):
+            # a download cut short inside a character: the file is incomplete, whatever its
+            # encoding, and naming another encoding would send the user the wrong way
+            raise IngestError(
+                f"the file ends inside a character (byte {bad!r} at offset {offset + start}): it was cut "
+                "short; download or export it again",
+                path=path,
+                line=where,
+            ) from None
         raise IngestError(
-            f"not valid {encoding} text (byte {bad!r} at offset {offset + exc.start}); "
+            f"not valid {encoding} text (byte {bad!r} at offset {offset + start}); "
             "if the file uses another encoding, say which with --encoding "
             "(e.g. cp1252, latin-1) or ingest.encodings in config",
             path=path,
-            line=(line if byte_line is None else byte_line) + data.count(b"\n", 0, exc.start),
+            line=where,
         ) from None
     except LookupError:
         raise IngestError(f"unknown encoding {encoding!r}", path=path) from None
