@@ -710,3 +710,38 @@ def test_gather_concatenates_record_tables_in_the_order_given(tmp_path: Path):
         (tmp_path / "t" / f"bogus{side}").write_text(tables[0].with_name(f"ovid.ris{side}").read_text())
     assert main(["gather", str(bogus), "--out", str(tmp_path / "x.parquet"), "--report", str(tmp_path / "r.csv"),
                  "--problems", str(tmp_path / "p.csv")]) == 2
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_bad_file_among_good_ones_fails_the_command_or_is_reported(tmp_path: Path, capsys, suffix: str):
+    """``evreview ingest good.ris bad.csv good2.csv``: a file that cannot be read at all (a
+    cp1252 line in UTF-8) fails the whole command naming it, with no record table written (a
+    table of the good files alone would look complete); a file with one unreadable record is
+    reported row by row while every record of the good files is in the table."""
+    import pandas as pd
+
+    good = tmp_path / "good.ris"
+    good.write_text(RIS_ONE + RIS_ONE.replace("Trust", "Power"), encoding="utf-8")
+    good2 = tmp_path / "good2.csv"
+    good2.write_text("Title,Year\nCommunity research,2019\nLocal councils,2021\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("Title,Year\nFine row,2020\nCaf\u00e9 row,2020\n".encode("cp1252"))
+    out = tmp_path / f"records{suffix}"
+    assert main(["ingest", str(good), str(bad), str(good2), "--root", str(tmp_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv:3: not valid utf-8 text" in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "records_report.csv").exists()
+
+    bad.write_text('Title,Year\n"Unclosed quote,2020\nFine row,2020\n', encoding="utf-8")
+    assert main(["ingest", str(good), str(bad), str(good2), "--root", str(tmp_path), "--out", str(out)]) == 0
+    records = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert records.groupby("source_file")["title"].agg(list).to_dict() == {
+        "good.ris": ["Trust in place-based partnerships", "Power in place-based partnerships"],
+        "good2.csv": ["Community research", "Local councils"],
+    }
+    problems = pd.read_csv(tmp_path / "records_problems.csv")
+    assert problems[["source_file", "source_line", "severity"]].values.tolist() == [["bad.csv", 2, "error"]]
+    report = pd.read_csv(tmp_path / "records_report.csv").set_index("source_file")
+    # the unclosed quote swallows the file's end: its row, lines 2-3, is the one reported
+    assert report.loc["bad.csv", ["parsed", "failed"]].tolist() == [0, 1]
+    assert "lines 2-3" in problems["reason"].iloc[0]
