@@ -118,3 +118,19 @@ def test_read_table_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
     (tmp_path / "bad.parquet").write_bytes(b"not parquet")
     with pytest.raises(EvreviewError, match="cannot read table"):
         read_table(tmp_path / "bad.parquet", columns=("id",))
+
+
+def test_write_csv_takes_object_columns_without_text(tmp_path: Path) -> None:
+    """Found by running ``evreview dedup`` on damaged exports: maybe_pairs' ``year_a`` held
+    years and gaps (object ints and NA, no text), and neutralising formulas stopped with a
+    pandas AttributeError traceback ("Can only use .str accessor with string values")."""
+    frame = pd.DataFrame(
+        {
+            "title": ["=HYPERLINK(1)", "Plain"],
+            "year": pd.Series([2020, pd.NA], dtype=object),
+            "count": pd.Series([1, 2], dtype=object),
+        }
+    )
+    path = tmp_path / "maybe.csv"
+    write_csv(frame, path)
+    assert path.read_text(encoding="utf-8") == "title,year,count\n'=HYPERLINK(1),2020,1\nPlain,,2\n"
