@@ -436,6 +436,18 @@ def test_table_without_title_column_lists_columns() -> None:
     assert "generic_notitle.csv" in message and "columns found: Heading, Writers, When" in message
 
 
+def test_a_header_with_a_huge_cell_gives_a_short_error(tmp_path: Path) -> None:
+    """Found by fuzzing: 10 MB of text pasted into the header line made the "no title
+    column ... columns found:" error a 10 MB line; each name is cut, and so is a long list."""
+    path = tmp_path / "damaged.csv"
+    path.write_text("Heading," + "y" * 1_000_000 + "," + ",".join(f"c{i}" for i in range(100)) + "\nA,b\n")
+    with pytest.raises(IngestError) as caught:
+        ingest_file(path)
+    message = str(caught.value)
+    assert len(message) < 3000 and "damaged.csv" in message
+    assert "columns found: Heading, " + "y" * 59 + "\u2026, c0, c1" in message and "and 62 more" in message
+
+
 def test_malformed_rows_become_problems_with_lines() -> None:
     result = ingest("generic_malformed.csv")
     report = result.reports[0]
@@ -511,6 +523,36 @@ def test_xlsx_other_sheets_with_data_are_reported(tmp_path: Path) -> None:
     assert result.records["title"].tolist() == ["On the first sheet"]
     assert result.reports[0].warnings == 1
     assert "'More records'" in result.problems["reason"].iloc[0]
+
+
+def test_a_workbook_that_expands_a_thousandfold_is_refused(tmp_path: Path) -> None:
+    """Found by fuzzing: a zip bomb named .xlsx (a sheet of 1.5 GB of cells in 4 MB) was read
+    cell by cell until the job's time ran out. Here 80 MB of cells in about 100 KB: refused
+    from the sizes the zip declares, before any cell is read."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Title", "Year"])
+    saved = io.BytesIO()
+    book.save(saved)
+    path = tmp_path / "bomb.xlsx"
+    row = b"<row>" + b'<c t="inlineStr"><is><t>A title</t></is></c>' * 1000 + b"</row>"
+    with zipfile.ZipFile(saved) as small, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in small.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                bomb.writestr(info, small.read(info))
+                continue
+            with bomb.open(info.filename, "w", force_zip64=True) as sheet:
+                sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                for _ in range(80 * 1024**2 // len(row)):
+                    sheet.write(row)
+                sheet.write(b"</sheetData></worksheet>")
+    assert path.stat().st_size < 1024**2
+    with pytest.raises(IngestError, match=r"bomb\.xlsx: refusing to read this zip file: .* would expand to 80 MB"):
+        ingest_file(path, root=tmp_path)
 
 
 def test_legacy_xls_is_a_clear_error(tmp_path: Path) -> None:
@@ -597,6 +639,35 @@ def test_csl_json_cut_short_is_invalid_json_at_its_line(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as caught:
         ingest_file(cut)
     assert caught.value.line is not None and "invalid JSON" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "fields"),
+    [
+        ("pop.json", '"article_url": "https://x.org/a", "cites_url": "", "authors": ["R Zuna"]'),
+        ("csl.json", '"type": "article-journal", "container-title": "J", "author": [{"family": "Zuna"}]'),
+    ],
+)
+def test_json_exports_with_a_lone_surrogate_or_a_huge_number_keep_their_records(
+    tmp_path: Path, name: str, fields: str
+) -> None:
+    """Found by fuzzing damaged exports: a ``\\ud800`` escape without its pair (half a
+    character) was a UnicodeEncodeError traceback when Arrow wrote the title, and a number
+    of 5,000 digits failed the whole file as "a bug in evreview" (Python's int conversion
+    limit). Each record is kept: the lone half as U+FFFD with a warning at its line, the
+    number as its digits."""
+    text = (
+        f'[\n  {{"title": "Trust \\ud800in place", {fields}, "issued": {{"date-parts": [[2020]]}}}},\n'
+        f'  {{"title": "Second", {fields}, "page": {"9" * 5000}}}\n]\n'
+    )
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = ingest_file(path)
+    assert result.records["title"].tolist() == ["Trust \ufffdin place", "Second"]
+    problems = result.problems
+    warned = problems[problems["reason"].str.contains("half of a character pair")]
+    assert warned["source_line"].tolist() == [2] and warned["severity"].tolist() == ["warning"]
+    assert (problems["severity"] == "error").sum() == 0
 
 
 # --------------------------------------------------------------------------- shared data

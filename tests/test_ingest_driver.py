@@ -6,6 +6,7 @@ Format-specific parsing is tested per reader; here we check what every file goes
 from __future__ import annotations
 
 import codecs
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,30 @@ from evreview.ingest.registry import readers
 from evreview.ingest.textio import decode
 
 RIS_ONE = "TY  - JOUR\nTI  - Trust in place-based partnerships\nPY  - 2020\nER  - \n"
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (b"TY  - JOUR\nTI  - Caf\xc3\xa9 caf\xc3", "b'\\xc3' at offset 26"),
+        (codecs.BOM_UTF8 + b"TY  - JOUR\nTI  - Caf\xc3\xa9 caf\xc3", "b'\\xc3' at offset 29"),
+        ("TY  - JOUR\nTI  - Caf\u00e9\n".encode("utf-16")[:-1], "at offset 44"),
+    ],
+)
+def test_a_file_cut_inside_a_character_says_it_was_cut_short(data: bytes, shown: str):
+    """Found by fuzzing: a download cut inside a UTF-8 (or UTF-16) character was "not valid
+    utf-8 text ... say which with --encoding (e.g. cp1252)", sending the user to the wrong fix;
+    and after a UTF-8 byte-order mark the offset and bytes shown were 3 bytes early."""
+    with pytest.raises(IngestError) as info:
+        decode(data, "cut.ris")
+    message = str(info.value)
+    assert message.startswith("cut.ris:2: the file ends inside a character")
+    assert "cut short" in message and shown in message and "--encoding" not in message
+
+
+def test_decode_names_the_byte_after_a_bom():
+    with pytest.raises(IngestError, match=r"cut\.ris:2: not valid utf-8-sig text \(byte b'\\xe9 ok' at offset 23\)"):
+        decode(codecs.BOM_UTF8 + b"TY  - JOUR\nTI  - Caf\xe9 ok\n", "cut.ris")
 
 
 def test_decode_handles_boms_and_line_ends():
@@ -223,6 +248,31 @@ def test_an_unreadable_export_is_a_clear_error(tmp_path: Path, monkeypatch, caps
     assert main(["ingest", str(export), "--out", str(tmp_path / "out.parquet")]) == 2
     err = capsys.readouterr().err
     assert "locked.ris: cannot read the file: Permission denied" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes and /dev/zero are POSIX")
+def test_a_pipe_a_device_or_a_link_loop_is_a_clear_error(tmp_path: Path, capsys):
+    """Found by fuzzing: a named pipe called ``x.ris`` hung the ingest (the read waits for a
+    writer), a link to ``/dev/zero`` read until memory ran out (MemoryError traceback), and a
+    loop of symbolic links was a RuntimeError traceback from ``Path.resolve``."""
+    import os
+
+    os.mkfifo(tmp_path / "pipe.ris")
+    (tmp_path / "zero.ris").symlink_to("/dev/zero")
+    (tmp_path / "loop_a.ris").symlink_to(tmp_path / "loop_b.ris")
+    (tmp_path / "loop_b.ris").symlink_to(tmp_path / "loop_a.ris")
+    for name, message in [
+        ("pipe.ris", "not a regular file (a pipe, socket or device)"),
+        ("zero.ris", "not a regular file (a pipe, socket or device)"),
+        ("loop_a.ris", "a symbolic link to no file"),
+    ]:
+        with pytest.raises(IngestError, match=re.escape(message)) as info:
+            ingest_file(tmp_path / name, root=tmp_path)
+        assert name in str(info.value)
+        argv = ["ingest", str(tmp_path / name), "--root", str(tmp_path), "--out", str(tmp_path / "o.parquet")]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{name}: {message}" in err and "Traceback" not in err
 
 def test_a_file_given_twice_is_a_clear_error(tmp_path: Path, capsys):
     """``evreview ingest a.ris ./a.ris`` ingested every record twice under the same record_id,
@@ -684,3 +734,38 @@ def test_raw_column_is_compact_sorted_json_and_a_lone_surrogate_stays_visible():
     assert array.to_pylist() == ['{"a":1,"b":"é"}', "{}", '{"t":"' + "x" * 5000 + '"}']
     lone = _raw_array(iter([{"a": "\ud800"}, {"b": "ok"}])).to_pylist()
     assert lone == ['{"a":"\\xed\\xa0\\x80"}', '{"b":"ok"}']
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_bad_file_among_good_ones_fails_the_command_or_is_reported(tmp_path: Path, capsys, suffix: str):
+    """``evreview ingest good.ris bad.csv good2.csv``: a file that cannot be read at all (a
+    cp1252 line in UTF-8) fails the whole command naming it, with no record table written (a
+    table of the good files alone would look complete); a file with one unreadable record is
+    reported row by row while every record of the good files is in the table."""
+    import pandas as pd
+
+    good = tmp_path / "good.ris"
+    good.write_text(RIS_ONE + RIS_ONE.replace("Trust", "Power"), encoding="utf-8")
+    good2 = tmp_path / "good2.csv"
+    good2.write_text("Title,Year\nCommunity research,2019\nLocal councils,2021\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes("Title,Year\nFine row,2020\nCaf\u00e9 row,2020\n".encode("cp1252"))
+    out = tmp_path / f"records{suffix}"
+    assert main(["ingest", str(good), str(bad), str(good2), "--root", str(tmp_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv:3: not valid utf-8 text" in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "records_report.csv").exists()
+
+    bad.write_text('Title,Year\n"Unclosed quote,2020\nFine row,2020\n', encoding="utf-8")
+    assert main(["ingest", str(good), str(bad), str(good2), "--root", str(tmp_path), "--out", str(out)]) == 0
+    records = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+    assert records.groupby("source_file")["title"].agg(list).to_dict() == {
+        "good.ris": ["Trust in place-based partnerships", "Power in place-based partnerships"],
+        "good2.csv": ["Community research", "Local councils"],
+    }
+    problems = pd.read_csv(tmp_path / "records_problems.csv")
+    assert problems[["source_file", "source_line", "severity"]].values.tolist() == [["bad.csv", 2, "error"]]
+    report = pd.read_csv(tmp_path / "records_report.csv").set_index("source_file")
+    # the unclosed quote swallows the file's end: its row, lines 2-3, is the one reported
+    assert report.loc["bad.csv", ["parsed", "failed"]].tolist() == [0, 1]
+    assert "lines 2-3" in problems["reason"].iloc[0]

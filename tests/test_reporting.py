@@ -129,3 +129,19 @@ def test_formula_cells_are_found_alike_in_every_text_dtype(dtype: object) -> Non
                        dtype=dtype)
     expected = values.str.startswith(_FORMULA_START, na=False).to_numpy(dtype=bool)
     assert _formula_starts(values).tolist() == expected.tolist() == [True] * 7 + [False] * 6
+
+
+def test_write_csv_takes_object_columns_without_text(tmp_path: Path) -> None:
+    """Found by running ``evreview dedup`` on damaged exports: maybe_pairs' ``year_a`` held
+    years and gaps (object ints and NA, no text), and neutralising formulas stopped with a
+    pandas AttributeError traceback ("Can only use .str accessor with string values")."""
+    frame = pd.DataFrame(
+        {
+            "title": ["=HYPERLINK(1)", "Plain"],
+            "year": pd.Series([2020, pd.NA], dtype=object),
+            "count": pd.Series([1, 2], dtype=object),
+        }
+    )
+    path = tmp_path / "maybe.csv"
+    write_csv(frame, path)
+    assert path.read_text(encoding="utf-8") == "title,year,count\n'=HYPERLINK(1),2020,1\nPlain,,2\n"

@@ -44,7 +44,12 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[col]
         if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
             continue
-        hit = _formula_starts(values)
+        try:
+            hit = _formula_starts(values)
+        except AttributeError:
+            # an object column holding no text at all (maybe_pairs' years, ints with gaps),
+            # where pandas refuses ``.str``: nothing in it can run as a formula
+            continue
         if hit.any():
             text = values.astype(object)
             text[hit] = [neutralise_cell(v) for v in text[hit].tolist()]

@@ -28,7 +28,7 @@ from evreview.errors import EvreviewError, IngestError
 from evreview.gcpause import gc_paused
 from evreview.ingest import parallel
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, detect, get_reader, readers
-from evreview.ingest.textio import decode, is_container
+from evreview.ingest.textio import check_container, decode, is_container
 from evreview.provenance import parquet_metadata
 from evreview.records import (
     LIST_FIELD_TYPE,
@@ -99,7 +99,10 @@ class IngestResult:
 def _display_path(path: Path, root: Path | None) -> str:
     """Path as written into ``source_file``: relative to ``root`` (or cwd) when inside it."""
     base = (root or Path.cwd()).resolve()
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        return path.as_posix()
     try:
         return resolved.relative_to(base).as_posix()
     except ValueError:
@@ -305,9 +308,18 @@ class _FileIngest:
         self.database = database
         self.shown = shown = _display_path(path, root)
         if not path.exists():
+            if path.is_symlink():
+                raise IngestError("a symbolic link to no file (its target is missing, or the links loop)", path=shown)
             raise IngestError("no such file", path=shown)
         if path.is_dir():
             raise IngestError("is a folder, not an export file", path=shown)
+        if not path.is_file():
+            # a named pipe would block the read for ever and a device (/dev/zero) never ends:
+            # its size (0) says nothing of what reading it gives
+            raise IngestError(
+                "not a regular file (a pipe, socket or device): save the export as a file and ingest that",
+                path=shown,
+            )
         self.size = size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise IngestError(f"file is {size / 1024**3:.1f} GiB; split the export", path=shown)
@@ -331,7 +343,11 @@ class _FileIngest:
             data = path.read_bytes()
         except OSError as exc:  # no permission, a device or socket: the user's to fix, not a traceback
             raise IngestError(f"cannot read the file: {exc.strerror or exc}", path=shown) from None
-        text = None if is_container(data) else decode(data, shown, encoding)
+        if is_container(data):
+            check_container(data, shown)
+            text = None
+        else:
+            text = decode(data, shown, encoding)
         source = Source(path=path, data=data, text=text, options=options)
         shown_source = Source(path=Path(shown), data=data, text=text, options=options)
         if fmt:
@@ -651,7 +667,7 @@ def _round_of(path: Path, root: Path | None) -> str:
         return ""
     try:
         rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside root, or a loop of links (named by the driver)
         return ""
     return rel.parts[-2] if len(rel.parts) > 1 else ""
 

@@ -23,6 +23,46 @@ def is_container(data: bytes) -> bool:
     return data.startswith(_ZIP_MAGIC) or data.startswith(_OLE_MAGIC)
 
 
+#: A zip (an .xlsx workbook) may expand to at most this many bytes, as a text export may be
+#: (``evreview.ingest.MAX_FILE_BYTES``) ...
+MAX_EXPANDED_BYTES = 2 * 1024**3
+#: ... and, beyond :data:`_RATIO_FLOOR` bytes, to at most this many times its compressed size:
+#: a workbook's sheets compress 5-30 times, a zip bomb a thousand times and more.
+MAX_EXPANSION_RATIO = 100
+_RATIO_FLOOR = 64 * 1024**2
+
+
+def check_container(data: bytes, path: str | Path) -> None:
+    """Refuse a zip whose members would expand beyond what any export holds (a zip bomb).
+
+    Found by fuzzing: a 1.5 MB workbook whose sheet expands to 1.5 GB of cells was read cell by
+    cell until the job's time ran out (its memory would have followed). The sizes are the
+    ones the zip declares, which are also all Python's zipfile will read of a member. A damaged
+    zip is left to the readers, which name it.
+    """
+    if not data.startswith(_ZIP_MAGIC):
+        return
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError):
+        return
+    expanded = sum(member.file_size for member in members)
+    if expanded > MAX_EXPANDED_BYTES or (
+        expanded > _RATIO_FLOOR and expanded > MAX_EXPANSION_RATIO * max(len(data), 1)
+    ):
+        biggest = max(members, key=lambda member: member.file_size)
+        raise IngestError(
+            f"refusing to read this zip file: its {len(data) / 1024**2:.1f} MB would expand to "
+            f"{expanded / 1024**2:,.0f} MB ({biggest.filename!r} alone {biggest.file_size / 1024**2:,.0f} MB), "
+            "far more than any export holds (a zip bomb, or a damaged file); save the sheet as CSV",
+            path=path,
+        )
+
+
 def _guess_bomless_utf16(data: bytes) -> str | None:
     sample = data[:4096]
     if len(sample) < 4:
@@ -106,13 +146,27 @@ def decode_part(
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        bad = data[exc.start : exc.start + 4]
+        # the utf-8-sig codec counts its positions after the byte-order mark it skipped: the
+        # offset and the bytes shown were 3 bytes early
+        skipped = len(exc.object) != len(data) and data.startswith(codecs.BOM_UTF8)
+        start = exc.start + (len(codecs.BOM_UTF8) if skipped else 0)
+        bad = data[start : start + 4]
+        where = (line if byte_line is None else byte_line) + data.count(b"\n", 0, start)
+        if exc.reason in ("unexpected end of data", "truncated data") and exc.end == len(exc.object):
+            # a download cut short inside a character: the file is incomplete, whatever its
+            # encoding, and naming another encoding would send the user the wrong way
+            raise IngestError(
+                f"the file ends inside a character (byte {bad!r} at offset {offset + start}): it was cut "
+                "short; download or export it again",
+                path=path,
+                line=where,
+            ) from None
         raise IngestError(
-            f"not valid {encoding} text (byte {bad!r} at offset {offset + exc.start}); "
+            f"not valid {encoding} text (byte {bad!r} at offset {offset + start}); "
             "if the file uses another encoding, say which with --encoding "
             "(e.g. cp1252, latin-1) or ingest.encodings in config",
             path=path,
-            line=(line if byte_line is None else byte_line) + data.count(b"\n", 0, exc.start),
+            line=where,
         ) from None
     except LookupError:
         raise IngestError(f"unknown encoding {encoding!r}", path=path) from None

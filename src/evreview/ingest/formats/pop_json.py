@@ -18,6 +18,7 @@ element (:meth:`json.JSONDecoder.raw_decode`), so a problem names the line a use
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from evreview.errors import IngestError
@@ -107,6 +108,45 @@ def record_fields(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _int_or_digits(digits: str) -> int | str:
+    """A JSON integer as an ``int``, or its digits when Python refuses to convert that many
+    (``sys.get_int_max_str_digits``, 4,300): ``json.loads`` raised a ValueError for the
+    whole file, reported as a bug in evreview, for one absurd number in one record."""
+    try:
+        return int(digits)
+    except ValueError:
+        return digits
+
+
+#: A lone UTF-16 surrogate, which a JSON ``\\uD800`` escape without its pair decodes to.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> tuple[Any, bool]:
+    """``value`` with each lone surrogate in its strings (keys too) replaced by U+FFFD, and
+    whether there was one.
+
+    JSON may escape half of a character pair (``"\\ud800"``), which decodes to a string no
+    UTF-8 writer accepts: Arrow raised a UnicodeEncodeError traceback while the record table
+    was written. Half a character cannot be repaired; the rest of the record can be kept.
+    """
+    if isinstance(value, str):
+        fixed = _LONE_SURROGATE.sub("\ufffd", value)
+        return fixed, fixed != value
+    if isinstance(value, list):
+        pairs = [_without_lone_surrogates(item) for item in value]
+        return [item for item, _ in pairs], any(changed for _, changed in pairs)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        changed = False
+        for key, item in value.items():
+            new_key, key_changed = _without_lone_surrogates(key)
+            out[new_key], item_changed = _without_lone_surrogates(item)
+            changed = changed or key_changed or item_changed
+        return out, changed
+    return value, False
+
+
 def iter_array(text: str, path: str, kind: str = "Publish or Perish") -> list[tuple[int, Any]]:
     """``(line, element)`` for each element of the top-level JSON array in ``text``.
 
@@ -114,15 +154,17 @@ def iter_array(text: str, path: str, kind: str = "Publish or Perish") -> list[tu
     names the export expected (the CSL-JSON reader uses this too).
     """
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_int_or_digits)
     except json.JSONDecodeError as exc:
         raise IngestError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
+    except RecursionError:  # arrays or objects nested thousands deep: no export writes that
+        raise IngestError("invalid JSON for an export: values nested too deeply to read", path=path) from None
     if not isinstance(data, list):
         raise IngestError(
             f"expected a JSON array of records ({kind} export), found a {type(data).__name__}",
             path=path,
         )
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_int=_int_or_digits)
     out: list[tuple[int, Any]] = []
     pos = text.index("[") + 1
     line = 1 + text.count("\n", 0, pos)
@@ -146,8 +188,22 @@ def json_objects(source: Source, kind: str, problems: list[Problem]) -> list[tup
     if source.text is None:
         raise IngestError(f"not a text file (expected a {kind} JSON export)", path=path)
     objects: list[tuple[int, dict[str, Any]]] = []
+    # only a file with a surrogate escape can hold a lone one (a cheap test on the text first)
+    surrogates = re.search(r"\\u[dD][89a-fA-F]", source.text) is not None
     for ordinal, (line, item) in enumerate(iter_array(source.text, path, kind)):
         if isinstance(item, dict):
+            if surrogates:
+                item, changed = _without_lone_surrogates(item)
+                if changed:
+                    problems.append(
+                        Problem(
+                            f"line {line}: a \\u escape gives half of a character pair (a lone surrogate, "
+                            "the file is damaged there); it was replaced by U+FFFD (\ufffd)",
+                            index=len(objects),
+                            line=line,
+                            severity="warning",
+                        )
+                    )
             objects.append((line, item))
         else:
             reason = f"line {line}: array element {ordinal + 1} is a {type(item).__name__}, not a record object"
