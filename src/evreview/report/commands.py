@@ -120,7 +120,7 @@ def _json_object(path: Path, what: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from evreview.config import config_hash, load_config
-    from evreview.ledger import read_ledger
+    from evreview.ledger import fate_counts, read_ledger
     from evreview.report import ReportInputs, render_report
     from evreview.rounds import rounds_for
 
@@ -131,20 +131,21 @@ def run(args: argparse.Namespace) -> int:
     stopping = _json_object(args.stopping, "stopping") if args.stopping and args.stopping.exists() else None
     screening_summary = None
     if stopping is not None:
+        fates = fate_counts(ledger)
         screening_summary = {
-            "included": int((ledger["fate"] == "included").sum()),
+            "included": fates["included"],
             # a part of the line above, not another fate: the ranker's inclusions
             # (screening.model.machine_include_above), which no reviewer has seen
             "of which included by the model": int(((ledger["fate"] == "included")
                                                    & (ledger.get("screen_decided_by") == "machine")).sum()),
-            "excluded by rules": int((ledger["fate"] == "excluded_automation").sum()),
-            "excluded by reviewers": int((ledger["fate"] == "excluded_reviewer").sum()),
+            "excluded by rules": fates["excluded_automation"],
+            "excluded by reviewers": fates["excluded_reviewer"],
             # predicted below the config's threshold and marked as machine decisions: without this
             # line the summary did not add up to the studies screened
-            "excluded by the model": int((ledger["fate"] == "excluded_machine").sum()),
+            "excluded by the model": fates["excluded_machine"],
             # as the PRISMA diagram counts them: a reviewer's maybe is assessed, awaiting classification
-            "awaiting screening": int((ledger["fate"] == "undecided").sum()),
-            "awaiting classification (maybe)": int((ledger["fate"] == "maybe").sum()),
+            "awaiting screening": fates["undecided"],
+            "awaiting classification (maybe)": fates["maybe"],
         }
     map_name = None
     if args.map_html and args.map_html.exists():
