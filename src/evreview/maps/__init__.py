@@ -71,16 +71,16 @@ def spec_from_config(
         review_code=map_config.get("review_code", "review"),
         min_filter_studies=int(map_config.get("min_filter_studies", 5)),
     )
-    for name, dim in (("rows", spec.rows), ("columns", spec.columns), ("segment", spec.segment),
-                      *(("filters", f) for f in spec.filters), *(("cross", c) for c in map_config.get("cross") or ())):
+    used = [("rows", spec.rows), ("columns", spec.columns), ("segment", spec.segment),
+            *(("filters", f) for f in spec.filters), *(("cross", c) for c in map_config.get("cross") or ())]
+    for name, dim in used:
         if dim and dim not in vocab:
             raise ConfigError(
                 f"map.{name}: {dim!r} is not a codebook dimension (known: {', '.join(vocab)})", path=source
             )
     allowed = {"rows": ("axis",), "columns": ("axis",), "segment": ("axis",), "filters": ("axis", "filter"),
                "cross": ("axis", "filter")}
-    for name, dim in (("rows", spec.rows), ("columns", spec.columns), ("segment", spec.segment),
-                      *(("filters", f) for f in spec.filters), *(("cross", c) for c in map_config.get("cross") or ())):
+    for name, dim in used:
         role = (roles or {}).get(dim or "")
         if role is not None and role not in allowed[name]:
             raise ConfigError(
