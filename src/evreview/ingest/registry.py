@@ -213,6 +213,8 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
 SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "bibtex": lambda head: "@" in head,  # an "@type{" entry line
     "csl_json": lambda head: _text_start(head).startswith("["),
+    # Dimensions' "About the data" line above the header, or its id column (a workbook: "")
+    "dimensions_csv": lambda head: "about the data" in head[:4096].lower() or _names_a_column(head, "Publication ID"),
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "medline": lambda head: "PMID-" in head,

@@ -1,0 +1,113 @@
+"""Exports added in round 4 of the hunt for unread formats (Dimensions CSV/XLSX, and the others
+listed in tests/fixtures/tabular/README.md and tests/fixtures/tagged/README.md, which say where
+each fixture comes from and under which licence)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evreview.errors import IngestError
+from evreview.ingest import ingest_file
+from evreview.ingest.registry import Source, detect
+from evreview.ingest.textio import decode, is_container
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TABULAR = FIXTURES / "tabular"
+TAGGED = FIXTURES / "tagged"
+
+
+def source_for(path: Path) -> Source:
+    data = path.read_bytes()
+    return Source(path=path, data=data, text=None if is_container(data) else decode(data, path))
+
+
+def raw_of(result, index: int) -> dict:
+    return json.loads(result.records["raw"].iloc[index])
+
+
+# --------------------------------------------------------------------------- Dimensions
+
+
+def test_dimensions_full_record_csv_skips_its_about_the_data_line() -> None:
+    """The "About the data" line above the header made the file an unrecognised format."""
+    path = TABULAR / "dimensions.csv"
+    assert detect(source_for(path)).name == "dimensions_csv"
+    result = ingest_file(path, root=TABULAR)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (3, 3, 0, 0)
+    assert report.source_database == "Dimensions"
+    article, chapter, preprint = (result.records.iloc[i] for i in range(3))
+    assert list(result.records["source_line"]) == [3, 6, 7]  # the preamble and the header are lines 1-2
+    assert (article["source_id"], article["doi"], article["pmid"]) == ("pub.1000000001", "10.1000/dim.2022.001", "35000001")
+    assert list(article["authors"]) == ["Doe, Jane A", "van der Berg, Pieter", "O'Neil, Siobhán"]
+    assert (article["year"], article["journal"], article["volume"], article["issue"], article["pages"]) == (
+        2022,
+        "Journal of Spine Tests",
+        "47",
+        "6",
+        "411-420",
+    )
+    assert list(article["keywords"]) == ["Humans", "Low Back Pain", "Walking", "Exercise Therapy"]
+    assert article["doc_type"] == "article"
+    assert article["url"] == "https://app.dimensions.ai/details/publication/pub.1000000001"
+    # a chapter's book is its journal; a preprint of a review is a preprint
+    assert (chapter["journal"], chapter["isbn"], chapter["doc_type"]) == ("Handbook of Example Medicine", "978-3-030-00000-7", "chapter")
+    assert (preprint["doc_type"], preprint["title"]) == ("preprint", 'A "step count" review of walking interventions, with a note on quotes')
+    assert raw_of(result, 0)["PMCID"] == "PMC9000001"
+
+
+def test_dimensions_bibliometric_mapping_csv() -> None:
+    """The "Export for bibliometric mapping" layout: ``Source title/Anthology title``, CRLF."""
+    result = ingest_file(TABULAR / "dimensions_mapping.csv", root=TABULAR)
+    assert result.reports[0].source_format == "dimensions_csv"
+    first, second = result.records.iloc[0], result.records.iloc[1]
+    assert (first["journal"], first["pages"], first["year"]) == ("Journal of Example Rehabilitation", "e0123", 2020)
+    assert list(first["authors"]) == ["Ng, Wei", "Park, Soo-Ah"]
+    assert (second["source_id"], second["pages"]) == ("pub.1000000012", "77-80")
+    assert raw_of(result, 0)["Cited references"].startswith("[Doe, Jane A;")
+
+
+def test_dimensions_unquoted_preamble_and_no_preamble(tmp_path: Path) -> None:
+    """An unquoted "About the data" line with quotes inside, and a file whose line was deleted."""
+    text = (TABULAR / "dimensions.csv").read_text(encoding="utf-8-sig")
+    preamble, rest = text.split("\n", 1)
+    unquoted = tmp_path / "unquoted.csv"
+    unquoted.write_text('About the data: Exported on Sep 30, 2026. Criteria: "walking" in title,"x\n' + rest, encoding="utf-8")
+    deleted = tmp_path / "deleted.csv"
+    deleted.write_text(rest, encoding="utf-8")
+    for path, first_line in ((unquoted, 3), (deleted, 2)):
+        result = ingest_file(path, root=tmp_path)
+        assert result.reports[0].source_format == "dimensions_csv", path.name
+        assert len(result.records) == 3 and result.records.iloc[0]["source_line"] == first_line
+        assert result.records.iloc[0]["source_database"] == "Dimensions"
+
+
+def test_dimensions_xlsx_with_the_about_the_data_row(tmp_path: Path) -> None:
+    """Dimensions' Excel export puts the same line in the first row of the sheet."""
+    import csv
+
+    from openpyxl import Workbook
+
+    rows = list(csv.reader((TABULAR / "dimensions.csv").read_text(encoding="utf-8-sig").splitlines(keepends=True)))
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append([int(cell) if cell.isdigit() and len(cell) < 6 else cell for cell in row])
+    path = tmp_path / "Dimensions-Publication-2026-12-04_10-11-12.xlsx"
+    book.save(path)
+    assert detect(source_for(path)).name == "dimensions_csv"
+    result = ingest_file(path, root=tmp_path)
+    assert result.reports[0].source_format == "dimensions_csv"
+    assert list(result.records["source_id"]) == ["pub.1000000001", "pub.1000000002", "pub.1000000003"]
+    assert list(result.records["source_line"]) == [3, 4, 5]  # sheet rows
+    assert (result.records.iloc[0]["year"], result.records.iloc[0]["volume"]) == (2022, "47")
+
+
+def test_dimensions_preamble_alone_is_not_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text('"About the data: Exported on Dec 04, 2026. Criteria: none."\n', encoding="utf-8")
+    with pytest.raises(IngestError, match=r"empty\.csv"):
+        ingest_file(path, root=tmp_path)
