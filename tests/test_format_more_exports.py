@@ -41,7 +41,11 @@ def test_dimensions_full_record_csv_skips_its_about_the_data_line() -> None:
     assert report.source_database == "Dimensions"
     article, chapter, preprint = (result.records.iloc[i] for i in range(3))
     assert list(result.records["source_line"]) == [3, 6, 7]  # the preamble and the header are lines 1-2
-    assert (article["source_id"], article["doi"], article["pmid"]) == ("pub.1000000001", "10.1000/dim.2022.001", "35000001")
+    assert (article["source_id"], article["doi"], article["pmid"]) == (
+        "pub.1000000001",
+        "10.1000/dim.2022.001",
+        "35000001",
+    )
     assert list(article["authors"]) == ["Doe, Jane A", "van der Berg, Pieter", "O'Neil, Siobhán"]
     assert (article["year"], article["journal"], article["volume"], article["issue"], article["pages"]) == (
         2022,
@@ -54,8 +58,15 @@ def test_dimensions_full_record_csv_skips_its_about_the_data_line() -> None:
     assert article["doc_type"] == "article"
     assert article["url"] == "https://app.dimensions.ai/details/publication/pub.1000000001"
     # a chapter's book is its journal; a preprint of a review is a preprint
-    assert (chapter["journal"], chapter["isbn"], chapter["doc_type"]) == ("Handbook of Example Medicine", "978-3-030-00000-7", "chapter")
-    assert (preprint["doc_type"], preprint["title"]) == ("preprint", 'A "step count" review of walking interventions, with a note on quotes')
+    assert (chapter["journal"], chapter["isbn"], chapter["doc_type"]) == (
+        "Handbook of Example Medicine",
+        "978-3-030-00000-7",
+        "chapter",
+    )
+    assert (preprint["doc_type"], preprint["title"]) == (
+        "preprint",
+        'A "step count" review of walking interventions, with a note on quotes',
+    )
     assert raw_of(result, 0)["PMCID"] == "PMC9000001"
 
 
@@ -75,7 +86,9 @@ def test_dimensions_unquoted_preamble_and_no_preamble(tmp_path: Path) -> None:
     text = (TABULAR / "dimensions.csv").read_text(encoding="utf-8-sig")
     preamble, rest = text.split("\n", 1)
     unquoted = tmp_path / "unquoted.csv"
-    unquoted.write_text('About the data: Exported on Sep 30, 2026. Criteria: "walking" in title,"x\n' + rest, encoding="utf-8")
+    unquoted.write_text(
+        'About the data: Exported on Sep 30, 2026. Criteria: "walking" in title,"x\n' + rest, encoding="utf-8"
+    )
     deleted = tmp_path / "deleted.csv"
     deleted.write_text(rest, encoding="utf-8")
     for path, first_line in ((unquoted, 3), (deleted, 2)):
@@ -111,3 +124,50 @@ def test_dimensions_preamble_alone_is_not_a_table(tmp_path: Path) -> None:
     path.write_text('"About the data: Exported on Dec 04, 2026. Criteria: none."\n', encoding="utf-8")
     with pytest.raises(IngestError, match=r"empty\.csv"):
         ingest_file(path, root=tmp_path)
+
+
+# --------------------------------------------------------------------------- Cochrane Library plain text
+
+
+def test_cochrane_plain_text_records_databases_and_pmid() -> None:
+    """The Library's plain-text export ("Record #1 of 3", "ID: CN-...") was an unrecognised format."""
+    path = TAGGED / "cochrane.txt"
+    assert detect(source_for(path)).name == "cochrane_txt"
+    result = ingest_file(path, root=TAGGED)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (3, 3, 0, 0)
+    trial, registry, review = (result.records.iloc[i] for i in range(3))
+    assert list(result.records["source_line"]) == [1, 20, 30]
+    assert (trial["source_id"], trial["pmid"], trial["doi"], trial["pages"]) == (
+        "CN-01234567",
+        "31234567",
+        "10.1000/xyz",
+        "123-130",
+    )
+    assert trial["source_database"] == "Cochrane Central Register of Controlled Trials (CENTRAL)"
+    assert list(trial["authors"]) == ["Smith J", "Doe A"]
+    assert (trial["year"], trial["journal"], trial["volume"], trial["issue"]) == (2019, "Journal of Things", "12", "3")
+    assert trial["abstract"].endswith("We randomised 200 adults. Results. Pain fell more with walking.")
+    assert list(trial["keywords"]) == ["Adult", "Back Pain [*therapy]", "Humans", "Walking"]
+    assert registry["source_database"] == trial["source_database"] and registry["title"].startswith("Yoga")
+    assert (review["source_database"], review["doc_type"], review["issue"]) == (
+        "Cochrane Database of Systematic Reviews",
+        "review",
+        "9",
+    )
+    assert list(review["authors"]) == ["Roe R", "Poe P"]
+    assert raw_of(result, 0)["XR"] == "PUBMED 31234567; EMBASE 628123456"
+
+
+def test_cochrane_ris_with_record_headers_is_still_ris() -> None:
+    """The Library's RIS download starts with the same "Record #1 of N" line."""
+    text = 'Record #1 of 1\nProvider: John Wiley & Sons, Ltd\nContent: text/plain; charset="UTF-8"\n\nTY  - JOUR\nID  - CN-01234567\nTI  - A trial\nER  - \n'
+    assert detect(Source(path=Path("c.ris"), data=text.encode(), text=text)).name == "ris"
+
+
+def test_cochrane_plain_text_cut_inside_a_record_keeps_what_is_there(tmp_path: Path) -> None:
+    path = tmp_path / "cut.txt"
+    path.write_text((TAGGED / "cochrane.txt").read_text(encoding="utf-8")[:700], encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    assert result.reports[0].source_format == "cochrane_txt"
+    assert result.reports[0].found == result.reports[0].parsed + result.reports[0].failed

@@ -212,6 +212,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
 #: tests/test_ingest_driver.py checks this on every fixture file.
 SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "bibtex": lambda head: "@" in head,  # an "@type{" entry line
+    "cochrane_txt": lambda head: _text_start(head).startswith("Record #"),
     "csl_json": lambda head: _text_start(head).startswith("["),
     # Dimensions' "About the data" line above the header, or its id column (a workbook: "")
     "dimensions_csv": lambda head: "about the data" in head[:4096].lower() or _names_a_column(head, "Publication ID"),
