@@ -84,7 +84,7 @@ def test_dimensions_bibliometric_mapping_csv() -> None:
 def test_dimensions_unquoted_preamble_and_no_preamble(tmp_path: Path) -> None:
     """An unquoted "About the data" line with quotes inside, and a file whose line was deleted."""
     text = (TABULAR / "dimensions.csv").read_text(encoding="utf-8-sig")
-    preamble, rest = text.split("\n", 1)
+    rest = text.split("\n", 1)[1]
     unquoted = tmp_path / "unquoted.csv"
     unquoted.write_text(
         'About the data: Exported on Sep 30, 2026. Criteria: "walking" in title,"x\n' + rest, encoding="utf-8"
@@ -161,7 +161,10 @@ def test_cochrane_plain_text_records_databases_and_pmid() -> None:
 
 def test_cochrane_ris_with_record_headers_is_still_ris() -> None:
     """The Library's RIS download starts with the same "Record #1 of N" line."""
-    text = 'Record #1 of 1\nProvider: John Wiley & Sons, Ltd\nContent: text/plain; charset="UTF-8"\n\nTY  - JOUR\nID  - CN-01234567\nTI  - A trial\nER  - \n'
+    text = (
+        'Record #1 of 1\nProvider: John Wiley & Sons, Ltd\nContent: text/plain; charset="UTF-8"\n\n'
+        "TY  - JOUR\nID  - CN-01234567\nTI  - A trial\nER  - \n"
+    )
     assert detect(Source(path=Path("c.ris"), data=text.encode(), text=text)).name == "ris"
 
 
@@ -171,3 +174,49 @@ def test_cochrane_plain_text_cut_inside_a_record_keeps_what_is_there(tmp_path: P
     result = ingest_file(path, root=tmp_path)
     assert result.reports[0].source_format == "cochrane_txt"
     assert result.reports[0].found == result.reports[0].parsed + result.reports[0].failed
+
+
+# --------------------------------------------------------------------------- Rayyan and Covidence CSV
+
+
+def test_rayyan_csv_names_rayyan_and_cuts_glued_ris_lines() -> None:
+    """Rayyan's articles.csv (real rows, asreview/citation-file-formatting, CC0): a generic table
+    before, with no database, ``url``/``doi`` cells ending in RIS lines, an ISSN JSON list."""
+    path = TABULAR / "rayyan.csv"
+    assert detect(source_for(path)).name == "rayyan_csv"
+    result = ingest_file(path, root=TABULAR)
+    assert (result.reports[0].found, result.reports[0].parsed, result.reports[0].warnings) == (3, 3, 0)
+    assert result.reports[0].source_database == "Rayyan"
+    first, _, third = (result.records.iloc[i] for i in range(3))
+    assert (first["source_id"], first["doi"], first["year"]) == ("rayyan-42924189", "10.1038/s41467-024-48400-3", 2024)
+    assert first["url"] == "https://www.embase.com/search/results?subaction=viewrecord&id=L2029880245&from=export"
+    assert list(first["authors"]) == ["Yang, Z.", "Jiang, B.", "Xu, J.", "McNamara, M.E."]
+    assert list(first["keywords"])[:3] == ["keratin", "melanin", "animal scales"]
+    assert (third["issn"], third["pages"], third["language"]) == ("1932-8494", "549-565", "eng")
+    assert "RAYYAN-INCLUSION" in raw_of(result, 0)["notes"]
+
+
+def test_a_table_in_rayyans_import_layout_is_not_named_rayyan(tmp_path: Path) -> None:
+    path = tmp_path / "for_rayyan.csv"
+    path.write_text('key,title,authors,year,notes,pubmed_id\n1,A study,"Doe, J",2020,,123\n', encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    assert result.reports[0].source_format == "rayyan_csv"
+    assert result.records.iloc[0]["source_database"] == "" and result.records.iloc[0]["pmid"] == "123"
+
+
+def test_covidence_csv_reads_the_year_and_drops_affiliations_in_issue() -> None:
+    """Covidence's references CSV (real rows, asreview/citation-file-formatting, CC0): read as a
+    generic table it lost every year (``Published Year``) and took the review's Tags as keywords."""
+    path = TABULAR / "covidence.csv"
+    assert detect(source_for(path)).name == "covidence_csv"
+    result = ingest_file(path, root=TABULAR)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.warnings, report.source_database) == (4, 4, 1, "Covidence")
+    assert list(result.records["year"]) == [2024] * 4
+    assert list(result.records["source_id"]) == ["#1", "#2", "#16", "#17"]
+    assert list(result.records.iloc[0]["authors"]) == ["Yang, Z.", "Jiang, B.", "Xu, J.", "McNamara, M.E."]
+    assert (result.records.iloc[1]["pages"], result.records.iloc[2]["issue"]) == ("14316", "1 January")
+    assert result.records.iloc[3]["issue"] == ""
+    warning = result.problems.iloc[0]
+    assert warning["source_line"] == 5 and "Issue holds no issue" in warning["reason"]
+    assert raw_of(result, 3)["Issue"].startswith("(Boisvert C.)")

@@ -192,10 +192,12 @@ def _column_keys(head: str) -> frozenset[str] | None:
 TABLE_GATES: dict[str, tuple[str, ...]] = {
     "embase_csv": ("Emtree Drug Index Terms", "Emtree Medical Index Terms", "Emtree Drug Index Terms (Major Focus)",
                    "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
+    "covidence_csv": ("Covidence #",),
     "ieee_csv": ("Document Title",),
     "lens_csv": ("Lens ID",),
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
     "pubmed_csv": ("Citation", "Details"),
+    "rayyan_csv": ("notes",),
     "scopus_csv": ("EID",),
     "springer_csv": ("Item DOI",),
     "wos_tab": ("UT", "UT (Unique WOS ID)"),
