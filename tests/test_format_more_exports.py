@@ -220,3 +220,38 @@ def test_covidence_csv_reads_the_year_and_drops_affiliations_in_issue() -> None:
     warning = result.problems.iloc[0]
     assert warning["source_line"] == 5 and "Issue holds no issue" in warning["reason"]
     assert raw_of(result, 3)["Issue"].startswith("(Boisvert C.)")
+
+
+# --------------------------------------------------------------------------- Zotero CSV, legacy .xls
+
+
+def test_zotero_csv_reads_as_a_generic_table_without_spurious_warnings() -> None:
+    """Zotero's CSV read right already, but warned that "Short Title" and "Series Title" looked
+    like unrecognised title columns and suggested mapping both onto the title."""
+    result = ingest_file(TABULAR / "zotero.csv", root=TABULAR)
+    report = result.reports[0]
+    assert (report.source_format, report.found, report.parsed, report.warnings) == ("generic_table", 2, 2, 0)
+    first, second = result.records.iloc[0], result.records.iloc[1]
+    assert (first["source_id"], first["year"], first["journal"]) == ("KDG9RGZA", 2012, "Molecular imaging and biology")
+    assert (first["volume"], first["issue"], first["pages"], first["doi"]) == (
+        "15",
+        "1",
+        "97-105",
+        "10.1007/s11307-012-0572-0",
+    )
+    assert list(first["authors"])[:2] == ["Blomberg, Björn A.", "Moghbel, Mateen"]
+    assert list(second["keywords"]) == [
+        "electrochemotherapy",
+        "head and neck cancer",
+        "quality of life",
+        "systematic review",
+    ]
+
+
+def test_web_of_science_legacy_xls_says_to_export_tab_delimited(tmp_path: Path) -> None:
+    path = tmp_path / "savedrecs.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
+    with pytest.raises(
+        IngestError, match=r"savedrecs\.xls: .*save it as \.xlsx or CSV, or export it again as tab-delimited"
+    ):
+        ingest_file(path, root=tmp_path)

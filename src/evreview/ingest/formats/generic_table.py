@@ -72,8 +72,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _FIELD_WORDS = {"abstract": "abstract", "doi": "doi", "title": "title", "keyword": "keywords", "pmid": "pmid",
                 "author": "authors"}
 #: ... unless the name says it is about something else ("Author Affiliations", "Author ID",
-#: "Times Cited"): a word of the name starts with one of these, or is "id".
-_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited")
+#: "Times Cited", Zotero's "Short Title" and "Series Title"): a word of the name starts with one
+#: of these, or is "id".
+_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited", "short", "series")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TITLE_KEYS = frozenset(column_key(name) for name in ALIASES["title"])
