@@ -255,3 +255,16 @@ def test_web_of_science_legacy_xls_says_to_export_tab_delimited(tmp_path: Path) 
         IngestError, match=r"savedrecs\.xls: .*save it as \.xlsx or CSV, or export it again as tab-delimited"
     ):
         ingest_file(path, root=tmp_path)
+
+
+def test_pubmed_summary_text_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """PubMed's "Summary (text)" download (self-written in its layout) was "no title column
+    recognised ... columns found: 1. Smith J, Doe A. ..." (its commas made it a table)."""
+    path = tmp_path / "pubmed-summary.txt"
+    path.write_text(
+        "1. Smith J, Doe A. Walking for back pain: a trial. J Things. 2020 Jan;12(3):123-130. doi: 10.1000/xyz. "
+        "PMID: 31234567; PMCID: PMC123456.\n\n2. Lee M. Second study. J Two. 2021;5:1-2. PMID: 31234568.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(IngestError, match=r"pubmed-summary\.txt: a numbered list of citations .*'PubMed' format"):
+        ingest_file(path, root=tmp_path)
