@@ -192,10 +192,12 @@ def _column_keys(head: str) -> frozenset[str] | None:
 TABLE_GATES: dict[str, tuple[str, ...]] = {
     "embase_csv": ("Emtree Drug Index Terms", "Emtree Medical Index Terms", "Emtree Drug Index Terms (Major Focus)",
                    "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
+    "covidence_csv": ("Covidence #",),
     "ieee_csv": ("Document Title",),
     "lens_csv": ("Lens ID",),
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
     "pubmed_csv": ("Citation", "Details"),
+    "rayyan_csv": ("notes",),
     "scopus_csv": ("EID",),
     "springer_csv": ("Item DOI",),
     "wos_tab": ("UT", "UT (Unique WOS ID)"),
@@ -212,7 +214,10 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
 #: tests/test_ingest_driver.py checks this on every fixture file.
 SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "bibtex": lambda head: "@" in head,  # an "@type{" entry line
+    "cochrane_txt": lambda head: _text_start(head).startswith("Record #"),
     "csl_json": lambda head: _text_start(head).startswith("["),
+    # Dimensions' "About the data" line above the header, or its id column (a workbook: "")
+    "dimensions_csv": lambda head: "about the data" in head[:4096].lower() or _names_a_column(head, "Publication ID"),
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "medline": lambda head: "PMID-" in head,

@@ -410,7 +410,9 @@ def load_table(source: Source, *, delimiter: str | None = None, quoting: bool = 
     if source.text is None:
         if not is_xlsx(source.data):
             raise IngestError(
-                "binary file that is not an .xlsx workbook (legacy .xls? save it as .xlsx or CSV)", path=path
+                "binary file that is not an .xlsx workbook (legacy .xls? save it as .xlsx or CSV, or export "
+                "it again as tab-delimited text, Web of Science's 'Tab delimited file'; binary .xls is not read)",
+                path=path,
             )
         return read_xlsx_table(source.data, path)
     return read_text_table(source.text, delimiter, quoting=quoting)

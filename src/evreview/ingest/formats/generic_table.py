@@ -72,10 +72,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _FIELD_WORDS = {"abstract": "abstract", "doi": "doi", "title": "title", "keyword": "keywords", "pmid": "pmid",
                 "author": "authors"}
 #: ... unless the name says it is about something else ("Author Affiliations", "Author ID",
-#: "Times Cited"): a word of the name starts with one of these, or is "id".
-_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited")
+#: "Times Cited", Zotero's "Short Title" and "Series Title"): a word of the name starts with one
+#: of these, or is "id".
+_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited", "short", "series")
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+#: A "header" that is a numbered citation with a PMID (PubMed's "Summary (text)" download:
+#: ``1. Smith J, Doe A. Title. J Things. 2020;12(3):123-130. doi: ... PMID: 31234567.``),
+#: which the commas in it made look like a table with no title column.
+_CITATION_LIST = re.compile(r"\s*1\.\s+\S.*\bPMID:\s*\d+")
 _TITLE_KEYS = frozenset(column_key(name) for name in ALIASES["title"])
 
 #: Page-start/page-end column pairs, used when there is no single pages column.
@@ -173,6 +178,12 @@ def resolve_columns(
                 plan["page_start"], plan["page_end"] = s, e
                 break
     if not plan.get("title"):
+        if _CITATION_LIST.match(",".join(table.columns)):
+            raise IngestError(
+                "a numbered list of citations (PubMed's 'Summary (text)' or a copied reference list), "
+                "not an export with fields: save the search as 'PubMed' format (.nbib) or CSV and ingest that",
+                path=path,
+            )
         raise IngestError(
             "no title column recognised in this table (looked for: "
             f"{', '.join(ALIASES['title'])}); columns found: {shown_columns(table.columns)}. "
