@@ -565,19 +565,21 @@ def read_xls_table(data: bytes, path: str) -> Table:
 
 def _xls_failure(exc: Exception) -> str:
     """One line saying why an OLE2 file could not be read as an ``.xls`` workbook, and what to do."""
-    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    detail = " ".join(str(exc).split())[:200]
+    module = type(exc).__module__
+    kind = type(exc).__name__ if module == "builtins" or module.startswith("xlrd") else f"{module}.{type(exc).__name__}"
     if "encrypted" in detail.lower():
         return (
             "a password-protected (encrypted) .xls workbook: open it in Excel, remove the password "
             "and save it as .xlsx or CSV, or export the records again without one"
         )
-    if "Can't find workbook in OLE2" in detail or "Requested" in detail:
+    if "Can't find workbook in OLE2" in detail:
         return (
             "an Office file that is not an Excel workbook (an OLE2 compound file with no workbook in it: a Word "
             ".doc, an Outlook .msg?): export the records as .xls/.xlsx, CSV or tab-delimited text"
         )
     return (
-        f"a damaged .xls workbook, cut short or corrupt ({type(exc).__name__}: {detail}): download the export "
+        f"a damaged .xls workbook, cut short or corrupt ({kind}: {detail or 'no detail'}): download the export "
         "again, or open it in Excel and save it as .xlsx or CSV"
     )
 
