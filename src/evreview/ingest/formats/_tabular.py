@@ -424,8 +424,8 @@ def _sheet_has_data(sheet: Any) -> bool:
 
 # --------------------------------------------------------------------------- legacy .xls (BIFF)
 #
-# Web of Science's "Excel" export (savedrecs.xls), and ProQuest's, EBSCOhost's and older
-# Scopus's, are BIFF8 workbooks in an OLE2 compound file, read with xlrd (>= 2.0 reads only
+# Web of Science's "Excel" export (savedrecs.xls), like other databases' and hand-made .xls
+# tables, is a BIFF8 workbook in an OLE2 compound file, read with xlrd (>= 2.0 reads only
 # these). xlrd is imported only when such a file is read: ``evreview dedup`` and every text
 # export start without it.
 #
