@@ -214,6 +214,13 @@ def test_unreadable_xls_is_one_line_naming_the_file(name: str, tmp_path: Path, c
     assert not (tmp_path / "records.parquet").exists()
 
 
+def test_xls_with_an_empty_first_sheet_says_to_move_the_table(tmp_path: Path) -> None:
+    path = FIX / "empty_first_sheet.xls"
+    message = r"empty_first_sheet\.xls: .*first sheet \('Sheet1'\) holds no table; sheet 'Records' holds data"
+    with pytest.raises(IngestError, match=message):
+        ingest_file(path, root=FIX)
+
+
 def test_forced_format_on_an_unreadable_xls_is_the_same_one_line(tmp_path: Path) -> None:
     path = tmp_path / "savedrecs.xls"
     path.write_bytes((FIX / "wos_savedrecs.xls").read_bytes()[:12000])

@@ -474,8 +474,11 @@ def _xls_row_texts(sheet: Any, index: int, datemode: int) -> list[str]:
             value = error_text_from_code.get(value, f"#ERR{value}")
         out.append(cell_text(value))
     # ragged_rows keeps xlrd from padding; rows are padded here, as openpyxl gives every row the
-    # sheet's width (a short row would otherwise be warned about as "missing trailing fields")
-    out.extend([""] * (sheet.ncols - len(out)))
+    # sheet's width (a short row would otherwise be warned about as "missing trailing fields").
+    # An empty row stays empty: it is skipped, and 65,000 of them above one far-off cell
+    # (a fuzzer's file) need not become 16 million empty cells.
+    if out:
+        out.extend([""] * (sheet.ncols - len(out)))
     return out
 
 
@@ -548,12 +551,11 @@ def read_xls_table(data: bytes, path: str) -> Table:
     finally:
         book.release_resources()
     if not table.columns:
-        where = f"; sheet {skipped[0]!r} holds data: move it to the first sheet" if skipped else ""
-        raise IngestError(
-            f"an .xls workbook whose first sheet ({sheet.name!r}) holds no table{where}: "
-            "put the records there, under a header row",
-            path=path,
-        )
+        if skipped:
+            todo = f"sheet {skipped[0]!r} holds data: only the first sheet is read, so move that sheet first"
+        else:
+            todo = "put the records there, under a header row"
+        raise IngestError(f"an .xls workbook whose first sheet ({sheet.name!r}) holds no table; {todo}", path=path)
     table.notes.extend(_other_sheet_notes(sheet.name, skipped))
     if "not 512 + multiple of sector size" in log.getvalue():
         table.notes.append(
