@@ -20,8 +20,8 @@ import pytest
 from evreview import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
-#: modules no `evreview dedup` run may import (other stages' machinery, plotting, ML, YAML)
-HEAVY = ("torch", "sklearn", "scipy", "matplotlib", "yaml", "sentence_transformers", "bertopic")
+#: modules no `evreview dedup` run may import (other stages' machinery, plotting, ML, YAML, the .xls reader)
+HEAVY = ("torch", "sklearn", "scipy", "matplotlib", "yaml", "sentence_transformers", "bertopic", "xlrd")
 
 
 def _imports_after(code: str) -> dict[str, list[str]]:

@@ -222,7 +222,7 @@ def test_covidence_csv_reads_the_year_and_drops_affiliations_in_issue() -> None:
     assert raw_of(result, 3)["Issue"].startswith("(Boisvert C.)")
 
 
-# --------------------------------------------------------------------------- Zotero CSV, legacy .xls
+# --------------------------------------------------------------------------- Zotero CSV, damaged legacy .xls
 
 
 def test_zotero_csv_reads_as_a_generic_table_without_spurious_warnings() -> None:
@@ -248,12 +248,11 @@ def test_zotero_csv_reads_as_a_generic_table_without_spurious_warnings() -> None
     ]
 
 
-def test_web_of_science_legacy_xls_says_to_export_tab_delimited(tmp_path: Path) -> None:
+def test_web_of_science_damaged_legacy_xls_says_to_download_it_again(tmp_path: Path) -> None:
+    """A readable savedrecs.xls is read (tests/test_format_xls.py); a damaged one is one line."""
     path = tmp_path / "savedrecs.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
-    with pytest.raises(
-        IngestError, match=r"savedrecs\.xls: .*save it as \.xlsx or CSV, or export it again as tab-delimited"
-    ):
+    with pytest.raises(IngestError, match=r"savedrecs\.xls: a damaged \.xls workbook, .*download the export again"):
         ingest_file(path, root=tmp_path)
 
 

@@ -555,10 +555,11 @@ def test_a_workbook_that_expands_a_thousandfold_is_refused(tmp_path: Path) -> No
         ingest_file(path, root=tmp_path)
 
 
-def test_legacy_xls_is_a_clear_error(tmp_path: Path) -> None:
+def test_damaged_legacy_xls_is_a_clear_error(tmp_path: Path) -> None:
+    """An OLE2 header and nothing readable after it (.xls files are read: tests/test_format_xls.py)."""
     path = tmp_path / "old.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
-    with pytest.raises(IngestError, match=r"old\.xls: .*legacy \.xls\? save it as \.xlsx"):
+    with pytest.raises(IngestError, match=r"old\.xls: a damaged \.xls workbook, .* save it as \.xlsx or CSV"):
         ingest_file(path, root=tmp_path)
 
 

@@ -19,7 +19,11 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def is_container(data: bytes) -> bool:
-    """True for binary containers a reader may still understand (XLSX/ZIP, legacy XLS)."""
+    """True for binary containers a reader may still understand (XLSX/ZIP, legacy XLS).
+
+    Such a file is not decoded as text: the table readers read its first sheet from the bytes
+    (``_tabular.load_table``: openpyxl for an .xlsx, xlrd for an OLE2 .xls).
+    """
     return data.startswith(_ZIP_MAGIC) or data.startswith(_OLE_MAGIC)
 
 

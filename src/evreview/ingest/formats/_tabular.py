@@ -1,4 +1,4 @@
-"""Shared machinery for delimited and spreadsheet exports (CSV, TSV, XLSX).
+"""Shared machinery for delimited and spreadsheet exports (CSV, TSV, XLSX, legacy XLS).
 
 Scopus, PubMed, Embase, OpenAlex, Lens, Web of Science (tab-delimited) and hand-made
 spreadsheets are all "a header row, then one row per record". What differs is the column
@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import Any, ClassVar
 
 from evreview.errors import IngestError
@@ -284,6 +285,35 @@ def is_xlsx(data: bytes) -> bool:
     return _xlsx_first_rows(data) is not None
 
 
+#: The first bytes of an OLE2 compound file: a legacy (BIFF5/BIFF8) ``.xls`` workbook, but also a
+#: Word ``.doc``, an Outlook ``.msg`` or an ``.msi``, which :func:`read_xls_table` names as such.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def is_ole(data: bytes) -> bool:
+    """True when ``data`` is an OLE2 compound file (what a legacy ``.xls`` workbook is)."""
+    return data.startswith(OLE_MAGIC)
+
+
+def is_xls(data: bytes) -> bool:
+    """True when ``data`` is a legacy ``.xls`` workbook that xlrd can open."""
+    return is_ole(data) and _xls_first_rows(data) is not None
+
+
+def workbook_first_rows(data: bytes) -> tuple[tuple[str, ...], ...] | None:
+    """The first few non-empty rows of a workbook's first sheet (``.xlsx`` or ``.xls``), or ``None``.
+
+    What readers sniff on: both kinds of workbook give the same cell texts, so every table
+    reader (the WoS Excel export's long column names, Dimensions' preamble row, the generic
+    table) claims an ``.xls`` exactly as it claims the same sheet saved as ``.xlsx``.
+    """
+    if data.startswith(b"PK\x03\x04"):
+        return _xlsx_first_rows(data)
+    if is_ole(data):
+        return _xls_first_rows(data)
+    return None
+
+
 def cell_text(value: Any) -> str:
     """A spreadsheet cell as the text a CSV export would hold (``2021.0`` -> ``"2021"``)."""
     if value is None:
@@ -344,33 +374,41 @@ def read_xlsx_table(data: bytes, path: str) -> Table:
         raise IngestError(f"cannot open the spreadsheet: {type(exc).__name__}: {exc}", path=path) from None
     try:
         sheet = book.worksheets[0]
-        header: list[str] | None = None
-        header_line = 1
-        rows: list[Row] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [cell_text(v) for v in values]
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                header, header_line = _drop_trailing_empty(cells), number
-                continue
-            rows.append(Row(number, cells))
+        numbered = (
+            (number, [cell_text(v) for v in values])
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        )
+        table = _sheet_table(numbered, kind="xlsx")
         skipped = [other.title for other in book.worksheets[1:] if _sheet_has_data(other)]
     finally:
         book.close()
-    notes = [
-        f"only the first sheet ({sheet.title!r}) was read; sheet {name!r} also holds data "
+    table.notes.extend(_other_sheet_notes(sheet.title, skipped))
+    return table
+
+
+def _sheet_table(numbered: Iterable[tuple[int, list[str]]], *, kind: str) -> Table:
+    """A :class:`Table` from a sheet's ``(row number, cell texts)``: the first non-empty row is
+    the header, later non-empty rows are records at their row numbers (as lines)."""
+    header: list[str] | None = None
+    header_line = 1
+    rows: list[Row] = []
+    for number, cells in numbered:
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header, header_line = _drop_trailing_empty(cells), number
+            continue
+        rows.append(Row(number, cells))
+    return Table(columns=unique_columns(header or []), rows=rows, header_line=header_line, delimiter="", kind=kind)
+
+
+def _other_sheet_notes(first_title: str, skipped: Sequence[str]) -> list[str]:
+    """Warnings naming the sheets after the first that hold data (only the first is read)."""
+    return [
+        f"only the first sheet ({first_title!r}) was read; sheet {name!r} also holds data "
         "(move its rows to the first sheet, or save it as its own file, to ingest them)"
         for name in skipped
     ]
-    return Table(
-        columns=unique_columns(header or []),
-        rows=rows,
-        header_line=header_line,
-        delimiter="",
-        kind="xlsx",
-        notes=notes,
-    )
 
 
 def _sheet_has_data(sheet: Any) -> bool:
@@ -383,11 +421,176 @@ def _sheet_has_data(sheet: Any) -> bool:
     return False
 
 
+
+# --------------------------------------------------------------------------- legacy .xls (BIFF)
+#
+# Web of Science's "Excel" export (savedrecs.xls), like other databases' and hand-made .xls
+# tables, is a BIFF8 workbook in an OLE2 compound file, read with xlrd (>= 2.0 reads only
+# these). xlrd is imported only when such a file is read: ``evreview dedup`` and every text
+# export start without it.
+#
+# Size: BIFF is not compressed, so unlike an .xlsx (see textio.check_container) an .xls cannot
+# expand much beyond its bytes: xlrd refuses a stream longer than the file, a sheet holds at
+# most 65,536 rows of 256 cells, and ``ragged_rows`` keeps a lone far-away cell from padding
+# every row to the sheet's width. The driver's MAX_FILE_BYTES bounds the rest.
+
+
+def _open_xls(data: bytes) -> tuple[Any, io.StringIO]:
+    """Open an ``.xls`` workbook with xlrd, and the buffer its warnings went to.
+
+    xlrd writes its warnings (a file cut short, a damaged sector table) to ``logfile``, which is
+    stdout by default: they would land in the middle of ``evreview ingest``'s output. Files
+    that the "workbook corruption" check rejects but Excel and LibreOffice open (written by
+    PHPExcel-like generators: sectors claimed twice) are read; xlrd still never reads a
+    stream longer than the file.
+    """
+    import xlrd
+
+    log = io.StringIO()
+    book = xlrd.open_workbook(
+        file_contents=data, logfile=log, on_demand=True, ragged_rows=True, ignore_workbook_corruption=True
+    )
+    return book, log
+
+
+def _xls_row_texts(sheet: Any, index: int, datemode: int) -> list[str]:
+    """Row ``index`` of an xlrd sheet as the texts :func:`cell_text` gives an ``.xlsx``'s cells,
+    as many as the sheet is wide.
+
+    BIFF stores every number as a float and a date as a number with a date format, so types
+    are turned into what openpyxl returns: a whole float stays a float (``cell_text`` writes
+    ``2019.0`` as ``2019``), a date cell a ``datetime`` (an ISO date), a boolean a ``bool``,
+    an error cell its ``#N/A``-style text.
+    """
+    from xlrd import XL_CELL_BOOLEAN, XL_CELL_DATE, XL_CELL_ERROR, error_text_from_code
+
+    out: list[str] = []
+    for kind, value in zip(sheet.row_types(index), sheet.row_values(index)):
+        if kind == XL_CELL_DATE:
+            value = _xls_date(value, datemode)
+        elif kind == XL_CELL_BOOLEAN:
+            value = bool(value)
+        elif kind == XL_CELL_ERROR:
+            value = error_text_from_code.get(value, f"#ERR{value}")
+        out.append(cell_text(value))
+    # ragged_rows keeps xlrd from padding; rows are padded here, as openpyxl gives every row the
+    # sheet's width (a short row would otherwise be warned about as "missing trailing fields").
+    # An empty row stays empty: it is skipped, and 65,000 of them above one far-off cell
+    # (a fuzzer's file) need not become 16 million empty cells.
+    if out:
+        out.extend([""] * (sheet.ncols - len(out)))
+    return out
+
+
+def _xls_date(value: float, datemode: int) -> dt.datetime | float:
+    """A date cell's number as a ``datetime``, or the number itself when it is no date (a date
+    format on a negative number, or one past year 9999): its text is then the number, as Excel's."""
+    from xlrd.xldate import XLDateError, xldate_as_datetime
+
+    try:
+        return xldate_as_datetime(value, datemode)
+    except (XLDateError, ValueError, OverflowError):
+        return value
+
+
+def _xls_rows(sheet: Any, datemode: int) -> Iterable[tuple[int, list[str]]]:
+    """``(row number, cell texts)`` for every row of an xlrd sheet (1-based, as Excel numbers them)."""
+    for index in range(sheet.nrows):
+        yield index + 1, _xls_row_texts(sheet, index, datemode)
+
+
+@lru_cache(maxsize=2)
+def _xls_first_rows(data: bytes) -> tuple[tuple[str, ...], ...] | None:
+    """The first few non-empty rows of an ``.xls`` workbook's first sheet, or ``None`` if xlrd
+    cannot read it (damaged, encrypted, an OLE file that is no workbook: :func:`read_xls_table`
+    says which). Cached because every tabular reader's ``sniff`` asks for the same header."""
+    try:
+        book, _ = _open_xls(data)
+    except Exception:  # xlrd raises XLRDError, CompDocError, struct.error, IndexError... on bad input
+        return None
+    try:
+        if book.nsheets == 0:
+            return ()
+        sheet = book.sheet_by_index(0)
+        rows: list[tuple[str, ...]] = []
+        for _, cells in _xls_rows(sheet, book.datemode):
+            if any(c.strip() for c in cells):
+                rows.append(tuple(cells))
+                if len(rows) >= 3:
+                    break
+        return tuple(rows)
+    except Exception:
+        return None
+    finally:
+        book.release_resources()
+
+
+def read_xls_table(data: bytes, path: str) -> Table:
+    """Read the first sheet of a legacy ``.xls`` workbook into a :class:`Table`, as
+    :func:`read_xlsx_table` reads an ``.xlsx`` (row numbers as lines, other sheets with data
+    named in ``notes``); a file xlrd cannot read is one :class:`IngestError` saying why."""
+    try:
+        book, log = _open_xls(data)
+    except Exception as exc:
+        raise IngestError(_xls_failure(exc), path=path) from None
+    try:
+        if book.nsheets == 0:
+            raise IngestError("an .xls workbook with no sheets: save the records in it again", path=path)
+        sheet = book.sheet_by_index(0)
+        table = _sheet_table(_xls_rows(sheet, book.datemode), kind="xls")
+        skipped = []
+        for index in range(1, book.nsheets):
+            other = book.sheet_by_index(index)
+            if any(any(c.strip() for c in cells) for _, cells in islice(_xls_rows(other, book.datemode), 21)):
+                skipped.append(other.name)
+            book.unload_sheet(index)
+    except IngestError:
+        raise
+    except Exception as exc:  # a sheet's records damaged past the workbook's start
+        raise IngestError(_xls_failure(exc), path=path) from None
+    finally:
+        book.release_resources()
+    if not table.columns:
+        if skipped:
+            todo = f"sheet {skipped[0]!r} holds data: only the first sheet is read, so move that sheet first"
+        else:
+            todo = "put the records there, under a header row"
+        raise IngestError(f"an .xls workbook whose first sheet ({sheet.name!r}) holds no table; {todo}", path=path)
+    table.notes.extend(_other_sheet_notes(sheet.name, skipped))
+    if "not 512 + multiple of sector size" in log.getvalue():
+        table.notes.append(
+            "the file ends in the middle of a block (cut short by a download?); every row that "
+            "could be read was read: download the export again if records are missing"
+        )
+    return table
+
+
+def _xls_failure(exc: Exception) -> str:
+    """One line saying why an OLE2 file could not be read as an ``.xls`` workbook, and what to do."""
+    detail = " ".join(str(exc).split())[:200]
+    module = type(exc).__module__
+    kind = type(exc).__name__ if module == "builtins" or module.startswith("xlrd") else f"{module}.{type(exc).__name__}"
+    if "encrypted" in detail.lower():
+        return (
+            "a password-protected (encrypted) .xls workbook: open it in Excel, remove the password "
+            "and save it as .xlsx or CSV, or export the records again without one"
+        )
+    if "Can't find workbook in OLE2" in detail:
+        return (
+            "an Office file that is not an Excel workbook (an OLE2 compound file with no workbook in it: a Word "
+            ".doc, an Outlook .msg?): export the records as .xls/.xlsx, CSV or tab-delimited text"
+        )
+    return (
+        f"a damaged .xls workbook, cut short or corrupt ({kind}: {detail or 'no detail'}): download the export "
+        "again, or open it in Excel and save it as .xlsx or CSV"
+    )
+
+
 # --------------------------------------------------------------------------- common entry points
 
 
 def source_header(source: Source) -> list[str] | None:
-    """Header cells of a CSV/TSV or XLSX source (what readers sniff on), or ``None``.
+    """Header cells of a CSV/TSV, XLSX or XLS source (what readers sniff on), or ``None``.
 
     Found once per source (``Source.memo``): detection asks it of every tabular reader, a
     dozen CSV parses of the same header row (~1 ms of a small ``evreview dedup`` run). Each
@@ -395,7 +598,7 @@ def source_header(source: Source) -> list[str] | None:
     """
     if "header" not in source.memo:
         if source.text is None:
-            rows = _xlsx_first_rows(source.data) if source.data.startswith(b"PK\x03\x04") else None
+            rows = workbook_first_rows(source.data)
             source.memo["header"] = list(_drop_trailing_empty(list(rows[0]))) if rows else None
         else:
             found = text_header(source)
@@ -405,13 +608,14 @@ def source_header(source: Source) -> list[str] | None:
 
 
 def load_table(source: Source, *, delimiter: str | None = None, quoting: bool = True) -> Table:
-    """The :class:`Table` in ``source``: a workbook's first sheet, or delimited text."""
+    """The :class:`Table` in ``source``: a workbook's first sheet (.xlsx or .xls), or delimited text."""
     path = display_path(source)
     if source.text is None:
+        if is_ole(source.data):
+            return read_xls_table(source.data, path)
         if not is_xlsx(source.data):
             raise IngestError(
-                "binary file that is not an .xlsx workbook (legacy .xls? save it as .xlsx or CSV, or export "
-                "it again as tab-delimited text, Web of Science's 'Tab delimited file'; binary .xls is not read)",
+                "binary file that is not a spreadsheet workbook (.xlsx or .xls): save it as .xlsx or CSV",
                 path=path,
             )
         return read_xlsx_table(source.data, path)

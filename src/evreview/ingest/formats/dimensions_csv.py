@@ -1,4 +1,4 @@
-"""Dimensions (app.dimensions.ai) publication exports as CSV or Excel.
+"""Dimensions (app.dimensions.ai) publication exports as CSV or Excel (.xlsx, or .xls re-saved).
 
 Both the "full record" and the "bibliometric mapping" exports start with one line *above* the
 header, ``"About the data: Exported on Dec 04, 2026. Criteria: ... This work is sourced from
@@ -26,7 +26,6 @@ from typing import Any
 from evreview.ingest.formats._tabular import (
     Table,
     TableReader,
-    _xlsx_first_rows,
     column_key,
     first,
     header_of,
@@ -36,6 +35,7 @@ from evreview.ingest.formats._tabular import (
     split_on,
     take,
     unique_columns,
+    workbook_first_rows,
 )
 from evreview.ingest.registry import Source, register
 
@@ -88,7 +88,7 @@ def dimensions_header(source: Source) -> tuple[list[str], bool] | None:
     if "dimensions_header" not in source.memo:
         found: tuple[list[str], bool] | None = None
         if source.text is None:
-            rows = _xlsx_first_rows(source.data) if source.data.startswith(b"PK\x03\x04") else None
+            rows = workbook_first_rows(source.data)
             if rows and rows[0] and PREAMBLE.match(rows[0][0]) and len(rows) > 1:
                 found = (_trimmed(list(rows[1])), True)
         else:

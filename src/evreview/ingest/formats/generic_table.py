@@ -1,4 +1,4 @@
-"""Any other spreadsheet of records: CSV (comma or semicolon), TSV, or an ``.xlsx`` workbook.
+"""Any other spreadsheet of records: CSV (comma or semicolon), TSV, or an ``.xlsx``/``.xls`` workbook.
 
 Benchmark sets, reference-manager exports and hand-made lists arrive as tables with their own
 column names. Columns are recognised by common names, case- and punctuation-insensitively
@@ -26,6 +26,7 @@ from evreview.ingest.formats._tabular import (
     column_key,
     display_path,
     first,
+    is_ole,
     join_pages,
     source_header,
     split_on,
@@ -76,7 +77,6 @@ _FIELD_WORDS = {"abstract": "abstract", "doi": "doi", "title": "title", "keyword
 #: of these, or is "id".
 _OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited", "short", "series")
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: A "header" that is a numbered citation with a PMID (PubMed's "Summary (text)" download:
 #: ``1. Smith J, Doe A. Title. J Things. 2020;12(3):123-130. doi: ... PMID: 31234567.``),
 #: which the commas in it made look like a table with no title column.
@@ -224,7 +224,7 @@ def unrecognised_field_columns(table: Table, columns: dict[str, list[int]]) -> d
 
 @register
 class GenericTableReader(TableReader):
-    """Generic CSV/TSV/semicolon-CSV/XLSX table of records."""
+    """Generic CSV/TSV/semicolon-CSV/XLSX/XLS table of records."""
 
     name = "generic_table"
     priority = 0
@@ -236,16 +236,19 @@ class GenericTableReader(TableReader):
         The low score still claims a header-only-unrecognised table, so the user gets the
         "no title column; columns found: ..." message rather than "unrecognised format".
         """
-        if source.text is None and source.data.startswith(_OLE_MAGIC):
-            return 0.05  # legacy .xls: claimed only to say "save it as .xlsx" (load_table raises)
         header = source_header(source)
+        # An OLE2 file (.xls) no reader claims is claimed here all the same, so that ingesting it
+        # says what is wrong: load_table names a damaged or encrypted workbook, a Word .doc, an
+        # empty first sheet; a one-column sheet gets "no title column; columns found: ...".
+        # Without it the message was "unrecognised format ... the file starts with no text".
+        fallback = 0.05 if source.text is None and is_ole(source.data) else 0.0
         if not header:
-            return 0.0
+            return fallback
         keys = {column_key(c) for c in header}
         mapped = {column_key(str(c)) for c in (source.options.get("column_map") or {})}
         if keys & mapped or keys & _TITLE_KEYS:
             return 0.5
-        return 0.1 if len(header) >= 2 else 0.0
+        return 0.1 if len(header) >= 2 else fallback
 
     def prepare(self, table: Table, source: Source) -> _Plan:
         given = source.options.get("column_map") or {}

@@ -6,9 +6,10 @@ AF (full names, preferred) or AU, PY (or the early-access date EA), SO, VL, IS, 
 DI, PM, SN or EI, BN, DE + ID keywords, LA, DT, and UT as the record id. WoS never quotes a
 cell, so lines are split on tabs only: a title that starts with ``"`` is text, not a quote.
 
-The Excel export ("Excel" in the WoS menu) has the same columns under long names
-("Article Title", "UT (Unique WOS ID)"); :data:`LONG_NAMES` maps them to the tags, so the
-same reader reads an ``.xlsx`` saved from WoS.
+The Excel export ("Excel" in the WoS menu: ``savedrecs.xls``, a legacy binary workbook) has the
+same columns under long names ("Article Title", "UT (Unique WOS ID)"); :data:`LONG_NAMES` maps
+them to the tags, so the same reader reads it, or an ``.xlsx`` saved from it (the workbook's
+first sheet is read by ``_tabular.load_table``).
 """
 
 from __future__ import annotations
