@@ -178,6 +178,9 @@ def test_real_exports_raise_no_stray_quote_problem(shared_dir: Path) -> None:
 
 
 def test_suspect_is_cheap_and_exact_on_the_common_cases() -> None:
+    # an abstract over two lines, none holding a whole row's two commas
     assert not _stray_quote.suspect(["A", "an abstract\nover, two lines", "2020"], 3, ",")
     assert _stray_quote.suspect(["A", "swallowed\nB,row,2021", "2020"], 3, ",")
-    assert _stray_quote.suspect(["A", "too few\nfields"], 3, ",")
+    # the wrong field count, but the lines after the first hold too few delimiters for a row
+    assert not _stray_quote.suspect(["A", "too few\nfields"], 3, ",")
+    assert _stray_quote.suspect(["A", "x\ny,b,c", "d"], 4, ",")

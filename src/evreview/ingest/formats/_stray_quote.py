@@ -10,15 +10,15 @@ Only a row that spans several lines can have swallowed rows. :func:`suspect` is 
 the table reader runs on those rows (a real multi-line abstract passes it); :func:`examine`
 looks at the row's text and picks one of three readings:
 
-* **recover**: read with that quote as a literal character, the row's first line is a whole row
-  (the header's field count), and the quoted reading is not well-formed CSV (the quote is never
-  closed, the row has the wrong field count, or the quote is closed by a ``"`` that no delimiter
-  follows). The reader then reads on from the next line, so each swallowed row is its own
-  record, and a warning names the line of the quote.
-* **reject**: the quoted reading is already an error (never closed, or too many fields) and the
-  literal reading does not fit the header either. The row is an error naming the line of the
-  quote and the lines it swallowed; each swallowed line that reads as a whole row is an error
-  of its own, so ``found`` counts the records that were there.
+* **recover**: the quoted reading is not well-formed CSV of the header's field count (the
+  quote is never closed, the row has the wrong field count, or the quote is closed by a ``"``
+  that no delimiter follows), and lines inside the row read as whole rows: most of them, or
+  some when the row's first line, read with that quote as a literal character, is whole. The
+  reader reads on from the next line, so each swallowed row is its own record; a warning names
+  the line of the quote (an error, that row only, when its first line then has too many fields).
+* **reject**: the quote is never closed (or closed malformed, in a row of too many fields) and
+  the lines do not read as rows: one error naming the line of the quote, the lines it
+  swallowed and how many of them read as whole rows (a file cut inside a quoted abstract).
 * **flag**: the quoted reading is well-formed CSV with the header's field count, yet lines
   inside the quoted field read as whole rows. Either reading may be right (an abstract whose
   lines happen to hold the right number of commas, or a stray quote closed by chance at the end
@@ -59,14 +59,23 @@ def whole(cells: list[str], width: int) -> bool:
 def suspect(cells: list[str], width: int, delimiter: str) -> bool:
     """Cheap test on a row that spans several lines: might a stray quote have swallowed rows?
 
-    True when the row does not fit the header, or when a line inside a multi-line cell holds at
-    least as many delimiters as a whole row has (a swallowed row always does; a line of an
-    abstract seldom does, and :func:`examine` then tells the two apart).
+    A swallowed row is a line holding at least ``width - 1`` delimiters, so the lines after the
+    row's first must hold that many between them (counted from the cells: those inside the
+    first multi-line cell after its first line break, those inside later cells, and the ones
+    between cells). Then the row is suspect when it does not fit the header, or when a line
+    inside a multi-line cell holds that many by itself; a line of an abstract seldom does, and
+    :func:`examine` tells the two apart. Scopus's multi-line rows with a shifted field end here.
     """
+    need = width - 1
+    first = next((i for i, cell in enumerate(cells) if "\n" in cell), None)
+    if first is None:
+        return False
+    after = cells[first].split("\n", 1)[1].count(delimiter) + len(cells) - 1 - first
+    if after < need and after + sum(cell.count(delimiter) for cell in cells[first + 1 :]) < need:
+        return False
     if not whole(cells, width):
         return True
-    need = width - 1
-    for cell in cells:
+    for cell in cells[first:]:
         if "\n" in cell:
             for piece in cell.split("\n")[1:]:
                 if piece.count(delimiter) >= need:
@@ -175,16 +184,21 @@ def examine(
     lines = raw.split("\n")
     if raw.endswith("\n"):
         lines.pop()
+    runaway = stop == len(text) and raw.count('"') % 2 == 1
+    whole_rows = sum(1 for line in lines[1:] if _whole_line(line, width, delimiter))
+    fits = whole(cells, width)
+    # the cheap answer first: when no line inside the row reads as a whole row and the quote is
+    # closed, nothing was swallowed, and a row of the wrong field count is fix_row's to report
+    # (its message names the lines the row spans); Scopus's shifted multi-line rows end here
+    if not runaway and not whole_rows:
+        return None
+    quoting_ok = not runaway and _well_formed(raw, delimiter)
     opened = _open_quote(lines[0], delimiter)
     if opened is None:  # not a quote opened on the first line after all: nothing to say about it
         return None
-    runaway = stop == len(text) and raw.count('"') % 2 == 1
-    quoting_ok = not runaway and _well_formed(raw, delimiter)
-    fits = whole(cells, width)
     name = columns[opened[1]] if opened[1] < width else f"column_{opened[1] + 1}"
     span = f"lines {start}-{end} ({end - start + 1} lines{', to the end of the file' if runaway else ''})"
     literal = _literal_row(lines[0], opened, delimiter)
-    whole_rows = sum(1 for line in lines[1:] if _whole_line(line, width, delimiter))
     mostly = whole_rows > 0 and 2 * whole_rows >= len(lines) - 1
     closed = (
         "is never closed"
