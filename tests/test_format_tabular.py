@@ -476,16 +476,6 @@ def test_exports_joined_into_one_file_do_not_read_the_second_header_as_a_record(
     assert repeated["source_line"].tolist() == [header_line] and repeated["severity"].tolist() == ["warning"]
 
 
-def test_unbalanced_quote_is_reported_with_its_span(tmp_path: Path) -> None:
-    path = tmp_path / "broken.csv"
-    path.write_text('ID,title,year\n1,"Opened quote,2001\n2,Next,2002\n3,Last,2003\n', encoding="utf-8")
-    result = ingest_file(path, root=tmp_path)
-    assert result.reports[0].parsed == 0 and result.reports[0].found == 1
-    problem = result.problems.iloc[0]
-    assert (problem["severity"], problem["source_line"]) == ("error", 2)
-    assert "lines 2-4" in problem["reason"] and "never closed" in problem["reason"]
-
-
 def test_xlsx_written_with_openpyxl(tmp_path: Path) -> None:
     from openpyxl import Workbook
 

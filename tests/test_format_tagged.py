@@ -264,6 +264,94 @@ def test_enw_untitled_chapter_and_truncated(fixtures_dir: Path) -> None:
     ]
 
 
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_enw_records_with_no_blank_line_between_are_split_at_the_second_percent_zero(tmp_path: Path) -> None:
+    """A record holds one %0; before, two records with no blank line between them were one
+    record (found 2 for 3 records, the second's title and authors lost in the first's raw)."""
+    text = (
+        "%0 Journal Article\n%T First record\n%A Smith, J\n%D 2020\n"
+        "%0 Journal Article\n%T Second record\n%A Jones, K\n%D 2021\n"
+        "\n%0 Book\n%T Third record\n%D 2019\n"
+    )
+    result = ingest_file(_write(tmp_path, "joined.enw", text), root=tmp_path)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (3, 3, 0, 1)
+    records = result.records
+    assert records["title"].tolist() == ["First record", "Second record", "Third record"]
+    assert records["source_line"].tolist() == [1, 5, 10]
+    assert records["authors"].tolist() == [["Smith, J"], ["Jones, K"], []]
+    assert problems_of(result) == [
+        (
+            1,
+            "warning",
+            "line 5: a second %0 inside the record that starts on line 1, with no blank line between "
+            "(a record has one %0): a new record starts here",
+        )
+    ]
+    assert result.problems["source_file"].tolist() == ["joined.enw"]
+
+
+def test_enw_split_keeps_a_title_written_before_percent_zero_with_its_record(tmp_path: Path) -> None:
+    """The AIS eLibrary writes %T before %0: the second record's %T, just before its %0,
+    goes with it, as the first record's did."""
+    text = "%T First AIS title\n%0 Journal Article\n%A Smith, J\n%T Second AIS title\n%0 Journal Article\n%A Jones, K\n"
+    result = ingest_file(_write(tmp_path, "ais.enw", text), root=tmp_path)
+    report = result.reports[0]
+    assert (report.found, report.parsed) == (2, 2)
+    assert result.records["title"].tolist() == ["First AIS title", "Second AIS title"]
+    assert result.records["authors"].tolist() == [["Smith, J"], ["Jones, K"]]
+    assert result.records["source_line"].tolist() == [1, 4]
+    reason = problems_of(result)[0][2]
+    assert reason.startswith("line 4: a second %0 on line 5 inside the record that starts on line 1")
+    assert reason.endswith("a new record starts here, at the %T before that %0, as the record before it starts")
+
+
+def test_enw_one_percent_zero_per_block_is_not_split(fixtures_dir: Path, tmp_path: Path) -> None:
+    """Records whose %0 comes after other tags, or that have none, stay whole."""
+    text = "%T No type here\n%D 2020\n\n%T Type second\n%0 Journal Article\n%D 2021\n%K a\n%K b\n"
+    result = ingest_file(_write(tmp_path, "fine.enw", text), root=tmp_path)
+    assert (result.reports[0].found, result.reports[0].parsed, result.reports[0].warnings) == (2, 2, 0)
+    assert result.records["title"].tolist() == ["No type here", "Type second"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "warning"),
+    [
+        # RIS: TY opens a record; a missing ER is reported
+        (
+            "noer.ris",
+            "TY  - JOUR\nTI  - First\nPY  - 2020\nTY  - JOUR\nTI  - Second\nPY  - 2021\nER  - \n",
+            "not terminated by ER before the next TY",
+        ),
+        # MEDLINE: PMID- opens a record, blank line or not
+        ("noblank.nbib", "PMID- 111\nTI  - First\nDP  - 2020\nPMID- 222\nTI  - Second\nDP  - 2021\n", None),
+        # WoS: PT opens a record; a missing ER is reported
+        (
+            "noer.ciw",
+            "FN Clarivate Analytics Web of Science\nVR 1.0\n"
+            "PT J\nTI First\nPY 2020\nPT J\nTI Second\nPY 2021\nER\n\nEF\n",
+            "record has no ER line",
+        ),
+    ],
+)
+def test_other_tagged_formats_split_records_at_their_start_tag(
+    tmp_path: Path, name: str, text: str, warning: str | None
+) -> None:
+    """The gap the EndNote reader had (records joined with no separator) does not exist in the
+    readers whose formats have a start tag: each record is found and counted."""
+    result = ingest_file(_write(tmp_path, name, text), root=tmp_path)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed) == (2, 2, 0)
+    assert result.records["title"].tolist() == ["First", "Second"]
+    reasons = result.problems["reason"].tolist()
+    assert (any(warning in r for r in reasons) if warning else reasons == []), reasons
+
+
 # ---- ProQuest text --------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from itertools import islice
 from typing import Any, ClassVar
 
 from evreview.errors import IngestError
+from evreview.ingest.formats import _stray_quote
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source
 
 # Abstracts and reference lists exceed the csv module's default 128 KiB field limit in real
@@ -84,8 +85,9 @@ class Table:
     kind: str = "text"
     keys: list[str] = field(default_factory=list)
     span_end: dict[int, int] = field(default_factory=dict)
-    #: start line of a final row whose quoted field is never closed (it swallowed the file's end)
-    runaway: int | None = None
+    #: rows a stray opening quote put in doubt (see :mod:`._stray_quote`): line -> (message,
+    #: severity); an ``"error"`` row is not read, a ``"warning"`` row is read with that warning
+    flags: dict[int, tuple[str, str]] = field(default_factory=dict)
     #: file-level caveats (e.g. workbook sheets that were not read), reported as warnings
     notes: list[str] = field(default_factory=list)
     #: per-file facts a reader computes once (e.g. where Scopus's extra fields go)
@@ -170,25 +172,46 @@ def sniff_delimiter(header_line: str) -> str | None:
     return best[2] if best[0] > 0 else None
 
 
-def _rows_from_text(text: str, delimiter: str, *, quoting: bool) -> Iterable[tuple[int, int, list[str]]]:
+def _rows_from_text(
+    text: str, delimiter: str, *, quoting: bool, flags: dict[int, tuple[str, str]] | None = None
+) -> Iterable[tuple[int, int, list[str]]]:
     """Yield ``(start_line, end_line, cells)`` for each non-blank row of ``text``.
 
     The csv module counts physical lines consumed (``line_num``), so the start line of a row is
     one past the end line of the previous one, even across quoted newlines. ``quoting=False``
     splits each line on the delimiter only (Web of Science tab-delimited files never quote, and
     a title starting with ``"`` must not open a quoted field there).
+
+    A data row spanning several lines may be a stray opening quote that swallowed the rows after
+    it; given ``flags``, such rows are examined (:mod:`._stray_quote`): read again from the line
+    after the quote, or reported in ``flags``. Single-line rows cost one comparison more.
     """
     if not quoting:
         for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 yield number, number, line.split(delimiter)
         return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True)
-    previous = 0
+    buffer = io.StringIO(text, newline="")
+    reader = csv.reader(buffer, delimiter=delimiter, quotechar='"', doublequote=True)
+    previous = shift = 0  # a row's last line is reader.line_num + shift (shift < 0 after a re-read)
+    columns: list[str] | None = None
     for cells in reader:
-        start, previous = previous + 1, reader.line_num
+        start, previous = previous + 1, reader.line_num + shift
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue
+        if columns is None:
+            columns = unique_columns(_drop_trailing_empty(cells))
+        elif previous != start and flags is not None:
+            stop = buffer.tell()
+            if stop == len(text) or _stray_quote.suspect(cells, len(columns), delimiter):
+                verdict = _stray_quote.examine(text, stop, start, previous, cells, columns, delimiter)
+                if verdict is not None:
+                    flags[start] = (verdict.message, verdict.severity)
+                if verdict is not None and verdict.cells is not None:  # recovered
+                    yield start, start, verdict.cells
+                    buffer.seek(verdict.resume)  # read on from the line after the quote's
+                    previous, shift = start, start - reader.line_num
+                    continue
         yield start, previous, cells
 
 
@@ -198,7 +221,8 @@ def read_text_table(text: str, delimiter: str | None = None, *, quoting: bool = 
     delimiter = delimiter or hinted
     if delimiter is None:
         delimiter = sniff_delimiter(_first_line(text)[1]) or ","
-    rows_iter = iter(_rows_from_text(text, delimiter, quoting=quoting))
+    flags: dict[int, tuple[str, str]] = {}
+    rows_iter = iter(_rows_from_text(text, delimiter, quoting=quoting, flags=flags))
     try:
         header_line, _, header = next(rows_iter)
     except StopIteration:
@@ -210,30 +234,14 @@ def read_text_table(text: str, delimiter: str | None = None, *, quoting: bool = 
         rows.append(Row(start, cells))
         if end != start:
             span_end[start] = end
-    runaway = None
-    if quoting and rows and rows[-1].line in span_end and _quote_left_open(text, rows[-1].line):
-        runaway = rows[-1].line
     return Table(
         columns=unique_columns(header),
         rows=rows,
         header_line=header_line,
         delimiter=delimiter,
         span_end=span_end,
-        runaway=runaway,
+        flags=flags,
     )
-
-
-def _quote_left_open(text: str, line: int) -> bool:
-    """True when the text from ``line`` to the end has an odd number of ``"``.
-
-    The csv module (non-strict) silently ends an unterminated quoted field at end of file, so a
-    stray opening quote would swallow every later row into one cell. Only the last row can be
-    affected, and only when it spans several lines, so this runs at most once per file.
-    """
-    offset = 0
-    for _ in range(line - 1):
-        offset = text.index("\n", offset) + 1
-    return text.count('"', offset) % 2 == 1
 
 
 def _drop_trailing_empty(cells: list[str]) -> list[str]:
@@ -774,16 +782,6 @@ class TableReader:
         """
         width = len(table.columns)
         cells = row.values
-        if row.line == table.runaway:
-            end = table.span_end.get(row.line, row.line)
-            return (
-                None,
-                (
-                    f"a quoted field opened on this row is never closed, so lines {row.line}-{end} "
-                    "(to the end of the file) read as one row; row not read: fix the quote and re-run"
-                ),
-                "error",
-            )
         if len(cells) == width:
             return cells, None, ""
         if len(cells) > width:
@@ -806,7 +804,7 @@ class TableReader:
         """Parse every row: one record per row, a problem for each row that cannot be read.
 
         The loop runs once per row of files with 100k+ rows, so well-formed rows (the header's
-        width, no runaway quote) skip :meth:`fix_row` and methods are bound to locals.
+        width, not flagged) skip :meth:`fix_row` and methods are bound to locals.
         """
         table = self.load(source)
         plan = self.prepare(table, source)
@@ -814,7 +812,7 @@ class TableReader:
         problems = [Problem(note, severity="warning") for note in table.notes]
         columns = table.columns
         width = len(columns)
-        runaway = table.runaway
+        flags = table.flags
         record, fix_row = self.record, self.fix_row
         check = None if type(self).check is TableReader.check else self.check
         first = columns[0] if columns else None
@@ -825,8 +823,18 @@ class TableReader:
                 problems.append(Problem(f"line {row.line}: {REPEATED_HEADER}", line=row.line, severity="warning"))
                 headers += 1
                 continue
-            if len(cells) != width or row.line == runaway:
-                fixed, message, severity = fix_row(table, row)
+            if len(cells) != width or (flags and row.line in flags):
+                # a stray quote's flag (see _stray_quote) comes first: an error row is not read,
+                # a warning joins what fix_row says (readers that override it never see flags)
+                flag = flags.get(row.line)
+                if flag is not None and flag[1] == "error":
+                    fixed, message, severity = None, flag[0], "error"
+                elif len(cells) != width:
+                    fixed, message, severity = fix_row(table, row)
+                else:
+                    fixed, message, severity = cells, None, ""
+                if flag is not None and flag[1] != "error":
+                    message, severity = (f"{flag[0]}; {message}" if message else flag[0]), severity or "warning"
                 if fixed is None:
                     problems.append(Problem(f"line {row.line}: {message}", index=ordinal - headers, line=row.line))
                     continue

@@ -10,7 +10,7 @@ map tags to record fields and never silently loses text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -72,6 +72,13 @@ class Scan:
     continue the previous field. A non-indented line that is not a tag line continues it
     too, but is noted as a caveat unless ``bare_lines_continue`` (Refer allows untagged
     continuation lines).
+
+    A tag in ``repeat_starts`` (tag -> the tag as written, for messages) opens a new record
+    when the open one already has it: a Refer record holds one ``%0`` (its reference type), so
+    a second one is the next record, written with no blank line before it. The entries just
+    before it that repeat, tag for tag, what the open record had before its own ``%0`` (the
+    AIS eLibrary writes ``%T`` first) go with it. The split is counted in ``found`` and noted
+    on the new record as a caveat.
     """
 
     def __init__(
@@ -84,6 +91,7 @@ class Scan:
         header_tags: frozenset[str] = frozenset(),
         blank_ends_record: bool = False,
         bare_lines_continue: bool = False,
+        repeat_starts: Mapping[str, str] | None = None,
     ) -> None:
         self.text = text
         self.match_tag = match_tag
@@ -92,6 +100,7 @@ class Scan:
         self.header_tags = header_tags
         self.blank_ends_record = blank_ends_record
         self.bare_lines_continue = bare_lines_continue
+        self.repeat_starts = repeat_starts or {}
         self.header: list[Entry] = []
         self.stray: list[tuple[int, str]] = []
         self.found = 0
@@ -110,10 +119,37 @@ class Scan:
             block.closed = False  # the record ended before its end marker
         return block
 
+    def _split(self, current: Block, first: int, number: int, tag: str) -> Block:
+        """The record a repeated ``tag`` (line ``number``) starts inside ``current``, whose own
+        ``tag`` is its entry ``first``; the entries before it that mirror ``current``'s lead-in
+        (the tags it had before its ``tag``, in order) move to the new record."""
+        lead = [entry.tag for entry in current.entries[:first]]
+        entries = current.entries
+        moved: list[Entry] = []
+        if lead and len(entries) - len(lead) > first and [e.tag for e in entries[-len(lead) :]] == lead:
+            moved = entries[-len(lead) :]
+            del entries[-len(lead) :]
+        block = self._open(moved[0].line if moved else number, tag)
+        block.entries.extend(moved)
+        shown = self.repeat_starts[tag]
+        where = f" on line {number}" if moved else ""
+        note = (
+            f"a second {shown}{where} inside the record that starts on line {current.line}, with no blank line "
+            f"between (a record has one {shown}): a new record starts here"
+        )
+        if moved:
+            prefix = shown[: len(shown) - len(tag)]
+            lead = ", ".join(prefix + entry.tag for entry in moved)
+            note += f", at the {lead} before that {shown}, as the record before it starts"
+        block.notes.append((block.line, note))
+        return block
+
     def __iter__(self) -> Iterator[Block]:
         match_tag = self.match_tag
+        repeat_starts = self.repeat_starts
         current: Block | None = None
         last_header: Entry | None = None
+        starts: dict[str, int] = {}  # repeat_starts tags of the open record: tag -> its entry index
         for number, line in enumerate(self.text.split("\n"), start=1):
             if not line.strip():
                 if self.blank_ends_record and current is not None:
@@ -137,6 +173,13 @@ class Scan:
                     if current is not None:
                         yield self._unclosed(current)
                     current = self._open(number, tag)
+                    starts = {}
+                if tag in repeat_starts:
+                    if tag in starts:
+                        following = self._split(current, starts[tag], number, tag)
+                        yield self._unclosed(current)
+                        current, starts = following, {}
+                    starts[tag] = len(current.entries)
                 current.entries.append(Entry(tag, [value], number))
                 if tag in self.end_tags:
                     yield current

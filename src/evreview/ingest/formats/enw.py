@@ -2,8 +2,11 @@
 
 The tag is ``%`` plus one character. Records are separated by blank lines and their tags come
 in any order (the AIS eLibrary puts ``%T`` before ``%0``, and omits ``%0`` on some records), so
-a record is a blank-line block, not a ``%0``-started run. A line without a ``%`` tag continues
-the previous field, as Refer allows.
+a record is a blank-line block, not a ``%0``-started run. But a record has one ``%0`` (its
+reference type): a second one inside a block is the next record, written with no blank line
+between them (hand-joined files, some tools' exports), and the block is split there, with a
+warning (see :class:`~evreview.ingest.formats._tagged.Scan`'s ``repeat_starts``). A line
+without a ``%`` tag continues the previous field, as Refer allows.
 """
 
 from __future__ import annotations
@@ -122,21 +125,10 @@ class EndNoteTaggedReader:
         return 0.0
 
     def parse(self, source: Source) -> ParseResult:
-        """Parse every blank-line-separated record."""
+        """Parse every blank-line-separated record (a second ``%0`` in a block starts another)."""
         text = source.text or ""
-        scanned = Scan(text, match_tag, blank_ends_record=True, bare_lines_continue=True)
+        scanned = Scan(text, match_tag, blank_ends_record=True, bare_lines_continue=True, repeat_starts={"0": "%0"})
         records, problems = collect(scanned, map_block, what="EndNote tagged")
-        for index, record in enumerate(records):
-            types = record.raw.get("0")
-            if isinstance(types, list):
-                problems.append(
-                    Problem(
-                        reason=f"record has {len(types)} %0 lines: a blank line between two records may be missing",
-                        index=index,
-                        line=record.line,
-                        severity="warning",
-                    )
-                )
         last_kept = bool(records) and scanned.last is not None and records[-1].line == scanned.last.line
         if last_kept and not text.endswith("\n"):
             problems.append(
