@@ -476,8 +476,12 @@ BOILERPLATE_WORDS = frozenset({
     "book", "received", "calendar", "events", "upcoming", "call", "papers", "memoriam", "obituary", "obituaries",
     "announcement", "announcements", "correspondence", "contents", "index", "preface", "foreword", "reader",
     "readers", "farewell", "notice", "notices", "meeting", "abstracts", "report", "annual", "society", "journal",
-    "supplement", "erratum", "errata", "correction", "corrections",
+    "supplement", "erratum", "errata", "correction", "corrections", "remarks", "quarterly",
 })
+#: The words of boilerplate that name the column as the editor's or the society's: with two such
+#: words, two other words are let through (the journal's name in "Remarks from MIS Quarterly
+#: Editor - Editor's Comments", MIS Quarterly's column in every issue of 2000-2002).
+_BOILERPLATE_OWNERS = frozenset({"editor", "editors", "editorial", "president", "presidents", "reviewers", "chair"})
 _FILLER_WORDS = frozenset({"the", "a", "an", "of", "to", "from", "for", "in", "on", "this", "our", "and", "with",
                            "s", "by", "at", "new", "year", "you", "back", "front"})
 
@@ -492,8 +496,13 @@ def is_generic_title(folded: str) -> bool:
     words = folded.split()
     if len(words) <= 2 and len(folded) < 20:
         return True
-    return len(words) <= 8 and BOILERPLATE_WORDS.union(_FILLER_WORDS).issuperset(words) and not \
-        _FILLER_WORDS.issuperset(words)
+    if len(words) > 10:
+        return False
+    other = [word for word in words if word not in BOILERPLATE_WORDS and word not in _FILLER_WORDS]
+    if not other:
+        return not _FILLER_WORDS.issuperset(words)
+    return len(other) <= 2 and not _BOILERPLATE_OWNERS.isdisjoint(words) and sum(
+        word in BOILERPLATE_WORDS and word not in _FILLER_WORDS for word in words) >= 3
 
 
 def is_notice_title(folded: str) -> bool:
