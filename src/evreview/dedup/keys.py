@@ -415,10 +415,9 @@ def title_numbers(folded: str) -> str:
         word = words[k]
         k += 1
         if word.isalpha():
-            if word in _NUMBER_WORDS:
-                out.append(_NUMBER_WORDS[word])
-            elif word == "ii" or word == "iii":  # the pattern's "\b(?:iii|ii)\b"
-                out.append(str(len(word)))
+            number = _WORD_NUMBERS.get(word)
+            if number is not None:  # a number word, or the pattern's "\b(?:iii|ii)\b"
+                out.append(number)
             elif k == n and (len(word) > 1 or word == "i") and _ROMAN_LETTERS.issuperset(word):  # "\b(?:[ivx]{2,}|i)$"
                 if _ROMAN.match(word):
                     out.append(str(_roman(word)))
@@ -439,6 +438,7 @@ def title_numbers(folded: str) -> str:
 
 
 _SEQUENCE_WORD_SET = frozenset(_SEQUENCE_WORDS)
+_WORD_NUMBERS = {**_NUMBER_WORDS, "ii": "2", "iii": "3"}
 _ROMAN_LETTERS = frozenset("ivx")
 
 
@@ -478,12 +478,13 @@ BOILERPLATE_WORDS = frozenset({
     "readers", "farewell", "notice", "notices", "meeting", "abstracts", "report", "annual", "society", "journal",
     "supplement", "erratum", "errata", "correction", "corrections", "remarks", "quarterly",
 })
-#: The words of boilerplate that name the column as the editor's or the society's: with two such
-#: words, two other words are let through (the journal's name in "Remarks from MIS Quarterly
-#: Editor - Editor's Comments", MIS Quarterly's column in every issue of 2000-2002).
-_BOILERPLATE_OWNERS = frozenset({"editor", "editors", "editorial", "president", "presidents", "reviewers", "chair"})
 _FILLER_WORDS = frozenset({"the", "a", "an", "of", "to", "from", "for", "in", "on", "this", "our", "and", "with",
                            "s", "by", "at", "new", "year", "you", "back", "front"})
+#: The words of boilerplate that name the column as the editor's or the society's: with one of
+#: them and 3+ boilerplate words, two other words are let through (the journal's name in "Remarks from MIS Quarterly
+#: Editor - Editor's Comments", MIS Quarterly's column in every issue of 2000-2002).
+_BOILERPLATE_OWNERS = frozenset({"editor", "editors", "editorial", "president", "presidents", "reviewers", "chair"})
+_BOILERPLATE_ALL = BOILERPLATE_WORDS | _FILLER_WORDS
 
 
 def is_generic_title(folded: str) -> bool:
@@ -498,11 +499,12 @@ def is_generic_title(folded: str) -> bool:
         return True
     if len(words) > 10:
         return False
-    other = [word for word in words if word not in BOILERPLATE_WORDS and word not in _FILLER_WORDS]
-    if not other:
-        return not _FILLER_WORDS.issuperset(words)
-    return len(other) <= 2 and not _BOILERPLATE_OWNERS.isdisjoint(words) and sum(
-        word in BOILERPLATE_WORDS and word not in _FILLER_WORDS for word in words) >= 3
+    # set operations in C, most titles leave at the first word that is no boilerplate
+    if _BOILERPLATE_OWNERS.isdisjoint(words):
+        return _BOILERPLATE_ALL.issuperset(words) and not _FILLER_WORDS.issuperset(words)
+    other = len(set(words) - _BOILERPLATE_ALL)
+    return other == 0 or (other <= 2 and sum(word in BOILERPLATE_WORDS and word not in _FILLER_WORDS
+                                              for word in words) >= 3)
 
 
 def is_notice_title(folded: str) -> bool:
