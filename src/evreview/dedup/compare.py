@@ -155,7 +155,12 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["first_page"] = np.where((out["first_page"] == CONFLICT) & out["page_one"],
                                  MISSING, out["first_page"]).astype(np.int8)
     n_a, n_b = side("title_numbers")
-    out["title_numbers_equal"] = n_a == n_b
+    # titles alike letter for letter have the same numbers: "... grakabr i" (a typo's stray letter,
+    # read as a trailing Roman numeral) is "... grakabri", "type ii" is "typeii"
+    numbers_equal = n_a == n_b
+    differ = np.flatnonzero(~numbers_equal)
+    numbers_equal[differ] = tc_a[differ] == tc_b[differ]
+    out["title_numbers_equal"] = numbers_equal
     # one title cut short (prefix): the numbers it keeps must lead the other's ("...: Part I" is
     # not "...: Part II" cut short, though it is its compact prefix)
     cut = np.zeros(len(pairs), dtype=bool)
@@ -168,7 +173,14 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     # different titles can be merged on their title, so only they are looked at
     contrast = np.zeros(len(pairs), dtype=bool)
     check = np.flatnonzero((out["title_score"] >= 80) & (tk_a != tk_b))
-    contrast[check] = [title_contrast(a, b) for a, b in zip(tk_a[check].tolist(), tk_b[check].tolist())]
+    # one word swapped ("mice" / "rats") or a negation added counts only where a rule could merge two
+    # titles a word apart: titles alike (see rules.py), one DOI, or one page range; elsewhere the pair
+    # is told apart anyway ("Transplantation" / "Thrombomodulin in aHUS"), and a question would be noise
+    range_equal = (pf_a >= 0) & (pf_a == pf_b) & (pl_a == pl_b) & (pl_a > pf_a)
+    swaps = ((out["title_score"] >= 85) | (out["title_token_score"] >= 95) | prefix | (out["doi"] == AGREE)
+             | range_equal)
+    contrast[check] = [title_contrast(a, b, s) for a, b, s in
+                       zip(tk_a[check].tolist(), tk_b[check].tolist(), swaps[check].tolist())]
     out["title_contrast"] = contrast
     out["journal_present"] = (jo_a != "") & (jo_b != "")
     out["title_missing"] = (tk_a == "") | (tk_b == "")
@@ -190,7 +202,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     re_a, re_b = side("title_recurring")
     out["title_recurring"] = re_a.astype(bool) | re_b.astype(bool)
     # a full page range that agrees ("1-29" both) locates an article even when it starts at page 1
-    out["page_range_equal"] = (pf_a >= 0) & (pf_a == pf_b) & (pl_a == pl_b) & (pl_a > pf_a)
+    out["page_range_equal"] = range_equal
     # two page ranges of the same length (5+ pages), wherever they start: an article printed twice
     span_a, span_b = pl_a - pf_a, pl_b - pf_b
     out["page_span_equal"] = (pf_a >= 0) & (pf_b >= 0) & (span_a == span_b) & (span_a >= 4)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -62,10 +63,20 @@ GENERIC_TITLES = frozenset(
 NOTICE_PREFIXES = (
     "erratum", "errata", "correction", "corrigendum", "reply", "response to", "retraction",
     "retracted", "notice of retraction", "comment on", "in reply", "expression of concern",
-    "withdrawn",
+    "withdrawn", "author correction", "publisher correction", "addendum", "commentary on",
+    "invited commentary on", "editorial comment on", "in response to", "supplementary material for",
+    "supplementary materials for", "supplemental material for", "supplementary information for",
+    "supplementary data for", "publisher s note",
 )
-#: Notice prefixes of a correction of the item itself (not a reply, comment or retraction).
-CORRECTION_PREFIXES = ("erratum", "errata", "correction", "corrigendum")
+#: Notice prefixes of a correction of the item itself (not a reply, comment or retraction):
+#: Nature's "Author Correction" and "Publisher Correction" are its errata.
+CORRECTION_PREFIXES = ("erratum", "errata", "correction", "corrigendum", "author correction", "publisher correction")
+#: Notices known by a colon after a word that starts studies' titles too: J Urol's commentaries
+#: "Re: <title>" ("Re-evaluation of ..." is a study), Aliment Pharmacol Ther's "Letter: <title>"
+#: ("Letters of recommendation ..."), Dryad's data packages "Data from: <title>" ("Data from a
+#: national registry ..."). Read from the title as written, before folding drops the colon.
+_COLON_NOTICE = re.compile(r"\s*(?:re|letter|data from)\s*:", re.IGNORECASE)
+_COLON_NOTICE_WORDS = ("re ", "letter ", "data from ")
 
 #: Conference acronyms and the folded long names databases write for them ("ICIS : Transforming
 #: Society with Digital Innovation" and "International Conference on Information Systems" are
@@ -106,10 +117,74 @@ CONTRAST_WORDS: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("younger", "young"), ("age", "young")),
     "acute": ("course", "acute"),
     "chronic": ("course", "chronic"),
+    # species: one lab's pharmacokinetics or toxicology in two species (the words of 4+ letters are
+    # told apart by :func:`_swap_contrast` too; these are here for the short ones and the plurals)
+    **dict.fromkeys(("mice", "mouse", "murine"), ("species", "mouse")),
+    **dict.fromkeys(("rat", "rats"), ("species", "rat")),
+    **dict.fromkeys(("dog", "dogs", "canine"), ("species", "dog")),
+    **dict.fromkeys(("cat", "cats", "feline"), ("species", "cat")),
+    **dict.fromkeys(("pig", "pigs", "piglets", "swine", "porcine"), ("species", "pig")),
+    **dict.fromkeys(("cow", "cows", "cattle", "bovine"), ("species", "cow")),
+    **dict.fromkeys(("human", "humans"), ("species", "human")),
+    # opposites of three letters or fewer, or spelt alike ("with" / "without"), and the prefixes a
+    # hyphen leaves as words ("pre-operative" / "post-operative")
+    "with": ("presence", "with"), "without": ("presence", "without"),
+    "low": ("level", "low"), "high": ("level", "high"),
+    "on": ("switch", "on"), "off": ("switch", "off"),
+    "dry": ("wet", "dry"), "wet": ("wet", "wet"),
+    **{affix: ("affix", affix) for affix in ("pre", "post", "peri", "intra", "inter", "extra", "hyper", "hypo",
+                                             "uni", "bi", "sub", "supra", "anti", "pro")},
 }
 
+#: Words that, added to a title, name the other group ("non-small cell" / "small cell", "not").
+NEGATIONS = frozenset({"non", "not", "no", "without"})
+#: Prefixes that make a word's opposite or sibling ("pre" / "post" operative, "hyper" / "hypo"
+#: thyroidism, "intra" / "extra" hepatic, "uni" / "bi" lateral, "un" cemented, "a" typical);
+#: "" is the bare word. Two negations ("non" / "un" resectable) mean one thing.
+_AFFIXES = ("", "pre", "post", "peri", "intra", "inter", "extra", "trans", "sub", "supra", "infra", "hyper",
+            "hypo", "normo", "uni", "bi", "multi", "mono", "poly", "non", "un", "in", "dis", "de", "anti", "pro", "a",
+            "an", "endo", "exo", "epi", "over", "under", "up", "down", "out", "micro", "macro", "homo", "hetero")
+_NEGATION_AFFIXES = frozenset({"non", "un", "in", "dis", "a", "an"})
+#: Irregular plurals whose two forms are less alike than a typo ("feet" / "foot").
+_PLURALS = {"feet": "foot", "teeth": "tooth", "people": "person", "fungi": "fungus", "media": "medium",
+            "indices": "index", "matrices": "matrix", "appendices": "appendix", "data": "datum", "geese": "goose",
+            "lice": "louse", "oxen": "ox", "dice": "die"}
+#: Two words of a swap less alike than this (``fuzz.ratio``), and 3+ edits apart, are two words, not
+#: one spelt twice: typos in the labelled sets' duplicates score 86-99 ("persistant", "eculizamab",
+#: "phsophorous"), two records' typos in one short word 60 but 2 edits ("kasne" / "ksaen", each a
+#: letter pair swapped: the synthetic scale set), British and American spellings as low as 75
+#: ("grey" / "gray", "sulphur" / "sulfur", read alike by :func:`_spelling`); sibling studies' words
+#: 0-78 and 3+ edits ("mice" / "rats", "adalimumab" / "golimumab", "losartan" / "valsartan").
+SWAP_ALIKE = 80.0
+#: Words that one title's translations write for one another ("Diagnosis and management of ..." /
+#: "Diagnosis and treatment of ...", a non-English article's title as two databases translate it):
+#: a swap within a group is no contrast.
+_SYNONYMS = {word: group for group, words in enumerate((
+    ("management", "treatment", "treatments", "therapy", "therapies"),
+    ("study", "trial", "analysis", "investigation"),
+    ("effect", "effects", "influence", "impact"),
+    ("assessment", "evaluation", "appraisal"),
+    ("patients", "subjects", "individuals", "people", "persons", "cases"),
+    ("disease", "diseases", "disorder", "disorders", "illness", "condition"),
+    ("outcome", "outcomes", "result", "results"),
+    ("role", "importance", "significance", "value"),
+    ("use", "usage", "application", "utility"),
+    ("current", "present", "actual", "contemporary"),
+    ("review", "overview", "update"),
+    ("method", "methods", "technique", "techniques", "approach", "approaches"),
+    ("features", "characteristics", "findings", "manifestations", "aspects"),
+    ("problems", "issues", "challenges"),
+    ("prospects", "perspectives", "perspective"),
+    ("new", "novel"),
+)) for word in words}
+_SPELLINGS = tuple((re.compile(pattern), repl) for pattern, repl in (
+    (r"ae|oe", "e"), (r"ph", "f"), (r"our", "or"), (r"([^aeiou])re(s?)$", r"\1er\2"),
+    (r"is(e|ed|es|ing|ation)", r"iz\1"), (r"ys(e|ed|es|ing)", r"yz\1"), (r"ogue$", "og"), (r"mme$", "m"),
+    (r"ll", "l"), (r"grey", "gray"), (r"ence$", "ense"),
+))
 
-def title_contrast(a: str, b: str) -> bool:
+
+def title_contrast(a: str, b: str, swaps: bool = True) -> bool:
     """Whether two folded titles differ only in who or where the study is about, naming other groups.
 
     Each title must have a word the other lacks, every such word must be a contrast word
@@ -117,19 +192,98 @@ def title_contrast(a: str, b: str) -> bool:
     words taken as one), and in one group the two sides must name different members ("men"
     against "women", "kenya" against "ghana"; not "children" against "child" or "uk" against
     "united kingdom", nor "men and women" against "women", where "and" differs too).
+
+    Two titles one word apart are also two studies when the words are two words, not one spelt
+    twice (:func:`_swap_contrast`: "mice" / "rats", "adalimumab" / "golimumab", "pre" / "post"
+    operative), and so are titles one of which adds a negation (:data:`NEGATIONS`); not with
+    ``swaps`` false (titles too unlike for a rule to merge them: the pair is told apart anyway,
+    and a question for the reviewer would be noise: "Transplantation" / "Thrombomodulin in ...").
     """
     if a == b:
         return False
-    wa, wb = set(join_places(a).split()), set(join_places(b).split())
-    only_a, only_b = wa - wb, wb - wa
+    # words as multisets: "high-risk HPV ... high-grade" / "low-risk HPV ... high-grade" swap one "high"
+    ca, cb = Counter(join_places(a).split()), Counter(join_places(b).split())
+    only_a, only_b = set(ca - cb), set(cb - ca)
     if not only_a or not only_b:
-        return False
+        # one title adds words: a negation ("non-small cell" / "small cell") names the other group
+        added = only_a or only_b
+        return swaps and bool(added) and added <= NEGATIONS
+    if swaps and len(only_a) == 1 and len(only_b) == 1:
+        swapped = _swap_contrast(next(iter(only_a)), next(iter(only_b)))
+        if swapped is not None:
+            return swapped
     side_a, side_b = _contrast_members(only_a), _contrast_members(only_b)
     if side_a is None or side_b is None:
         return False
     groups_a = {group: {m for g, m in side_a if g == group} for group, _ in side_a}
     groups_b = {group: {m for g, m in side_b if g == group} for group, _ in side_b}
     return any(groups_a[g] != groups_b[g] for g in groups_a.keys() & groups_b.keys())
+
+
+def _swap_contrast(x: str, y: str) -> bool | None:
+    """Whether one word swapped for another (the rest of two titles alike) names another study.
+
+    True for words of one prefix family ("preoperative" / "postoperative", "cemented" /
+    "uncemented", but not "nonresectable" / "unresectable", two negations), and for two words of
+    ASCII letters, 4+ each, neither a start or a plural of the other, 3+ edits apart and less
+    than :data:`SWAP_ALIKE` alike (a species, a drug, an opposite); False for spellings, typos ("randomised",
+    "persistant") and a translation's synonyms (:data:`_SYNONYMS`). None when both words are
+    contrast words or places: :func:`title_contrast`'s groups decide ("children" / "kids" are one
+    member).
+    """
+    if (x in CONTRAST_WORDS or place_of(x) is not None) and (y in CONTRAST_WORDS or place_of(y) is not None):
+        return None
+    if not (x.isascii() and y.isascii() and x.isalpha() and y.isalpha()):
+        return False
+    if x in _SYNONYMS and _SYNONYMS[x] == _SYNONYMS.get(y):
+        return False
+    if _affix_contrast(x, y) or _affix_contrast(y, x):
+        return True
+    x, y = _PLURALS.get(x, x), _PLURALS.get(y, y)
+    if len(x) < 4 or len(y) < 4:
+        return False
+    sx, sy = _spelling(x), _spelling(y)
+    if sx.startswith(sy) or sy.startswith(sx) or _singular(sx) == _singular(sy):
+        return False
+    from rapidfuzz.distance import OSA  # imported with the scoring (compare.py) already
+    from rapidfuzz.fuzz import ratio
+
+    return OSA.distance(x, y) > 2 and ratio(x, y) < SWAP_ALIKE
+
+
+def _spelling(word: str) -> str:
+    """A word with British spellings written the American way ("haemolytic" -> "hemolytic",
+    "sulphur" -> "sulfur", "centre" -> "center", "randomise" -> "randomize")."""
+    for pattern, repl in _SPELLINGS:
+        word = pattern.sub(repl, word)
+    return word
+
+
+def _affix_contrast(x: str, y: str) -> bool:
+    """``x`` and ``y`` are one stem (4+ letters) behind two prefixes of :data:`_AFFIXES`, not both negations."""
+    for px in _AFFIXES:
+        if not x.startswith(px):
+            continue
+        stem = x[len(px):]
+        if len(stem) < 4 or not y.endswith(stem):
+            continue
+        py = y[:len(y) - len(stem)]
+        if py == px or py not in _AFFIXES or (px in _NEGATION_AFFIXES and py in _NEGATION_AFFIXES):
+            continue
+        # "a" / "an" negate before a consonant / a vowel only: "aetiology" is "etiology" spelt the British way
+        if ("a" in (px, py) and stem[0] in "aeiou") or ("an" in (px, py) and stem[0] not in "aeiou"):
+            continue
+        return True
+    return False
+
+
+def _singular(word: str) -> str:
+    """A regular plural's singular ("studies" -> "study", "analyses" -> "analyse", "groups" -> "group")."""
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("es"):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
 
 
 def _contrast_members(words: set[str]) -> set[tuple[str, str]] | None:
@@ -220,6 +374,8 @@ _TITLE_NUMBER = re.compile(
     r"|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b"
     r"|\b(?:" + "|".join(_SEQUENCE_WORDS) + r") [ivx]+\b"
     r"|\bparts? [a-h]\b"
+    r"|\b(?:iii|ii)\b"
+    r"|\b(?:[ivx]{2,}|i)$"
 )
 
 
@@ -238,8 +394,12 @@ def title_numbers(folded: str) -> str:
     Numbers are digits, number words up to twelve ("one-year" = "1-year") and, after a word
     that numbers a series ("part", "phase", "stage", "type" ...), a Roman numeral ("Part II" =
     "part 2"; "Phase II" and "Phase III" trials differ by one letter of a long title, which
-    the title similarity alone reads as a typo) or a letter ("Part A", "Part B"). A Roman
-    numeral elsewhere is left alone: "i" and "x" are mostly words ("what I learned", "X-linked").
+    the title similarity alone reads as a typo) or a letter ("Part A", "Part B"). "ii" and "iii"
+    are numbers anywhere, and so is a Roman numeral ending the title ("Hereditary angioedema: a
+    review, II", as older series number their parts), but for a lone "x" or "v" ("fragile X",
+    "factor V"). Another one is left alone: "i", "iv" and "x" are mostly words ("what I
+    learned", "IV iron", "X-linked"). (A typo's stray "i" at the end, "... grakabr i", is no
+    harm: titles alike letter for letter count as having the same numbers, see compare.py.)
 
     :func:`_title_numbers_by_pattern` is the definition; a title of ASCII letters and digits in
     single-space-separated words (what :func:`fold_text` makes of almost every title) is read
@@ -255,8 +415,12 @@ def title_numbers(folded: str) -> str:
         word = words[k]
         k += 1
         if word.isalpha():
-            if word in _NUMBER_WORDS:
-                out.append(_NUMBER_WORDS[word])
+            number = _WORD_NUMBERS.get(word)
+            if number is not None:  # a number word, or the pattern's "\b(?:iii|ii)\b"
+                out.append(number)
+            elif k == n and (len(word) > 1 or word == "i") and _ROMAN_LETTERS.issuperset(word):  # "\b(?:[ivx]{2,}|i)$"
+                if _ROMAN.match(word):
+                    out.append(str(_roman(word)))
             elif k < n and word in _SEQUENCE_WORD_SET:
                 mark = words[k]
                 if _ROMAN_LETTERS.issuperset(mark):  # the pattern's "<sequence word> [ivx]+" (mark is not "")
@@ -274,6 +438,7 @@ def title_numbers(folded: str) -> str:
 
 
 _SEQUENCE_WORD_SET = frozenset(_SEQUENCE_WORDS)
+_WORD_NUMBERS = {**_NUMBER_WORDS, "ii": "2", "iii": "3"}
 _ROMAN_LETTERS = frozenset("ivx")
 
 
@@ -284,8 +449,11 @@ def _title_numbers_by_pattern(folded: str) -> str:
         text = match.group(0)
         if text[0].isdigit():
             out.append(text)
-        elif " " not in text:
+        elif text in _NUMBER_WORDS:
             out.append(_NUMBER_WORDS[text])
+        elif " " not in text:  # "ii" / "iii" anywhere, a Roman numeral as the last word
+            if _ROMAN.match(text):
+                out.append(str(_roman(text)))
         else:
             mark = text.rsplit(" ", 1)[1]
             if _ROMAN.match(mark) and mark:
@@ -295,14 +463,48 @@ def _title_numbers_by_pattern(folded: str) -> str:
     return " ".join(out)
 
 
+#: Words of the boilerplate a journal prints in every issue or year ("From the editor", "Message
+#: from the president", "Reviewer acknowledgement", "Notes on contributors", "Annual report"): a
+#: title of these words only (a few, one of them not a :data:`_FILLER_WORDS`) names a kind of item.
+BOILERPLATE_WORDS = frozenset({
+    "editor", "editors", "editorial", "editorials", "president", "presidents", "presidential", "chair", "chairs",
+    "message", "messages", "letter", "letters", "note", "notes", "reviewer", "reviewers", "referees",
+    "acknowledgement", "acknowledgements", "acknowledgment", "acknowledgments", "thank", "thanks", "you", "issue",
+    "issues", "information", "contributors", "authors", "instructions", "introduction", "introducing", "special",
+    "highlights", "news", "brief", "briefs", "choice", "board", "cover", "image", "front", "back", "matter",
+    "masthead", "guest", "comment", "comments", "column", "corner", "desk", "welcome", "year", "review", "books",
+    "book", "received", "calendar", "events", "upcoming", "call", "papers", "memoriam", "obituary", "obituaries",
+    "announcement", "announcements", "correspondence", "contents", "index", "preface", "foreword", "reader",
+    "readers", "farewell", "notice", "notices", "meeting", "abstracts", "report", "annual", "society", "journal",
+    "supplement", "erratum", "errata", "correction", "corrections", "remarks", "quarterly",
+})
+_FILLER_WORDS = frozenset({"the", "a", "an", "of", "to", "from", "for", "in", "on", "this", "our", "and", "with",
+                           "s", "by", "at", "new", "year", "you", "back", "front"})
+#: The words of boilerplate that name the column as the editor's or the society's: with one of
+#: them and 3+ boilerplate words, two other words are let through (the journal's name in "Remarks from MIS Quarterly
+#: Editor - Editor's Comments", MIS Quarterly's column in every issue of 2000-2002).
+_BOILERPLATE_OWNERS = frozenset({"editor", "editors", "editorial", "president", "presidents", "reviewers", "chair"})
+_BOILERPLATE_ALL = BOILERPLATE_WORDS | _FILLER_WORDS
+
+
 def is_generic_title(folded: str) -> bool:
-    """True when the title alone cannot identify a study ("Reply", "Book review", "UNKNOWN")."""
+    """True when the title alone cannot identify a study ("Reply", "Book review", "UNKNOWN",
+    "From the editor": :data:`BOILERPLATE_WORDS`)."""
     if not folded:
         return True
     if folded in GENERIC_TITLES:
         return True
     words = folded.split()
-    return len(words) <= 2 and len(folded) < 20
+    if len(words) <= 2 and len(folded) < 20:
+        return True
+    if len(words) > 10:
+        return False
+    # set operations in C, most titles leave at the first word that is no boilerplate
+    if _BOILERPLATE_OWNERS.isdisjoint(words):
+        return _BOILERPLATE_ALL.issuperset(words) and not _FILLER_WORDS.issuperset(words)
+    other = len(set(words) - _BOILERPLATE_ALL)
+    return other == 0 or (other <= 2 and sum(word in BOILERPLATE_WORDS and word not in _FILLER_WORDS
+                                              for word in words) >= 3)
 
 
 def is_notice_title(folded: str) -> bool:
@@ -605,6 +807,12 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     compact, words, numbers, generic, notice, correction, recurring = (
         list(map(dict(zip(distinct, map(key, distinct))).__getitem__, titles)) for key in _TITLE_KEYS
     )
+    # "Re: <title>": only the few titles that fold to such a start are read again as written
+    colon = {title for title in distinct if title.startswith(_COLON_NOTICE_WORDS)}
+    if colon:
+        for k, (title, raw) in enumerate(zip(titles, col("title"))):
+            if title in colon and _COLON_NOTICE.match(str(raw)):
+                notice[k] = True
     authors = [_as_list(a) for a in col("authors")]
     names = sorted({name for names in authors for name in names})
     surname_of = dict(zip(names, (_surname(name) for name in names)))
