@@ -267,3 +267,19 @@ def test_pubmed_summary_text_is_named_for_what_it_is(tmp_path: Path) -> None:
     )
     with pytest.raises(IngestError, match=r"pubmed-summary\.txt: a numbered list of citations .*'PubMed' format"):
         ingest_file(path, root=tmp_path)
+
+
+def test_covidence_warning_shows_a_short_cell_whole_without_an_ellipsis(tmp_path: Path) -> None:
+    """A cell of 41-60 characters is too long for an issue but was shown whole with "..." after
+    it, as if cut; a longer one is cut to 60 characters with the "..."."""
+    short = "Department of Medicine, University of Example"  # 45 characters
+    long = "(Boisvert C.) Brigham Young University, Provo, Utah, United States"
+    text = "Title,Authors,Published Year,Issue,Covidence #\n" + "".join(
+        f'T{i},"Smith, J.",2024,"{issue}",#{i}\n' for i, issue in enumerate((short, long))
+    )
+    path = tmp_path / "covidence.csv"
+    path.write_text(text, encoding="utf-8")
+    result = ingest_file(path, root=tmp_path)
+    reasons = result.problems["reason"].tolist()
+    assert f"({short!r})" in reasons[0]
+    assert f"({(long[:57] + '...')!r})" in reasons[1]

@@ -184,3 +184,25 @@ def test_suspect_is_cheap_and_exact_on_the_common_cases() -> None:
     # the wrong field count, but the lines after the first hold too few delimiters for a row
     assert not _stray_quote.suspect(["A", "too few\nfields"], 3, ",")
     assert _stray_quote.suspect(["A", "x\ny,b,c", "d"], 4, ",")
+
+
+@pytest.mark.parametrize(
+    ("text", "titles"),
+    [
+        # two adjacent rows open their title with a stray quote: the second quote "closes" the
+        # first (the csv module ends a quoted field at any quote), the cells fit the header
+        ('Title,Authors,Year\n"Stray title,Smith,2020\n"Another stray title,Jones,2021\nThird,Lee,2019\n',
+         ['"Stray title', '"Another stray title', "Third"]),
+        ('Title,Authors,Year,DOI\nA,"Stray author,2020,10.1/a\nB,"Stray too,2021,10.1/b\nC,Lee,2019,10.1/c\n',
+         ["A", "B", "C"]),
+    ],
+)
+def test_two_adjacent_stray_quotes_do_not_merge_two_rows_silently(tmp_path: Path, text: str, titles: list) -> None:
+    """Before: the two rows read as one record (the second title glued into the first's field)
+    with no problem at all; found counted 2 of 3 rows."""
+    result, report = ingest(tmp_path, "adjacent.csv", text)
+    assert (report.found, report.parsed, report.failed) == (3, 3, 0)
+    assert result.records["title"].tolist() == titles
+    assert result.records["source_line"].tolist() == [2, 3, 4]
+    assert result.problems["source_line"].tolist() == [2, 3]
+    assert (result.problems["severity"] == "warning").all()

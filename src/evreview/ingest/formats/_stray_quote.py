@@ -134,11 +134,26 @@ def _literal_row(line: str, opened: tuple[int, int], delimiter: str) -> list[str
 
 def _whole_line(line: str, width: int, delimiter: str) -> bool:
     """True when ``line``, read alone, is a whole row of ``width`` fields (the delimiter count
-    rules most lines out before any parsing)."""
+    rules most lines out before any parsing), or is one with a stray quote of its own read as a
+    literal character (the next row of a file whose rows open with unescaped quotes)."""
     if line.count(delimiter) < width - 1:
         return False
     row = one_line_row(line, delimiter)
+    if row is None:
+        opened = _open_quote(line, delimiter)
+        row = None if opened is None else _literal_row(line, opened, delimiter)
     return row is not None and whole(row, width)
+
+
+def closed_by_stray(text: str, stop: int, width: int, delimiter: str) -> bool:
+    """Cheap test on a multi-line row that fits the header and passed :func:`suspect`: does its
+    last line (ending at offset ``stop``), read alone, hold a whole row's delimiters and leave a
+    quote open? Then that line opens with a stray quote of its own, which "closed" the quote of
+    the line above (the csv module ends a quoted field at any ``"``): two rows read as one, with
+    the header's field count by chance. A multi-line abstract's last line closes its quote."""
+    end = stop - 1 if text[stop - 1 : stop] == "\n" else stop
+    line = text[text.rfind("\n", 0, end) + 1 : end]
+    return line.count(delimiter) >= width - 1 and one_line_row(line, delimiter) is None
 
 
 def _well_formed(raw: str, delimiter: str) -> bool:

@@ -203,7 +203,12 @@ def _rows_from_text(
             columns = unique_columns(_drop_trailing_empty(cells))
         elif previous != start and flags is not None:
             stop = buffer.tell()
-            if stop == len(text) or _stray_quote.suspect(cells, len(columns), delimiter):
+            width = len(columns)
+            if (
+                stop == len(text)
+                or _stray_quote.suspect(cells, width, delimiter)
+                or _stray_quote.closed_by_stray(text, stop, width, delimiter)
+            ):
                 verdict = _stray_quote.examine(text, stop, start, previous, cells, columns, delimiter)
                 if verdict is not None:
                     flags[start] = (verdict.message, verdict.severity)

@@ -59,6 +59,6 @@ class CovidenceCsvReader(TableReader):
         for name in NUMBERING:
             value = str(raw.get(COLUMNS[name], "")).strip()
             if len(value) > MAX_NUMBERING and not fields[name]:
-                shown = value[:57] + "..."
+                shown = value if len(value) <= 60 else value[:57] + "..."
                 warnings.append(f"{COLUMNS[name]} holds no {name} ({shown!r}); left empty, the cell is kept in raw")
         return warnings

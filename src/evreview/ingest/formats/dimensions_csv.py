@@ -26,6 +26,7 @@ from typing import Any
 from evreview.ingest.formats._tabular import (
     Table,
     TableReader,
+    _drop_trailing_empty,
     column_key,
     first,
     header_of,
@@ -90,7 +91,7 @@ def dimensions_header(source: Source) -> tuple[list[str], bool] | None:
         if source.text is None:
             rows = workbook_first_rows(source.data)
             if rows and rows[0] and PREAMBLE.match(rows[0][0]) and len(rows) > 1:
-                found = (_trimmed(list(rows[1])), True)
+                found = (_drop_trailing_empty(list(rows[1])), True)
         else:
             head, had = without_preamble(source.head)
             if had:
@@ -101,13 +102,6 @@ def dimensions_header(source: Source) -> tuple[list[str], bool] | None:
             found = (header, False) if header else None
         source.memo["dimensions_header"] = found
     return source.memo["dimensions_header"]
-
-
-def _trimmed(cells: list[str]) -> list[str]:
-    """Header cells without the empty ones a spreadsheet's width leaves at the end."""
-    while len(cells) > 1 and not cells[-1].strip():
-        cells.pop()
-    return cells
 
 
 def publication_id(cell: str, url: str) -> str:
@@ -166,7 +160,7 @@ class DimensionsCsvReader(TableReader):
             return table
         header, rows = table.rows[0], table.rows[1:]
         return Table(
-            columns=unique_columns(_trimmed(list(header.values))),
+            columns=unique_columns(_drop_trailing_empty(list(header.values))),
             rows=rows,
             header_line=header.line,
             delimiter=table.delimiter,
