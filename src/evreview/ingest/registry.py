@@ -157,6 +157,7 @@ def _text_start(head: str) -> str:
     return head.lstrip("\ufeff").lstrip()
 
 
+_EMBASE_PREAMBLE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
 _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
 
 
@@ -229,6 +230,10 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "ris": lambda head: "TY  -" in head,
     "wos": lambda head: _text_start(head).startswith(("FN ", "PT ")),
     **{name: (lambda head, names=names: _names_a_column(head, *names)) for name, names in TABLE_GATES.items()},
+    # Embase.com writes its search above the header ("SEARCH QUERY","dinosaur:ti"): the header
+    # the other gates read is that line (replaces the TABLE_GATES entry, which it includes)
+    "embase_csv": lambda head: _EMBASE_PREAMBLE.match(head[:4096]) is not None
+    or _names_a_column(head, *TABLE_GATES["embase_csv"]),
 }
 
 
