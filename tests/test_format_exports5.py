@@ -71,3 +71,28 @@ def test_embase_search_lines_without_the_dashes_are_not_skipped(tmp_path: Path) 
     path = tmp_path / "table.csv"
     path.write_text('"SEARCH QUERY","Title"\n"q1","A title"\n', encoding="utf-8")
     assert detect(source_for(path)).name != "embase_csv"
+
+
+# --------------------------------------------------------------------------- Abstrackr CSV
+
+
+def test_abstrackr_csv_skips_its_section_line_and_zero_pmids() -> None:
+    """Read as a generic table, the "citations that are not yet labeled by anyone" line was an
+    empty record, every record had PMID 0 and the record id was that 0."""
+    path = TABULAR / "abstrackr.csv"
+    assert detect(source_for(path)).name == "abstrackr_csv"
+    result = ingest_file(path, root=TABULAR)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (4, 4, 0, 0)
+    assert report.source_database == "Abstrackr"
+    records = result.records
+    assert list(records["source_id"]) == ["41893415", "41893418", "41893421", "41893424"]
+    assert list(records["pmid"]) == ["", "", "", ""]
+    assert all(records["title"].str.len() > 40)
+    assert list(records.iloc[1]["authors"]) == [
+        "Pol, D.", "Baiano, M.A.", "??ern??, D.", "Novas, F.E.", "Cerda, I.A.", "Pittman, M.",
+    ]  # fmt: skip
+    assert list(records.iloc[3]["authors"]) == ["Brownstein, C.D."]
+    assert list(records.iloc[0]["keywords"])[:3] == ["phosphate", "Africa", "animal"]
+    assert records.iloc[0]["abstract"].endswith("distinct dinosaurian faunas. Titanosaurians and abelisaurids dominated the Gondwanan continents.")
+    assert records.iloc[2]["abstract"] == ""

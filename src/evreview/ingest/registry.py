@@ -191,6 +191,7 @@ def _column_keys(head: str) -> frozenset[str] | None:
 #: reader's own). Only readers with fixture files, on which the gates are tested; the Cochrane
 #: and EBSCOhost table readers (~0.3 ms to import) are not gated.
 TABLE_GATES: dict[str, tuple[str, ...]] = {
+    "abstrackr_csv": ("(internal) id",),
     "embase_csv": ("Emtree Drug Index Terms", "Emtree Medical Index Terms", "Emtree Drug Index Terms (Major Focus)",
                    "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
     "covidence_csv": ("Covidence #",),
