@@ -96,3 +96,39 @@ def test_abstrackr_csv_skips_its_section_line_and_zero_pmids() -> None:
     assert list(records.iloc[0]["keywords"])[:3] == ["phosphate", "Africa", "animal"]
     assert records.iloc[0]["abstract"].endswith("distinct dinosaurian faunas. Titanosaurians and abelisaurids dominated the Gondwanan continents.")
     assert records.iloc[2]["abstract"] == ""
+
+
+# --------------------------------------------------------------------------- Citavi (RefWorks tab-delimited)
+
+
+def test_citavi_refworks_tab_delimited_export() -> None:
+    """Citavi's tab-delimited export (RefWorks' field names: ``Title Primary``, ``Authors,
+    Primary``...) was "no title column recognised"; its ``null`` given names are dropped."""
+    path = TABULAR / "citavi_refworks.tsv"
+    assert detect(source_for(path)).name == "refworks_tab"
+    result = ingest_file(path, root=TABULAR)
+    report = result.reports[0]
+    assert (report.found, report.parsed, report.failed, report.warnings) == (3, 3, 0, 0)
+    records = result.records
+    first, second, third = (records.iloc[i] for i in range(3))
+    assert first["title"].startswith("The effect of intra-arterial angiotensin II")
+    assert list(first["authors"])[:3] == ["van den Hoven", "Smits, Maarten L. J.", "Rosenbaum, Charlotte E. N. M."]
+    assert (first["year"], first["volume"], first["issue"], first["pages"], first["issn"]) == (
+        2014, "25", "3", "S105", "1051-0443",
+    )  # fmt: skip
+    assert first["journal"] == "Journal of Vascular and Interventional Radiology"
+    assert first["doi"] == "10.1016/j.jvir.2013.12.293"
+    assert first["url"] == "https://www.sciencedirect.com/science/article/pii/S1051044313020757"
+    assert first["source_id"] == "100,doc:61b997e48f08e21cc56b3955"
+    assert (second["pages"], second["year"], second["journal"]) == ("69-79", 2020, "Journal of clinical epidemiology")
+    assert third["abstract"].startswith('COVID-19 affects many societies by measures as "social distancing"')
+    # named from its lens.org link, as the RIS reader names Citavi's and Mendeley's RIS of these records
+    assert set(records["source_database"]) == {"The Lens"}
+
+
+def test_refworks_author_names() -> None:
+    from evreview.ingest.formats.refworks_tab import refworks_author
+
+    assert refworks_author("van den Hoven,null") == "van den Hoven"
+    assert refworks_author("van Dijk,Joris,D.") == "van Dijk, Joris D."
+    assert refworks_author("Rosenbaum, Charlotte E. N. M.") == "Rosenbaum, Charlotte E. N. M."

@@ -200,6 +200,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
     "pubmed_csv": ("Citation", "Details"),
     "rayyan_csv": ("notes",),
+    "refworks_tab": ("Title Primary",),
     "scopus_csv": ("EID",),
     "springer_csv": ("Item DOI",),
     "wos_tab": ("UT", "UT (Unique WOS ID)"),
