@@ -4,6 +4,7 @@ tests/fixtures/ris/README.md."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ from evreview.ingest.textio import decode, is_container
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TABULAR = FIXTURES / "tabular"
 RIS = FIXTURES / "ris"
+
+
+def raw_tags(result, index: int) -> dict:
+    return json.loads(result.records["raw"].iloc[index])
 
 
 def source_for(path: Path) -> Source:
@@ -94,7 +99,7 @@ def test_abstrackr_csv_skips_its_section_line_and_zero_pmids() -> None:
     ]  # fmt: skip
     assert list(records.iloc[3]["authors"]) == ["Brownstein, C.D."]
     assert list(records.iloc[0]["keywords"])[:3] == ["phosphate", "Africa", "animal"]
-    assert records.iloc[0]["abstract"].endswith("distinct dinosaurian faunas. Titanosaurians and abelisaurids dominated the Gondwanan continents.")
+    assert records.iloc[0]["abstract"].endswith("Titanosaurians and abelisaurids dominated the Gondwanan continents.")
     assert records.iloc[2]["abstract"] == ""
 
 
@@ -132,3 +137,54 @@ def test_refworks_author_names() -> None:
     assert refworks_author("van den Hoven,null") == "van den Hoven"
     assert refworks_author("van Dijk,Joris,D.") == "van Dijk, Joris D."
     assert refworks_author("Rosenbaum, Charlotte E. N. M.") == "Rosenbaum, Charlotte E. N. M."
+
+
+# --------------------------------------------------------------------------- RIS re-exports
+
+
+def test_covidence_ris_affiliations_in_is_are_no_issue() -> None:
+    """Covidence's RIS (all four flavours) keeps an Embase record's affiliations in IS; it became
+    the issue, as it did in its CSV before round 4. The Embase id is read from the record link."""
+    result = ingest_file(RIS / "covidence_endnote.ris", root=RIS)
+    records = result.records
+    assert list(records["issue"]) == ["1", "1", ""]
+    assert list(records["source_id"]) == ["L2029880245", "L643752320", "L2030246463"]
+    assert set(records["source_database"]) == {"Embase"}
+    assert "Brigham Young University" in str(raw_tags(result, 2)["IS"])
+
+
+def test_rayyan_ris_issns_in_a_json_list() -> None:
+    """``SN  - ["1932-8494", "1932-8486"]`` gave no ISSN (the CSV export's reader reads it)."""
+    records = ingest_file(RIS / "rayyan_issns.ris", root=RIS).records
+    assert list(records["issn"]) == ["2041-1723", "1932-8494; 1932-8486"]
+    assert list(records["doi"]) == ["10.1038/s41467-024-48400-3", "10.1002/ar.25299"]
+    assert list(records["source_id"]) == ["rayyan-42924189", "rayyan-42924194"]
+
+
+def test_ebsco_ris_accession_number_from_its_link() -> None:
+    """EBSCOhost's RIS has no AN tag: the record id (its CSV's ``Accession Number``) is in the link."""
+    result = ingest_file(RIS / "ebsco_cinahl.ris", root=RIS)
+    assert result.reports[0].source_database == "Academic Search Premier via EBSCOhost"
+    assert list(result.records["source_id"]) == ["176404503", "163764290"]
+    assert result.records.iloc[0]["abstract"].endswith("[ABSTRACT FROM AUTHOR]")
+
+
+def test_mendeley_null_given_name_and_eppi_split_surname() -> None:
+    mendeley = ingest_file(RIS / "mendeley_lens.ris", root=RIS).records
+    assert list(mendeley.iloc[0]["authors"]) == ["van den Hoven", "Smits, Maarten L J", "Rosenbaum, Charlotte E N M"]
+    assert "• MR imaging techniques" in mendeley.iloc[1]["abstract"]
+    eppi = ingest_file(RIS / "eppi_reviewer.ris", root=RIS).records
+    assert list(eppi.iloc[0]["authors"]) == ["Brownstein C D"]
+    assert list(eppi.iloc[1]["authors"]) == ["Troiano L P", "Dos Santos H B", "Aureliano T", "Ghilardi A M"]
+
+
+def test_tidy_authors_leaves_ordinary_lists_alone() -> None:
+    from evreview.ingest.formats.ris import tidy_authors
+
+    assert tidy_authors(["Smith, J", "Doe, A B"]) == ["Smith, J", "Doe, A B"]
+    assert tidy_authors(["Null, Ann"]) == ["Null, Ann"]
+    # initials alone after a name that has initials are an author of their own (not EPPI's split)
+    assert tidy_authors(["Smith J", "A B"]) == ["Smith J", "A B"]
+    # a comma anywhere: not EPPI's style, nothing rejoined
+    organisation = ["World Health Organization", "H B", "Doe, J"]
+    assert tidy_authors(organisation) == organisation

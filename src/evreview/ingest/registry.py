@@ -234,8 +234,9 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     **{name: (lambda head, names=names: _names_a_column(head, *names)) for name, names in TABLE_GATES.items()},
     # Embase.com writes its search above the header ("SEARCH QUERY","dinosaur:ti"): the header
     # the other gates read is that line (replaces the TABLE_GATES entry, which it includes)
-    "embase_csv": lambda head: _EMBASE_PREAMBLE.match(head[:4096]) is not None
-    or _names_a_column(head, *TABLE_GATES["embase_csv"]),
+    "embase_csv": lambda head: (
+        _EMBASE_PREAMBLE.match(head[:4096]) is not None or _names_a_column(head, *TABLE_GATES["embase_csv"])
+    ),
 }
 
 
