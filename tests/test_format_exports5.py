@@ -188,3 +188,15 @@ def test_tidy_authors_leaves_ordinary_lists_alone() -> None:
     # a comma anywhere: not EPPI's style, nothing rejoined
     organisation = ["World Health Organization", "H B", "Doe, J"]
     assert tidy_authors(organisation) == organisation
+
+
+def test_ebsco_csv_abstract_without_the_copyright_notice() -> None:
+    """EBSCOhost's CSV glued the publisher's copyright notice to every abstract; its RIS of the
+    same records (a second AB line) gives the abstract alone, and so does the CSV now."""
+    csv_records = ingest_file(TABULAR / "ebsco_cinahl.csv", root=TABULAR).records
+    ris_records = ingest_file(RIS / "ebsco_cinahl.ris", root=RIS).records
+    assert all(abstract.endswith("[ABSTRACT FROM AUTHOR]") for abstract in csv_records["abstract"])
+    assert csv_records.iloc[0]["abstract"] == ris_records.iloc[0]["abstract"]
+    assert csv_records.iloc[2]["abstract"] == ris_records.iloc[1]["abstract"]
+    assert list(csv_records["source_id"][[0, 2]]) == list(ris_records["source_id"])
+    assert '"subaqueous foragers."' in csv_records.iloc[1]["abstract"]
