@@ -1,6 +1,6 @@
 """Exports checked in round 5 (asreview/citation-file-formatting, CC0: the same records exported
 by about twenty tools). Where each fixture comes from is in tests/fixtures/tabular/README.md and
-tests/fixtures/ris/README.md."""
+tests/fixtures/tagged/README.md."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from evreview.ingest.textio import decode, is_container
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TABULAR = FIXTURES / "tabular"
-RIS = FIXTURES / "ris"
+RIS = FIXTURES / "tagged"  # round 5's RIS fixtures (tests/fixtures/ris holds RIS files only, no README)
 
 
 def raw_tags(result, index: int) -> dict:
@@ -200,3 +200,17 @@ def test_ebsco_csv_abstract_without_the_copyright_notice() -> None:
     assert csv_records.iloc[2]["abstract"] == ris_records.iloc[1]["abstract"]
     assert list(csv_records["source_id"][[0, 2]]) == list(ris_records["source_id"])
     assert '"subaqueous foragers."' in csv_records.iloc[1]["abstract"]
+
+
+def test_embase_ris_medline_sourced_records_are_embase_records() -> None:
+    """Embase.com writes ``DB  - Medline`` alone for a record it took from MEDLINE: the file was
+    "Embase; Medline" (two databases for one search) and that record lost its C5 PMID."""
+    result = ingest_file(RIS / "embase_medline_only.ris", root=RIS)
+    assert result.reports[0].source_database == "Embase"
+    records = result.records
+    assert list(records["source_database"]) == ["Embase", "Embase"]
+    assert list(records["pmid"]) == ["38773066", "38906957"]
+    assert list(records["source_id"]) == ["L2029880245", "L644585435"]
+    endnote = ingest_file(RIS / "endnote_embase.ris", root=RIS)
+    assert list(endnote.records["source_database"]) == ["Embase", "Embase"]
+    assert list(endnote.records.iloc[0]["keywords"]) == ["article", "biostratigraphy", "Colorado"]

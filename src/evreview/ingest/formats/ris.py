@@ -504,6 +504,8 @@ _EBSCO_AN = re.compile(r"ebscohost\.com/.*?[?&]AN=([^&\s]+)", re.IGNORECASE)
 #: Embase's record link (``embase.com/search/results?subaction=viewrecord&id=L2029880245``): the
 #: Embase id that Covidence's, EPPI-Reviewer's and RefWorks' re-exports keep only there.
 _EMBASE_ID = re.compile(r"embase\.com/.*?[?&]id=(L\d+)", re.IGNORECASE)
+#: The site of an Embase.com record's link (``UR``).
+_EMBASE_RECORD = "embase.com/"
 #: An author who is initials alone ("H B"): EPPI-Reviewer writes "Surname I I" and splits a
 #: surname with a space from its initials ("Dos Santos" / "H B" for "Dos Santos H.B.").
 _INITIALS_ONLY = re.compile(r"[A-Z](?: [A-Z])*")
@@ -930,6 +932,13 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         db, dp = header_names(header)
     accession = _first(tags, "AN")
     url = link = _first(tags, "UR", "L2")
+    if not dp and db.lower() == "medline" and _EMBASE_RECORD in link:
+        # Embase.com writes "DB  - Medline" alone for a record it took from MEDLINE (and "DB  -
+        # Embase" + "DB  - Medline" for one in both): still a record of the Embase search, which
+        # was counted as a second database ("Embase; Medline") and lost its C5 PMID; EndNote's
+        # re-export of such records keeps the DB and the embase.com link
+        db = "Embase"
+        databases += ("Embase",)
     if ";" in url or " " in url:
         url = url.replace(";", " ").split()[0]
     sn = tags.get("SN")
