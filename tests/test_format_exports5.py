@@ -214,3 +214,9 @@ def test_embase_ris_medline_sourced_records_are_embase_records() -> None:
     endnote = ingest_file(RIS / "endnote_embase.ris", root=RIS)
     assert list(endnote.records["source_database"]) == ["Embase", "Embase"]
     assert list(endnote.records.iloc[0]["keywords"]) == ["article", "biostratigraphy", "Colorado"]
+
+
+def test_scopus_ris_pubmed_id_in_c2() -> None:
+    """Scopus's RIS writes the PubMed ID in C2 (its CSV in "PubMed ID"): it was lost."""
+    records = ingest_file(RIS / "scopus_pmid.ris", root=RIS).records
+    assert (records.iloc[0]["pmid"], records.iloc[0]["source_database"]) == ("38580657", "Scopus")

@@ -648,7 +648,7 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
     * a PubMed/MEDLINE-derived record (``DB``/``DP`` naming MEDLINE, PubMed or NLM, e.g.
       EndNote from PubMed, EBSCO MEDLINE): ``AN`` (or Ovid's ``UI``) when all digits, else the
       ``AN=`` of an Ovid link (Ovid MEDLINE RIS has no ``AN`` tag);
-    * Embase.com: ``C5`` holds the MEDLINE PMID;
+    * Embase.com: ``C5`` holds the MEDLINE PMID; Scopus: ``C2``;
     * Web of Science's MEDLINE: ``AN  - MEDLINE:12345678``;
     * APA PsycNET: a ``PMID  - 12345678`` line (a four-letter tag);
     * the Cochrane Library (CENTRAL): ``C3  - PUBMED 21314913,EMBASE 643589775``.
@@ -670,6 +670,10 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
         return accession[8:]
     if "embase" in source:
         candidate = _first(tags, "C5")
+        if _is_pmid(candidate):
+            return candidate
+    if "scopus" in source:  # Scopus writes the PubMed ID (its CSV's "PubMed ID") in C2
+        candidate = _first(tags, "C2")
         if _is_pmid(candidate):
             return candidate
     if "pubmed" in source:
@@ -814,13 +818,15 @@ _kind = lru_cache(maxsize=1024)(normalise_doc_type)
 @lru_cache(maxsize=1024)
 def _carries_pmid(databases: tuple[str, ...]) -> frozenset[str]:
     """Which PMID conventions apply, from the DB/DP values: ``"pubmed"`` (a PubMed-derived
-    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed)."""
+    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed), ``"scopus"``."""
     lowered = " ".join(EBSCO_DATABASES.get(value.lower(), value) for value in databases).lower()
     kinds = set()
     if any(name in lowered for name in _PMID_DATABASES):
         kinds.add("pubmed")
     if "embase" in lowered:
         kinds.add("embase")
+    if "scopus" in lowered:
+        kinds.add("scopus")
     return frozenset(kinds)
 
 
