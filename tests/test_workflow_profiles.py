@@ -114,7 +114,7 @@ def test_an_export_outside_a_round_folder_stops_the_run_naming_it(tmp_path: Path
     ('date: "2024-03-15"', "date: 2024-02-30",
      "config/config.yaml: config is not valid YAML: day is out of range for month"),
     ("  formats: {}", "  formats: {'*/wos.txt': rsi}",
-     "config/config.yaml: ingest.formats['*/wos.txt']: unknown format 'rsi'; known formats: bibtex"),
+     "config/config.yaml: ingest.formats['*/wos.txt']: unknown format 'rsi'; known formats: abstrackr_csv, bibtex"),
     ("  encodings: {}", "  encodings: {'*/wos.txt': latin-9x}",
      "config/config.yaml: ingest.encodings['*/wos.txt']: unknown encoding 'latin-9x'"),
     ("  2024-03_initial:", "  2024-03_intial:",

@@ -157,6 +157,7 @@ def _text_start(head: str) -> str:
     return head.lstrip("\ufeff").lstrip()
 
 
+_EMBASE_PREAMBLE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
 _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
 
 
@@ -190,6 +191,7 @@ def _column_keys(head: str) -> frozenset[str] | None:
 #: reader's own). Only readers with fixture files, on which the gates are tested; the Cochrane
 #: and EBSCOhost table readers (~0.3 ms to import) are not gated.
 TABLE_GATES: dict[str, tuple[str, ...]] = {
+    "abstrackr_csv": ("(internal) id",),
     "embase_csv": ("Emtree Drug Index Terms", "Emtree Medical Index Terms", "Emtree Drug Index Terms (Major Focus)",
                    "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
     "covidence_csv": ("Covidence #",),
@@ -198,6 +200,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
     "pubmed_csv": ("Citation", "Details"),
     "rayyan_csv": ("notes",),
+    "refworks_tab": ("Title Primary",),
     "scopus_csv": ("EID",),
     "springer_csv": ("Item DOI",),
     "wos_tab": ("UT", "UT (Unique WOS ID)"),
@@ -229,6 +232,11 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "ris": lambda head: "TY  -" in head,
     "wos": lambda head: _text_start(head).startswith(("FN ", "PT ")),
     **{name: (lambda head, names=names: _names_a_column(head, *names)) for name, names in TABLE_GATES.items()},
+    # Embase.com writes its search above the header ("SEARCH QUERY","dinosaur:ti"): the header
+    # the other gates read is that line (replaces the TABLE_GATES entry, which it includes)
+    "embase_csv": lambda head: (
+        _EMBASE_PREAMBLE.match(head[:4096]) is not None or _names_a_column(head, *TABLE_GATES["embase_csv"])
+    ),
 }
 
 

@@ -10,7 +10,11 @@ record as ``="19326203"``. Here:
 * pages are ``First Page`` and ``Page Count`` (924 and 11 are pages 924-934, as the same
   record's RIS export writes them);
 * keywords are the ``Subjects`` then the author ``Keywords``; the ``Accession Number`` is
-  the record's database id.
+  the record's database id;
+* the publisher's copyright notice EBSCOhost appends to an abstract (``[ABSTRACT FROM AUTHOR]
+  Copyright of PLoS ONE is the property of ... (Copyright applies to all Abstracts.)``), which its
+  RIS export of the same record writes as a second ``AB`` line that the RIS reader does not
+  read, is cut off, so that both exports give one abstract (the cell stays whole in ``raw``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from evreview.ingest.registry import Source, register
 PLATFORM = "EBSCOhost"
 _DB_CODE = re.compile(r"[?&]db=([A-Za-z0-9]+)")
 _EXCEL_GUARD = re.compile(r'^="(.*)"$', re.DOTALL)
+#: The copyright notice at the end of an abstract (its last words are always these).
+_COPYRIGHT = re.compile(r"\s*Copyright of \S.*?\(Copyright applies to all Abstracts\.\)\s*$", re.DOTALL)
 
 #: Record field -> EBSCOhost's column (``pages`` and ``source_database`` are derived).
 COLUMNS: dict[str, str] = {
@@ -81,5 +87,7 @@ class EbscoCsvReader(TableReader):
             values["issn"], isbn = self.classify_sn((values["issn"], values["isbn"]))
             values["isbn"] = isbn or values["isbn"]
         values["authors"] = split_on(values["authors"], ";")
+        if values["abstract"].endswith("Abstracts.)"):
+            values["abstract"] = _COPYRIGHT.sub("", values["abstract"])
         values["keywords"] = split_on(values.pop("subjects"), ";") + split_on(values["keywords"], ";")
         return values

@@ -11,6 +11,12 @@ OpenURL fill what they lack.
 Authors are ``"Liu R., Adler D.G."`` (comma between authors only). Emtree terms are comma
 lists whose items may hold commas in parentheses (``"cyst (diagnosis, surgery)"``); keywords
 are author keywords, then the Emtree drug and medical terms.
+
+Embase.com writes the search above the header: ``"SEARCH QUERY","dinosaur:ti"``, a line of
+dashes and a blank line (re-saved by Excel: ``SEARCH QUERY;dinosaur:ti;;;...``, ``-----;;;...``
+and ``;;;...``). Every table reader took that first line for the header, so the export was "no
+title column recognised ... columns found: SEARCH QUERY, dinosaur:ti". Those lines are skipped
+here (their line numbers kept, so rows are reported at their real lines).
 """
 
 from __future__ import annotations
@@ -22,8 +28,12 @@ from urllib.parse import parse_qs, urlsplit
 from evreview.ingest.formats._tabular import (
     Table,
     TableReader,
+    column_key,
     first,
+    header_of,
     join_pages,
+    read_text_table,
+    source_header,
     split_commas_outside_parens,
     split_initials_authors,
     split_on,
@@ -34,6 +44,47 @@ _SOURCE = re.compile(
     r"^(?P<journal>.+?)\s+\((?P<year>\d{4})\)\s*"
     r"(?P<volume>[^\s:(]+)?(?::(?P<issue>[^\s(]+))?\s*(?:\((?P<pages>[^)]*)\))?"
 )
+
+
+#: The search line Embase.com writes first (quoted or not, comma- or semicolon-separated).
+PREAMBLE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
+#: The line of dashes that ends it (with the delimiters a spreadsheet re-save pads it with).
+_RULE = re.compile(r"^[ \t]*-{3,}[,;\t ]*$", re.MULTILINE)
+#: A line of nothing but delimiters (Excel's re-save of the blank line under the dashes).
+_EMPTY_ROW = re.compile(r"^[,;\t ]*$")
+
+
+def without_preamble(text: str) -> tuple[str, bool]:
+    """``text`` with Embase's search lines (up to the dashes and the empty rows under them)
+    emptied, line numbers kept, and whether it had them. Without the dashes (the search lines
+    cut by hand, or not Embase's) the text is returned as it is."""
+    if not PREAMBLE.match(text[:4096]):
+        return text, False
+    rule = _RULE.search(text, 0, 65536)
+    if rule is None:
+        return text, False
+    lines = text[: rule.end()].count("\n") + 1
+    rest = text[rule.end() :].split("\n")
+    # rest[0] is the rule line's own (empty) remainder; then the rows that hold nothing
+    skip = 1
+    while skip < len(rest) and _EMPTY_ROW.match(rest[skip]):
+        skip += 1
+    lines += skip - 1
+    return "\n" * lines + "\n".join(rest[skip:]), True
+
+
+def embase_header(source: Source) -> list[str] | None:
+    """The header row, under the search lines when the export has them (found once per source)."""
+    if "embase_header" not in source.memo:
+        header = None
+        if source.text is not None:
+            head, had = without_preamble(source.head)
+            if had:
+                found = header_of(head)
+                header = found[0] if found else None
+        source.memo["embase_header"] = header if header is not None else source_header(source)
+    header = source.memo["embase_header"]
+    return None if header is None else list(header)
 
 
 def parse_source(value: str) -> dict[str, str]:
@@ -85,6 +136,17 @@ class EmbaseCsvReader(TableReader):
             "Embase Accession Number",
         ),
     )
+
+    def sniff(self, source: Source) -> float:
+        header = embase_header(source)
+        return self.score({column_key(c) for c in header}) if header else 0.0
+
+    def load(self, source: Source) -> Table:
+        if source.text is not None:
+            text, had = without_preamble(source.text)
+            if had:
+                return read_text_table(text)
+        return super().load(source)
 
     def prepare(self, table: Table, source: Source) -> dict[str, Any]:
         ix = table.index

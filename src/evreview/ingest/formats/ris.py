@@ -493,6 +493,23 @@ _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", r
 #: VT: ..."), which Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris)
 #: writes for an article without an issue: no issue, and deduplication read it as issue 1991.
 _REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
+#: The longest IS kept: Covidence copies what it imported, and its RIS of an Embase record may
+#: hold the author affiliations there ("(Boisvert C.) Brigham Young University, Provo, UT, ...",
+#: in every one of its EndNote, Mendeley, RefWorks and Zotero flavours); its CSV reader drops the
+#: same cell (``covidence_csv.MAX_NUMBERING``). "Suppl 2", "1 January", "3-4" are far shorter.
+MAX_ISSUE = 40
+#: EBSCOhost's record link ends its accession number (``...&db=aph&AN=176404503&site=ehost-live``):
+#: the id its CSV export has in ``Accession Number``, which its RIS writes only inside ``N1``.
+_EBSCO_AN = re.compile(r"ebscohost\.com/.*?[?&]AN=([^&\s]+)", re.IGNORECASE)
+#: Embase's record link (``embase.com/search/results?subaction=viewrecord&id=L2029880245``): the
+#: Embase id that Covidence's, EPPI-Reviewer's and RefWorks' re-exports keep only there.
+_EMBASE_ID = re.compile(r"embase\.com/.*?[?&]id=(L\d+)", re.IGNORECASE)
+#: The site of an Embase.com record's link (``UR``).
+_EMBASE_RECORD = "embase.com/"
+#: An author who is initials alone ("H B"): EPPI-Reviewer writes "Surname I I" and splits a
+#: surname with a space from its initials ("Dos Santos" / "H B" for "Dos Santos H.B.").
+_INITIALS_ONLY = re.compile(r"[A-Z](?: [A-Z])*")
+_ENDS_WITH_INITIALS = re.compile(r" [A-Z](?: [A-Z])*$")
 
 #: EBSCOhost database codes (``DB`` when ``DP  - EBSCOhost``) to database names.
 EBSCO_DATABASES = {
@@ -586,7 +603,8 @@ def classify_sn(values: tuple[str, ...]) -> tuple[str, str]:
     for value in values:
         for part in re.split(r"[,;]", _PAREN.sub(" ", value)):
             for token in part.split():
-                compact = token.replace("-", "").upper()
+                # Rayyan writes a record's two ISSNs as a JSON list: ["1932-8494", "1932-8486"]
+                compact = token.strip("[]\"'").replace("-", "").upper()
                 if _ISSN.fullmatch(compact):
                     issn = f"{compact[:4]}-{compact[4:]}"
                     if issn not in issns:
@@ -630,7 +648,7 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
     * a PubMed/MEDLINE-derived record (``DB``/``DP`` naming MEDLINE, PubMed or NLM, e.g.
       EndNote from PubMed, EBSCO MEDLINE): ``AN`` (or Ovid's ``UI``) when all digits, else the
       ``AN=`` of an Ovid link (Ovid MEDLINE RIS has no ``AN`` tag);
-    * Embase.com: ``C5`` holds the MEDLINE PMID;
+    * Embase.com: ``C5`` holds the MEDLINE PMID; Scopus: ``C2``;
     * Web of Science's MEDLINE: ``AN  - MEDLINE:12345678``;
     * APA PsycNET: a ``PMID  - 12345678`` line (a four-letter tag);
     * the Cochrane Library (CENTRAL): ``C3  - PUBMED 21314913,EMBASE 643589775``.
@@ -654,6 +672,10 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
         candidate = _first(tags, "C5")
         if _is_pmid(candidate):
             return candidate
+    if "scopus" in source:  # Scopus writes the PubMed ID (its CSV's "PubMed ID") in C2
+        candidate = _first(tags, "C2")
+        if _is_pmid(candidate):
+            return candidate
     if "pubmed" in source:
         for name in ("AN", "UI"):
             for value in _all(tags, name):
@@ -671,7 +693,8 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
 
 def find_source_id(tags: Tags) -> str:
     """The database's own id: ``AN`` (first of ProQuest's ``id; id``), ``ID``, Embase ``U2``,
-    an unlabelled ``U1``, else the ``AN=`` of an Ovid link (Ovid MEDLINE has no ``AN`` tag)."""
+    an unlabelled ``U1``, else the ``AN=`` of an Ovid or EBSCOhost link (Ovid MEDLINE and
+    EBSCOhost's RIS have no ``AN`` tag) or the ``id=L...`` of an Embase link."""
     value = _first(tags, "AN", "ID", "U2")
     if value:
         return value.split(";")[0].strip() if ";" in value else value
@@ -682,6 +705,10 @@ def find_source_id(tags: Tags) -> str:
         for value in _all(tags, name):
             if "ovid" in value:
                 match = _OVID_ACCESSION.search(value)
+                if match:
+                    return match.group(1)
+            elif "ebscohost" in value or "embase" in value:
+                match = _EBSCO_AN.search(value) or _EMBASE_ID.search(value)
                 if match:
                     return match.group(1)
     return ""
@@ -791,13 +818,15 @@ _kind = lru_cache(maxsize=1024)(normalise_doc_type)
 @lru_cache(maxsize=1024)
 def _carries_pmid(databases: tuple[str, ...]) -> frozenset[str]:
     """Which PMID conventions apply, from the DB/DP values: ``"pubmed"`` (a PubMed-derived
-    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed)."""
+    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed), ``"scopus"``."""
     lowered = " ".join(EBSCO_DATABASES.get(value.lower(), value) for value in databases).lower()
     kinds = set()
     if any(name in lowered for name in _PMID_DATABASES):
         kinds.add("pubmed")
     if "embase" in lowered:
         kinds.add("embase")
+    if "scopus" in lowered:
+        kinds.add("scopus")
     return frozenset(kinds)
 
 
@@ -857,6 +886,32 @@ def _split(*held: str | list[str] | None) -> list[str]:
     return out
 
 
+def tidy_authors(authors: list[str]) -> list[str]:
+    """Two exporters' slips in author lines, undone (the list as it is when there are none).
+
+    * ``van den Hoven, null``: a missing given name written as ``null`` (Mendeley's RIS of Lens
+      records; Citavi's tab-delimited export of the same records) is no name;
+    * ``Dos Santos`` then ``H B``: EPPI-Reviewer writes ``Surname I I`` and cuts a surname that
+      holds a space from its initials; initials alone after a name without any are rejoined
+      (only where no author has a comma, i.e. every name is in EPPI's style).
+    """
+    if not authors:
+        return authors
+    if any(name.endswith("null") for name in authors):
+        authors = [name[:-4].rstrip(", ") if name.endswith((", null", ",null")) else name for name in authors]
+    split = len(authors) > 1 and any(_INITIALS_ONLY.fullmatch(name) for name in authors[1:])
+    if split and not any("," in name for name in authors):
+        out: list[str] = []
+        for name in authors:
+            previous = out[-1] if out else ""
+            if previous and _INITIALS_ONLY.fullmatch(name) and not _ENDS_WITH_INITIALS.search(previous):
+                out[-1] = f"{previous} {name}"
+            else:
+                out.append(name)
+        authors = out
+    return authors
+
+
 def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) -> dict[str, Any]:
     """Map one record's tags to :data:`evreview.records.RECORD_FIELDS` (normalised later).
 
@@ -872,7 +927,7 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         title = _first(tags, "CT", "BT", "ST")
     journal = _first(tags, "JF", "T2", "JO", "JA", "J2", *(("BT",) if from_tag else ()), "NL")
     issue = _first(tags, "IS", "CP")
-    if issue and (_OVID_IS_CODE.fullmatch(issue) or _REFERENCE_IN_IS.fullmatch(issue)):
+    if issue and (len(issue) > MAX_ISSUE or _OVID_IS_CODE.fullmatch(issue) or _REFERENCE_IN_IS.fullmatch(issue)):
         issue = ""
     databases = tuple(_all(tags, "DB")) + tuple(_all(tags, "DP"))
     db = _first(tags, "DB")
@@ -883,6 +938,13 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         db, dp = header_names(header)
     accession = _first(tags, "AN")
     url = link = _first(tags, "UR", "L2")
+    if not dp and db.lower() == "medline" and _EMBASE_RECORD in link:
+        # Embase.com writes "DB  - Medline" alone for a record it took from MEDLINE (and "DB  -
+        # Embase" + "DB  - Medline" for one in both): still a record of the Embase search, which
+        # was counted as a second database ("Embase; Medline") and lost its C5 PMID; EndNote's
+        # re-export of such records keeps the DB and the embase.com link
+        db = "Embase"
+        databases += ("Embase",)
     if ";" in url or " " in url:
         url = url.replace(";", " ").split()[0]
     sn = tags.get("SN")
@@ -892,7 +954,7 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         "source_database": name_database(db, dp, accession, link),
         "title": title,
         "abstract": _first(tags, "AB", "N2"),
-        "authors": _split(tags.get("A1"), tags.get("AU")),
+        "authors": tidy_authors(_split(tags.get("A1"), tags.get("AU"))),
         "year": _year(tags),
         "journal": journal,
         "volume": _first(tags, "VL"),
