@@ -655,7 +655,9 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
         if _is_pmid(candidate):
             return candidate
     if "pubmed" in source:
-        for name in ("AN", "UI"):
+        # EBSCOhost's older RIS gives the accession as ``ID`` (``N1  - Accession Number: ...``),
+        # which for its MEDLINE is the PMID; elsewhere ``ID`` is a reference manager's number
+        for name in ("AN", "UI", *(("ID",) if "ebsco" in source else ())):
             for value in _all(tags, name):
                 candidate = value.split(";")[0].strip()
                 if _is_pmid(candidate):
@@ -791,13 +793,16 @@ _kind = lru_cache(maxsize=1024)(normalise_doc_type)
 @lru_cache(maxsize=1024)
 def _carries_pmid(databases: tuple[str, ...]) -> frozenset[str]:
     """Which PMID conventions apply, from the DB/DP values: ``"pubmed"`` (a PubMed-derived
-    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed)."""
+    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed), ``"ebsco"``
+    (EBSCOhost, whose MEDLINE accession may be an ``ID``)."""
     lowered = " ".join(EBSCO_DATABASES.get(value.lower(), value) for value in databases).lower()
     kinds = set()
     if any(name in lowered for name in _PMID_DATABASES):
         kinds.add("pubmed")
     if "embase" in lowered:
         kinds.add("embase")
+    if "ebscohost" in lowered:
+        kinds.add("ebsco")
     return frozenset(kinds)
 
 
