@@ -93,3 +93,21 @@ def test_ebsco_medline_id_is_the_pmid() -> None:
     assert cinahl["source_database"] == "CINAHL via EBSCOhost" and cinahl["pmid"] == ""
     assert eric["source_database"] == "ERIC via EBSCOhost" and eric["source_id"] == "EJ1234567"
     assert eric["pmid"] == ""
+
+
+def test_epistemonikos_ris_names_database_id_and_each_author_once() -> None:
+    """Epistemonikos RIS without DB was 'unknown database' with no id, and listed a person
+    twice (``Braman SS`` and ``Braman, Sidney S``); with ``DB  - EPISTEMONIKOS`` the name
+    was in capitals, unlike the link-named records."""
+    name, records, _ = _parse("epistemonikos.ris")
+    assert name == "ris"
+    assert len(records) == 3
+    assert {r.fields["source_database"] for r in records} == {"Epistemonikos"}
+    assert [r.fields["source_id"] for r in records] == [
+        "0f8b5c48838a36541497f4d318c92297c3fa68e3",
+        "177eb71442d2ef8dcf2811559a3ff13314275b5e",
+        "b45cfa6f057184644c48096a29b5c09f10f5d75d",
+    ]
+    assert records[0].fields["authors"] == ["Braman, Sidney S"]
+    assert records[1].fields["authors"] == ["Kenealy T", "Arroll B"]
+    assert records[0].fields["pmid"] == "16428698"

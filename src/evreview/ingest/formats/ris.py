@@ -542,7 +542,13 @@ LINK_DATABASES = (
     ("embase.com", "Embase"),
     ("scopus.com/", "Scopus"),
     ("lens.org/", "The Lens"),
+    # Epistemonikos writes DB only in some exports; every record links to its document page
+    ("epistemonikos.org/", "Epistemonikos"),
 )
+#: ``DB`` values written in capitals by their database, named as its other exports name it.
+DB_NAMES = {"epistemonikos": "Epistemonikos"}
+#: An Epistemonikos document page: its 40-hex id is the record's id there.
+_EPISTEMONIKOS_DOC = re.compile(r"epistemonikos\.org/(?:[a-z]{2}/)?documents/([0-9a-f]{40})\b")
 #: Accession-number prefixes that identify the database on their own.
 ACCESSION_DATABASES = (
     ("rayyan-", "Rayyan"),
@@ -686,6 +692,10 @@ def find_source_id(tags: Tags) -> str:
                 match = _OVID_ACCESSION.search(value)
                 if match:
                     return match.group(1)
+            elif "epistemonikos" in value:
+                match = _EPISTEMONIKOS_DOC.search(value)
+                if match:
+                    return match.group(1)
     return ""
 
 
@@ -704,6 +714,7 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
     if ovid:
         return ovid
     platform = dp
+    db = DB_NAMES.get(db.lower(), db)
     if "ebscohost" in dp.lower() and db:
         return f"{EBSCO_DATABASES.get(db.lower(), db)} via {dp}"
     if db:
@@ -841,6 +852,29 @@ def _pages(tags: Tags) -> str:
     return start
 
 
+def _one_form_each(authors: list[str]) -> list[str]:
+    """Authors without the short form of a name also given in full.
+
+    Epistemonikos merges the author lists of its sources, so one person can be written twice
+    (``AU  - Braman SS`` then ``AU  - Braman, Sidney S``): the short "Surname INITIALS" form
+    is dropped when a "Surname, Given names" entry has the same surname and initials.
+    """
+    full = set()
+    for name in authors:
+        surname, comma, given = name.partition(",")
+        if comma:
+            initials = "".join(part[0] for part in given.replace("-", " ").split() if part[0].isalpha())
+            full.add((surname.strip().lower(), initials.upper()))
+    out = []
+    for name in authors:
+        surname, _, initials = name.rpartition(" ")
+        short = "," not in name and initials.isalpha() and initials.isupper() and len(initials) <= 4
+        if short and (surname.strip().lower(), initials) in full:
+            continue
+        out.append(name)
+    return out
+
+
 def _split(*held: str | list[str] | None) -> list[str]:
     """The items of one or more tags' values, splitting the few exports that put ``a; b`` in one line.
 
@@ -897,7 +931,9 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         "source_database": name_database(db, dp, accession, link),
         "title": title,
         "abstract": _first(tags, "AB", "N2"),
-        "authors": _split(tags.get("A1"), tags.get("AU")),
+        "authors": _one_form_each(_split(tags.get("A1"), tags.get("AU")))
+        if "epistemonikos.org" in link
+        else _split(tags.get("A1"), tags.get("AU")),
         "year": _year(tags),
         "journal": journal,
         "volume": _first(tags, "VL"),
