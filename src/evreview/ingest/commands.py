@@ -28,9 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ingest",
         help="read database exports into one normalised record table",
-        description="Read exports (RIS, WoS, MEDLINE, Scopus/PubMed/Embase/OpenAlex/Lens/Springer/IEEE Xplore/"
-        "Cochrane/EBSCOhost/Rayyan/Covidence/Abstrackr CSV, Citavi/RefWorks tab-delimited, WoS Excel (.xls/.xlsx), "
-        "Dimensions CSV/XLSX/XLS, BibTeX, "
+        description="Read exports (RIS, WoS, MEDLINE, ERIC NBIB, Scopus/PubMed/Embase/OpenAlex/Lens/Springer/"
+        "IEEE Xplore/Cochrane/EBSCOhost/Rayyan/Covidence/Abstrackr CSV, Citavi/RefWorks tab-delimited, "
+        "WoS Excel (.xls/.xlsx), Dimensions CSV/XLSX/XLS, BibTeX, "
         "EndNote XML/tagged, PubMed XML, ProQuest text, Cochrane Library plain text, Ovid Citation (fields) "
         "text and direct export, Publish or Perish JSON, CSL-JSON, generic CSV/TSV/XLSX/XLS), "
         "detected from content, into one table. Writes a found-vs-parsed report beside it.",

@@ -223,6 +223,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "dimensions_csv": lambda head: "about the data" in head[:4096].lower() or _names_a_column(head, "Publication ID"),
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
+    "eric_nbib": lambda head: _text_start(head).startswith("OWN"),  # "OWN - ERIC" first
     "medline": lambda head: "PMID-" in head,
     "ovid_txt": lambda head: _OVID_RECORD_LINE.search(head) is not None,  # a "<1>" record-number line
     "ovid_tagged": lambda head: _text_start(head).startswith("<"),  # a "<3001. >" record-number line

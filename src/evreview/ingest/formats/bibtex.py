@@ -58,6 +58,8 @@ _SCOPUS_EID_IN_URL = re.compile(r"scopus\.com/.*?[?&]eid=(2-s2\.0-\d+)")
 #: Accession prefixes that name their database (the same names the RIS and WoS readers use).
 _ACCESSION_DATABASES = (
     ("WOS:", "Web of Science Core Collection"),
+    # the Core Collection's accession before Clarivate, as the WoS tagged reader reads it
+    ("ISI:", "Web of Science Core Collection"),
     ("MEDLINE:", "MEDLINE (Web of Science)"),
     ("2-s2.0-", "Scopus"),
 )
@@ -125,7 +127,13 @@ def decode_latex(value: str) -> str:
     Zotero file take 6 s when whole values were decoded. The plain text around the islands
     just loses its protecting braces, and a bare ``%`` there stays literal (``50%``), where
     LaTeX would read it as a comment and cut the value.
+
+    LaTeX's double quotes (Web of Science writes ````physical{''}````) become typographic
+    ones, only in a value that opens one with two backquotes, so that two apostrophes
+    elsewhere stay as written.
     """
+    if "``" in value:
+        value = value.replace("``", "\u201c").replace("''", "\u201d")
     if not _LATEX_SPECIAL.intersection(value):
         return value
     if "\\" not in value and "$" not in value:
@@ -240,7 +248,9 @@ def entry_fields(entry_type: str, key: str, values: dict[str, str]) -> dict[str,
         match = _PMID_IN_NOTE.search(get("note") + " " + get("extra"))
         pmid = match.group(1) if match else ""
 
-    accession = get(*_ACCESSION_FIELDS)
+    # older Web of Science BibTeX double-braces every value (``Unique-ID = {{ISI:0001}}``): the
+    # inner braces are LaTeX protection, not part of the id
+    accession = get(*_ACCESSION_FIELDS).replace("{", "").replace("}", "").strip()
     if not accession:
         match = _SCOPUS_EID_IN_URL.search(get("url"))
         accession = match.group(1) if match else ""

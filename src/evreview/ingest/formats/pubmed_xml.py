@@ -199,7 +199,10 @@ def record_fields(rec: _Record) -> dict[str, Any]:
         pmid = _first(v, "BookDocument/PMID")
         title = _first(v, "BookDocument/ArticleTitle", "BookDocument/Book/BookTitle")
         journal = _first(v, "BookDocument/Book/BookTitle") if _first(v, "BookDocument/ArticleTitle") else ""
-        year = _year(v, "BookDocument/Book/PubDate")
+        # a chapter of a book updated in place (GeneReviews: PubDate 1993, the series' start)
+        # is dated by its own ContributionDate, the year PubMed cites it by ("1998 Sep 4
+        # [updated 2023]"); a whole book has none and keeps the book's date
+        year = _year(v, "BookDocument/ContributionDate", "BookDocument/Book/PubDate")
         volume = issue = pages = issn = ""
         language = _first(v, "BookDocument/Language")
         types = v.get("BookDocument/PublicationType", []) or ["Book"]
@@ -231,8 +234,11 @@ def record_fields(rec: _Record) -> dict[str, Any]:
             "MedlineCitation/MeshHeadingList/MeshHeading/DescriptorName", []
         )
         isbn = ""
-    doi = _with_attr(rec, "/ELocationID", "EIdType", "doi") or _with_attr(
-        rec, "PubmedData/ArticleIdList/ArticleId", "IdType", "doi"
+    doi = (
+        _with_attr(rec, "/ELocationID", "EIdType", "doi")
+        or _with_attr(rec, "PubmedData/ArticleIdList/ArticleId", "IdType", "doi")
+        # a book's or chapter's own ids are in BookDocument (National Academies books have DOIs)
+        or _with_attr(rec, "BookDocument/ArticleIdList/ArticleId", "IdType", "doi")
     )
     return {
         "source_id": pmid,

@@ -559,7 +559,13 @@ LINK_DATABASES = (
     ("embase.com", "Embase"),
     ("scopus.com/", "Scopus"),
     ("lens.org/", "The Lens"),
+    # Epistemonikos writes DB only in some exports; every record links to its document page
+    ("epistemonikos.org/", "Epistemonikos"),
 )
+#: ``DB`` values written in capitals by their database, named as its other exports name it.
+DB_NAMES = {"epistemonikos": "Epistemonikos"}
+#: An Epistemonikos document page: its 40-hex id is the record's id there.
+_EPISTEMONIKOS_DOC = re.compile(r"epistemonikos\.org/(?:[a-z]{2}/)?documents/([0-9a-f]{40})\b")
 #: Accession-number prefixes that identify the database on their own.
 ACCESSION_DATABASES = (
     ("rayyan-", "Rayyan"),
@@ -677,7 +683,9 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
         if _is_pmid(candidate):
             return candidate
     if "pubmed" in source:
-        for name in ("AN", "UI"):
+        # EBSCOhost's older RIS gives the accession as ``ID`` (``N1  - Accession Number: ...``),
+        # which for its MEDLINE is the PMID; elsewhere ``ID`` is a reference manager's number
+        for name in ("AN", "UI", *(("ID",) if "ebsco" in source else ())):
             for value in _all(tags, name):
                 candidate = value.split(";")[0].strip()
                 if _is_pmid(candidate):
@@ -711,6 +719,10 @@ def find_source_id(tags: Tags) -> str:
                 match = _EBSCO_AN.search(value) or _EMBASE_ID.search(value)
                 if match:
                     return match.group(1)
+            elif "epistemonikos" in value:
+                match = _EPISTEMONIKOS_DOC.search(value)
+                if match:
+                    return match.group(1)
     return ""
 
 
@@ -729,6 +741,7 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
     if ovid:
         return ovid
     platform = dp
+    db = DB_NAMES.get(db.lower(), db)
     if "ebscohost" in dp.lower() and db:
         return f"{EBSCO_DATABASES.get(db.lower(), db)} via {dp}"
     if db:
@@ -818,7 +831,8 @@ _kind = lru_cache(maxsize=1024)(normalise_doc_type)
 @lru_cache(maxsize=1024)
 def _carries_pmid(databases: tuple[str, ...]) -> frozenset[str]:
     """Which PMID conventions apply, from the DB/DP values: ``"pubmed"`` (a PubMed-derived
-    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed), ``"scopus"``."""
+    source), ``"embase"`` (Embase.com, whose records may also be MEDLINE-indexed), ``"scopus"``,
+    ``"ebsco"`` (EBSCOhost, whose MEDLINE accession may be an ``ID``)."""
     lowered = " ".join(EBSCO_DATABASES.get(value.lower(), value) for value in databases).lower()
     kinds = set()
     if any(name in lowered for name in _PMID_DATABASES):
@@ -827,6 +841,8 @@ def _carries_pmid(databases: tuple[str, ...]) -> frozenset[str]:
         kinds.add("embase")
     if "scopus" in lowered:
         kinds.add("scopus")
+    if "ebscohost" in lowered:
+        kinds.add("ebsco")
     return frozenset(kinds)
 
 
@@ -863,6 +879,29 @@ def _pages(tags: Tags) -> str:
     if end and end != start and end.partition("-")[0] == start.partition("-")[0]:
         return f"{start}-{end}"
     return start
+
+
+def _one_form_each(authors: list[str]) -> list[str]:
+    """Authors without the short form of a name also given in full.
+
+    Epistemonikos merges the author lists of its sources, so one person can be written twice
+    (``AU  - Braman SS`` then ``AU  - Braman, Sidney S``): the short "Surname INITIALS" form
+    is dropped when a "Surname, Given names" entry has the same surname and initials.
+    """
+    full = set()
+    for name in authors:
+        surname, comma, given = name.partition(",")
+        if comma:
+            initials = "".join(part[0] for part in given.replace("-", " ").split() if part[0].isalpha())
+            full.add((surname.strip().lower(), initials.upper()))
+    out = []
+    for name in authors:
+        surname, _, initials = name.rpartition(" ")
+        short = "," not in name and initials.isalpha() and initials.isupper() and len(initials) <= 4
+        if short and (surname.strip().lower(), initials) in full:
+            continue
+        out.append(name)
+    return out
 
 
 def _split(*held: str | list[str] | None) -> list[str]:
@@ -954,7 +993,8 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         "source_database": name_database(db, dp, accession, link),
         "title": title,
         "abstract": _first(tags, "AB", "N2"),
-        "authors": tidy_authors(_split(tags.get("A1"), tags.get("AU"))),
+        "authors": tidy_authors(_one_form_each(_split(tags.get("A1"), tags.get("AU")))
+                                if "epistemonikos.org" in link else _split(tags.get("A1"), tags.get("AU"))),
         "year": _year(tags),
         "journal": journal,
         "volume": _first(tags, "VL"),
