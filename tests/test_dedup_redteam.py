@@ -144,9 +144,49 @@ def test_a_negation_added_names_the_other_group(a: str, b: str) -> None:
     ("draught beer and x", "draft beer and x", False),
     ("aluminium adjuvants in x", "aluminum adjuvants in x", False),
     ("healthy ageing in x", "healthy aging in x", False),
+    # an organ's noun and adjective, "antenatal" / "prenatal": one title translated two ways
+    ("kidney transplantation in x", "renal transplantation in x", False),
+    ("x in heart failure", "x in cardiac failure", False),
+    ("liver fibrosis in x", "hepatic fibrosis in x", False),
+    ("lung function in x", "pulmonary function in x", False),
+    ("antenatal care in x", "prenatal care in x", False),
+    ("x in neonatal sepsis", "x in newborn sepsis", False),
+    # ... but a trial's efficacy and practice's effectiveness are two papers of one group
+    ("efficacy of x against y", "effectiveness of x against y", True),
+    ("antenatal x", "postnatal x", True),
 ])
 def test_title_contrast_of_one_swapped_word(a: str, b: str, contrast: bool) -> None:
     assert title_contrast(a, b) is contrast
+
+
+#: Latin and Greek plurals and their singulars: one word, whose forms differ in 3+ letters for some
+LATIN_PLURALS = [
+    ("genera", "genus"), ("corpora", "corpus"), ("apices", "apex"), ("cortices", "cortex"), ("vertices", "vertex"),
+    ("vortices", "vortex"), ("cervices", "cervix"), ("helices", "helix"), ("calyces", "calyx"),
+    ("appendices", "appendix"), ("indices", "index"), ("matrices", "matrix"), ("viscera", "viscus"),
+    ("foramina", "foramen"), ("criteria", "criterion"), ("phenomena", "phenomenon"), ("bacteria", "bacterium"),
+    ("stimuli", "stimulus"), ("foci", "focus"), ("nuclei", "nucleus"), ("diagnoses", "diagnosis"),
+    ("analyses", "analysis"), ("metastases", "metastasis"), ("vertebrae", "vertebra"), ("larvae", "larva"),
+    ("formulae", "formula"), ("stomata", "stoma"),
+]
+
+
+@pytest.mark.parametrize(("plural", "singular"), LATIN_PLURALS)
+def test_a_latin_plural_is_no_contrast(plural: str, singular: str) -> None:
+    """"Bacteria of the genera x" / "... genus x": one word in two numbers, not a sibling study (the
+    forms of "genus", "corpus" and "-ex" / "-ix" words differ in 3+ letters, read as two words before)."""
+    assert title_contrast(f"x in the {plural} of y", f"x in the {singular} of y") is False
+    assert title_contrast(f"x in the {singular} of y", f"x in the {plural} of y") is False
+
+
+def test_one_abstract_from_two_databases_still_merges() -> None:
+    """Positive controls: spellings, case and punctuation do not make two studies, nor a plural."""
+    title = "Randomised trial of paediatric anaemia management in haemodialysis: effect on outcomes of care"
+    other = "Randomized trial of pediatric anemia management in hemodialysis - effect on outcomes of care."
+    assert n_studies({**ABSTRACT, "title": title}, {**ABSTRACT, "title": other}) == 1
+    assert n_studies({**ABSTRACT, "title": title}, {**ABSTRACT, "title": title.upper()}) == 1
+    plural = title.replace("effect on outcomes", "effects on outcomes")
+    assert n_studies({**ABSTRACT, "title": title}, {**ABSTRACT, "title": plural}) == 1
 
 
 # --- British and American spellings --------------------------------------------------------------

@@ -146,10 +146,18 @@ _AFFIXES = ("", "pre", "post", "peri", "intra", "inter", "extra", "trans", "sub"
             "hypo", "normo", "uni", "bi", "multi", "mono", "poly", "non", "un", "in", "dis", "de", "anti", "pro", "a",
             "an", "endo", "exo", "epi", "over", "under", "up", "down", "out", "micro", "macro", "homo", "hetero")
 _NEGATION_AFFIXES = frozenset({"non", "un", "in", "dis", "a", "an"})
-#: Irregular plurals whose two forms are less alike than a typo ("feet" / "foot").
+#: Irregular plurals whose two forms are less alike than a typo ("feet" / "foot"), and Latin or Greek
+#: ones that :func:`_latin_singular`'s endings do not cover ("genera" / "genus", "corpora" / "corpus").
 _PLURALS = {"feet": "foot", "teeth": "tooth", "people": "person", "fungi": "fungus", "media": "medium",
             "indices": "index", "matrices": "matrix", "appendices": "appendix", "data": "datum", "geese": "goose",
-            "lice": "louse", "oxen": "ox", "dice": "die"}
+            "lice": "louse", "oxen": "ox", "dice": "die", "genera": "genus", "corpora": "corpus",
+            "viscera": "viscus", "foramina": "foramen", "lumina": "lumen", "calyces": "calyx"}
+#: Latin and Greek plural endings and their singulars' ("vertebrae" / "vertebra", "stimuli" /
+#: "stimulus", "diagnoses" / "diagnosis", "apices" / "apex", "cervices" / "cervix", "criteria" /
+#: "criterion", "bacteria" / "bacterium", "stomata" / "stoma"). Only a plural and the singular of
+#: its own stem: "ices" and "ex" differ in 3+ letters, which :func:`_swap_contrast` read as two words.
+_LATIN_PLURAL_ENDINGS = (("ices", ("ex", "ix")), ("mata", ("ma",)), ("ae", ("a",)), ("es", ("is",)),
+                         ("i", ("us",)), ("a", ("on", "um")))
 #: Two words of a swap less alike than this (``fuzz.ratio``), and 3+ edits apart, are two words, not
 #: one spelt twice: typos in the labelled sets' duplicates score 86-99 ("persistant", "eculizamab",
 #: "phsophorous"), two records' typos in one short word 60 but 2 edits ("kasne" / "ksaen", each a
@@ -177,6 +185,14 @@ _SYNONYMS = {word: group for group, words in enumerate((
     ("problems", "issues", "challenges"),
     ("prospects", "perspectives", "perspective"),
     ("new", "novel"),
+    # an organ's noun and its adjective ("kidney transplantation" / "renal transplantation"), and
+    # "antenatal" / "prenatal": one title translated two ways, never two groups' sibling studies (unlike
+    # "efficacy" / "effectiveness", a trial's result against practice's: a contrast, asked about)
+    ("kidney", "kidneys", "renal"),
+    ("heart", "cardiac"),
+    ("liver", "hepatic"),
+    ("lung", "lungs", "pulmonary"),
+    ("antenatal", "prenatal"),
 )) for word in words}
 #: British spellings written the American way (:func:`american_spelling`), in this order: words the
 #: rules below would not reach or would spell wrong ("ageing", "cheque", "practise", whose "ise" is
@@ -269,7 +285,8 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     "uncemented", but not "nonresectable" / "unresectable", two negations), and for two words of
     ASCII letters, 4+ each, neither a start or a plural of the other, 3+ edits apart and less
     than :data:`SWAP_ALIKE` alike (a species, a drug, an opposite); False for spellings, typos ("randomised",
-    "persistant", "cheque" / "check") and a translation's synonyms (:data:`_SYNONYMS`). None when both words are
+    "persistant", "cheque" / "check"), plurals ("genera" / "genus", "apices" / "apex") and a
+    translation's synonyms (:data:`_SYNONYMS`). None when both words are
     contrast words or places: :func:`title_contrast`'s groups decide ("children" / "kids" are one
     member).
     """
@@ -282,6 +299,8 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     if _affix_contrast(x, y) or _affix_contrast(y, x):
         return True
     x, y = _PLURALS.get(x, x), _PLURALS.get(y, y)
+    if _latin_singular(x, y) or _latin_singular(y, x):
+        return False
     if len(x) < 4 or len(y) < 4:
         return False
     sx, sy = _american_word(x), _american_word(y)
@@ -308,6 +327,16 @@ def _unlike_words(only_a: set[str], only_b: set[str]) -> tuple[set[str], set[str
         return {w for w in words if _american_word(w) not in common and _SYNONYMS.get(w, -1) not in groups}
 
     return unlike(only_a), unlike(only_b)
+
+
+def _latin_singular(plural: str, singular: str) -> bool:
+    """Whether ``singular`` is the singular of ``plural`` by a Latin or Greek ending (:data:`_LATIN_PLURAL_ENDINGS`)."""
+    for ending, singulars in _LATIN_PLURAL_ENDINGS:
+        if plural.endswith(ending):
+            stem = plural[:-len(ending)]
+            if len(stem) >= 2 and any(singular == stem + one for one in singulars):
+                return True
+    return False
 
 
 def _affix_contrast(x: str, y: str) -> bool:
