@@ -19,6 +19,7 @@ from evreview.dedup.benchmark import (
 )
 from evreview.dedup.blocking import candidate_pairs, pairs_within_groups
 from evreview.dedup.keys import (
+    american_spelling,
     author_surnames,
     build_keys,
     clean_title,
@@ -28,6 +29,7 @@ from evreview.dedup.keys import (
     issue_is_counter,
     issue_key,
     journals_compatible,
+    spelled_titles,
     title_contrast,
     title_numbers,
     venue_alias,
@@ -103,6 +105,52 @@ def test_author_surnames_any_style() -> None:
     assert author_surnames(["UNKNOWN"]) == []
 
 
+#: British spellings and their American forms: each pair spelt alike by american_spelling
+BRITISH_AMERICAN = [
+    ("ageing", "aging"), ("modelling", "modeling"), ("labelled", "labeled"), ("travelled", "traveled"),
+    ("counselling", "counseling"), ("signalling", "signaling"), ("oestrogen", "estrogen"), ("foetal", "fetal"),
+    ("licence", "license"), ("licences", "licenses"), ("defence", "defense"), ("practise", "practice"),
+    ("practised", "practiced"), ("practising", "practicing"), ("catalogue", "catalog"), ("catalogues", "catalogs"),
+    ("programme", "program"), ("programmes", "programs"), ("cheque", "check"), ("plough", "plow"),
+    ("draught", "draft"), ("aluminium", "aluminum"), ("sulphate", "sulfate"), ("paediatric", "pediatric"),
+    ("orthopaedic", "orthopedic"), ("anaemia", "anemia"), ("haemoglobin", "hemoglobin"),
+    ("oesophageal", "esophageal"), ("gynaecology", "gynecology"), ("diarrhoea", "diarrhea"),
+    ("manoeuvre", "maneuver"), ("manoeuvres", "maneuvers"), ("tumour", "tumor"), ("behavioural", "behavioral"),
+    ("centre", "center"), ("centres", "centers"), ("randomised", "randomized"), ("organisation", "organization"),
+    ("analyse", "analyze"), ("grey", "gray"), ("judgement", "judgment"), ("artefacts", "artifacts"),
+    ("speciality", "specialty"), ("orientated", "oriented"), ("mould", "mold"),
+]
+
+
+@pytest.mark.parametrize(("british", "american"), BRITISH_AMERICAN)
+def test_american_spelling_writes_british_spellings_the_american_way(british: str, american: str) -> None:
+    assert american_spelling(british) == american_spelling(american)
+
+
+def test_american_spelling_changes_no_number_word() -> None:
+    """"four" keeps its "our": compare.py reads titles alike once spelt as titles with the same numbers."""
+    numbers = "zero one two three four five six seven eight nine ten eleven twelve"
+    assert american_spelling(numbers) == numbers
+    assert american_spelling("our") == american_spelling("or") != american_spelling("four")
+
+
+def test_spelling_a_whole_title_spells_each_word(records: pd.DataFrame) -> None:
+    """The rules keep to one word: a title (or titles joined by line breaks), as build_keys spells
+    them, comes out as its words spelt one by one (a rule's anchor at a word's end sees a space or a
+    line break; "re" alone, "there", "four" are left alone)."""
+    titles = [fold_text(t) for t in records["title"]] + [
+        "re evaluation of the centre s fibres there were four centres", "programmes practised in mould",
+        "a national programme for healthy ageing modelling the labelled costs", "", "x", "centre", "re",
+        "Платформенная занятость", "hämolytisch urämisches syndrom",
+    ]
+    titles = [fold_text(t) for t in titles]
+    word_by_word = [" ".join(american_spelling(word) for word in title.split(" ")) for title in titles]
+    assert spelled_titles(titles) == word_by_word
+    assert american_spelling("\n".join(titles)).split("\n") == word_by_word
+    unchanged = "a title the rules leave alone"
+    assert spelled_titles([unchanged])[0] is unchanged  # the same object: no second string per record
+
+
 # --- blocking -----------------------------------------------------------------------------------
 
 def test_pairs_within_groups_all_pairs_and_window() -> None:
@@ -118,6 +166,32 @@ def test_candidate_pairs_are_unique_and_sorted(records: pd.DataFrame) -> None:
     assert (pairs["i"] < pairs["j"]).all()
     assert not pairs.duplicated(["i", "j"]).any()
     assert pairs.equals(pairs.sort_values(["i", "j"]).reset_index(drop=True))
+
+
+SPELT_BRITISH = ("A national programme for healthy ageing: modelling the labelled costs of counselling in "
+                 "paediatric anaemia")
+SPELT_AMERICAN = "A national program for healthy aging: modeling the labeled costs of counseling in pediatric anemia"
+
+
+def test_titles_in_british_and_american_spelling_are_paired_on_their_title() -> None:
+    """Several spellings apart, the two titles differed in their start ("anationalprogramme..."), their
+    end ("...paediatricanaemia") and their four longest words (the British ones are longer): no
+    blocking key paired them, and without a DOI or pages the duplicate never reached a rule."""
+    keys = build_keys(make_records({"title": SPELT_BRITISH}, {"title": SPELT_AMERICAN}))
+    pairs = candidate_pairs(keys)
+    assert pairs[["i", "j"]].values.tolist() == [[0, 1]]
+    assert set(pairs["blocked_by"].iloc[0].split("+")) == {"title_prefix", "title_suffix", "title_words"}
+    assert keys["title_compact"].nunique() == 1 and keys["title_key"].nunique() == 2
+
+
+def test_titles_are_scored_as_spelt_the_american_way() -> None:
+    """The rules that merge on the title's likeness read the spelt titles: the two spellings score 100."""
+    from evreview.dedup.compare import compare_pairs
+
+    keys = build_keys(make_records({"title": SPELT_BRITISH}, {"title": SPELT_AMERICAN}))
+    scored = compare_pairs(keys, pd.DataFrame({"i": [0], "j": [1], "blocked_by": ["title_prefix"]}))
+    assert scored[["title_score", "title_token_score"]].iloc[0].tolist() == [100.0, 100.0]
+    assert not scored["title_contrast"].iloc[0]
 
 
 # --- the fixture as a whole ---------------------------------------------------------------------
@@ -732,7 +806,7 @@ def test_word_prefix_and_suffix_columns_match_their_definitions(records: pd.Data
         pairs = pd.DataFrame({"i": [i for i in range(n) for j in range(i + 1, n)],
                               "j": [j for i in range(n) for j in range(i + 1, n)], "blocked_by": "all"})
         scored = compare_pairs(keys, pairs)
-        tk = keys["title_key"].tolist()
+        tk = keys["title_spelled"].tolist()
         assert scored["title_word_prefix"].tolist() == [_word_prefix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
         assert scored["title_word_suffix"].tolist() == [_word_suffix(tk[i], tk[j]) for i, j in zip(pairs.i, pairs.j)]
     assert scored["title_word_suffix"].any() and scored["title_word_prefix"].any()
@@ -1190,6 +1264,13 @@ def test_sibling_papers_printed_back_to_back_are_not_one_article() -> None:
     ("x in kenya", "y in ghana", False),  # another word differs
     ("x in men in kenya", "x in women in ghana", True),  # two groups at once
     ("x in guinea pigs", "x in rats", True),  # not a place swap, but two species
+    # two spellings or translations of one word leave the other words to tell (they hid the contrast)
+    ("a programme for x in men", "a program for x in women", True),
+    ("healthy ageing programme in kenya", "healthy aging program in ghana", True),
+    ("diagnosis and management of x in men", "diagnosis and treatment of x in women", True),
+    ("a programme for smokers", "a program for non smokers", True),  # a negation added
+    ("a programme for x in men", "a program for x in men", False),
+    ("modelling the ageing of x in mice", "modeling the aging of x in mice", False),
 ])
 def test_title_contrast(a: str, b: str, contrast: bool) -> None:
     assert title_contrast(a, b) is contrast

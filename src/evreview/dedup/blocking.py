@@ -2,7 +2,10 @@
 
 Comparing every pair is quadratic; duplicates almost always share at least one cheap key
 (DOI, PMID, the start or the end of the title, its four longest words, first author + year +
-first page, volume + first page + year, first author + volume + first page). Each pass
+first page, volume + first page + year, first author + volume + first page). Title keys are
+read from the title spelt the American way (``title_compact``, ``title_words``): a title's British
+and American spellings ("programme ... ageing ... modelling" / "program ... aging ... modeling")
+differ in its start, its end and its longest words, so no title key paired them. Each pass
 groups records on one key and pairs the members of each group. A group larger than
 ``max_block`` (a generic key such as a title start "the effect of the") is not paired
 all-with-all: its members are sorted by their full title and each is paired with its
@@ -46,7 +49,8 @@ def _title_words(k: pd.DataFrame) -> pd.Series:
     # build_keys computes it per record (cached per file between runs); computed here for other key tables
     if "title_words" in k:
         return k["title_words"]
-    return pd.Series([title_words(t) for t in k["title_key"]], index=k.index)
+    titles = k["title_spelled"] if "title_spelled" in k else k["title_key"]
+    return pd.Series([title_words(t) for t in titles], index=k.index)
 
 
 _MISSING_PART = frozenset({"", "-1"})

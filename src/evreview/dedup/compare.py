@@ -91,8 +91,11 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
         a, b = values[i], values[j]
         return a, b, _pair_scores(a, b, scorer, workers, _text_pair_codes(values, i, j))
 
+    # titles are scored as spelt the American way ("programme" / "program", keys.american_spelling):
+    # the rules that merge on a title's likeness read two spellings of one title as one
     tc_a, tc_b, out["title_score"] = scored("title_compact", fuzz.ratio)
-    tk_a, tk_b, out["title_token_score"] = scored("title_key", fuzz.token_sort_ratio)
+    ts_a, ts_b, out["title_token_score"] = scored("title_spelled", fuzz.token_sort_ratio)
+    tk_a, tk_b = side("title_key")  # as written: contrasts read places and contrast words in their own spelling
     au_a, au_b, out["author_score"] = scored("author_key", fuzz.token_set_ratio)
     _, _, out["surname_score"] = scored("surname_key", fuzz.token_sort_ratio)
     jo_a, jo_b, out["journal_score"] = scored("journal_key", fuzz.token_set_ratio)
@@ -156,7 +159,8 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
                                  MISSING, out["first_page"]).astype(np.int8)
     n_a, n_b = side("title_numbers")
     # titles alike letter for letter have the same numbers: "... grakabr i" (a typo's stray letter,
-    # read as a trailing Roman numeral) is "... grakabri", "type ii" is "typeii"
+    # read as a trailing Roman numeral) is "... grakabri", "type ii" is "typeii" (spelling changes
+    # no number word: "four" is not "for")
     numbers_equal = n_a == n_b
     differ = np.flatnonzero(~numbers_equal)
     numbers_equal[differ] = tc_a[differ] == tc_b[differ]
@@ -172,7 +176,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     # titles alike but for who the study is about ("... in men" / "... in women"): only alike,
     # different titles can be merged on their title, so only they are looked at
     contrast = np.zeros(len(pairs), dtype=bool)
-    check = np.flatnonzero((out["title_score"] >= 80) & (tk_a != tk_b))
+    check = np.flatnonzero((out["title_score"] >= 80) & (ts_a != ts_b))  # titles alike once spelt name no contrast
     # one word swapped ("mice" / "rats") or a negation added counts only where a rule could merge two
     # titles a word apart: titles alike (see rules.py), one DOI, or one page range; elsewhere the pair
     # is told apart anyway ("Transplantation" / "Thrombomodulin in aHUS"), and a question would be noise
@@ -211,7 +215,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     word_suffix = np.zeros(len(pairs), dtype=bool)
     check = np.flatnonzero((len_a != len_b) & (short >= 3))
     prefixes, suffixes = [], []  # positions of the (few) hits, set at once after the loop
-    for pos, a, b in zip(check.tolist(), tk_a[check].tolist(), tk_b[check].tolist()):
+    for pos, a, b in zip(check.tolist(), ts_a[check].tolist(), ts_b[check].tolist()):
         # inline _word_prefix / _word_suffix: this loop sees most pairs
         if len(a) > len(b):
             a, b = b, a
@@ -228,7 +232,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     # those pairs, leave the rest blank (NaN) in the audit
     partial = np.full(len(pairs), np.nan, dtype=np.float32)
     need = np.flatnonzero(partial_needed(out))
-    partial[need] = _pair_scores(tk_a[need], tk_b[need], fuzz.partial_ratio, workers)
+    partial[need] = _pair_scores(ts_a[need], ts_b[need], fuzz.partial_ratio, workers)
     out["title_partial_score"] = partial
     kept = pairs.drop(columns=[col for col in pairs.columns if col in out])  # a score column is replaced
     return pd.concat([kept, pd.DataFrame(out, index=pairs.index)], axis=1)

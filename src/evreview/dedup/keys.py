@@ -9,6 +9,7 @@ record of million-record searches.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
@@ -145,15 +146,23 @@ _AFFIXES = ("", "pre", "post", "peri", "intra", "inter", "extra", "trans", "sub"
             "hypo", "normo", "uni", "bi", "multi", "mono", "poly", "non", "un", "in", "dis", "de", "anti", "pro", "a",
             "an", "endo", "exo", "epi", "over", "under", "up", "down", "out", "micro", "macro", "homo", "hetero")
 _NEGATION_AFFIXES = frozenset({"non", "un", "in", "dis", "a", "an"})
-#: Irregular plurals whose two forms are less alike than a typo ("feet" / "foot").
+#: Irregular plurals whose two forms are less alike than a typo ("feet" / "foot"), and Latin or Greek
+#: ones that :func:`_latin_singular`'s endings do not cover ("genera" / "genus", "corpora" / "corpus").
 _PLURALS = {"feet": "foot", "teeth": "tooth", "people": "person", "fungi": "fungus", "media": "medium",
             "indices": "index", "matrices": "matrix", "appendices": "appendix", "data": "datum", "geese": "goose",
-            "lice": "louse", "oxen": "ox", "dice": "die"}
+            "lice": "louse", "oxen": "ox", "dice": "die", "genera": "genus", "corpora": "corpus",
+            "viscera": "viscus", "foramina": "foramen", "lumina": "lumen", "calyces": "calyx"}
+#: Latin and Greek plural endings and their singulars' ("vertebrae" / "vertebra", "stimuli" /
+#: "stimulus", "diagnoses" / "diagnosis", "apices" / "apex", "cervices" / "cervix", "criteria" /
+#: "criterion", "bacteria" / "bacterium", "stomata" / "stoma"). Only a plural and the singular of
+#: its own stem: "ices" and "ex" differ in 3+ letters, which :func:`_swap_contrast` read as two words.
+_LATIN_PLURAL_ENDINGS = (("ices", ("ex", "ix")), ("mata", ("ma",)), ("ae", ("a",)), ("es", ("is",)),
+                         ("i", ("us",)), ("a", ("on", "um")))
 #: Two words of a swap less alike than this (``fuzz.ratio``), and 3+ edits apart, are two words, not
 #: one spelt twice: typos in the labelled sets' duplicates score 86-99 ("persistant", "eculizamab",
 #: "phsophorous"), two records' typos in one short word 60 but 2 edits ("kasne" / "ksaen", each a
 #: letter pair swapped: the synthetic scale set), British and American spellings as low as 75
-#: ("grey" / "gray", "sulphur" / "sulfur", read alike by :func:`_spelling`); sibling studies' words
+#: ("grey" / "gray", "sulphur" / "sulfur", read alike by :func:`american_spelling`); sibling studies' words
 #: 0-78 and 3+ edits ("mice" / "rats", "adalimumab" / "golimumab", "losartan" / "valsartan").
 SWAP_ALIKE = 80.0
 #: Words that one title's translations write for one another ("Diagnosis and management of ..." /
@@ -176,12 +185,55 @@ _SYNONYMS = {word: group for group, words in enumerate((
     ("problems", "issues", "challenges"),
     ("prospects", "perspectives", "perspective"),
     ("new", "novel"),
+    # an organ's noun and its adjective ("kidney transplantation" / "renal transplantation"), and
+    # "antenatal" / "prenatal": one title translated two ways, never two groups' sibling studies (unlike
+    # "efficacy" / "effectiveness", a trial's result against practice's: a contrast, asked about)
+    ("kidney", "kidneys", "renal"),
+    ("heart", "cardiac"),
+    ("liver", "hepatic"),
+    ("lung", "lungs", "pulmonary"),
+    ("antenatal", "prenatal"),
 )) for word in words}
-_SPELLINGS = tuple((re.compile(pattern), repl) for pattern, repl in (
-    (r"ae|oe", "e"), (r"ph", "f"), (r"our", "or"), (r"([^aeiou])re(s?)$", r"\1er\2"),
-    (r"is(e|ed|es|ing|ation)", r"iz\1"), (r"ys(e|ed|es|ing)", r"yz\1"), (r"ogue$", "og"), (r"mme$", "m"),
-    (r"ll", "l"), (r"grey", "gray"), (r"ence$", "ense"),
-))
+#: British spellings written the American way (:func:`american_spelling`), in this order: words the
+#: rules below would not reach or would spell wrong ("ageing", "cheque", "practise", whose "ise" is
+#: no "-ize"), then the rules ("haem" / "hem", "paediatric", "oesophagus", "sulphate" / "sulfate",
+#: "tumour", "centre", "randomise", "analyse", "catalogue", "programme", "modelling", "grey", "licence").
+#: Each rule keeps to one word: its anchors read a space or a line break as a word's end, so a
+#: whole title, or titles joined by line breaks, is spelt as its words one by one are (the rules
+#: only see letters, and the text has no other separators once folded). No rule changes a number
+#: word ("four" keeps its "our": "for" is no number), for compare.py's reading of titles alike
+#: letter for letter, once spelt, as titles with the same numbers.
+_SPELLINGS: tuple[tuple[str | re.Pattern[str], str], ...] = (
+    ("ageing", "aging"), ("cheque", "check"), ("plough", "plow"), ("draught", "draft"), ("aluminium", "aluminum"),
+    ("practis", "practic"), ("mould", "mold"), ("dgement", "dgment"), ("artefact", "artifact"),
+    ("specialit", "specialt"), ("orientated", "oriented"),
+    ("ae", "e"), ("oe", "e"), ("ph", "f"),
+    # a literal first, then the lookarounds: the pattern's literal start is what lets ``re`` skip ahead
+    (re.compile(r"our(?<!\bfour)"), "or"),
+    (re.compile(r"re(?<=[^aeiou \n]re)(?=s?\b)"), "er"),
+    (re.compile(r"is(?=e|ing|ation)"), "iz"), (re.compile(r"ys(?=e|ing)"), "yz"),
+    (re.compile(r"ogue(?=s?\b)"), "og"), (re.compile(r"mme(?=s?\b)"), "m"),
+    ("ll", "l"), ("grey", "gray"), (re.compile(r"ence(?=s?\b)"), "ense"),
+)
+
+
+def american_spelling(text: str) -> str:
+    """Folded text with British spellings written the American way (see :data:`_SPELLINGS`).
+
+    "haemolytic" -> "hemolytic", "programmes" -> "programs", "ageing" -> "aging", "modelling" ->
+    "modeling", "centre" -> "center", "randomised" -> "randomized". A comparison form, not
+    English: both sides of a comparison are spelt alike, so words the rules overreach ("disease" ->
+    "dizease") still compare equal, and only two spellings of one word become one. Works on a word,
+    a title or titles joined by line breaks alike, one pass of C string search per rule: blocking
+    keys and title scores spell every distinct title of a search this way at once (build_keys).
+    """
+    for pattern, repl in _SPELLINGS:
+        text = text.replace(pattern, repl) if isinstance(pattern, str) else pattern.sub(repl, text)
+    return text
+
+
+#: :func:`american_spelling` of one word, remembered: contrasts spell the same words pair after pair.
+_american_word = functools.lru_cache(maxsize=1 << 16)(american_spelling)
 
 
 def title_contrast(a: str, b: str, swaps: bool = True) -> bool:
@@ -198,12 +250,18 @@ def title_contrast(a: str, b: str, swaps: bool = True) -> bool:
     operative), and so are titles one of which adds a negation (:data:`NEGATIONS`); not with
     ``swaps`` false (titles too unlike for a rule to merge them: the pair is told apart anyway,
     and a question for the reviewer would be noise: "Transplantation" / "Thrombomodulin in ...").
+
+    Words the titles write as two spellings or two translations of one word ("programme" /
+    "program", "management" / "treatment") are left out first: "A programme ... in men" and "A
+    program ... in women" differ in who the study is about as much as two titles spelt alike do.
     """
     if a == b:
         return False
     # words as multisets: "high-risk HPV ... high-grade" / "low-risk HPV ... high-grade" swap one "high"
     ca, cb = Counter(join_places(a).split()), Counter(join_places(b).split())
     only_a, only_b = set(ca - cb), set(cb - ca)
+    if only_a and only_b:
+        only_a, only_b = _unlike_words(only_a, only_b)
     if not only_a or not only_b:
         # one title adds words: a negation ("non-small cell" / "small cell") names the other group
         added = only_a or only_b
@@ -227,7 +285,8 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     "uncemented", but not "nonresectable" / "unresectable", two negations), and for two words of
     ASCII letters, 4+ each, neither a start or a plural of the other, 3+ edits apart and less
     than :data:`SWAP_ALIKE` alike (a species, a drug, an opposite); False for spellings, typos ("randomised",
-    "persistant") and a translation's synonyms (:data:`_SYNONYMS`). None when both words are
+    "persistant", "cheque" / "check"), plurals ("genera" / "genus", "apices" / "apex") and a
+    translation's synonyms (:data:`_SYNONYMS`). None when both words are
     contrast words or places: :func:`title_contrast`'s groups decide ("children" / "kids" are one
     member).
     """
@@ -240,9 +299,11 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     if _affix_contrast(x, y) or _affix_contrast(y, x):
         return True
     x, y = _PLURALS.get(x, x), _PLURALS.get(y, y)
+    if _latin_singular(x, y) or _latin_singular(y, x):
+        return False
     if len(x) < 4 or len(y) < 4:
         return False
-    sx, sy = _spelling(x), _spelling(y)
+    sx, sy = _american_word(x), _american_word(y)
     if sx.startswith(sy) or sy.startswith(sx) or _singular(sx) == _singular(sy):
         return False
     from rapidfuzz.distance import OSA  # imported with the scoring (compare.py) already
@@ -251,12 +312,31 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     return OSA.distance(x, y) > 2 and ratio(x, y) < SWAP_ALIKE
 
 
-def _spelling(word: str) -> str:
-    """A word with British spellings written the American way ("haemolytic" -> "hemolytic",
-    "sulphur" -> "sulfur", "centre" -> "center", "randomise" -> "randomize")."""
-    for pattern, repl in _SPELLINGS:
-        word = pattern.sub(repl, word)
-    return word
+def _unlike_words(only_a: set[str], only_b: set[str]) -> tuple[set[str], set[str]]:
+    """The words of each side that name no word of the other side, spelt or translated otherwise.
+
+    Two words are one when :func:`american_spelling` writes them alike ("programme" / "program",
+    "ageing" / "aging") or :data:`_SYNONYMS` puts them in one group ("management" / "treatment").
+    """
+    common = set(map(_american_word, only_a)) & set(map(_american_word, only_b))
+    groups = {_SYNONYMS.get(w, -1) for w in only_a} & {_SYNONYMS.get(w, -2) for w in only_b}
+    if not common and not groups:
+        return only_a, only_b
+
+    def unlike(words: set[str]) -> set[str]:
+        return {w for w in words if _american_word(w) not in common and _SYNONYMS.get(w, -1) not in groups}
+
+    return unlike(only_a), unlike(only_b)
+
+
+def _latin_singular(plural: str, singular: str) -> bool:
+    """Whether ``singular`` is the singular of ``plural`` by a Latin or Greek ending (:data:`_LATIN_PLURAL_ENDINGS`)."""
+    for ending, singulars in _LATIN_PLURAL_ENDINGS:
+        if plural.endswith(ending):
+            stem = plural[:-len(ending)]
+            if len(stem) >= 2 and any(singular == stem + one for one in singulars):
+                return True
+    return False
 
 
 def _affix_contrast(x: str, y: str) -> bool:
@@ -306,7 +386,7 @@ ISSUE_COUNTER_MIN_RECORDS = 50
 ISSUE_COUNTER_UNIQUE_SHARE = 0.9
 
 KEY_COLUMNS = (
-    "title_key", "title_compact", "title_numbers", "title_generic", "title_notice", "title_correction",
+    "title_key", "title_spelled", "title_compact", "title_numbers", "title_generic", "title_notice", "title_correction",
     "author_key", "first_author", "surname_key", "year_key", "volume_key",
     "issue_key", "first_page", "online_first", "page_first", "page_last",
     "journal_key", "doi_key", "pmid_key", "venue_alias", "conference", "title_recurring",
@@ -782,12 +862,23 @@ def is_recurring_title(folded: str) -> bool:
     return bool(RECURRING_TITLE_WORDS.intersection(folded.split()))
 
 
-#: The keys of a folded title, in :func:`build_keys`'s order: compact form, longest words,
-#: numbers, and whether it is generic, a notice, a correction and a recurring item's.
+#: The keys of a folded title as written, in :func:`build_keys`'s order: numbers, and whether it is
+#: generic, a notice, a correction and a recurring item's.
 _TITLE_KEYS: tuple[Callable[[str], Any], ...] = (
-    lambda folded: folded.replace(" ", ""), title_words, title_numbers, is_generic_title, is_notice_title,
-    is_correction_title, is_recurring_title,
+    title_numbers, is_generic_title, is_notice_title, is_correction_title, is_recurring_title,
 )
+
+
+def spelled_titles(distinct: list[str]) -> list[str]:
+    """:func:`american_spelling` of each folded title, all in one pass per rule over the titles joined.
+
+    The title as compared (blocking, title scores): "A national programme for healthy ageing" and
+    "A national program for healthy aging" are one title. Folded titles have no line breaks, so
+    the titles are joined by them and split again; a title the rules leave alone is returned as
+    the same object (a million records keep one string, not two).
+    """
+    spelled = american_spelling("\n".join(distinct)).split("\n")
+    return [title if new == title else new for new, title in zip(spelled, distinct)]
 
 
 def build_keys(records: pd.DataFrame) -> pd.DataFrame:
@@ -801,11 +892,21 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
 
     titles = [fold_text(clean_title(t)) for t in col("title")]
     # every key of a title, once per distinct title: duplicates share titles (a tenth of the
-    # records of sra_haematology, two fifths of sra_cytology_screening's). One dict per key, not
+    # records of sra_haematology, two fifths of sra_cytology_screening's). One list per key, not
     # a tuple per title: a million tuples set off collections of the whole heap (+10 % GC time)
-    distinct = list(dict.fromkeys(titles))
-    compact, words, numbers, generic, notice, correction, recurring = (
-        list(map(dict(zip(distinct, map(key, distinct))).__getitem__, titles)) for key in _TITLE_KEYS
+    position = {title: k for k, title in enumerate(dict.fromkeys(titles))}
+    distinct = list(position)
+    at = list(map(position.__getitem__, titles))
+    # blocking and title scores read the title spelt the American way ("programme" / "program"),
+    # the other keys the title as written (a place's or a contrast word's own spelling)
+    spelled_distinct = spelled_titles(distinct)
+    spelled, compact, words = (
+        list(map(values.__getitem__, at)) for values in (
+            spelled_distinct, [title.replace(" ", "") for title in spelled_distinct],
+            list(map(title_words, spelled_distinct)))
+    )
+    numbers, generic, notice, correction, recurring = (
+        list(map(list(map(key, distinct)).__getitem__, at)) for key in _TITLE_KEYS
     )
     # "Re: <title>": only the few titles that fold to such a start are read again as written
     colon = {title for title in distinct if title.startswith(_COLON_NOTICE_WORDS)}
@@ -843,6 +944,7 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame(
         {
             "title_key": text(titles),
+            "title_spelled": text(spelled),
             "title_compact": text(compact),
             "title_words": text(words),
             "title_numbers": text(numbers),
