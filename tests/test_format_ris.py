@@ -447,6 +447,29 @@ def test_header_names(header: tuple[str, str], names: tuple[str, str]) -> None:
     assert header_names(header) == names
 
 
+def test_scopus_ris_eid_from_its_link_is_the_source_id() -> None:
+    """Scopus RIS has no id tag; the EID its CSV gives as source id (and its BibTeX's link gives)
+    is in the record link. Read with the pattern the BibTeX reader uses (``_ids.scopus_eid``);
+    an ``AN`` still wins, and an ``eid=`` on another site is no Scopus EID."""
+    text = (
+        "TY  - JOUR\nTI  - A\nUR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-85189760133"
+        "&doi=10.1038%2fs41467-024-46843-2&partnerID=40&md5=614b\nDB  - Scopus\nER  -\n"
+        "TY  - JOUR\nTI  - B\nAN  - WOS:000123\nUR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-1\nER  -\n"
+        "TY  - JOUR\nTI  - C\nUR  - https://example.org/record?eid=2-s2.0-85189760133\nER  -\n"
+        "TY  - JOUR\nTI  - D\nUR  - https://www.scopus.com/inward/record.uri?partnerID=40&eid=2-s2.0-84\nER  -\n"
+    )
+    ids = [r.fields["source_id"] for r in parse_text(text).records]
+    assert ids == ["2-s2.0-85189760133", "WOS:000123", "", "2-s2.0-84"]
+
+
+def test_bibtex_and_ris_share_the_scopus_eid_pattern() -> None:
+    """One pattern, not two copies that could drift apart."""
+    from evreview.ingest.formats import _ids, bibtex, ris
+
+    assert bibtex.scopus_eid is _ids.scopus_eid and ris.scopus_eid is _ids.scopus_eid
+    assert not hasattr(bibtex, "_SCOPUS_EID_IN_URL")
+
+
 def test_citavi_re_export_is_named_from_its_scopus_or_lens_link() -> None:
     """Citavi re-exports records without DB or DP (asreview's ris_issue_1099.txt, records from
     Scopus and the Lens): they were 'unknown database'; their link names where they were found."""

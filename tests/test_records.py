@@ -209,7 +209,9 @@ VARIED: list[dict] = [
         ("1387585x", "1387-585X"),  # Lens: a lower-case check character
         ("1553734X", "1553-734X"),
         ("21945411; 21945403", "2194-5411; 2194-5403"),  # Lens: print and electronic
-        ("1860-2002; 18602002", "1860-2002; 1860-2002"),
+        ("1860-2002; 18602002", "1860-2002"),  # one journal's ISSN, once
+        ("0025-732X; 0025-732x", "0025-732X"),  # EndNote XML: the same ISSN in two cases
+        ("1860-2002;1234-5678;", "1860-2002; 1234-5678"),
         (18602002, "1860-2002"),  # a spreadsheet cell read as a number
         ("  1860-2002 (Print) ", "1860-2002 (Print)"),
         ("9781234567897", "9781234567897"),  # an ISBN is no ISSN: left as it is

@@ -187,8 +187,8 @@ def clean_pmid(value: Any) -> str:
 #: An ISSN written with or without its hyphen, its check character in either case ("1860-2002",
 #: "18602002", Lens's "1387585x"), standing alone (not eight digits of an ISBN or a longer number).
 _ISSN_ANY = re.compile(r"(?<![\w-])(\d{4})-?(\d{3}[\dXx])(?![\w-])")
-#: ISSNs already in the form :func:`clean_issn` gives (one, or several ``"; "``-joined).
-_ISSN_CLEAN = re.compile(r"\d{4}-\d{3}[\dX](?:; \d{4}-\d{3}[\dX])*")
+#: One ISSN already in the form :func:`clean_issn` gives.
+_ISSN_CLEAN = re.compile(r"\d{4}-\d{3}[\dX]")
 
 
 def clean_issn(value: Any) -> str:
@@ -198,11 +198,18 @@ def clean_issn(value: Any) -> str:
     tables ``18602002`` (Lens also ``1387585x``). One record read from two formats had two
     ISSNs that no exact comparison (or merged record) saw as the same, so every reader's
     value is brought to the hyphenated form here, once, rather than in each reader.
+
+    Several ISSNs are ``"; "``-joined, each once: EndNote writes one journal's ISSN twice when
+    the check character differs in case ("0025-732X; 0025-732x"), which its RIS reader
+    (:func:`evreview.ingest.formats.ris.classify_sn`) already gave once.
     """
     text = clean_text(value)
     if not text or _ISSN_CLEAN.fullmatch(text):
         return text
-    return _ISSN_ANY.sub(lambda m: f"{m.group(1)}-{m.group(2).upper()}", text)
+    text = _ISSN_ANY.sub(lambda m: f"{m.group(1)}-{m.group(2).upper()}", text)
+    if ";" in text:
+        text = "; ".join(dict.fromkeys(part.strip() for part in text.split(";") if part.strip()))
+    return text
 
 
 #: Dashes written between page numbers: en and em dash, and the Unicode hyphen, non-breaking

@@ -66,6 +66,7 @@ from typing import Any
 
 from rispy.config import LIST_TYPE_TAGS
 
+from evreview.ingest.formats._ids import scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 from evreview.records import CDSR, CENTRAL, clean_doi, normalise_doc_type, ovid_database, parse_year
 
@@ -702,7 +703,9 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
 def find_source_id(tags: Tags) -> str:
     """The database's own id: ``AN`` (first of ProQuest's ``id; id``), ``ID``, Embase ``U2``,
     an unlabelled ``U1``, else the ``AN=`` of an Ovid or EBSCOhost link (Ovid MEDLINE and
-    EBSCOhost's RIS have no ``AN`` tag) or the ``id=L...`` of an Embase link."""
+    EBSCOhost's RIS have no ``AN`` tag), the ``id=L...`` of an Embase link, or the EID of a
+    Scopus link: Scopus RIS has no id tag, and its CSV and BibTeX records of the same article
+    have the EID as their id (:func:`evreview.ingest.formats._ids.scopus_eid`)."""
     value = _first(tags, "AN", "ID", "U2")
     if value:
         return value.split(";")[0].strip() if ";" in value else value
@@ -723,6 +726,10 @@ def find_source_id(tags: Tags) -> str:
                 match = _EPISTEMONIKOS_DOC.search(value)
                 if match:
                     return match.group(1)
+            elif "scopus.com/" in value:
+                eid = scopus_eid(value)
+                if eid:
+                    return eid
     return ""
 
 
