@@ -462,6 +462,27 @@ def test_scopus_ris_eid_from_its_link_is_the_source_id() -> None:
     assert ids == ["2-s2.0-85189760133", "WOS:000123", "", "2-s2.0-84"]
 
 
+def _ris(*records: str) -> list[dict]:
+    return [r.fields for r in parse_text("".join(f"{record}ER  -\n" for record in records)).records]
+
+
+def test_c7_article_number_is_the_pages_without_sp() -> None:
+    """Scopus and Web of Science RIS write an article number in ``C7``; their CSV and tagged
+    exports give it as the pages (Scopus "Art. No.", WoS ``AR``): one article had pages in one
+    export and none in the other. Read as the pages when there are no SP/EP."""
+    fields = _ris(
+        "TY  - JOUR\nTI  - Scopus\nC7  - e0264922\nDB  - Scopus\n",  # Scopus RIS
+        "TY  - JOUR\nTI  - WoS\nAN  - WOS:000123\nC7  - 1175856\n",  # Web of Science RIS
+        "TY  - CONF\nTI  - Scopus paper\nC7  - 9054\nDB  - Scopus\n",  # any type from Scopus
+        "TY  - CHAP\nTI  - Citavi\nC7  - 107538\nUR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-1\n",
+        "TY  - JOUR\nTI  - EndNote\nC7  - 102345\n",  # the spec's C7 of a journal article
+        "TY  - JOUR\nTI  - Pages win\nSP  - 1\nEP  - 21\nC7  - 583\nDB  - Scopus\n",  # as in Scopus CSV
+        "TY  - BOOK\nTI  - Other type\nC7  - 2\n",  # C7 of another type is another field
+        "TY  - JOUR\nTI  - Not a number\nC7  - Version of record\nDB  - Scopus\n",
+    )
+    assert [f["pages"] for f in fields] == ["e0264922", "1175856", "9054", "107538", "102345", "1-21", "", ""]
+
+
 def test_bibtex_and_ris_share_the_scopus_eid_pattern() -> None:
     """One pattern, not two copies that could drift apart."""
     from evreview.ingest.formats import _ids, bibtex, ris

@@ -888,6 +888,33 @@ def _pages(tags: Tags) -> str:
     return start
 
 
+#: Reference types whose ``C7`` is the article number in the RIS specification (2011, as
+#: EndNote writes it: "Article Number" of a Journal Article); for other types ``C7`` is
+#: another field, or none, so it is read there only from Scopus and Web of Science.
+_ARTICLE_NUMBER_TYPES = frozenset({"JOUR", "EJOUR", "JFULL", "ABST"})
+#: An article number: one token holding a digit near its start (``e0264922``, ``107538``,
+#: ``o2267``, ``m2832``), never free text.
+_ARTICLE_NUMBER = re.compile(r"[A-Za-z]{0,3}\d[\w.-]{0,24}")
+
+
+def _article_number(tags: Tags, ty: str, scopus_or_wos: bool) -> str:
+    """``C7`` as the pages of an article that has no page numbers.
+
+    Scopus and Web of Science put the article number in pages when there are none (Scopus
+    CSV's "Art. No.", Web of Science's ``AR`` tag and "Article Number" column), but write it
+    in ``C7`` in their RIS (67 of the 255 records of the shared Scopus RIS): the same article
+    had pages in one export and none in the other, so deduplication compared it unlike itself.
+    Read when the record is from Scopus or Web of Science, or when its type is one whose
+    ``C7`` is the article number (:data:`_ARTICLE_NUMBER_TYPES`), and only when it is shaped
+    like one (:data:`_ARTICLE_NUMBER`). The caller asks only when ``SP``/``EP`` give nothing:
+    a record with both keeps its pages, as Scopus CSV's page columns win over "Art. No.".
+    """
+    value = _first(tags, "C7")
+    if not value or not (scopus_or_wos or ty.upper() in _ARTICLE_NUMBER_TYPES):
+        return ""
+    return value if _ARTICLE_NUMBER.fullmatch(value) else ""
+
+
 def _one_form_each(authors: list[str]) -> list[str]:
     """Authors without the short form of a name also given in full.
 
@@ -1006,7 +1033,15 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         "journal": journal,
         "volume": _first(tags, "VL"),
         "issue": issue,
-        "pages": _pages(tags),
+        "pages": _pages(tags) or (
+            _article_number(
+                tags,
+                _first(tags, "TY"),
+                accession.startswith("WOS:") or "scopus" in _carries_pmid(databases) or "scopus.com/" in link,
+            )
+            if "C7" in tags
+            else ""
+        ),
         "doi": find_doi(tags),
         "pmid": find_pmid(tags, _carries_pmid(databases) if databases else _NO_KINDS),
         "issn": issn,
