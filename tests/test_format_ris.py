@@ -906,3 +906,23 @@ def test_a_record_without_db_or_dp_is_named_from_its_embase_link(tmp_path: Path)
                     "&id=L2001234567\nER  - \n")
     (record,) = ingest_file(path).records.to_dict("records")
     assert record["source_database"] == "Embase"
+
+
+def test_shared_scopus_and_wos_ris_ids_and_article_numbers(shared_dir: Path) -> None:
+    """On the real exports: every Scopus RIS record's id is the EID of its own link; the 62 of
+    its 67 ``C7`` records without SP/EP take the article number as pages (the 5 with SP/EP keep
+    them); the Web of Science RIS record with ``C7`` only, too (its DOI ends in the number)."""
+    exports = shared_dir / "fixtures" / "exports"
+    result = ingest_file(exports / "scopus/20221207_gambling-harms_scopus_255.ris")
+    records = result.records
+    links = [json.loads(raw)["UR"] for raw in records["raw"]]
+    assert list(records["source_id"]) == [link.split("eid=")[1].split("&")[0] for link in links]
+    raws = [json.loads(raw) for raw in records["raw"]]
+    with_c7 = [(raw, pages) for raw, pages in zip(raws, records["pages"]) if "C7" in raw]
+    assert len(with_c7) == 67
+    assert sum(pages == raw["C7"] for raw, pages in with_c7 if "SP" not in raw) == 62
+    assert all(pages != raw["C7"] for raw, pages in with_c7 if "SP" in raw)
+    by_doi = dict(zip(records["doi"], records["pages"]))
+    assert (by_doi["10.1371/journal.pone.0264922"], by_doi["10.1136/bmj.o2267"]) == ("e0264922", "o2267")
+    wos = ingest_file(exports / "web_of_science/web_of_science.txt").records
+    assert wos.set_index("doi").loc["10.3389/fpsyg.2023.1175856", "pages"] == "1175856"

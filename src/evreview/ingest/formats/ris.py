@@ -2,7 +2,8 @@
 
 Dialects handled (all present in ``../shared/fixtures/exports``):
 
-* Scopus (``DB  - Scopus``, ``M3`` document types), Web of Science as RIS (``AN  - WOS:``),
+* Scopus (``DB  - Scopus``, ``M3`` document types, the EID only in its ``UR`` link, the article
+  number in ``C7``), Web of Science as RIS (``AN  - WOS:``, the article number in ``C7``),
   EBSCOhost (``DP  - EBSCOhost``, ``DB  - psyh``), ProQuest (``AN  - id; id``, ``JF``),
   Embase.com (``Y1`` not ``PY``, ``U2`` accession, ``C5`` MEDLINE PMID), Dimensions
   (``AN  - pub.NNN``, ``U1  - 123 [PMID]``), Rayyan (``AN  - rayyan-NNN``), EndNote-written RIS
