@@ -447,6 +447,50 @@ def test_header_names(header: tuple[str, str], names: tuple[str, str]) -> None:
     assert header_names(header) == names
 
 
+def test_scopus_ris_eid_from_its_link_is_the_source_id() -> None:
+    """Scopus RIS has no id tag; the EID its CSV gives as source id (and its BibTeX's link gives)
+    is in the record link. Read with the pattern the BibTeX reader uses (``_ids.scopus_eid``);
+    an ``AN`` still wins, and an ``eid=`` on another site is no Scopus EID."""
+    text = (
+        "TY  - JOUR\nTI  - A\nUR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-85189760133"
+        "&doi=10.1038%2fs41467-024-46843-2&partnerID=40&md5=614b\nDB  - Scopus\nER  -\n"
+        "TY  - JOUR\nTI  - B\nAN  - WOS:000123\nUR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-1\nER  -\n"
+        "TY  - JOUR\nTI  - C\nUR  - https://example.org/record?eid=2-s2.0-85189760133\nER  -\n"
+        "TY  - JOUR\nTI  - D\nUR  - https://www.scopus.com/inward/record.uri?partnerID=40&eid=2-s2.0-84\nER  -\n"
+    )
+    ids = [r.fields["source_id"] for r in parse_text(text).records]
+    assert ids == ["2-s2.0-85189760133", "WOS:000123", "", "2-s2.0-84"]
+
+
+def _ris(*records: str) -> list[dict]:
+    return [r.fields for r in parse_text("".join(f"{record}ER  -\n" for record in records)).records]
+
+
+def test_c7_article_number_is_the_pages_without_sp() -> None:
+    """Scopus and Web of Science RIS write an article number in ``C7``; their CSV and tagged
+    exports give it as the pages (Scopus "Art. No.", WoS ``AR``): one article had pages in one
+    export and none in the other. Read as the pages when there are no SP/EP."""
+    fields = _ris(
+        "TY  - JOUR\nTI  - Scopus\nC7  - e0264922\nDB  - Scopus\n",  # Scopus RIS
+        "TY  - JOUR\nTI  - WoS\nAN  - WOS:000123\nC7  - 1175856\n",  # Web of Science RIS
+        "TY  - CONF\nTI  - Scopus paper\nC7  - 9054\nDB  - Scopus\n",  # any type from Scopus
+        "TY  - CHAP\nTI  - Citavi\nC7  - 107538\nUR  - https://www.scopus.com/inward/record.uri?eid=2-s2.0-1\n",
+        "TY  - JOUR\nTI  - EndNote\nC7  - 102345\n",  # the spec's C7 of a journal article
+        "TY  - JOUR\nTI  - Pages win\nSP  - 1\nEP  - 21\nC7  - 583\nDB  - Scopus\n",  # as in Scopus CSV
+        "TY  - BOOK\nTI  - Other type\nC7  - 2\n",  # C7 of another type is another field
+        "TY  - JOUR\nTI  - Not a number\nC7  - Version of record\nDB  - Scopus\n",
+    )
+    assert [f["pages"] for f in fields] == ["e0264922", "1175856", "9054", "107538", "102345", "1-21", "", ""]
+
+
+def test_bibtex_and_ris_share_the_scopus_eid_pattern() -> None:
+    """One pattern, not two copies that could drift apart."""
+    from evreview.ingest.formats import _ids, bibtex, ris
+
+    assert bibtex.scopus_eid is _ids.scopus_eid and ris.scopus_eid is _ids.scopus_eid
+    assert not hasattr(bibtex, "_SCOPUS_EID_IN_URL")
+
+
 def test_citavi_re_export_is_named_from_its_scopus_or_lens_link() -> None:
     """Citavi re-exports records without DB or DP (asreview's ris_issue_1099.txt, records from
     Scopus and the Lens): they were 'unknown database'; their link names where they were found."""
@@ -862,3 +906,23 @@ def test_a_record_without_db_or_dp_is_named_from_its_embase_link(tmp_path: Path)
                     "&id=L2001234567\nER  - \n")
     (record,) = ingest_file(path).records.to_dict("records")
     assert record["source_database"] == "Embase"
+
+
+def test_shared_scopus_and_wos_ris_ids_and_article_numbers(shared_dir: Path) -> None:
+    """On the real exports: every Scopus RIS record's id is the EID of its own link; the 62 of
+    its 67 ``C7`` records without SP/EP take the article number as pages (the 5 with SP/EP keep
+    them); the Web of Science RIS record with ``C7`` only, too (its DOI ends in the number)."""
+    exports = shared_dir / "fixtures" / "exports"
+    result = ingest_file(exports / "scopus/20221207_gambling-harms_scopus_255.ris")
+    records = result.records
+    links = [json.loads(raw)["UR"] for raw in records["raw"]]
+    assert list(records["source_id"]) == [link.split("eid=")[1].split("&")[0] for link in links]
+    raws = [json.loads(raw) for raw in records["raw"]]
+    with_c7 = [(raw, pages) for raw, pages in zip(raws, records["pages"]) if "C7" in raw]
+    assert len(with_c7) == 67
+    assert sum(pages == raw["C7"] for raw, pages in with_c7 if "SP" not in raw) == 62
+    assert all(pages != raw["C7"] for raw, pages in with_c7 if "SP" in raw)
+    by_doi = dict(zip(records["doi"], records["pages"]))
+    assert (by_doi["10.1371/journal.pone.0264922"], by_doi["10.1136/bmj.o2267"]) == ("e0264922", "o2267")
+    wos = ingest_file(exports / "web_of_science/web_of_science.txt").records
+    assert wos.set_index("doi").loc["10.3389/fpsyg.2023.1175856", "pages"] == "1175856"

@@ -131,7 +131,7 @@ def test_scopus_old_layout_realigns_shifted_rows() -> None:
     shifted = recs.iloc[1]
     assert shifted["source_id"] == "2-s2.0-85123480963"
     assert shifted["doi"] == "10.1038/s41598-022-04849-0"
-    assert (shifted["issn"], shifted["pmid"]) == ("20452322", "35064163")
+    assert (shifted["issn"], shifted["pmid"]) == ("2045-2322", "35064163")
     assert (shifted["language"], shifted["doc_type"], shifted["pages"]) == ("eng", "article", "1135")
     raw = raw_of(result, 1)
     assert raw["Funding Text 2"] == "A second funding text, unlabelled in the header."
@@ -217,7 +217,7 @@ def test_embase_multiline_fields_and_source_citation() -> None:
     assert first["abstract"] == "First paragraph of the abstract. Second paragraph, after a blank line."
     assert (first["journal"], first["year"]) == ("Endoscopic Ultrasound", 2014)
     assert (first["volume"], first["issue"]) == ("3", "3")
-    assert (first["pages"], first["doi"], first["issn"]) == ("152-160", "10.4103/2303-9027.138783", "22267190")
+    assert (first["pages"], first["doi"], first["issn"]) == ("152-160", "10.4103/2303-9027.138783", "2226-7190")
     assert first["authors"] == ["Liu R.", "Adler D.G."]
     assert "duplication cyst (diagnosis, surgery)" in first["keywords"]
     assert (second["journal"], second["pages"], second["doi"]) == ("World Journal of Gastroenterology", "130-134", "")
@@ -251,6 +251,8 @@ def test_lens_fields() -> None:
     assert rec["authors"] == ["Petar Radanliev", "David De Roure"]
     assert rec["keywords"] == ["Cyber risk", "IoT", "Humans"]
     assert (rec["url"], rec["doc_type"], rec["source_database"]) == ("https://a.example/1.pdf", "article", "The Lens")
+    # the cell says "21945411; 21945403": hyphenated as the RIS of the same record gives them
+    assert rec["issn"] == "2194-5411; 2194-5403"
 
 
 # --------------------------------------------------------------------------- generic tables

@@ -7,6 +7,7 @@ from evreview.records import (
     _OTHER_WS,
     RECORD_FIELDS,
     clean_doi,
+    clean_issn,
     clean_pages,
     clean_pmid,
     clean_text,
@@ -192,10 +193,40 @@ VARIED: list[dict] = [
     {"authors": ["One, A", "One,\u00a0A", "Two, B"], "keywords": ("k1", "k2;k3")},
     {"authors": float("nan"), "keywords": "&amp;amp; once", "source_database": " Scopus\n"},
     {"url": "http://x.org/?a=1&amp;b=2  ", "source_id": "\tWOS:000123 ", "issn": "1234-5678", "isbn": 9781234567890},
+    {"issn": "18602002"}, {"issn": "21945411; 21945403"}, {"issn": "1387585x"}, {"issn": 18602002}, {"issn": None},
+    {"issn": " 1860-2002 (Print) "}, {"issn": "9781234567897"}, {"issn": "0000-000"},
     {"title": "NA", "abstract": " NA ", "journal": "N/A", "volume": "NULL", "issue": "NA", "pages": "n/a"},
     {"title": "NASA", "issue": "Na", "journal": "NA Journal", "authors": ["NA"], "keywords": ["NA"]},
     {"title": "nan", "volume": "NaN", "issue": "nan", "journal": "Nano Letters", "pages": "nan"},
 ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1860-2002", "1860-2002"),
+        ("18602002", "1860-2002"),  # Scopus, Embase and Lens tables write it without the hyphen
+        ("1387585x", "1387-585X"),  # Lens: a lower-case check character
+        ("1553734X", "1553-734X"),
+        ("21945411; 21945403", "2194-5411; 2194-5403"),  # Lens: print and electronic
+        ("1860-2002; 18602002", "1860-2002"),  # one journal's ISSN, once
+        ("0025-732X; 0025-732x", "0025-732X"),  # EndNote XML: the same ISSN in two cases
+        ("1860-2002;1234-5678;", "1860-2002; 1234-5678"),
+        (18602002, "1860-2002"),  # a spreadsheet cell read as a number
+        ("  1860-2002 (Print) ", "1860-2002 (Print)"),
+        ("9781234567897", "9781234567897"),  # an ISBN is no ISSN: left as it is
+        ("1234567", "1234567"),  # too short
+        ("ISSN-18602002x", "ISSN-18602002x"),  # part of a longer code
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_clean_issn(raw, expected):
+    """One record's ISSN read the same from every export: RIS gives 1860-2002, the Lens CSV
+    18602002 for the same journal; every reader's ISSN is normalised once, in records.py."""
+    assert clean_issn(raw) == expected
+    assert finalise_record({"issn": raw})["issn"] == expected
+    assert normalise_columns([{"issn": raw}])["issn"].to_pylist() == [expected]
 
 
 def test_a_missing_value_marker_is_no_value():

@@ -184,6 +184,34 @@ def clean_pmid(value: Any) -> str:
     return text if _PMID.match(text) else ""
 
 
+#: An ISSN written with or without its hyphen, its check character in either case ("1860-2002",
+#: "18602002", Lens's "1387585x"), standing alone (not eight digits of an ISBN or a longer number).
+_ISSN_ANY = re.compile(r"(?<![\w-])(\d{4})-?(\d{3}[\dXx])(?![\w-])")
+#: One ISSN already in the form :func:`clean_issn` gives.
+_ISSN_CLEAN = re.compile(r"\d{4}-\d{3}[\dX]")
+
+
+def clean_issn(value: Any) -> str:
+    """ISSNs in their printed form, ``NNNN-NNNC`` with a capital ``X``; other text as it is.
+
+    Databases differ: RIS, MEDLINE and BibTeX write ``1860-2002``, the Scopus, Embase and Lens
+    tables ``18602002`` (Lens also ``1387585x``). One record read from two formats had two
+    ISSNs that no exact comparison (or merged record) saw as the same, so every reader's
+    value is brought to the hyphenated form here, once, rather than in each reader.
+
+    Several ISSNs are ``"; "``-joined, each once: EndNote writes one journal's ISSN twice when
+    the check character differs in case ("0025-732X; 0025-732x"), which its RIS reader
+    (:func:`evreview.ingest.formats.ris.classify_sn`) already gave once.
+    """
+    text = clean_text(value)
+    if not text or _ISSN_CLEAN.fullmatch(text):
+        return text
+    text = _ISSN_ANY.sub(lambda m: f"{m.group(1)}-{m.group(2).upper()}", text)
+    if ";" in text:
+        text = "; ".join(dict.fromkeys(part.strip() for part in text.split(";") if part.strip()))
+    return text
+
+
 #: Dashes written between page numbers: en and em dash, and the Unicode hyphen, non-breaking
 #: hyphen, figure dash and minus the Cochrane Library writes ("1279\u20101297"), which left the
 #: range unparsed and unlike the same pages from another database.
@@ -422,7 +450,7 @@ def finalise_record(fields: dict[str, Any]) -> dict[str, Any]:
     out["pages"] = clean_pages(out.get("pages"))
     out["doi"] = clean_doi(out.get("doi"))
     out["pmid"] = clean_pmid(out.get("pmid"))
-    out["issn"] = clean_text(out.get("issn"))
+    out["issn"] = clean_issn(out.get("issn"))
     out["isbn"] = clean_text(out.get("isbn"))
     out["year"] = parse_year(out.get("year"))
     out["language"] = normalise_language(out.get("language"))
@@ -634,6 +662,17 @@ def _pages_value(value: Any) -> str:
     return clean_pages(value)
 
 
+#: :func:`clean_issn` memoised: a batch holds few distinct journals.
+_issn = lru_cache(maxsize=4096)(clean_issn)
+
+
+def _issn_value(value: Any) -> str:
+    """:func:`clean_issn` through its cache, with a fast path for no value at all."""
+    if value is None or value == "":
+        return ""
+    return _cached(_issn, value)
+
+
 def _cached(function: Any, value: Any) -> str:
     """``function(value)`` through its cache when ``value`` is hashable text (nearly always)."""
     return function(value) if type(value) is str else function.__wrapped__(value)
@@ -666,8 +705,9 @@ def normalise_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, pa.Arra
         out[name] = clean_text_array(column(name), unescape=False)
     out["source_database"] = clean_text_array(column("source_database"))
     out["title"] = clean_text_array(column("title"), markup=True)
-    for name in ("abstract", "journal", "volume", "issue", "issn", "isbn"):
+    for name in ("abstract", "journal", "volume", "issue", "isbn"):
         out[name] = clean_text_array(column(name))
+    out["issn"] = pa.array([_issn_value(v) for v in column("issn")], type=pa.large_string())
     out["pages"] = pa.array([_pages_value(v) for v in column("pages")], type=pa.large_string())
     out["doi"] = pa.array([_doi_value(v) for v in column("doi")], type=pa.large_string())
     pmids = ["" if v is None or v == "" else clean_pmid(v) for v in column("pmid")]

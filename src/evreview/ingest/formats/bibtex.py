@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+from evreview.ingest.formats._ids import scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 
 #: Block types that are not bibliographic entries (never counted as records).
@@ -50,10 +51,6 @@ _LATEX_ESCAPE = re.compile(r"\\([_%&#$])")
 
 #: Accession-like fields that identify a record in its database better than a citation key.
 _ACCESSION_FIELDS = ("unique-id", "eid", "accession-number", "accession_number", "wos")
-
-#: Scopus BibTeX has no EID field, but its record URL carries it (``...?eid=2-s2.0-850...``);
-#: the EID is what the Scopus CSV reader uses as ``source_id``.
-_SCOPUS_EID_IN_URL = re.compile(r"scopus\.com/.*?[?&]eid=(2-s2\.0-\d+)")
 
 #: Accession prefixes that name their database (the same names the RIS and WoS readers use).
 _ACCESSION_DATABASES = (
@@ -252,8 +249,8 @@ def entry_fields(entry_type: str, key: str, values: dict[str, str]) -> dict[str,
     # inner braces are LaTeX protection, not part of the id
     accession = get(*_ACCESSION_FIELDS).replace("{", "").replace("}", "").strip()
     if not accession:
-        match = _SCOPUS_EID_IN_URL.search(get("url"))
-        accession = match.group(1) if match else ""
+        # Scopus BibTeX has no EID field; its record link carries the EID (the CSV's source_id)
+        accession = scopus_eid(get("url"))
     database = text("source") or _accession_database(accession)
     issn, isbn = _issn_isbn(get("issn"), get("isbn"))
 

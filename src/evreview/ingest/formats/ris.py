@@ -2,7 +2,8 @@
 
 Dialects handled (all present in ``../shared/fixtures/exports``):
 
-* Scopus (``DB  - Scopus``, ``M3`` document types), Web of Science as RIS (``AN  - WOS:``),
+* Scopus (``DB  - Scopus``, ``M3`` document types, the EID only in its ``UR`` link, the article
+  number in ``C7``), Web of Science as RIS (``AN  - WOS:``, the article number in ``C7``),
   EBSCOhost (``DP  - EBSCOhost``, ``DB  - psyh``), ProQuest (``AN  - id; id``, ``JF``),
   Embase.com (``Y1`` not ``PY``, ``U2`` accession, ``C5`` MEDLINE PMID), Dimensions
   (``AN  - pub.NNN``, ``U1  - 123 [PMID]``), Rayyan (``AN  - rayyan-NNN``), EndNote-written RIS
@@ -66,6 +67,7 @@ from typing import Any
 
 from rispy.config import LIST_TYPE_TAGS
 
+from evreview.ingest.formats._ids import scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 from evreview.records import CDSR, CENTRAL, clean_doi, normalise_doc_type, ovid_database, parse_year
 
@@ -702,7 +704,9 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
 def find_source_id(tags: Tags) -> str:
     """The database's own id: ``AN`` (first of ProQuest's ``id; id``), ``ID``, Embase ``U2``,
     an unlabelled ``U1``, else the ``AN=`` of an Ovid or EBSCOhost link (Ovid MEDLINE and
-    EBSCOhost's RIS have no ``AN`` tag) or the ``id=L...`` of an Embase link."""
+    EBSCOhost's RIS have no ``AN`` tag), the ``id=L...`` of an Embase link, or the EID of a
+    Scopus link: Scopus RIS has no id tag, and its CSV and BibTeX records of the same article
+    have the EID as their id (:func:`evreview.ingest.formats._ids.scopus_eid`)."""
     value = _first(tags, "AN", "ID", "U2")
     if value:
         return value.split(";")[0].strip() if ";" in value else value
@@ -723,6 +727,10 @@ def find_source_id(tags: Tags) -> str:
                 match = _EPISTEMONIKOS_DOC.search(value)
                 if match:
                     return match.group(1)
+            elif "scopus.com/" in value:
+                eid = scopus_eid(value)
+                if eid:
+                    return eid
     return ""
 
 
@@ -881,6 +889,33 @@ def _pages(tags: Tags) -> str:
     return start
 
 
+#: Reference types whose ``C7`` is the article number in the RIS specification (2011, as
+#: EndNote writes it: "Article Number" of a Journal Article); for other types ``C7`` is
+#: another field, or none, so it is read there only from Scopus and Web of Science.
+_ARTICLE_NUMBER_TYPES = frozenset({"JOUR", "EJOUR", "JFULL", "ABST"})
+#: An article number: one token holding a digit near its start (``e0264922``, ``107538``,
+#: ``o2267``, ``m2832``), never free text.
+_ARTICLE_NUMBER = re.compile(r"[A-Za-z]{0,3}\d[\w.-]{0,24}")
+
+
+def _article_number(tags: Tags, ty: str, scopus_or_wos: bool) -> str:
+    """``C7`` as the pages of an article that has no page numbers.
+
+    Scopus and Web of Science put the article number in pages when there are none (Scopus
+    CSV's "Art. No.", Web of Science's ``AR`` tag and "Article Number" column), but write it
+    in ``C7`` in their RIS (67 of the 255 records of the shared Scopus RIS): the same article
+    had pages in one export and none in the other, so deduplication compared it unlike itself.
+    Read when the record is from Scopus or Web of Science, or when its type is one whose
+    ``C7`` is the article number (:data:`_ARTICLE_NUMBER_TYPES`), and only when it is shaped
+    like one (:data:`_ARTICLE_NUMBER`). The caller asks only when ``SP``/``EP`` give nothing:
+    a record with both keeps its pages, as Scopus CSV's page columns win over "Art. No.".
+    """
+    value = _first(tags, "C7")
+    if not value or not (scopus_or_wos or ty.upper() in _ARTICLE_NUMBER_TYPES):
+        return ""
+    return value if _ARTICLE_NUMBER.fullmatch(value) else ""
+
+
 def _one_form_each(authors: list[str]) -> list[str]:
     """Authors without the short form of a name also given in full.
 
@@ -999,7 +1034,15 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         "journal": journal,
         "volume": _first(tags, "VL"),
         "issue": issue,
-        "pages": _pages(tags),
+        "pages": _pages(tags) or (
+            _article_number(
+                tags,
+                _first(tags, "TY"),
+                accession.startswith("WOS:") or "scopus" in _carries_pmid(databases) or "scopus.com/" in link,
+            )
+            if "C7" in tags
+            else ""
+        ),
         "doi": find_doi(tags),
         "pmid": find_pmid(tags, _carries_pmid(databases) if databases else _NO_KINDS),
         "issn": issn,
