@@ -971,10 +971,15 @@ def tidy_authors(authors: list[str]) -> list[str]:
     """
     if not authors:
         return authors
-    if any(name.endswith("null") for name in authors):
+    # one pass over the joined names answers both questions for nearly every record: this runs
+    # on every RIS record, and a pattern per author made the 102k-record Scopus parse ~5 % slower
+    joined = "\n".join(authors)
+    if "null" in joined and any(name.endswith("null") for name in authors):
         authors = [name[:-4].rstrip(", ") if name.endswith((", null", ",null")) else name for name in authors]
-    split = len(authors) > 1 and any(_INITIALS_ONLY.fullmatch(name) for name in authors[1:])
-    if split and not any("," in name for name in authors):
+        joined = "\n".join(authors)
+    if "," in joined or len(authors) < 2:
+        return authors
+    if any(_INITIALS_ONLY.fullmatch(name) for name in authors[1:]):
         out: list[str] = []
         for name in authors:
             previous = out[-1] if out else ""
