@@ -926,3 +926,17 @@ def test_shared_scopus_and_wos_ris_ids_and_article_numbers(shared_dir: Path) -> 
     assert (by_doi["10.1371/journal.pone.0264922"], by_doi["10.1136/bmj.o2267"]) == ("e0264922", "o2267")
     wos = ingest_file(exports / "web_of_science/web_of_science.txt").records
     assert wos.set_index("doi").loc["10.3389/fpsyg.2023.1175856", "pages"] == "1175856"
+
+
+def test_embase_record_without_db_keeps_its_medline_pmid_from_the_link() -> None:
+    """An Embase.com record whose DB line was dropped (a reference manager's re-export keeps
+    the embase.com link and C5) still gives C5 as its PMID, as it does with ``DB  - Embase``;
+    C5 of a record from elsewhere stays unread (it is a free custom field there)."""
+    record = (
+        "TY  - JOUR\nTI  - A trial of something\nAU  - Smith, J.\nPY  - 2020\n"
+        "C5  - 32123456\nUR  - https://www.embase.com/search/results?subaction=viewrecord&id=L2005123456\nER  - \n\n"
+        "TY  - JOUR\nTI  - Another trial\nAU  - Jones, K.\nPY  - 2021\nC5  - 32999999\nER  - \n"
+    )
+    embase, other = parse_text(record).records
+    assert embase.fields["pmid"] == "32123456"
+    assert other.fields["pmid"] == ""

@@ -831,6 +831,17 @@ def _doc_type(tags: Tags) -> str:
 
 
 _NO_KINDS: frozenset[str] = frozenset()
+_EMBASE_KINDS: frozenset[str] = frozenset({"embase"})
+
+
+def _pmid_kinds(databases: tuple[str, ...], link: str) -> frozenset[str]:
+    """:func:`_carries_pmid` of the record's DB/DP values, and ``"embase"`` for an embase.com
+    record link: a reference manager's re-export of an Embase.com record may drop its ``DB``
+    line but keeps the link and ``C5``, the MEDLINE PMID (Embase's own RIS names Embase in DB)."""
+    kinds = _carries_pmid(databases) if databases else _NO_KINDS
+    if _EMBASE_RECORD in link and "embase" not in kinds:
+        kinds = kinds | _EMBASE_KINDS
+    return kinds
 _GENERIC_KINDS = frozenset({"", "other", "article"})
 #: ``normalise_doc_type`` memoised: a file has a handful of distinct TY/M3 values.
 _kind = lru_cache(maxsize=1024)(normalise_doc_type)
@@ -1049,7 +1060,7 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
             else ""
         ),
         "doi": find_doi(tags),
-        "pmid": find_pmid(tags, _carries_pmid(databases) if databases else _NO_KINDS),
+        "pmid": find_pmid(tags, _pmid_kinds(databases, link)),
         "issn": issn,
         "isbn": isbn,
         "keywords": _split(tags.get("KW")),
