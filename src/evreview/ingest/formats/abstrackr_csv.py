@@ -13,7 +13,8 @@ id`` (``(source) id``, the number in the file imported into Abstrackr, stays in 
 database is "Abstrackr" (as Rayyan's and Covidence's exports are theirs: the file does not say
 where the records were found). The unlabelled citations after that line have only the first
 eight cells, without the label columns; they are padded quietly, which is what they mean.
-Authors are BibTeX-like, ``Longrich, N.R.\\n and Pereda-Suberbiola, X.\\n``; keywords a comma
+Authors are BibTeX-like, ``Longrich, N.R.\\n and Pereda-Suberbiola, X.\\n`` (split by
+:func:`~.generic_table.split_authors`, as the generic table splits such a cell); keywords a comma
 list. The export has no year or DOI; the labels (``consensus``, the reviewers') stay in ``raw``.
 """
 
@@ -23,18 +24,13 @@ import re
 from typing import Any
 
 from evreview.ingest.formats._tabular import Row, Table, TableReader, first, split_on, take
+from evreview.ingest.formats.generic_table import split_authors
 from evreview.ingest.registry import Source, register
 
 DATABASE = "Abstrackr"
 #: The section line between labelled and unlabelled citations ("citations that are not yet
 #: labeled by anyone"): one cell, starting with "citations".
 _SECTION = re.compile(r"citations\b", re.IGNORECASE)
-_AND = re.compile(r"\s+and\s+")
-
-
-def split_and_authors(value: str) -> list[str]:
-    """``Longrich, N.R.\\n and Bardet, N.\\n`` -> ``["Longrich, N.R.", "Bardet, N."]``."""
-    return [name.strip() for name in _AND.split(value.strip()) if name.strip()]
 
 
 @register
@@ -71,7 +67,7 @@ class AbstrackrCsvReader(TableReader):
             "source_database": DATABASE,
             **take(cells, p, "title", "abstract", "journal"),
             "pmid": "" if pmid.strip("0") == "" else pmid,
-            "authors": split_and_authors(first(cells, p["authors"])),
+            "authors": split_authors(first(cells, p["authors"])),
             "keywords": split_on(first(cells, p["keywords"]), ","),
         }
 

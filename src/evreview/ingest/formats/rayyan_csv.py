@@ -10,7 +10,8 @@ three of its quirks reached the record table:
   cut at its first run of whitespace (the cell stays whole in ``raw``);
 * a record with two ISSNs has them as a JSON list, ``["1932-8494", "1932-8486"]``: the first
   is the ISSN;
-* authors are ``Surname, I. and Surname, I.``; keywords are ``;``-separated.
+* authors are ``Surname, I. and Surname, I.`` (split as the generic table splits such a cell,
+  :func:`~.generic_table.split_authors`); keywords are ``;``-separated.
 
 The reviewers' decisions (``notes``: ``RAYYAN-INCLUSION: {"Emily"=>"Included"}``) stay in ``raw``.
 """
@@ -21,6 +22,7 @@ import re
 from typing import Any
 
 from evreview.ingest.formats._tabular import Table, TableReader, first, split_on, take
+from evreview.ingest.formats.generic_table import split_authors
 from evreview.ingest.registry import Source, register
 
 DATABASE = "Rayyan"
@@ -40,13 +42,6 @@ def first_issn(value: str) -> str:
         return text
     match = _ISSN.search(text)
     return match.group(0) if match else ""
-
-
-def split_and_authors(value: str) -> list[str]:
-    """``Yang, Z. and Jiang, B.`` -> ``["Yang, Z.", "Jiang, B."]`` (``;`` lists too)."""
-    if ";" in value:
-        return split_on(value, ";")
-    return [name.strip() for name in re.split(r"\s+and\s+", value) if name.strip()]
 
 
 @register
@@ -88,7 +83,7 @@ class RayyanCsvReader(TableReader):
             # a table made for Rayyan's import has the same columns, but not its rayyan- keys
             "source_database": DATABASE if key.startswith("rayyan-") else "",
             **take(cells, p, "title", "abstract", "year", "journal", "volume", "issue", "pages", "pmid", "language"),
-            "authors": split_and_authors(first(cells, p["authors"])),
+            "authors": split_authors(first(cells, p["authors"])),
             "doi": first_token(first(cells, p["doi"])),
             "url": first_token(first(cells, p["url"])),
             "issn": first_issn(first(cells, p["issn"])),
