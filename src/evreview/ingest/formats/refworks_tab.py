@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from evreview.ingest.formats._tabular import Table, TableReader, first, join_pages, split_on, take
-from evreview.ingest.formats.ris import LINK_DATABASES, classify_sn
+from evreview.ingest.formats.ris import classify_sn, link_database
 from evreview.ingest.registry import Source, register
 
 #: Record field -> RefWorks' column(s), in preference order.
@@ -39,14 +39,6 @@ def refworks_author(value: str) -> str:
     surname, _, given = value.partition(",")
     parts = [part.strip() for part in given.split(",") if part.strip() and part.strip().lower() != "null"]
     return f"{surname.strip()}, {' '.join(parts)}" if parts else surname.strip()
-
-
-def link_database(links: str) -> str:
-    """The database a record's links name (any of them), as the RIS reader names one without ``DB``."""
-    for site, name in LINK_DATABASES:
-        if site in links:
-            return name
-    return ""
 
 
 @register

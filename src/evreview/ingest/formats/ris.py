@@ -780,8 +780,13 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
     if "proquest.com" in link:
         return "ProQuest"
     # a record re-exported without DB or DP (EPPI-Reviewer, Citavi) still links to where it was found
+    return link_database(link)
+
+
+def link_database(links: str) -> str:
+    """The database a record's link (or links) names by its site (:data:`LINK_DATABASES`), or ``""``."""
     for site, name in LINK_DATABASES:
-        if site in link:
+        if site in links:
             return name
     return ""
 
