@@ -222,6 +222,10 @@ _DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2212]")
 #: ``BP 41103-1`` / ``EP 41103-41103-3`` for pages 1-3 of article 041103), so the joined range
 #: reads "41103-1-41103-41103-3": the repeated number is dropped.
 _ARTICLE_PAGES_DOUBLED = re.compile(r"(\d+)-(\d+)-\1-\1-(\d+)")
+#: The longest volume, issue or pages value a reader keeps ("Suppl 2", "1 January", "e0123-e0131"
+#: are far shorter): a longer one is text copied into the field, such as the author affiliations
+#: Covidence puts in the issue of an Embase record, in its CSV and in every RIS flavour it writes.
+MAX_NUMBERING = 40
 
 
 def clean_pages(value: Any) -> str:

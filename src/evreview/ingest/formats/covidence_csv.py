@@ -18,10 +18,9 @@ from typing import Any
 
 from evreview.ingest.formats._tabular import Table, TableReader, split_on, take
 from evreview.ingest.registry import Source, register
+from evreview.records import MAX_NUMBERING
 
 DATABASE = "Covidence"
-#: The longest volume, issue or pages value kept ("Suppl 2", "1 January", "e0123-e0131" are far shorter).
-MAX_NUMBERING = 40
 NUMBERING = ("volume", "issue", "pages")
 
 #: Record field -> Covidence's column.

@@ -69,7 +69,15 @@ from rispy.config import LIST_TYPE_TAGS
 
 from evreview.ingest.formats._ids import scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
-from evreview.records import CDSR, CENTRAL, clean_doi, normalise_doc_type, ovid_database, parse_year
+from evreview.records import (
+    CDSR,
+    CENTRAL,
+    MAX_NUMBERING,
+    clean_doi,
+    normalise_doc_type,
+    ovid_database,
+    parse_year,
+)
 
 #: Tags whose continuation lines are separate items rather than the same value's next line.
 #: rispy's list tags plus those EndNote writes one-per-line without repeating the tag.
@@ -495,11 +503,6 @@ _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", r
 #: VT: ..."), which Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris)
 #: writes for an article without an issue: no issue, and deduplication read it as issue 1991.
 _REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
-#: The longest IS kept: Covidence copies what it imported, and its RIS of an Embase record may
-#: hold the author affiliations there ("(Boisvert C.) Brigham Young University, Provo, UT, ...",
-#: in every one of its EndNote, Mendeley, RefWorks and Zotero flavours); its CSV reader drops the
-#: same cell (``covidence_csv.MAX_NUMBERING``). "Suppl 2", "1 January", "3-4" are far shorter.
-MAX_ISSUE = 40
 #: EBSCOhost's record link ends its accession number (``...&db=aph&AN=176404503&site=ehost-live``):
 #: the id its CSV export has in ``Accession Number``, which its RIS writes only inside ``N1``.
 _EBSCO_AN = re.compile(r"ebscohost\.com/.*?[?&]AN=([^&\s]+)", re.IGNORECASE)
@@ -1022,7 +1025,10 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         title = _first(tags, "CT", "BT", "ST")
     journal = _first(tags, "JF", "T2", "JO", "JA", "J2", *(("BT",) if from_tag else ()), "NL")
     issue = _first(tags, "IS", "CP")
-    if issue and (len(issue) > MAX_ISSUE or _OVID_IS_CODE.fullmatch(issue) or _REFERENCE_IN_IS.fullmatch(issue)):
+    # an IS longer than :data:`~evreview.records.MAX_NUMBERING` is no issue: Covidence's RIS of an Embase
+    # record ("(Boisvert C.) Brigham Young University, Provo, UT, ...", in its EndNote, Mendeley,
+    # RefWorks and Zotero flavours) holds the author affiliations there, as its CSV does
+    if issue and (len(issue) > MAX_NUMBERING or _OVID_IS_CODE.fullmatch(issue) or _REFERENCE_IN_IS.fullmatch(issue)):
         issue = ""
     databases = tuple(_all(tags, "DB")) + tuple(_all(tags, "DP"))
     db = _first(tags, "DB")
