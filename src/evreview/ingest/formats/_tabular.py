@@ -149,6 +149,18 @@ def without_sep_line(text: str) -> tuple[str, str | None]:
     return text.replace(line, "", 1), match.group(1)
 
 
+def blank_first_lines(text: str, count: int) -> str:
+    """``text`` with its first ``count`` lines emptied, their line breaks kept, so that every later
+    row is still reported at its line in the file (an export's lines above its header: Dimensions'
+    "About the data", Embase's search); ``""`` when the text is no more than those lines."""
+    offset = 0
+    for _ in range(count):
+        offset = text.find("\n", offset) + 1
+        if offset == 0:
+            return ""
+    return "\n" * count + text[offset:]
+
+
 def _count_outside_quotes(line: str, char: str) -> int:
     """Occurrences of ``char`` in ``line`` that are not inside a double-quoted field."""
     count = 0

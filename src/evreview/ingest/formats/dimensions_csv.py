@@ -27,6 +27,7 @@ from evreview.ingest.formats._tabular import (
     Table,
     TableReader,
     _drop_trailing_empty,
+    blank_first_lines,
     column_key,
     first,
     header_of,
@@ -72,12 +73,7 @@ def without_preamble(text: str) -> tuple[str, bool]:
     lines = preamble_lines(text)
     if not lines:
         return text, False
-    offset = 0
-    for _ in range(lines):
-        offset = text.find("\n", offset) + 1
-        if offset == 0:  # the preamble is all there is
-            return "", True
-    return "\n" * lines + text[offset:], True
+    return blank_first_lines(text, lines), True
 
 
 def dimensions_header(source: Source) -> tuple[list[str], bool] | None:

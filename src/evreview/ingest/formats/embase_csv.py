@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from evreview.ingest.formats._tabular import (
     Table,
     TableReader,
+    blank_first_lines,
     column_key,
     first,
     header_of,
@@ -69,8 +70,7 @@ def without_preamble(text: str) -> tuple[str, bool]:
     skip = 1
     while skip < len(rest) and _EMPTY_ROW.match(rest[skip]):
         skip += 1
-    lines += skip - 1
-    return "\n" * lines + "\n".join(rest[skip:]), True
+    return blank_first_lines(text, lines + skip - 1), True
 
 
 def embase_header(source: Source) -> list[str] | None:
