@@ -157,7 +157,9 @@ def _text_start(head: str) -> str:
     return head.lstrip("\ufeff").lstrip()
 
 
-_EMBASE_PREAMBLE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
+#: The search line Embase.com writes above the header of its CSV (quoted or not, comma- or
+#: semicolon-separated): here for its reader's gate, and read by the reader (embase_csv) itself.
+EMBASE_SEARCH_LINE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
 _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
 
 
@@ -236,7 +238,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     # Embase.com writes its search above the header ("SEARCH QUERY","dinosaur:ti"): the header
     # the other gates read is that line (replaces the TABLE_GATES entry, which it includes)
     "embase_csv": lambda head: (
-        _EMBASE_PREAMBLE.match(head[:4096]) is not None or _names_a_column(head, *TABLE_GATES["embase_csv"])
+        EMBASE_SEARCH_LINE.match(head[:4096]) is not None or _names_a_column(head, *TABLE_GATES["embase_csv"])
     ),
 }
 

@@ -39,7 +39,7 @@ from evreview.ingest.formats._tabular import (
     split_initials_authors,
     split_on,
 )
-from evreview.ingest.registry import Source, register
+from evreview.ingest.registry import EMBASE_SEARCH_LINE, Source, register
 
 _SOURCE = re.compile(
     r"^(?P<journal>.+?)\s+\((?P<year>\d{4})\)\s*"
@@ -47,8 +47,6 @@ _SOURCE = re.compile(
 )
 
 
-#: The search line Embase.com writes first (quoted or not, comma- or semicolon-separated).
-PREAMBLE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
 #: The line of dashes that ends it (with the delimiters a spreadsheet re-save pads it with).
 _RULE = re.compile(r"^[ \t]*-{3,}[,;\t ]*$", re.MULTILINE)
 #: A line of nothing but delimiters (Excel's re-save of the blank line under the dashes).
@@ -59,7 +57,7 @@ def without_preamble(text: str) -> tuple[str, bool]:
     """``text`` with Embase's search lines (up to the dashes and the empty rows under them)
     emptied, line numbers kept, and whether it had them. Without the dashes (the search lines
     cut by hand, or not Embase's) the text is returned as it is."""
-    if not PREAMBLE.match(text[:4096]):
+    if not EMBASE_SEARCH_LINE.match(text[:4096]):
         return text, False
     rule = _RULE.search(text, 0, 65536)
     if rule is None:
