@@ -1050,28 +1050,27 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         url = url.replace(";", " ").split()[0]
     sn = tags.get("SN")
     issn, isbn = classify_sn(tuple(_all(tags, "SN"))) if sn else ("", "")
+    authors = _split(tags.get("A1"), tags.get("AU"))
+    if "epistemonikos.org" in link:
+        authors = _one_form_each(authors)
+    kinds = _pmid_kinds(databases, link)
+    pages = _pages(tags)
+    if not pages and "C7" in tags:
+        scopus_or_wos = accession.startswith("WOS:") or "scopus" in kinds or "scopus.com/" in link
+        pages = _article_number(tags, _first(tags, "TY"), scopus_or_wos)
     return {
         "source_id": find_source_id(tags),
         "source_database": name_database(db, dp, accession, link),
         "title": title,
         "abstract": _first(tags, "AB", "N2"),
-        "authors": tidy_authors(_one_form_each(_split(tags.get("A1"), tags.get("AU")))
-                                if "epistemonikos.org" in link else _split(tags.get("A1"), tags.get("AU"))),
+        "authors": tidy_authors(authors),
         "year": _year(tags),
         "journal": journal,
         "volume": _first(tags, "VL"),
         "issue": issue,
-        "pages": _pages(tags) or (
-            _article_number(
-                tags,
-                _first(tags, "TY"),
-                accession.startswith("WOS:") or "scopus" in _carries_pmid(databases) or "scopus.com/" in link,
-            )
-            if "C7" in tags
-            else ""
-        ),
+        "pages": pages,
         "doi": find_doi(tags),
-        "pmid": find_pmid(tags, _pmid_kinds(databases, link)),
+        "pmid": find_pmid(tags, kinds),
         "issn": issn,
         "isbn": isbn,
         "keywords": _split(tags.get("KW")),
