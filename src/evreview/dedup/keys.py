@@ -285,16 +285,14 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     "uncemented", but not "nonresectable" / "unresectable", two negations), and for two words of
     ASCII letters, 4+ each, neither a start or a plural of the other, 3+ edits apart and less
     than :data:`SWAP_ALIKE` alike (a species, a drug, an opposite); False for spellings, typos ("randomised",
-    "persistant", "cheque" / "check"), plurals ("genera" / "genus", "apices" / "apex") and a
-    translation's synonyms (:data:`_SYNONYMS`). None when both words are
-    contrast words or places: :func:`title_contrast`'s groups decide ("children" / "kids" are one
-    member).
+    "persistant", "cheque" / "check") and plurals ("genera" / "genus", "apices" / "apex"). None when
+    both words are contrast words or places: :func:`title_contrast`'s groups decide ("children" /
+    "kids" are one member). A translation's synonyms (:data:`_SYNONYMS`) never reach it:
+    :func:`_unlike_words` leaves them out of both titles first.
     """
     if (x in CONTRAST_WORDS or place_of(x) is not None) and (y in CONTRAST_WORDS or place_of(y) is not None):
         return None
     if not (x.isascii() and y.isascii() and x.isalpha() and y.isalpha()):
-        return False
-    if x in _SYNONYMS and _SYNONYMS[x] == _SYNONYMS.get(y):
         return False
     if _affix_contrast(x, y) or _affix_contrast(y, x):
         return True
