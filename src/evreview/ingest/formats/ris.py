@@ -1148,6 +1148,8 @@ class RisReader:
         part's ``ParseResult.part_context`` and parses the next part again with the right one.
         """
         header = context or _NO_HEADER
+        if b"Provider: " not in data:  # a substring search: the regex below walks every byte
+            return header  # (a second and a half of the parent's time on a 100k-record file)
         for match in _HEADER_BYTES.finditer(data):
             provider = match.group(1).decode("utf-8", "replace").strip()
             header = (provider, (match.group(2) or b"").decode("utf-8", "replace").strip())
