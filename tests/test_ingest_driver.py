@@ -591,6 +591,50 @@ def test_parallel_parts_get_the_header_of_the_file(tmp_path: Path, monkeypatch, 
     assert outputs["parallel"] == outputs["single"]
 
 
+def test_parallel_tables_pass_through_files_that_are_all_removed(tmp_path: Path, monkeypatch, forced_parallel):
+    """Workers hand their tables over as files in a spool folder (not through the result
+    pipe); every file and the folder itself are gone after a run, after a failed run, and
+    after a run whose reader stopped half-way."""
+    import evreview.ingest as ingest
+    from evreview.ingest import parallel
+    from evreview.ingest.formats import ris
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(parallel, "_spool_root", lambda: str(spool))
+    loaded: list[str] = []
+    real_load = parallel._load
+
+    def spy(table_path: str):
+        loaded.append(table_path)
+        assert Path(table_path).parent.parent == spool
+        return real_load(table_path)
+
+    monkeypatch.setattr(parallel, "_load", spy)
+    big = _big_ris(tmp_path)
+    records = ingest_file(big).records
+    assert forced_parallel[-1] is not None and len(loaded) == len(forced_parallel[-1].parts) > 3
+    assert len(records) > 100 and list(spool.iterdir()) == []
+
+    job = ingest._FileIngest(big, search="", root=None, fmt=None, encoding=None, database=None, column_map=None)
+    tables = job.tables()
+    next(tables)
+    assert len(list(spool.iterdir())) == 1  # the run's folder, while parts are in flight
+    tables.close()
+    assert list(spool.iterdir()) == []
+
+    real = ris.record_fields
+
+    def buggy(tags, ovid=False, header=None):
+        if "Unterminated" in str(tags.get("TI")):
+            raise ZeroDivisionError("bug")
+        return real(tags, ovid, header)
+
+    monkeypatch.setattr(ris, "record_fields", buggy)
+    assert "ZeroDivisionError" in _error(big)
+    assert list(spool.iterdir()) == []
+
+
 def _error(path: Path) -> str:
     with pytest.raises(IngestError) as info:
         ingest_file(path)
