@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -1372,3 +1373,156 @@ def test_a_missing_value_and_the_text_nan_are_keyed_apart() -> None:
 
     assert _cached(volume_key, ["nan", float("nan")]) == [volume_key("nan"), ""]
     assert _cached(volume_key, [float("nan"), "nan"]) == ["", volume_key("nan")]
+
+
+# --- the program reads its exports in a child process while it imports pandas ---------------
+
+
+def _keys_both_ways(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """build_keys of the records ingest_files gives, and key_columns of the Arrow tables
+    ingest_table gives (what the dedup program's child computes), for the same files."""
+    import pyarrow as pa
+
+    from evreview.dedup.keys import key_columns, key_frame
+    from evreview.ingest import ingest_files, ingest_table
+
+    records = ingest_files(paths).records
+    table = pa.concat_tables([ingest_table(path)[0] for path in paths])
+    keys = key_frame(key_columns(lambda name: table.column(name).to_pylist(), table.num_rows), records.index)
+    return build_keys(records), keys
+
+
+def _fixture_exports(fixtures_dir: Path) -> list[Path]:
+    from evreview.errors import EvreviewError
+    from evreview.ingest import ingest_file
+
+    found = []
+    for path in sorted(fixtures_dir.rglob("*")):
+        if path.is_file() and path.suffix not in (".md", ".json", ".yaml", ".py") and "screen" not in path.parts:
+            try:
+                if len(ingest_file(path).records):
+                    found.append(path)
+            except EvreviewError:
+                continue
+    return found
+
+
+def test_keys_from_the_arrow_tables_equal_build_keys(fixtures_dir: Path) -> None:
+    """The dedup program's child builds the keys from the ingested Arrow tables, without
+    pandas; they must be build_keys' own, value for value and dtype for dtype, for every
+    export format among the fixtures, one file at a time and all together."""
+    exports = _fixture_exports(fixtures_dir)
+    assert len(exports) > 40
+    for path in exports:
+        built, from_tables = _keys_both_ways([path])
+        pd.testing.assert_frame_equal(built, from_tables, check_exact=True, obj=str(path))
+    built, from_tables = _keys_both_ways(exports[:12])
+    pd.testing.assert_frame_equal(built, from_tables, check_exact=True)
+
+
+def test_fit_with_given_keys_equals_fit(records: pd.DataFrame, tmp_path: Path) -> None:
+    """Keys given to fit (in the records' input order) give the same results, with or without
+    a cache, also when fit puts the records in another order first."""
+    shuffled = records.sample(frac=1, random_state=3).reset_index(drop=True)
+    expected = Deduplicator().fit(shuffled)
+    for cache_dir in (None, tmp_path / "cache"):
+        given = Deduplicator(cache_dir=cache_dir).fit(shuffled, keys=build_keys(shuffled))
+        pd.testing.assert_frame_equal(given.pairs_, expected.pairs_)
+        pd.testing.assert_frame_equal(given.duplicates_, expected.duplicates_)
+        pd.testing.assert_frame_equal(given.keys_, expected.keys_)
+    with pytest.raises(ValueError, match="rows for"):
+        Deduplicator().fit(shuffled, keys=build_keys(shuffled.iloc[1:]))
+
+
+def _program(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    import sys
+
+    script = tmp_path / "program.py"
+    script.write_text(code)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+
+
+_SPY = """
+import sys
+import evreview.dedup.commands as commands
+real = commands._early_records
+
+def spy(early, paths, search):
+    records, keys = real(early, paths, search)
+    print("child:", early is not None, "keys:", keys is not None)
+    return records, keys
+
+commands._early_records = spy
+{patch}
+from evreview.cli import main
+sys.argv = ["evreview", "dedup", *{files!r}, "--out", {out!r}]
+sys.exit(main())
+"""
+
+
+def test_dedup_program_reads_exports_in_a_child_with_the_same_results(tmp_path: Path, fixtures_dir: Path) -> None:
+    """The program ingests its exports and builds their keys in a forked child while it
+    imports pandas; the outputs equal a Python call's. A child that fails for any other
+    reason than the user's input (here: a bug) leaves the reading to the program itself."""
+    from evreview.cli import main
+
+    files = [str(fixtures_dir / "dedup" / "records.csv"), str(fixtures_dir / "ris" / "scopus.ris")]
+    assert main(["dedup", *files, "--out", str(tmp_path / "call")]) == 0
+    runs = {
+        "child": "",
+        "fallback": "commands._read_early = lambda paths, search: 1 / 0",
+    }
+    for name, patch in runs.items():
+        out = _program(_SPY.format(patch=patch, files=files, out=str(tmp_path / name)), tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == ("child: True keys: True" if name == "child" else "child: True keys: False")
+        for written in (tmp_path / "call").iterdir():
+            mine = tmp_path / name / written.name
+            if written.suffix == ".csv":
+                assert mine.read_bytes() == written.read_bytes(), (name, written.name)
+            elif written.suffix == ".parquet":
+                assert pd.read_parquet(mine).equals(pd.read_parquet(written)), (name, written.name)
+    # a record table among the inputs, or exports too large to send back: read in the program
+    out = _program(_SPY.format(patch="commands.EARLY_MAX_BYTES = 10", files=files, out=str(tmp_path / "big")),
+                   tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "child: False keys: False"
+
+
+@pytest.mark.parametrize(
+    ("content", "twice", "message"),
+    [
+        (b"", False, "empty.csv: file is empty"),
+        (b"TY  - JOUR\nTI  - One\nER  - \n", True, "file given twice"),
+        (b"\x00\x01\x02binary", False, "NUL character"),
+    ],
+)
+def test_dedup_program_reports_an_export_error_from_its_child_as_one_line(
+    tmp_path: Path, content: bytes, twice: bool, message: str, capsys: pytest.CaptureFixture
+) -> None:
+    """A user's mistake found in the child is the program's one-line error, exit 2, the same
+    as the Python call's."""
+    import sys
+
+    from evreview.cli import main
+
+    path = tmp_path / ("empty.csv" if not content else "x.ris" if twice else "bin.csv")
+    path.write_bytes(content)
+    files = [str(path)] * (2 if twice else 1)
+    out = subprocess.run([sys.executable, "-m", "evreview", "dedup", *files, "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    assert main(["dedup", *files, "--out", str(tmp_path / "call")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == out.stderr.strip().splitlines()[-1]
+
+
+def test_user_errors_pickle_with_their_place() -> None:
+    """An error raised in a child process reaches the parent whole (file, line, record, notes)."""
+    import pickle
+
+    from evreview.errors import IngestError
+
+    error = IngestError("bad byte", path="a.ris", line=3, record=7)
+    error.add_note("more")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is IngestError and str(again) == str(error) == "a.ris:3 (record 7): bad byte"
+    assert (again.path, again.line, again.record, again.__notes__) == ("a.ris", 3, 7, ["more"])

@@ -77,3 +77,19 @@ def test_flag_labelled_library(shared_dir: Path, name: str) -> None:
     lowest, most_unflagged = FLAG_SETS[name]
     assert scores.sensitivity >= lowest, scores
     assert scores.grouped_unflagged <= most_unflagged, scores
+
+
+def test_keys_from_arrow_tables_equal_build_keys_on_the_shared_exports(shared_dir: Path) -> None:
+    """The dedup program's child builds keys from the ingested Arrow tables, without pandas:
+    the same keys as build_keys on every shared export (26 files, 14 databases and tools)
+    and every labelled set's records."""
+    import pandas as pd
+    from test_dedup import _keys_both_ways
+
+    exports = sorted(p for p in (shared_dir / "fixtures" / "exports").rglob("*") if p.is_file()
+                     and p.name != "MANIFEST.csv" and not p.name.endswith(".md"))
+    sets = sorted((shared_dir / "benchmarks" / "dedup").glob("*/records_pre_merged.csv"))
+    assert len(exports) >= 26 and len(sets) >= 4
+    for path in exports + sets:
+        built, from_tables = _keys_both_ways([path])
+        pd.testing.assert_frame_equal(built, from_tables, check_exact=True, obj=str(path))

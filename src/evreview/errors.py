@@ -9,6 +9,7 @@ Anything else that escapes is a bug in evreview and keeps its traceback.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class EvreviewError(Exception):
@@ -27,6 +28,12 @@ class EvreviewError(Exception):
         self.line = line
         self.record = record
         super().__init__(self.__str__())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the keyword fields (the default pickles only ``args``, which the
+        keyword-only ``__init__`` cannot take back): an error raised in a worker process is
+        raised again, the same, in the process that started it."""
+        return (_rebuild, (type(self), self.message, self.path, self.line, self.record), self.__dict__)
 
     def __str__(self) -> str:
         where = ""
@@ -48,3 +55,10 @@ class IngestError(EvreviewError):
 
 class ConfigError(EvreviewError):
     """A configuration or decisions file that does not validate."""
+
+
+def _rebuild(
+    cls: type[EvreviewError], message: str, path: str | None, line: int | None, record: int | str | None
+) -> EvreviewError:
+    """An unpickled :class:`EvreviewError` (see its ``__reduce__``)."""
+    return cls(message, path=path, line=line, record=record)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,15 @@ class DedupCache:
 
     # -- keys ---------------------------------------------------------------------------------
 
-    def keys(self, records: pd.DataFrame) -> pd.DataFrame:
-        """``build_keys(records)``, reusing the keys of every file seen before."""
+    def keys(
+        self, records: pd.DataFrame, build: Callable[[pd.DataFrame], pd.DataFrame] = build_keys
+    ) -> pd.DataFrame:
+        """``build(records)`` (:func:`build_keys` by default), reusing the keys of every file
+        seen before: ``build`` is asked only for the records of files not in the cache."""
         if self.folder is None:
             self.stats.key_files_built = 1
             self.stats.records_keyed = len(records)
-            return build_keys(records)
+            return build(records)
         files = (records["source_file"].astype(str).to_numpy() if "source_file" in records
                  else np.full(len(records), "", dtype=object))
         codes, names = pd.factorize(files)
@@ -143,7 +147,7 @@ class DedupCache:
                 missing.append((code, digest, rows))
         if missing:
             rows_all = np.concatenate([rows for _, _, rows in missing])
-            built = build_keys(records.iloc[rows_all])
+            built = build(records.iloc[rows_all])
             self.stats.key_files_built += len(missing)
             self.stats.records_keyed += len(rows_all)
             start = 0
@@ -156,7 +160,7 @@ class DedupCache:
                 parts[code] = part
         self._forget("keys-", keep=in_use)
         if not len(names):
-            return build_keys(records)
+            return build(records)
         keys = pd.concat([parts[c] for c in range(len(names))])
         row_hash = np.concatenate([part_hashes[c] for c in range(len(names))])
         # back to the records' row order (parts are grouped by file)

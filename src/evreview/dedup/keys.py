@@ -15,12 +15,14 @@ import string
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from evreview.dedup.places import join_places, place_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: ASCII punctuation and whitespace as a space, as a byte table: ``bytes.translate`` is a table
 #: lookup per byte, 2-3x faster than ``str.translate`` with a mapping (folding is most of the key
@@ -881,13 +883,51 @@ def spelled_titles(distinct: list[str]) -> list[str]:
 
 def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     """One row of matching keys per record (same index as ``records``)."""
+    import pandas as pd
+
     n = len(records)
 
     def col(name: str) -> list[Any]:
         if name not in records:
             return [None] * n
+        if name == "year":  # whole years or None, whatever the column's dtype
+            return [None if y is pd.NA else int(y) for y in pd.array(records[name], dtype="Int64")]
         return records[name].tolist()
 
+    return key_frame(key_columns(col, n), records.index)
+
+
+def key_frame(columns: dict[str, Any], index: Any = None) -> pd.DataFrame:
+    """The keys table of :func:`key_columns`' columns (text as ``object``: every later step
+    indexes these per pair in Python, and Arrow-backed strings box each value)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, index=index, dtype=object) if name in _TEXT_KEYS else values
+            for name, values in columns.items()
+        },
+        index=index,
+    )
+
+
+#: Key columns holding text (the others are booleans and whole numbers).
+_TEXT_KEYS = frozenset(
+    (
+        "title_key", "title_spelled", "title_compact", "title_words", "title_numbers", "author_key",
+        "first_author", "surname_key", "volume_key", "first_page", "issue_key", "journal_key",
+        "venue_alias", "doi_key", "pmid_key",
+    )
+)
+
+
+def key_columns(col: Callable[[str], list[Any]], n: int) -> dict[str, Any]:
+    """The columns of :func:`build_keys` for ``n`` records whose field ``name`` is ``col(name)``
+    (a list; ``year`` as whole numbers or None), as lists and NumPy arrays.
+
+    Without pandas, so ``evreview dedup`` can compute them in a process of its own while its
+    main process imports pandas (see :mod:`evreview.dedup.commands`).
+    """
     titles = [fold_text(clean_title(t)) for t in col("title")]
     # every key of a title, once per distinct title: duplicates share titles (a tenth of the
     # records of sra_haematology, two fifths of sra_cytology_screening's). One list per key, not
@@ -916,10 +956,10 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
     names = sorted({name for names in authors for name in names})
     surname_of = dict(zip(names, (_surname(name) for name in names)))
     surnames = [[s for s in (surname_of[a] for a in names) if s] for names in authors]
-    years = pd.array(records["year"] if "year" in records else [None] * n, dtype="Int64")
+    years = col("year")
     pages = col("pages")
     # a volume equal to the year ("2016" for Harvard Business Review) is a year, not a volume
-    year_text = [str(y) if y is not pd.NA else "" for y in years]
+    year_text = ["" if y is None else str(y) for y in years]
     volumes = ["" if v and v == y else v for v, y in zip(_cached(volume_key, col("volume")), year_text)]
     first_pages = _cached(first_page, pages)
     issues = col("issue")
@@ -935,37 +975,29 @@ def build_keys(records: pd.DataFrame) -> pd.DataFrame:
                 for j in _cached(lambda j: _journal_tokens(fold_text(j)), col("journal"))]
     aliases = _cached(venue_alias, journals)
 
-    def text(values: list[str]) -> pd.Series:
-        # object, not Arrow strings: every later step indexes these per pair in Python
-        return pd.Series(values, index=records.index, dtype=object)
-
-    keys = pd.DataFrame(
-        {
-            "title_key": text(titles),
-            "title_spelled": text(spelled),
-            "title_compact": text(compact),
-            "title_words": text(words),
-            "title_numbers": text(numbers),
-            "title_generic": generic,
-            "title_notice": notice,
-            "title_correction": correction,
-            "author_key": text([author_key(a) for a in authors]),
-            "first_author": text([(s[0] if s else "") for s in surnames]),
-            "surname_key": text([" ".join(s) for s in surnames]),
-            "year_key": np.asarray(years.fillna(-1), dtype=np.int64),
-            "volume_key": text(volumes),
-            "first_page": text(first_pages),
-            "issue_key": text(_cached(issue_key, issues)),
-            "online_first": online_first,
-            "page_first": np.array([r[0] for r in ranges], dtype=np.int64),
-            "page_last": np.array([r[1] for r in ranges], dtype=np.int64),
-            "journal_key": text(journals),
-            "venue_alias": text(aliases),
-            "conference": [is_conference(d, j, a) for d, j, a in zip(col("doc_type"), journals, aliases)],
-            "title_recurring": recurring,
-            "doi_key": text([doi_key(d) for d in col("doi")]),
-            "pmid_key": text([("" if p is None or p != p else str(p)) for p in col("pmid")]),
-        },
-        index=records.index,
-    )
-    return keys
+    return {
+        "title_key": titles,
+        "title_spelled": spelled,
+        "title_compact": compact,
+        "title_words": words,
+        "title_numbers": numbers,
+        "title_generic": generic,
+        "title_notice": notice,
+        "title_correction": correction,
+        "author_key": [author_key(a) for a in authors],
+        "first_author": [(s[0] if s else "") for s in surnames],
+        "surname_key": [" ".join(s) for s in surnames],
+        "year_key": np.array([-1 if y is None else y for y in years], dtype=np.int64),
+        "volume_key": volumes,
+        "first_page": first_pages,
+        "issue_key": _cached(issue_key, issues),
+        "online_first": online_first,
+        "page_first": np.array([r[0] for r in ranges], dtype=np.int64),
+        "page_last": np.array([r[1] for r in ranges], dtype=np.int64),
+        "journal_key": journals,
+        "venue_alias": aliases,
+        "conference": [is_conference(d, j, a) for d, j, a in zip(col("doc_type"), journals, aliases)],
+        "title_recurring": recurring,
+        "doi_key": [doi_key(d) for d in col("doi")],
+        "pmid_key": [("" if p is None or p != p else str(p)) for p in col("pmid")],
+    }

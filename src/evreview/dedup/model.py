@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from evreview.dedup.blocking import DEFAULT_PASSES, candidate_pairs
 from evreview.dedup.cache import KEY_FIELDS, DedupCache
 from evreview.dedup.cluster import cluster_pairs
 from evreview.dedup.decisions import empty_decisions, normalise_previous
+from evreview.dedup.keys import build_keys
 from evreview.dedup.merge import MERGE_FIELDS, assign_study_ids, choose_kept, completeness, merge_studies, record_order
 from evreview.dedup.rules import RuleParams, decide
 from evreview.errors import EvreviewError
@@ -82,11 +83,16 @@ class Deduplicator:
         records: pd.DataFrame,
         decisions: pd.DataFrame | None = None,
         previous: Mapping[str, str] | None = None,
+        *,
+        keys: pd.DataFrame | None = None,
     ) -> Deduplicator:
         """Deduplicate ``records`` (a record table from ingest, any order).
 
         ``decisions`` are reviewers' pair decisions (see :mod:`.decisions`); ``previous`` maps
-        record ids of earlier rounds to their study ids, which are kept.
+        record ids of earlier rounds to their study ids, which are kept. ``keys``: the
+        records' matching keys (:func:`~evreview.dedup.keys.build_keys`, row for row with
+        ``records``) when they were computed elsewhere: ``evreview dedup`` computes them in a
+        process of its own while its main process imports pandas. The results are the same.
 
         Sets ``keys_``, ``pairs_`` (every compared pair with scores, decision, rule and
         guard outcome), ``maybe_pairs_``, ``duplicates_`` (one row per record), ``studies_``,
@@ -98,10 +104,14 @@ class Deduplicator:
         300,000 records, at the same peak memory.
         """
         with gc_paused():
-            return self._fit(records, decisions, previous)
+            return self._fit(records, decisions, previous, keys)
 
     def _fit(
-        self, records: pd.DataFrame, decisions: pd.DataFrame | None, previous: Mapping[str, str] | None
+        self,
+        records: pd.DataFrame,
+        decisions: pd.DataFrame | None,
+        previous: Mapping[str, str] | None,
+        keys: pd.DataFrame | None = None,
     ) -> Deduplicator:
         """:meth:`fit` with the GC paused."""
         missing = [c for c in REQUIRED_COLUMNS if c not in records]
@@ -110,7 +120,9 @@ class Deduplicator:
         # work in (round, file, position) order: positions, pairs and ties never depend on input order
         records = records.reset_index(drop=True)
         order = record_order(records, self.round_order)
-        records = records.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        in_order = np.argsort(order, kind="stable")
+        records = records.iloc[in_order].reset_index(drop=True)
+        build = build_keys if keys is None else _given_keys(keys, in_order, len(records))
         order = np.arange(len(records))
         ids = records["record_id"].astype(str)
         dup = ids[ids.duplicated()]
@@ -127,7 +139,7 @@ class Deduplicator:
 
         log.info("dedup: keys for %d records", len(records))
         cache = DedupCache(self.cache_dir)
-        self.keys_ = cache.keys(records)
+        self.keys_ = cache.keys(records, build)
         pairs = candidate_pairs(self.keys_, max_block=self.max_block, window=self.window)
         pairs, self.unmatched_decisions_ = _add_decision_pairs(pairs, decisions, ids)
         log.info("dedup: %d candidate pairs", len(pairs))
@@ -174,6 +186,19 @@ class Deduplicator:
     @property
     def n_studies_(self) -> int:
         return len(self.studies_)
+
+
+def _given_keys(keys: pd.DataFrame, in_order: np.ndarray, n: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """A key builder that looks up keys given to :meth:`Deduplicator.fit` (in the records'
+    input order) instead of building them: the records are put in ``in_order`` first."""
+    if len(keys) != n:
+        raise ValueError(f"keys has {len(keys)} rows for {n} records")
+    ordered = keys.iloc[in_order].reset_index(drop=True)
+
+    def build(part: pd.DataFrame) -> pd.DataFrame:
+        return ordered if part.index.equals(ordered.index) else ordered.loc[part.index]
+
+    return build
 
 
 def _add_decision_pairs(

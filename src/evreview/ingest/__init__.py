@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice, pairwise
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -38,6 +37,9 @@ from evreview.records import (
     make_record_id,
     normalise_columns,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 _T = TypeVar("_T")
 
@@ -89,11 +91,19 @@ class IngestResult:
 
     records: pd.DataFrame
     reports: list[FileReport] = field(default_factory=list)
-    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    problems: pd.DataFrame = field(default_factory=lambda: _no_problems())
 
     @property
     def report(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([r.as_dict() for r in self.reports], columns=list(FileReport.__annotations__))
+
+
+def _no_problems() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=PROBLEM_COLUMNS)
 
 
 def _display_path(path: Path, root: Path | None) -> str:
@@ -115,6 +125,8 @@ def empty_records() -> pd.DataFrame:
 
 
 def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(rows, columns=list(RECORD_COLUMNS))
     frame["year"] = frame["year"].astype("Int64")
     frame["source_index"] = frame["source_index"].astype("int64")
@@ -181,6 +193,8 @@ def record_schema() -> pa.Schema:
 
 def _frame_from_table(table: pa.Table) -> pd.DataFrame:
     """The record DataFrame with the dtypes :func:`_to_frame` gives (lists as Python lists)."""
+    import pandas as pd
+
     data: dict[str, Any] = {}
     for name in RECORD_COLUMNS:
         column = table.column(name)
@@ -472,7 +486,11 @@ class _FileIngest:
         return report
 
     def problem_frame(self) -> pd.DataFrame:
-        rows = [
+        return _problem_frame(self.problem_rows())
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """The rows of :meth:`problem_frame` (plain values: no pandas needed to make them)."""
+        return [
             {
                 "search": self.search,
                 "source_file": self.shown,
@@ -484,13 +502,19 @@ class _FileIngest:
             }
             for p in self.result.problems
         ]
-        frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
-        # whole numbers even where some problems have none (a file-level warning): pandas
-        # would make the column float and problems.csv say "4.0", and the ledger's id of an
-        # unparsed record (built from its source_index) would change with unrelated problems
-        for column in ("source_index", "source_line"):
-            frame[column] = frame[column].astype("Int64")
-        return frame
+
+
+def _problem_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The per-record problems table of ``rows`` (:meth:`_FileIngest.problem_rows`)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
+    # whole numbers even where some problems have none (a file-level warning): pandas
+    # would make the column float and problems.csv say "4.0", and the ledger's id of an
+    # unparsed record (built from its source_index) would change with unrelated problems
+    for column in ("source_index", "source_line"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 def ingest_file(
@@ -511,14 +535,33 @@ def ingest_file(
     spreadsheet's own column names to record fields.
     """
     with gc_paused():
+        table, report, problems = ingest_table(
+            path, search=search, root=root, fmt=fmt, encoding=encoding, database=database, column_map=column_map
+        )
+        return file_result(table, report, problems)
+
+
+_FILE_OPTIONS = ("fmt", "encoding", "database", "column_map")
+
+
+def ingest_table(
+    path: str | Path, *, search: str = "", root: str | Path | None = None, **options: Any
+) -> tuple[pa.Table, FileReport, list[dict[str, Any]]]:
+    """:func:`ingest_file` (same ``options``) up to the Arrow record table: the table, the
+    file's report and its problems as rows (:func:`file_result` makes the :class:`IngestResult`).
+
+    Without pandas: ``evreview dedup`` ingests its exports in a process of its own with this
+    while its main process imports pandas (see :mod:`evreview.dedup.commands`).
+    """
+    unknown = set(options) - set(_FILE_OPTIONS)
+    if unknown:
+        raise TypeError(f"ingest_table() got unexpected keyword argument(s) {', '.join(sorted(unknown))}")
+    with gc_paused():
         job = _FileIngest(
             Path(path),
             search=search,
             root=Path(root) if root else None,
-            fmt=fmt,
-            encoding=encoding,
-            database=database,
-            column_map=column_map,
+            **{name: options.get(name) for name in _FILE_OPTIONS},
         )
         tables = list(job.tables())
         report = job.report()
@@ -526,8 +569,12 @@ def ingest_file(
         del tables
         if job.fill:
             table = _fill_database(table, job.fill)
-        records = _frame_from_table(table)
-    return IngestResult(records=records, reports=[report], problems=job.problem_frame())
+    return table, report, job.problem_rows()
+
+
+def file_result(table: pa.Table, report: FileReport, problems: list[dict[str, Any]]) -> IngestResult:
+    """The :class:`IngestResult` of one file from what :func:`ingest_table` gives."""
+    return IngestResult(records=_frame_from_table(table), reports=[report], problems=_problem_frame(problems))
 
 
 def ingest_to_parquet(
@@ -548,6 +595,8 @@ def ingest_to_parquet(
     ``database``, ``column_map``) for one file. ``read_records(out)`` equals
     ``write_records(ingest_files(paths, ...).records, out)`` read back.
     """
+    import pandas as pd
+
     out = Path(out)
     root_path = Path(root) if root else None
     check_given_once(paths)
@@ -611,6 +660,8 @@ def _apply_fills(path: Path, fills: Sequence[str]) -> None:
 
 def combine(results: Iterable[IngestResult]) -> IngestResult:
     """Concatenate several ingest results (keeps order)."""
+    import pandas as pd
+
     results = list(results)
     if not results:
         return IngestResult(records=empty_records())
@@ -747,6 +798,8 @@ def read_records(path: str | Path, columns: Sequence[str] | None = None) -> pd.D
     export field as JSON) is two thirds of a record table's bytes and of its reading time, and
     most stages never look at it.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise EvreviewError("no such record table", path=path)
