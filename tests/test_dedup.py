@@ -19,6 +19,7 @@ from evreview.dedup.benchmark import (
     score_flags,
 )
 from evreview.dedup.blocking import candidate_pairs, pairs_within_groups
+from evreview.dedup.codes import factorize
 from evreview.dedup.keys import (
     american_spelling,
     author_surnames,
@@ -1448,14 +1449,14 @@ import evreview.dedup.commands as commands
 real = commands._early_records
 
 def spy(early, paths, search):
-    records, keys = real(early, paths, search)
-    print("child:", early is not None, "keys:", keys is not None)
-    return records, keys
+    records, keys, scored = real(early, paths, search)
+    print("child:", early is not None, "keys:", keys is not None, "scored:", scored is not None)
+    return records, keys, scored
 
 commands._early_records = spy
 {patch}
 from evreview.cli import main
-sys.argv = ["evreview", "dedup", *{files!r}, "--out", {out!r}]
+sys.argv = ["evreview", "dedup", *{files!r}, "--out", {out!r}, *{extra!r}]
 sys.exit(main())
 """
 
@@ -1467,25 +1468,28 @@ def test_dedup_program_reads_exports_in_a_child_with_the_same_results(tmp_path: 
     from evreview.cli import main
 
     files = [str(fixtures_dir / "dedup" / "records.csv"), str(fixtures_dir / "ris" / "scopus.ris")]
-    assert main(["dedup", *files, "--out", str(tmp_path / "call")]) == 0
-    runs = {
-        "child": "",
-        "fallback": "commands._read_early = lambda paths, search: 1 / 0",
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("record_id_a,record_id_b,decision,reviewer,timestamp\n")
+    runs = {  # name: (patch, extra arguments, what the program got from its child)
+        "child": ("", [], "child: True keys: True scored: True"),
+        "fallback": ("commands._read_early = lambda *args: 1 / 0", [], "child: True keys: False scored: False"),
+        # reviewers' decisions add pairs, a cache keeps scores: the pairs are scored in the program
+        "decided": ("", ["--decisions", str(decisions)], "child: True keys: True scored: False"),
+        "cached": ("", ["--cache-dir", str(tmp_path / "cache")], "child: True keys: True scored: False"),
+        # exports too large to send back: all read in the program
+        "big": ("commands.EARLY_MAX_BYTES = 10", [], "child: False keys: False scored: False"),
     }
-    for name, patch in runs.items():
-        out = _program(_SPY.format(patch=patch, files=files, out=str(tmp_path / name)), tmp_path)
+    assert main(["dedup", *files, "--out", str(tmp_path / "call")]) == 0
+    for name, (patch, extra, got) in runs.items():
+        out = _program(_SPY.format(patch=patch, files=files, out=str(tmp_path / name), extra=extra), tmp_path)
         assert out.returncode == 0, out.stderr
-        assert out.stdout.strip() == ("child: True keys: True" if name == "child" else "child: True keys: False")
+        assert out.stdout.strip() == got, name
         for written in (tmp_path / "call").iterdir():
             mine = tmp_path / name / written.name
             if written.suffix == ".csv":
                 assert mine.read_bytes() == written.read_bytes(), (name, written.name)
             elif written.suffix == ".parquet":
                 assert pd.read_parquet(mine).equals(pd.read_parquet(written)), (name, written.name)
-    # a record table among the inputs, or exports too large to send back: read in the program
-    out = _program(_SPY.format(patch="commands.EARLY_MAX_BYTES = 10", files=files, out=str(tmp_path / "big")),
-                   tmp_path)
-    assert out.returncode == 0 and out.stdout.strip() == "child: False keys: False"
 
 
 @pytest.mark.parametrize(
@@ -1526,3 +1530,48 @@ def test_user_errors_pickle_with_their_place() -> None:
     again = pickle.loads(pickle.dumps(error))
     assert type(again) is IngestError and str(again) == str(error) == "a.ris:3 (record 7): bad byte"
     assert (again.path, again.line, again.record, again.__notes__) == ("a.ris", 3, 7, ["more"])
+
+
+def test_scored_pairs_are_used_only_for_the_records_and_settings_they_were_made_for(records: pd.DataFrame) -> None:
+    """Pairs scored elsewhere (the program's child) give fit's own results where they fit, and
+    are left aside (fit scores its own) for other records, another order or other settings."""
+    from evreview.dedup.blocking import candidate_pair_arrays
+    from evreview.dedup.codes import order_ranks
+    from evreview.dedup.compare import ScoredPairs, pair_scores
+    from evreview.dedup.keys import key_columns
+
+    def scored_for(frame: pd.DataFrame, max_block: int = 50) -> ScoredPairs:
+        columns = {name: frame[name].tolist() for name in frame}
+        keys = key_columns(lambda name: [None if v is pd.NA else v for v in columns.get(name, [None] * len(frame))],
+                           len(frame))
+        ids = frame["record_id"].astype(str).tolist()
+        at = np.argsort(order_ranks(frame["search"].tolist(), frame["source_file"].tolist(),
+                                    frame["source_index"].to_numpy(), ids), kind="stable").tolist()
+        ordered = {n: v[at] if isinstance(v, np.ndarray) else [v[k] for k in at] for n, v in keys.items()}
+        pairs = candidate_pair_arrays(ordered, max_block=max_block)
+        return ScoredPairs([ids[k] for k in at], max_block, 10, pairs, pair_scores(ordered, pairs["i"], pairs["j"]))
+
+    shuffled = records.sample(frac=1, random_state=5).reset_index(drop=True)
+    expected = Deduplicator().fit(shuffled)
+    given = Deduplicator().fit(shuffled, scored=scored_for(shuffled))
+    pd.testing.assert_frame_equal(given.pairs_, expected.pairs_)
+    pd.testing.assert_frame_equal(given.duplicates_, expected.duplicates_)
+    # made for fewer records, or for another largest block: fit's own pairs and scores
+    for model, scored in ((Deduplicator(), scored_for(shuffled.iloc[1:])),
+                          (Deduplicator(max_block=3), scored_for(shuffled))):
+        pd.testing.assert_frame_equal(model.fit(shuffled, scored=scored).pairs_,
+                                      type(model)(max_block=model.max_block).fit(shuffled).pairs_)
+
+
+@pytest.mark.parametrize("sort", [False, True])
+def test_factorize_numbers_values_as_pandas_does(sort: bool) -> None:
+    """The pandas-free codes of blocking and scoring are pandas.factorize's."""
+    rng = np.random.default_rng(0)
+    values = [str(v) for v in rng.integers(0, 50, 500)] + ["", "", "ä", "a"]
+    ours = factorize(values, sort=sort)
+    theirs, _ = pd.factorize(np.asarray(values, dtype=object), sort=sort)
+    assert ours.tolist() == theirs.tolist()
+    with_none = ["b", None, "a", "b", None]
+    assert factorize(with_none).tolist() == pd.factorize(np.asarray(with_none, dtype=object))[0].tolist()
+    assert factorize(with_none, missing=()).tolist() == [0, 1, 2, 0, 1]
+    assert factorize(["x", "", "x"], missing=(None, "")).tolist() == [0, -1, 0]

@@ -93,3 +93,27 @@ def test_keys_from_arrow_tables_equal_build_keys_on_the_shared_exports(shared_di
     for path in exports + sets:
         built, from_tables = _keys_both_ways([path])
         pd.testing.assert_frame_equal(built, from_tables, check_exact=True, obj=str(path))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_dedup_program_with_its_reader_process_equals_a_python_call(shared_dir: Path, tmp_path: Path,
+                                                                      name: str) -> None:
+    """What the benchmark times, the program whose child reads the export, builds the keys
+    and scores the pairs, writes what a Python call writes, on every labelled set."""
+    import pandas as pd
+    from test_dedup import _SPY, _program
+
+    from evreview.cli import main
+
+    files = [str(shared_dir / "benchmarks" / "dedup" / name / "records_pre_merged.csv")]
+    out = _program(_SPY.format(patch="", files=files, out=str(tmp_path / "program"), extra=[]), tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "child: True keys: True scored: True"
+    assert main(["dedup", *files, "--out", str(tmp_path / "call")]) == 0
+    for written in (tmp_path / "call").iterdir():
+        mine = tmp_path / "program" / written.name
+        if written.suffix == ".csv":
+            assert mine.read_bytes() == written.read_bytes(), written.name
+        elif written.suffix == ".parquet":
+            assert pd.read_parquet(mine).equals(pd.read_parquet(written)), written.name

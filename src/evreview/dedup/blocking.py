@@ -14,13 +14,21 @@ all-with-all: its members are sorted by their full title and each is paired with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from evreview.dedup.codes import factorize
 from evreview.dedup.keys import title_words
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: The keys table (:func:`~evreview.dedup.keys.build_keys`), or the same columns as NumPy
+#: arrays (:func:`~evreview.dedup.keys.key_columns`): blocking needs no pandas.
+Keys = Any
 
 
 @dataclass(frozen=True)
@@ -28,58 +36,65 @@ class BlockingPass:
     """One blocking key: a name (written to the audit) and how to compute it from the keys."""
 
     name: str
-    key: Callable[[pd.DataFrame], pd.Series]
+    key: Callable[[Keys], Sequence[Any]]
 
 
 # The keys are built over Python lists: pandas string methods on object columns loop in Python
 # as well, with a few hundred microseconds of overhead per call (most of a small run's blocking).
 
 
-def _title_prefix(k: pd.DataFrame, n: int = 24) -> pd.Series:
-    titles = k["title_compact"].tolist()
-    return pd.Series([t[:n] if len(t) >= 12 else "" for t in titles], index=k.index, dtype=object)
+def _values(k: Keys, name: str) -> list[Any]:
+    """Column ``name`` of a keys table or of key columns, as a list."""
+    column = k[name]
+    return column if isinstance(column, list) else column.tolist()
 
 
-def _title_suffix(k: pd.DataFrame, n: int = 24) -> pd.Series:
-    titles = k["title_compact"].tolist()
-    return pd.Series([t[-n:] if len(t) >= 12 else "" for t in titles], index=k.index, dtype=object)
+def _title_prefix(k: Keys, n: int = 24) -> list[str]:
+    return [t[:n] if len(t) >= 12 else "" for t in _values(k, "title_compact")]
 
 
-def _title_words(k: pd.DataFrame) -> pd.Series:
+def _title_suffix(k: Keys, n: int = 24) -> list[str]:
+    return [t[-n:] if len(t) >= 12 else "" for t in _values(k, "title_compact")]
+
+
+def _title_words(k: Keys) -> list[str]:
     # build_keys computes it per record (cached per file between runs); computed here for other key tables
     if "title_words" in k:
-        return k["title_words"]
-    titles = k["title_spelled"] if "title_spelled" in k else k["title_key"]
-    return pd.Series([title_words(t) for t in titles], index=k.index)
+        return _values(k, "title_words")
+    titles = _values(k, "title_spelled" if "title_spelled" in k else "title_key")
+    return [title_words(t) for t in titles]
 
+
+#: Default largest group paired all-with-all, and neighbours paired in a larger one (see the module text).
+MAX_BLOCK = 50
+WINDOW = 10
 
 _MISSING_PART = frozenset({"", "-1"})
 
 
-def _join(*parts: pd.Series) -> pd.Series:
-    """The parts' text ``|``-joined; ``""`` where the first part is empty or another is empty or -1.
+def _join(k: Keys, *names: str) -> list[str]:
+    """The columns' text ``|``-joined; ``""`` where the first is empty or another is empty or -1.
 
     ``map(str, ...)`` and a set's ``isdisjoint`` on each row's other parts run in C, where a
     ``str()`` call and a generator per row cost half of these keys' time.
     """
-    columns = [list(map(str, part.tolist())) for part in parts]
-    out = [
+    columns = [list(map(str, _values(k, name))) for name in names]
+    return [
         "" if values[0] == "" or not _MISSING_PART.isdisjoint(values[1:]) else "|".join(values)
         for values in zip(*columns)
     ]
-    return pd.Series(out, index=parts[0].index, dtype=object)
 
 
 DEFAULT_PASSES: tuple[BlockingPass, ...] = (
-    BlockingPass("doi", lambda k: k["doi_key"]),
-    BlockingPass("pmid", lambda k: k["pmid_key"]),
+    BlockingPass("doi", lambda k: _values(k, "doi_key")),
+    BlockingPass("pmid", lambda k: _values(k, "pmid_key")),
     BlockingPass("title_prefix", _title_prefix),
     BlockingPass("title_suffix", _title_suffix),
     BlockingPass("title_words", _title_words),
-    BlockingPass("author_year_page", lambda k: _join(k["first_author"], k["year_key"], k["first_page"])),
-    BlockingPass("volume_page_year", lambda k: _join(k["volume_key"], k["first_page"], k["year_key"])),
+    BlockingPass("author_year_page", lambda k: _join(k, "first_author", "year_key", "first_page")),
+    BlockingPass("volume_page_year", lambda k: _join(k, "volume_key", "first_page", "year_key")),
     # the same article dated by its online-first year in one database and its issue year in another
-    BlockingPass("author_volume_page", lambda k: _join(k["first_author"], k["volume_key"], k["first_page"])),
+    BlockingPass("author_volume_page", lambda k: _join(k, "first_author", "volume_key", "first_page")),
 )
 
 
@@ -120,27 +135,45 @@ def pairs_within_groups(codes: np.ndarray, order_key: np.ndarray, max_block: int
 def candidate_pairs(
     keys: pd.DataFrame,
     passes: Sequence[BlockingPass] = DEFAULT_PASSES,
-    max_block: int = 50,
-    window: int = 10,
+    max_block: int = MAX_BLOCK,
+    window: int = WINDOW,
 ) -> pd.DataFrame:
     """Unique candidate pairs (positions ``i < j`` into ``keys``) and the passes that found them.
 
     Returns columns ``i``, ``j`` and ``blocked_by`` (the pass names, ``+``-joined), sorted
     by (i, j) so the result does not depend on pass order.
     """
-    n = len(keys)
-    order_key = pd.factorize(keys["title_compact"].to_numpy(), sort=True)[0]
+    return pairs_frame(candidate_pair_arrays(keys, passes, max_block, window))
+
+
+def pairs_frame(found: Mapping[str, np.ndarray] | None) -> pd.DataFrame:
+    """The candidate pairs table of :func:`candidate_pair_arrays`' columns."""
+    import pandas as pd
+
+    if found is None:
+        return pd.DataFrame({"i": [], "j": [], "blocked_by": []})
+    return pd.DataFrame({**found, "blocked_by": pd.Series(found["blocked_by"], dtype=object)})
+
+
+def candidate_pair_arrays(
+    keys: Keys,
+    passes: Sequence[BlockingPass] = DEFAULT_PASSES,
+    max_block: int = MAX_BLOCK,
+    window: int = WINDOW,
+) -> Mapping[str, np.ndarray] | None:
+    """:func:`candidate_pairs`' columns as NumPy arrays (None without passes), from a keys
+    table or from key columns (no pandas needed)."""
+    n = len(_values(keys, "title_compact"))
+    order_key = factorize(_values(keys, "title_compact"), sort=True)
     found: list[np.ndarray] = []
     masks: list[np.ndarray] = []
     for bit, blocking_pass in enumerate(passes):
-        values = blocking_pass.key(keys).to_numpy(dtype=object)
-        codes, _ = pd.factorize(values)
-        codes = np.where(values == "", -1, codes)
+        codes = factorize(blocking_pass.key(keys), missing=(None, ""))
         pairs = pairs_within_groups(codes, order_key, max_block, window)
         found.append(pairs[:, 0] * n + pairs[:, 1])
         masks.append(np.full(len(pairs), 1 << bit, dtype=np.int64))
     if not found:
-        return pd.DataFrame({"i": [], "j": [], "blocked_by": []})
+        return None
     codes_all = np.concatenate(found)
     mask_all = np.concatenate(masks)
     order = np.argsort(codes_all, kind="stable")
@@ -152,10 +185,8 @@ def candidate_pairs(
     masks_seen, which = np.unique(combined, return_inverse=True)
     labels = np.array(["+".join(name for bit, name in enumerate(names) if int(m) >> bit & 1) for m in masks_seen],
                       dtype=object)
-    return pd.DataFrame(
-        {
-            "i": (uniq // max(n, 1)).astype(np.int64),
-            "j": (uniq % max(n, 1)).astype(np.int64),
-            "blocked_by": pd.Series(labels[which.reshape(-1)], dtype=object),
-        }
-    )
+    return {
+        "i": (uniq // max(n, 1)).astype(np.int64),
+        "j": (uniq % max(n, 1)).astype(np.int64),
+        "blocked_by": labels[which.reshape(-1)],
+    }

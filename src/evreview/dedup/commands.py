@@ -83,12 +83,12 @@ class _EarlyRead:
         import pickle
 
         with os.fdopen(self.fd, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        if not data or status != 0:
-            return None
+            data = pipe.read()  # to the end: the child closes the pipe once the payload is written
+        # reaped if it has exited (the program's own exit reaps it otherwise): tearing down a
+        # forked process takes a few milliseconds that need not be waited for here
+        os.waitpid(self.pid, os.WNOHANG)
         try:
-            payload = pickle.loads(data)
+            payload = pickle.loads(data)  # a child that died half-way wrote a truncated payload
         except Exception:  # whatever went wrong in the child, the records are read here instead
             return None
         if "error" in payload:
@@ -96,8 +96,9 @@ class _EarlyRead:
         return payload if "files" in payload else None
 
 
-def _start_early_read(paths: list[Path], search: str) -> _EarlyRead | None:
-    """Fork a child that ingests ``paths`` and builds their keys (see :class:`_EarlyRead`);
+def _start_early_read(paths: list[Path], search: str, score: int | None) -> _EarlyRead | None:
+    """Fork a child that ingests ``paths`` and builds their keys, and with ``score`` (the
+    largest block) finds and scores their candidate pairs (see :class:`_EarlyRead`);
     None where that does not pay or cannot be done: not Linux (``fork``), a record table
     (.parquet) among the inputs, or more than :data:`EARLY_MAX_BYTES` of exports."""
     if not sys.platform.startswith("linux"):
@@ -122,7 +123,7 @@ def _start_early_read(paths: list[Path], search: str) -> _EarlyRead | None:
     os.close(read_fd)  # the child: never returns
     code = 0
     try:
-        payload = _read_early(paths, search)
+        payload = _read_early(paths, search, score)
         with os.fdopen(write_fd, "wb") as pipe:
             import pickle
 
@@ -141,9 +142,11 @@ class _NoPandas:
         return None
 
 
-def _read_early(paths: list[Path], search: str) -> dict[str, Any]:
+def _read_early(paths: list[Path], search: str, score: int | None) -> dict[str, Any]:
     """The child's work: :func:`evreview.ingest.ingest_table` per export, then the keys of all
-    the records in :func:`load_records`' order; a user's error as ``{"error": exc}``."""
+    the records in :func:`load_records`' order, and with ``score`` (the largest block) their
+    candidate pairs and scores in the order the fit puts the records in; a user's error as
+    ``{"error": exc}``."""
     # pandas is what the parent imports meanwhile: not here (pyarrow would import it on its
     # first array built from Python values, only to look for pandas types in it)
     sys.meta_path.insert(0, _NoPandas())
@@ -159,24 +162,56 @@ def _read_early(paths: list[Path], search: str) -> dict[str, Any]:
         return {"error": exc}
     table = pa.concat_tables([found for found, _, _ in files])
     keys = key_columns(lambda name: table.column(name).to_pylist(), table.num_rows)
-    return {"files": files, "keys": keys, "ids": table.column("record_id").to_pylist()}
+    ids = table.column("record_id").to_pylist()
+    payload = {"files": files, "keys": keys, "ids": ids}
+    if score is not None:
+        payload["scored"] = _score_early(table, keys, ids, score)
+    return payload
 
 
-def _early_records(early: _EarlyRead | None, paths: list[Path], search: str):  # -> (records, keys | None)
-    """The records (and their keys when the child built them) from ``early``, else read here."""
+def _score_early(table: Any, keys: dict[str, Any], ids: list[str], max_block: int) -> Any:
+    """The candidate pairs and their scores (:class:`~evreview.dedup.compare.ScoredPairs`) of
+    the records of ``table`` with their ``keys``, in the fit's order of the records."""
+    import numpy as np
+
+    from evreview.dedup.blocking import WINDOW, candidate_pair_arrays
+    from evreview.dedup.codes import order_ranks
+    from evreview.dedup.compare import ScoredPairs, pair_scores
+
+    def text(name: str) -> list[str]:
+        return ["" if value is None else str(value) for value in table.column(name).to_pylist()]
+
+    ranks = order_ranks(text("search"), text("source_file"), table.column("source_index").to_numpy(), ids)
+    at = np.argsort(ranks, kind="stable")
+    positions = at.tolist()
+    ordered = {
+        name: values[at] if isinstance(values, np.ndarray) else [values[k] for k in positions]
+        for name, values in keys.items()
+    }
+    pairs = candidate_pair_arrays(ordered, max_block=max_block, window=WINDOW)
+    # one thread: the other core is the main process's, importing pandas
+    scores = pair_scores(ordered, pairs["i"], pairs["j"], workers=1)
+    return ScoredPairs([ids[k] for k in positions], max_block, WINDOW, pairs, scores)
+
+
+def _early_records(early: _EarlyRead | None, paths: list[Path], search: str):  # -> (records, keys, scored)
+    """The records, and their keys and scored pairs where the child found them, from
+    ``early``; else the records read here (and None, None)."""
     payload = early.result() if early is not None else None
     if payload is None:
-        return load_records(paths, search), None
+        return load_records(paths, search), None, None
     from evreview.dedup.keys import key_frame
     from evreview.ingest import combine, file_result
 
     records = combine(file_result(*found) for found in payload["files"]).records
     if records["record_id"].tolist() != payload["ids"]:  # cannot happen; never risk a wrong key row
-        return records, None
-    return records, key_frame(payload["keys"], records.index)
+        return records, None, None
+    return records, key_frame(payload["keys"], records.index), payload.get("scored")
 
 
-def _import_dependencies(paths: list[Path] | None = None, search: str = "") -> _EarlyRead | None:
+def _import_dependencies(
+    paths: list[Path] | None = None, search: str = "", score: int | None = None
+) -> _EarlyRead | None:
     """Import NumPy, pandas, pyarrow and the dedup modules the way a fresh process can afford.
 
     Only in the ``evreview dedup`` program (``args.as_program``, set by :func:`evreview.cli.main`
@@ -195,7 +230,8 @@ def _import_dependencies(paths: list[Path] | None = None, search: str = "") -> _
       anyway; the records, keys and pairs of the run are collected as usual.
 
     With ``paths`` (the exports to read), a child process forked once NumPy and pyarrow are
-    imported reads them while pandas is imported here (:class:`_EarlyRead`, returned).
+    imported reads them while pandas is imported here (:class:`_EarlyRead`, returned); with
+    ``score`` (the largest block) it also finds and scores their candidate pairs.
     """
     if "pandas" in sys.modules:
         return None
@@ -211,7 +247,7 @@ def _import_dependencies(paths: list[Path] | None = None, search: str = "") -> _
         import pyarrow  # noqa: F401
 
         if paths is not None:
-            early = _start_early_read(paths, search)
+            early = _start_early_read(paths, search, score)
         import pandas  # noqa: F401
 
         import evreview.dedup.model
@@ -253,10 +289,12 @@ def run(args: argparse.Namespace) -> int:
         raise EvreviewError("--workers must be at least 1")
     check_output_folder(args.out)
     paths = list(args.files)
-    early = _import_dependencies(paths, args.search) if program else None
+    # the child scores the pairs too unless reviewers' decisions add pairs or a cache keeps scores
+    score = None if args.decisions or args.cache_dir else args.max_block
+    early = _import_dependencies(paths, args.search, score) if program else None
     from evreview.dedup import Deduplicator, read_decisions, read_previous, write_outputs
 
-    records, keys = _early_records(early, paths, args.search)
+    records, keys, scored = _early_records(early, paths, args.search)
     decisions = read_decisions(args.decisions) if args.decisions else None
     if decisions is not None:
         from evreview.dedup.decisions import check_known
@@ -264,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
         check_known(decisions, records["record_id"].astype(str).tolist(), args.decisions)
     previous = read_previous(args.previous) if args.previous else None
     model = Deduplicator(max_block=args.max_block, cache_dir=args.cache_dir, workers=args.workers)
-    model.fit(records, decisions=decisions, previous=previous, keys=keys)
+    model.fit(records, decisions=decisions, previous=previous, keys=keys, scored=scored)
     write_outputs(model, args.out)
     decided = model.pairs_["decision"].value_counts()
     print(

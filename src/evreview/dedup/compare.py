@@ -9,13 +9,18 @@ the audit so a reviewer sees why a pair was merged or not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from rapidfuzz import fuzz, process
 
+from evreview.dedup.blocking import Keys
+from evreview.dedup.codes import factorize
 from evreview.dedup.keys import journals_compatible, title_contrast
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Agreement codes of exact fields: both present and equal / both present and different / a side missing.
 AGREE, CONFLICT, MISSING = 1, -1, 0
@@ -70,24 +75,64 @@ def _pair_scores(
 
 def _text_pair_codes(values: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """One int64 per pair (``values[i]``, ``values[j]``), equal exactly when both texts are."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)  # a missing value is a code too, never -1
-    return codes[i].astype(np.int64) * max(len(uniques), 1) + codes[j]
+    codes = factorize(values, missing=())  # a missing value is a code too, never -1
+    return codes[i] * max(int(codes.max(initial=0)) + 1, 1) + codes[j]
+
+
+def _column(keys: Keys, name: str) -> np.ndarray:
+    """Key column ``name`` as a NumPy array: whole numbers as int64, anything else as objects."""
+    values = keys[name]
+    if isinstance(values, list):
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return array
+    array = values if isinstance(values, np.ndarray) else values.to_numpy()
+    return array if array.dtype == np.int64 else array.astype(object, copy=False)
 
 
 def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> pd.DataFrame:
     """Add the similarity columns of :data:`SCORE_COLUMNS` to ``pairs`` (positions ``i``, ``j``)."""
-    i = pairs["i"].to_numpy()
-    j = pairs["j"].to_numpy()
+    return with_scores(pairs, pair_scores(keys, pairs["i"].to_numpy(), pairs["j"].to_numpy(), workers))
+
+
+def with_scores(pairs: pd.DataFrame, scores: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """``pairs`` with the score columns ``scores`` (:func:`pair_scores`) added or replaced."""
+    import pandas as pd
+
+    kept = pairs.drop(columns=[col for col in pairs.columns if col in scores])
+    return pd.concat([kept, pd.DataFrame(scores, index=pairs.index)], axis=1)
+
+
+@dataclass(frozen=True)
+class ScoredPairs:
+    """Candidate pairs and their scores computed elsewhere (the ``evreview dedup`` program's
+    reader process): :func:`~evreview.dedup.blocking.candidate_pair_arrays` with
+    ``max_block`` and ``window``, then :func:`pair_scores`, for the records whose ids in
+    processing order (:func:`~evreview.dedup.merge.record_order`) are ``record_ids``.
+    :meth:`~evreview.dedup.model.Deduplicator.fit` uses them only for those very records and
+    settings, with no reviewer decisions to add pairs and no cache to keep scores in."""
+
+    record_ids: list[str]
+    max_block: int
+    window: int
+    pairs: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+
+
+def pair_scores(keys: Keys, i: np.ndarray, j: np.ndarray, workers: int = 1) -> dict[str, np.ndarray]:
+    """The columns of :data:`SCORE_COLUMNS` for the pairs of positions ``i``, ``j`` into the
+    keys (a keys table or key columns: no pandas needed)."""
     # columns are collected in a dict and framed once at the end: ~35 DataFrame.__setitem__ calls
     # cost more than the NumPy work on a few thousand pairs (same columns, order and dtypes)
     out: dict[str, np.ndarray] = {}
+    n_pairs = len(i)
 
     def side(column: str) -> tuple[np.ndarray, np.ndarray]:
-        values = keys[column].to_numpy(dtype=object) if keys[column].dtype != np.int64 else keys[column].to_numpy()
+        values = _column(keys, column)
         return values[i], values[j]
 
     def scored(column: str, scorer: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        values = keys[column].to_numpy(dtype=object)
+        values = _column(keys, column)
         a, b = values[i], values[j]
         return a, b, _pair_scores(a, b, scorer, workers, _text_pair_codes(values, i, j))
 
@@ -123,7 +168,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     # two DOIs of one registrant ("10.1586/14737140.7.1.57" and "10.1586/14787210.7.1.57"): a typo
     # in one publisher's DOI is possible, another publisher's DOI names another publication.
     # Only pairs whose DOIs differ are looked at (few: most pairs have the same DOI or lack one)
-    registrant = np.zeros(len(pairs), dtype=bool)
+    registrant = np.zeros(n_pairs, dtype=bool)
     differ = np.flatnonzero(out["doi"] == CONFLICT)
     if len(differ):
         d_a, d_b = side("doi_key")
@@ -167,7 +212,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_numbers_equal"] = numbers_equal
     # one title cut short (prefix): the numbers it keeps must lead the other's ("...: Part I" is
     # not "...: Part II" cut short, though it is its compact prefix)
-    cut = np.zeros(len(pairs), dtype=bool)
+    cut = np.zeros(n_pairs, dtype=bool)
     check = np.flatnonzero(prefix & ~out["title_numbers_equal"])
     cut[check] = [_numbers_lead(a, b) if la <= lb else _numbers_lead(b, a)
                   for a, b, la, lb in zip(n_a[check].tolist(), n_b[check].tolist(),
@@ -175,7 +220,7 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_numbers_cut"] = cut
     # titles alike but for who the study is about ("... in men" / "... in women"): only alike,
     # different titles can be merged on their title, so only they are looked at
-    contrast = np.zeros(len(pairs), dtype=bool)
+    contrast = np.zeros(n_pairs, dtype=bool)
     check = np.flatnonzero((out["title_score"] >= 80) & (ts_a != ts_b))  # titles alike once spelt name no contrast
     # one word swapped ("mice" / "rats") or a negation added counts only where a rule could merge two
     # titles a word apart: titles alike (see rules.py), one DOI, or one page range; elsewhere the pair
@@ -211,8 +256,8 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     span_a, span_b = pl_a - pf_a, pl_b - pf_b
     out["page_span_equal"] = (pf_a >= 0) & (pf_b >= 0) & (span_a == span_b) & (span_a >= 4)
     # one title's words start / end the other's: only where the titles differ and the shorter has 3+ words
-    word_prefix = np.zeros(len(pairs), dtype=bool)
-    word_suffix = np.zeros(len(pairs), dtype=bool)
+    word_prefix = np.zeros(n_pairs, dtype=bool)
+    word_suffix = np.zeros(n_pairs, dtype=bool)
     check = np.flatnonzero((len_a != len_b) & (short >= 3))
     prefixes, suffixes = [], []  # positions of the (few) hits, set at once after the loop
     for pos, a, b in zip(check.tolist(), ts_a[check].tolist(), ts_b[check].tolist()):
@@ -230,12 +275,11 @@ def compare_pairs(keys: pd.DataFrame, pairs: pd.DataFrame, workers: int = 1) -> 
     out["title_word_suffix"] = word_suffix
     # partial_ratio is the costly scorer and only the rules in `partial_needed` read it: score
     # those pairs, leave the rest blank (NaN) in the audit
-    partial = np.full(len(pairs), np.nan, dtype=np.float32)
+    partial = np.full(n_pairs, np.nan, dtype=np.float32)
     need = np.flatnonzero(partial_needed(out))
     partial[need] = _pair_scores(ts_a[need], ts_b[need], fuzz.partial_ratio, workers)
     out["title_partial_score"] = partial
-    kept = pairs.drop(columns=[col for col in pairs.columns if col in out])  # a score column is replaced
-    return pd.concat([kept, pd.DataFrame(out, index=pairs.index)], axis=1)
+    return out
 
 
 def _numbers_lead(short: str, long: str) -> bool:

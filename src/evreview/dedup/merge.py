@@ -14,6 +14,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from evreview.dedup.codes import order_ranks
+
 #: Fields merged into the study row (first non-empty value, most complete member first).
 MERGE_FIELDS = (
     "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid",
@@ -99,23 +101,11 @@ def retired_ids(members: Iterable[tuple[str, str]], current: Collection[str]) ->
 
 def record_order(records: pd.DataFrame, round_order: Sequence[str] | None = None) -> np.ndarray:
     """Rank of every record in (search round, source_file, source_index) order."""
-    # every key as integer codes (strings compared once, when factorised sorted): lexsort over
-    # object arrays compares Python strings at every step
-    search = records["search"].fillna("").astype(str) if "search" in records else pd.Series("", index=records.index)
-    search_codes, search_names = pd.factorize(search, sort=True)
-    rounds = list(round_order) if round_order else list(search_names)
-    rank = {name: pos for pos, name in enumerate(rounds)}
-    round_rank = np.array([rank.get(name, len(rounds)) for name in search_names], dtype=np.int64)[search_codes]
-    if "source_file" in records:
-        files = pd.factorize(records["source_file"].fillna("").astype(str), sort=True)[0]
-    else:
-        files = np.zeros(len(records), dtype=np.int64)
-    index = records["source_index"].to_numpy() if "source_index" in records else np.arange(len(records))
-    ids = pd.factorize(records["record_id"].astype(str), sort=True)[0]
-    order = np.lexsort((ids, index, files, round_rank))
-    ranks = np.empty(len(records), dtype=np.int64)
-    ranks[order] = np.arange(len(records))
-    return ranks
+    n = len(records)
+    search = records["search"].fillna("").astype(str).tolist() if "search" in records else [""] * n
+    files = records["source_file"].fillna("").astype(str).tolist() if "source_file" in records else [""] * n
+    index = records["source_index"].to_numpy() if "source_index" in records else np.arange(n)
+    return order_ranks(search, files, index, records["record_id"].astype(str).tolist(), round_order)
 
 
 def assign_study_ids(

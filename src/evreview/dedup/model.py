@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evreview.dedup.blocking import DEFAULT_PASSES, candidate_pairs
+from evreview.dedup.blocking import DEFAULT_PASSES, MAX_BLOCK, WINDOW, candidate_pairs, pairs_frame
 from evreview.dedup.cache import KEY_FIELDS, DedupCache
 from evreview.dedup.cluster import cluster_pairs
+from evreview.dedup.compare import ScoredPairs, with_scores
 from evreview.dedup.decisions import empty_decisions, normalise_previous
 from evreview.dedup.keys import build_keys
 from evreview.dedup.merge import MERGE_FIELDS, assign_study_ids, choose_kept, completeness, merge_studies, record_order
@@ -62,8 +63,8 @@ class Deduplicator:
     new; results are identical with or without it.
     """
 
-    max_block: int = 50
-    window: int = 10
+    max_block: int = MAX_BLOCK
+    window: int = WINDOW
     rules: RuleParams = field(default_factory=RuleParams)
     workers: int = 1
     round_order: Sequence[str] | None = None
@@ -85,6 +86,7 @@ class Deduplicator:
         previous: Mapping[str, str] | None = None,
         *,
         keys: pd.DataFrame | None = None,
+        scored: ScoredPairs | None = None,
     ) -> Deduplicator:
         """Deduplicate ``records`` (a record table from ingest, any order).
 
@@ -92,7 +94,9 @@ class Deduplicator:
         record ids of earlier rounds to their study ids, which are kept. ``keys``: the
         records' matching keys (:func:`~evreview.dedup.keys.build_keys`, row for row with
         ``records``) when they were computed elsewhere: ``evreview dedup`` computes them in a
-        process of its own while its main process imports pandas. The results are the same.
+        process of its own while its main process imports pandas, and ``scored``, the
+        candidate pairs and their scores (:class:`~evreview.dedup.compare.ScoredPairs`, used
+        only where it holds exactly what fit would compute). The results are the same.
 
         Sets ``keys_``, ``pairs_`` (every compared pair with scores, decision, rule and
         guard outcome), ``maybe_pairs_``, ``duplicates_`` (one row per record), ``studies_``,
@@ -104,7 +108,7 @@ class Deduplicator:
         300,000 records, at the same peak memory.
         """
         with gc_paused():
-            return self._fit(records, decisions, previous, keys)
+            return self._fit(records, decisions, previous, keys, scored)
 
     def _fit(
         self,
@@ -112,6 +116,7 @@ class Deduplicator:
         decisions: pd.DataFrame | None,
         previous: Mapping[str, str] | None,
         keys: pd.DataFrame | None = None,
+        given: ScoredPairs | None = None,
     ) -> Deduplicator:
         """:meth:`fit` with the GC paused."""
         missing = [c for c in REQUIRED_COLUMNS if c not in records]
@@ -140,10 +145,17 @@ class Deduplicator:
         log.info("dedup: keys for %d records", len(records))
         cache = DedupCache(self.cache_dir)
         self.keys_ = cache.keys(records, build)
-        pairs = candidate_pairs(self.keys_, max_block=self.max_block, window=self.window)
-        pairs, self.unmatched_decisions_ = _add_decision_pairs(pairs, decisions, ids)
+        if given is not None and self._can_use(given, ids, decisions):
+            pairs = pairs_frame(given.pairs)
+            self.unmatched_decisions_ = decisions.iloc[:0]
+            compared = with_scores(pairs, given.scores)
+            cache.stats.pairs_compared += len(pairs)
+        else:
+            pairs = candidate_pairs(self.keys_, max_block=self.max_block, window=self.window)
+            pairs, self.unmatched_decisions_ = _add_decision_pairs(pairs, decisions, ids)
+            compared = cache.compare(self.keys_, pairs, workers=self.workers)
         log.info("dedup: %d candidate pairs", len(pairs))
-        scored = decide(cache.compare(self.keys_, pairs, workers=self.workers), self.rules)
+        scored = decide(compared, self.rules)
         self.cache_stats_ = cache.stats
         scored = _apply_decisions(scored, decisions, ids)
         labels, outcome = cluster_pairs(self.keys_, scored)
@@ -182,6 +194,17 @@ class Deduplicator:
         )
         self.maybe_pairs_ = _with_record_text(self.pairs_[for_review].reset_index(drop=True), records)
         return self
+
+    def _can_use(self, given: ScoredPairs, ids: pd.Series, decisions: pd.DataFrame) -> bool:
+        """``given`` holds exactly the pairs and scores this fit would compute: the same records
+        in the same order, blocking settings, no reviewer decision (each adds its pair), no
+        cache (which keeps the scores for the next run)."""
+        return (
+            decisions.empty
+            and self.cache_dir is None
+            and (given.max_block, given.window) == (self.max_block, self.window)
+            and given.record_ids == ids.tolist()
+        )
 
     @property
     def n_studies_(self) -> int:
