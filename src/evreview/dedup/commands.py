@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
@@ -84,9 +85,8 @@ class _EarlyRead:
 
         with os.fdopen(self.fd, "rb") as pipe:
             data = pipe.read()  # to the end: the child closes the pipe once the payload is written
-        # reaped if it has exited (the program's own exit reaps it otherwise): tearing down a
-        # forked process takes a few milliseconds that need not be waited for here
-        os.waitpid(self.pid, os.WNOHANG)
+        # not waited for here: tearing down a forked process takes a few milliseconds; the
+        # program reaps it at exit (see _start_early_read), so its CPU time is the program's
         try:
             payload = pickle.loads(data)  # a child that died half-way wrote a truncated payload
         except Exception:  # whatever went wrong in the child, the records are read here instead
@@ -119,6 +119,9 @@ def _start_early_read(paths: list[Path], search: str, score: int | None) -> _Ear
         return None
     if pid:
         os.close(write_fd)
+        import atexit
+
+        atexit.register(_reap, pid)  # _exit_program runs the exit handlers too
         return _EarlyRead(pid, read_fd)
     os.close(read_fd)  # the child: never returns
     code = 0
@@ -131,6 +134,13 @@ def _start_early_read(paths: list[Path], search: str, score: int | None) -> _Ear
     except BaseException:  # nothing may escape a forked child: the parent reads the exports again
         code = 1
     os._exit(code)
+
+
+def _reap(pid: int) -> None:
+    """Wait for the reader process (long done by the end of the run): a process that is not
+    waited for lingers as a zombie, and its CPU time counts for no one."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 class _NoPandas:
@@ -272,7 +282,6 @@ def _exit_program(code: int) -> None:
     closed; a Python caller's process exits as usual.
     """
     import atexit
-    import contextlib
 
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
