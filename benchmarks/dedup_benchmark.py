@@ -10,7 +10,9 @@ ratios. It also runs the 25 curated pair cases through the pairwise matcher.
 
 Both tools get the same ``records_pre_merged.csv``: ours is timed as ``evreview dedup CSV --out
 DIR`` end to end (interpreter start-up, the generic CSV reader of ``evreview ingest``, dedup and
-writing every output, merged studies included), the peer as its documented pipeline in a fresh
+writing every output, merged studies included; for exports this small the command reads them,
+builds their keys and scores their pairs in a second process while its first imports pandas,
+and ``cpu_s`` counts both), the peer as its documented pipeline in a fresh
 interpreter: prep, block, match, cluster, then merge with the merged records written to CSV, the
 same work as ours minus our audit tables. ``wall_ratio`` is against that whole run;
 ``link_wall_ratio`` against the same runs without their merge step (timed inside the peer's

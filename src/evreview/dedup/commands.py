@@ -143,15 +143,6 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
 
 
-class _NoPandas:
-    """An import finder that makes ``import pandas`` fail (in :func:`_read_early`'s process)."""
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name.partition(".")[0] == "pandas":
-            raise ModuleNotFoundError("pandas is not imported in this process", name=name)
-        return None
-
-
 def _read_early(paths: list[Path], search: str, score: int | None) -> dict[str, Any]:
     """The child's work: :func:`evreview.ingest.ingest_table` per export, then the keys of all
     the records in :func:`load_records`' order, and with ``score`` (the largest block) their
@@ -159,7 +150,9 @@ def _read_early(paths: list[Path], search: str, score: int | None) -> dict[str, 
     ``{"error": exc}``."""
     # pandas is what the parent imports meanwhile: not here (pyarrow would import it on its
     # first array built from Python values, only to look for pandas types in it)
-    sys.meta_path.insert(0, _NoPandas())
+    from evreview.imports import keep_pandas_out
+
+    keep_pandas_out()
     import pyarrow as pa
 
     from evreview.dedup.keys import key_columns

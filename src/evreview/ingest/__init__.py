@@ -8,6 +8,7 @@ reader cannot parse is listed in the report with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -594,20 +595,22 @@ def ingest_to_parquet(
     :func:`ingest_files`; ``per_file(path)`` may add options (``fmt``, ``encoding``,
     ``database``, ``column_map``) for one file. ``read_records(out)`` equals
     ``write_records(ingest_files(paths, ...).records, out)`` read back.
-    """
-    import pandas as pd
 
+    The Parquet writer is opened at the first batch: its schema carries pandas metadata, and
+    importing pandas (0.13 s) then overlaps the parse, which a large file's worker processes
+    have begun by then.
+    """
     out = Path(out)
     root_path = Path(root) if root else None
     check_given_once(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     reports: list[FileReport] = []
-    problems: list[pd.DataFrame] = []
+    problems: list[dict[str, Any]] = []
     fills: list[str] = []  # per row group: the database default to apply afterwards, or ""
-    schema = record_schema()
     try:
-        with pq.ParquetWriter(tmp, schema) as writer, gc_paused():
+        with contextlib.ExitStack() as stack, gc_paused():
+            writer: pq.ParquetWriter | None = None
             for path in paths:
                 path = Path(path)
                 round_name = search or _round_of(path, root_path)
@@ -623,20 +626,23 @@ def ingest_to_parquet(
                 )
                 first = len(fills)
                 for table in job.tables():
+                    if writer is None:
+                        writer = stack.enter_context(pq.ParquetWriter(tmp, record_schema()))
                     writer.write_table(table, row_group_size=max(table.num_rows, 1))
                     fills.append("")
                 reports.append(job.report())
-                problems.append(job.problem_frame())
+                problems.extend(job.problem_rows())
                 fills[first:] = [job.fill] * (len(fills) - first)
                 del job
+            if writer is None:  # no record at all: a table with no rows
+                stack.enter_context(pq.ParquetWriter(tmp, record_schema()))
         if any(fills):
             _apply_fills(tmp, fills)
         os.replace(tmp, out)
     finally:
         if tmp.exists():
             tmp.unlink()
-    frames = [f for f in problems if len(f)]
-    problem_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    problem_frame = _problem_frame(problems) if problems else _no_problems()
     return IngestResult(records=empty_records(), reports=reports, problems=problem_frame)
 
 

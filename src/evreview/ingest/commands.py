@@ -212,7 +212,6 @@ def _check_ids(register: Path, out: Path, root: Path) -> None:
 def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: Path) -> int:
     from evreview.ingest import check_given_once, combine, ingest_files, ingest_to_parquet, write_records
     from evreview.records import UNKNOWN_DATABASE
-    from evreview.reporting import write_csv
 
     column_map = None
     if args.column_map:
@@ -253,6 +252,8 @@ def _run(args: argparse.Namespace, out: Path, report_path: Path, problems_path: 
     if config is not None and column_map is None and len(args.files) > 1:
         problems = _with_column_map_warnings(problems, config, args.config, result.report, args.root or Path.cwd(),
                                              args.encoding)
+    from evreview.reporting import write_csv  # imports pandas: after the parse, not before it
+
     write_csv(result.report, report_path)
     write_csv(problems, problems_path)
     for rep in result.reports:

@@ -240,8 +240,10 @@ def parse_part(
     """
     import gc
 
+    from evreview.imports import keep_pandas_out
     from evreview.ingest import records_table
 
+    keep_pandas_out()  # pyarrow would import it (0.1 s) in each worker, which never needs it
     gc.disable()  # as in the driver: millions of acyclic objects, nothing for the GC to find
     with open(path, "rb") as handle:
         handle.seek(part.start)
