@@ -814,3 +814,61 @@ def test_a_bad_file_among_good_ones_fails_the_command_or_is_reported(tmp_path: P
     # the unclosed quote swallows the file's end: its row, lines 2-3, is the one reported
     assert report.loc["bad.csv", ["parsed", "failed"]].tolist() == [0, 1]
     assert "lines 2-3" in problems["reason"].iloc[0]
+
+
+def test_parallel_workers_and_the_parse_run_without_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas (0.1 s) on its first array built from Python values; the part
+    workers keep it out, and the command imports it only once the parse has begun (for the
+    Parquet schema), so its import overlaps the workers' parse. The output is unchanged."""
+    import os
+
+    big = _big_ris(tmp_path)
+    code = f"""
+import os, sys
+from evreview.ingest import parallel
+parallel.PARALLEL_MIN_BYTES, parallel.PART_BYTES, parallel._HEAD_BYTES = 0, 4096, 80_000
+parallel.available_workers = lambda: 2
+real = parallel.parse_part
+
+def spy(*args):
+    done = real(*args)
+    os.write(2, f"worker pandas: {{'pandas' in sys.modules}}\\n".encode())  # one write: workers interleave
+    return done
+
+parallel.parse_part = spy
+real_run = parallel.run
+
+def run(*args, **kwargs):
+    print("pandas before the parts:", "pandas" in sys.modules, file=sys.stderr)
+    yield from real_run(*args, **kwargs)
+
+parallel.run = run
+from evreview.cli import main
+sys.argv = ["evreview", "ingest", {str(big)!r}, "--out", {str(tmp_path / "out.parquet")!r}]
+sys.exit(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert "pandas before the parts: False" in lines
+    workers = [line for line in lines if line.startswith("worker pandas:")]
+    assert len(workers) > 10 and set(workers) == {"worker pandas: False"}
+    one = subprocess.run([sys.executable, "-m", "evreview", "ingest", str(big), "--out", str(tmp_path / "one.parquet")],
+                         capture_output=True, text=True, env={**os.environ, "EVREVIEW_INGEST_WORKERS": "1"})
+    assert one.returncode == 0, one.stderr
+    assert (tmp_path / "out.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
+
+
+def test_keep_pandas_out_lets_pyarrow_build_arrays() -> None:
+    code = """
+from evreview.imports import keep_pandas_out
+keep_pandas_out()
+import pyarrow as pa
+assert pa.array(["x", None]).to_pylist() == ["x", None]
+try:
+    import pandas
+except ModuleNotFoundError as exc:
+    print("blocked:", exc.name)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "blocked: pandas"
