@@ -1575,3 +1575,23 @@ def test_factorize_numbers_values_as_pandas_does(sort: bool) -> None:
     assert factorize(with_none).tolist() == pd.factorize(np.asarray(with_none, dtype=object))[0].tolist()
     assert factorize(with_none, missing=()).tolist() == [0, 1, 2, 0, 1]
     assert factorize(["x", "", "x"], missing=(None, "")).tolist() == [0, -1, 0]
+
+
+@pytest.mark.parametrize(("sort", "missing"), [(False, (None,)), (True, (None,)), (False, ()), (False, (None, "")),
+                                                (True, (None, ""))])
+def test_factorize_by_dict_and_by_pandas_group_and_order_alike(monkeypatch: pytest.MonkeyPatch, sort: bool,
+                                                               missing: tuple) -> None:
+    """Many values with pandas imported go through pandas' hash table, few (or none imported)
+    through a dict: the same values share a code, missing ones are -1, and codes sort alike."""
+    from evreview.dedup import codes
+
+    rng = np.random.default_rng(1)
+    values = [f"t{v}" for v in rng.integers(0, 300, 3000)] + ["", ""] + ([] if sort else [None])
+    monkeypatch.setattr(codes, "_PANDAS_FROM", 10)
+    by_pandas = codes.factorize(values, sort=sort, missing=missing)
+    monkeypatch.setattr(codes, "_PANDAS_FROM", 10**9)
+    by_dict = codes.factorize(values, sort=sort, missing=missing)
+    assert ((by_pandas == -1) == (by_dict == -1)).all()
+    kept = by_dict != -1
+    ranks = [np.unique(found[kept], return_inverse=True)[1] for found in (by_pandas, by_dict)]
+    assert (ranks[0] == ranks[1]).all()
