@@ -62,17 +62,19 @@ EARLY_MAX_BYTES = 16 * 1024**2
 
 
 class _EarlyRead:
-    """Exports being ingested, and their matching keys computed, in a forked process.
+    """Exports being ingested, their matching keys built and their candidate pairs found and
+    scored, in a forked process.
 
     Why: a small ``evreview dedup`` run spends about 0.14 s importing pandas, on one core,
-    before it can read a record, while reading the exports and building their keys needs no
-    pandas (about 0.07 s for 1,400 records). The child does that on the other core meanwhile
-    and sends the Arrow tables and key columns back through a pipe. The results are the
-    same: the parent makes its record table from the child's Arrow tables exactly as
-    :func:`evreview.ingest.ingest_files` does, and the keys are :func:`~.keys.build_keys`'s
-    (pinned by tests). A user's error in an export is raised in the parent as the child
-    found it; anything else (the child killed, a bug) and the parent reads the exports
-    itself, as without the child.
+    before it can read a record, while reading the exports, building their keys and scoring
+    their pairs need no pandas (about 0.1 s for 1,400 records). The child does that on the
+    other core meanwhile and sends the Arrow tables, key columns and scored pairs back
+    through a pipe. The results are the same: the parent makes its record table from the
+    child's Arrow tables exactly as :func:`evreview.ingest.ingest_files` does, the keys are
+    :func:`~.keys.build_keys`'s and the scored pairs are used only where they are exactly
+    what the fit would compute (:class:`~.compare.ScoredPairs`; all pinned by tests). A
+    user's error in an export is raised in the parent as the child found it; anything else
+    (the child killed, a bug) and the parent reads the exports itself, as without the child.
     """
 
     def __init__(self, pid: int, fd: int) -> None:
@@ -80,7 +82,8 @@ class _EarlyRead:
         self.fd = fd
 
     def result(self) -> dict[str, Any] | None:
-        """The child's payload (``files``, ``keys``, ``ids``), or None to read in this process."""
+        """The child's payload (``files``, ``keys``, ``ids``, perhaps ``scored``), or None to read
+        in this process."""
         import pickle
 
         with os.fdopen(self.fd, "rb") as pipe:
