@@ -62,6 +62,11 @@ SWAPS = [
     # drugs of one class (one HTA group's cost-effectiveness models)
     ("Cost-effectiveness of {} for moderate to severe plaque psoriasis in the National Health Service",
      [("adalimumab", "golimumab"), ("secukinumab", "ixekizumab"), ("infliximab", "rituximab")]),
+    # drugs of one class two letters apart, which the typo test read as one word mistyped
+    ("Real-world outcomes of first-line {} in EGFR-mutated non-small cell lung cancer: a cohort study",
+     [("afatinib", "axitinib")]),
+    ("Effect of {} on the pharmacokinetics of clopidogrel in healthy volunteers: a crossover study",
+     [("omeprazole", "esomeprazole")]),
     # opposites
     ("Efficacy and safety of trastuzumab deruxtecan in HER2-{} metastatic breast cancer: a phase 2 trial",
      [("positive", "negative")]),
@@ -316,3 +321,13 @@ def test_boilerplate_of_two_issues_is_not_one_item(title: str, fields: dict) -> 
                                    "Editorial: peer review in crisis", "Editor's comments on telemedicine"])
 def test_studies_about_editors_and_messages_are_not_boilerplate(title: str) -> None:
     assert not is_generic_title(fold_text(title))
+
+
+def test_a_drug_name_mistyped_by_one_letter_is_still_one_word() -> None:
+    """Two names of one drug class are two drugs from two letters apart; one letter apart is a
+    typo ("erlotinib" / "erlitinib"), as for any word."""
+    from evreview.dedup.keys import _swap_contrast
+
+    assert _swap_contrast("afatinib", "axitinib") and _swap_contrast("omeprazole", "esomeprazole")
+    assert not _swap_contrast("erlotinib", "erlitinib") and not _swap_contrast("randomised", "randomized")
+    assert not _swap_contrast("nivolumab", "nivolumabs")

@@ -309,7 +309,36 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     from rapidfuzz.distance import OSA  # imported with the scoring (compare.py) already
     from rapidfuzz.fuzz import ratio
 
-    return OSA.distance(x, y) > 2 and ratio(x, y) < SWAP_ALIKE
+    edits = OSA.distance(x, y)
+    if edits >= 2 and _drug_stem(x) is not None and _drug_stem(x) == _drug_stem(y):
+        return True  # two drugs of one class, however alike: "afatinib" / "axitinib"
+    return edits > 2 and ratio(x, y) < SWAP_ALIKE
+
+
+#: Endings that name a class of drugs in their international names (WHO INN stems): two such
+#: names with one ending are two drugs even when two letters apart ("afatinib" / "axitinib",
+#: "omeprazole" / "esomeprazole"), which the typo test above would read as one word mistyped.
+#: One letter apart stays a typo ("erlotinib" / "erlitinib").
+_DRUG_STEMS = (
+    "tinib", "ciclib", "parib", "rafenib", "mab", "cept", "prazole", "azole", "sartan", "olol", "pril",
+    "statin", "cillin", "cycline", "floxacin", "mycin", "vir", "dipine", "gliptin", "gliflozin", "glitazone",
+    "lukast", "setron", "triptan", "oxetine", "tidine", "platin", "rubicin", "taxel", "dronate", "parin",
+    "xaban", "gatran", "afil", "semide", "thiazide", "zolam", "azepam", "caine", "profen", "coxib", "lutamide",
+    "relin", "tropin", "terol", "sonide", "pramine", "peridol", "tadine", "conazole", "fungin",
+)
+
+
+def _drug_stem(word: str) -> str | None:
+    """The drug-class ending of a word of 7+ letters (:data:`_DRUG_STEMS`, longest first), or None."""
+    if len(word) < 7:
+        return None
+    for stem in _DRUG_STEMS_LONGEST_FIRST:
+        if word.endswith(stem):
+            return stem
+    return None
+
+
+_DRUG_STEMS_LONGEST_FIRST = sorted(_DRUG_STEMS, key=len, reverse=True)
 
 
 def _unlike_words(only_a: set[str], only_b: set[str]) -> tuple[set[str], set[str]]:
