@@ -635,6 +635,25 @@ def test_parallel_tables_pass_through_files_that_are_all_removed(tmp_path: Path,
     assert list(spool.iterdir()) == []
 
 
+def test_parallel_tables_come_through_the_pipe_when_the_spool_has_no_room(tmp_path: Path, monkeypatch,
+                                                                          forced_parallel):
+    """A container's /dev/shm is often 64 MB: a worker that cannot write its table there sends
+    it through the result pipe instead, and the output is the same."""
+    from evreview.ingest import parallel
+
+    big = _big_ris(tmp_path)
+    expected = ingest_file(big).records
+    real = parallel._spooled
+    monkeypatch.setattr(parallel, "_spooled", lambda table, path: real(table, str(tmp_path / "no" / "room.arrow")))
+    got = ingest_file(big).records
+    assert forced_parallel[-1] is not None and len(forced_parallel[-1].parts) > 3
+    assert got.equals(expected)
+    import pyarrow as pa
+
+    sent = real(pa.table({"x": [1, 2]}), str(tmp_path / "no" / "room.arrow"))
+    assert isinstance(sent, bytes) and parallel._load(sent).column("x").to_pylist() == [1, 2]
+
+
 def _error(path: Path) -> str:
     with pytest.raises(IngestError) as info:
         ingest_file(path)

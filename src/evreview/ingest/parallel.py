@@ -20,7 +20,9 @@ it cuts the file while the first parts are parsed, keeping two parts per worker 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
+import shutil
 import sys
 import traceback
 from collections import deque
@@ -275,17 +277,30 @@ def parse_part(
     from evreview.ingest import record_schema
 
     table = pa.concat_tables(tables) if tables else record_schema().empty_table()
-    table_path = os.path.join(spool, f"part-{part.start}-{os.getpid()}.arrow")
-    with pa.OSFile(table_path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
     return {
         "first_index": part.first_index,
-        "table": table_path,
+        "table": _spooled(table, os.path.join(spool, f"part-{part.start}-{os.getpid()}.arrow")),
         "problems": result.problems,
         "found": result.found,
         "counts": result.database_counts,
         "context": result.part_context,
     }
+
+
+def _spooled(table: pa.Table, table_path: str) -> str | bytes:
+    """``table`` written to ``table_path`` (returned), or as bytes when the spool folder has no
+    room for it (a container's /dev/shm is often 64 MB): sent through the pipe as before."""
+    try:
+        with pa.OSFile(table_path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return table_path
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(table_path)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 # --------------------------------------------------------------------------- parent side
@@ -330,16 +345,28 @@ def _context() -> Any:
     return multiprocessing.get_context()
 
 
+#: Shared memory is the spool only with this much free (a part's table is ~16 MB, and up to
+#: two per worker are in flight).
+_SPOOL_FREE_BYTES = 256 * 1024**2
+
+
 def _spool_root() -> str | None:
-    """Where workers put their tables: shared memory when the system has it (nothing goes to
-    disk), else the temporary folder."""
+    """Where workers put their tables: shared memory when the system has it with room to
+    spare (nothing goes to disk), else the temporary folder."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+    try:
+        roomy = shutil.disk_usage(shm).free >= _SPOOL_FREE_BYTES
+    except OSError:
+        return None
+    return shm if roomy and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-def _load(table_path: str) -> pa.Table:
+def _load(table_path: str | bytes) -> pa.Table:
     """A worker's table, read without copying where files can be mapped (the file is removed
-    at once: the mapping outlives its name on POSIX), else read whole."""
+    at once: the mapping outlives its name on POSIX), else read whole; or from the bytes a
+    worker sent when its spool file would not fit."""
+    if isinstance(table_path, bytes):
+        return pa.ipc.open_stream(table_path).read_all()
     if os.name == "posix":
         table = pa.ipc.open_stream(pa.memory_map(table_path)).read_all()
         os.unlink(table_path)
@@ -352,7 +379,7 @@ def _load(table_path: str) -> pa.Table:
 
 def _discard(done: Mapping[str, Any]) -> None:
     """Remove a part's table file that will not be read (its part failed or is parsed again)."""
-    if "table" in done:
+    if isinstance(done.get("table"), str):
         os.unlink(done["table"])
 
 
@@ -365,7 +392,6 @@ def run(plan_: Plan, *, search: str, batch: int, outcome: Outcome) -> Iterator[p
     before parsing, so an invalid byte anywhere wins over a NUL character, which wins over a
     parse error (or reader bug); each the earliest in the file.
     """
-    import shutil
     import tempfile
 
     spool = tempfile.mkdtemp(prefix="evreview-ingest-", dir=_spool_root())
