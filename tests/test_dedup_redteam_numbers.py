@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from evreview.dedup.keys import title_numbers
 from tests.test_dedup_redteam import BASES, n_studies
 
 #: (template, one, other): the title with ``{}`` as one and as the other names two studies
@@ -119,11 +120,13 @@ SAME = [
 ]
 
 
-#: cases merged (DISTINCT) or split (SAME) by the code this module was written against
-MERGED_BEFORE = {("1a", "1b"), ("Ia", "Ib"), ("IIIA", "IIIB"), ("3a", "3b"), ("VIII", "IX"), ("VII", "VIII"),
-                 ("B", "C"), ("A", "B")}
-SPLIT_BEFORE = {("Twenty-year", "20-year"), ("Twenty-five-year", "25-year"), ("Fifteen-year", "15-year"),
-                ("IIIA", "3A")}
+#: Merged (DISTINCT) or split (SAME) when this module was written, fixed since: phase "1a" / "1b" and "Ia" / "Ib",
+#: stage "IIIA" / "IIIB" and "3a" / "3b" (a sub-stage letter dropped, both read as "3"), factor "VIII" / "IX" and
+#: "VII" / "VIII" (Roman numerals mid-title were words), and "Twenty-year" / "20-year" and "IIIA" / "3A" (numbers
+#: words only up to twelve; a sub-stage letter). See keys.title_numbers.
+#: Still missed (strict xfail: a fix makes them fail until the mark is removed):
+STILL_MERGED = {("B", "C"), ("A", "B")}
+STILL_SPLIT = {("Twenty-five-year", "25-year"), ("Fifteen-year", "15-year")}
 
 
 def _cases(cases: list[tuple[str, str, str]], known: set[tuple[str, str]]) -> list:
@@ -134,14 +137,30 @@ def _cases(cases: list[tuple[str, str, str]], known: set[tuple[str, str]]) -> li
 
 
 @pytest.mark.parametrize("base", list(BASES))
-@pytest.mark.parametrize(("template", "x", "y"), _cases(DISTINCT, MERGED_BEFORE))
+@pytest.mark.parametrize(("template", "x", "y"), _cases(DISTINCT, STILL_MERGED))
 def test_titles_a_number_apart_name_two_studies(template: str, x: str, y: str, base: str) -> None:
     fields = BASES[base]
     assert n_studies({**fields, "title": template.format(x)}, {**fields, "title": template.format(y)}) == 2
 
 
 @pytest.mark.parametrize("base", list(BASES))
-@pytest.mark.parametrize(("template", "x", "y"), _cases(SAME, SPLIT_BEFORE))
+@pytest.mark.parametrize(("template", "x", "y"), _cases(SAME, STILL_SPLIT))
 def test_one_title_with_its_numbers_written_two_ways_is_one_study(template: str, x: str, y: str, base: str) -> None:
     fields = BASES[base]
     assert n_studies({**fields, "title": template.format(x)}, {**fields, "title": template.format(y)}) == 1
+
+
+@pytest.mark.parametrize(("title", "numbers"), [
+    ("survival in stage iiia x", "3a"), ("survival in stage 3a x", "3a"), ("survival in stage iiib x", "3b"),
+    ("a phase ib trial of x", "1b"), ("a phase 1b trial of x", "1b"), ("class ic antiarrhythmics", "1c"),
+    ("recombinant factor viii in x", "8"), ("recombinant factor ix in x", "9"), ("complex ii deficiency", "2"),
+    ("twenty year outcomes", "20"), ("twenty five year outcomes", "25"), ("fifteen year outcomes", "15"),
+    ("ninety nine cases of x", "99"), ("twenty oneself", "20"),
+    # words, not numbers: "IV" (intravenous) mid-title, a lone "x" or "v", "via" after a sequence word;
+    # units after a number ("24h", "3D") are no sub-part letters
+    ("iv iron versus oral iron in x", ""), ("x in stage iv", "4"), ("clinical features of fragile x", ""),
+    ("factor v leiden in x", ""), ("a pilot study via telehealth", ""), ("24h urine sodium", "24"),
+    ("3d printing in x", "3"),
+])
+def test_title_numbers_read_sub_stages_numerals_and_number_words(title: str, numbers: str) -> None:
+    assert title_numbers(title) == numbers
