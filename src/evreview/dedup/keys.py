@@ -283,8 +283,9 @@ def title_contrast(a: str, b: str, swaps: bool = True) -> bool:
 def _swap_contrast(x: str, y: str) -> bool | None:
     """Whether one word swapped for another (the rest of two titles alike) names another study.
 
-    True for words of one prefix family ("preoperative" / "postoperative", "cemented" /
-    "uncemented", but not "nonresectable" / "unresectable", two negations), and for two words of
+    True for two single letters ("hepatitis B" / "C"), for words of one prefix family
+    ("preoperative" / "postoperative", "cemented" / "uncemented", but not "nonresectable" /
+    "unresectable", two negations), and for two words of
     ASCII letters, 4+ each, neither a start or a plural of the other, 3+ edits apart and less
     than :data:`SWAP_ALIKE` alike (a species, a drug, an opposite); False for spellings, typos ("randomised",
     "persistant", "cheque" / "check") and plurals ("genera" / "genus", "apices" / "apex"). None when
@@ -296,6 +297,10 @@ def _swap_contrast(x: str, y: str) -> bool | None:
         return None
     if not (x.isascii() and y.isascii() and x.isalpha() and y.isalpha()):
         return False
+    if len(x) == 1 and len(y) == 1:
+        # a letter that names a virus, a group, a vitamin or a cohort ("hepatitis B" / "C", "group A" /
+        # "B streptococcus", "influenza A" / "B"): one character of a long title, no typo of a word
+        return True
     if _affix_contrast(x, y) or _affix_contrast(y, x):
         return True
     x, y = _PLURALS.get(x, x), _PLURALS.get(y, y)
