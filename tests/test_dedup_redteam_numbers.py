@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import pytest
 
+from evreview.dedup import Deduplicator
 from evreview.dedup.keys import title_contrast, title_numbers
-from tests.test_dedup_redteam import BASES, n_studies
+from tests.test_dedup_redteam import BASES, make_records, n_studies
 
 #: (template, one, other): the title with ``{}`` as one and as the other names two studies
 DISTINCT = [
@@ -125,7 +126,9 @@ SAME = [
 #: "IX" and "VII" / "VIII" (Roman numerals mid-title were words), "Twenty-year" / "20-year" and "IIIA" / "3A"
 #: (number words only up to twelve; a sub-stage letter; see keys.title_numbers), and hepatitis "B" / "C", group
 #: and influenza "A" / "B" (a letter swapped for a letter: now a reviewer question, title_population_differs).
-#: Still missed (strict xfail: a fix makes them fail until the mark is removed):
+#: Still missed (strict xfail: a fix makes them fail until the mark is removed). "Twenty-five-year" / "25-year" and
+#: "Fifteen-year" / "15-year" now have the same numbers but titles under 95 % alike letter for letter: a reviewer
+#: question (similar_title), no longer split silently by title_numbers_differ (test below).
 STILL_MERGED: set[tuple[str, str]] = set()
 STILL_SPLIT = {("Twenty-five-year", "25-year"), ("Fifteen-year", "15-year")}
 
@@ -149,6 +152,18 @@ def test_titles_a_number_apart_name_two_studies(template: str, x: str, y: str, b
 def test_one_title_with_its_numbers_written_two_ways_is_one_study(template: str, x: str, y: str, base: str) -> None:
     fields = BASES[base]
     assert n_studies({**fields, "title": template.format(x)}, {**fields, "title": template.format(y)}) == 1
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@pytest.mark.parametrize(("x", "y"), sorted(STILL_SPLIT))
+def test_numbers_in_words_and_digits_are_at_least_a_question(x: str, y: str, base: str) -> None:
+    """Those of :data:`STILL_SPLIT`: one study, or two with a "maybe" pair for the reviewer (never
+    told apart by their numbers)."""
+    template = "{} outcomes of a randomised trial of bariatric surgery versus medical therapy for diabetes"
+    fields = BASES[base]
+    model = Deduplicator().fit(make_records({**fields, "title": template.format(x)},
+                                            {**fields, "title": template.format(y)}))
+    assert model.n_studies_ == 1 or set(model.pairs_["decision"]) == {"maybe"}
 
 
 @pytest.mark.parametrize(("a", "b", "contrast"), [
