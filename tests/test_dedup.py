@@ -1102,11 +1102,15 @@ def test_title_numbers_word_by_word_equals_the_pattern() -> None:
 
     vocab = ["part", "parts", "phase", "stage", "type", "teil", "study", "one", "two", "twelve", "zero",
              "i", "ii", "iv", "iiii", "vx", "x", "xl", "ivy", "a", "b", "h", "j", "c", "covid19", "2x2", "19th",
-             "one1", "2", "007", "trial", "of", "the", "Part", "II", "phases", "ten", "in", "men", "v"]
+             "one1", "2", "007", "trial", "of", "the", "Part", "II", "phases", "ten", "in", "men", "v",
+             # sub-stage letters, numerals of 2+ letters anywhere, tens and teens
+             "iiia", "ia", "ib", "ivb", "iiiii", "via", "va", "3a", "3b", "12c", "3d", "a3a", "1ab", "viii", "ix", "xx",
+             "xi", "twenty", "five", "fifteen", "ninety", "nine", "oneself", "seventeen"]
     rng = random.Random(5)
-    titles = [" ".join(rng.choice(vocab) for _ in range(rng.randint(1, 8))) for _ in range(5000)]
+    titles = [" ".join(rng.choice(vocab) for _ in range(rng.randint(1, 8))) for _ in range(20000)]
     titles += ["", "part", "part  ii", " part ii", "part ii ", "phase ii-iii", "part b c", "parts h", "part i b",
-               "stage iv iv", "type 2 diabetes part a", "part é", "x\x01 one", "one_two", "part\tii"]
+               "stage iv iv", "type 2 diabetes part a", "part é", "x\x01 one", "one_two", "part\tii",
+               "stage iiia", "twenty five", "twenty  five", "factor viii é", "iv é", "é iv"]
     for title in titles:
         assert title_numbers(title) == _title_numbers_by_pattern(title), title
 

@@ -283,8 +283,9 @@ def title_contrast(a: str, b: str, swaps: bool = True) -> bool:
 def _swap_contrast(x: str, y: str) -> bool | None:
     """Whether one word swapped for another (the rest of two titles alike) names another study.
 
-    True for words of one prefix family ("preoperative" / "postoperative", "cemented" /
-    "uncemented", but not "nonresectable" / "unresectable", two negations), and for two words of
+    True for two single letters ("hepatitis B" / "C"), for words of one prefix family
+    ("preoperative" / "postoperative", "cemented" / "uncemented", but not "nonresectable" /
+    "unresectable", two negations), and for two words of
     ASCII letters, 4+ each, neither a start or a plural of the other, 3+ edits apart and less
     than :data:`SWAP_ALIKE` alike (a species, a drug, an opposite); False for spellings, typos ("randomised",
     "persistant", "cheque" / "check") and plurals ("genera" / "genus", "apices" / "apex"). None when
@@ -296,6 +297,10 @@ def _swap_contrast(x: str, y: str) -> bool | None:
         return None
     if not (x.isascii() and y.isascii() and x.isalpha() and y.isalpha()):
         return False
+    if len(x) == 1 and len(y) == 1:
+        # a letter that names a virus, a group, a vitamin or a cohort ("hepatitis B" / "C", "group A" /
+        # "B streptococcus", "influenza A" / "B"): one character of a long title, no typo of a word
+        return True
     if _affix_contrast(x, y) or _affix_contrast(y, x):
         return True
     x, y = _PLURALS.get(x, x), _PLURALS.get(y, y)
@@ -473,18 +478,40 @@ _SEQUENCE_WORDS = ("part", "parts", "phase", "phases", "stage", "stages", "type"
                    "chapter", "section", "volume", "vol", "series", "study", "trial", "report", "paper", "wave",
                    "round", "cycle", "level", "step", "tier", "arm", "cohort", "book",
                    "teil", "partie", "parte", "fase", "typ", "tipo", "часть")
-#: Number words ("one-year" is "1-year") and Roman numerals (i-xxxix) after a sequence word.
+#: Number words ("one-year" is "1-year", "fifteen-year" is "15-year") and Roman numerals (i-xxxix).
 _NUMBER_WORDS = {word: str(n) for n, word in enumerate(
-    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"))}
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+     "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"))}
+#: Tens, alone ("twenty-year" is "20-year") or with a unit after them ("twenty-five" is "25").
+_TENS = {word: n for n, word in zip(range(20, 100, 10),
+                                    ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"))}
+_UNITS = {word: int(_NUMBER_WORDS[word]) for word in ("one", "two", "three", "four", "five", "six", "seven",
+                                                      "eight", "nine")}
+#: The letter of a sub-stage or sub-phase after a number ("stage IIIA" / "IIIB", "phase 1a" / "1b",
+#: "type 2a" / "2b"): part of the number. Only a-c: "2D" / "3D" differ in their digits already,
+#: and "24h" / "24-h" (hours) is one number written two ways, not a sub-part.
+_SUB_LETTERS = "abc"
+#: Words that a Roman numeral and a sub-part letter spell, after a sequence word ("a study via ..."):
+#: not numbers.
+_ROMAN_LOOKALIKES = ("via", "va")
 _ROMAN = re.compile(r"^x{0,3}(?:ix|iv|v?i{0,3})$")
 _ROMAN_VALUE = {"i": 1, "v": 5, "x": 10}
+
+
+def _words_pattern(words: Any) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
 _TITLE_NUMBER = re.compile(
-    r"\d+"
-    r"|\b(?:" + "|".join(_NUMBER_WORDS) + r")\b"
-    r"|\b(?:" + "|".join(_SEQUENCE_WORDS) + r") [ivx]+\b"
+    r"\b\d+[" + _SUB_LETTERS + r"]\b"
+    r"|\d+"
+    r"|\b(?:" + _words_pattern(_TENS) + r")(?: (?:" + _words_pattern(_UNITS) + r"))?\b"
+    r"|\b(?:" + _words_pattern(_NUMBER_WORDS) + r")\b"
+    r"|\b(?:" + "|".join(_SEQUENCE_WORDS) + r") (?!(?:" + "|".join(_ROMAN_LOOKALIKES) + r")\b)"
+    r"[ivx]+[" + _SUB_LETTERS + r"]?\b"
     r"|\bparts? [a-h]\b"
-    r"|\b(?:iii|ii)\b"
-    r"|\b(?:[ivx]{2,}|i)$"
+    r"|\b[ivx]{2,}\b"
+    r"|\bi$"
 )
 
 
@@ -500,20 +527,25 @@ def _roman(numeral: str) -> int:
 def title_numbers(folded: str) -> str:
     """The numbers in a title, in order: "Part 1" and "Part 2" are different items.
 
-    Numbers are digits, number words up to twelve ("one-year" = "1-year") and, after a word
-    that numbers a series ("part", "phase", "stage", "type" ...), a Roman numeral ("Part II" =
-    "part 2"; "Phase II" and "Phase III" trials differ by one letter of a long title, which
-    the title similarity alone reads as a typo) or a letter ("Part A", "Part B"). "ii" and "iii"
-    are numbers anywhere, and so is a Roman numeral ending the title ("Hereditary angioedema: a
-    review, II", as older series number their parts), but for a lone "x" or "v" ("fragile X",
-    "factor V"). Another one is left alone: "i", "iv" and "x" are mostly words ("what I
-    learned", "IV iron", "X-linked"). (A typo's stray "i" at the end, "... grakabr i", is no
-    harm: titles alike letter for letter count as having the same numbers, see compare.py.)
+    Numbers are digits, number words up to ninety-nine ("one-year" = "1-year", "twenty-five-year"
+    = "25-year") and, after a word that numbers a series ("part", "phase", "stage", "type" ...), a
+    Roman numeral ("Part II" = "part 2"; "Phase II" and "Phase III" trials differ by one letter of
+    a long title, which the title similarity alone reads as a typo) or a letter ("Part A", "Part
+    B"). A number keeps the letter of a sub-stage or sub-phase after it ("stage IIIA" = "stage 3a",
+    not "stage IIIB"; "phase 1a" / "phase 1b"): otherwise the two read as one number and their
+    titles, one letter apart, as one title. Roman numerals of two or more letters are numbers
+    anywhere ("factor VIII" / "factor IX", "complex II"), as is one ending the title ("Hereditary
+    angioedema: a review, II", as older series number their parts), but for "iv" mid-title ("IV
+    iron": intravenous) and a lone "x" or "v" ("fragile X", "factor V"); a karyotype's "XX" reads as
+    20 too, harmless where both titles write it and telling "XX" from "XY". A lone "i" only ends a
+    title as a numeral: mid-title it is mostly a word ("what I learned"). (A typo's stray "i" at
+    the end, "... grakabr i", is no harm: titles alike letter for letter count as having the same
+    numbers, see compare.py.)
 
     :func:`_title_numbers_by_pattern` is the definition; a title of ASCII letters and digits in
     single-space-separated words (what :func:`fold_text` makes of almost every title) is read
-    here word by word, with the same result: the pattern tries its ~50 alternatives at every
-    word start, 7 of the 27 ms of the keys of a 1,400-record set, 2.5x this loop's time.
+    here word by word, with the same result: the pattern tries its ~80 alternatives at every
+    word start, several times this loop's time on the keys of a search.
     """
     words = folded.split(" ")
     if not folded.isascii() or not all(map(str.isalnum, words)):  # "" (no title, double spaces) too
@@ -525,21 +557,28 @@ def title_numbers(folded: str) -> str:
         k += 1
         if word.isalpha():
             number = _WORD_NUMBERS.get(word)
-            if number is not None:  # a number word, or the pattern's "\b(?:iii|ii)\b"
-                out.append(number)
-            elif k == n and (len(word) > 1 or word == "i") and _ROMAN_LETTERS.issuperset(word):  # "\b(?:[ivx]{2,}|i)$"
-                if _ROMAN.match(word):
-                    out.append(str(_roman(word)))
+            if number is not None:  # a number word, or a Roman numeral of 2+ letters ("ii", "viii", "ix")
+                if word != "iv" or k == n:  # "iv" mid-title is a word ("IV iron")
+                    out.append(number)
+            elif word in _TENS:  # "twenty", "twenty five"
+                tens = _TENS[word]
+                if k < n and words[k] in _UNITS:
+                    tens += _UNITS[words[k]]
+                    k += 1
+                out.append(str(tens))
+            elif k == n and word == "i":  # "\bi$"
+                out.append("1")
             elif k < n and word in _SEQUENCE_WORD_SET:
                 mark = words[k]
-                if _ROMAN_LETTERS.issuperset(mark):  # the pattern's "<sequence word> [ivx]+" (mark is not "")
-                    k += 1
-                    if _ROMAN.match(mark):
-                        out.append(str(_roman(mark)))
+                roman, letter = (mark[:-1], mark[-1]) if len(mark) > 1 and mark[-1] in _SUB_LETTERS else (mark, "")
+                if roman and _ROMAN_LETTERS.issuperset(roman) and mark not in _ROMAN_LOOKALIKES:
+                    k += 1  # the pattern's "<sequence word> [ivx]+[abc]?" (mark is not "")
+                    if _ROMAN.match(roman):
+                        out.append(str(_roman(roman)) + letter)
                 elif word in ("part", "parts") and len(mark) == 1 and "a" <= mark <= "h":  # "parts? [a-h]"
                     k += 1
                     out.append(mark)
-        elif word.isdigit():
+        elif word.isdigit() or (word[-1] in _SUB_LETTERS and word[:-1].isdigit()):  # "12", "3a" (a sub-part)
             out.append(word)
         else:  # letters and digits ("covid19", "2x2"): each run of digits
             out.extend(_DIGITS.findall(word))
@@ -547,8 +586,15 @@ def title_numbers(folded: str) -> str:
 
 
 _SEQUENCE_WORD_SET = frozenset(_SEQUENCE_WORDS)
-_WORD_NUMBERS = {**_NUMBER_WORDS, "ii": "2", "iii": "3"}
 _ROMAN_LETTERS = frozenset("ivx")
+#: Number words, and the Roman numerals of 2+ letters (every one :data:`_ROMAN` reads, "ii" to "xxxix")
+_WORD_NUMBERS = {
+    **_NUMBER_WORDS,
+    **{numeral: str(_roman(numeral))
+       for numeral in ("".join(t) + "".join(u) for t in ("", "x", "xx", "xxx")
+                       for u in ("", "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix"))
+       if len(numeral) >= 2},
+}
 
 
 def _title_numbers_by_pattern(folded: str) -> str:
@@ -560,14 +606,19 @@ def _title_numbers_by_pattern(folded: str) -> str:
             out.append(text)
         elif text in _NUMBER_WORDS:
             out.append(_NUMBER_WORDS[text])
-        elif " " not in text:  # "ii" / "iii" anywhere, a Roman numeral as the last word
-            if _ROMAN.match(text):
+        elif text.split(" ", 1)[0] in _TENS:
+            tens, _, unit = text.partition(" ")
+            out.append(str(_TENS[tens] + _UNITS.get(unit, 0)))
+        elif " " not in text:  # a Roman numeral of 2+ letters anywhere ("iv" only last), or "i" as the last word
+            if _ROMAN.match(text) and (text != "iv" or match.end() == len(folded)):
                 out.append(str(_roman(text)))
         else:
             mark = text.rsplit(" ", 1)[1]
-            if _ROMAN.match(mark) and mark:
-                out.append(str(_roman(mark)))
-            elif len(mark) == 1 and mark not in _ROMAN_VALUE:
+            roman, letter = (mark[:-1], mark[-1]) if len(mark) > 1 and mark[-1] in _SUB_LETTERS else (mark, "")
+            if mark in _ROMAN_VALUE or (roman and _ROMAN_LETTERS.issuperset(roman)):
+                if _ROMAN.match(roman):
+                    out.append(str(_roman(roman)) + letter)
+            elif len(mark) == 1:
                 out.append(mark)  # "part b": a letter that numbers a part
     return " ".join(out)
 
