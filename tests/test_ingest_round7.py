@@ -56,3 +56,38 @@ def test_trid_ris_is_named_from_its_trid_link() -> None:
     assert records[2]["authors"][:2] == ["Author-One, A", "Author-Two, B"]
     # the file ends without the last record's ER: kept, with a warning
     assert list(result.problems["severity"]) == ["warning"]
+
+
+def test_zoological_record_tab_export_reads_ps_pages_and_names_collections() -> None:
+    """Zoological Record (and BIOSIS, CABI) tab-delimited exports have the page span in ``PS``:
+    their pages were empty; a CAB Abstracts record was "Web of Science" though the tagged reader
+    names it."""
+    records, report, result = _records("zoorec_tab.txt")
+    assert report.source_format == "wos_tab"
+    assert report.found == 3 and report.parsed == 3 and result.problems.empty
+    first, second, third = records
+    assert first["title"] == "Hedgerow width and the nesting success of two invented warblers."
+    assert first["authors"] == ["Doe, Jane A.", "Roe, Richard"]
+    assert (first["journal"], first["volume"], first["issue"], first["pages"]) == (
+        "Journal of Invented Ecology",
+        "12",
+        "3",
+        "101-115",
+    )
+    assert (first["year"], first["pmid"], first["source_id"]) == (2019, "99999991", "ZOOREC:ZOOR99900000001")
+    assert [r["source_database"] for r in records] == ["Zoological Record", "BIOSIS Citation Index", "CAB Abstracts"]
+    assert (second["pages"], third["pages"]) == ("e12", "1-9")
+
+
+def test_wos_medline_has_one_name_in_every_wos_format() -> None:
+    """WoS's MEDLINE records were "MEDLINE" (tagged), "MEDLINE (via Web of Science)" (tab) and
+    "MEDLINE (Web of Science)" (RIS, BibTeX)."""
+    from evreview.ingest.formats import bibtex, ris, wos, wos_tab
+
+    names = {
+        wos.database_for("MEDLINE:16842170"),
+        wos_tab.collection_of("MEDLINE:16842170"),
+        ris.name_database("", "", "MEDLINE:16842170", ""),
+        bibtex.entry_fields("article", "k", {"unique-id": "MEDLINE:16842170"})["source_database"],
+    }
+    assert names == {"MEDLINE (Web of Science)"}
