@@ -91,3 +91,25 @@ def test_wos_medline_has_one_name_in_every_wos_format() -> None:
         bibtex.entry_fields("article", "k", {"unique-id": "MEDLINE:16842170"})["source_database"],
     }
     assert names == {"MEDLINE (Web of Science)"}
+
+
+def test_europe_pmc_bibtex_takes_the_pmid_from_its_key_and_names_europe_pmc() -> None:
+    """Europe PMC keys its entries ``PMID:36788546`` and has no pmid field: the PMID was lost and
+    the database unknown."""
+    records, report, _ = _records("europepmc.bib")
+    assert report.found == 3 and report.parsed == 3
+    assert [r["pmid"] for r in records] == ["36788546", "36879665", "36540961"]
+    assert report.source_database == "Europe PMC"
+    second = records[1]
+    assert second["title"].startswith("Validation of Fitbit Inspire 2TM Against Polysomnography")
+    assert second["authors"][0] == "Lim, Su Eun" and second["pages"] == "59-67"
+    assert (second["journal"], second["volume"]) == ("Nature and science of sleep", "15")
+    assert second["doi"] == "10.2147/nss.s391802"
+
+
+def test_dblp_bibtex_is_named_dblp() -> None:
+    records, report, _ = _records("dblp.bib")
+    assert report.found == 3 and report.source_database == "dblp"
+    third = records[2]
+    assert third["authors"][-1] == "Williams, Alex C." and third["pages"] == "465:1-465:20"
+    assert third["title"] == "Mobilizing Crowdwork: A Systematic Assessment of the Mobile Usability of HITs"
