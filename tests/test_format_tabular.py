@@ -173,7 +173,7 @@ def test_wos_tab_maps_tags_and_keeps_quotes_literal() -> None:
     assert first["source_database"] == "Web of Science Core Collection"
     assert (second["authors"], second["year"], second["pages"]) == (["Lin, YJ"], 2019, "1-4")
     assert (second["issn"], second["doc_type"]) == ("2163-4025", "conference")
-    assert second["source_database"] == "MEDLINE (via Web of Science)"
+    assert second["source_database"] == "MEDLINE (Web of Science)"
     assert len(raw_of(result, 0)) == 71
 
 

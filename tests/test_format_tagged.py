@@ -116,7 +116,7 @@ def test_wos_untitled_and_truncated_records_are_kept_with_warnings(fixtures_dir:
     result = ingest_file(tagged(fixtures_dir, "wos_small.ciw"))
     second, third = result.records.iloc[1], result.records.iloc[2]
     assert second["title"] == ""
-    assert (second["source_database"], second["pages"], second["year"]) == ("MEDLINE", "e03021", 2021)
+    assert (second["source_database"], second["pages"], second["year"]) == ("MEDLINE (Web of Science)", "e03021", 2021)
     assert second["doi"] == "10.1002/ecy.3021" and second["doc_type"] == "review"
     assert third["title"] == "A book chapter cut off mid-way" and third["isbn"] == "978-3-16-148410-0"
     assert third["doc_type"] == "book"  # from PT B when DT is absent
@@ -146,7 +146,7 @@ def test_wos_broken_file_reports_every_line_it_could_not_place(fixtures_dir: Pat
 
 def test_wos_database_from_accession_prefix() -> None:
     assert database_for("WOS:000123") == "Web of Science Core Collection"
-    assert database_for("MEDLINE:123") == "MEDLINE"
+    assert database_for("MEDLINE:123") == "MEDLINE (Web of Science)"
     assert database_for("SCIELO:S0001") == "SciELO Citation Index"
     assert database_for("NEWDB:1") == "Web of Science (NEWDB)"
 
@@ -711,7 +711,7 @@ def test_wos_medline_records_split_one_line_authors_and_read_ps_pages_and_pmid()
     first, second = (r.fields for r in result.records)
     assert first["authors"] == ["Doe, Jane A", "Roe, Rick", "Poe, E"]
     assert first["pages"] == "2457-71" and first["pmid"] == "16842170"
-    assert first["source_database"] == "MEDLINE"
+    assert first["source_database"] == "MEDLINE (Web of Science)"
     assert second["authors"] == ["Single, Author"] and second["pmid"] == "16735938"
 
 

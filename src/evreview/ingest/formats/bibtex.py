@@ -61,6 +61,18 @@ _ACCESSION_DATABASES = (
     ("2-s2.0-", "Scopus"),
 )
 
+#: Europe PMC's BibTeX keys a PubMed record by its PMID (``@article {PMID:36788546,``), and has no
+#: pmid field: the PMID was lost.
+_PMID_KEY = re.compile(r"PMID:(\d{1,9})", re.IGNORECASE)
+#: Sites in a record's ``url`` or ``bibsource`` that name the database of a record naming none:
+#: Europe PMC links its records to their europepmc.org page (or a DOI), dblp names itself.
+_LINK_DATABASES = (("europepmc.org/", "Europe PMC"), ("dblp.org", "dblp"))
+
+
+def _link_database(*links: str) -> str:
+    joined = " ".join(links)
+    return next((name for site, name in _LINK_DATABASES if site in joined), "")
+
 
 def _accession_database(accession: str) -> str:
     upper = accession.upper()
@@ -244,6 +256,9 @@ def entry_fields(entry_type: str, key: str, values: dict[str, str]) -> dict[str,
     if not pmid:
         match = _PMID_IN_NOTE.search(get("note") + " " + get("extra"))
         pmid = match.group(1) if match else ""
+    if not pmid:
+        match = _PMID_KEY.fullmatch(key.strip())
+        pmid = match.group(1) if match else ""
 
     # older Web of Science BibTeX double-braces every value (``Unique-ID = {{ISI:0001}}``): the
     # inner braces are LaTeX protection, not part of the id
@@ -251,7 +266,7 @@ def entry_fields(entry_type: str, key: str, values: dict[str, str]) -> dict[str,
     if not accession:
         # Scopus BibTeX has no EID field; its record link carries the EID (the CSV's source_id)
         accession = scopus_eid(get("url"))
-    database = text("source") or _accession_database(accession)
+    database = text("source") or _accession_database(accession) or _link_database(get("url"), get("bibsource"))
     issn, isbn = _issn_isbn(get("issn"), get("isbn"))
 
     return {

@@ -566,7 +566,18 @@ LINK_DATABASES = (
     ("lens.org/", "The Lens"),
     # Epistemonikos writes DB only in some exports; every record links to its document page
     ("epistemonikos.org/", "Epistemonikos"),
+    # Nested Knowledge's RIS ("DB  - other") links each PubMed record to its PubMed page
+    ("ncbi.nlm.nih.gov/pubmed/", "PubMed"),
+    ("pubmed.ncbi.nlm.nih.gov/", "PubMed"),
+    # TRID (Transport Research International Documentation) writes no DB; its records link to it
+    ("trid.trb.org/", "TRID"),
 )
+#: ``DB`` values that name no database: Nested Knowledge writes ``DB  - other`` for every record
+#: (with Ovid-like "1." number lines, so the record came out as "other via Ovid").
+PLACEHOLDER_DBS = frozenset({"other"})
+#: A record's own PubMed page (``https://www.ncbi.nlm.nih.gov/pubmed/21294377``,
+#: ``https://pubmed.ncbi.nlm.nih.gov/21294377/``): its PMID.
+_PUBMED_LINK = re.compile(r"(?:ncbi\.nlm\.nih\.gov/pubmed/|//pubmed\.ncbi\.nlm\.nih\.gov/)(\d{1,9})/?(?:[?#]|$)")
 #: ``DB`` values written in capitals by their database, named as its other exports name it.
 DB_NAMES = {"epistemonikos": "Epistemonikos"}
 #: An Epistemonikos document page: its 40-hex id is the record's id there.
@@ -701,7 +712,32 @@ def find_pmid(tags: Tags, source: frozenset[str] = frozenset()) -> str:
                     match = _OVID_AN.search(value)
                     if match:
                         return match.group(1)
-    return ""
+    return _pubmed_link_pmid(tags)
+
+
+def _links(tags: Tags) -> str:
+    """All of a record's ``UR`` and ``L2`` links, space-separated, when it has more than one."""
+    urls = tags.get("UR")
+    if not isinstance(urls, list) or len(urls) < 2:
+        return ""
+    return " ".join(_all(tags, "UR")) + " " + " ".join(_all(tags, "L2"))
+
+
+def _pubmed_link_pmid(tags: Tags) -> str:
+    """The PMID of the record's own PubMed page among its links (``UR``, ``L1``-``L4``), when
+    they name one PMID only: Nested Knowledge's and Rayyan's (CINAHL) RIS carry it nowhere else."""
+    found = ""
+    for name in ("UR", "L1", "L2", "L3", "L4"):
+        for value in _all(tags, name):
+            if "pubmed" not in value:
+                continue
+            for part in value.replace(";", " ").split():
+                match = _PUBMED_LINK.search(part)
+                if match:
+                    if found and match.group(1) != found:
+                        return ""
+                    found = match.group(1)
+    return found
 
 
 def find_source_id(tags: Tags) -> str:
@@ -738,8 +774,10 @@ def find_source_id(tags: Tags) -> str:
 
 
 @lru_cache(maxsize=4096)
-def name_database(db: str, dp: str, accession: str, link: str) -> str:
-    """Name the source database from ``DB``, ``DP``, the accession number and the first link.
+def name_database(db: str, dp: str, accession: str, link: str, links: str = "") -> str:
+    """Name the source database from ``DB``, ``DP``, the accession number and the first link
+    (``links``: all of the record's links, for a record that names no database: TRID links to
+    itself only after its full-text links).
 
     Combines platform and database the way PRISMA reports them ("APA PsycInfo via
     EBSCOhost"); Ovid's ``DB`` loses its segment (:func:`evreview.records.ovid_database`); any
@@ -783,7 +821,7 @@ def name_database(db: str, dp: str, accession: str, link: str) -> str:
     if "proquest.com" in link:
         return "ProQuest"
     # a record re-exported without DB or DP (EPPI-Reviewer, Citavi) still links to where it was found
-    return link_database(link)
+    return link_database(links or link)
 
 
 def link_database(links: str) -> str:
@@ -1032,6 +1070,9 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         issue = ""
     databases = tuple(_all(tags, "DB")) + tuple(_all(tags, "DP"))
     db = _first(tags, "DB")
+    if db.lower() in PLACEHOLDER_DBS:
+        db = ""
+        databases = tuple(value for value in databases if value.lower() not in PLACEHOLDER_DBS)
     dp = _first(tags, "DP")
     if ovid and db and not dp:
         dp = "Ovid"
@@ -1060,7 +1101,7 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         pages = _article_number(tags, _first(tags, "TY"), scopus_or_wos)
     return {
         "source_id": find_source_id(tags),
-        "source_database": name_database(db, dp, accession, link),
+        "source_database": name_database(db, dp, accession, link, _links(tags) if not (db or dp) else ""),
         "title": title,
         "abstract": _first(tags, "AB", "N2"),
         "authors": tidy_authors(authors),

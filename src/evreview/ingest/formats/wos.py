@@ -38,7 +38,8 @@ DEFAULT_DATABASE = "Web of Science Core Collection"
 _UT_DATABASES = {
     "WOS": DEFAULT_DATABASE,
     "ISI": DEFAULT_DATABASE,  # the Core Collection's accession before Clarivate ("ISI:000238592600006")
-    "MEDLINE": "MEDLINE",
+    # named as the RIS and BibTeX readers name WoS's MEDLINE records (``AN  - MEDLINE:...``)
+    "MEDLINE": "MEDLINE (Web of Science)",
     "BCI": "BIOSIS Citation Index",
     "BIOSIS": "BIOSIS Previews",
     "CCC": "Current Contents Connect",

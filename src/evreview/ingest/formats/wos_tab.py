@@ -2,7 +2,7 @@
 
 The tab-delimited file has one record per line and two-letter field tags as column names, the
 same tags as the WoS tagged ("plain text") format, so the field mapping is the same: TI, AB,
-AF (full names, preferred) or AU, PY (or the early-access date EA), SO, VL, IS, BP-EP or AR,
+AF (full names, preferred) or AU, PY (or the early-access date EA), SO, VL, IS, BP-EP, AR or PS,
 DI, PM, SN or EI, BN, DE + ID keywords, LA, DT, and UT as the record id. WoS never quotes a
 cell, so lines are split on tabs only: a title that starts with ``"`` is text, not a quote.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from evreview.ingest.formats._tabular import Table, TableReader, column_key, first, join_pages, split_on
+from evreview.ingest.formats.wos import database_for
 from evreview.ingest.registry import Source, register
 
 #: WoS Excel column names -> tab-delimited tags (only those the mapping uses).
@@ -52,21 +53,8 @@ LONG_NAMES: dict[str, str] = {
 }
 
 #: Tags used in the mapping (columns resolved once per file).
-_TAGS = ("TI", "AB", "AF", "AU", "PY", "EA", "SO", "VL", "IS", "BP", "EP", "AR", "DI", "DL", "PM")
+_TAGS = ("TI", "AB", "AF", "AU", "PY", "EA", "SO", "VL", "IS", "BP", "EP", "AR", "PS", "DI", "DL", "PM")
 _TAGS2 = ("SN", "EI", "BN", "DE", "ID", "LA", "DT", "UT")
-
-#: Database named by the UT prefix (WoS mixes collections in one export).
-_COLLECTIONS = {
-    "WOS": "Web of Science Core Collection",
-    "MEDLINE": "MEDLINE (via Web of Science)",
-    "BCI": "BIOSIS Citation Index",
-    "SCIELO": "SciELO Citation Index",
-    "KJD": "KCI-Korean Journal Database",
-    "CCC": "Current Contents Connect",
-    "DIIDW": "Derwent Innovations Index",
-    "ZOOREC": "Zoological Record",
-}
-
 
 def _tag_indices(table: Table) -> dict[str, list[int]]:
     """Column indices per tag, accepting either the tags or the Excel long names."""
@@ -79,9 +67,14 @@ def _tag_indices(table: Table) -> dict[str, list[int]]:
 
 
 def collection_of(accession: str) -> str:
-    """Database named by a UT accession prefix (``WOS:...``), defaulting to "Web of Science"."""
-    prefix = accession.split(":", 1)[0].strip().upper() if ":" in accession else ""
-    return _COLLECTIONS.get(prefix, "Web of Science")
+    """Database named by a UT accession prefix (``WOS:...``), defaulting to "Web of Science".
+
+    The prefixes are the tagged reader's (:func:`evreview.ingest.formats.wos.database_for`): this
+    reader had its own shorter table, so a BIOSIS Previews, CAB Abstracts or Inspec record was
+    "Web of Science" here and named in the tagged export of the same search, and WoS's MEDLINE
+    had a third name ("MEDLINE (via Web of Science)").
+    """
+    return database_for(accession) if ":" in accession else "Web of Science"
 
 
 @register
@@ -121,7 +114,10 @@ class WosTabReader(TableReader):
             "journal": first(cells, p["SO"]),
             "volume": first(cells, p["VL"]),
             "issue": first(cells, p["IS"]),
-            "pages": join_pages(first(cells, p["BP"]), first(cells, p["EP"])) or first(cells, p["AR"]),
+            # Zoological Record and WoS's MEDLINE have no BP/EP: their page span is in PS ("2274-2285")
+            "pages": join_pages(first(cells, p["BP"]), first(cells, p["EP"]))
+            or first(cells, p["AR"])
+            or first(cells, p["PS"]),
             "doi": first(cells, p["DI"]),
             "url": first(cells, p["DL"]),
             "pmid": first(cells, p["PM"]),
