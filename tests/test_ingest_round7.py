@@ -113,3 +113,20 @@ def test_dblp_bibtex_is_named_dblp() -> None:
     third = records[2]
     assert third["authors"][-1] == "Williams, Alex C." and third["pages"] == "465:1-465:20"
     assert third["title"] == "Mobilizing Crowdwork: A Systematic Assessment of the Mobile Usability of HITs"
+
+
+def test_a_table_with_a_header_and_no_rows_says_so(tmp_path: Path) -> None:
+    """Web of Science's tab-delimited file with its line breaks lost (one long header line) was
+    0 records without a word; a header with nothing below it is now a warning naming the cause."""
+    from evreview.ingest import ingest_file
+
+    joined = tmp_path / "savedrecs.txt"
+    joined.write_text("PT\tAU\tTI\tSO\tPY\tUT J\tSmith, J\tA title\tJ X\t2020\tWOS:1 ", encoding="utf-8")
+    header = tmp_path / "empty.csv"
+    header.write_text("title,authors,year\n", encoding="utf-8")
+    for path in (joined, header):
+        result = ingest_file(path)
+        assert len(result.records) == 0
+        reasons = result.problems["reason"].tolist()
+        assert any(reason.startswith("no records: the file is a header line") for reason in reasons), reasons
+        assert (result.problems["severity"] == "warning").all()

@@ -725,6 +725,14 @@ def is_repeated_header(cells: list[str], columns: list[str]) -> bool:
 
 
 
+#: A table with a header and no row below it: 0 records, said aloud (a file whose line breaks
+#: were lost, in a copy or a transfer, is one long header line and read as no records at all).
+NO_ROWS = (
+    "no records: the file is a header line ({width} columns) with nothing below it; if it should hold "
+    "records, check that its line breaks survived (a file whose lines were joined reads as one header line)"
+)
+
+
 class TableReader:
     """Sniff/parse loop shared by every tabular reader.
 
@@ -866,6 +874,8 @@ class TableReader:
                 for warning in check(fields, raw):
                     problems.append(Problem(f"line {row.line}: {warning}", len(records), row.line, "warning"))
             records.append(ParsedRecord(fields=fields, raw=raw, line=row.line))
+        if not table.rows:
+            problems.append(Problem(NO_ROWS.format(width=width), line=1, severity="warning"))
         return ParseResult(records=records, problems=problems, database=self.database)
 
     def extra_raw(self, table: Table, cells: list[str]) -> dict[str, str]:
