@@ -37,11 +37,16 @@ _SICI_ISSUE_ONLY = re.compile(r"\(\d{4}\)\d+$")
 _COCHRANE_VERSION = re.compile(r"^(10\.1002/14651858\.[a-z]{2}\d+)(?:\.pub\d+)?$")
 _LEADING_NUMBER = re.compile(r"^[a-z]{0,3}(\d+)")
 #: Notes databases append to titles: "[Review]", "[Erratum appears in ...", "(vol 142, pg 310, 2003)",
-#: "(multiple letters)", and a trailing "... N Engl J Med. 2009 Jan 29;360(5):544-6" citation.
+#: "(multiple letters)", and a trailing "... N Engl J Med. 2009 Jan 29;360(5):544-6" citation; a
+#: trailing "(Abstract)" (Embase and Web of Science on meeting abstracts, as "[abstract]" elsewhere) and
+#: MEDLINE's "(author's transl)" on translated titles of the 1970s-80s. Not "(review)": Project MUSE
+#: titles a book review "<the book's title> (review)", another item than the book.
 _TITLE_NOTES = re.compile(
     r"\[[^\]]*(?:\]|$)"
     r"|\((?:vol|volume)\b[^)]*(?:\)|$)"
     r"|\(multiple letters\)"
+    r"|\((?:(?:meeting|conference) )?abstracts?\)(?=\W*$)"
+    r"|\(authors?['\u2019]?s?['\u2019]? transl(?:\.|ation)?\)"
     r"|\s*\.{2,}\s+[^.]*\.\s+(?:19|20)\d\d\b.*$",
     re.IGNORECASE,
 )
