@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import pytest
 
-from evreview.dedup.keys import clean_title, fold_text, greek_names, split_greek_names
+from evreview.dedup.keys import (
+    _journal_tokens,
+    clean_title,
+    fold_text,
+    greek_names,
+    journals_compatible,
+    split_greek_names,
+)
 from tests.test_dedup_redteam import BASES, n_studies
 
 AUTHORS = "Smith, John and Jones, Kate and Brown, Peter and Taylor, Anne"
@@ -171,9 +178,8 @@ JOURNALS = [
     ("ampersand", "J Allergy Clin Immunol Pract", "The Journal of Allergy & Clinical Immunology: In Practice"),
 ]
 
-#: (probe, base) pairs still missed: the deduplicator splits them (fixed one by one)
-KNOWN_MISSES = {
-                ("pnas", "thin"), ("intl", "thin"), ("hlth", "thin"), ("dtsch", "thin")}
+#: (probe, base) pairs still missed: the deduplicator splits them
+KNOWN_MISSES: set[tuple[str, str]] = set()
 
 TITLE = "Exercise training for heart failure with preserved ejection fraction: a randomised trial"
 
@@ -263,3 +269,18 @@ def test_greek_letter_names_glued_to_a_word_are_words() -> None:
 ])
 def test_database_notes_are_cut_from_titles(title: str, cleaned: str) -> None:
     assert " ".join(clean_title(title).split()).rstrip(" .") == cleaned
+
+
+@pytest.mark.parametrize(("a", "b", "compatible"), [
+    ("Proc Natl Acad Sci U S A", "Proceedings of the National Academy of Sciences of the United States of America",
+     True),
+    ("Am J Public Hlth", "American Journal of Public Health", True),
+    ("Dtsch Arztebl Int", "Deutsches Ärzteblatt International", True),
+    # a contraction names its word only: no other word with its letters in order
+    ("J Nurs", "Journal of Neurosciences", False),
+    ("Natl Med J India", "Natural Medicine Journal of India", False),
+    ("Intl J Nurs Stud", "International Journal of Nursing Studies", True),
+    ("Intl J Nurs Stud", "International Journal of Neurosurgical Studies", False),
+])
+def test_journal_contractions(a: str, b: str, compatible: bool) -> None:
+    assert journals_compatible(_journal_tokens(fold_text(a)), _journal_tokens(fold_text(b))) is compatible

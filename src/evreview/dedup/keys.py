@@ -954,10 +954,24 @@ def journals_compatible(a: str, b: str) -> bool:
     return _abbreviates(ta, tb) or (len(ta) == len(tb) and _abbreviates(tb, ta))
 
 
+#: ISO 4 contractions of journal title words that are no start of the word (the List of Title Word
+#: Abbreviations keeps a word's first and last letters: "Natl" national, "Intl" international, "Hlth"
+#: health): "Proc Natl Acad Sci U S A" names the "Proceedings of the National Academy of Sciences ...".
+#: Each stands for the words starting with its value ("dtsch" for "deutsche", "deutsches"). A list, not
+#: any letters in order: "nurs" is in "neurosciences" so, and "J Nurs" is no "J Neurosci".
+JOURNAL_CONTRACTIONS = {
+    "natl": "national", "intl": "international", "hlth": "health", "dtsch": "deutsch", "mgmt": "management",
+    "assn": "association", "govt": "government", "dept": "department", "jpn": "japan", "zbl": "zentralblatt",
+    "ztschr": "zeitschrift", "wschr": "wochenschrift", "mschr": "monatsschrift", "bldg": "building",
+    "engn": "engineering", "ctr": "cent", "yrbk": "yearbook", "qtly": "quarterly",
+}
+
+
 def _abbreviates(short: list[str], long: list[str]) -> bool:
-    """Every word of ``short`` is a prefix of a word of ``long``, or the initials of as many
-    words of it ("mis" for "management information systems": Google Scholar's "MIS Quarterly"
-    against the AIS eLibrary's "Management Information Systems Quarterly"), in order.
+    """Every word of ``short`` is a prefix of a word of ``long`` (or its contraction,
+    :data:`JOURNAL_CONTRACTIONS`), or the initials of as many words of it ("mis" for "management
+    information systems": Google Scholar's "MIS Quarterly" against the AIS eLibrary's "Management
+    Information Systems Quarterly"), in order.
 
     The initials are compared as one slice of the string of ``long``'s first letters (its words
     come from ``str.split``, so none is empty), and only for a word of 2+ letters, not by a
@@ -969,14 +983,17 @@ def _abbreviates(short: list[str], long: list[str]) -> bool:
         # most pairs fail on the first word, which starts no word of ``long`` and spells no run of
         # its initials: two substring searches settle those without the loop below
         first = short[0]
-        if " " + first not in " " + " ".join(long) and not (len(first) >= 2 and first.isalpha() and first in heads):
+        words = " " + " ".join(long)
+        if (" " + first not in words and not (len(first) >= 2 and first.isalpha() and first in heads)
+                and " " + JOURNAL_CONTRACTIONS.get(first, first) not in words):
             return False
     n = len(long)
     j = 0
     for tok in short:
         initials = len(tok) >= 2 and tok.isalpha()
+        word = JOURNAL_CONTRACTIONS.get(tok, tok)
         while j < n:
-            if long[j].startswith(tok):
+            if long[j].startswith(word) or long[j].startswith(tok):
                 j += 1
                 break
             if initials and heads.startswith(tok, j):  # the initials of long[j:j + len(tok)]
