@@ -37,11 +37,16 @@ _SICI_ISSUE_ONLY = re.compile(r"\(\d{4}\)\d+$")
 _COCHRANE_VERSION = re.compile(r"^(10\.1002/14651858\.[a-z]{2}\d+)(?:\.pub\d+)?$")
 _LEADING_NUMBER = re.compile(r"^[a-z]{0,3}(\d+)")
 #: Notes databases append to titles: "[Review]", "[Erratum appears in ...", "(vol 142, pg 310, 2003)",
-#: "(multiple letters)", and a trailing "... N Engl J Med. 2009 Jan 29;360(5):544-6" citation.
+#: "(multiple letters)", and a trailing "... N Engl J Med. 2009 Jan 29;360(5):544-6" citation; a
+#: trailing "(Abstract)" (Embase and Web of Science on meeting abstracts, as "[abstract]" elsewhere) and
+#: MEDLINE's "(author's transl)" on translated titles of the 1970s-80s. Not "(review)": Project MUSE
+#: titles a book review "<the book's title> (review)", another item than the book.
 _TITLE_NOTES = re.compile(
     r"\[[^\]]*(?:\]|$)"
     r"|\((?:vol|volume)\b[^)]*(?:\)|$)"
     r"|\(multiple letters\)"
+    r"|\((?:(?:meeting|conference) )?abstracts?\)(?=\W*$)"
+    r"|\(authors?['\u2019]?s?['\u2019]? transl(?:\.|ation)?\)"
     r"|\s*\.{2,}\s+[^.]*\.\s+(?:19|20)\d\d\b.*$",
     re.IGNORECASE,
 )
@@ -103,6 +108,35 @@ _MEETING_WORDS = frozenset({"conference", "proceedings", "symposium", "workshop"
 #: Words of a title that mark a recurring item (one per conference year), never a study's version.
 RECURRING_TITLE_WORDS = frozenset({"minitrack", "track", "introduction", "editorial", "preface", "foreword"})
 
+#: The names of the Greek letters, as MEDLINE and Web of Science spell the letters out in titles
+#: ("beta-blockers", "TNF-alpha", "NF-kappaB") where Scopus, Embase and publishers keep the symbol.
+GREEK_LETTER_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+                      "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi",
+                      "psi", "omega")
+#: Each Greek letter (both cases, the final sigma, the symbol variants and the micro sign) as its name
+#: between spaces.
+_GREEK_TABLE = {
+    **{ord(chr(0x3B1 + k)): f" {name} " for k, name in enumerate(GREEK_LETTER_NAMES[:17])},  # alpha-rho
+    **{ord(chr(0x3C3 + k)): f" {name} " for k, name in enumerate(GREEK_LETTER_NAMES[17:])},  # sigma-omega
+    **{ord(chr(0x391 + k)): f" {name} " for k, name in enumerate(GREEK_LETTER_NAMES[:17])},
+    **{ord(chr(0x3A3 + k)): f" {name} " for k, name in enumerate(GREEK_LETTER_NAMES[17:])},
+    ord("\u03c2"): " sigma ", ord("\u03d1"): " theta ", ord("\u03d5"): " phi ", ord("\u03f5"): " epsilon ",
+    ord("\u00b5"): " mu ",
+}
+#: Greek letters standing in Latin text ("β-blockers", "γδ T cells", "NF-κB")
+_GREEK_SYMBOLS = re.compile("[\u00b5\u0370-\u03ff]+")
+#: A Greek word (three letters or more): a title in Greek is left as it is, no string of letter names
+_GREEK_WORD = re.compile("[\u0370-\u03ff\u1f00-\u1fff]{3}")
+#: A spelt-out letter glued to its word in a folded title ("il 1beta", "tnfalpha", "nf kappab",
+#: "beta2"): the letter's name is made a word of its own, as the symbol's name is. Only the names of
+#: 4+ letters (shorter ones end or start too many words: "meta", "pine") and only before nothing, one
+#: letter or digits ("kappab", "alpha1", not "alphabet" or "betaine").
+_GLUED_GREEK_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "theta", "kappa", "lambda", "sigma", "omega")
+_GLUED_GREEK = re.compile(
+    r"(?<=[a-z0-9])(?:" + "|".join(_GLUED_GREEK_NAMES) + r")(?=[a-z]?\d*\b)"
+    r"|\b(?:" + "|".join(_GLUED_GREEK_NAMES) + r")(?=[a-z]\d*\b|\d+\b)"
+)
+
 #: Words that name who or what a study is about, by group: two titles that differ only in such
 #: words of one group ("... in men" / "... in women", "... in adults" / "... in adolescents",
 #: "acute" / "chronic") name two studies, typically one group's sibling papers or abstracts, even
@@ -129,6 +163,10 @@ CONTRAST_WORDS: dict[str, tuple[str, str]] = {
     **dict.fromkeys(("pig", "pigs", "piglets", "swine", "porcine"), ("species", "pig")),
     **dict.fromkeys(("cow", "cows", "cattle", "bovine"), ("species", "cow")),
     **dict.fromkeys(("human", "humans"), ("species", "human")),
+    # a Greek letter that names a subunit, an isoform or a variant ("IL-1α" / "IL-1β", "oestrogen receptor
+    # α" / "β", "PPARγ" / "PPARδ", "Delta" / "Omicron"): one letter of a long title, written as a symbol
+    # by one database and as a word by another (:func:`greek_names`), never a typo
+    **{name: ("greek", name) for name in GREEK_LETTER_NAMES},
     # opposites of three letters or fewer, or spelt alike ("with" / "without"), and the prefixes a
     # hyphen leaves as words ("pre-operative" / "post-operative")
     "with": ("presence", "with"), "without": ("presence", "without"),
@@ -262,6 +300,9 @@ def title_contrast(a: str, b: str, swaps: bool = True) -> bool:
     # words as multisets: "high-risk HPV ... high-grade" / "low-risk HPV ... high-grade" swap one "high"
     ca, cb = Counter(join_places(a).split()), Counter(join_places(b).split())
     only_a, only_b = set(ca - cb), set(cb - ca)
+    if _GLUED_GREEK.search(" ".join(only_a | only_b)):  # "il 1alpha" / "il 1beta": the letters as words
+        ca, cb = Counter(join_places(split_greek_names(a)).split()), Counter(join_places(split_greek_names(b)).split())
+        only_a, only_b = set(ca - cb), set(cb - ca)
     if only_a and only_b:
         only_a, only_b = _unlike_words(only_a, only_b)
     if not only_a or not only_b:
@@ -459,6 +500,44 @@ def clean_title(title: Any) -> str:
         return text
     cleaned = _TITLE_NOTES.sub(" ", text).strip()
     return cleaned if len(cleaned) >= 8 else text
+
+
+def greek_names(text: str) -> str:
+    """Text with each Greek letter standing in Latin text written as its name ("β-blockers" ->
+    " beta -blockers", "NF-κB" -> "NF- kappa B", "γδ" -> " gamma  delta ").
+
+    One article's title is "TNF-α inhibitors ..." in Scopus and "TNF-alpha inhibitors ..." in
+    MEDLINE; folded as symbols against names, a short title of the two differed in four letters
+    of thirty and the pair was not merged. Named, the two fold alike, and a title that names
+    another letter ("IL-1α" / "IL-1β") differs in a word, which :func:`title_contrast` reads as
+    another study. ASCII text (almost every title) is returned at once, and so is Greek text (a word
+    of three Greek letters or more): a title in Greek is read as it is written.
+    """
+    if text.isascii() or not _GREEK_SYMBOLS.search(text) or _GREEK_WORD.search(text):
+        return text
+    return _GREEK_SYMBOLS.sub(lambda m: m.group(0).translate(_GREEK_TABLE), text)
+
+
+def split_greek_names(folded: str) -> str:
+    """A folded title with a spelt-out Greek letter glued to its word made a word ("il 1beta" ->
+    "il 1 beta", "tnfalpha" -> "tnf alpha", "nf kappab" -> "nf kappa b"), as :func:`greek_names`
+    writes a symbol: "IL-1alpha" and "IL-1β" are then one word apart ("alpha" / "beta"), a contrast.
+
+    Read by :func:`title_contrast` only where the words two titles do not share hold such a name:
+    the title keys keep the title as folded (their compact form is alike either way), and the
+    search for the names in every title cost a few per cent of the key building.
+    """
+    new = folded
+    for _ in range(3):  # "ikappabalpha": "alpha" first, then "kappa" before the "b" it leaves
+        spaced = _GLUED_GREEK.sub(_spaced, new)
+        if spaced == new:
+            break
+        new = spaced
+    return folded if new == folded else " ".join(new.split())
+
+
+def _spaced(match: re.Match[str]) -> str:
+    return " " + match.group(0) + " "
 
 
 def title_words(title_key: str) -> str:
@@ -875,10 +954,24 @@ def journals_compatible(a: str, b: str) -> bool:
     return _abbreviates(ta, tb) or (len(ta) == len(tb) and _abbreviates(tb, ta))
 
 
+#: ISO 4 contractions of journal title words that are no start of the word (the List of Title Word
+#: Abbreviations keeps a word's first and last letters: "Natl" national, "Intl" international, "Hlth"
+#: health): "Proc Natl Acad Sci U S A" names the "Proceedings of the National Academy of Sciences ...".
+#: Each stands for the words starting with its value ("dtsch" for "deutsche", "deutsches"). A list, not
+#: any letters in order: "nurs" is in "neurosciences" so, and "J Nurs" is no "J Neurosci".
+JOURNAL_CONTRACTIONS = {
+    "natl": "national", "intl": "international", "hlth": "health", "dtsch": "deutsch", "mgmt": "management",
+    "assn": "association", "govt": "government", "dept": "department", "jpn": "japan", "zbl": "zentralblatt",
+    "ztschr": "zeitschrift", "wschr": "wochenschrift", "mschr": "monatsschrift", "bldg": "building",
+    "engn": "engineering", "ctr": "cent", "yrbk": "yearbook", "qtly": "quarterly",
+}
+
+
 def _abbreviates(short: list[str], long: list[str]) -> bool:
-    """Every word of ``short`` is a prefix of a word of ``long``, or the initials of as many
-    words of it ("mis" for "management information systems": Google Scholar's "MIS Quarterly"
-    against the AIS eLibrary's "Management Information Systems Quarterly"), in order.
+    """Every word of ``short`` is a prefix of a word of ``long`` (or its contraction,
+    :data:`JOURNAL_CONTRACTIONS`), or the initials of as many words of it ("mis" for "management
+    information systems": Google Scholar's "MIS Quarterly" against the AIS eLibrary's "Management
+    Information Systems Quarterly"), in order.
 
     The initials are compared as one slice of the string of ``long``'s first letters (its words
     come from ``str.split``, so none is empty), and only for a word of 2+ letters, not by a
@@ -890,14 +983,17 @@ def _abbreviates(short: list[str], long: list[str]) -> bool:
         # most pairs fail on the first word, which starts no word of ``long`` and spells no run of
         # its initials: two substring searches settle those without the loop below
         first = short[0]
-        if " " + first not in " " + " ".join(long) and not (len(first) >= 2 and first.isalpha() and first in heads):
+        words = " " + " ".join(long)
+        if (" " + first not in words and not (len(first) >= 2 and first.isalpha() and first in heads)
+                and " " + JOURNAL_CONTRACTIONS.get(first, first) not in words):
             return False
     n = len(long)
     j = 0
     for tok in short:
         initials = len(tok) >= 2 and tok.isalpha()
+        word = JOURNAL_CONTRACTIONS.get(tok, tok)
         while j < n:
-            if long[j].startswith(tok):
+            if long[j].startswith(word) or long[j].startswith(tok):
                 j += 1
                 break
             if initials and heads.startswith(tok, j):  # the initials of long[j:j + len(tok)]
@@ -1008,7 +1104,7 @@ def key_columns(col: Callable[[str], list[Any]], n: int) -> dict[str, Any]:
     Without pandas, so ``evreview dedup`` can compute them in a process of its own while its
     main process imports pandas (see :mod:`evreview.dedup.commands`).
     """
-    titles = [fold_text(clean_title(t)) for t in col("title")]
+    titles = [fold_text(greek_names(clean_title(t))) for t in col("title")]
     # every key of a title, once per distinct title: duplicates share titles (a tenth of the
     # records of sra_haematology, two fifths of sra_cytology_screening's). One list per key, not
     # a tuple per title: a million tuples set off collections of the whole heap (+10 % GC time)
