@@ -572,6 +572,13 @@ LINK_DATABASES = (
     # TRID (Transport Research International Documentation) writes no DB; its records link to it
     ("trid.trb.org/", "TRID"),
 )
+#: IEEE Xplore's own RIS names no database (no ``DB``, ``DP``, ``AN`` or link) but writes a tag
+#: layout of its own: the volume twice, as ``VO`` (no RIS tag; no other export seen writes it)
+#: and ``VL``, the title again as ``JA`` and the date as ``Y1`` ("24-27 Sept. 2019"), every one
+#: even when empty (NLeSC/litstudy's example.ris, CoLRev's ieee.ris). Its records were
+#: "unknown database"; they are named as Zotero's "DP  - IEEE Xplore" and the CSV export name them.
+IEEE_XPLORE_LAYOUT = ("VO", "VL", "JA", "Y1")
+IEEE_XPLORE = "IEEE Xplore"
 #: ``DB`` values that name no database: Nested Knowledge writes ``DB  - other`` for every record
 #: (with Ovid-like "1." number lines, so the record came out as "other via Ovid").
 PLACEHOLDER_DBS = frozenset({"other"})
@@ -1078,6 +1085,8 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         dp = "Ovid"
     if header and not db and not dp:
         db, dp = header_names(header)
+    if not db and not dp and all(tag in tags for tag in IEEE_XPLORE_LAYOUT):
+        dp = IEEE_XPLORE
     accession = _first(tags, "AN")
     url = link = _first(tags, "UR", "L2")
     if not dp and db.lower() == "medline" and _EMBASE_RECORD in link:

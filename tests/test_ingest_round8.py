@@ -1,0 +1,44 @@
+"""Round 8 of unseen exports: IEEE Xplore RIS, EBSCOhost BibTeX, ...
+
+Fixtures and their origins: tests/fixtures/round8/README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evreview.ingest import ingest_file
+
+FIXTURES = Path(__file__).parent / "fixtures" / "round8"
+
+
+def _records(name: str):
+    result = ingest_file(FIXTURES / name)
+    (report,) = result.reports
+    assert report.found == report.parsed + report.failed
+    return result.records.to_dict("records"), report, result
+
+
+def test_ieee_xplore_ris_is_named_from_its_tag_layout() -> None:
+    """IEEE Xplore's RIS names no database and links nowhere; its records were "unknown
+    database". Its own layout (``VO`` and ``VL``, ``JA``, ``Y1``) names it."""
+    records, report, _ = _records("ieee_xplore.ris")
+    assert report.found == 4 and report.parsed == 4
+    assert {r["source_database"] for r in records} == {"IEEE Xplore"}
+    assert report.source_database == "IEEE Xplore"
+    first = records[0]
+    assert first["title"] == "The European Approach to the Exascale Challenge"
+    assert first["authors"] == ["G. Kalbe"]
+    assert (first["year"], first["journal"], first["volume"], first["issue"], first["pages"]) == (
+        2019, "Computing in Science & Engineering", "21", "1", "42-47")
+    assert first["doi"] == "10.1109/mcse.2018.2884139"
+    assert records[1]["journal"] == "2019 15th International Conference on eScience (eScience)"
+    assert records[1]["volume"] == "" and records[3]["doi"] == ""
+
+
+def test_ris_without_the_whole_ieee_layout_stays_unnamed(tmp_path: Path) -> None:
+    """``JA`` and ``Y1`` alone are common RIS tags: no database is guessed from them."""
+    path = tmp_path / "plain.ris"
+    path.write_text("TY  - JOUR\nTI  - A\nJA  - J\nY1  - 2019\nVL  - 3\nER  - \n", encoding="utf-8")
+    records = ingest_file(path).records.to_dict("records")
+    assert records[0]["source_database"] == ""
