@@ -42,3 +42,17 @@ def test_ris_without_the_whole_ieee_layout_stays_unnamed(tmp_path: Path) -> None
     path.write_text("TY  - JOUR\nTI  - A\nJA  - J\nY1  - 2019\nVL  - 3\nER  - \n", encoding="utf-8")
     records = ingest_file(path).records.to_dict("records")
     assert records[0]["source_database"] == ""
+
+
+def test_ebscohost_bibtex_is_named_from_its_link_db_code() -> None:
+    """EBSCOhost's BibTeX names no database; its record link's ``db=`` code does, as in its CSV
+    export, and the link's ``AN=`` is the record's accession number."""
+    records, report, _ = _records("ebsco.bib")
+    assert report.found == 2 and report.parsed == 2
+    assert [r["source_database"] for r in records] == [
+        "Business Source Premier via EBSCOhost", "APA PsycInfo via EBSCOhost"]
+    assert [r["source_id"] for r in records] == ["11111111111111111", "2020-12345-001"]
+    first = records[0]
+    assert (first["title"], first["journal"], first["year"], first["pages"]) == (
+        "Paper title.", "MIS Quarterly", 2000, "1-10")
+    assert first["authors"] == ["Smith, Tom", "Steward, Hugo"]

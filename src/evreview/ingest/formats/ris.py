@@ -67,7 +67,7 @@ from typing import Any
 
 from rispy.config import LIST_TYPE_TAGS
 
-from evreview.ingest.formats._ids import scopus_eid
+from evreview.ingest.formats._ids import EBSCO_AN_IN_URL, scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 from evreview.records import (
     CDSR,
@@ -505,7 +505,7 @@ _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", r
 _REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
 #: EBSCOhost's record link ends its accession number (``...&db=aph&AN=176404503&site=ehost-live``):
 #: the id its CSV export has in ``Accession Number``, which its RIS writes only inside ``N1``.
-_EBSCO_AN = re.compile(r"ebscohost\.com/.*?[?&]AN=([^&\s]+)", re.IGNORECASE)
+_EBSCO_AN = EBSCO_AN_IN_URL
 #: Embase's record link (``embase.com/search/results?subaction=viewrecord&id=L2029880245``): the
 #: Embase id that Covidence's, EPPI-Reviewer's and RefWorks' re-exports keep only there.
 _EMBASE_ID = re.compile(r"embase\.com/.*?[?&]id=(L\d+)", re.IGNORECASE)
