@@ -56,3 +56,20 @@ def test_ebscohost_bibtex_is_named_from_its_link_db_code() -> None:
     assert (first["title"], first["journal"], first["year"], first["pages"]) == (
         "Paper title.", "MIS Quarterly", 2000, "1-10")
     assert first["authors"] == ["Smith, Tom", "Steward, Hugo"]
+
+
+def test_springer_csv_drops_editors_academic_titles() -> None:
+    """Springer Link writes a book's editors with their titles, run together like every name
+    (``Prof. Rafik A. AlievProf. Dr. Janusz Kacprzyk...``): "Prof. Dr. Janusz Kacprzyk" was an
+    author's name, another person than "Janusz Kacprzyk" of any other export."""
+    records, report, _ = _records("springer.csv")
+    assert report.found == 4 and report.parsed == 4
+    assert {r["source_database"] for r in records} == {"Springer Link"}
+    assert records[1]["authors"] == [
+        "Rafik A. Aliev", "Janusz Kacprzyk", "Witold Pedrycz", "Mo Jamshidi", "Mustafa Babanli",
+        "Fahreddin M. Sadikoglu"]
+    assert records[2]["authors"] == ["Barnabás Bede", "Martine Ceberio", "Martine De Cock", "Vladik Kreinovich"]
+    assert records[0]["authors"] == ["Araz R. Aliev", "Nigar T. Ismayilova"]
+    article = records[3]
+    assert (article["journal"], article["volume"], article["issue"], article["doi"], article["year"]) == (
+        "Journal of Big Data", "9", "1", "10.1186/s40537-021-00555-2", 2022)
