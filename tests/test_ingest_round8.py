@@ -1,4 +1,4 @@
-"""Round 8 of unseen exports: IEEE Xplore RIS, EBSCOhost BibTeX, ...
+"""Round 8 of unseen exports: IEEE Xplore RIS, EBSCOhost BibTeX, Springer Link CSV.
 
 Fixtures and their origins: tests/fixtures/round8/README.md.
 """
