@@ -19,3 +19,15 @@ def scopus_eid(url: str) -> str:
     """The Scopus EID in a record link, or ``""`` when ``url`` is no Scopus record link."""
     match = SCOPUS_EID_IN_URL.search(url) if "scopus.com/" in url else None
     return match.group(1) if match else ""
+
+
+#: EBSCOhost's record link (``...login.aspx?direct=true&db=aph&AN=176404503&site=ehost-live``):
+#: its accession number, which EBSCOhost's CSV has as a column, its RIS only inside ``N1`` and
+#: its BibTeX as the entry key.
+EBSCO_AN_IN_URL = re.compile(r"ebscohost\.com/.*?[?&]AN=([^&\s]+)", re.IGNORECASE)
+
+
+def ebsco_accession(url: str) -> str:
+    """The accession number in an EBSCOhost record link, or ``""``."""
+    match = EBSCO_AN_IN_URL.search(url) if "ebscohost" in url else None
+    return match.group(1) if match else ""

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from evreview.ingest.formats._ids import scopus_eid
+from evreview.ingest.formats._ids import ebsco_accession, scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 
 #: Block types that are not bibliographic entries (never counted as records).
@@ -69,8 +69,14 @@ _PMID_KEY = re.compile(r"PMID:(\d{1,9})", re.IGNORECASE)
 _LINK_DATABASES = (("europepmc.org/", "Europe PMC"), ("dblp.org", "dblp"))
 
 
-def _link_database(*links: str) -> str:
-    joined = " ".join(links)
+def _link_database(url: str, bibsource: str) -> str:
+    if "ebscohost.com/" in url:
+        # EBSCOhost's BibTeX names no database; its record link's db= code does ("db=bth"), as
+        # in its CSV export: named as its RIS and CSV records are ("... via EBSCOhost")
+        from evreview.ingest.formats.ebsco_csv import database_of
+
+        return database_of(url)
+    joined = f"{url} {bibsource}"
     return next((name for site, name in _LINK_DATABASES if site in joined), "")
 
 
@@ -266,7 +272,10 @@ def entry_fields(entry_type: str, key: str, values: dict[str, str]) -> dict[str,
     if not accession:
         # Scopus BibTeX has no EID field; its record link carries the EID (the CSV's source_id)
         accession = scopus_eid(get("url"))
-    database = text("source") or _accession_database(accession) or _link_database(get("url"), get("bibsource"))
+    url = get("url")
+    if not accession and "ebscohost.com/" in url:
+        accession = ebsco_accession(url)
+    database = text("source") or _accession_database(accession) or _link_database(url, get("bibsource"))
     issn, isbn = _issn_isbn(get("issn"), get("isbn"))
 
     return {

@@ -67,7 +67,7 @@ from typing import Any
 
 from rispy.config import LIST_TYPE_TAGS
 
-from evreview.ingest.formats._ids import scopus_eid
+from evreview.ingest.formats._ids import EBSCO_AN_IN_URL, scopus_eid
 from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
 from evreview.records import (
     CDSR,
@@ -505,7 +505,7 @@ _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", r
 _REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
 #: EBSCOhost's record link ends its accession number (``...&db=aph&AN=176404503&site=ehost-live``):
 #: the id its CSV export has in ``Accession Number``, which its RIS writes only inside ``N1``.
-_EBSCO_AN = re.compile(r"ebscohost\.com/.*?[?&]AN=([^&\s]+)", re.IGNORECASE)
+_EBSCO_AN = EBSCO_AN_IN_URL
 #: Embase's record link (``embase.com/search/results?subaction=viewrecord&id=L2029880245``): the
 #: Embase id that Covidence's, EPPI-Reviewer's and RefWorks' re-exports keep only there.
 _EMBASE_ID = re.compile(r"embase\.com/.*?[?&]id=(L\d+)", re.IGNORECASE)
@@ -572,6 +572,13 @@ LINK_DATABASES = (
     # TRID (Transport Research International Documentation) writes no DB; its records link to it
     ("trid.trb.org/", "TRID"),
 )
+#: IEEE Xplore's own RIS names no database (no ``DB``, ``DP``, ``AN`` or link) but writes a tag
+#: layout of its own: the volume twice, as ``VO`` (no RIS tag; no other export seen writes it)
+#: and ``VL``, the title again as ``JA`` and the date as ``Y1`` ("24-27 Sept. 2019"), every one
+#: even when empty (NLeSC/litstudy's example.ris, CoLRev's ieee.ris). Its records were
+#: "unknown database"; they are named as Zotero's "DP  - IEEE Xplore" and the CSV export name them.
+IEEE_XPLORE_LAYOUT = ("VO", "VL", "JA", "Y1")
+IEEE_XPLORE = "IEEE Xplore"
 #: ``DB`` values that name no database: Nested Knowledge writes ``DB  - other`` for every record
 #: (with Ovid-like "1." number lines, so the record came out as "other via Ovid").
 PLACEHOLDER_DBS = frozenset({"other"})
@@ -1078,6 +1085,8 @@ def record_fields(tags: Tags, ovid: bool = False, header: Header | None = None) 
         dp = "Ovid"
     if header and not db and not dp:
         db, dp = header_names(header)
+    if not db and not dp and all(tag in tags for tag in IEEE_XPLORE_LAYOUT):
+        dp = IEEE_XPLORE
     accession = _first(tags, "AN")
     url = link = _first(tags, "UR", "L2")
     if not dp and db.lower() == "medline" and _EMBASE_RECORD in link:

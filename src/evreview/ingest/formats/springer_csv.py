@@ -9,6 +9,10 @@ Its ``Authors`` cell runs the names together with no separator at all
 followed by an upper-case one, then glues back every piece without a space (a surname such
 as ``McDonald`` or ``DeMarco``, which is one name, not two). The cell is kept as written in
 ``raw``.
+
+A book's editors come with their titles (``"Prof. Rafik A. AlievProf. Dr. Janusz Kacprzyk"``):
+a leading ``Prof.`` / ``Dr.`` is dropped, so that the editor is the same person as in any other
+export (NLeSC/litstudy's springer.csv had "Prof. Dr. Janusz Kacprzyk" as an author's name).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from evreview.ingest.formats._tabular import Table, TableReader, first, take
 from evreview.ingest.registry import Source, register
 
 _NAME_BOUNDARY = re.compile(r"(?<=[a-z\u00df-\u00ff])(?=[A-Z\u00c0-\u00de])")
+#: Academic titles Springer Link writes before an editor's name ("Prof. Dr. Janusz Kacprzyk").
+_TITLES = re.compile(r"^(?:(?:Prof|Dr)\.\s+)+")
 
 
 def split_run_together(value: str) -> list[str]:
@@ -37,7 +43,8 @@ def split_run_together(value: str) -> list[str]:
             names[-1] += piece
         else:
             names.append(piece)
-    return [name.strip() for name in names if name.strip()]
+    names = [_TITLES.sub("", name.strip()) for name in names]
+    return [name for name in names if name]
 
 
 @register
