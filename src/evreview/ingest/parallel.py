@@ -274,9 +274,9 @@ def parse_part(
         del text
     except Exception as exc:  # sent to the parent, which raises it as the driver would
         return {"failure": _failure("parse", exc)}
-    from evreview.ingest import record_schema
+    from evreview.ingest import _bare_schema  # record_schema's pandas metadata would import pandas
 
-    table = pa.concat_tables(tables) if tables else record_schema().empty_table()
+    table = pa.concat_tables(tables) if tables else _bare_schema().empty_table()
     return {
         "first_index": part.first_index,
         "table": _spooled(table, os.path.join(spool, f"part-{part.start}-{os.getpid()}.arrow")),
