@@ -908,6 +908,23 @@ def test_a_part_without_records_in_a_fresh_process(tmp_path: Path) -> None:
     assert (tmp_path / "many.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
 
 
+def test_a_part_parsed_again_by_the_parent_leaves_it_pandas(tmp_path: Path) -> None:
+    """A header-like line inside a record misleads the guess of the next part's header, and the
+    parent parses that part again itself: the workers' keeping pandas out must not reach the
+    parent, which needs pandas for the Parquet schema (it was a ModuleNotFoundError traceback)."""
+    psycnet = (RIS_FIXTURES / "psycnet.ris").read_text(encoding="utf-8")
+    header, _, records = psycnet.partition("\n\n")
+    body = records + "\n"
+    tricky = "TY  - JOUR\nTI  - Note\nN2  - a paragraph\nProvider: X\nDatabase: Y\nContent: text/plain\nER  - \n\n"
+    path = tmp_path / "psycnet_big.ris"
+    path.write_text(header + "\n\n" + body * 80 + tricky + body * 80, encoding="utf-8")
+    many = _fresh_parallel_ingest(path, tmp_path / "many.parquet")
+    assert many.returncode == 0, many.stderr
+    one = _fresh_parallel_ingest(path, tmp_path / "one.parquet", workers="1")
+    assert one.returncode == 0, one.stderr
+    assert (tmp_path / "many.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
+
+
 def test_keep_pandas_out_lets_pyarrow_build_arrays() -> None:
     code = """
 from evreview.imports import keep_pandas_out
