@@ -1496,6 +1496,35 @@ def test_dedup_program_reads_exports_in_a_child_with_the_same_results(tmp_path: 
                 assert pd.read_parquet(mine).equals(pd.read_parquet(written)), (name, written.name)
 
 
+def test_dedup_program_interrupted_before_it_reads_its_child_ends(tmp_path: Path) -> None:
+    """Interrupted while importing pandas (its child still to be read, with more records than
+    a pipe holds), the program says so and ends: it waited for its child at exit while the
+    child waited for it to read the pipe (it hung)."""
+    import sys
+
+    export = tmp_path / "mid.ris"
+    export.write_text("".join(f"TY  - JOUR\nTI  - A randomised trial of treatment number {i} in adults\n"
+                              f"AU  - Smith, J\nPY  - 2020\nDO  - 10.1000/x{i}\nER  - \n\n" for i in range(2000)))
+    code = f"""
+import os, sys
+PARENT = os.getpid()
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" and os.getpid() == PARENT:
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, Interrupt())
+from evreview.cli import main
+sys.argv = ["evreview", "dedup", {str(export)!r}, "--out", {str(tmp_path / "out")!r}]
+sys.exit(main())
+"""
+    script = tmp_path / "program.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 130 and out.stderr.strip() == "evreview dedup: interrupted"
+
+
 @pytest.mark.parametrize(
     ("content", "twice", "message"),
     [
