@@ -576,6 +576,22 @@ print("unreachable")
                           "--workers", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--workers must be at least 1" in bad.stderr
 
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_dedup_program_with_its_standard_streams_closed(tmp_path: Path, fixtures_dir: Path, closed: str) -> None:
+    """Run with stdout or stderr closed (Python makes that stream None), the program writes its
+    outputs and exits 0: it flushed None at its own exit (an AttributeError traceback, exit 1)."""
+    import subprocess
+    import sys
+
+    records = fixtures_dir / "dedup" / "records.csv"
+    out_dir = tmp_path / "out"
+    command = f'exec "$0" -m evreview dedup "$1" --out "$2" {closed}'
+    out = subprocess.run(["sh", "-c", command, sys.executable, str(records), str(out_dir)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert (out_dir / "duplicates.csv").exists()
+
 # --- round 2 rules: each with a case it merges and a near miss it must not --------------------
 
 LONG_TITLE = ("Anti-factor H autoantibodies in a fifth renal transplant recipient with atypical hemolytic "

@@ -294,6 +294,8 @@ def _exit_program(code: int) -> None:
 
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the stream closed: Python gives None
+            continue
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more reaches the reader
             stream.flush()
     os._exit(code)
