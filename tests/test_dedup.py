@@ -576,6 +576,22 @@ print("unreachable")
                           "--workers", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--workers must be at least 1" in bad.stderr
 
+
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+def test_dedup_program_with_its_standard_streams_closed(tmp_path: Path, fixtures_dir: Path, closed: str) -> None:
+    """Run with stdout or stderr closed (Python makes that stream None), the program writes its
+    outputs and exits 0: it flushed None at its own exit (an AttributeError traceback, exit 1)."""
+    import subprocess
+    import sys
+
+    records = fixtures_dir / "dedup" / "records.csv"
+    out_dir = tmp_path / "out"
+    command = f'exec "$0" -m evreview dedup "$1" --out "$2" {closed}'
+    out = subprocess.run(["sh", "-c", command, sys.executable, str(records), str(out_dir)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert (out_dir / "duplicates.csv").exists()
+
 # --- round 2 rules: each with a case it merges and a near miss it must not --------------------
 
 LONG_TITLE = ("Anti-factor H autoantibodies in a fifth renal transplant recipient with atypical hemolytic "
@@ -1494,6 +1510,35 @@ def test_dedup_program_reads_exports_in_a_child_with_the_same_results(tmp_path: 
                 assert mine.read_bytes() == written.read_bytes(), (name, written.name)
             elif written.suffix == ".parquet":
                 assert pd.read_parquet(mine).equals(pd.read_parquet(written)), (name, written.name)
+
+
+def test_dedup_program_interrupted_before_it_reads_its_child_ends(tmp_path: Path) -> None:
+    """Interrupted while importing pandas (its child still to be read, with more records than
+    a pipe holds), the program says so and ends: it waited for its child at exit while the
+    child waited for it to read the pipe (it hung)."""
+    import sys
+
+    export = tmp_path / "mid.ris"
+    export.write_text("".join(f"TY  - JOUR\nTI  - A randomised trial of treatment number {i} in adults\n"
+                              f"AU  - Smith, J\nPY  - 2020\nDO  - 10.1000/x{i}\nER  - \n\n" for i in range(2000)))
+    code = f"""
+import os, sys
+PARENT = os.getpid()
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" and os.getpid() == PARENT:
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, Interrupt())
+from evreview.cli import main
+sys.argv = ["evreview", "dedup", {str(export)!r}, "--out", {str(tmp_path / "out")!r}]
+sys.exit(main())
+"""
+    script = tmp_path / "program.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 130 and out.stderr.strip() == "evreview dedup: interrupted"
 
 
 @pytest.mark.parametrize(

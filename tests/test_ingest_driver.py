@@ -878,6 +878,53 @@ sys.exit(main())
     assert (tmp_path / "out.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
 
 
+def _fresh_parallel_ingest(path: Path, out: Path, workers: str = "2") -> subprocess.CompletedProcess:
+    """``evreview ingest path --out out`` in a fresh process (pandas not imported, as for the
+    program), with tiny parts so a small file is cut for the workers."""
+    import os
+
+    code = f"""
+import sys
+from evreview.ingest import parallel
+parallel.PARALLEL_MIN_BYTES, parallel.PART_BYTES, parallel._HEAD_BYTES = 0, 4096, 80_000
+from evreview.cli import main
+sys.argv = ["evreview", "ingest", {str(path)!r}, "--out", {str(out)!r}]
+sys.exit(main())
+"""
+    env = {**os.environ, "EVREVIEW_INGEST_WORKERS": workers}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def test_a_part_without_records_in_a_fresh_process(tmp_path: Path) -> None:
+    """A part whose every record is empty (problems only) gives a worker no table: its empty
+    table needs no pandas, which the workers keep out (it was a ModuleNotFoundError traceback)."""
+    good = "".join(f"TY  - JOUR\nTI  - A study of thing {i}\nPY  - 2020\nER  - \n\n" for i in range(1500))
+    path = tmp_path / "empty_part.ris"
+    path.write_text(good + "TY  - JOUR\nER  - \n\n" * 600 + good, encoding="utf-8")
+    many = _fresh_parallel_ingest(path, tmp_path / "many.parquet")
+    assert many.returncode == 0, many.stderr
+    one = _fresh_parallel_ingest(path, tmp_path / "one.parquet", workers="1")
+    assert one.returncode == 0, one.stderr
+    assert (tmp_path / "many.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
+
+
+def test_a_part_parsed_again_by_the_parent_leaves_it_pandas(tmp_path: Path) -> None:
+    """A header-like line inside a record misleads the guess of the next part's header, and the
+    parent parses that part again itself: the workers' keeping pandas out must not reach the
+    parent, which needs pandas for the Parquet schema (it was a ModuleNotFoundError traceback)."""
+    psycnet = (RIS_FIXTURES / "psycnet.ris").read_text(encoding="utf-8")
+    header, _, records = psycnet.partition("\n\n")
+    body = records + "\n"
+    tricky = "TY  - JOUR\nTI  - Note\nN2  - a paragraph\nProvider: X\nDatabase: Y\nContent: text/plain\nER  - \n\n"
+    path = tmp_path / "psycnet_big.ris"
+    path.write_text(header + "\n\n" + body * 80 + tricky + body * 80, encoding="utf-8")
+    many = _fresh_parallel_ingest(path, tmp_path / "many.parquet")
+    assert many.returncode == 0, many.stderr
+    one = _fresh_parallel_ingest(path, tmp_path / "one.parquet", workers="1")
+    assert one.returncode == 0, one.stderr
+    assert (tmp_path / "many.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
+
+
 def test_keep_pandas_out_lets_pyarrow_build_arrays() -> None:
     code = """
 from evreview.imports import keep_pandas_out

@@ -79,14 +79,16 @@ class _EarlyRead:
 
     def __init__(self, pid: int, fd: int) -> None:
         self.pid = pid
-        self.fd = fd
+        self.fd: int | None = fd  # None once read (or closed)
 
     def result(self) -> dict[str, Any] | None:
         """The child's payload (``files``, ``keys``, ``ids``, perhaps ``scored``), or None to read
         in this process."""
         import pickle
 
-        with os.fdopen(self.fd, "rb") as pipe:
+        fd, self.fd = self.fd, None
+        assert fd is not None, "the reader process's result is read once"
+        with os.fdopen(fd, "rb") as pipe:
             data = pipe.read()  # to the end: the child closes the pipe once the payload is written
         # not waited for here: tearing down a forked process takes a few milliseconds; the
         # program reaps it at exit (see _start_early_read), so its CPU time is the program's
@@ -124,8 +126,9 @@ def _start_early_read(paths: list[Path], search: str, score: int | None) -> _Ear
         os.close(write_fd)
         import atexit
 
-        atexit.register(_reap, pid)  # _exit_program runs the exit handlers too
-        return _EarlyRead(pid, read_fd)
+        early = _EarlyRead(pid, read_fd)
+        atexit.register(_reap, early)  # _exit_program runs the exit handlers too
+        return early
     os.close(read_fd)  # the child: never returns
     code = 0
     try:
@@ -139,11 +142,21 @@ def _start_early_read(paths: list[Path], search: str, score: int | None) -> _Ear
     os._exit(code)
 
 
-def _reap(pid: int) -> None:
+def _reap(early: _EarlyRead) -> None:
     """Wait for the reader process (long done by the end of the run): a process that is not
-    waited for lingers as a zombie, and its CPU time counts for no one."""
+    waited for lingers as a zombie, and its CPU time counts for no one. If its result was
+    never read (the program failed or was interrupted first), it is stopped first: it may be
+    blocked writing to the pipe, and waiting for it would never end."""
+    if early.fd is not None:
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.close(early.fd)
+        early.fd = None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(early.pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+        os.waitpid(early.pid, 0)
 
 
 def _read_early(paths: list[Path], search: str, score: int | None) -> dict[str, Any]:
@@ -281,6 +294,8 @@ def _exit_program(code: int) -> None:
 
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the stream closed: Python gives None
+            continue
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more reaches the reader
             stream.flush()
     os._exit(code)

@@ -242,10 +242,8 @@ def parse_part(
     """
     import gc
 
-    from evreview.imports import keep_pandas_out
     from evreview.ingest import records_table
 
-    keep_pandas_out()  # pyarrow would import it (0.1 s) in each worker, which never needs it
     gc.disable()  # as in the driver: millions of acyclic objects, nothing for the GC to find
     with open(path, "rb") as handle:
         handle.seek(part.start)
@@ -274,9 +272,9 @@ def parse_part(
         del text
     except Exception as exc:  # sent to the parent, which raises it as the driver would
         return {"failure": _failure("parse", exc)}
-    from evreview.ingest import record_schema
+    from evreview.ingest import _bare_schema  # record_schema's pandas metadata would import pandas
 
-    table = pa.concat_tables(tables) if tables else record_schema().empty_table()
+    table = pa.concat_tables(tables) if tables else _bare_schema().empty_table()
     return {
         "first_index": part.first_index,
         "table": _spooled(table, os.path.join(spool, f"part-{part.start}-{os.getpid()}.arrow")),
@@ -414,7 +412,11 @@ def _run(plan_: Plan, *, search: str, batch: int, outcome: Outcome, spool: str) 
     kept = 0
     failures: dict[str, Mapping[str, Any]] = {}
     parts = _parts(plan_)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+    # pyarrow would import pandas (0.1 s) in each worker, which never needs it; not in
+    # parse_part, which the parent also runs (a part parsed again) and whose pandas it needs
+    from evreview.imports import keep_pandas_out
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=keep_pandas_out) as pool:
         inflight: deque[tuple[Part, Future[dict[str, Any]]]] = deque()
         #: the reader's state where the next part starts, as the parts before it ended
         context: Any = None
