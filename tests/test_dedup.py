@@ -1644,3 +1644,29 @@ def test_factorize_by_dict_and_by_pandas_group_and_order_alike(monkeypatch: pyte
     kept = by_dict != -1
     ranks = [np.unique(found[kept], return_inverse=True)[1] for found in (by_pandas, by_dict)]
     assert (ranks[0] == ranks[1]).all()
+
+
+def test_dedup_program_reports_a_reader_bug_as_a_python_call_does(tmp_path: Path, fixtures_dir: Path) -> None:
+    """A parser bug is wrapped in a one-line error whose cause (the traceback --debug shows) does
+    not travel from the reader process: the main process reads the exports again and reports
+    it as a Python call does, with the hint to run with --debug."""
+    import sys
+
+    export = str(fixtures_dir / "ris" / "scopus.ris")
+    code = f"""
+import sys
+from evreview.ingest.formats import ris
+
+def broken(*args, **kwargs):
+    raise ZeroDivisionError("bug")
+
+ris.record_fields = broken
+from evreview.cli import main
+sys.argv = ["evreview", "dedup", {export!r}, "--out", {str(tmp_path / "out")!r}]
+sys.exit(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert "ZeroDivisionError" in lines[0] and "bug in evreview" in lines[0]
+    assert lines[-1] == "  (run with --debug for the traceback)" and "Traceback" not in out.stderr

@@ -178,6 +178,10 @@ def _read_early(paths: list[Path], search: str, score: int | None) -> dict[str, 
         check_given_once(paths)
         files = [ingest_table(path, search=search) for path in paths]
     except EvreviewError as exc:
+        if exc.__cause__ is not None and not isinstance(exc.__cause__, EvreviewError):
+            # a reader bug wrapped for the user: its cause does not travel, so the main process
+            # reads the exports again and reports it with its traceback (--debug), as a call does
+            raise
         return {"error": exc}
     table = pa.concat_tables([found for found, _, _ in files])
     keys = key_columns(lambda name: table.column(name).to_pylist(), table.num_rows)
