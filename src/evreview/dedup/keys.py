@@ -356,7 +356,8 @@ def _swap_contrast(x: str, y: str) -> bool | None:
     from rapidfuzz.fuzz import ratio
 
     edits = OSA.distance(x, y)
-    if edits >= 2 and _drug_stem(x) is not None and _drug_stem(x) == _drug_stem(y):
+    stem = _drug_stem(x)
+    if edits >= 2 and stem is not None and stem == _drug_stem(y):
         return True  # two drugs of one class, however alike: "afatinib" / "axitinib"
     return edits > 2 and ratio(x, y) < SWAP_ALIKE
 

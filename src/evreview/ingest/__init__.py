@@ -677,11 +677,7 @@ def combine(results: Iterable[IngestResult]) -> IngestResult:
     records = pd.concat(frames, ignore_index=True)
     records = _to_frame(records.to_dict("records")) if len(frames) > 1 else records
     problem_frames = [r.problems for r in results if len(r.problems)]
-    problems = (
-        pd.concat(problem_frames, ignore_index=True)
-        if problem_frames
-        else pd.DataFrame(columns=list(PROBLEM_COLUMNS))
-    )
+    problems = pd.concat(problem_frames, ignore_index=True) if problem_frames else _no_problems()
     reports = [rep for r in results for rep in r.reports]
     return IngestResult(records=records, reports=reports, problems=problems)
 
