@@ -13,8 +13,9 @@ from evreview.ingest import ingest_file
 FIXTURES = Path(__file__).parent / "fixtures" / "round7"
 
 
-def _records(name: str):
-    result = ingest_file(FIXTURES / name)
+def _records(name: str, folder: Path = FIXTURES):
+    """Records (as dicts), report and result of one fixture, every record accounted for."""
+    result = ingest_file(folder / name)
     (report,) = result.reports
     assert report.found == report.parsed + report.failed
     return result.records.to_dict("records"), report, result

@@ -8,15 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from evreview.ingest import ingest_file
+from tests.test_ingest_round7 import _records as _records_in
 
 FIXTURES = Path(__file__).parent / "fixtures" / "round8"
 
 
 def _records(name: str):
-    result = ingest_file(FIXTURES / name)
-    (report,) = result.reports
-    assert report.found == report.parsed + report.failed
-    return result.records.to_dict("records"), report, result
+    return _records_in(name, FIXTURES)
 
 
 def test_ieee_xplore_ris_is_named_from_its_tag_layout() -> None:
