@@ -46,6 +46,16 @@ def test_eric_nbib_is_recognised_and_mapped() -> None:
     assert report["journal"] == "" and report["doi"] == ""
 
 
+def test_eric_major_descriptors_lose_their_mark() -> None:
+    """ERIC marks major descriptors with a leading '*'; the keyword is the descriptor without it."""
+    text = (FIXTURES / "eric.nbib").read_text(encoding="utf-8")
+    added = "MH  - *Rural Schools\nMH  - Teacher Collaboration\n"
+    marked = text.replace("OT  - Keyword 2\n", "OT  - Keyword 2\n" + added, 1)
+    source = Source(path=Path("marked.nbib"), data=marked.encode(), text=marked)
+    records = list(detect(source).parse(source).records)
+    assert records[0].fields["keywords"] == ["Keyword 1", "Keyword 2", "Rural Schools", "Teacher Collaboration"]
+
+
 def test_wos_isi_bibtex_names_its_database_and_id() -> None:
     """Old WoS BibTeX double-braces values: the id was '{ISI:...}' and the database unknown."""
     name, records, _ = _parse("wos_isi.bib")

@@ -61,12 +61,26 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "pmid": "",
         "issn": issns[0] if issns else "",
         "isbn": _ISBN_PREFIX.sub("", text_of(block, "ISBN")),
-        "keywords": values_of(block, "OT") + values_of(block, "MH"),
+        "keywords": _descriptors(values_of(block, "OT") + values_of(block, "MH")),
         "language": text_of(block, "LA"),
         "doc_type": pick_doc_type(values_of(block, "PT")),
         "url": url or (f"https://eric.ed.gov/?id={accession}" if accession else ""),
     }
     return fields, dict(raw_fields(block.entries))
+
+
+def _descriptors(values: list[str]) -> list[str]:
+    """Keywords without ERIC's major-descriptor mark (a leading ``*``, as in ``*Partnerships in Education``).
+
+    Why: the mark says how central the descriptor is to the record, not what it is, so
+    "*Rural Schools" and "Rural Schools" are one keyword to the coder and the map.
+    """
+    out = []
+    for value in values:
+        value = value.lstrip("*").strip()
+        if value:
+            out.append(value)
+    return out
 
 
 @register
