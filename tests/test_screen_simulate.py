@@ -116,12 +116,17 @@ PINNED_SEED1 = [143, 70, 50, 165, 51, 170, 26, 34, 140, 126, 231, 160, 115, 113,
                 236, 38, 151, 127, 180, 48, 150, 103, 199, 130, 118, 138, 200, 219, 104, 3, 169, 193, 20, 214]
 
 
+#: Seed 1's priors on the noisy set under the first draw (``default_rng(1)``), from which the orders
+#: below were pinned; the draw is ASReview's now (test_priors_are_drawn_as_asreview_draws_them).
+FIRST_DRAW_SEED1 = [110, 123]
+
+
 def test_same_seed_same_order_bit_for_bit_and_as_before_the_speed_ups():
     X, y = _noisy_matrix()
     # the default of that time: text-less records ranked by the model, no early phase
     cfg = ModelConfig(empty="model", early_share=0.0)
-    a = replay(X, y, 1, cfg)
-    b = replay(X, y, 1, cfg)
+    a = replay(X, y, 1, cfg, priors=FIRST_DRAW_SEED1)
+    b = replay(X, y, 1, cfg, priors=FIRST_DRAW_SEED1)
     assert a.order == b.order and a.figures == b.figures
     assert a.priors == [110, 123] and len(a.order) == 226 and a.order[:40] == PINNED_SEED1
     assert [round(v, 3) for v in a.figures.values()] == [1.303, 30.435, 28.992]
@@ -135,10 +140,33 @@ PINNED_DEFAULT_SEED1 = [143, 70, 165, 50, 170, 26, 34, 140, 231, 160, 56, 210, 1
 
 def test_default_order_is_pinned_bit_for_bit():
     X, y = _noisy_matrix()
-    a, b = replay(X, y, 1), replay(X, y, 1)
+    a, b = replay(X, y, 1, priors=FIRST_DRAW_SEED1), replay(X, y, 1, priors=FIRST_DRAW_SEED1)
     assert a.order == b.order and a.figures == b.figures
     assert a.priors == [110, 123] and len(a.order) == 220 and a.order[:40] == PINNED_DEFAULT_SEED1
     assert [round(v, 3) for v in a.figures.values()] == [10.126, 39.13, 27.585]
+
+
+def _asreview_draw(labels: np.ndarray, seed: int) -> list[int]:
+    """asreview/simulation/cli.py (3.0.8) with --n-prior-included 1 --n-prior-excluded 1 --prior-seed SEED."""
+    from sklearn.utils import check_random_state
+
+    r = check_random_state(seed)
+    included = r.choice(np.where(labels == 1)[0], 1, replace=False)
+    r = check_random_state(seed)
+    excluded = r.choice(np.where(labels == 0)[0], 1, replace=False)
+    return [int(included[0]), int(excluded[0])]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5, 11, 12345])
+def test_priors_are_drawn_as_asreview_draws_them(seed):
+    """Same seed, same two records as ``asreview simulate --prior-seed``: a seed-by-seed comparison is paired."""
+    rng = np.random.default_rng(seed)
+    for prevalence in (0.01, 0.05, 0.3):
+        labels = (rng.random(3000) < prevalence).astype(np.int64)
+        labels[:2] = [0, 1]
+        assert pick_priors(labels, seed) == _asreview_draw(labels, seed)
+    X, y = _noisy_matrix()
+    assert replay(X, y, seed).priors == _asreview_draw(y, seed)
 
 
 def _stop_by_screening_on(labels: np.ndarray, order: list[int], n_rest: int, cfg: StoppingConfig) -> int | None:

@@ -78,7 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("file", type=Path, metavar="FILE", help="labelled CSV (or tab- or semicolon-separated)")
     s.add_argument("--label-column", required=True)
-    s.add_argument("--seeds", type=int, default=5, help="number of seeds (1..N)")
+    s.add_argument("--seeds", type=int, default=5,
+                   help="number of seeds (1..N); seed S starts from the two records that "
+                        "asreview simulate --prior-seed S starts from")
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--encoding",
                    help="text encoding (default: UTF-8, falling back to cp1252; UTF-16 with its byte-order mark)")

@@ -95,6 +95,19 @@ class ModelConfig:
     bandit crediting whichever model picked each relevant record 51.64/59.56, against A
     52.02/60.37 and B 51.18/58.87; A has WSS@95 at or above B's on 16 of the 24 sets, the
     interleaving on 12, the bandit on 15 (it sits between the two models, not above both).
+
+    Tried later (2026-12-05, seeds 11-14, every set; mean WSS@95 / RRF@10, and on how many of
+    the 24 sets WSS@95 / RRF@10 is at or above ASReview's own runs of seeds 11-14 from the same
+    priors): this default 52.04/61.12, 19 and 17 sets; elas_u4's SVM added as a third model at
+    x0.5 / x1 51.89/60.72 (16, 16), 51.83/60.94 (17, 18): better on micro_nutrients and PPI,
+    worse on ADHD, ACEInhibitors and wahono; z-scores taken over the undecided records only
+    51.76/60.71 (15, 17; Bannach +2.6, ace, wahono -1.3). With the earlier prior draw (default
+    52.02/60.37): the undecided records as presumed irrelevant (as in Cormack and Grossman's
+    BMI), in NB at weight 0.1 52.18/59.75, 100 of them in the SVM 51.68/59.80; an LSA block
+    (100 or 200 dimensions, NB kept to the TF-IDF columns) was worse on ace, nudging and
+    nagtegaal and was not run further. The replay's refit schedule is not what costs: refitting
+    after each relevant record moved WSS@95 by -0.9 to +0.3 on six sets, after every decision by
+    at most 0.4 on the ten smallest (seeds 1-5), at up to 6x the CPU.
     """
 
     model: str = "nb+svm"
