@@ -247,6 +247,11 @@ def test_titles_a_greek_letter_apart_are_two_studies(name: str, a: str, b: str, 
     ("NF-κB", "nf kappa b"),
     ("IL-1β and TNFα", "il 1 beta and tnf alpha"),
     ("ΔFosB", "delta fosb"),
+    # the micro sign before a unit is the prefix, as MEDLINE writes it; elsewhere the letter
+    ("50 µmol/L and 10 μg/kg", "50 micromol l and 10 microg kg"),
+    ("μM, µm and μs", "microm microm and micros"),
+    ("μ-opioid receptors", "mu opioid receptors"),
+    ("µ opioid agonists and μmag", "mu opioid agonists and mu mag"),
     ("Η θεραπεία σε ασθενείς", "η θεραπεια σε ασθενεις"),  # a title in Greek is read as written
 ])
 def test_greek_letters_are_folded_as_their_names(title: str, folded: str) -> None:

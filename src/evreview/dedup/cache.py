@@ -38,7 +38,7 @@ from evreview.dedup.keys import build_keys
 from evreview.reporting import write_atomically
 
 #: Part of every cache file name; a new version ignores (and replaces) older files.
-CACHE_VERSION = "k22"
+CACHE_VERSION = "k23"
 #: More score segments than this are compacted into one.
 MAX_SEGMENTS = 4
 #: Record fields that :func:`build_keys` reads.

@@ -123,6 +123,9 @@ _GREEK_TABLE = {
     ord("\u03c2"): " sigma ", ord("\u03d1"): " theta ", ord("\u03d5"): " phi ", ord("\u03f5"): " epsilon ",
     ord("\u00b5"): " mu ",
 }
+#: The micro sign (or mu) before a unit ("µmol/L", "μg/kg", "μm"): MEDLINE writes "micromol/L",
+#: "microg/kg", "microm", so it is read as the prefix "micro", glued, not as the letter's name.
+_MICRO_UNIT = re.compile("[\u00b5\u03bc](?=(?:mol|g|l|L|m|M|s|V|A|W|F|Sv|Ci|Gy|Pa|J|Hz|IU|U|kat)(?![A-Za-z]))")
 #: Greek letters standing in Latin text ("β-blockers", "γδ T cells", "NF-κB")
 _GREEK_SYMBOLS = re.compile("[\u00b5\u0370-\u03ff]+")
 #: A Greek word (three letters or more): a title in Greek is left as it is, no string of letter names
@@ -512,10 +515,13 @@ def greek_names(text: str) -> str:
     of thirty and the pair was not merged. Named, the two fold alike, and a title that names
     another letter ("IL-1α" / "IL-1β") differs in a word, which :func:`title_contrast` reads as
     another study. ASCII text (almost every title) is returned at once, and so is Greek text (a word
-    of three Greek letters or more): a title in Greek is read as it is written.
+    of three Greek letters or more): a title in Greek is read as it is written. The micro sign before
+    a unit is the prefix ("50 µmol/L" -> "50 micromol/L", as MEDLINE writes it); elsewhere it is
+    the letter ("μ-opioid" -> " mu -opioid").
     """
     if text.isascii() or not _GREEK_SYMBOLS.search(text) or _GREEK_WORD.search(text):
         return text
+    text = _MICRO_UNIT.sub("micro", text)
     return _GREEK_SYMBOLS.sub(lambda m: m.group(0).translate(_GREEK_TABLE), text)
 
 
