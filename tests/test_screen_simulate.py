@@ -169,6 +169,12 @@ def test_priors_are_drawn_as_asreview_draws_them(seed):
     assert replay(X, y, seed).priors == _asreview_draw(y, seed)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_out_of_the_draws_range_is_a_clear_error(seed):
+    with pytest.raises(ValueError, match="a seed must be a whole number from 0 to 2"):
+        pick_priors(np.array([0, 1, 0, 1]), seed)
+
+
 def _stop_by_screening_on(labels: np.ndarray, order: list[int], n_rest: int, cfg: StoppingConfig) -> int | None:
     """Where the old replay loop stopped: checks while screening on, the records after the last relevant all 0."""
     seq = np.zeros(n_rest, dtype=np.int64)

@@ -80,6 +80,8 @@ def pick_priors(labels: np.ndarray, seed: int) -> list[int]:
     ``RandomState``'s stream is also frozen by NumPy's compatibility policy, so a seed's
     priors stay the same across NumPy versions.
     """
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"a seed must be a whole number from 0 to 2**32 - 1, not {seed!r}")
     pos = np.flatnonzero(labels == 1)
     neg = np.flatnonzero(labels == 0)
     if len(pos) == 0 or len(neg) == 0:
