@@ -101,7 +101,11 @@ class ModelConfig:
     priors): this default 52.04/61.12, 19 and 17 sets; elas_u4's SVM added as a third model at
     x0.5 / x1 51.89/60.72 (16, 16), 51.83/60.94 (17, 18): better on micro_nutrients and PPI,
     worse on ADHD, ACEInhibitors and wahono; z-scores taken over the undecided records only
-    51.76/60.71 (15, 17; Bannach +2.6, ace, wahono -1.3). With the earlier prior draw (default
+    51.76/60.71 (15, 17; Bannach +2.6, ace, wahono -1.3); the late model chosen by cross-validation
+    on the decided records (re-chosen as their count grows by a quarter) picked the worse model on
+    micro_nutrients, PPI and ADHD, and its inverse 51.39/61.12 (14, 17); a later relevant weight
+    of 1 or 4 (first 18 sets) was at or above ASReview on 9 and 13 of them against the default's 14
+    (weight 1: Bannach 44.5 but Estrogens 21.1, nudging 69.3). With the earlier prior draw (default
     52.02/60.37): the undecided records as presumed irrelevant (as in Cormack and Grossman's
     BMI), in NB at weight 0.1 52.18/59.75, 100 of them in the SVM 51.68/59.80; an LSA block
     (100 or 200 dimensions, NB kept to the TF-IDF columns) was worse on ace, nudging and
