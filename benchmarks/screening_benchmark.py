@@ -13,6 +13,10 @@ Also measures re-ranking 50,000 records after one new decision.
     python benchmarks/screening_benchmark.py --datasets ace,nudging,virus --seeds 5 \\
         --asreview-datasets ace,nudging --asreview-seeds 1
 
+Tuning uses other seeds than the reported 1-5: ``--datasets all --asreview-datasets all --seed-list
+11,12,13,14 --asreview-cache-only --no-rerank --model-config '{...}'`` (ASReview's runs of seeds
+11-14 are cached in /work/peers/asreview_runs as well).
+
 Measured 2026-12-05 (2 cores), ``--datasets all --seeds 5 --asreview-datasets all --asreview-seeds 5
 --asreview-cache-only``. Default ranker: an early phase with ASReview elas_u4's C=0.11 and relevant
 weight 9.8 until 20 % of the records are decided, then linear SVM C=0.75 ratio 2 + NB x0.5, z-score
@@ -383,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--asreview", type=Path, default=Path("/work/peers/asreview/bin/asreview"))
     ap.add_argument("--asreview-datasets", default="ace,nudging", help="comma list, 'all', or 'none' to skip ASReview")
     ap.add_argument("--asreview-seeds", type=int, default=1)
+    ap.add_argument("--seed-list", help="comma list of seeds for both tools instead of 1..N (tuning: 11,12,13,14)")
     ap.add_argument("--asreview-cache-only", action="store_true",
                     help="compare only with ASReview runs already cached in --work (never start one)")
     ap.add_argument("--work", type=Path, default=Path("/work/peers/asreview_runs"))
@@ -405,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown dataset(s): {', '.join(unknown)}")
     cfg = json.loads(args.model_config) if args.model_config else None
     seeds = list(range(1, args.seeds + 1))
+    asr_seeds = list(range(1, args.asreview_seeds + 1))
+    if args.seed_list:
+        try:
+            seeds = asr_seeds = [int(x) for x in args.seed_list.split(",")]
+        except ValueError:
+            ap.error(f"--seed-list must be whole numbers separated by commas, not {args.seed_list!r}")
     asr_names = {"none": [], "all": list(DATASETS)}.get(args.asreview_datasets, args.asreview_datasets.split(","))
     print(f"ranker: {parse_options(cfg).method()}", flush=True)
     hdr = (f"{'dataset':<26}{'N':>6}{'R':>5} | {'WSS@95':>7}{'RRF@10':>7}{'ATD':>6} | "
@@ -415,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in names:
         ours = run_ours(name, seeds, cfg)
-        asr = run_asreview(args.asreview, name, list(range(1, args.asreview_seeds + 1)), args.work,
+        asr = run_asreview(args.asreview, name, asr_seeds, args.work,
                            args.asreview_cache_only) if name in asr_names else None
         if asr:  # ours on exactly ASReview's seeds, for a like-for-like comparison
             same = [p for p in ours["per_seed"] if p["seed"] in asr["seeds"]]
