@@ -105,7 +105,12 @@ class ModelConfig:
     on the decided records (re-chosen as their count grows by a quarter) picked the worse model on
     micro_nutrients, PPI and ADHD, and its inverse 51.39/61.12 (14, 17); a later relevant weight
     of 1 or 4 (first 18 sets) was at or above ASReview on 9 and 13 of them against the default's 14
-    (weight 1: Bannach 44.5 but Estrogens 21.1, nudging 69.3). With the earlier prior draw (default
+    (weight 1: Bannach 44.5 but Estrogens 21.1, nudging 69.3); a third model, an SVM on
+    static sentence embeddings (model2vec distilled from the packaged MiniLM, 256 dimensions,
+    0.4 ms per record), z-scored and added at x1 / x0.5: ace 82.0, 82.1 but nudging 62.5, 62.0
+    and nagtegaal 65.0, 65.9 (WSS@95; stopped after four sets), at x0.3 / x0.15 on six sets:
+    Bannach 52.6, 50.4 (default 40.2) but nudging 65.5, 68.6 and AtypicalAntipsychotics 21.6, 22.2.
+    With the earlier prior draw (default
     52.02/60.37): the undecided records as presumed irrelevant (as in Cormack and Grossman's
     BMI), in NB at weight 0.1 52.18/59.75, 100 of them in the SVM 51.68/59.80; an LSA block
     (100 or 200 dimensions, NB kept to the TF-IDF columns) was worse on ace, nudging and
