@@ -109,7 +109,8 @@ class ModelConfig:
     static sentence embeddings (model2vec distilled from the packaged MiniLM, 256 dimensions,
     0.4 ms per record), z-scored and added at x1 / x0.5: ace 82.0, 82.1 but nudging 62.5, 62.0
     and nagtegaal 65.0, 65.9 (WSS@95; stopped after four sets), at x0.3 / x0.15 on six sets:
-    Bannach 52.6, 50.4 (default 40.2) but nudging 65.5, 68.6 and AtypicalAntipsychotics 21.6, 22.2.
+    Bannach 52.6, 50.4 (default 40.2) but nudging 65.5, 68.6 and AtypicalAntipsychotics 21.6, 22.2
+    (the same, within 0.7, with the embedding model in the later phase only).
     With the earlier prior draw (default
     52.02/60.37): the undecided records as presumed irrelevant (as in Cormack and Grossman's
     BMI), in NB at weight 0.1 52.18/59.75, 100 of them in the SVM 51.68/59.80; an LSA block
