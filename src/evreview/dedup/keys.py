@@ -610,6 +610,14 @@ def _roman(numeral: str) -> int:
     return total
 
 
+def _sub_letter(mark: str) -> tuple[str, str]:
+    """A numeral after a sequence word and the sub-stage letter ending it ("iiia" -> ("iii", "a")),
+    or the mark and "" (read alike by :func:`title_numbers` and :func:`_title_numbers_by_pattern`)."""
+    if len(mark) > 1 and mark[-1] in _SUB_LETTERS:
+        return mark[:-1], mark[-1]
+    return mark, ""
+
+
 def title_numbers(folded: str) -> str:
     """The numbers in a title, in order: "Part 1" and "Part 2" are different items.
 
@@ -656,7 +664,7 @@ def title_numbers(folded: str) -> str:
                 out.append("1")
             elif k < n and word in _SEQUENCE_WORD_SET:
                 mark = words[k]
-                roman, letter = (mark[:-1], mark[-1]) if len(mark) > 1 and mark[-1] in _SUB_LETTERS else (mark, "")
+                roman, letter = _sub_letter(mark)
                 if roman and _ROMAN_LETTERS.issuperset(roman) and mark not in _ROMAN_LOOKALIKES:
                     k += 1  # the pattern's "<sequence word> [ivx]+[abc]?" (mark is not "")
                     if _ROMAN.match(roman):
@@ -700,7 +708,7 @@ def _title_numbers_by_pattern(folded: str) -> str:
                 out.append(str(_roman(text)))
         else:
             mark = text.rsplit(" ", 1)[1]
-            roman, letter = (mark[:-1], mark[-1]) if len(mark) > 1 and mark[-1] in _SUB_LETTERS else (mark, "")
+            roman, letter = _sub_letter(mark)
             if mark in _ROMAN_VALUE or (roman and _ROMAN_LETTERS.issuperset(roman)):
                 if _ROMAN.match(roman):
                     out.append(str(_roman(roman)) + letter)
