@@ -503,9 +503,9 @@ _OVID_IS_CODE = re.compile(r"(?:[a-z0-9]{3}, ?)?\d{7,9}r?(?:, ?[a-z0-9]{3})?", r
 #: VT: ..."), which Zotero's re-export of Ovid PsycInfo records (asreview's ovid_zotero.ris)
 #: writes for an article without an issue: no issue, and deduplication read it as issue 1991.
 _REFERENCE_IN_IS = re.compile(r".{3,}\(\d{4}[a-z]?\)\. .{10,}")
-#: EBSCOhost's record link ends its accession number (``...&db=aph&AN=176404503&site=ehost-live``):
-#: the id its CSV export has in ``Accession Number``, which its RIS writes only inside ``N1``.
-_EBSCO_AN = EBSCO_AN_IN_URL
+#: EBSCOhost's record link ends its accession number (``...&db=aph&AN=176404503&site=ehost-live``,
+#: read by ``_ids.EBSCO_AN_IN_URL``): the id its CSV export has in ``Accession Number``, which its
+#: RIS writes only inside ``N1``.
 #: Embase's record link (``embase.com/search/results?subaction=viewrecord&id=L2029880245``): the
 #: Embase id that Covidence's, EPPI-Reviewer's and RefWorks' re-exports keep only there.
 _EMBASE_ID = re.compile(r"embase\.com/.*?[?&]id=(L\d+)", re.IGNORECASE)
@@ -766,7 +766,7 @@ def find_source_id(tags: Tags) -> str:
                 if match:
                     return match.group(1)
             elif "ebscohost" in value or "embase" in value:
-                match = _EBSCO_AN.search(value) or _EMBASE_ID.search(value)
+                match = EBSCO_AN_IN_URL.search(value) or _EMBASE_ID.search(value)
                 if match:
                     return match.group(1)
             elif "epistemonikos" in value:
