@@ -289,16 +289,21 @@ def _spooled(table: pa.Table, table_path: str) -> str | bytes:
     """``table`` written to ``table_path`` (returned), or as bytes when the spool folder has no
     room for it (a container's /dev/shm is often 64 MB): sent through the pipe as before."""
     try:
-        with pa.OSFile(table_path, "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
+        with pa.OSFile(table_path, "wb") as sink:
+            _write_stream(table, sink)
         return table_path
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(table_path)
     sink = pa.BufferOutputStream()
+    _write_stream(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _write_stream(table: pa.Table, sink: Any) -> None:
+    """``table`` as an Arrow IPC stream into ``sink`` (a file, or a buffer)."""
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return sink.getvalue().to_pybytes()
 
 
 # --------------------------------------------------------------------------- parent side
@@ -412,6 +417,11 @@ def _run(plan_: Plan, *, search: str, batch: int, outcome: Outcome, spool: str) 
     kept = 0
     failures: dict[str, Mapping[str, Any]] = {}
     parts = _parts(plan_)
+
+    def job(part: Part) -> tuple[Any, ...]:
+        """:func:`parse_part`'s arguments for ``part`` (in a worker, or again here)."""
+        return (str(plan_.path), plan_.shown, plan_.reader.name, plan_.encoding, part, search, batch, spool)
+
     # pyarrow would import pandas (0.1 s) in each worker, which never needs it; not in
     # parse_part, which the parent also runs (a part parsed again) and whose pandas it needs
     from evreview.imports import keep_pandas_out
@@ -427,8 +437,7 @@ def _run(plan_: Plan, *, search: str, batch: int, outcome: Outcome, spool: str) 
                 part = next(parts, None)
                 if part is None:
                     return
-                args = (str(plan_.path), plan_.shown, plan_.reader.name, plan_.encoding, part, search, batch, spool)
-                inflight.append((part, pool.submit(parse_part, *args)))
+                inflight.append((part, pool.submit(parse_part, *job(part))))
 
         try:
             top_up()
@@ -445,10 +454,8 @@ def _run(plan_: Plan, *, search: str, batch: int, outcome: Outcome, spool: str) 
                 if "failure" not in done and part.context != context:
                     # the bytes before the part misled the guess of its context (a header-like
                     # line inside a record): parse it again here, with the parts' own
-                    redo = replace(part, context=context)
-                    args = (str(plan_.path), plan_.shown, plan_.reader.name, plan_.encoding, redo, search, batch, spool)
                     _discard(done)
-                    done = parse_part(*args)
+                    done = parse_part(*job(replace(part, context=context)))
                 context = done.get("context")
                 if "failure" in done:
                     failures.setdefault(done["failure"]["kind"], done["failure"])
