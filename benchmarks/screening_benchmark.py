@@ -108,9 +108,8 @@ from pathlib import Path
 import numpy as np
 
 from evreview.screen import metrics
-from evreview.screen.features import build_matrix
 from evreview.screen.pipeline import parse_options
-from evreview.screen.simulate import load_labelled, replay
+from evreview.screen.simulate import labelled_matrix, load_labelled, replay
 
 SHARED = Path(os.environ.get("EVREVIEW_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ROOT = SHARED / "benchmarks" / "screening"
@@ -159,7 +158,7 @@ def run_ours(name: str, seeds: list[int], model_config: dict | None) -> dict:
     opts = parse_options(model_config)
     frame = load(name)
     t0, c0 = time.perf_counter(), time.process_time()
-    X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
+    X = labelled_matrix(frame, opts.features)
     t_feat, c_feat = time.perf_counter() - t0, time.process_time() - c0
     y = frame["label"].to_numpy()
     runs, seconds, cpu = [], [], []
@@ -272,7 +271,7 @@ def run_paired(name: str, seeds: list[int], priors: list[list[int]], model_confi
     """Our replays started from exactly ASReview's prior records (a paired comparison: no prior luck)."""
     opts = parse_options(model_config)
     frame = load(name)
-    X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
+    X = labelled_matrix(frame, opts.features)
     y = frame["label"].to_numpy()
     runs = [replay(X, y, s, opts.model, None, None, priors=p) for s, p in zip(seeds, priors)]
     return {"per_seed": [{"seed": r.seed, "priors": r.priors, **r.figures} for r in runs],
@@ -294,7 +293,7 @@ def run_replica(name: str, seeds: list[int], asr_figures: list[dict[str, float]]
 
     opts = parse_options(ELAS_U4)
     frame = load(name)
-    X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
+    X = labelled_matrix(frame, opts.features)
     y = frame["label"].to_numpy()
     every = ScheduleConfig(refit_every_until=len(y) + 1)
     figs = [replay(X, y, s, opts.model, every, None).figures for s in seeds]
@@ -355,7 +354,7 @@ def rerank_50k(model_config: dict | None, n_target: int = 50_000, n_decided: int
         frame = pd.concat([frame, frame], ignore_index=True)
     frame = frame.iloc[:n_target]
     t = time.perf_counter()
-    X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
+    X = labelled_matrix(frame, opts.features)
     t_feat = time.perf_counter() - t
     y = frame["label"].to_numpy()
     rng = np.random.default_rng(0)

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from evreview.screen import metrics
-from evreview.screen.features import build_matrix
+from evreview.screen.features import FeatureConfig, build_matrix
 from evreview.screen.ranker import Learner, ModelConfig
 from evreview.screen.stopping import StoppingConfig, should_stop
 
@@ -261,6 +261,12 @@ def _separator(path: str, encoding: str) -> str:
     return next((sep for sep in (",", "\t", ";") if sep in header), ",")
 
 
+def labelled_matrix(frame: Any, features: FeatureConfig | None = None) -> sp.csr_matrix:
+    """The TF-IDF matrix of a labelled frame (:func:`load_labelled`'s ``title``, ``abstract``
+    and ``keywords``), as ``evreview simulate`` and the screening benchmark build it."""
+    return build_matrix(frame["title"], frame["abstract"], frame["keywords"], features)
+
+
 def load_labelled(path: str, label_column: str, encoding: str | None = None) -> Any:
     """Read a labelled CSV into a frame with ``title``, ``abstract``, ``keywords``, ``label`` (0/1).
 
@@ -389,7 +395,7 @@ def run_simulation_files(
     opts = parse_options(model_config)
     frame = load_labelled(str(file), label_column, encoding)
     check_label_counts(frame["label"].to_numpy(), file, label_column)
-    X = build_matrix(frame["title"], frame["abstract"], frame["keywords"], opts.features)
+    X = labelled_matrix(frame, opts.features)
     runs = simulate(X, frame["label"].to_numpy(), seeds, opts.model, None, opts.stopping if stopping else None)
     result = metrics_json(runs)
     out = Path(out)
