@@ -118,6 +118,14 @@ class ModelConfig:
     nagtegaal and was not run further. The replay's refit schedule is not what costs: refitting
     after each relevant record moved WSS@95 by -0.9 to +0.3 on six sets, after every decision by
     at most 0.4 on the ten smallest (seeds 1-5), at up to 6x the CPU.
+    Tried since (seeds 11-14, every set): C and the relevant weight moved from the early to the
+    later values gradually (geometrically, from 10 % to 40 % / 30 % decided) 52.00/61.12 and
+    51.95/61.12, at or above ASReview on the same 19 and 17 sets (micro_nutrients +1.6 with 40 %,
+    still 1.7 below ASReview; ACEInhibitors -0.7); the SVM on TF-IDF scaled by NB's log-count
+    ratios (NBSVM, Wang and Manning 2012) in place of the SVM: ace 74.7, nudging 66.0; added as a
+    third model at x0.5 in the later phase, six sets: Bannach 35.3 and PPI 38.4 (default 40.2,
+    43.0). On micro_nutrients and PPI any NB share costs WSS@95 against elas_u4's SVM alone (PPI:
+    45.8 alone, 41.9 and 42.2 with NB x0.25 and x0.5 at elas_u4's C and weight throughout).
     """
 
     model: str = "nb+svm"
