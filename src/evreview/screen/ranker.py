@@ -39,34 +39,21 @@ class ModelConfig:
 
     Default (issue #5), after the early phase described below: ``nb+svm``, a linear SVM
     (squared hinge, C=0.75 on mean-1 weights, relevant class x2 the irrelevant one) plus
-    multinomial NB at half weight, summed as
-    z-scores over TF-IDF 1-2-grams (sublinear tf). Why: the SVM margin ranks the typical
-    relevant records well, but the last few (what WSS@95 measures) are often atypical ones
-    that NB's word-level evidence surfaces sooner; NB alone is strong on the drug-class
-    reviews and weak on nudging, and at half weight it adds its strength without its
-    weakness. Tuned on seeds 11-14 (never the reported 1-5), WSS@95/RRF@10 on ace, nudging,
-    virus: this default 78.5/85.0, 73.4/64.4, 71.7/74.8; SVM alone 76.0/83.1, 72.0/64.4,
-    69.3/75.2; ASReview's elas_u4 setting (``relevant_weight=9.8, C=0.11,
-    features.max_df=0.95``) 76.9/83.8, 69.8/64.6, 70.3/75.2, and with NB x0.5 79.1/83.1,
-    71.0/65.9, 70.0/76.8; a rank average (NB x0.4) 78.5/83.1, 72.5/63.6, 68.8/76.5. NB's
-    incremental sums keep the ensemble nearly as fast as the SVM alone. Reported seeds 1-5
-    for every dataset: benchmarks/screening_benchmark.py's docstring.
+    multinomial NB at half weight, summed as z-scores over TF-IDF 1-2-grams (sublinear tf).
+    Why: the SVM margin ranks the typical relevant records well, but the last few (what
+    WSS@95 measures) are often atypical ones that NB's word-level evidence surfaces sooner;
+    NB alone is strong on the drug-class reviews and weak on nudging, and at half weight it
+    adds its strength without its weakness (ace, nudging, virus, WSS@95: 78.5, 73.4, 71.7
+    against the SVM alone's 76.0, 72.0, 69.3). NB's incremental sums keep the ensemble
+    nearly as fast as the SVM alone.
 
     ``empty``: where records with no text at all (no title, abstract or keywords: an all-zero
     row) are ranked. Such a record carries no evidence, so the linear models give it only
     their intercepts, and where that lands is an artefact of the intercepts and of the
     z-score centring (``"model"``: on Cohen ADHD the one relevant empty record came at 87 %
     of the screening order in every seed, which set WSS@95 to 8). ``"median"`` scores it as a
-    typical record (the median score of the records with text), ``"mean"`` at the mean.
-    Tuned on seeds 11-14 on the four weakest Cohen topics (ADHD, Triptans, PPI, Opiods),
-    WSS@95: model 8.2, 64.3, 42.8, 15.7; median 34.5, 64.3, 42.8, 21.4 (RRF@10 unchanged);
-    mean 42.9, 61.7, 39.2 on the first three (the mean sits higher, so the irrelevant empty
-    records come ahead of the last relevant ones). Only the 14 Cohen topics have empty
-    records (ace, nudging, virus and the other sets none), so no other dataset's order
-    changes. Seeds 1-5 on the 14 Cohen topics, median against model (WSS@95; RRF@10 equal):
-    ADHD 34.2 vs 8.1, Opiods 21.4 vs 13.9, CalciumChannelBlockers 27.8 vs 27.5,
-    AtypicalAntipsychotics 25.1 vs 26.5, SkeletalMuscleRelaxants 14.0 vs 17.1 (38 irrelevant
-    empty records now come before its last relevant one), the other nine equal.
+    typical record (the median score of the records with text), ``"mean"`` at the mean (which
+    sits higher, so irrelevant empty records come ahead of the last relevant ones).
 
     Early phase (``early_share``, ``early_C``, ``early_relevant_weight``): until 20 % of the
     records are decided, C and the relevant weight are ASReview elas_u4's (0.11 and 9.8, for
@@ -77,55 +64,14 @@ class ModelConfig:
     less regularised fit separates the atypical last relevant records better (that setting
     throughout lost WSS@95 on the sets with many relevant records: Bannach 39.5 -> 27.5).
     The switch depends only on how many records are decided (pipeline and replay rank
-    alike). Tuned on seeds 11-14 over all 24 development sets (mean WSS@95 / RRF@10, with
-    per-set differences of several points from seed to seed): no early phase (the previous
-    default) 52.00/58.67; elas_u4's C and weight throughout 50.36/60.37 (SVM alone, i.e.
-    ASReview's setting, 50.78/58.69); early phase until 5/10/25 relevant records found
-    51.91/59.26, 51.77/59.31, 51.72/59.88; until 5/10/20/30 % decided 52.00/58.24,
-    51.96/60.36, 52.02/60.37, 51.91/60.37 (20 %: the middle of the plateau). At 20 %:
-    early NB off 51.60/58.74, early NB x1 51.86/60.60, early C 0.05 51.96/60.05, early
-    weight 20 51.91/60.46; later C 0.5 / 1.0 51.94 / 52.01 WSS (RRF equal), later NB x0.25
-    51.74, later SVM alone 50.86 (Bannach +4.2, Opiods +4.0, but ProtonPumpInhibitors -16.9,
-    Estrogens -9.2), a second elas_u4 SVM added at half weight in both phases 51.86/59.64, NB alpha 1 / 10
-    51.76/60.77, 51.78/60.25, features 1-grams 50.03/59.79, 1-3-grams 50.47/59.73 (char
-    3-4-grams were worse on ace, nudging and virus and were not run further).
-    Choosing between this default (A) and elas_u4's SVM alone (B, which replays ASReview's
-    own runs to within 1 WSS point from the same priors) while screening did not help either,
-    same seeds and sets: team-draft interleaving of A's and B's rankings 51.12/59.30, a greedy
-    bandit crediting whichever model picked each relevant record 51.64/59.56, against A
-    52.02/60.37 and B 51.18/58.87; A has WSS@95 at or above B's on 16 of the 24 sets, the
-    interleaving on 12, the bandit on 15 (it sits between the two models, not above both).
+    alike). Over the 24 development sets it raised RRF@10 from 58.67 to 60.37 at the same
+    WSS@95 (52.00, 52.02).
 
-    Tried later (2026-12-05, seeds 11-14, every set; mean WSS@95 / RRF@10, and on how many of
-    the 24 sets WSS@95 / RRF@10 is at or above ASReview's own runs of seeds 11-14 from the same
-    priors): this default 52.04/61.12, 19 and 17 sets; elas_u4's SVM added as a third model at
-    x0.5 / x1 51.89/60.72 (16, 16), 51.83/60.94 (17, 18): better on micro_nutrients and PPI,
-    worse on ADHD, ACEInhibitors and wahono; z-scores taken over the undecided records only
-    51.76/60.71 (15, 17; Bannach +2.6, ace, wahono -1.3); the late model chosen by cross-validation
-    on the decided records (re-chosen as their count grows by a quarter) picked the worse model on
-    micro_nutrients, PPI and ADHD, and its inverse 51.39/61.12 (14, 17); a later relevant weight
-    of 1 or 4 (first 18 sets) was at or above ASReview on 9 and 13 of them against the default's 14
-    (weight 1: Bannach 44.5 but Estrogens 21.1, nudging 69.3); a third model, an SVM on
-    static sentence embeddings (model2vec distilled from the packaged MiniLM, 256 dimensions,
-    0.4 ms per record), z-scored and added at x1 / x0.5: ace 82.0, 82.1 but nudging 62.5, 62.0
-    and nagtegaal 65.0, 65.9 (WSS@95; stopped after four sets), at x0.3 / x0.15 on six sets:
-    Bannach 52.6, 50.4 (default 40.2) but nudging 65.5, 68.6 and AtypicalAntipsychotics 21.6, 22.2
-    (the same, within 0.7, with the embedding model in the later phase only).
-    With the earlier prior draw (default
-    52.02/60.37): the undecided records as presumed irrelevant (as in Cormack and Grossman's
-    BMI), in NB at weight 0.1 52.18/59.75, 100 of them in the SVM 51.68/59.80; an LSA block
-    (100 or 200 dimensions, NB kept to the TF-IDF columns) was worse on ace, nudging and
-    nagtegaal and was not run further. The replay's refit schedule is not what costs: refitting
-    after each relevant record moved WSS@95 by -0.9 to +0.3 on six sets, after every decision by
-    at most 0.4 on the ten smallest (seeds 1-5), at up to 6x the CPU.
-    Tried since (seeds 11-14, every set): C and the relevant weight moved from the early to the
-    later values gradually (geometrically, from 10 % to 40 % / 30 % decided) 52.00/61.12 and
-    51.95/61.12, at or above ASReview on the same 19 and 17 sets (micro_nutrients +1.6 with 40 %,
-    still 1.7 below ASReview; ACEInhibitors -0.7); the SVM on TF-IDF scaled by NB's log-count
-    ratios (NBSVM, Wang and Manning 2012) in place of the SVM: ace 74.7, nudging 66.0; added as a
-    third model at x0.5 in the later phase, six sets: Bannach 35.3 and PPI 38.4 (default 40.2,
-    43.0). On micro_nutrients and PPI any NB share costs WSS@95 against elas_u4's SVM alone (PPI:
-    45.8 alone, 41.9 and 42.2 with NB x0.25 and x0.5 at elas_u4's C and weight throughout).
+    Tuned on seeds 11-14, never the reported 1-5. Every setting tried (weights, C, NB's
+    share and alpha, n-grams, where the phase switches and how, model choice while screening,
+    presumed irrelevant records, LSA, sentence embeddings, NBSVM, refit schedules) and what
+    it scored: benchmarks/screening_tuning.md. Reported figures for every dataset, against
+    ASReview: benchmarks/screening_benchmark.py's docstring.
     """
 
     model: str = "nb+svm"
