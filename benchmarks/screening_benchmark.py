@@ -21,8 +21,9 @@ Measured 2026-12-05 (2 cores), ``--datasets all --seeds 5 --asreview-datasets al
 --asreview-cache-only``. Default ranker: an early phase with ASReview elas_u4's C=0.11 and relevant
 weight 9.8 until 20 % of the records are decided, then linear SVM C=0.75 ratio 2 + NB x0.5, z-score
 sum (tuned on seeds 11-14 only: ranker.ModelConfig says why, screening_tuning.md what else was
-tried; reported seeds 1-5). ASReview 3.0.8 elas_u4, seeds 1-5, run by this script (cached in /work/peers/asreview_runs; wahono and radjenovic
-through the normalised input file, see asreview_input). Since 2026-12-05 a seed's two prior records
+tried; reported seeds 1-5). ASReview 3.0.8 elas_u4, seeds 1-5, run by this script (cached in
+/work/peers/asreview_runs; wahono and radjenovic through the normalised input file, see
+asreview_input). Since 2026-12-05 a seed's two prior records
 are drawn as ``asreview simulate --prior-seed`` draws them (simulate.pick_priors), so both tools start
 every seed from the same two records (the script checks it) and the comparison is paired: the luck
 of the starting records cancels out. WSS@95 / RRF@10, %, mean of seeds 1-5; ``*`` = below
