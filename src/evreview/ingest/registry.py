@@ -232,6 +232,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "pop_json": lambda head: _text_start(head).startswith("["),
     "proquest": lambda head: "ProQuest" in head,
     "pubmed_xml": lambda head: "<Pubmed" in head,
+    "refworks": lambda head: _text_start(head).startswith("RT "),  # the first line is an RT line
     "ris": lambda head: "TY  -" in head,
     "wos": lambda head: _text_start(head).startswith(("FN ", "PT ")),
     **{name: (lambda head, names=names: _names_a_column(head, *names)) for name, names in TABLE_GATES.items()},

@@ -267,6 +267,22 @@ def split_items(values: Iterable[str], separators: str = ";") -> list[str]:
     return out
 
 
+_ISBN = re.compile(r"^(?:97[89][-\s]?)?(?:\d[-\s]?){9}[\dXx]$")
+_ISSN = re.compile(r"^\d{4}-?\d{3}[\dXx]$")
+
+
+def split_standard_numbers(values: list[str]) -> tuple[str, str]:
+    """``(issn, isbn)`` from values that hold either (EndNote's ``%@``, RefWorks' ``SN``): the first of each kind."""
+    issn, isbn = "", ""
+    for item in split_items(values, ";,"):
+        bare = item.split()[0] if item.split() else ""
+        if not issn and _ISSN.match(bare):
+            issn = bare
+        elif not isbn and _ISBN.match(bare.replace(" ", "")):
+            isbn = bare
+    return issn, isbn
+
+
 def has_content(fields: dict[str, object]) -> bool:
     """Whether a mapped record carries anything a review can use (else it is reported, not kept)."""
     keys = ("title", "abstract", "authors", "doi", "source_id", "journal", "pmid", "isbn", "url")

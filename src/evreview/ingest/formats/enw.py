@@ -20,6 +20,7 @@ from evreview.ingest.formats._tagged import (
     first_nonblank_lines,
     raw_fields,
     split_items,
+    split_standard_numbers,
     stray_problems,
     text_of,
     values_of,
@@ -28,8 +29,6 @@ from evreview.ingest.registry import ParseResult, Problem, Source, register
 from evreview.records import clean_doi, ovid_database
 
 _TAG = re.compile(r"^%([0-9A-Za-z@!#$&()*+^~\[\]|?<>=])(?: (.*)|)$")
-_ISBN = re.compile(r"^(?:97[89][-\s]?)?(?:\d[-\s]?){9}[\dXx]$")
-_ISSN = re.compile(r"^\d{4}-?\d{3}[\dXx]$")
 #: The tags that make a block recognisably a Refer/EndNote record when sniffing.
 _CORE_TAGS = frozenset({"0", "T", "A", "D", "J", "B", "V", "P", "U", "X", "K", "@"})
 
@@ -44,18 +43,6 @@ def match_tag(line: str) -> tuple[str, str] | None:
     if match is None:
         return None
     return match.group(1), (match.group(2) or "").rstrip()
-
-
-def split_standard_numbers(values: list[str]) -> tuple[str, str]:
-    """``(issn, isbn)`` from ``%@`` values, which EndNote uses for either."""
-    issn, isbn = "", ""
-    for item in split_items(values, ";,"):
-        bare = item.split()[0] if item.split() else ""
-        if not issn and _ISSN.match(bare):
-            issn = bare
-        elif not isbn and _ISBN.match(bare.replace(" ", "")):
-            isbn = bare
-    return issn, isbn
 
 
 def _doi(block: Block) -> str:

@@ -1,0 +1,139 @@
+"""RefWorks tagged format (``RT Journal Article`` / ``A1 ...`` / ``T1 ...``), one record per ``RT`` line.
+
+What RefWorks itself exports for other RefWorks users, and what CNKI and citation.js write (no
+such export is among the shared fixtures: the tests use synthetic records in these layouts). A
+line is a two-character tag, one space and the value. ``RT`` (the reference type) opens each
+record, and records are usually separated by blank lines. A line without a known tag continues
+the previous field, as the format allows.
+
+Only the tags of the RefWorks specification count as tags. An abstract's wrapped line that
+happens to start with two capitals and a space ("US policy ...") still continues the abstract.
+
+Where exporters differ:
+- ``A1`` holds one author per line in RefWorks' own exports ("Last, First"). citation.js writes
+  "First Last", and CNKI writes all of a record's authors on one line, separated by ``;``.
+- Pages are ``SP`` (start) and ``OP`` ("other pages", the end page). CNKI writes the whole
+  range in ``OP`` alone.
+- ``SN`` holds an ISSN or an ISBN.
+- The journal is ``JF`` (full title), else ``JO`` (abbreviated), else ``T2`` (the secondary
+  title: the book of a book section).
+"""
+
+from __future__ import annotations
+
+import re
+
+from evreview.ingest.formats._tagged import (
+    Block,
+    Scan,
+    collect,
+    first_nonblank_lines,
+    last_record_warning,
+    raw_fields,
+    split_items,
+    split_standard_numbers,
+    stray_problems,
+    text_of,
+    values_of,
+)
+from evreview.ingest.registry import ParseResult, Source, register
+from evreview.records import clean_doi
+
+#: The tags of the RefWorks tagged format specification (Ex Libris, "RefWorks Tagged Format"),
+#: plus the user fields U1-U5 and the CNKI/Zotero extras seen in exports (SL, LL, OL, WT, WV).
+KNOWN_TAGS = frozenset({
+    "RT", "SR", "ID", "A1", "A2", "A3", "A4", "A5", "A6", "T1", "T2", "T3", "JF", "JO", "YR", "FD", "VO", "IS",
+    "SP", "OP", "K1", "AB", "NO", "ED", "PB", "PP", "SN", "AV", "AD", "AN", "LA", "CL", "SF", "OT", "LK", "DO",
+    "CN", "DB", "DS", "IP", "RD", "ST", "U1", "U2", "U3", "U4", "U5", "UL", "SL", "LL", "CR", "WT", "WV", "WP", "OL",
+})
+_TAG = re.compile(r"^([A-Z][A-Z0-9])(?: (.*)|)$")
+#: Tags that make a block recognisably a RefWorks record when sniffing (besides ``RT``).
+_CORE_TAGS = frozenset({"A1", "T1", "JF", "JO", "YR", "FD", "VO", "SP", "OP", "AB", "K1", "PB", "DO", "UL"})
+#: RefWorks reference types the shared normaliser would misread ("Book, Section" is a chapter).
+_REFERENCE_TYPES = {"book, section": "Chapter"}
+_CUT = "file ends mid-line: the last record may be truncated; parsed what is there"
+
+
+def match_tag(line: str) -> tuple[str, str] | None:
+    """``("T1", "value")`` for a ``T1 value`` line of a known tag, else ``None``."""
+    match = _TAG.match(line)
+    if match is None or match.group(1) not in KNOWN_TAGS:
+        return None
+    return match.group(1), (match.group(2) or "").strip()
+
+
+def _pages(block: Block) -> str:
+    """``SP``-``OP``, or whichever of the two is there (CNKI writes the range in ``OP``)."""
+    start, other = text_of(block, "SP"), text_of(block, "OP")
+    if start and other and "-" not in start and other != start:
+        return f"{start}-{other}"
+    return start or other
+
+
+def _doi(block: Block) -> str:
+    """``DO`` holds the DOI; some exports only have it as a doi.org link in ``UL`` or ``LK``."""
+    for value in values_of(block, "DO") + values_of(block, "UL") + values_of(block, "LK"):
+        if clean_doi(value):
+            return value
+    return ""
+
+
+def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
+    """Record fields and raw tags of one RefWorks record."""
+    if block.entries and block.entries[0].tag != "RT":  # opened by a tag line after a blank line
+        block.notes.append((block.line, "record does not start with an RT line (its reference type)"))
+    issn, isbn = split_standard_numbers(values_of(block, "SN"))
+    doc_type = text_of(block, "RT")
+    doc_type = _REFERENCE_TYPES.get(doc_type.lower(), doc_type)
+    urls = values_of(block, "UL") or values_of(block, "LK")
+    fields: dict[str, object] = {
+        "source_id": text_of(block, "AN"),
+        "source_database": text_of(block, "DB", "DS"),
+        "title": text_of(block, "T1", "ST"),
+        "abstract": text_of(block, "AB"),
+        # one author per A1 line, or several on one line separated by ";" (CNKI)
+        "authors": split_items(values_of(block, "A1"), ";"),
+        "year": text_of(block, "YR", "FD"),
+        "journal": text_of(block, "JF", "JO", "T2"),
+        "volume": text_of(block, "VO"),
+        "issue": text_of(block, "IS"),
+        "pages": _pages(block),
+        "doi": _doi(block),
+        "issn": issn,
+        "isbn": isbn,
+        # one keyword per K1 line, or several per line separated by ";" (or new lines)
+        "keywords": split_items(["\n".join(e.lines) for e in block.by_tag.get("K1", [])], ";\n"),
+        "language": text_of(block, "LA").rstrip(";"),
+        "doc_type": doc_type,
+        "url": urls[0] if urls else "",
+    }
+    return fields, dict(raw_fields(block.entries))
+
+
+@register
+class RefWorksTaggedReader:
+    """Reader for the RefWorks tagged format."""
+
+    name = "refworks"
+    priority = 50
+
+    def sniff(self, source: Source) -> float:
+        """Sure when the first line is an ``RT`` line and most lines are known tags with the usual ones."""
+        lines = first_nonblank_lines(source.head, 80)
+        first = match_tag(lines[0]) if lines else None
+        if first is None or first[0] != "RT":
+            return 0.0
+        tags = [m[0] for m in (match_tag(line) for line in lines) if m]
+        if len(tags) / len(lines) >= 0.6 and len(set(tags) & _CORE_TAGS) >= 2:
+            return 0.9
+        return 0.0
+
+    def parse(self, source: Source) -> ParseResult:
+        """Parse every record: an ``RT`` line opens one, as does a tag line after a blank line."""
+        text = source.text or ""
+        scanned = Scan(text, match_tag, start_tags=frozenset({"RT"}), blank_ends_record=True, bare_lines_continue=True)
+        records, problems = collect(scanned, map_block, what="RefWorks tagged")
+        if text and not text.endswith("\n"):
+            problems.extend(last_record_warning(records, scanned.last, _CUT))
+        problems.extend(stray_problems(scanned.stray, "RefWorks tagged"))
+        return ParseResult(records=records, problems=problems, found=scanned.found)
