@@ -126,6 +126,18 @@ def test_split_list_dedupes_and_cleans():
     assert split_list(["a", " a ", "", "b"]) == ["a", "b"]
 
 
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("中文", "chi"), ("中文;", "chi"), ("Español", "spa"), ("espanol", "spa"), ("Português", "por"),
+     ("Deutsch", "ger"), ("Français", "fre"), ("日本語", "jpn"), ("Русский", "rus"), ("한국어", "kor"),
+     ("Greek", "gre"), ("ell", "gre"), ("Ukrainian", "ukr"), ("pt-BR", "por"), ("Bahasa Indonesia", "ind")],
+)
+def test_a_language_written_in_its_own_name_is_its_code(written: str, code: str) -> None:
+    """CNKI writes "中文", and an export may name a language in its own words ("Español"): kept
+    lower-cased, such a record failed a rule allowing "spa" ("language not eligible")."""
+    assert normalise_language(written) == code
+
+
 def test_doc_type_and_language_vocabularies():
     assert normalise_doc_type("JOUR") == "article"
     assert normalise_doc_type("Conference Paper") == "conference"

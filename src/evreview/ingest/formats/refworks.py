@@ -103,7 +103,7 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "isbn": isbn,
         # one keyword per K1 line, or several per line separated by ";" (or new lines)
         "keywords": split_items(["\n".join(e.lines) for e in block.by_tag.get("K1", [])], ";\n"),
-        "language": text_of(block, "LA").rstrip(";"),
+        "language": text_of(block, "LA"),
         "doc_type": doc_type,
         "url": urls[0] if urls else "",
     }
