@@ -30,9 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="read database exports into one normalised record table",
         description="Read exports (RIS, WoS, MEDLINE, ERIC NBIB, Scopus/PubMed/Embase/OpenAlex/Lens/Springer/"
         "IEEE Xplore/Cochrane/EBSCOhost/Rayyan/Covidence/Abstrackr CSV, Citavi/RefWorks tab-delimited, "
-        "WoS Excel (.xls/.xlsx), Dimensions CSV/XLSX/XLS, BibTeX, "
-        "EndNote XML/tagged, PubMed XML, ProQuest text, Cochrane Library plain text, Ovid Citation (fields) "
-        "text and direct export, Publish or Perish JSON, CSL-JSON, generic CSV/TSV/XLSX/XLS), "
+        "WoS Excel (.xls/.xlsx), Dimensions CSV/XLSX/XLS, BibTeX, EndNote XML/tagged, RefWorks tagged, "
+        "PubMed XML, ProQuest text, Cochrane Library plain text, Ovid Citation (fields) text and direct export, "
+        "Publish or Perish JSON, CSL-JSON, generic CSV/TSV/XLSX/XLS), "
         "detected from content, into one table. Writes a found-vs-parsed report beside it.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")

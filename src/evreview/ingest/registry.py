@@ -161,6 +161,7 @@ def _text_start(head: str) -> str:
 #: semicolon-separated): here for its reader's gate, and read by the reader (embase_csv) itself.
 EMBASE_SEARCH_LINE = re.compile(r'\A[\ufeff \t\r\n]*"?SEARCH QUERY"?\s*[,;\t]')
 _OVID_RECORD_LINE = re.compile(r"^[\ufeff \t]*<\d+>\s*$", re.MULTILINE)
+_REFWORKS_FIRST = re.compile(r"RT(?:[ \t\u00a0]|\n|$)")
 
 
 def _names_a_column(head: str, *names: str) -> bool:
@@ -232,7 +233,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "pop_json": lambda head: _text_start(head).startswith("["),
     "proquest": lambda head: "ProQuest" in head,
     "pubmed_xml": lambda head: "<Pubmed" in head,
-    "refworks": lambda head: _text_start(head).startswith("RT "),  # the first line is an RT line
+    "refworks": lambda head: _REFWORKS_FIRST.match(_text_start(head)) is not None,  # the first line is an RT line
     "ris": lambda head: "TY  -" in head,
     "wos": lambda head: _text_start(head).startswith(("FN ", "PT ")),
     **{name: (lambda head, names=names: _names_a_column(head, *names)) for name, names in TABLE_GATES.items()},

@@ -79,6 +79,10 @@ class Scan:
     before it that repeat, tag for tag, what the open record had before its own ``%0`` (the
     AIS eLibrary writes ``%T`` first) go with it. The split is counted in ``found`` and noted
     on the new record as a caveat.
+
+    With ``note_tag_after_blank`` (records opened by ``start_tags`` only, blank lines inside a
+    record allowed), a tag line other than a start tag right after a blank line inside a record
+    is noted as a caveat: there a record whose start line is missing joins the one before it.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class Scan:
         blank_ends_record: bool = False,
         bare_lines_continue: bool = False,
         repeat_starts: Mapping[str, str] | None = None,
+        note_tag_after_blank: bool = False,
     ) -> None:
         self.text = text
         self.match_tag = match_tag
@@ -101,6 +106,7 @@ class Scan:
         self.blank_ends_record = blank_ends_record
         self.bare_lines_continue = bare_lines_continue
         self.repeat_starts = repeat_starts or {}
+        self.note_tag_after_blank = note_tag_after_blank
         self.header: list[Entry] = []
         self.stray: list[tuple[int, str]] = []
         self.found = 0
@@ -150,13 +156,16 @@ class Scan:
         current: Block | None = None
         last_header: Entry | None = None
         starts: dict[str, int] = {}  # repeat_starts tags of the open record: tag -> its entry index
+        after_blank = False
         for number, line in enumerate(self.text.split("\n"), start=1):
             if not line.strip():
                 if self.blank_ends_record and current is not None:
                     yield current
                     current = None
                 last_header = None
+                after_blank = True
                 continue
+            blank_before, after_blank = after_blank, False
             is_indented = line[0] in " \t"
             tagged = None if is_indented else match_tag(line)
             if tagged is not None:
@@ -169,6 +178,13 @@ class Scan:
                     self.header.append(last_header)
                     continue
                 last_header = None
+                if blank_before and self.note_tag_after_blank and current is not None and tag not in self.start_tags:
+                    start = "/".join(sorted(self.start_tags))
+                    current.notes.append((
+                        number,
+                        f"{tag} after a blank line inside the record that starts on line {current.line}: if a "
+                        f"record's {start} line is missing here, two records are read as one",
+                    ))
                 if current is None or tag in self.start_tags:
                     if current is not None:
                         yield self._unclosed(current)

@@ -2,12 +2,17 @@
 
 What RefWorks itself exports for other RefWorks users, and what CNKI and citation.js write (no
 such export is among the shared fixtures: the tests use synthetic records in these layouts). A
-line is a two-character tag, one space and the value. ``RT`` (the reference type) opens each
-record, and records are usually separated by blank lines. A line without a known tag continues
-the previous field, as the format allows.
+line is a two-character tag, a space (a tab or a no-break space in hand-edited files) and the
+value. ``RT`` (the reference type) opens each record, and only ``RT``: records are usually
+separated by blank lines, but a field may hold one (a note of several paragraphs, as Zotero
+writes it), so a blank line ends nothing. A tag line right after a blank line inside a record is
+a warning, since a record whose ``RT`` line is missing joins the one before it there (as does a
+second ``T1``). A line without a known tag continues the previous field, as the format allows.
 
-Only the tags of the RefWorks specification count as tags. An abstract's wrapped line that
-happens to start with two capitals and a space ("US policy ...") still continues the abstract.
+Only the tags of the RefWorks specification, in capitals, count as tags. An abstract's wrapped
+line that happens to start with two capitals and a space ("US policy ...") still continues the
+abstract; one that starts with a tag ("AD patients ...", Alzheimer's disease) cannot be told
+from that tag's line, which is why exporters write each field on one line.
 
 Where exporters differ:
 - ``A1`` holds one author per line in RefWorks' own exports ("Last, First"). citation.js writes
@@ -46,7 +51,8 @@ KNOWN_TAGS = frozenset({
     "SP", "OP", "K1", "AB", "NO", "ED", "PB", "PP", "SN", "AV", "AD", "AN", "LA", "CL", "SF", "OT", "LK", "DO",
     "CN", "DB", "DS", "IP", "RD", "ST", "U1", "U2", "U3", "U4", "U5", "UL", "SL", "LL", "CR", "WT", "WV", "WP", "OL",
 })
-_TAG = re.compile(r"^([A-Z][A-Z0-9])(?: (.*)|)$")
+_TAG = re.compile(r"^([A-Z][A-Z0-9])(?:[ \t\u00a0]+(.*)|[ \t\u00a0]*)$")
+_DASH = re.compile(r"[-\u2010-\u2015\u2212]")
 #: Tags that make a block recognisably a RefWorks record when sniffing (besides ``RT``).
 _CORE_TAGS = frozenset({"A1", "T1", "JF", "JO", "YR", "FD", "VO", "SP", "OP", "AB", "K1", "PB", "DO", "UL"})
 #: RefWorks reference types the shared normaliser would misread ("Book, Section" is a chapter).
@@ -65,7 +71,7 @@ def match_tag(line: str) -> tuple[str, str] | None:
 def _pages(block: Block) -> str:
     """``SP``-``OP``, or whichever of the two is there (CNKI writes the range in ``OP``)."""
     start, other = text_of(block, "SP"), text_of(block, "OP")
-    if start and other and "-" not in start and other != start:
+    if start and other and not _DASH.search(start) and other != start:
         return f"{start}-{other}"
     return start or other
 
@@ -80,8 +86,10 @@ def _doi(block: Block) -> str:
 
 def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
     """Record fields and raw tags of one RefWorks record."""
-    if block.entries and block.entries[0].tag != "RT":  # opened by a tag line after a blank line
-        block.notes.append((block.line, "record does not start with an RT line (its reference type)"))
+    titles = block.by_tag.get("T1", [])
+    if len(titles) > 1:  # a record has one title: an RT line missing before the second?
+        block.notes.append((titles[1].line, "a second T1 line: if a record's RT line is missing, two records are read "
+                            "as one (the first title kept)"))
     issn, isbn = split_standard_numbers(values_of(block, "SN"))
     doc_type = text_of(block, "RT")
     doc_type = _REFERENCE_TYPES.get(doc_type.lower(), doc_type)
@@ -90,7 +98,7 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "source_id": text_of(block, "AN"),
         "source_database": text_of(block, "DB", "DS"),
         "title": text_of(block, "T1", "ST"),
-        "abstract": text_of(block, "AB"),
+        "abstract": " ".join(values_of(block, "AB")),  # a second AB continues the first
         # one author per A1 line, or several on one line separated by ";" (CNKI)
         "authors": split_items(values_of(block, "A1"), ";"),
         "year": text_of(block, "YR", "FD"),
@@ -118,20 +126,26 @@ class RefWorksTaggedReader:
     priority = 50
 
     def sniff(self, source: Source) -> float:
-        """Sure when the first line is an ``RT`` line and most lines are known tags with the usual ones."""
+        """Sure when the first line is an ``RT`` line and tag lines with the usual tags follow.
+
+        A fifth of the lines is enough: an abstract wrapped over many lines lowers the share, and
+        prose that opens with "RT" has no ``A1``/``T1``/``YR`` lines.
+        """
         lines = first_nonblank_lines(source.head, 80)
         first = match_tag(lines[0]) if lines else None
         if first is None or first[0] != "RT":
             return 0.0
         tags = [m[0] for m in (match_tag(line) for line in lines) if m]
-        if len(tags) / len(lines) >= 0.6 and len(set(tags) & _CORE_TAGS) >= 2:
+        if len(tags) / len(lines) >= 0.2 and len(set(tags) & _CORE_TAGS) >= 2:
             return 0.9
         return 0.0
 
     def parse(self, source: Source) -> ParseResult:
-        """Parse every record: an ``RT`` line opens one, as does a tag line after a blank line."""
+        """Parse every record: an ``RT`` line opens one (a tag line before any ``RT`` too, with a warning)."""
         text = source.text or ""
-        scanned = Scan(text, match_tag, start_tags=frozenset({"RT"}), blank_ends_record=True, bare_lines_continue=True)
+        scanned = Scan(
+            text, match_tag, start_tags=frozenset({"RT"}), bare_lines_continue=True, note_tag_after_blank=True
+        )
         records, problems = collect(scanned, map_block, what="RefWorks tagged")
         if text and not text.endswith("\n"):
             problems.extend(last_record_warning(records, scanned.last, _CUT))
