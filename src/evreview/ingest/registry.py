@@ -201,6 +201,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
     "ieee_csv": ("Document Title",),
     "lens_csv": ("Lens ID",),
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
+    "pop_csv": ("GSRank",),
     "pubmed_csv": ("Citation", "Details"),
     "rayyan_csv": ("notes",),
     "refworks_tab": ("Title Primary",),
