@@ -946,6 +946,18 @@ def test_generic_table_names_columns_it_did_not_read(tmp_path: Path) -> None:
     assert mapped.problems.empty
 
 
+def test_camel_case_counts_are_not_taken_for_record_fields(tmp_path: Path) -> None:
+    """A table with Publish or Perish's count columns was told to map "CitesPerAuthor" and
+    "AuthorCount" to authors (their names were read as one word each); "AuthorList" is
+    still named, as a column of names."""
+    path = tmp_path / "refs.csv"
+    path.write_text("Title,Year,AuthorCount,CitesPerAuthor,AuthorList\nA study,2020,2,4,Jane Doe\n")
+    warnings = ingest_file(path).problems["reason"].tolist()
+    assert len(warnings) == 1
+    assert '{"AuthorList": "authors"}' in warnings[0]
+    assert "AuthorCount" not in warnings[0] and "CitesPerAuthor" not in warnings[0]
+
+
 # --------------------------------------------------------------------------- Cochrane Library CSV
 
 #: Self-written in the Cochrane Library CSV layout (column names as the Library writes them).

@@ -73,9 +73,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
 _FIELD_WORDS = {"abstract": "abstract", "doi": "doi", "title": "title", "keyword": "keywords", "pmid": "pmid",
                 "author": "authors"}
 #: ... unless the name says it is about something else ("Author Affiliations", "Author ID",
-#: "Times Cited", Zotero's "Short Title" and "Series Title"): a word of the name starts with one
-#: of these, or is "id".
-_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cited", "short", "series")
+#: "Times Cited", Zotero's "Short Title" and "Series Title", Publish or Perish's "AuthorCount" and
+#: "CitesPerAuthor"): a word of the name starts with one of these, or is "id".
+_OTHER_WORDS = ("affiliat", "address", "email", "orcid", "count", "url", "link", "cite", "short", "series")
+#: The words of a column name, camelCase split too ("CitesPerAuthor": cites, per, author).
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 #: A "header" that is a numbered citation with a PMID (PubMed's "Summary (text)" download:
 #: ``1. Smith J, Doe A. Title. J Things. 2020;12(3):123-130. doi: ... PMID: 31234567.``),
@@ -212,7 +214,7 @@ def unrecognised_field_columns(table: Table, columns: dict[str, list[int]]) -> d
     used = {i for indices in columns.values() for i in indices}
     out = {}
     for i, name in enumerate(table.columns):
-        words = re.findall(r"[a-z]+", name.lower())
+        words = [w.lower() for w in _NAME_WORDS.findall(name)]
         if i in used or not words or any(w.startswith(_OTHER_WORDS) or w in ("id", "ids") for w in words):
             continue
         joined = "".join(words)
