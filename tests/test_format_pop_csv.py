@@ -2,7 +2,8 @@
 
 Read by the generic table reader, the file's records had no database (PRISMA counted them as
 unknown), its zeros were volume "0" and pages "0-0", and a warning proposed mapping
-``CitesPerAuthor`` and ``AuthorCount`` to authors. Fixtures: tests/fixtures/tabular/README.md.
+``CitesPerAuthor`` and ``AuthorCount`` to authors. Fixtures: tests/fixtures/tabular/README.md
+(detection: test_format_tabular).
 """
 
 from __future__ import annotations
@@ -10,19 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from evreview.ingest import ingest_file
-from evreview.ingest.registry import Source, detect
 
 TABULAR = Path(__file__).parent / "fixtures" / "tabular"
-
-
-def _source(path: Path) -> Source:
-    data = path.read_bytes()
-    return Source(path, data, data.decode("utf-8"))
-
-
-def test_publish_or_perish_csv_is_detected_in_both_layouts() -> None:
-    assert detect(_source(TABULAR / "pop.csv")).name == "pop_csv"
-    assert detect(_source(TABULAR / "pop_old.csv")).name == "pop_csv"
 
 
 def test_fields_zeros_and_the_google_scholar_source() -> None:

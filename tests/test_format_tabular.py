@@ -76,6 +76,10 @@ def source_for(path: Path, options: dict | None = None) -> Source:
         ("generic.tsv", "generic_table"),
         ("generic_malformed.csv", "generic_table"),
         ("pop.json", "pop_json"),
+        ("pop.csv", "pop_csv"),
+        ("pop_old.csv", "pop_csv"),
+        ("ctgov.csv", "ctgov_csv"),
+        ("ctgov_classic.csv", "ctgov_csv"),
         ("zotero.csl.json", "csl_json"),
     ],
 )

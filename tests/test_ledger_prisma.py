@@ -107,6 +107,30 @@ def test_prisma_counts_reconcile_with_ledger(tmp_path: Path):
         assert a == b
 
 
+@pytest.mark.parametrize("template", ["new", "updated"])
+def test_records_from_trial_registers_are_counted_apart_from_databases(tmp_path: Path, template: str):
+    """PRISMA 2020 has "Records identified from: Databases (n) / Registers (n)": the register box
+    was always 0, and ClinicalTrials.gov's records were listed as one more database."""
+    tables = _tables()
+    tables.records.loc[tables.records["source_database"] == "Web of Science", "source_database"] = "ClinicalTrials.gov"
+    ledger = build_ledger(tables)
+    counts = prisma_counts(ledger, template=template)
+    check_reconciles(counts, ledger)
+    assert counts["database_specific_results"] == {"PubMed": 4, "Scopus": 5}
+    assert counts["register_specific_results"] == {"ClinicalTrials.gov": 4}
+    assert (counts["database_results"], counts["register_results"]) == (9, 4)
+    table = prisma_table(counts).set_index("data")
+    assert table.loc["register_results", "n"] == 4
+    assert table.loc["register_specific_results", "n"] == "ClinicalTrials.gov, 4"
+    draw_prisma(counts, tmp_path / "p.svg", tmp_path / "p.png")
+    svg = (tmp_path / "p.svg").read_text()
+    assert "Records identified from registers (n = 4):" in svg and "ClinicalTrials.gov (n = 4)" in svg
+    # a register's records may not be dropped from the sum
+    broken = dict(counts, register_specific_results={"ClinicalTrials.gov": 3})
+    with pytest.raises(AssertionError, match="per-register"):
+        check_reconciles(broken, ledger)
+
+
 def test_maybe_studies_are_awaiting_classification_in_the_csv_as_in_the_diagram(tmp_path: Path):
     """A study a reviewer marked "maybe" is undecided: the diagram shows it as awaiting a
     decision, but the CSV counted it under "Reports excluded" (dbr_excluded, and assessed -

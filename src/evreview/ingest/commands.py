@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ingest",
         help="read database exports into one normalised record table",
         description="Read exports (RIS, WoS, MEDLINE, ERIC NBIB, Scopus/PubMed/Embase/OpenAlex/Lens/Springer/"
-        "IEEE Xplore/Cochrane/EBSCOhost/Rayyan/Covidence/Abstrackr CSV, Citavi/RefWorks tab-delimited, "
+        "IEEE Xplore/Cochrane/EBSCOhost/Rayyan/Covidence/Abstrackr/ClinicalTrials.gov CSV, "
+        "Citavi/RefWorks tab-delimited, "
         "WoS Excel (.xls/.xlsx), Dimensions CSV/XLSX/XLS, BibTeX, EndNote XML/tagged, RefWorks tagged, "
         "PubMed XML, ProQuest text, Cochrane Library plain text, Ovid Citation (fields) text and direct export, "
         "Publish or Perish JSON/CSV, CSL-JSON, generic CSV/TSV/XLSX/XLS), "

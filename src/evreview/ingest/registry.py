@@ -198,6 +198,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
     "embase_csv": ("Emtree Drug Index Terms", "Emtree Medical Index Terms", "Emtree Drug Index Terms (Major Focus)",
                    "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
     "covidence_csv": ("Covidence #",),
+    "ctgov_csv": ("NCT Number",),
     "ieee_csv": ("Document Title",),
     "lens_csv": ("Lens ID",),
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),

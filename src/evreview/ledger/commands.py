@@ -106,7 +106,8 @@ def run_prisma(args: argparse.Namespace) -> int:
     write_csv(prisma_table(counts), out / "prisma.csv")
     (out / "prisma_counts.json").write_text(json.dumps(counts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     draw_prisma(counts, out / "prisma.svg", out / "prisma.png")
-    print(f"PRISMA ({counts['template']} review template): {counts['database_results']} identified, "
+    print(f"PRISMA ({counts['template']} review template): "
+          f"{counts['database_results'] + counts['register_results']} identified, "
           f"{counts['duplicates']} duplicates, {counts['new_studies']} new studies included, "
           f"{counts['total_studies']} in total", file=sys.stderr)
     return 0

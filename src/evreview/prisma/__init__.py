@@ -7,7 +7,8 @@ the diagram itself is drawn here with matplotlib (SVG with real text, and PNG).
 
 Mapping of ledger fates to boxes (new-review template, databases arm):
 
-* identified = every record found in an export (parsed or not), per database;
+* identified = every record found in an export (parsed or not), per database, with the records
+  of trial registers (:data:`REGISTERS`) counted apart as PRISMA 2020 asks;
 * removed before screening: ``duplicates`` (fate duplicate), ``excluded_automatic`` (rule and
   model exclusions: automation tools), ``excluded_other`` (records that could not be parsed);
 * ``records_screened`` = the rest that a reviewer has decided on; records still awaiting
@@ -42,6 +43,20 @@ import pandas as pd
 from evreview.ledger import as_text, database_names, fate_counts, ordered_rounds, study_fates, study_first_round
 
 PRISMA_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
+#: Trial registers, lower-cased: PRISMA 2020 counts the records found in registers apart from
+#: those found in databases ("Records identified from: Registers"). A record's source is a
+#: register when its ``source_database`` is one of these (the ClinicalTrials.gov reader names
+#: its records so; a register's records in another format can be named with ``--database``).
+REGISTERS = frozenset({
+    "clinicaltrials.gov", "who ictrp", "ictrp", "isrctn", "eu clinical trials register", "eu ctr", "euctr",
+    "ctis", "anzctr", "chictr", "ctri", "drks", "jrct", "jprn", "pactr", "rebec", "irct", "cris", "tctr",
+    "slctr", "lbctr", "rpcec", "repec", "ntr", "umin-ctr", "kct",
+})
+
+
+def is_register(name: str) -> bool:
+    """Whether records from the source named ``name`` were found in a trial register."""
+    return name.strip().lower() in REGISTERS
 #: ``new``: PRISMA 2020 for new reviews; ``updated``: for updated reviews; ``auto``: updated when 2+ rounds.
 TEMPLATES = ("auto", "new", "updated")
 
@@ -49,8 +64,9 @@ TEMPLATES = ("auto", "new", "updated")
 def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
     """The identification-to-inclusion boxes for the records of ``ledger`` (one arm of the flow)."""
     fates = fate_counts(ledger)
-    identified = len(ledger)
-    per_db = Counter(database_names(ledger))
+    per_source = Counter(database_names(ledger))
+    per_db = {name: n for name, n in per_source.items() if not is_register(name)}
+    per_register = {name: n for name, n in per_source.items() if is_register(name)}
     auto = ledger[ledger["fate"].isin(["excluded_automation", "excluded_machine"])]
     auto_reasons = Counter(
         (r or "unspecified") if f == "excluded_automation" else "model below threshold"
@@ -66,9 +82,10 @@ def _flow_counts(ledger: pd.DataFrame) -> dict[str, Any]:
                   if "screen_decided_by" in ledger else 0)
     screened = fates["excluded_reviewer"] + fates["maybe"] + fates["included"]
     counts: dict[str, Any] = {
-        "database_results": identified,
+        "database_results": sum(per_db.values()),
         "database_specific_results": dict(sorted(per_db.items())),
-        "register_results": 0,
+        "register_results": sum(per_register.values()),
+        "register_specific_results": dict(sorted(per_register.items())),
         "duplicates": fates["duplicate"],
         "excluded_automatic": excluded_automatic,
         "excluded_automatic_reasons": dict(sorted(auto_reasons.items())),
@@ -105,7 +122,7 @@ def prisma_counts(
     keeps. ``previous_studies`` are the previous studies included now (their current state: no
     earlier run's output is read), ``new_studies`` the included studies first found in the
     latest round, ``total_studies`` both. ``previous_records`` (records of earlier rounds) plus
-    ``database_results`` is every ledger row.
+    ``database_results`` and ``register_results`` is every ledger row.
     """
     if template not in TEMPLATES:
         raise ValueError(f"template must be one of {', '.join(TEMPLATES)}, not {template!r}")
@@ -174,9 +191,12 @@ def check_reconciles(counts: dict[str, Any], ledger: pd.DataFrame | None = None)
     """
     removed = counts["duplicates"] + counts["excluded_automatic"] + counts["excluded_other"]
     total = removed + counts["records_screened"] + counts["awaiting_screening"]
-    _require(total == counts["database_results"], f"PRISMA boxes add to {total}, not {counts['database_results']}")
+    identified = counts["database_results"] + counts["register_results"]
+    _require(total == identified, f"PRISMA boxes add to {total}, not {identified}")
     _require(sum(counts["database_specific_results"].values()) == counts["database_results"],
              "per-database records do not add up to the records identified")
+    _require(sum(counts.get("register_specific_results", {}).values()) == counts["register_results"],
+             "per-register records do not add up to the records identified in registers")
     _require(counts["records_screened"] - counts["records_excluded"] == counts["dbr_sought_reports"],
              "screened - excluded != reports sought")
     _require(counts["dbr_sought_reports"] - counts["dbr_notretrieved_reports"] == counts["dbr_assessed"],
@@ -188,8 +208,8 @@ def check_reconciles(counts: dict[str, Any], ledger: pd.DataFrame | None = None)
     if counts.get("template") == "updated":
         _require(counts["duplicates_of_previous"] <= counts["duplicates"], "duplicates of previous > duplicates")
     if ledger is not None:
-        _require(counts.get("previous_records", 0) + counts["database_results"] == len(ledger),
-                 f"PRISMA counts {counts.get('previous_records', 0) + counts['database_results']} records, "
+        _require(counts.get("previous_records", 0) + identified == len(ledger),
+                 f"PRISMA counts {counts.get('previous_records', 0) + identified} records, "
                  f"the ledger {len(ledger)}")
         included = int((study_fates(ledger) == "included").sum())
         _require(counts["total_studies"] == included,
@@ -221,7 +241,10 @@ def prisma_table(counts: dict[str, Any]) -> pd.DataFrame:
          counts["database_results"]),
         ("database_specific_results", "NA", "box2", "Records identified per database", "",
          _reasons_text(counts["database_specific_results"])),
-        ("register_results", "NA", "box2", "Records identified from: Registers", "Registers", 0),
+        ("register_results", "NA", "box2", "Records identified from: Registers", "Registers",
+         counts["register_results"]),
+        ("register_specific_results", "NA", "box2", "Records identified per register", "",
+         _reasons_text(counts.get("register_specific_results", {}))),
         ("duplicates", "node8", "box3", "Duplicate records", "Duplicate records removed", counts["duplicates"]),
         ("excluded_automatic", "NA", "box3", "Records marked as ineligible by automation tools",
          "Records marked as ineligible by automation tools", counts["excluded_automatic"]),
@@ -274,6 +297,9 @@ RULE_REASON_LABELS = {
 def _box_lines(counts: dict[str, Any]) -> dict[str, list[str]]:
     updated = counts.get("template") == "updated"
     dbs = [f"  {db} (n = {n})" for db, n in counts["database_specific_results"].items()]
+    if counts.get("register_results"):  # PRISMA 2020: "Records identified from: Databases (n) Registers (n)"
+        dbs += [f"Records identified from registers (n = {counts['register_results']}):",
+                *[f"  {name} (n = {n})" for name, n in counts["register_specific_results"].items()]]
     duplicates = [f"  Duplicate records (n = {counts['duplicates']})"]
     if updated:
         duplicates.append(f"    of studies found in earlier searches: {counts['duplicates_of_previous']}")
