@@ -56,6 +56,7 @@ def test_a_wrapped_line_that_starts_like_a_tag_continues_the_abstract(result) ->
                              "US policy makers were interviewed as a comparison group.")
     assert match_tag("US policy makers were interviewed") is None
     assert match_tag("T1 A title") == ("T1", "A title")
+    assert (match_tag("vo 23"), match_tag("do not apply"), match_tag("is it")) == (("VO", "23"), None, None)
 
 
 def test_a_book_section_is_a_chapter_with_its_book_as_the_journal(result) -> None:
@@ -69,13 +70,15 @@ def test_a_book_section_is_a_chapter_with_its_book_as_the_journal(result) -> Non
 
 def test_citation_js_and_cnki_layouts(result) -> None:
     """citation.js: "First Last", a free-form date, no blank line before the next RT (which
-    still opens a record); CNKI: the authors on one line with ";", the page range in OP."""
+    still opens a record); CNKI: the authors on one line with ";", the page range in OP, the
+    volume as "vo" (only that tag in lower case: "do ..." starts text)."""
     cjs, cnki = result.records.iloc[2], result.records.iloc[3]
     assert list(cjs["authors"]) == ["Lars G. Willighagen"]
     assert (cjs["year"], cjs["volume"], cjs["pages"], cjs["journal"]) == (2019, "5", "e214", "PeerJ Computer Science")
     assert cjs["title"].startswith("Citation.js: a format-independent")
     assert list(cnki["authors"]) == ["张伟", "李娜"]
-    assert (cnki["pages"], cnki["issue"], cnki["source_database"]) == ("1-12", "03", "CNKI")
+    # CNKI's lower-case "vo": the volume, not a line glued to the issue
+    assert (cnki["pages"], cnki["issue"], cnki["volume"], cnki["source_database"]) == ("1-12", "03", "41", "CNKI")
     assert list(cnki["keywords"]) == ["合作研究", "地方政府"]
     assert cnki["url"] == "https://link.cnki.net/example1"
     assert cnki["source_line"] == 56
@@ -86,9 +89,9 @@ def test_a_record_whose_rt_line_is_missing_joins_the_one_before_it_with_a_warnin
     line is read into the one before it: nothing dropped, and a warning names the line."""
     problems = result.problems
     assert list(problems["severity"]) == ["warning"]
-    assert problems["source_line"].iloc[0] == 70
+    assert problems["source_line"].iloc[0] == 71
     assert problems["reason"].iloc[0].startswith(
-        "line 76: A1 after a blank line inside the record that starts on line 70: if a record's RT line is missing")
+        "line 77: A1 after a blank line inside the record that starts on line 71: if a record's RT line is missing")
     joined = result.records.iloc[4]
     assert (joined["title"], joined["doc_type"]) == ("A record whose RT line was lost", "report")
     assert list(joined["authors"]) == ["Field, Anna", "Stone, Mark"]

@@ -131,6 +131,20 @@ def test_records_from_trial_registers_are_counted_apart_from_databases(tmp_path:
         check_reconciles(broken, ledger)
 
 
+@pytest.mark.parametrize(
+    ("name", "register"),
+    [("ClinicalTrials.gov", True), ("ICTRP (WHO)", True), ("WHO International Clinical Trials Registry Platform", True),
+     ("ISRCTN registry", True), ("The Netherlands Trial Register", True), ("ChiCTR", True),
+     ("RePEc", False), ("PubMed", False), ("Cochrane Central Register of Controlled Trials", False)],
+)
+def test_a_register_is_known_by_its_short_or_full_name(name: str, register: bool):
+    """CENTRAL is a database of trials, not a register; RePEc (economics) shares its acronym
+    with Peru's register, which is known by its full name only."""
+    from evreview.prisma import is_register
+
+    assert is_register(name) is register
+
+
 def test_maybe_studies_are_awaiting_classification_in_the_csv_as_in_the_diagram(tmp_path: Path):
     """A study a reviewer marked "maybe" is undecided: the diagram shows it as awaiting a
     decision, but the CSV counted it under "Reports excluded" (dbr_excluded, and assessed -

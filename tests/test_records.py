@@ -130,7 +130,9 @@ def test_split_list_dedupes_and_cleans():
     ("written", "code"),
     [("中文", "chi"), ("中文;", "chi"), ("Español", "spa"), ("espanol", "spa"), ("Português", "por"),
      ("Deutsch", "ger"), ("Français", "fre"), ("日本語", "jpn"), ("Русский", "rus"), ("한국어", "kor"),
-     ("Greek", "gre"), ("ell", "gre"), ("Ukrainian", "ukr"), ("pt-BR", "por"), ("Bahasa Indonesia", "ind")],
+     ("Greek", "gre"), ("ell", "gre"), ("Ukrainian", "ukr"), ("pt-BR", "por"), ("Bahasa Indonesia", "ind"),
+     ("Espan\u0303ol", "spa"),  # the accent as a combining character (NFD)
+     ("UK", "uk"), ("CA", "ca")],  # country codes in some tools' language fields: not Ukrainian, Catalan
 )
 def test_a_language_written_in_its_own_name_is_its_code(written: str, code: str) -> None:
     """CNKI writes "中文", and an export may name a language in its own words ("Español"): kept

@@ -378,13 +378,13 @@ _LANGUAGES = {
     "el": "gre", "gre": "gre", "ell": "gre", "greek": "gre",
     "he": "heb", "heb": "heb", "hebrew": "heb",
     "ro": "rum", "rum": "rum", "ron": "rum", "romanian": "rum",
-    "uk": "ukr", "ukr": "ukr", "ukrainian": "ukr",
+    "ukr": "ukr", "ukrainian": "ukr",  # not "uk": a country code in some tools' language fields
     "hr": "hrv", "hrv": "hrv", "croatian": "hrv",
     "sr": "srp", "srp": "srp", "serbian": "srp",
     "bg": "bul", "bul": "bul", "bulgarian": "bul",
     "sk": "slo", "slo": "slo", "slk": "slo", "slovak": "slo",
     "lt": "lit", "lit": "lit", "lithuanian": "lit",
-    "ca": "cat", "cat": "cat", "catalan": "cat",
+    "cat": "cat", "catalan": "cat",  # not "ca" (Canada), as "uk"
     "id": "ind", "ind": "ind", "indonesian": "ind",
     "ms": "may", "may": "may", "msa": "may", "malay": "may",
     "th": "tha", "tha": "tha", "thai": "tha",
@@ -407,7 +407,8 @@ def normalise_language(value: Any) -> str:
     Unknown languages are kept lower-cased rather than dropped, so a language rule can still
     match them.
     """
-    text = clean_text(value).lower()
+    # composed (NFC) first: an endonym written with combining accents ("Espan\u0303ol") is the same name
+    text = unicodedata.normalize("NFC", clean_text(value)).lower()
     if not text:
         return ""
     first = re.split(r"[;,/|]", text)[0].strip()

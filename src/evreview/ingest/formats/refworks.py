@@ -9,7 +9,7 @@ writes it), so a blank line ends nothing. A tag line right after a blank line in
 a warning, since a record whose ``RT`` line is missing joins the one before it there (as does a
 second ``T1``). A line without a known tag continues the previous field, as the format allows.
 
-Only the tags of the RefWorks specification, in capitals, count as tags. An abstract's wrapped
+Only the tags of the RefWorks specification, in capitals, count as tags (and CNKI's ``vo``). An abstract's wrapped
 line that happens to start with two capitals and a space ("US policy ...") still continues the
 abstract; one that starts with a tag ("AD patients ...", Alzheimer's disease) cannot be told
 from that tag's line, which is why exporters write each field on one line.
@@ -18,7 +18,7 @@ Where exporters differ:
 - ``A1`` holds one author per line in RefWorks' own exports ("Last, First"). citation.js writes
   "First Last", and CNKI writes all of a record's authors on one line, separated by ``;``.
 - Pages are ``SP`` (start) and ``OP`` ("other pages", the end page). CNKI writes the whole
-  range in ``OP`` alone.
+  range in ``OP`` alone, and the volume as ``vo``.
 - ``SN`` holds an ISSN or an ISBN.
 - The journal is ``JF`` (full title), else ``JO`` (abbreviated), else ``T2`` (the secondary
   title: the book of a book section).
@@ -51,7 +51,10 @@ KNOWN_TAGS = frozenset({
     "SP", "OP", "K1", "AB", "NO", "ED", "PB", "PP", "SN", "AV", "AD", "AN", "LA", "CL", "SF", "OT", "LK", "DO",
     "CN", "DB", "DS", "IP", "RD", "ST", "U1", "U2", "U3", "U4", "U5", "UL", "SL", "LL", "CR", "WT", "WV", "WP", "OL",
 })
-_TAG = re.compile(r"^([A-Z][A-Z0-9])(?:[ \t\u00a0]+(.*)|[ \t\u00a0]*)$")
+_TAG = re.compile(r"^([A-Za-z][A-Za-z0-9])(?:[ \t\u00a0]+(.*)|[ \t\u00a0]*)$")
+#: Tags CNKI writes in lower case (``vo 23``, ``vo`` when empty). Only these: a wrapped line that
+#: starts "do ..." or "is ..." is text, not a DOI or an issue.
+_LOWER_TAGS = {"vo": "VO"}
 _DASH = re.compile(r"[-\u2010-\u2015\u2212]")
 #: Tags that make a block recognisably a RefWorks record when sniffing (besides ``RT``).
 _CORE_TAGS = frozenset({"A1", "T1", "JF", "JO", "YR", "FD", "VO", "SP", "OP", "AB", "K1", "PB", "DO", "UL"})
@@ -63,9 +66,11 @@ _CUT = "file ends mid-line: the last record may be truncated; parsed what is the
 def match_tag(line: str) -> tuple[str, str] | None:
     """``("T1", "value")`` for a ``T1 value`` line of a known tag, else ``None``."""
     match = _TAG.match(line)
-    if match is None or match.group(1) not in KNOWN_TAGS:
+    if match is None:
         return None
-    return match.group(1), (match.group(2) or "").strip()
+    tag = match.group(1)
+    tag = tag if tag in KNOWN_TAGS else _LOWER_TAGS.get(tag)
+    return None if tag is None else (tag, (match.group(2) or "").strip())
 
 
 def _pages(block: Block) -> str:
