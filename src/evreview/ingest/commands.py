@@ -45,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", dest="fmt", help="force a reader instead of detecting (see --list-formats)")
     p.add_argument("--list-formats", action=_ListFormats, help="print the reader names --format takes and exit")
     p.add_argument("--encoding", help="text encoding when not UTF-8/UTF-16 (e.g. cp1252)")
-    p.add_argument("--database", help="source database name to record (overrides detection)")
+    p.add_argument("--database", help="source database name to record (overrides detection); a trial register's "
+                   "name (ClinicalTrials.gov, ICTRP, ISRCTN, ...) counts its records under PRISMA's registers")
     p.add_argument(
         "--config",
         type=Path,
