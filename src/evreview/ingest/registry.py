@@ -229,6 +229,7 @@ SNIFF_GATES: dict[str, Callable[[str], bool]] = {
     "endnote_xml": lambda head: _text_start(head).startswith("<"),
     "enw": lambda head: _text_start(head).startswith("%"),  # the first line is a %-tag
     "eric_nbib": lambda head: _text_start(head).startswith("OWN"),  # "OWN - ERIC" first
+    "ictrp_xml": lambda head: "<Trials_downloaded_from_ICTRP" in head,
     "medline": lambda head: "PMID-" in head,
     "ovid_txt": lambda head: _OVID_RECORD_LINE.search(head) is not None,  # a "<1>" record-number line
     "ovid_tagged": lambda head: _text_start(head).startswith("<"),  # a "<3001. >" record-number line

@@ -63,7 +63,7 @@ REGISTERS = frozenset({
     "iranian registry of clinical trials", "cris", "clinical research information service", "kct", "tctr",
     "thai clinical trials registry", "slctr", "sri lanka clinical trials registry", "lbctr",
     "lebanese clinical trials registry", "rpcec", "cuban public registry of clinical trials",
-    "peruvian clinical trials registry", "ntr", "netherlands trial register",
+    "peruvian clinical trials registry", "ntr", "netherlands trial register", "nl-omon",
 })
 _PARENTHESISED = re.compile(r"\s*\([^)]*\)")
 

@@ -262,6 +262,35 @@ def _parser_position(exc: Exception) -> tuple[int | None, int | None]:
     return None, None
 
 
+def parse_record_elements(
+    text: str, handler: Any, convert: Any, record_start: re.Pattern[str], *, path: Any, kind: str
+) -> ParseResult:
+    """Stream ``text`` through ``handler`` (whose ``records`` it fills) safely; each record
+    ``convert``-ed to a :class:`ParsedRecord`.
+
+    Shared by the XML readers whose records are elements of one list (PubMed XML, WHO ICTRP):
+    unsafe XML is refused, and XML that breaks keeps the records completed before the break,
+    every later record start (``record_start``) in the file being an error with the parser's
+    message and position; XML with not one readable record is an error naming the file.
+    """
+    try:
+        done = _sax_parse(_as_utf8(text), handler)
+    except Exception as exc:
+        _refuse_unsafe(exc, path, f"{kind} exports")
+        if not isinstance(exc, xml.sax.SAXException):
+            raise
+        kept = [convert(r) for r in exc.handler.records]  # type: ignore[attr-defined]
+        if not kept:
+            raise unreadable(exc, path, kind) from None
+        starts = [m.start() for m in record_start.finditer(text)]
+        problems = [
+            Problem(f"record not read: {_describe(exc)}", index=number, line=text.count("\n", 0, start) + 1)
+            for number, start in enumerate(starts[len(kept) :], start=len(kept))
+        ]
+        return ParseResult(records=kept, problems=problems or [damaged_tail(exc)])
+    return ParseResult(records=[convert(r) for r in done.records])
+
+
 def _refuse_unsafe(exc: Exception, path: Any, kind: str = "EndNote XML exports") -> None:
     """Turn a defusedxml refusal into a clear IngestError (never parse it another way)."""
     from defusedxml import DefusedXmlException

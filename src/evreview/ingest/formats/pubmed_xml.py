@@ -28,16 +28,9 @@ import xml.sax.handler
 from dataclasses import dataclass, field
 from typing import Any
 
-from evreview.ingest.formats.endnote_xml import (
-    _as_utf8,
-    _describe,
-    _refuse_unsafe,
-    _sax_parse,
-    damaged_tail,
-    unreadable,
-)
+from evreview.ingest.formats.endnote_xml import parse_record_elements
 from evreview.ingest.formats.medline import pick_doc_type
-from evreview.ingest.registry import ParsedRecord, ParseResult, Problem, Source, register
+from evreview.ingest.registry import ParsedRecord, ParseResult, Source, register
 
 #: The elements that are one record each.
 _RECORD_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
@@ -273,23 +266,10 @@ def record_raw(rec: _Record) -> dict[str, Any]:
 
 def parse_pubmed_xml(text: str, path: Any = None) -> ParseResult:
     """Parse PubMed XML text; raises :class:`IngestError` for unsafe or wholly unreadable XML."""
-    try:
-        handler: _Handler = _sax_parse(_as_utf8(_without_doctype(text)), _Handler())
-    except Exception as exc:
-        _refuse_unsafe(exc, path, "PubMed XML exports")
-        if not isinstance(exc, xml.sax.SAXException):
-            raise
-        partial: _Handler = exc.handler  # type: ignore[attr-defined]
-        kept = [ParsedRecord(record_fields(r), record_raw(r), r.line) for r in partial.records]
-        if not kept:
-            raise unreadable(exc, path, "PubMed XML") from None
-        starts = [m.start() for m in _RECORD_START.finditer(text)]
-        problems = [
-            Problem(f"record not read: {_describe(exc)}", index=number, line=text.count("\n", 0, start) + 1)
-            for number, start in enumerate(starts[len(kept) :], start=len(kept))
-        ]
-        return ParseResult(records=kept, problems=problems or [damaged_tail(exc)])
-    return ParseResult(records=[ParsedRecord(record_fields(r), record_raw(r), r.line) for r in handler.records])
+    return parse_record_elements(
+        _without_doctype(text), _Handler(), lambda r: ParsedRecord(record_fields(r), record_raw(r), r.line),
+        _RECORD_START, path=path, kind="PubMed XML",
+    )
 
 
 @register
