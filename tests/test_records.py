@@ -132,6 +132,7 @@ def test_split_list_dedupes_and_cleans():
      ("Deutsch", "ger"), ("Français", "fre"), ("日本語", "jpn"), ("Русский", "rus"), ("한국어", "kor"),
      ("Greek", "gre"), ("ell", "gre"), ("Ukrainian", "ukr"), ("pt-BR", "por"), ("Bahasa Indonesia", "ind"),
      ("Espan\u0303ol", "spa"),  # the accent as a combining character (NFD)
+     ("Chinese (Simplified)", "chi"), ("English [US]", "eng"), ("Klingon (Qo'noS)", "klingon (qo'nos)"),
      ("UK", "uk"), ("CA", "ca")],  # country codes in some tools' language fields: not Ukrainian, Catalan
 )
 def test_a_language_written_in_its_own_name_is_its_code(written: str, code: str) -> None:

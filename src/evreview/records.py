@@ -417,7 +417,9 @@ def normalise_language(value: Any) -> str:
     tag = re.fullmatch(r"([a-z]{2,3})[-_][a-z0-9]{2,8}", first)
     if tag and tag.group(1) in _LANGUAGES:
         first = tag.group(1)
-    return _LANGUAGES.get(first, first)
+    # a qualifier in brackets ("Chinese (Simplified)", "English (US)") is still that language
+    bare = re.sub(r"\s*[(\[][^)\]]*[)\]]\s*", " ", first).strip()
+    return _LANGUAGES.get(first) or _LANGUAGES.get(bare, first)
 
 
 def fold(text: str) -> str:
