@@ -213,6 +213,36 @@ def test_fixture_clusters(records: pd.DataFrame) -> None:
     assert len(set(s.values())) == len(records) - 2 - 1 - 1 - 1 - 1
 
 
+def test_one_trial_in_two_registers_is_one_study_by_its_registration_number() -> None:
+    """ClinicalTrials.gov names the trial by its brief title, WHO ICTRP by its scientific one: the
+    two records were two studies. A register record's id is the trial's registration number; a
+    database's accession number is not, so two database records with one id stay apart."""
+    from evreview.dedup.keys import registration_keys
+
+    assert registration_keys([" nct04000001 ", "123", None], ["ClinicalTrials.gov", "Scopus", "WHO ICTRP"]) == [
+        "NCT04000001", "", ""]
+    rows = [
+        ("ct", "Community Partnership to Reduce Diabetes Risk", "NCT04000001", "ClinicalTrials.gov", 2019),
+        ("who", "Community-Academic Partnership to Reduce Diabetes Risk in Northtown: a Cluster Randomised Trial",
+         "NCT04000001", "WHO ICTRP", 2019),
+        ("other", "Walking groups run with local councils", "ISRCTN12345678", "WHO ICTRP", 2021),
+        ("db1", "Trust and reciprocity in place-based partnerships", "A-1", "Scopus", 2020),
+        ("db2", "Measuring the social value of university research", "A-1", "Web of Science", 2020),
+    ]
+    records = pd.DataFrame(
+        {"record_id": [make_record_id("r1", f"{r[0]}.csv", 0) for r in rows], "search": "r1",
+         "source_file": [f"{r[0]}.csv" for r in rows], "source_index": 0, "title": [r[1] for r in rows],
+         "source_id": [r[2] for r in rows], "source_database": [r[3] for r in rows], "year": [r[4] for r in rows],
+         "authors": [[] for _ in rows]}
+    )
+    model = Deduplicator().fit(records)
+    study = dict(zip(model.duplicates_["source_file"], model.duplicates_["study_id"], strict=True))
+    assert study["ct.csv"] == study["who.csv"]
+    assert len({study["ct.csv"], study["other.csv"], study["db1.csv"], study["db2.csv"]}) == 4
+    same = model.pairs_[model.pairs_["decision"] == "same"]
+    assert same["rule"].astype(str).tolist() == ["registration_match"]
+
+
 def test_duplicates_table_contract(records: pd.DataFrame) -> None:
     model = Deduplicator().fit(records)
     dup = model.duplicates_

@@ -401,6 +401,37 @@ _LANGUAGES = {
 }
 
 
+#: Trial registers, lower-cased, by their short and full names: PRISMA 2020 counts the records
+#: found in registers apart from those found in databases ("Records identified from:
+#: Registers"). A record's source is a register when its ``source_database`` is one of these,
+#: a parenthesised part and a leading "the" aside ("ICTRP (WHO)"). The ClinicalTrials.gov reader
+#: names its records so; a register's records in another format can be given one of these names
+#: with ``--database``. Peru's register goes by its full name only: its acronym, REPEC, is also
+#: RePEc, the economics database. Deduplication reads a register record's ``source_id`` as its
+#: trial's registration number (:mod:`evreview.dedup.keys`).
+REGISTERS = frozenset({
+    "clinicaltrials.gov", "who ictrp", "ictrp", "who international clinical trials registry platform",
+    "international clinical trials registry platform", "isrctn", "isrctn registry",
+    "eu clinical trials register", "eu ctr", "euctr", "ctis", "clinical trials information system",
+    "anzctr", "australian new zealand clinical trials registry", "chictr", "chinese clinical trial registry",
+    "ctri", "clinical trials registry - india", "clinical trials registry india", "drks",
+    "german clinical trials register", "deutsches register klinischer studien", "jrct",
+    "japan registry of clinical trials", "jprn", "umin-ctr", "umin clinical trials registry", "pactr",
+    "pan african clinical trials registry", "rebec", "brazilian clinical trials registry", "irct",
+    "iranian registry of clinical trials", "cris", "clinical research information service", "kct", "tctr",
+    "thai clinical trials registry", "slctr", "sri lanka clinical trials registry", "lbctr",
+    "lebanese clinical trials registry", "rpcec", "cuban public registry of clinical trials",
+    "peruvian clinical trials registry", "ntr", "netherlands trial register", "nl-omon",
+})
+_PARENTHESISED = re.compile(r"\s*\([^)]*\)")
+
+
+def is_register(name: str) -> bool:
+    """Whether records from the source named ``name`` were found in a trial register."""
+    key = " ".join(_PARENTHESISED.sub(" ", name).lower().split())
+    return key.removeprefix("the ") in REGISTERS
+
+
 def normalise_language(value: Any) -> str:
     """MARC/ISO 639-2 bibliographic code (``eng``) for the first language named, or ``""``.
 

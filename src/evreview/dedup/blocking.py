@@ -88,6 +88,7 @@ def _join(k: Keys, *names: str) -> list[str]:
 DEFAULT_PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("doi", lambda k: _values(k, "doi_key")),
     BlockingPass("pmid", lambda k: _values(k, "pmid_key")),
+    BlockingPass("registration", lambda k: _values(k, "registration_key")),
     BlockingPass("title_prefix", _title_prefix),
     BlockingPass("title_suffix", _title_suffix),
     BlockingPass("title_words", _title_words),

@@ -38,12 +38,12 @@ from evreview.dedup.keys import build_keys
 from evreview.reporting import write_atomically
 
 #: Part of every cache file name; a new version ignores (and replaces) older files.
-CACHE_VERSION = "k23"
+CACHE_VERSION = "k24"
 #: More score segments than this are compacted into one.
 MAX_SEGMENTS = 4
 #: Record fields that :func:`build_keys` reads.
 KEY_FIELDS = ("title", "authors", "year", "pages", "volume", "issue", "journal", "doc_type", "doi", "pmid",
-              "source_file")
+              "source_file", "source_id", "source_database")
 #: Multiplier that mixes two 64-bit row hashes into one ordered pair hash.
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 

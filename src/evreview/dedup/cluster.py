@@ -37,7 +37,7 @@ HARD_RULES = frozenset(
 #: again: after "a same b", the a / c link of the same question no longer splits c off b).
 DEFERRED_RULES = frozenset({"doi_conflict_same_title_authors", "doi_shared_other_item", "title_population_differs"})
 #: Rules that match on an identifier: the page/volume/year guard does not apply to them.
-ID_RULES = frozenset({"doi_match", "pmid_match"})
+ID_RULES = frozenset({"doi_match", "pmid_match", "registration_match"})
 #: Rules that may merge records with different DOIs, one on each side: a correction notice has
 #: a DOI of its own, and one publisher's mistyped DOI of an article.
 DOI_TOLERANT_RULES = frozenset({"erratum_of_item", "doi_typo_same_article"})

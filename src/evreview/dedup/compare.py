@@ -29,7 +29,7 @@ OVERLAP = 2
 
 SCORE_COLUMNS = (
     "title_score", "title_token_score", "title_partial_score", "author_score", "surname_score",
-    "journal_score", "journal_compatible", "year_diff", "doi", "pmid",
+    "journal_score", "journal_compatible", "year_diff", "doi", "pmid", "registration",
     "volume", "issue", "first_page", "title_numbers_equal", "title_prefix",
     "page_one", "journal_present", "title_missing", "authors_missing", "title_generic",
     "notice_differs", "online_first", "same_venue_alias", "both_conference", "title_recurring",
@@ -161,7 +161,8 @@ def pair_scores(keys: Keys, i: np.ndarray, j: np.ndarray, workers: int = 1) -> d
     out["journal_compatible"] = compatible
     y_a, y_b = side("year_key")
     out["year_diff"] = np.where((y_a < 0) | (y_b < 0), -1, np.abs(y_a - y_b)).astype(np.int16)
-    for name, column in (("doi", "doi_key"), ("pmid", "pmid_key"), ("volume", "volume_key"), ("issue", "issue_key"),
+    for name, column in (("doi", "doi_key"), ("pmid", "pmid_key"), ("registration", "registration_key"),
+                         ("volume", "volume_key"), ("issue", "issue_key"),
                          ("first_page", "first_page"), ("first_author", "first_author")):
         a, b = side(column)
         out[name] = _agreement(a, b)

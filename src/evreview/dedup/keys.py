@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evreview.dedup.places import join_places, place_of
+from evreview.records import is_register
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -468,7 +469,7 @@ KEY_COLUMNS = (
     "title_key", "title_spelled", "title_compact", "title_numbers", "title_generic", "title_notice", "title_correction",
     "author_key", "first_author", "surname_key", "year_key", "volume_key",
     "issue_key", "first_page", "online_first", "page_first", "page_last",
-    "journal_key", "doi_key", "pmid_key", "venue_alias", "conference", "title_recurring",
+    "journal_key", "doi_key", "pmid_key", "registration_key", "venue_alias", "conference", "title_recurring",
 )
 
 #: Placeholder values some exports write for a missing field.
@@ -1107,9 +1108,25 @@ _TEXT_KEYS = frozenset(
     (
         "title_key", "title_spelled", "title_compact", "title_words", "title_numbers", "author_key",
         "first_author", "surname_key", "volume_key", "first_page", "issue_key", "journal_key",
-        "venue_alias", "doi_key", "pmid_key",
+        "venue_alias", "doi_key", "pmid_key", "registration_key",
     )
 )
+
+
+def registration_keys(ids: list[Any], databases: list[Any]) -> list[str]:
+    """A trial register record's registration number (``NCT04000001``, ``ISRCTN12345678``), else "".
+
+    Why: ClinicalTrials.gov and the WHO ICTRP portal both hold every ClinicalTrials.gov trial,
+    each under its own title (the brief one, the scientific one), so titles alone left one trial
+    two studies. A register record's id is the trial's registration number in every register
+    and portal that lists it. Only register records (:func:`evreview.records.is_register`) have
+    one: a database's accession number names a record, not a trial.
+    """
+    out = []
+    for value, database in zip(ids, databases, strict=True):
+        text = "" if value is None or value != value else "".join(str(value).split()).upper()
+        out.append(text if text and isinstance(database, str) and is_register(database) else "")
+    return out
 
 
 def key_columns(col: Callable[[str], list[Any]], n: int) -> dict[str, Any]:
@@ -1191,4 +1208,5 @@ def key_columns(col: Callable[[str], list[Any]], n: int) -> dict[str, Any]:
         "title_recurring": recurring,
         "doi_key": [doi_key(d) for d in col("doi")],
         "pmid_key": [("" if p is None or p != p else str(p)) for p in col("pmid")],
+        "registration_key": registration_keys(col("source_id"), col("source_database")),
     }

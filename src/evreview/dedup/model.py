@@ -39,8 +39,8 @@ DUPLICATE_COLUMNS = ("record_id", "source_file", "source_id", "study_id", "clust
 PAIR_COLUMNS = (
     "record_id_a", "record_id_b", "study_id_a", "study_id_b", "blocked_by", "title_score",
     "title_token_score", "title_partial_score", "author_score", "surname_score", "journal_score",
-    "journal_compatible", "year_diff", "doi", "pmid", "volume", "issue", "first_page", "first_author",
-    "title_numbers_equal", "title_prefix", "title_word_prefix", "title_min_length", "title_recurring",
+    "journal_compatible", "year_diff", "doi", "pmid", "registration", "volume", "issue", "first_page",
+    "first_author", "title_numbers_equal", "title_prefix", "title_word_prefix", "title_min_length", "title_recurring",
     "page_range_equal", "same_venue_alias", "both_conference", "score", "decision", "rule", "outcome", "reviewer",
     "timestamp", "overruled", "method",
 )

@@ -66,6 +66,7 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
     au = pairs["author_score"].to_numpy()
     doi = pairs["doi"].to_numpy()
     pmid = pairs["pmid"].to_numpy()
+    registration = pairs["registration"].to_numpy() if "registration" in pairs else np.zeros(len(pairs), np.int8)
     vol = pairs["volume"].to_numpy()
     page = pairs["first_page"].to_numpy()
     yd = pairs["year_diff"].to_numpy()
@@ -145,6 +146,9 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
          & ((pmid == AGREE) | (year_same & bib_page & (vol == AGREE) & j_present & jc))),
         ("maybe", "doi_match_title_differs", (doi == AGREE) & ~notice),
         ("same", "pmid_match", (pmid == AGREE) & (no_title | (t >= p.title_with_id))),
+        # one trial in two trial registers or portals (ClinicalTrials.gov and WHO ICTRP), by its
+        # registration number, whatever the titles (the brief one and the scientific one)
+        ("same", "registration_match", registration == AGREE),
         # "Erratum to: <title>": the correction notice of an article, by its authors, in its journal
         # volume and year; the labelled sets group it with the article (it has a DOI of its own)
         # Only a correction of the article itself: the erratum of its "Part 2" has other numbers,
