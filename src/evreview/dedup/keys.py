@@ -1122,10 +1122,14 @@ def registration_keys(ids: list[Any], databases: list[Any]) -> list[str]:
     and portal that lists it. Only register records (:func:`evreview.records.is_register`) have
     one: a database's accession number names a record, not a trial.
     """
+    registers: dict[Any, bool] = {}  # a few database names among a million records: each tested once
     out = []
     for value, database in zip(ids, databases, strict=True):
-        text = "" if value is None or value != value else "".join(str(value).split()).upper()
-        out.append(text if text and isinstance(database, str) and is_register(database) else "")
+        register = registers.get(database)
+        if register is None:
+            register = registers[database] = isinstance(database, str) and is_register(database)
+        text = "" if not register or value is None or value != value else "".join(str(value).split()).upper()
+        out.append(text)
     return out
 
 
