@@ -229,18 +229,53 @@ def test_one_trial_in_two_registers_is_one_study_by_its_registration_number() ->
         ("db1", "Trust and reciprocity in place-based partnerships", "A-1", "Scopus", 2020),
         ("db2", "Measuring the social value of university research", "A-1", "Web of Science", 2020),
     ]
-    records = pd.DataFrame(
-        {"record_id": [make_record_id("r1", f"{r[0]}.csv", 0) for r in rows], "search": "r1",
-         "source_file": [f"{r[0]}.csv" for r in rows], "source_index": 0, "title": [r[1] for r in rows],
-         "source_id": [r[2] for r in rows], "source_database": [r[3] for r in rows], "year": [r[4] for r in rows],
-         "authors": [[] for _ in rows]}
-    )
-    model = Deduplicator().fit(records)
+    model = Deduplicator().fit(_register_records(rows))
     study = dict(zip(model.duplicates_["source_file"], model.duplicates_["study_id"], strict=True))
     assert study["ct.csv"] == study["who.csv"]
     assert len({study["ct.csv"], study["other.csv"], study["db1.csv"], study["db2.csv"]}) == 4
     same = model.pairs_[model.pairs_["decision"] == "same"]
     assert same["rule"].astype(str).tolist() == ["registration_match"]
+
+
+def _register_records(rows: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"record_id": [make_record_id("r1", f"{r[0]}.csv", 0) for r in rows], "search": "r1",
+         "source_file": [f"{r[0]}.csv" for r in rows], "source_index": 0, "title": [r[1] for r in rows],
+         "source_id": [r[2] for r in rows], "source_database": [r[3] for r in rows], "year": [r[4] for r in rows],
+         "authors": [[] for _ in rows]}
+    )
+
+
+def test_registration_numbers_in_their_every_form_and_only_those() -> None:
+    """An EU trial is listed by ICTRP once per member state and by the EU register bare; a
+    Japanese one under ICTRP's prefix. A reference manager's "ID - 5" in a register's RIS export is
+    no registration number (two trials with "5" were one study)."""
+    from evreview.dedup.keys import registration_number
+
+    assert {registration_number(v) for v in ("EUCTR2020-001234-56-DE", "EUCTR2020-001234-56-FR",
+                                              "2020-001234-56")} == {"EU2020-001234-56"}
+    assert registration_number("JPRN-UMIN000012345") == registration_number("UMIN000012345") == "UMIN000012345"
+    assert registration_number(" nct04000001") == "NCT04000001"
+    assert registration_number("5") == registration_number("A-1") == ""
+    rows = [("a", "A trial of exercise", "5", "ISRCTN", 2020), ("b", "A trial of diet", "5", "ANZCTR", 2021)]
+    study = Deduplicator().fit(_register_records(rows)).duplicates_["study_id"]
+    assert study.nunique() == 2
+
+
+def test_registration_numbers_decide_against_titles() -> None:
+    """The same number merges titles that differ only in who the trial is about (adults /
+    adolescents: title_population_differs had kept the trial's two records apart); two numbers
+    keep one title's two trials for a reviewer, and no chain joins them through a third record."""
+    rows = [
+        ("ct", "Drug X in Patients With Severe Asthma", "NCT04000001", "ClinicalTrials.gov", 2019),
+        ("who", "Drug X in Adults With Severe Asthma", "NCT04000001", "WHO ICTRP", 2019),
+        ("ct2", "Drug X in Patients With Severe Asthma", "NCT04000002", "ClinicalTrials.gov", 2019),
+    ]
+    model = Deduplicator().fit(_register_records(rows))
+    study = dict(zip(model.duplicates_["source_file"], model.duplicates_["study_id"], strict=True))
+    assert study["ct.csv"] == study["who.csv"] != study["ct2.csv"]
+    rules = set(model.pairs_["rule"].astype(str))
+    assert {"registration_match", "registration_differs"} <= rules
 
 
 def test_duplicates_table_contract(records: pd.DataFrame) -> None:

@@ -40,8 +40,21 @@ def test_classic_layout_fields() -> None:
 
 def test_a_file_without_a_url_column_links_each_study_by_its_number(tmp_path: Path) -> None:
     path = tmp_path / "ct.csv"
-    path.write_text("NCT Number,Study Title,Conditions\nNCT09999999,A study,Asthma|COVID-19: long covid\n",
-                    encoding="utf-8")
+    path.write_text("NCT Number,Study Title,Study Status,First Posted,Conditions\n"
+                    "NCT09999999,A study,COMPLETED,2020-01-02,Asthma|COVID-19: long covid\n", encoding="utf-8")
     record = ingest_file(path, root=tmp_path).records.iloc[0]
     assert record["url"] == "https://clinicaltrials.gov/study/NCT09999999"
     assert list(record["keywords"]) == ["Asthma", "COVID-19: long covid"]  # a condition keeps its colon
+
+
+def test_a_reviewers_sheet_with_an_nct_column_is_no_register_export(tmp_path: Path) -> None:
+    """An extraction sheet of publications with an "NCT Number" column was read as ClinicalTrials.gov:
+    its authors, journal and DOI dropped, its rows counted as a register's, and dedup merging a
+    protocol with its results paper by the number. It is a generic table."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("Title,Authors,Year,Journal,DOI,NCT Number,Study Status,First Posted\n"
+                    "A protocol,Doe J,2019,Trials,10.1000/x1,NCT04000001,COMPLETED,2019-07-15\n", encoding="utf-8")
+    out = ingest_file(path, root=tmp_path)
+    assert out.reports[0].source_format == "generic_table"
+    record = out.records.iloc[0]
+    assert (record["doi"], record["journal"], list(record["authors"])) == ("10.1000/x1", "Trials", ["Doe J"])

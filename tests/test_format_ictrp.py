@@ -58,6 +58,31 @@ def test_a_break_keeps_the_trials_before_it_and_names_the_rest(tmp_path: Path) -
     assert "malformed XML" in error["reason"]
 
 
+def test_a_bad_character_costs_its_trial_only(tmp_path: Path) -> None:
+    """A stray "&" in the second trial: the third, well-formed, was reported as malformed at a
+    line of the second; now it is read on its own (a warning) and the error names trial 2."""
+    text = (STRUCTURED / "ictrp.xml").read_text(encoding="utf-8")
+    path = tmp_path / "amp.xml"
+    path.write_text(text.replace("Walking groups run with local councils", "Walking & talking groups"),
+                    encoding="utf-8")
+    out = ingest_file(path, root=tmp_path)
+    assert (out.reports[0].found, out.reports[0].parsed, out.reports[0].failed) == (3, 2, 1)
+    assert out.records["source_id"].tolist() == ["NCT04000001", "ChiCTR2000030001"]
+    assert out.records.iloc[1]["source_line"] == 64
+    problems = out.problems.sort_values("source_line")
+    assert problems["source_line"].tolist() == [34, 64]
+    assert problems["severity"].tolist() == ["error", "warning"]
+    assert "record could not be read: malformed XML" in problems["reason"].iloc[0]
+
+
+def test_a_literal_br_element_separates_two_items(tmp_path: Path) -> None:
+    path = tmp_path / "br.xml"
+    path.write_text("<Trials_downloaded_from_ICTRP><Trial><TrialID>NCT04000009</TrialID>"
+                    "<Public_title>A trial</Public_title><Condition>Asthma<br/>Obesity</Condition>"
+                    "</Trial></Trials_downloaded_from_ICTRP>", encoding="utf-8")
+    assert list(ingest_file(path, root=tmp_path).records.iloc[0]["keywords"]) == ["Asthma", "Obesity"]
+
+
 def test_a_doctype_with_entities_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "bomb.xml"
     path.write_text(

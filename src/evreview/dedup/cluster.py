@@ -57,6 +57,7 @@ class _Cluster:
     members: list[int]
     dois: set[str] = field(default_factory=set)
     pmids: set[str] = field(default_factory=set)
+    registrations: set[str] = field(default_factory=set)
     years: set[int] = field(default_factory=set)
     pages: set[str] = field(default_factory=set)
     volumes: set[str] = field(default_factory=set)
@@ -72,6 +73,7 @@ class GuardedUnionFind:
         # plain lists: per-record lookups in the union loop must not go through pandas
         self._doi = keys["doi_key"].tolist()
         self._pmid = keys["pmid_key"].tolist()
+        self._registration = keys["registration_key"].tolist() if "registration_key" in keys else [""] * n
         self._year = [int(y) for y in keys["year_key"].tolist()]
         self._online = [bool(o) for o in keys["online_first"].tolist()]
         self._page = keys["first_page"].tolist()
@@ -95,6 +97,8 @@ class GuardedUnionFind:
                 cluster.dois.add(doi)
             if pmid:
                 cluster.pmids.add(pmid)
+            if self._registration[root]:
+                cluster.registrations.add(self._registration[root])
             if year >= 0:
                 cluster.years.add(year)
             if page and page != "1" and not online:  # page 1: per-article pagination says nothing
@@ -132,6 +136,8 @@ class GuardedUnionFind:
             return "guard_doi"
         if len(ca.pmids | cb.pmids) > 1:
             return "guard_pmid"
+        if len(ca.registrations | cb.registrations) > 1:  # a chain through a title match (a reviewer may join them)
+            return "guard_registration"
         if by_identifier:
             return ""
         years = ca.years | cb.years
@@ -156,6 +162,7 @@ class GuardedUnionFind:
         ca.members.extend(cb.members)
         ca.dois |= cb.dois
         ca.pmids |= cb.pmids
+        ca.registrations |= cb.registrations
         ca.years |= cb.years
         ca.pages |= cb.pages
         ca.volumes |= cb.volumes

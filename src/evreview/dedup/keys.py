@@ -1113,6 +1113,34 @@ _TEXT_KEYS = frozenset(
 )
 
 
+#: Trial registration numbers as the registers write them (spaces removed, upper-cased): only an id
+#: of one of these forms is a registration number (a register exported as RIS may carry a
+#: reference manager's ``ID - 5``, which names nothing outside that file).
+_REGISTRATION = re.compile(
+    r"NCT\d{8}|ISRCTN\d{8}|ACTRN\d{14}|CHICTR[-A-Z]*\d{6,}|(?:EUCTR|EUDRACT)?(\d{4}-\d{6}-\d{2}(?:-\d{2})?)(?:-[A-Z]{2,3})?"
+    r"|DRKS\d{8}|CTRI/\d{4}/\d{2,3}/\d+|(?:JPRN-)?(UMIN\d{9}|UMIN-CTR\d+|JRCT[A-Z]?\d+|JAPICCTI-\d+|JMA-IIA\d+)"
+    r"|NL-OMON\d+|NTR\d+|NL\d{4,}|IRCT\d+N?\d*|KCT\d{7}|TCTR\d{11}|PACTR\d{15}|RBR-[0-9A-Z]+|SLCTR/\d{4}/\d+"
+    r"|LBCTR\d+|RPCEC\d+|PER-\d{3}-\d{2}|ITMCTR\d+"
+)
+
+
+def registration_number(value: Any) -> str:
+    """``value`` as a trial registration number in one form for every register and portal, or "".
+
+    WHO ICTRP lists an EU trial once per member state (``EUCTR2020-001234-56-DE``, ``-FR``) and a
+    Japanese one under its portal prefix (``JPRN-UMIN000012345``); the EU register writes the
+    bare EudraCT number (``2020-001234-56``). All of these name one trial: the EudraCT number
+    becomes ``EU2020-001234-56``, the ``JPRN-`` prefix goes.
+    """
+    text = "" if value is None or value != value else "".join(str(value).split()).upper()
+    match = _REGISTRATION.fullmatch(text)
+    if match is None:
+        return ""
+    if match.group(1):
+        return "EU" + match.group(1)
+    return match.group(2) or text
+
+
 def registration_keys(ids: list[Any], databases: list[Any]) -> list[str]:
     """A trial register record's registration number (``NCT04000001``, ``ISRCTN12345678``), else "".
 
@@ -1120,7 +1148,8 @@ def registration_keys(ids: list[Any], databases: list[Any]) -> list[str]:
     each under its own title (the brief one, the scientific one), so titles alone left one trial
     two studies. A register record's id is the trial's registration number in every register
     and portal that lists it. Only register records (:func:`evreview.records.is_register`) have
-    one: a database's accession number names a record, not a trial.
+    one: a database's accession number names a record, not a trial; and only an id of a
+    registration number's form (:func:`registration_number`).
     """
     registers: dict[Any, bool] = {}  # a few database names among a million records: each tested once
     out = []
@@ -1128,8 +1157,7 @@ def registration_keys(ids: list[Any], databases: list[Any]) -> list[str]:
         register = registers.get(database)
         if register is None:
             register = registers[database] = isinstance(database, str) and is_register(database)
-        text = "" if not register or value is None or value != value else "".join(str(value).split()).upper()
-        out.append(text)
+        out.append(registration_number(value) if register else "")
     return out
 
 

@@ -129,7 +129,8 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         # papers or abstracts agree on every other field, a shared supplement DOI included, so no
         # other rule may merge them. A maybe that keeps them apart, unless the PMID says they are
         # one record
-        ("maybe", "title_population_differs", pairs["title_contrast"].to_numpy() & (pmid != AGREE)),
+        ("maybe", "title_population_differs",
+         pairs["title_contrast"].to_numpy() & (pmid != AGREE) & (registration != AGREE)),
         # a DOI names one item, but a supplement's or proceedings' DOI is written on each of its
         # abstracts: titles with other numbers ("3-year" / "5-year follow-up of KEYNOTE-189") or by
         # other authors under one DOI are two items, for a reviewer (doi_shared_other_item) ...
@@ -149,6 +150,9 @@ def decide(pairs: pd.DataFrame, params: RuleParams | None = None) -> pd.DataFram
         # one trial in two trial registers or portals (ClinicalTrials.gov and WHO ICTRP), by its
         # registration number, whatever the titles (the brief one and the scientific one)
         ("same", "registration_match", registration == AGREE),
+        # two registration numbers: two trials with one title (a sponsor's series of studies), or
+        # one trial registered twice (ClinicalTrials.gov and ISRCTN): a reviewer's question
+        ("maybe", "registration_differs", registration == CONFLICT),
         # "Erratum to: <title>": the correction notice of an article, by its authors, in its journal
         # volume and year; the labelled sets group it with the article (it has a DOI of its own)
         # Only a correction of the article itself: the erratum of its "Part 2" has other numbers,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evreview.ingest.formats._tabular import Table, TableReader, first, take
+from evreview.ingest.formats._tabular import Table, TableReader, column_key, first, take
 from evreview.ingest.registry import Source, register
 
 DATABASE = "ClinicalTrials.gov"
@@ -56,7 +56,16 @@ class ClinicalTrialsCsvReader(TableReader):
 
     name = "ctgov_csv"
     database = DATABASE
-    signature = (("NCT Number",), ("Study Title", "Title"))
+    #: the NCT number and title, and two columns of the download itself: a reviewer's own
+    #: extraction sheet may well have an "NCT Number" column, and it is no register's export
+    signature = (("NCT Number",), ("Study Title", "Title"), ("Study Status", "Status", "Recruitment"),
+                 ("First Posted", "First Received", "Study URL", "URL"))
+    #: columns ClinicalTrials.gov never writes: a table with one of them is a list of publications
+    _NOT_OURS = frozenset(column_key(name) for name in ("Authors", "Author", "DOI", "Journal", "Source title"))
+
+    def score(self, keys: set[str]) -> float:
+        """The signature's confidence, unless a column says the table lists publications."""
+        return 0.0 if keys & self._NOT_OURS else super().score(keys)
 
     def prepare(self, table: Table, source: Source) -> dict[str, list[int]]:
         ix = table.index

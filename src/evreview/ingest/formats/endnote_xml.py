@@ -263,15 +263,20 @@ def _parser_position(exc: Exception) -> tuple[int | None, int | None]:
 
 
 def parse_record_elements(
-    text: str, handler: Any, convert: Any, record_start: re.Pattern[str], *, path: Any, kind: str
+    text: str, handler: Any, convert: Any, record_start: re.Pattern[str], *, path: Any, kind: str,
+    record_end: str | None = None, new_handler: Any = None,
 ) -> ParseResult:
     """Stream ``text`` through ``handler`` (whose ``records`` it fills) safely; each record
     ``convert``-ed to a :class:`ParsedRecord`.
 
     Shared by the XML readers whose records are elements of one list (PubMed XML, WHO ICTRP):
-    unsafe XML is refused, and XML that breaks keeps the records completed before the break,
-    every later record start (``record_start``) in the file being an error with the parser's
-    message and position; XML with not one readable record is an error naming the file.
+    unsafe XML is refused, and XML that breaks keeps the records completed before the break.
+    With ``record_end`` (the closing tag) and ``new_handler``, every later record is then read
+    on its own, as the EndNote XML reader does: one bad character costs its record only, and
+    each record that cannot be read is an error naming its own line. Without them, every later
+    record start (``record_start``) is an error with the parser's message. XML with not one
+    readable record is an error naming the file. Records carry a ``line`` attribute (the
+    handler's record objects), moved to the file's line when read on their own.
     """
     try:
         done = _sax_parse(_as_utf8(text), handler)
@@ -280,15 +285,53 @@ def parse_record_elements(
         if not isinstance(exc, xml.sax.SAXException):
             raise
         kept = [convert(r) for r in exc.handler.records]  # type: ignore[attr-defined]
+        starts = [m.start() for m in record_start.finditer(text)]
+        if record_end is not None and new_handler is not None:
+            more, problems = _read_each(text, starts, len(kept), exc, record_end, new_handler, convert, path, kind)
+            kept += more
+        else:
+            problems = [
+                Problem(f"record not read: {_describe(exc)}", index=number, line=text.count("\n", 0, start) + 1)
+                for number, start in enumerate(starts[len(kept) :], start=len(kept))
+            ]
         if not kept:
             raise unreadable(exc, path, kind) from None
-        starts = [m.start() for m in record_start.finditer(text)]
-        problems = [
-            Problem(f"record not read: {_describe(exc)}", index=number, line=text.count("\n", 0, start) + 1)
-            for number, start in enumerate(starts[len(kept) :], start=len(kept))
-        ]
         return ParseResult(records=kept, problems=problems or [damaged_tail(exc)])
     return ParseResult(records=[convert(r) for r in done.records])
+
+
+def _read_each(
+    text: str, starts: list[int], done: int, first_error: Exception, record_end: str, new_handler: Any,
+    convert: Any, path: Any, kind: str,
+) -> tuple[list[ParsedRecord], list[Problem]]:
+    """Re-read each record from number ``done`` on by itself (see :func:`parse_record_elements`)."""
+    records: list[ParsedRecord] = []
+    problems: list[Problem] = []
+    for number, start in enumerate(starts[done:], start=done):
+        line = text.count("\n", 0, start) + 1
+        column = start - (text.rfind("\n", 0, start) + 1)
+        next_start = starts[number + 1] if number + 1 < len(starts) else len(text)
+        end = text.find(record_end, start, next_start)
+        chunk = text[start : end + len(record_end)] if end >= 0 else text[start:next_start]
+        try:
+            handler = _sax_parse(chunk.encode("utf-8"), new_handler())
+        except Exception as exc:
+            _refuse_unsafe(exc, path, f"{kind} exports")
+            if not isinstance(exc, xml.sax.SAXException):
+                raise
+            problems.append(Problem(f"record could not be read: {_describe(exc, line - 1, column)}", number, line))
+            continue
+        if len(handler.records) != 1:  # well-formed, but not one record element
+            problems.append(Problem("record could not be read: not a single record element", number, line))
+            continue
+        found = handler.records[0]
+        found.line += line - 1
+        records.append(convert(found))
+        problems.append(Problem(
+            f"record read on its own after an XML error earlier in the file ({_describe(first_error)})",
+            index=done + len(records) - 1, line=line, severity="warning",
+        ))
+    return records, problems
 
 
 def _refuse_unsafe(exc: Exception, path: Any, kind: str = "EndNote XML exports") -> None:
@@ -337,62 +380,17 @@ def _describe(exc: Exception, line_offset: int = 0, column_offset: int = 0) -> s
     return f"malformed XML ({message} at line {line + line_offset}, column {column})"
 
 
-def _recover(text: str, done: int, first_error: Exception, path: Any) -> tuple[list[ParsedRecord], list[Problem]]:
-    """After a fatal parser error, re-read every ``<record>`` from number ``done`` on, one by one.
-
-    Records that parse alone are kept with a warning; the others become error problems with
-    the parser's message and file position. Returns (records, problems).
-    """
-    starts = [m.start() for m in _RECORD_START.finditer(text)]
-    records: list[ParsedRecord] = []
-    problems: list[Problem] = []
-    for number, start in enumerate(starts[done:], start=done):
-        line = text.count("\n", 0, start) + 1
-        column = start - (text.rfind("\n", 0, start) + 1)
-        next_start = starts[number + 1] if number + 1 < len(starts) else len(text)
-        end = text.find(_RECORD_END, start, next_start)
-        chunk = text[start : end + len(_RECORD_END)] if end >= 0 else text[start:next_start]
-        try:
-            handler = _sax_parse(chunk.encode("utf-8"))
-        except Exception as exc:
-            _refuse_unsafe(exc, path)
-            if not isinstance(exc, xml.sax.SAXException):
-                raise
-            reason = f"record could not be read: {_describe(exc, line - 1, column)}"
-            problems.append(Problem(reason, index=number, line=line))
-            continue
-        if len(handler.records) != 1:  # well-formed, but not one <record> element
-            problems.append(Problem("record could not be read: not a single <record> element", number, line))
-            continue
-        records.append(_to_parsed(handler.records[0], line))
-        problems.append(
-            Problem(
-                f"record read on its own after an XML error earlier in the file ({_describe(first_error)})",
-                index=done + len(records) - 1,
-                line=line,
-                severity="warning",
-            )
-        )
-    return records, problems
-
-
 def parse_endnote_xml(text: str, path: Any = None) -> ParseResult:
-    """Parse EndNote XML text; raises :class:`IngestError` for unsafe or wholly unreadable XML."""
-    try:
-        handler = _sax_parse(_as_utf8(text))
-    except Exception as exc:
-        _refuse_unsafe(exc, path)
-        if not isinstance(exc, xml.sax.SAXException):
-            raise
-        partial: _Handler = exc.handler  # type: ignore[attr-defined]
-        kept = [_to_parsed(rec, rec.line) for rec in partial.records]
-        recovered, problems = _recover(text, len(kept), exc, path)
-        if not kept and not recovered:
-            raise unreadable(exc, path, "EndNote XML") from None
-        if not problems:  # the error came after the last record: nothing lost, but say so
-            problems = [damaged_tail(exc)]
-        return ParseResult(records=kept + recovered, problems=problems)
-    return ParseResult(records=[_to_parsed(rec, rec.line) for rec in handler.records])
+    """Parse EndNote XML text; raises :class:`IngestError` for unsafe or wholly unreadable XML.
+
+    After a fatal parser error every later ``<record>`` is read on its own
+    (:func:`parse_record_elements`): records that parse alone are kept with a warning, the
+    others are errors with the parser's message and file position.
+    """
+    return parse_record_elements(
+        text, _Handler(), lambda rec: _to_parsed(rec, rec.line), _RECORD_START, path=path, kind="EndNote XML",
+        record_end=_RECORD_END, new_handler=_Handler,
+    )
 
 
 @register

@@ -5,7 +5,7 @@ once. Each ``<Trial>`` is a flat list of text elements (``TrialID``, ``Public_ti
 ``Scientific_title``, ``Source_Register``, ``Date_registration3`` as ``YYYYMMDD``,
 ``web_address``, ``Condition``, ``Intervention``, ...), every text padded with line breaks. Read
 safely with defusedxml (:func:`.endnote_xml.parse_record_elements`: no DTD, entity or external
-reference; a break keeps the trials before it and names each one after it).
+reference; after a break each later trial is read on its own, so a stray ``&`` costs one trial).
 
 Mapping:
 - The database is ``WHO ICTRP``, the register searched, which PRISMA counts among the registers;
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import xml.sax.handler
+from dataclasses import dataclass, field
 from typing import Any
 
 from evreview.ingest.formats.endnote_xml import parse_record_elements
@@ -32,14 +33,21 @@ _TYPED = re.compile(r"^(?:drug|device|biological|procedure|radiation|behavioral|
                     r"dietary supplement|combination product|diagnostic test|other)\s*:\s*", re.IGNORECASE)
 
 
+@dataclass
+class _Trial:
+    """One ``<Trial>``: its start line and its elements' texts (whitespace collapsed)."""
+
+    line: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+
 class _Handler(xml.sax.handler.ContentHandler):
-    """Each ``<Trial>``'s element texts (whitespace collapsed) and its start line."""
+    """The ``<Trial>`` records of the export."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.records: list[tuple[int, dict[str, str]]] = []
-        self.current: dict[str, str] | None = None
-        self.line = 0
+        self.records: list[_Trial] = []
+        self.current: _Trial | None = None
         self.field: str | None = None
         self.text: list[str] = []
         self.locator: Any = None
@@ -49,10 +57,11 @@ class _Handler(xml.sax.handler.ContentHandler):
 
     def startElement(self, name: str, attrs: Any) -> None:
         if name == "Trial" and self.current is None:
-            self.current = {}
-            self.line = int(self.locator.getLineNumber()) if self.locator is not None else 0
+            self.current = _Trial(int(self.locator.getLineNumber()) if self.locator is not None else 0)
         elif self.current is not None and self.field is None:
             self.field, self.text = name, []
+        elif self.field is not None and name.lower() == "br":  # a literal <br/> between two items
+            self.text.append(";")
 
     def characters(self, content: str) -> None:
         if self.field is not None:
@@ -64,10 +73,10 @@ class _Handler(xml.sax.handler.ContentHandler):
         if name == self.field:
             text = " ".join("".join(self.text).split())
             if text:
-                self.current[name] = text
+                self.current.fields[name] = text
             self.field = None
         elif name == "Trial":
-            self.records.append((self.line, self.current))
+            self.records.append(self.current)
             self.current = None
 
 
@@ -111,6 +120,6 @@ class IctrpXmlReader:
     def parse(self, source: Source) -> ParseResult:
         path = source.options.get("display_path", source.path)
         return parse_record_elements(
-            source.text or "", _Handler(), lambda r: ParsedRecord(record_fields(r[1]), dict(r[1]), r[0]),
-            _RECORD_START, path=path, kind="WHO ICTRP XML",
+            source.text or "", _Handler(), lambda r: ParsedRecord(record_fields(r.fields), dict(r.fields), r.line),
+            _RECORD_START, path=path, kind="WHO ICTRP XML", record_end="</Trial>", new_handler=_Handler,
         )
