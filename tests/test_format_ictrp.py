@@ -92,3 +92,13 @@ def test_a_doctype_with_entities_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(IngestError, match="refusing to read this XML"):
         ingest_file(path, root=tmp_path)
+
+
+def test_the_csv_layout_gives_the_same_records_as_the_xml(result) -> None:
+    """WHO's ICTRP tables (the XML's element names with spaces) were "no title column recognised"."""
+    csv_out = ingest_file(STRUCTURED.parent / "tabular" / "ictrp.csv", root=STRUCTURED.parent)
+    assert (csv_out.reports[0].source_format, csv_out.reports[0].source_database) == ("ictrp_csv", "WHO ICTRP")
+    assert csv_out.problems.empty
+    fields = ["source_id", "title", "year", "url", "source_database"]
+    assert csv_out.records[fields].equals(result.records[fields])
+    assert [list(k) for k in csv_out.records["keywords"]] == [list(k) for k in result.records["keywords"]]

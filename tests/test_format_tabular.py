@@ -80,6 +80,7 @@ def source_for(path: Path, options: dict | None = None) -> Source:
         ("pop_old.csv", "pop_csv"),
         ("ctgov.csv", "ctgov_csv"),
         ("ctgov_classic.csv", "ctgov_csv"),
+        ("ictrp.csv", "ictrp_csv"),
         ("zotero.csl.json", "csl_json"),
     ],
 )

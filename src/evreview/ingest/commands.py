@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "IEEE Xplore/Cochrane/EBSCOhost/Rayyan/Covidence/Abstrackr/ClinicalTrials.gov CSV, "
         "Citavi/RefWorks tab-delimited, "
         "WoS Excel (.xls/.xlsx), Dimensions CSV/XLSX/XLS, BibTeX, EndNote XML/tagged, RefWorks tagged, "
-        "PubMed XML, WHO ICTRP XML, ProQuest text, Cochrane Library plain text, "
+        "PubMed XML, WHO ICTRP XML/CSV, ProQuest text, Cochrane Library plain text, "
         "Ovid Citation (fields) text and direct export, "
         "Publish or Perish JSON/CSV, CSL-JSON, generic CSV/TSV/XLSX/XLS), "
         "detected from content, into one table. Writes a found-vs-parsed report beside it.",

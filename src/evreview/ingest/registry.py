@@ -199,6 +199,7 @@ TABLE_GATES: dict[str, tuple[str, ...]] = {
                    "Emtree Medical Index Terms (Major Focus)", "Embase Accession ID", "Embase Accession Number"),
     "covidence_csv": ("Covidence #",),
     "ctgov_csv": ("NCT Number",),
+    "ictrp_csv": ("TrialID",),
     "ieee_csv": ("Document Title",),
     "lens_csv": ("Lens ID",),
     "openalex_csv": ("authorships.author.display_name", "authorships.author.id", "primary_location.source.id"),
