@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from evreview.ingest.registry import ParsedRecord, Problem
-from evreview.records import clean_text
+from evreview.records import clean_doi, clean_text
 
 #: ``(tag, value)`` of a tag line, or ``None`` when the line is not one.
 TagMatcher = Callable[[str], "tuple[str, str] | None"]
@@ -272,6 +272,21 @@ def lines_of(block: Block, tag: str) -> list[str]:
     for entry in block.by_tag.get(tag, ()):
         out.extend(v for v in (clean_text(line) for line in entry.lines) if v)
     return out
+
+
+def doi_among(block: Block, *tags: str) -> str:
+    """The first value of ``tags`` (in that order) that holds a DOI: a DOI tag first, then the
+    links some exports give it in only (a doi.org URL); ``""`` when none does."""
+    for tag in tags:
+        for value in values_of(block, tag):
+            if clean_doi(value):
+                return value
+    return ""
+
+
+def keyword_items(block: Block, tag: str) -> list[str]:
+    """Keywords of ``tag``: one per tag line, or several per line separated by ``;`` or new lines."""
+    return split_items(["\n".join(e.lines) for e in block.by_tag.get(tag, [])], ";\n")
 
 
 def split_items(values: Iterable[str], separators: str = ";") -> list[str]:

@@ -17,16 +17,17 @@ from evreview.ingest.formats._tagged import (
     Block,
     Scan,
     collect,
+    doi_among,
     first_nonblank_lines,
+    keyword_items,
     raw_fields,
-    split_items,
     split_standard_numbers,
     stray_problems,
     text_of,
     values_of,
 )
 from evreview.ingest.registry import ParseResult, Problem, Source, register
-from evreview.records import clean_doi, ovid_database
+from evreview.records import ovid_database
 
 _TAG = re.compile(r"^%([0-9A-Za-z@!#$&()*+^~\[\]|?<>=])(?: (.*)|)$")
 #: The tags that make a block recognisably a Refer/EndNote record when sniffing.
@@ -43,14 +44,6 @@ def match_tag(line: str) -> tuple[str, str] | None:
     if match is None:
         return None
     return match.group(1), (match.group(2) or "").rstrip()
-
-
-def _doi(block: Block) -> str:
-    """``%R`` holds the DOI; some exports only have it as a doi.org URL in ``%U``."""
-    for value in values_of(block, "R") + values_of(block, "U"):
-        if clean_doi(value):
-            return value
-    return ""
 
 
 def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
@@ -74,11 +67,10 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "volume": text_of(block, "V"),
         "issue": text_of(block, "N"),
         "pages": text_of(block, "P"),
-        "doi": _doi(block),
+        "doi": doi_among(block, "R", "U"),  # %R holds it; some exports only a doi.org URL in %U
         "issn": issn,
         "isbn": isbn,
-        # one keyword per %K line, or several per line separated by ";" (or new lines)
-        "keywords": split_items(["\n".join(e.lines) for e in block.by_tag.get("K", [])], ";\n"),
+        "keywords": keyword_items(block, "K"),
         "language": text_of(block, "G"),
         "doc_type": doc_type,
         "url": urls[0] if urls else "",

@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import re
 
+from evreview.ingest.formats._tabular import join_pages
 from evreview.ingest.formats._tagged import (
     Block,
     Scan,
     collect,
+    doi_among,
     first_nonblank_lines,
+    keyword_items,
     last_record_warning,
     raw_fields,
     split_items,
@@ -42,7 +45,6 @@ from evreview.ingest.formats._tagged import (
     values_of,
 )
 from evreview.ingest.registry import ParseResult, Source, register
-from evreview.records import clean_doi
 
 #: The tags of the RefWorks tagged format specification (Ex Libris, "RefWorks Tagged Format"),
 #: plus the user fields U1-U5 and the CNKI/Zotero extras seen in exports (SL, LL, OL, WT, WV).
@@ -74,19 +76,10 @@ def match_tag(line: str) -> tuple[str, str] | None:
 
 
 def _pages(block: Block) -> str:
-    """``SP``-``OP``, or whichever of the two is there (CNKI writes the range in ``OP``)."""
+    """``SP``-``OP``, or whichever of the two is there (CNKI writes the range in ``OP``); a
+    range already in ``SP`` stays as it is."""
     start, other = text_of(block, "SP"), text_of(block, "OP")
-    if start and other and not _DASH.search(start) and other != start:
-        return f"{start}-{other}"
-    return start or other
-
-
-def _doi(block: Block) -> str:
-    """``DO`` holds the DOI; some exports only have it as a doi.org link in ``UL`` or ``LK``."""
-    for value in values_of(block, "DO") + values_of(block, "UL") + values_of(block, "LK"):
-        if clean_doi(value):
-            return value
-    return ""
+    return start if _DASH.search(start) else join_pages(start, other)
 
 
 def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
@@ -111,11 +104,10 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "volume": text_of(block, "VO"),
         "issue": text_of(block, "IS"),
         "pages": _pages(block),
-        "doi": _doi(block),
+        "doi": doi_among(block, "DO", "UL", "LK"),  # DO holds it; some exports only a doi.org link
         "issn": issn,
         "isbn": isbn,
-        # one keyword per K1 line, or several per line separated by ";" (or new lines)
-        "keywords": split_items(["\n".join(e.lines) for e in block.by_tag.get("K1", [])], ";\n"),
+        "keywords": keyword_items(block, "K1"),
         "language": text_of(block, "LA"),
         "doc_type": doc_type,
         "url": urls[0] if urls else "",
