@@ -58,3 +58,14 @@ def test_a_reviewers_sheet_with_an_nct_column_is_no_register_export(tmp_path: Pa
     assert out.reports[0].source_format == "generic_table"
     record = out.records.iloc[0]
     assert (record["doi"], record["journal"], list(record["authors"])) == ("10.1000/x1", "Trials", ["Doe J"])
+
+
+def test_an_interventions_type_is_dropped_as_both_registers_write_it() -> None:
+    """One definition for ClinicalTrials.gov (``DIETARY_SUPPLEMENT:``, classic ``Dietary Supplement:``)
+    and ICTRP (``Drug:``, ``Behavioural:``); a condition with a colon of its own keeps it."""
+    from evreview.ingest.formats._trials import without_intervention_type
+
+    assert [without_intervention_type(item) for item in (
+        "BEHAVIORAL: Coaching", "Dietary Supplement: Vitamin D", "DIETARY_SUPPLEMENT: Vitamin D",
+        "Behavioural: Walking", " Usual care ", "COVID-19: long covid")] == [
+        "Coaching", "Vitamin D", "Vitamin D", "Walking", "Usual care", "COVID-19: long covid"]

@@ -26,28 +26,16 @@ from __future__ import annotations
 from typing import Any
 
 from evreview.ingest.formats._tabular import Table, TableReader, column_key, first, take
+from evreview.ingest.formats._trials import without_intervention_type
 from evreview.ingest.registry import Source, register
 
 DATABASE = "ClinicalTrials.gov"
 
 
-#: The intervention types ClinicalTrials.gov writes before each intervention ("BEHAVIORAL: Coaching";
-#: "Behavioral: Coaching" on the classic site).
-_INTERVENTION_TYPES = frozenset({
-    "drug", "device", "biological", "procedure", "radiation", "behavioral", "genetic", "dietary supplement",
-    "dietary_supplement", "combination product", "combination_product", "diagnostic test", "diagnostic_test", "other",
-})
-
-
 def _items(value: str, *, typed: bool = False) -> list[str]:
     """A cell's list (``|``-separated), each intervention (``typed``) without its type."""
-    out = []
-    for item in value.split("|"):
-        kind, sep, rest = item.partition(":")
-        text = (rest if typed and sep and kind.strip().lower() in _INTERVENTION_TYPES else item).strip()
-        if text:
-            out.append(text)
-    return out
+    items = (without_intervention_type(item) if typed else item.strip() for item in value.split("|"))
+    return [item for item in items if item]
 
 
 @register

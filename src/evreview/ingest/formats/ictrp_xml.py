@@ -23,14 +23,13 @@ import xml.sax.handler
 from dataclasses import dataclass, field
 from typing import Any
 
+from evreview.ingest.formats._trials import without_intervention_type
 from evreview.ingest.formats.endnote_xml import parse_record_elements
 from evreview.ingest.registry import ParsedRecord, ParseResult, Source, register
 
 DATABASE = "WHO ICTRP"
 _RECORD_START = re.compile(r"<Trial[\s>]")
 _ITEM_BREAK = re.compile(r";|<br\s*/?>", re.IGNORECASE)
-_TYPED = re.compile(r"^(?:drug|device|biological|procedure|radiation|behavioral|behavioural|genetic|"
-                    r"dietary supplement|combination product|diagnostic test|other)\s*:\s*", re.IGNORECASE)
 
 
 @dataclass
@@ -85,7 +84,7 @@ def _items(*values: str) -> list[str]:
     out = []
     for value in values:
         for item in _ITEM_BREAK.split(value):
-            text = _TYPED.sub("", item.strip())
+            text = without_intervention_type(item)
             if text and text not in out:
                 out.append(text)
     return out
