@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from evreview.ingest.formats._tabular import Table, TableReader, first, join_pages, take
+from evreview.ingest.formats.pop_json import author_names, is_truncated, pop_number
 from evreview.ingest.registry import Source, register
 
 #: Host (its end) of a ``CitesURL`` -> the source PoP queried.
 _CITES_HOSTS = (("scholar.google.", "Google Scholar"),)
-_ELLIPSIS = ("\u2026", "...")
 
 
 def source_of(cites_urls: list[str]) -> str:
@@ -37,12 +37,6 @@ def source_of(cites_urls: list[str]) -> str:
         if name:
             return name
     return ""
-
-
-def _number(value: str) -> str:
-    """A PoP number cell, ``0`` meaning unknown."""
-    value = value.strip()
-    return "" if value in ("", "0") else value
 
 
 @register
@@ -75,19 +69,17 @@ class PublishOrPerishCsvReader(TableReader):
 
     def record(self, cells: list[str], plan: Any) -> dict[str, Any]:
         p: dict[str, Any] = plan
-        names = [n.strip() for n in first(cells, p["authors"]).split(",")]
         return {
             "source_database": p["database"],
             **take(cells, p, "title", "year", "journal", "doi", "issn", "abstract", "url"),
-            "authors": [n for n in names if n and n not in _ELLIPSIS],
-            "volume": _number(first(cells, p["volume"])),
-            "issue": _number(first(cells, p["issue"])),
-            "pages": join_pages(_number(first(cells, p["start"])), _number(first(cells, p["end"]))),
+            "authors": author_names(first(cells, p["authors"])),
+            "volume": pop_number(first(cells, p["volume"])),
+            "issue": pop_number(first(cells, p["issue"])),
+            "pages": join_pages(pop_number(first(cells, p["start"])), pop_number(first(cells, p["end"]))),
             "doc_type": first(cells, p["type"]),
         }
 
     def check(self, fields: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         """A title Google Scholar cut short weakens deduplication and screening: say so."""
-        title = str(fields.get("title") or "")
-        cut = title.rstrip().endswith(_ELLIPSIS) or "\u2026" in title
+        cut = is_truncated(str(fields.get("title") or ""))
         return ["title truncated by Google Scholar (ends with an ellipsis)"] if cut else []

@@ -53,13 +53,23 @@ _UID_DATABASES = {
 _DEFAULT_DATABASE = "Google Scholar"
 
 
-def _number(value: Any) -> str:
-    """A PoP number field as text, with ``0``/empty meaning missing."""
-    if value is None or value == 0 or value == "0":
-        return ""
+def pop_number(value: Any) -> str:
+    """A PoP number (a JSON number or string, a CSV cell) as text, with ``0``/empty meaning missing."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = "" if value is None else str(value).strip()
+    return "" if text in ("", "0") else text
+
+
+def author_names(authors: Any) -> list[str]:
+    """PoP's authors (a list, or one string separated by commas) without the ``...`` of a cut list."""
+    if isinstance(authors, str):
+        names = [a.strip() for a in authors.split(",")]
+    elif isinstance(authors, list):
+        names = [_text(a).strip() for a in authors]
+    else:
+        names = []
+    return [n for n in names if n and n not in _ELLIPSIS]
 
 
 def _text(value: Any) -> str:
@@ -80,26 +90,18 @@ def is_truncated(text: str) -> bool:
 
 def record_fields(item: dict[str, Any]) -> dict[str, Any]:
     """Record fields from one PoP object."""
-    authors = item.get("authors")
-    if isinstance(authors, str):
-        names = [a.strip() for a in authors.split(",")]
-    elif isinstance(authors, list):
-        names = [_text(a).strip() for a in authors]
-    else:
-        names = []
-    names = [n for n in names if n and n not in _ELLIPSIS]
     uid = _text(item.get("uid")).strip()
     return {
         "source_id": uid,
         "source_database": database_of(uid),
         "title": _text(item.get("title")),
         "abstract": _text(item.get("abstract")),
-        "authors": names,
+        "authors": author_names(item.get("authors")),
         "year": item.get("year"),
         "journal": _text(item.get("source")),
-        "volume": _number(item.get("volume")),
-        "issue": _number(item.get("issue")),
-        "pages": join_pages(_number(item.get("startpage")), _number(item.get("endpage"))),
+        "volume": pop_number(item.get("volume")),
+        "issue": pop_number(item.get("issue")),
+        "pages": join_pages(pop_number(item.get("startpage")), pop_number(item.get("endpage"))),
         "doi": _text(item.get("doi")),
         "issn": _text(item.get("issn")),
         "isbn": _text(item.get("isbn")),
