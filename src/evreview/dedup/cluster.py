@@ -73,7 +73,7 @@ class GuardedUnionFind:
         # plain lists: per-record lookups in the union loop must not go through pandas
         self._doi = keys["doi_key"].tolist()
         self._pmid = keys["pmid_key"].tolist()
-        self._registration = keys["registration_key"].tolist() if "registration_key" in keys else [""] * n
+        self._registration = keys["registration_key"].tolist()
         self._year = [int(y) for y in keys["year_key"].tolist()]
         self._online = [bool(o) for o in keys["online_first"].tolist()]
         self._page = keys["first_page"].tolist()

@@ -8,7 +8,7 @@ the diagram itself is drawn here with matplotlib (SVG with real text, and PNG).
 Mapping of ledger fates to boxes (new-review template, databases arm):
 
 * identified = every record found in an export (parsed or not), per database, with the records
-  of trial registers (:data:`REGISTERS`) counted apart as PRISMA 2020 asks;
+  of trial registers (:data:`evreview.records.REGISTERS`) counted apart as PRISMA 2020 asks;
 * removed before screening: ``duplicates`` (fate duplicate), ``excluded_automatic`` (rule and
   model exclusions: automation tools), ``excluded_other`` (records that could not be parsed);
 * ``records_screened`` = the rest that a reviewer has decided on; records still awaiting
@@ -41,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from evreview.ledger import as_text, database_names, fate_counts, ordered_rounds, study_fates, study_first_round
-from evreview.records import REGISTERS, is_register  # noqa: F401  (REGISTERS: here for readers of PRISMA)
+from evreview.records import is_register
 
 PRISMA_COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
 #: ``new``: PRISMA 2020 for new reviews; ``updated``: for updated reviews; ``auto``: updated when 2+ rounds.

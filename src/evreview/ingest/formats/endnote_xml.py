@@ -127,13 +127,12 @@ class _Handler(xml.sax.handler.ContentHandler):
             self.current.values.setdefault(key, []).append(text)
 
 
-def _sax_parse(data: bytes, handler: Any = None) -> Any:
-    """Stream ``data`` through defusedxml's SAX parser into ``handler`` (an EndNote
-    :class:`_Handler` by default; the PubMed XML reader passes its own), every DTD, entity and
-    external reference forbidden; parse errors propagate with the handler attached."""
+def _sax_parse(data: bytes, handler: Any) -> Any:
+    """Stream ``data`` through defusedxml's SAX parser into ``handler`` (each XML reader's own),
+    every DTD, entity and external reference forbidden; parse errors propagate with the handler
+    attached."""
     import defusedxml.sax
 
-    handler = handler if handler is not None else _Handler()
     try:
         defusedxml.sax.parseString(data, handler, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except Exception as exc:
