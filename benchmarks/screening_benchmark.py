@@ -65,7 +65,7 @@ same priors) the default is at or above on 19 and 17 of 24; below on WSS@95 ther
 micro_nutrients, ProtonPumpInhibitors, bannach, AtypicalAntipsychotics and proton_beam.
 
 Which gaps are the model and which seed luck? The script prints each gap with the standard
-error of its seed-by-seed differences (``paired_gap``). Over the nine paired seeds (1-5 and
+error of its seed-by-seed differences (``paired_se``). Over the nine paired seeds (1-5 and
 11-14) the WSS@95 gaps are steady: micro_nutrients -3.2 (sd 0.4 per seed), ProtonPumpInhibitors
 -3.1 (0.6), bannach -1.1 (0.3), AtypicalAntipsychotics -1.2 (0.4), proton_beam -0.1 (0.1); so are
 RRF@10 on ace -2.5 and radjenovic -2.1 (the same one record in every seed: on ace seed 1 it comes
@@ -391,17 +391,16 @@ def rerank_50k(model_config: dict | None, n_target: int = 50_000, n_decided: int
             "seconds_rerank_max": float(np.max(times)), "cpu_seconds_rerank_median": float(np.median(cpu))}
 
 
-def paired_gap(ours: list[dict], theirs: list[dict], key: str) -> tuple[float, float | None]:
-    """Mean of the seed-by-seed differences ours - theirs in ``key``, and its standard error.
+def paired_se(ours: list[dict], theirs: list[dict], key: str) -> float | None:
+    """Standard error of the seed-by-seed differences ours - theirs in ``key`` (None under two seeds).
 
     Why: with both tools started from the same priors each seed is a pair, so the spread of
     the differences (not of either tool's figures) says whether a gap on a dataset is the
-    model or seed luck: a gap beyond about two standard errors recurs on other seeds. None
-    for the error with fewer than two seeds.
+    model or seed luck: a gap beyond about two standard errors recurs on other seeds. (The gap
+    itself is the difference of the two means, which the report prints.)
     """
     d = np.array([o[key] - t[key] for o, t in zip(ours, theirs, strict=True)], dtype=float)
-    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else None
-    return float(d.mean()), se
+    return float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -496,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     print("stop ok = seeds where the stopping test fired at >= 95% recall; saved% = records not screened then")
     print("s/seed = wall seconds per seed (features shared); speed = ASReview s/seed over ours")
     tallies = {"same seeds": {"n": 0, "wss": [], "rrf": []}, "same priors": {"n": 0, "wss": [], "rrf": []}}
+    with_se = False  # a gap was printed with its standard error: the legend follows
     for r in results:
         a = r["asreview"]
         if not (a and a.get("ours_same_seeds")):
@@ -518,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             below = {k: o[k] < m[k] - TIE for k in ("wss95", "rrf10")}  # equal up to float summation order: a tie
             for key, k in (("wss", "wss95"), ("rrf", "rrf10")):
                 if below[k]:
-                    se = paired_gap(seeds_of, a["per_seed"], k)[1] if seeds_of else None
+                    se = paired_se(seeds_of, a["per_seed"], k) if seeds_of else None
+                    with_se = with_se or se is not None
                     t[key].append(f"{r['dataset']} {o[k] - m[k]:+.1f}" + (f" ±{se:.1f}" if se is not None else ""))
             verdict = "beat" if not any(below.values()) else ("lose" if all(below.values()) else "mixed")
             print(f"{kind} {a['seeds']} {r['dataset']:<28} ours {o['wss95']:5.1f}/{o['rrf10']:5.1f}  "
@@ -529,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
             if t["n"]:
                 print(f"{kind}: {label} at or above ASReview on {t['n'] - len(t[key])} of {t['n']} datasets"
                       + (f"; below: {', '.join(t[key])}" if t[key] else ""))
-    if any("±" in b for t in tallies.values() for key in ("wss", "rrf") for b in t[key]):
+    if with_se:
         print("± = standard error of the seed-by-seed differences (same priors): a gap beyond about twice it "
               "recurs on other seeds (the model, not seed luck)")
     extra = {}
