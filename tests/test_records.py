@@ -151,6 +151,8 @@ def test_doc_type_and_language_vocabularies():
     # allow-list excluded it as a conference paper); a proceedings paper alone is not
     assert normalise_doc_type("Article; Proceedings Paper") == "article"
     assert normalise_doc_type("Proceedings Paper") == "conference"
+    assert normalise_doc_type("Book, Section") == normalise_doc_type("Book Section") == "chapter"  # RefWorks, EndNote
+    assert normalise_doc_type("Book, Whole") == "book"
     assert normalise_doc_type("Review; Proceedings Paper") == "review"
     assert normalise_language("English") == "eng"
     assert normalise_language("en; fr") == "eng"

@@ -310,6 +310,7 @@ _DOC_TYPES: tuple[tuple[str, str], ...] = (
     ("phdthesis", "thesis"),
     ("mastersthesis", "thesis"),
     ("book section", "chapter"),
+    ("book, section", "chapter"),  # RefWorks' reference type
     ("chapter", "chapter"),
     ("chap", "chapter"),
     ("incollection", "chapter"),

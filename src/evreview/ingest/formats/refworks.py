@@ -60,8 +60,6 @@ _LOWER_TAGS = {"vo": "VO"}
 _DASH = re.compile(r"[-\u2010-\u2015\u2212]")
 #: Tags that make a block recognisably a RefWorks record when sniffing (besides ``RT``).
 _CORE_TAGS = frozenset({"A1", "T1", "JF", "JO", "YR", "FD", "VO", "SP", "OP", "AB", "K1", "PB", "DO", "UL"})
-#: RefWorks reference types the shared normaliser would misread ("Book, Section" is a chapter).
-_REFERENCE_TYPES = {"book, section": "Chapter"}
 _CUT = "file ends mid-line: the last record may be truncated; parsed what is there"
 
 
@@ -89,8 +87,6 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         block.notes.append((titles[1].line, "a second T1 line: if a record's RT line is missing, two records are read "
                             "as one (the first title kept)"))
     issn, isbn = split_standard_numbers(values_of(block, "SN"))
-    doc_type = text_of(block, "RT")
-    doc_type = _REFERENCE_TYPES.get(doc_type.lower(), doc_type)
     urls = values_of(block, "UL") or values_of(block, "LK")
     fields: dict[str, object] = {
         "source_id": text_of(block, "AN"),
@@ -109,7 +105,7 @@ def map_block(block: Block) -> tuple[dict[str, object], dict[str, object]]:
         "isbn": isbn,
         "keywords": keyword_items(block, "K1"),
         "language": text_of(block, "LA"),
-        "doc_type": doc_type,
+        "doc_type": text_of(block, "RT"),  # "Book, Section": a chapter (records.normalise_doc_type)
         "url": urls[0] if urls else "",
     }
     return fields, dict(raw_fields(block.entries))
